@@ -1,0 +1,33 @@
+// Reads the system into snapshots. The only place in `check` that does I/O.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+
+#include "c10k/result.hpp"
+#include "c10k/snapshot.hpp"
+
+namespace c10k {
+
+struct CollectOptions {
+    SysRoot root;
+    std::optional<pid_t> pid;
+    std::optional<std::string> netns;  // NAME or PATH
+    double interval_s = 1.0;           // 0: a single snapshot, no rates
+    bool read_sockets = true;          // false for fixture roots: netlink has no fixture
+};
+
+struct Collected {
+    std::optional<Sample> before;  // absent when interval_s == 0
+    Snapshot now;
+    double interval_s = 0;
+};
+
+// Fails (with one line for the user) only when the request cannot be met at all:
+// no such process, no such namespace, or no permission to enter it.
+// May enter another network namespace: call it from a thread that can stay there.
+Result<Collected> collect(const CollectOptions& opts);
+
+}  // namespace c10k

@@ -1,0 +1,44 @@
+// What a `check` run hands to the renderers: findings plus the context needed
+// to read them (which host, namespace, target and window).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "c10k/checks/check_input.hpp"
+#include "c10k/finding.hpp"
+
+namespace c10k {
+
+inline constexpr int kCheckSchemaVersion = 1;
+inline constexpr const char* kVersion = "0.1.0";
+
+struct CheckReport {
+    std::string hostname;
+    std::string kernel;
+    std::string netns;
+    Target target;
+    double interval_s = 0;
+    std::optional<int> pid;
+    std::string process_name;
+    std::vector<std::string> notes;
+    std::vector<Finding> findings;
+};
+
+CheckReport make_check_report(const Snapshot& now, double interval_s, Target target,
+                              std::vector<Finding> findings);
+
+struct TextStyle {
+    bool colour = false;
+    bool quiet = false;  // only findings that are not OK
+};
+
+std::string render_text(const CheckReport& r, const TextStyle& style);
+std::string render_json(const CheckReport& r);
+std::string render_prometheus(const CheckReport& r);
+
+// "fd" -> "fd limits"
+std::string_view area_title(std::string_view area);
+
+}  // namespace c10k

@@ -1,0 +1,62 @@
+// One process as /proc shows it: limits, fds, threads and their scheduling.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+
+#include "c10k/result.hpp"
+#include "c10k/sources/sys_root.hpp"
+
+namespace c10k {
+
+inline constexpr uint64_t kUnlimited = std::numeric_limits<uint64_t>::max();
+
+struct NofileLimit {
+    uint64_t soft = 0;
+    uint64_t hard = 0;
+};
+
+struct FdTable {
+    uint64_t open = 0;
+    std::unordered_set<uint64_t> socket_inodes;
+};
+
+// Summed over every thread of the process.
+struct ThreadStats {
+    uint32_t threads = 0;
+    uint64_t voluntary_switches = 0;
+    uint64_t involuntary_switches = 0;
+    uint64_t on_cpu_ns = 0;
+    uint64_t runqueue_wait_ns = 0;
+};
+
+struct ProcessSnapshot {
+    pid_t pid = 0;
+    pid_t ppid = 0;
+    std::string comm;
+    Result<NofileLimit> nofile = Error{"not read"};
+    std::string nofile_origin;  // where the limit came from, when it can be told
+    Result<FdTable> fds = Error{"not read"};
+    Result<ThreadStats> threads = Error{"not read"};
+    std::optional<uint64_t> netns_inode;
+};
+
+// "Max open files  1024  4096  files" from /proc/PID/limits.
+Result<NofileLimit> parse_nofile_limit(std::string_view limits_text);
+// "LimitNOFILE=65536" or "LimitNOFILE=1024:524288" in a unit file, last one wins.
+std::optional<std::string> find_limit_nofile(std::string_view unit_text);
+
+// Fails only when the process does not exist; partial readability (another
+// user's process without privileges) shows up as errors inside the snapshot.
+Result<ProcessSnapshot> read_process(const SysRoot& root, pid_t pid);
+
+// Just the per-thread switch and schedstat sums, for the second snapshot of a rate.
+Result<ThreadStats> read_thread_stats(const SysRoot& root, pid_t pid);
+
+}  // namespace c10k

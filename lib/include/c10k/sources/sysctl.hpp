@@ -1,0 +1,36 @@
+// Reading sysctls by name through /proc/sys (per network namespace for net.*).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "c10k/result.hpp"
+#include "c10k/sources/sys_root.hpp"
+
+namespace c10k {
+
+// "net.core.somaxconn" -> "<root>/proc/sys/net/core/somaxconn".
+std::filesystem::path sysctl_path(const SysRoot& root, std::string_view key);
+
+Result<std::string> read_sysctl(const SysRoot& root, std::string_view key);
+
+// The values of a set of keys, each read once. A key that cannot be read keeps
+// its reason, so a rule can say UNKNOWN and why.
+struct SysctlValues {
+    std::map<std::string, std::string, std::less<>> values;
+    std::map<std::string, std::string, std::less<>> errors;
+
+    std::optional<std::string> text(std::string_view key) const;
+    std::optional<int64_t> integer(std::string_view key) const;
+    // Whitespace-separated integers, e.g. tcp_mem or ip_local_port_range.
+    std::optional<std::vector<int64_t>> integers(std::string_view key) const;
+    std::string error(std::string_view key) const;
+};
+
+SysctlValues read_sysctls(const SysRoot& root, const std::vector<std::string>& keys);
+
+}  // namespace c10k

@@ -1,0 +1,20 @@
+// Small parsing helpers shared by the /proc parsers.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace c10k {
+
+std::vector<std::string_view> split_ws(std::string_view s);
+std::vector<std::string_view> split_lines(std::string_view s);
+std::string_view trim(std::string_view s);
+std::optional<int64_t> parse_int(std::string_view s);
+std::optional<uint64_t> parse_uint(std::string_view s, int base = 10);
+std::optional<double> parse_double(std::string_view s);
+bool starts_with(std::string_view s, std::string_view prefix);
+
+}  // namespace c10k

@@ -1,0 +1,168 @@
+#include "c10k/collect.hpp"
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <thread>
+
+#include "c10k/sources/netns.hpp"
+
+namespace c10k {
+
+const std::vector<std::string>& checked_sysctl_keys() {
+    static const std::vector<std::string> keys = {
+        "fs.nr_open",
+        "fs.file-max",
+        "fs.file-nr",
+        "kernel.pid_max",
+        "kernel.threads-max",
+        "net.core.somaxconn",
+        "net.core.netdev_max_backlog",
+        "net.core.rmem_max",
+        "net.core.wmem_max",
+        "net.ipv4.tcp_max_syn_backlog",
+        "net.ipv4.tcp_syncookies",
+        "net.ipv4.ip_local_port_range",
+        "net.ipv4.ip_local_reserved_ports",
+        "net.ipv4.tcp_tw_reuse",
+        "net.ipv4.tcp_max_tw_buckets",
+        "net.ipv4.tcp_fin_timeout",
+        "net.ipv4.tcp_rmem",
+        "net.ipv4.tcp_wmem",
+        "net.ipv4.tcp_mem",
+        "net.ipv4.udp_mem",
+        "net.netfilter.nf_conntrack_max",
+        "net.netfilter.nf_conntrack_count",
+    };
+    return keys;
+}
+
+namespace {
+
+struct Scope {
+    std::filesystem::path net_dir;  // where counters are read from
+    std::string label;
+    std::vector<std::string> notes;
+    bool sockets_visible = true;  // netlink answers for the right namespace
+};
+
+Sample take_sample(const SysRoot& root, const Scope& scope, std::optional<pid_t> pid) {
+    Sample s;
+    s.taken = Clock::now();
+    s.net = read_net_counters(scope.net_dir);
+    s.cpu = read_cpu_stat(root);
+    if (pid) s.threads = read_thread_stats(root, *pid);
+    return s;
+}
+
+Result<Scope> choose_scope(const CollectOptions& opts, const std::optional<ProcessSnapshot>& proc) {
+    Scope scope;
+    scope.net_dir = opts.root.proc("net");
+    scope.label = "host";
+    if (opts.netns) {
+        auto fd = open_netns(*opts.netns);
+        if (!fd) return fd.error();
+        auto st = enter_netns(fd->get(), "'" + *opts.netns + "'");
+        if (!st) return st.error();
+        scope.label = "netns " + *opts.netns;
+        return scope;
+    }
+    if (!proc || !opts.root.is_live()) return scope;
+    auto self = netns_inode_of("/proc/self/ns/net");
+    if (!proc->netns_inode || !self || *proc->netns_inode == *self) return scope;
+
+    // The target lives in another namespace (a container): look from inside it.
+    auto path = "/proc/" + std::to_string(proc->pid) + "/ns/net";
+    auto fd = open_netns(path);
+    Status entered = fd ? enter_netns(fd->get(), "pid " + std::to_string(proc->pid))
+                        : Status(fd.error());
+    scope.label = "network namespace of pid " + std::to_string(proc->pid);
+    if (entered) return scope;
+    // Without the privilege to enter, its counters are still readable through
+    // /proc/PID/net, but sysctls and sockets would be ours: say so.
+    scope.net_dir = opts.root.proc(std::to_string(proc->pid) + "/net");
+    scope.sockets_visible = false;
+    scope.notes.push_back(entered.error().message +
+                          "; its counters are read from /proc/PID/net, but net.* sysctls and "
+                          "sockets shown are this namespace's, not the target's");
+    return scope;
+}
+
+}  // namespace
+
+Result<Collected> collect(const CollectOptions& opts) {
+    if (!std::isfinite(opts.interval_s) || opts.interval_s < 0)
+        return make_error("interval must be a number of seconds >= 0");
+
+    std::optional<ProcessSnapshot> proc;
+    if (opts.pid) {
+        auto p = read_process(opts.root, *opts.pid);
+        if (!p) return p.error();
+        proc = std::move(*p);
+    }
+    auto scope = choose_scope(opts, proc);
+    if (!scope) return scope.error();
+
+    Collected out;
+    out.interval_s = opts.interval_s;
+    if (opts.interval_s > 0) {
+        out.before = take_sample(opts.root, *scope, opts.pid);
+        std::this_thread::sleep_for(std::chrono::duration<double>(opts.interval_s));
+    }
+
+    Snapshot& s = out.now;
+    s.sample = take_sample(opts.root, *scope, opts.pid);
+    s.sysctls = read_sysctls(opts.root, checked_sysctl_keys());
+    s.load = read_loadavg(opts.root);
+    s.pressure = read_cpu_pressure(opts.root);
+    s.mem = read_meminfo(opts.root);
+    if (auto t = read_text(opts.root.proc("self/limits")))
+        s.own_nofile = parse_nofile_limit(*t);
+    else
+        s.own_nofile = t.error();
+    s.page_size = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+    s.netns_label = scope->label;
+    s.notes = scope->notes;
+
+    if (!opts.read_sockets) {
+        s.sockets = Error{"sockets are not read from a fixture root"};
+    } else if (!scope->sockets_visible) {
+        s.sockets = Error{"cannot see the sockets of the target's network namespace"};
+    } else {
+        std::unordered_set<uint64_t> owned;
+        if (proc && proc->fds) owned = proc->fds->socket_inodes;
+        SocketSummaryBuilder builder(std::move(owned));
+        auto st = dump_tcp_sockets(builder);
+        if (!st) {
+            s.sockets = st.error();
+        } else {
+            auto range = s.sysctls.integers("net.ipv4.ip_local_port_range");
+            uint16_t lo = 32768, hi = 60999;
+            if (range && range->size() == 2) {
+                lo = static_cast<uint16_t>((*range)[0]);
+                hi = static_cast<uint16_t>((*range)[1]);
+            }
+            s.sockets = std::move(builder).finish(lo, hi);
+        }
+    }
+    if (proc) {
+        // Refresh thread figures to the end of the window; the rest was read at the start.
+        if (s.sample.threads && *s.sample.threads) proc->threads = **s.sample.threads;
+        s.process = std::move(proc);
+    }
+
+    if (opts.root.is_live()) {
+        utsname u{};
+        if (::uname(&u) == 0) {
+            s.kernel_release = u.release;
+            s.hostname = u.nodename;
+        }
+    } else {
+        s.kernel_release = read_sysctl(opts.root, "kernel.osrelease").value_or("");
+        s.hostname = read_sysctl(opts.root, "kernel.hostname").value_or("");
+    }
+    return out;
+}
+
+}  // namespace c10k

@@ -1,0 +1,33 @@
+#include "c10k/report/report.hpp"
+
+namespace c10k {
+
+CheckReport make_check_report(const Snapshot& now, double interval_s, Target target,
+                              std::vector<Finding> findings) {
+    CheckReport r;
+    r.hostname = now.hostname;
+    r.kernel = now.kernel_release;
+    r.netns = now.netns_label;
+    r.target = target;
+    r.interval_s = interval_s;
+    if (now.process) {
+        r.pid = now.process->pid;
+        r.process_name = now.process->comm;
+    }
+    r.notes = now.notes;
+    r.findings = std::move(findings);
+    return r;
+}
+
+std::string_view area_title(std::string_view area) {
+    if (area == "fd") return "fd limits";
+    if (area == "backlog") return "accept and SYN backlogs";
+    if (area == "ports") return "ephemeral ports";
+    if (area == "timewait") return "TIME_WAIT";
+    if (area == "buffers") return "socket buffers and TCP memory";
+    if (area == "sched") return "context switches, run queue, threads";
+    if (area == "conntrack") return "connection tracking";
+    return area;
+}
+
+}  // namespace c10k

@@ -1,0 +1,109 @@
+#include <fmt/format.h>
+
+#include <cmath>
+#include <map>
+
+#include "c10k/report/report.hpp"
+
+namespace c10k {
+
+namespace {
+
+std::string_view colour_of(Severity s) {
+    switch (s) {
+        case Severity::ok: return "\033[32m";
+        case Severity::warn: return "\033[33m";
+        case Severity::crit: return "\033[1;31m";
+        case Severity::unknown: return "\033[35m";
+    }
+    return "";
+}
+
+std::string format_value(const Evidence& e) {
+    if (std::isinf(e.value)) return "unlimited";
+    std::string v;
+    if (e.unit == "bytes" && e.value >= 1024 * 1024) {
+        v = fmt::format("{:.1f} MiB", e.value / (1024 * 1024));
+        return v;
+    }
+    if (e.unit == "ratio") return fmt::format("{:.2f}", e.value);
+    if (std::fabs(e.value - std::round(e.value)) < 1e-9 && std::fabs(e.value) < 1e15)
+        v = fmt::format("{}", static_cast<int64_t>(e.value));
+    else
+        v = fmt::format("{:.2f}", e.value);
+    if (e.unit.empty()) return v;
+    if (e.unit == "/s" || e.unit == "%") return v + e.unit;
+    return v + " " + e.unit;
+}
+
+// Wraps at word boundaries so long explanations stay readable in 100 columns.
+std::string wrap(std::string_view text, size_t indent, size_t width) {
+    std::string out, line;
+    std::string pad(indent, ' ');
+    size_t i = 0;
+    while (i < text.size()) {
+        size_t j = text.find(' ', i);
+        if (j == std::string_view::npos) j = text.size();
+        auto word = text.substr(i, j - i);
+        if (!line.empty() && indent + line.size() + 1 + word.size() > width) {
+            out += line + "\n" + pad;
+            line.clear();
+        }
+        if (!line.empty()) line += ' ';
+        line += word;
+        i = j + 1;
+    }
+    return out + line;
+}
+
+constexpr size_t kWidth = 100;
+
+}  // namespace
+
+std::string render_text(const CheckReport& r, const TextStyle& style) {
+    auto paint = [&](Severity s, std::string_view text) {
+        if (!style.colour) return std::string(text);
+        return fmt::format("{}{}\033[0m", colour_of(s), text);
+    };
+    std::string out;
+    out += fmt::format("c10k-doctor check: {} · Linux {} · {}\n", r.hostname.empty() ? "?" : r.hostname,
+                       r.kernel.empty() ? "?" : r.kernel, r.netns);
+    out += fmt::format("target: {}", r.target.describe());
+    if (r.pid) out += fmt::format(" · process {} ({})", *r.pid, r.process_name);
+    out += r.interval_s > 0 ? fmt::format(" · rates over {:g} s\n", r.interval_s)
+                            : std::string(" · no rates (--interval 0)\n");
+    for (const auto& n : r.notes) out += "note: " + n + "\n";
+
+    std::map<Severity, int> counts;
+    std::string current_area;
+    for (const auto& f : r.findings) {
+        ++counts[f.severity];
+        if (style.quiet && f.severity == Severity::ok) continue;
+        if (f.area != current_area) {
+            current_area = f.area;
+            out += fmt::format("\n{}\n", area_title(f.area));
+        }
+        auto sev = fmt::format("{:<7}", to_string(f.severity));
+        out += fmt::format("  {} {}{}  [{}]\n", paint(f.severity, sev),
+                           f.subject.empty() ? "" : f.subject + ": ", f.title, f.id);
+        if (f.severity == Severity::ok) continue;
+        if (!f.evidence.empty()) {
+            std::string ev;
+            for (const auto& e : f.evidence) {
+                if (!ev.empty()) ev += " · ";
+                ev += e.label + " " + format_value(e);
+            }
+            out += fmt::format("          evidence: {}\n", wrap(ev, 20, kWidth));
+        }
+        if (!f.why.empty()) out += fmt::format("          why: {}\n", wrap(f.why, 15, kWidth));
+        for (size_t i = 0; i < f.fix.size(); ++i)
+            out += fmt::format("          {} {}\n", i == 0 ? "fix:" : "    ", f.fix[i]);
+    }
+    Severity overall = overall_severity(r.findings);
+    out += fmt::format("\nsummary: {} CRIT, {} WARN, {} OK, {} UNKNOWN -> {}\n", counts[Severity::crit],
+                       counts[Severity::warn], counts[Severity::ok], counts[Severity::unknown],
+                       paint(overall, to_string(overall)));
+    return out;
+}
+
+}  // namespace c10k

@@ -1,0 +1,42 @@
+#include "c10k/sources/netns.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace c10k {
+
+std::string netns_path(const std::string& name_or_path) {
+    if (name_or_path.find('/') != std::string::npos) return name_or_path;
+    return "/run/netns/" + name_or_path;
+}
+
+Result<UniqueFd> open_netns(const std::string& name_or_path) {
+    auto path = netns_path(name_or_path);
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+        return make_error("network namespace '" + name_or_path + "': " + path + ": " +
+                          std::strerror(errno));
+    }
+    return fd;
+}
+
+Status enter_netns(int fd, const std::string& what) {
+    if (::setns(fd, CLONE_NEWNET) != 0) {
+        return make_error("cannot enter the network namespace of " + what + ": " +
+                          std::strerror(errno) +
+                          (errno == EPERM ? " (needs CAP_SYS_ADMIN; run as root)" : ""));
+    }
+    return ok_status();
+}
+
+std::optional<uint64_t> netns_inode_of(const std::string& ns_path) {
+    struct stat st {};
+    if (::stat(ns_path.c_str(), &st) != 0) return std::nullopt;
+    return st.st_ino;
+}
+
+}  // namespace c10k

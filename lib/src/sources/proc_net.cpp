@@ -1,0 +1,112 @@
+#include "c10k/sources/proc_net.hpp"
+
+#include "c10k/text.hpp"
+
+namespace c10k {
+
+std::optional<int64_t> Counters::get(std::string_view key) const {
+    auto it = values.find(std::string(key));
+    if (it == values.end()) return std::nullopt;
+    return it->second;
+}
+
+void Counters::merge(const Counters& other) {
+    for (const auto& [k, v] : other.values) values[k] = v;
+}
+
+Result<Counters> parse_snmp_pairs(std::string_view text) {
+    Counters out;
+    auto lines = split_lines(text);
+    for (size_t i = 0; i + 1 < lines.size(); i += 2) {
+        auto names = split_ws(lines[i]);
+        auto vals = split_ws(lines[i + 1]);
+        if (names.empty()) continue;
+        if (vals.empty() || names[0] != vals[0] || names.size() != vals.size() ||
+            names[0].back() != ':') {
+            return make_error("line " + std::to_string(i + 1) +
+                              ": header and value lines do not pair up");
+        }
+        std::string group(names[0].substr(0, names[0].size() - 1));
+        for (size_t k = 1; k < names.size(); ++k) {
+            auto v = parse_int(vals[k]);
+            if (!v) {
+                return make_error("line " + std::to_string(i + 2) + ": '" + std::string(vals[k]) +
+                                  "' is not a number");
+            }
+            out.values[group + "." + std::string(names[k])] = *v;
+        }
+    }
+    return out;
+}
+
+Result<Counters> parse_sockstat(std::string_view text) {
+    Counters out;
+    size_t lineno = 0;
+    for (auto line : split_lines(text)) {
+        ++lineno;
+        auto f = split_ws(line);
+        if (f.empty()) continue;
+        if (f[0].back() != ':' || f.size() % 2 != 1) {
+            return make_error("line " + std::to_string(lineno) + ": expected 'PROTO: key value ...'");
+        }
+        std::string group(f[0].substr(0, f[0].size() - 1));
+        for (size_t k = 1; k + 1 < f.size(); k += 2) {
+            auto v = parse_int(f[k + 1]);
+            if (!v) {
+                return make_error("line " + std::to_string(lineno) + ": '" + std::string(f[k + 1]) +
+                                  "' is not a number");
+            }
+            out.values[group + "." + std::string(f[k])] = *v;
+        }
+    }
+    return out;
+}
+
+Result<Counters> parse_softnet(std::string_view text) {
+    // Columns (all hex): processed, dropped, time_squeeze, ...
+    int64_t processed = 0, dropped = 0, squeezed = 0;
+    size_t lineno = 0;
+    for (auto line : split_lines(text)) {
+        ++lineno;
+        auto f = split_ws(line);
+        if (f.empty()) continue;
+        if (f.size() < 3) return make_error("line " + std::to_string(lineno) + ": too few columns");
+        auto p = parse_uint(f[0], 16), d = parse_uint(f[1], 16), s = parse_uint(f[2], 16);
+        if (!p || !d || !s) return make_error("line " + std::to_string(lineno) + ": not hex");
+        processed += static_cast<int64_t>(*p);
+        dropped += static_cast<int64_t>(*d);
+        squeezed += static_cast<int64_t>(*s);
+    }
+    Counters out;
+    out.values["softnet.processed"] = processed;
+    out.values["softnet.dropped"] = dropped;
+    out.values["softnet.time_squeeze"] = squeezed;
+    return out;
+}
+
+namespace {
+Status merge_file(Counters& into, const std::filesystem::path& path,
+                  Result<Counters> (*parse)(std::string_view)) {
+    auto text = read_text(path);
+    if (!text) return text.error();
+    auto parsed = parse(*text);
+    if (!parsed) return make_error(path.string() + ": " + parsed.error().message);
+    into.merge(*parsed);
+    return ok_status();
+}
+}  // namespace
+
+Result<Counters> read_net_counters(const std::filesystem::path& net_dir) {
+    Counters out;
+    for (auto [name, parser] : {std::pair{"netstat", &parse_snmp_pairs},
+                                std::pair{"snmp", &parse_snmp_pairs},
+                                std::pair{"sockstat", &parse_sockstat}}) {
+        auto st = merge_file(out, net_dir / name, parser);
+        if (!st) return st.error();
+    }
+    // softnet_stat is per host, not per namespace, and absent in some containers.
+    (void)merge_file(out, net_dir / "softnet_stat", &parse_softnet);
+    return out;
+}
+
+}  // namespace c10k

@@ -1,0 +1,184 @@
+#include "c10k/sources/process.hpp"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include "c10k/text.hpp"
+
+namespace c10k {
+
+namespace {
+
+uint64_t parse_limit_value(std::string_view v) {
+    if (v == "unlimited" || v == "infinity") return kUnlimited;
+    return parse_uint(v).value_or(0);
+}
+
+struct DirCloser {
+    void operator()(DIR* d) const { ::closedir(d); }
+};
+using DirPtr = std::unique_ptr<DIR, DirCloser>;
+
+Result<FdTable> read_fds(const std::filesystem::path& fd_dir) {
+    DirPtr dir(::opendir(fd_dir.c_str()));
+    if (!dir) return make_error(fd_dir.string() + ": " + std::strerror(errno));
+    FdTable t;
+    int dfd = ::dirfd(dir.get());
+    char target[64];
+    while (auto* e = ::readdir(dir.get())) {
+        if (e->d_name[0] == '.') continue;
+        ++t.open;
+        ssize_t n = ::readlinkat(dfd, e->d_name, target, sizeof target - 1);
+        if (n <= 0) continue;
+        std::string_view link(target, static_cast<size_t>(n));
+        if (starts_with(link, "socket:[") && link.back() == ']') {
+            if (auto ino = parse_uint(link.substr(8, link.size() - 9))) t.socket_inodes.insert(*ino);
+        }
+    }
+    return t;
+}
+
+std::optional<uint64_t> status_field(std::string_view status, std::string_view name) {
+    for (auto line : split_lines(status)) {
+        if (starts_with(line, name) && line.size() > name.size() && line[name.size()] == ':')
+            return parse_uint(trim(line.substr(name.size() + 1)));
+    }
+    return std::nullopt;
+}
+
+std::string status_text_field(std::string_view status, std::string_view name) {
+    for (auto line : split_lines(status)) {
+        if (starts_with(line, name) && line.size() > name.size() && line[name.size()] == ':')
+            return std::string(trim(line.substr(name.size() + 1)));
+    }
+    return {};
+}
+
+// systemd sets LimitNOFILE per unit; the unit is the last path element of the
+// cgroup when it ends in ".service".
+std::string systemd_origin(const SysRoot& root, pid_t pid) {
+    auto cg = read_text(root.proc(std::to_string(pid) + "/cgroup"));
+    if (!cg) return {};
+    std::string unit;
+    for (auto line : split_lines(*cg)) {
+        auto slash = line.rfind('/');
+        if (slash == std::string_view::npos) continue;
+        auto last = line.substr(slash + 1);
+        if (last.size() > 8 && last.substr(last.size() - 8) == ".service") unit = std::string(last);
+    }
+    if (unit.empty()) return {};
+    // Later directories override earlier ones; drop-ins override the unit file.
+    std::string found, where;
+    for (const char* dir : {"usr/lib/systemd/system", "lib/systemd/system", "run/systemd/system",
+                            "etc/systemd/system"}) {
+        auto base = root.path(dir);
+        if (auto t = read_text(base / unit)) {
+            if (auto v = find_limit_nofile(*t)) found = *v, where = (base / unit).string();
+        }
+        std::error_code ec;
+        for (const auto& e : std::filesystem::directory_iterator(base / (unit + ".d"), ec)) {
+            if (e.path().extension() != ".conf") continue;
+            if (auto t = read_text(e.path())) {
+                if (auto v = find_limit_nofile(*t)) found = *v, where = e.path().string();
+            }
+        }
+    }
+    if (found.empty()) return "systemd unit " + unit + " (no LimitNOFILE=, so systemd's default)";
+    return "systemd unit " + unit + ": LimitNOFILE=" + found + " in " + where;
+}
+
+}  // namespace
+
+Result<NofileLimit> parse_nofile_limit(std::string_view limits_text) {
+    for (auto line : split_lines(limits_text)) {
+        if (!starts_with(line, "Max open files")) continue;
+        auto f = split_ws(line.substr(14));
+        if (f.size() < 2) break;
+        NofileLimit l{parse_limit_value(f[0]), parse_limit_value(f[1])};
+        return l;
+    }
+    return make_error("no 'Max open files' line");
+}
+
+std::optional<std::string> find_limit_nofile(std::string_view unit_text) {
+    std::optional<std::string> out;
+    for (auto line : split_lines(unit_text)) {
+        line = trim(line);
+        if (starts_with(line, "LimitNOFILE=")) out = std::string(trim(line.substr(12)));
+    }
+    return out;
+}
+
+Result<ThreadStats> read_thread_stats(const SysRoot& root, pid_t pid) {
+    auto task_dir = root.proc(std::to_string(pid) + "/task");
+    DirPtr dir(::opendir(task_dir.c_str()));
+    if (!dir) return make_error(task_dir.string() + ": " + std::strerror(errno));
+    ThreadStats s;
+    while (auto* e = ::readdir(dir.get())) {
+        if (e->d_name[0] == '.') continue;
+        ++s.threads;
+        auto tdir = task_dir / e->d_name;
+        if (auto st = read_text(tdir / "status")) {
+            s.voluntary_switches += status_field(*st, "voluntary_ctxt_switches").value_or(0);
+            s.involuntary_switches += status_field(*st, "nonvoluntary_ctxt_switches").value_or(0);
+        }
+        // schedstat: on-cpu ns, run-queue wait ns, timeslices.
+        if (auto ss = read_text(tdir / "schedstat")) {
+            auto f = split_ws(*ss);
+            if (f.size() >= 2) {
+                s.on_cpu_ns += parse_uint(f[0]).value_or(0);
+                s.runqueue_wait_ns += parse_uint(f[1]).value_or(0);
+            }
+        }
+    }
+    if (s.threads == 0) return make_error(task_dir.string() + ": no threads (process exited?)");
+    return s;
+}
+
+Result<ProcessSnapshot> read_process(const SysRoot& root, pid_t pid) {
+    auto base = root.proc(std::to_string(pid));
+    auto status = read_text(base / "status");
+    if (!status) {
+        return make_error("no process with pid " + std::to_string(pid) + " (" +
+                          status.error().message + ")");
+    }
+    ProcessSnapshot p;
+    p.pid = pid;
+    p.comm = status_text_field(*status, "Name");
+    p.ppid = static_cast<pid_t>(status_field(*status, "PPid").value_or(0));
+
+    if (auto limits = read_text(base / "limits")) {
+        p.nofile = parse_nofile_limit(*limits);
+    } else {
+        p.nofile = limits.error();
+    }
+    p.fds = read_fds(base / "fd");
+    p.threads = read_thread_stats(root, pid);
+
+    struct stat st {};
+    if (::stat((base / "ns/net").c_str(), &st) == 0) p.netns_inode = st.st_ino;
+
+    if (p.nofile) {
+        p.nofile_origin = systemd_origin(root, pid);
+        if (p.nofile_origin.empty() && p.ppid > 0) {
+            auto parent = read_text(root.proc(std::to_string(p.ppid) + "/limits"));
+            auto parent_limit = parent ? parse_nofile_limit(*parent) : Result<NofileLimit>(Error{""});
+            if (parent_limit && parent_limit->soft == p.nofile->soft &&
+                parent_limit->hard == p.nofile->hard) {
+                p.nofile_origin = "inherited from parent pid " + std::to_string(p.ppid);
+            } else if (parent_limit) {
+                p.nofile_origin =
+                    "set by the process or its launcher (differs from parent pid " +
+                    std::to_string(p.ppid) + ")";
+            }
+        }
+    }
+    return p;
+}
+
+}  // namespace c10k

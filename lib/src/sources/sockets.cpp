@@ -1,0 +1,172 @@
+#include "c10k/sources/sockets.hpp"
+
+#include <arpa/inet.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "c10k/unique_fd.hpp"
+
+namespace c10k {
+
+std::string_view tcp_state_name(int state) {
+    static constexpr std::string_view names[] = {
+        "UNKNOWN",  "ESTABLISHED", "SYN-SENT",   "SYN-RECV", "FIN-WAIT-1",
+        "FIN-WAIT-2", "TIME-WAIT", "CLOSE",      "CLOSE-WAIT", "LAST-ACK",
+        "LISTEN",   "CLOSING",     "NEW-SYN-RECV", "BOUND-INACTIVE"};
+    if (state < 0 || state >= static_cast<int>(std::size(names))) return "UNKNOWN";
+    return names[state];
+}
+
+std::string Endpoint::to_string() const {
+    char buf[INET6_ADDRSTRLEN] = "?";
+    if (family == AF_INET) {
+        ::inet_ntop(AF_INET, addr.data(), buf, sizeof buf);
+        return std::string(buf) + ":" + std::to_string(port);
+    }
+    // Show v4-mapped addresses the way people think of them.
+    static constexpr uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (std::memcmp(addr.data(), mapped, 12) == 0) {
+        ::inet_ntop(AF_INET, addr.data() + 12, buf, sizeof buf);
+        return std::string(buf) + ":" + std::to_string(port);
+    }
+    ::inet_ntop(AF_INET6, addr.data(), buf, sizeof buf);
+    return "[" + std::string(buf) + "]:" + std::to_string(port);
+}
+
+namespace {
+struct EndpointHash {
+    size_t operator()(const Endpoint& e) const {
+        size_t h = static_cast<size_t>(e.family) * 1315423911u ^ e.port;
+        for (uint8_t b : e.addr) h = h * 31 + b;
+        return h;
+    }
+};
+}  // namespace
+
+SocketSummaryBuilder::SocketSummaryBuilder(std::unordered_set<uint64_t> owned)
+    : owned_(std::move(owned)) {}
+
+void SocketSummaryBuilder::add(const SocketRecord& r) {
+    ++summary_.total;
+    if (r.state < summary_.by_state.size()) ++summary_.by_state[r.state];
+    bool owned = r.inode != 0 && owned_.count(r.inode) > 0;
+    if (r.state == static_cast<uint8_t>(TcpState::listen)) {
+        summary_.listeners.push_back({r.local, r.wqueue, r.rqueue, r.inode, owned});
+        return;
+    }
+    if (owned) ++summary_.owned_connections;
+    outbound_.push_back({r.remote, r.local.port, r.state});
+}
+
+SocketSummary SocketSummaryBuilder::finish(uint16_t port_low, uint16_t port_high) && {
+    std::unordered_set<uint16_t> listening_ports;
+    for (const auto& l : summary_.listeners) listening_ports.insert(l.local.port);
+
+    std::unordered_map<Endpoint, DestinationUse, EndpointHash> by_dest;
+    for (const auto& o : outbound_) {
+        if (listening_ports.count(o.local_port)) continue;  // an accepted connection
+        auto& d = by_dest[o.remote];
+        d.remote = o.remote;
+        ++d.sockets;
+        if (o.state == static_cast<uint8_t>(TcpState::time_wait)) ++d.time_wait;
+        if (o.local_port >= port_low && o.local_port <= port_high) ++d.in_port_range;
+    }
+    summary_.destinations.reserve(by_dest.size());
+    for (auto& [_, d] : by_dest) summary_.destinations.push_back(d);
+    std::sort(summary_.destinations.begin(), summary_.destinations.end(),
+              [](const DestinationUse& a, const DestinationUse& b) {
+                  return a.in_port_range != b.in_port_range ? a.in_port_range > b.in_port_range
+                                                            : a.sockets > b.sockets;
+              });
+    std::sort(summary_.listeners.begin(), summary_.listeners.end(),
+              [](const Listener& a, const Listener& b) { return a.local.port < b.local.port; });
+    outbound_.clear();
+    return std::move(summary_);
+}
+
+Result<bool> parse_inet_diag_buffer(std::span<const uint8_t> buf, SocketSummaryBuilder& into) {
+    size_t len = buf.size();
+    auto* h = reinterpret_cast<const nlmsghdr*>(buf.data());
+    for (; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+        if (h->nlmsg_type == NLMSG_DONE) return false;
+        if (h->nlmsg_type == NLMSG_ERROR) {
+            if (h->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr)))
+                return make_error("sock_diag: truncated error message");
+            auto* err = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
+            return make_error(std::string("sock_diag: ") + std::strerror(-err->error));
+        }
+        if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY) continue;
+        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(inet_diag_msg)))
+            return make_error("sock_diag: truncated inet_diag_msg");
+        auto* m = static_cast<const inet_diag_msg*>(NLMSG_DATA(h));
+        SocketRecord r;
+        r.state = m->idiag_state;
+        r.local.family = r.remote.family = m->idiag_family;
+        size_t alen = m->idiag_family == AF_INET ? 4 : 16;
+        std::memcpy(r.local.addr.data(), m->id.idiag_src, alen);
+        std::memcpy(r.remote.addr.data(), m->id.idiag_dst, alen);
+        r.local.port = ntohs(m->id.idiag_sport);
+        r.remote.port = ntohs(m->id.idiag_dport);
+        r.inode = m->idiag_inode;
+        r.rqueue = m->idiag_rqueue;
+        r.wqueue = m->idiag_wqueue;
+        into.add(r);
+    }
+    return true;
+}
+
+namespace {
+Status dump_family(int fd, uint8_t family, SocketSummaryBuilder& into) {
+    struct {
+        nlmsghdr nlh;
+        inet_diag_req_v2 req;
+    } msg{};
+    msg.nlh.nlmsg_len = sizeof msg;
+    msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    msg.nlh.nlmsg_seq = family;
+    msg.req.sdiag_family = family;
+    msg.req.sdiag_protocol = IPPROTO_TCP;
+    msg.req.idiag_states = ~0u;  // every state, filtered by nobody: we count them all
+    sockaddr_nl kernel{};
+    kernel.nl_family = AF_NETLINK;
+    if (::sendto(fd, &msg, sizeof msg, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0)
+        return make_error(std::string("sock_diag: send: ") + std::strerror(errno));
+
+    // A large buffer lets the kernel pack more sockets into each recv.
+    static thread_local std::vector<uint8_t> buf(256 * 1024);
+    for (;;) {
+        ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return make_error(std::string("sock_diag: recv: ") + std::strerror(errno));
+        }
+        if (n == 0) return make_error("sock_diag: connection closed mid-dump");
+        auto more = parse_inet_diag_buffer({buf.data(), static_cast<size_t>(n)}, into);
+        if (!more) return more.error();
+        if (!*more) return ok_status();
+    }
+}
+}  // namespace
+
+Status dump_tcp_sockets(SocketSummaryBuilder& into) {
+    UniqueFd fd(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
+    if (!fd) return make_error(std::string("sock_diag: socket: ") + std::strerror(errno));
+    for (uint8_t family : {AF_INET, AF_INET6}) {
+        auto st = dump_family(fd.get(), family, into);
+        // A kernel without IPv6 answers the AF_INET6 dump with an error; that is not fatal.
+        if (!st && family == AF_INET) return st;
+    }
+    return ok_status();
+}
+
+}  // namespace c10k

@@ -1,0 +1,63 @@
+#include "c10k/sources/sysctl.hpp"
+
+#include <algorithm>
+
+#include "c10k/text.hpp"
+
+namespace c10k {
+
+std::filesystem::path sysctl_path(const SysRoot& root, std::string_view key) {
+    std::string rel(key);
+    std::replace(rel.begin(), rel.end(), '.', '/');
+    return root.proc("sys") / rel;
+}
+
+Result<std::string> read_sysctl(const SysRoot& root, std::string_view key) {
+    auto text = read_text(sysctl_path(root, key));
+    if (!text) return text.error();
+    return std::string(trim(*text));
+}
+
+std::optional<std::string> SysctlValues::text(std::string_view key) const {
+    auto it = values.find(key);
+    if (it == values.end()) return std::nullopt;
+    return it->second;
+}
+
+std::optional<int64_t> SysctlValues::integer(std::string_view key) const {
+    auto it = values.find(key);
+    if (it == values.end()) return std::nullopt;
+    return parse_int(it->second);
+}
+
+std::optional<std::vector<int64_t>> SysctlValues::integers(std::string_view key) const {
+    auto it = values.find(key);
+    if (it == values.end()) return std::nullopt;
+    std::vector<int64_t> out;
+    for (auto field : split_ws(it->second)) {
+        auto v = parse_int(field);
+        if (!v) return std::nullopt;
+        out.push_back(*v);
+    }
+    return out;
+}
+
+std::string SysctlValues::error(std::string_view key) const {
+    auto it = errors.find(key);
+    if (it != errors.end()) return it->second;
+    return std::string(key) + " was not read";
+}
+
+SysctlValues read_sysctls(const SysRoot& root, const std::vector<std::string>& keys) {
+    SysctlValues out;
+    for (const auto& key : keys) {
+        auto v = read_sysctl(root, key);
+        if (v)
+            out.values.emplace(key, std::move(*v));
+        else
+            out.errors.emplace(key, v.error().message);
+    }
+    return out;
+}
+
+}  // namespace c10k

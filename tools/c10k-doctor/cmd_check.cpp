@@ -1,0 +1,116 @@
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+
+#include "c10k/checks/checks.hpp"
+#include "c10k/collect.hpp"
+#include "c10k/report/report.hpp"
+#include "commands.hpp"
+
+namespace c10k::cli {
+
+namespace {
+
+struct CheckOptions {
+    uint64_t connections = 0;
+    int pid = 0;
+    std::string netns;
+    double interval = 1.0;
+    bool json = false;
+    std::string format = "text";
+    bool quiet = false;
+    std::string fail_on = "warn";
+    std::string root;
+};
+
+int exit_code_for(Severity overall, const std::string& fail_on) {
+    switch (overall) {
+        case Severity::ok: return kExitOk;
+        case Severity::warn: return fail_on == "crit" ? kExitOk : kExitWarn;
+        case Severity::crit: return kExitCrit;
+        case Severity::unknown: return kExitUnknown;
+    }
+    return kExitUnknown;
+}
+
+int run_check(const CheckOptions& o) {
+    CollectOptions co;
+    if (!o.root.empty()) {
+        co.root.root = o.root;
+        co.read_sockets = false;
+    }
+    if (o.pid != 0) co.pid = o.pid;
+    if (!o.netns.empty()) co.netns = o.netns;
+    co.interval_s = o.interval;
+
+    bool progress = o.interval > 0 && ::isatty(STDERR_FILENO);
+    if (progress) fmt::print(stderr, "sampling rates over {:g} s...", o.interval), std::fflush(stderr);
+    auto collected = collect(co);
+    if (progress) fmt::print(stderr, "\r\033[K"), std::fflush(stderr);
+    if (!collected) {
+        fmt::print(stderr, "c10k-doctor check: {}\n", collected.error().message);
+        return kExitUnknown;
+    }
+
+    Target target;
+    if (o.connections > 0) target = {o.connections, true};
+    const Sample* before = collected->before ? &*collected->before : nullptr;
+    CheckInput input(collected->now, before, target);
+    auto report = make_check_report(collected->now, collected->interval_s, target, run_all_checks(input));
+
+    std::string format = o.json ? "json" : o.format;
+    if (format == "json") {
+        std::fputs(render_json(report).c_str(), stdout);
+    } else if (format == "prometheus") {
+        std::fputs(render_prometheus(report).c_str(), stdout);
+    } else {
+        TextStyle style;
+        style.colour = ::isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
+        style.quiet = o.quiet;
+        std::fputs(render_text(report, style).c_str(), stdout);
+    }
+    return exit_code_for(overall_severity(report.findings), o.fail_on);
+}
+
+}  // namespace
+
+Runner setup_check(CLI::App& app) {
+    auto o = std::make_shared<CheckOptions>();
+    auto* sub = app.add_subcommand(
+        "check", "Inspect this host (and a process) against every limit that caps concurrency.");
+    sub->add_option("-c,--connections", o->connections,
+                     "Size every threshold for N concurrent connections (default: 10000, judged leniently)")
+        ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
+    sub->add_option("-p,--pid", o->pid, "Also inspect this process: fds, threads, listeners, its network namespace")
+        ->check(CLI::Range(1, 1 << 30));
+    sub->add_option("-n,--netns", o->netns, "Inspect this network namespace: a name under /run/netns or a path");
+    sub->add_option("-i,--interval", o->interval,
+                     "Seconds between the two samples that rates come from; 0 = no rates")
+        ->default_val(1.0)
+        ->check(CLI::Range(0.0, 3600.0));
+    auto* json = sub->add_flag("--json", o->json, "Same as --format json");
+    sub->add_option("-f,--format", o->format, "Output format")
+        ->check(CLI::IsMember({"text", "json", "prometheus"}))
+        ->excludes(json);
+    sub->add_flag("-q,--quiet", o->quiet, "Text output: show only findings that are not OK");
+    sub->add_option("--fail-on", o->fail_on, "Lowest severity that makes the exit code non-zero")
+        ->check(CLI::IsMember({"warn", "crit"}));
+    sub->add_option("--root", o->root, "Read /proc and /sys below DIR (for tests; sockets are not read)")
+        ->group("");  // hidden
+    sub->footer(
+        "Exit status: 0 OK, 1 WARN, 2 CRIT, 3 UNKNOWN or error (monitoring-plugin convention).\n"
+        "Read-only: check never changes the host.");
+    return [o, sub]() {
+        if (!o->netns.empty() && o->pid != 0) {
+            fmt::print(stderr, "c10k-doctor check: --netns and --pid both choose a network namespace; give one\n");
+            return kExitUnknown;
+        }
+        (void)sub;
+        return run_check(*o);
+    };
+}
+
+}  // namespace c10k::cli

@@ -1,0 +1,20 @@
+// One file per subcommand: setup_x() declares its options on the CLI11 app,
+// and the returned callback runs it and yields the process exit code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace c10k::cli {
+
+// Exit codes shared by every subcommand (monitoring-plugin convention for check).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitWarn = 1;
+inline constexpr int kExitCrit = 2;
+inline constexpr int kExitUnknown = 3;  // also: usage errors, failures to inspect
+
+using Runner = std::function<int()>;
+
+Runner setup_check(CLI::App& app);
+
+}  // namespace c10k::cli
