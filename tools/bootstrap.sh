@@ -8,6 +8,7 @@ packages=(
   clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
   libfmt-dev libcli11-dev nlohmann-json3-dev libgtest-dev
   iproute2 util-linux procps
+  python3 python3-jsonschema python3-prometheus-client
 )
 
 missing=()

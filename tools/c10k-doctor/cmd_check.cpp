@@ -83,21 +83,27 @@ Runner setup_check(CLI::App& app) {
         "check", "Inspect this host (and a process) against every limit that caps concurrency.");
     sub->add_option("-c,--connections", o->connections,
                      "Size every threshold for N concurrent connections (default: 10000, judged leniently)")
-        ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
+        ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40))
+        ->type_name("N");
     sub->add_option("-p,--pid", o->pid, "Also inspect this process: fds, threads, listeners, its network namespace")
-        ->check(CLI::Range(1, 1 << 30));
-    sub->add_option("-n,--netns", o->netns, "Inspect this network namespace: a name under /run/netns or a path");
+        ->check(CLI::Range(1, 1 << 30))
+        ->type_name("PID");
+    sub->add_option("-n,--netns", o->netns, "Inspect this network namespace: a name under /run/netns or a path")
+        ->type_name("NAME|PATH");
     sub->add_option("-i,--interval", o->interval,
                      "Seconds between the two samples that rates come from; 0 = no rates")
         ->default_val(1.0)
-        ->check(CLI::Range(0.0, 3600.0));
+        ->check(CLI::Range(0.0, 3600.0))
+        ->type_name("SECONDS");
     auto* json = sub->add_flag("--json", o->json, "Same as --format json");
     sub->add_option("-f,--format", o->format, "Output format")
         ->check(CLI::IsMember({"text", "json", "prometheus"}))
+        ->type_name("text|json|prometheus")
         ->excludes(json);
     sub->add_flag("-q,--quiet", o->quiet, "Text output: show only findings that are not OK");
     sub->add_option("--fail-on", o->fail_on, "Lowest severity that makes the exit code non-zero")
-        ->check(CLI::IsMember({"warn", "crit"}));
+        ->check(CLI::IsMember({"warn", "crit"}))
+        ->type_name("warn|crit");
     sub->add_option("--root", o->root, "Read /proc and /sys below DIR (for tests; sockets are not read)")
         ->group("");  // hidden
     sub->footer(

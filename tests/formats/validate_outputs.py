@@ -1,0 +1,88 @@
+#!/usr/bin/python3
+"""Validates `check --json` against its schema and parses `--format prometheus`
+back with the Prometheus client's own parser, over every fixture host and the
+live host. Usage: validate_outputs.py C10K_DOCTOR SCHEMA FIXTURES_DIR"""
+import json
+import math
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import jsonschema
+from prometheus_client.parser import text_string_to_metric_families
+
+
+def run(doctor, args):
+    r = subprocess.run([doctor, "check", *args], capture_output=True, text=True, timeout=60)
+    if r.returncode not in (0, 1, 2):
+        raise SystemExit(f"check {' '.join(args)} exited {r.returncode}: {r.stderr}")
+    return r.stdout
+
+
+def fixture_roots(fixtures):
+    healthy = fixtures / "healthy"
+    for variant in sorted(p for p in fixtures.iterdir() if p.is_dir()):
+        tmp = Path(tempfile.mkdtemp(prefix="c10k-fmt-"))
+        shutil.copytree(healthy, tmp, dirs_exist_ok=True)
+        shutil.copytree(variant, tmp, dirs_exist_ok=True)
+        yield variant.name, ["--root", str(tmp)], tmp
+
+
+def check_json(doc_text, schema, where):
+    doc = json.loads(doc_text)
+    jsonschema.validate(doc, schema, cls=jsonschema.Draft202012Validator)
+    counts = {k: 0 for k in ("ok", "warn", "crit", "unknown")}
+    for f in doc["findings"]:
+        counts[f["severity"].lower()] += 1
+    assert counts == doc["summary"], f"{where}: summary {doc['summary']} != {counts}"
+    return doc
+
+
+def check_prometheus(text, doc, where):
+    severities = {}
+    names = set()
+    for family in text_string_to_metric_families(text):
+        names.add(family.name)
+        for s in family.samples:
+            if s.name == "c10k_doctor_finding_severity":
+                severities[(s.labels["id"], s.labels["subject"])] = s.value
+            if s.name == "c10k_doctor_status":
+                status = s.value
+    want = {"OK": 0, "WARN": 1, "CRIT": 2, "UNKNOWN": 3}
+    assert status == want[doc["status"]], f"{where}: status {status} vs {doc['status']}"
+    for f in doc["findings"]:
+        key = (f["id"], f["subject"])
+        assert severities.get(key) == want[f["severity"]], f"{where}: {key} severity mismatch"
+        for e in f["evidence"]:
+            assert "c10k_doctor_" + e["key"] in names, f"{where}: no metric for {e['key']}"
+    return len(severities)
+
+
+def main():
+    doctor, schema_path, fixtures = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+    schema = json.loads(schema_path.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    cases = list(fixture_roots(fixtures))
+    cases.append(("live host", ["--interval", "0.2"], None))
+    passed = failed = 0
+    for name, args, tmp in cases:
+        try:
+            for target in ([], ["--connections", "1000000"]):
+                doc = check_json(run(doctor, [*args, *target, "--json"]), schema, name)
+                check_prometheus(run(doctor, [*args, *target, "--format", "prometheus"]), doc, name)
+            passed += 1
+            print(f"ok: {name}")
+        except Exception as e:  # noqa: BLE001 - report every case, then fail
+            failed += 1
+            print(f"FAIL: {name}: {e}")
+        finally:
+            if tmp:
+                shutil.rmtree(tmp, ignore_errors=True)
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+// `check` against real sockets and sysctls inside this process's private netns.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "../common/run_command.hpp"
+#include "netns_env.hpp"
+
+using namespace c10k::test;
+using nlohmann::json;
+
+namespace {
+
+json check_json(const std::vector<std::string>& extra) {
+    std::vector<std::string> args{"check", "--json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto r = run_doctor(args);
+    EXPECT_TRUE(r.exit_code >= 0 && r.exit_code <= 2) << r.exit_code << " " << r.err;
+    EXPECT_EQ(r.err, "");
+    return json::parse(r.out);
+}
+
+const json* finding(const json& doc, const std::string& id, const std::string& subject = "") {
+    for (const auto& f : doc["findings"])
+        if (f["id"] == id && (subject.empty() || f["subject"] == subject)) return &f;
+    return nullptr;
+}
+
+std::optional<double> ev(const json& f, const std::string& key) {
+    for (const auto& e : f["evidence"])
+        if (e["key"] == key && e["value"].is_number()) return e["value"].get<double>();
+    return std::nullopt;
+}
+
+void write_sysctl(const std::string& path, const std::string& value) {
+    std::ofstream out(path);
+    out << value;
+    out.close();
+    ASSERT_TRUE(out) << "cannot write " << path;
+}
+
+}  // namespace
+
+// (a) A listener with backlog 4 that never accepts, and more connects than that.
+TEST(CheckNetns, FullAcceptQueueIsCritAndNamesTheListener) {
+    REQUIRE_PRIVATE_NETNS();
+    Background listener({C10K_TESTKIT_PATH, "listen", "4", "30"});
+    ASSERT_TRUE(listener.ok());
+    int port = listener.ready_port();
+    Background clients({C10K_TESTKIT_PATH, "burst", std::to_string(port), "20", "30"});
+    ASSERT_TRUE(clients.ok());
+    ::usleep(300000);
+
+    // 2.5 s covers the clients' first SYN retransmit (1 s), each one an overflow.
+    auto doc = check_json({"--interval", "2.5"});
+    std::string subject = "127.0.0.1:" + std::to_string(port);
+    auto* f = finding(doc, "backlog.listener", subject);
+    ASSERT_TRUE(f) << doc.dump(2);
+    EXPECT_EQ((*f)["severity"], "CRIT") << f->dump(2);
+    EXPECT_EQ(ev(*f, "backlog"), 4);
+    EXPECT_EQ(ev(*f, "accept_queue"), 5);  // the kernel admits backlog + 1
+    ASSERT_TRUE(ev(*f, "listen_overflows_total"));
+    EXPECT_GT(*ev(*f, "listen_overflows_total"), 0);
+    auto* ns = finding(doc, "backlog.listen-overflows");
+    ASSERT_TRUE(ns);
+    EXPECT_EQ((*ns)["severity"], "CRIT") << ns->dump(2);
+    EXPECT_GT(*ev(*ns, "listen_overflows_per_second"), 0);
+}
+
+// (b) TIME_WAIT sockets on loopback: our count is what ss counts.
+TEST(CheckNetns, TimeWaitCountMatchesSs) {
+    REQUIRE_PRIVATE_NETNS();
+    Background tw({C10K_TESTKIT_PATH, "time-wait", "300"});
+    ASSERT_TRUE(tw.ok());
+    ASSERT_EQ(tw.wait(), 0);
+    auto ss = run_command({"/usr/bin/ss", "-Htan", "state", "time-wait"});
+    ASSERT_EQ(ss.exit_code, 0) << ss.err;
+    auto ss_count = std::count(ss.out.begin(), ss.out.end(), '\n');
+    EXPECT_GE(ss_count, 300);
+    auto doc = check_json({"--interval", "0"});
+    auto* f = finding(doc, "timewait.buckets");
+    ASSERT_TRUE(f);
+    EXPECT_EQ(ev(*f, "time_wait_sockets"), static_cast<double>(ss_count)) << f->dump(2);
+}
+
+// (c) A narrow port range with outbound connections filling most of it to one destination.
+TEST(CheckNetns, EphemeralPortFindingNamesTheDestination) {
+    REQUIRE_PRIVATE_NETNS();
+    write_sysctl("/proc/sys/net/ipv4/ip_local_port_range", "40000 40099");
+    Background pairs({C10K_TESTKIT_PATH, "pairs", "95", "30"});
+    ASSERT_TRUE(pairs.ok());
+    auto doc = check_json({"--interval", "0"});
+    std::string dest = "127.0.0.1:" + std::to_string(pairs.ready_port());
+    auto* f = finding(doc, "ports.destination", dest);
+    ASSERT_TRUE(f) << doc.dump(2);
+    EXPECT_EQ((*f)["severity"], "CRIT");
+    EXPECT_EQ(ev(*f, "ports_in_use"), 95);
+    EXPECT_EQ(ev(*f, "port_range_size"), 100);
+    EXPECT_EQ(finding(doc, "ports.range")->at("severity"), "WARN");
+}
+
+// (d) A process under prlimit --nofile=256 holding ~240 fds.
+TEST(CheckNetns, ProcessNearItsFdLimitIsCrit) {
+    REQUIRE_PRIVATE_NETNS();
+    Background holder({"/usr/bin/prlimit", "--nofile=256:256", C10K_TESTKIT_PATH, "hold-fds", "237", "30"});
+    ASSERT_TRUE(holder.ok());
+    auto doc = check_json({"--pid", std::to_string(holder.pid()), "--interval", "0"});
+    auto* f = finding(doc, "fd.process-nofile");
+    ASSERT_TRUE(f) << doc.dump(2);
+    EXPECT_EQ((*f)["severity"], "CRIT");
+    EXPECT_EQ(ev(*f, "nofile_soft"), 256);
+    EXPECT_EQ(ev(*f, "fds_open"), 240);  // stdin, stdout, stderr + 237
+    EXPECT_EQ(doc["status"], "CRIT");
+    EXPECT_EQ(doc["process"]["pid"], holder.pid());
+}
+
+// --pid of a process in another network namespace reads that namespace (a container's view).
+TEST(CheckNetns, PidInAnotherNamespaceIsInspectedFromInside) {
+    REQUIRE_PRIVATE_NETNS();
+    std::string script = std::string("ip link set lo up && exec ") + C10K_TESTKIT_PATH + " listen 7 30";
+    Background inner({"/usr/bin/unshare", "-n", "/bin/sh", "-c", script});
+    ASSERT_TRUE(inner.ok());
+    int port = inner.ready_port();
+    auto doc = check_json({"--pid", std::to_string(inner.pid()), "--interval", "0"});
+    EXPECT_EQ(doc["host"]["netns"], "network namespace of pid " + std::to_string(inner.pid()));
+    auto* f = finding(doc, "backlog.listener", "127.0.0.1:" + std::to_string(port));
+    ASSERT_TRUE(f) << doc.dump(2);
+    EXPECT_EQ(ev(*f, "backlog"), 7);
+    // Our own namespace has no listener: nothing else is reported.
+    int listeners = 0;
+    for (const auto& x : doc["findings"]) listeners += x["id"] == "backlog.listener";
+    EXPECT_EQ(listeners, 1);
+}
+
+TEST(CheckNetns, NamedNetnsPathIsEntered) {
+    REQUIRE_PRIVATE_NETNS();
+    Background listener({C10K_TESTKIT_PATH, "listen", "9", "30"});
+    ASSERT_TRUE(listener.ok());
+    // Our own namespace, named by path, as `ip netns` would bind-mount it.
+    auto doc = check_json({"--netns", "/proc/" + std::to_string(::getpid()) + "/ns/net", "-i", "0"});
+    auto* f = finding(doc, "backlog.listener", "127.0.0.1:" + std::to_string(listener.ready_port()));
+    ASSERT_TRUE(f);
+    EXPECT_EQ(ev(*f, "backlog"), 9);
+}

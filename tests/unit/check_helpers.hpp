@@ -1,0 +1,42 @@
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "c10k/checks/checks.hpp"
+#include "c10k/collect.hpp"
+#include "fixture_root.hpp"
+
+namespace c10k::test {
+
+// Collect a fixture (no rates, no sockets) and run every rule.
+inline std::vector<Finding> check_fixture(const FixtureRoot& root, Target target = {},
+                                          std::optional<pid_t> pid = std::nullopt) {
+    CollectOptions o;
+    o.root = root.root();
+    o.interval_s = 0;
+    o.read_sockets = false;
+    o.pid = pid;
+    auto c = collect(o);
+    EXPECT_TRUE(c) << (c ? "" : c.error().message);
+    if (!c) return {};
+    return run_all_checks(CheckInput(c->now, nullptr, target));
+}
+
+inline const Finding* find(const std::vector<Finding>& fs, const std::string& id,
+                           const std::string& subject = "") {
+    for (const auto& f : fs)
+        if (f.id == id && (subject.empty() || f.subject == subject)) return &f;
+    return nullptr;
+}
+
+inline std::optional<double> evidence(const Finding& f, const std::string& key) {
+    for (const auto& e : f.evidence)
+        if (e.key == key) return e.value;
+    return std::nullopt;
+}
+
+}  // namespace c10k::test

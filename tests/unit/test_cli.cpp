@@ -1,0 +1,86 @@
+// The command line as users and monitoring systems see it: exit codes, one-line errors.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+
+#include "../common/run_command.hpp"
+#include "fixture_root.hpp"
+
+using namespace c10k::test;
+
+TEST(Cli, HealthyFixtureExitsZero) {
+    auto root = fixture_root("healthy");
+    auto r = run_doctor({"check", "--root", root.dir().string(), "--interval", "0"});
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("summary:"), std::string::npos);
+}
+
+TEST(Cli, ExitCodesFollowMonitoringPluginConvention) {
+    auto warn = fixture_root("fd-limit-1024");
+    EXPECT_EQ(run_doctor({"check", "--root", warn.dir().string(), "-i", "0"}).exit_code, 1);
+    EXPECT_EQ(run_doctor({"check", "--root", warn.dir().string(), "-i", "0", "--fail-on", "crit"}).exit_code, 0);
+    auto crit = fixture_root("conntrack-full");
+    EXPECT_EQ(run_doctor({"check", "--root", crit.dir().string(), "-i", "0", "--fail-on", "crit"}).exit_code, 2);
+}
+
+TEST(Cli, QuietShowsOnlyProblems) {
+    auto root = fixture_root("somaxconn-128");
+    auto r = run_doctor({"check", "--root", root.dir().string(), "-i", "0", "--quiet"});
+    EXPECT_NE(r.out.find("somaxconn 128"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("OK      "), std::string::npos) << r.out;
+}
+
+TEST(Cli, JsonGoesToStdoutAlone) {
+    auto root = fixture_root("healthy");
+    auto r = run_doctor({"check", "--root", root.dir().string(), "-i", "0", "--json", "-c", "20000"});
+    auto doc = nlohmann::json::parse(r.out);  // throws (fails the test) if anything else is mixed in
+    EXPECT_EQ(doc["target"]["connections"], 20000);
+    EXPECT_EQ(doc["target"]["source"], "flag");
+}
+
+TEST(Cli, BogusPidIsOneLineAndExit3) {
+    auto root = fixture_root("healthy");
+    auto r = run_doctor({"check", "--root", root.dir().string(), "--pid", "999999", "-i", "0"});
+    EXPECT_EQ(r.exit_code, 3);
+    EXPECT_EQ(r.out, "");
+    EXPECT_NE(r.err.find("no process with pid 999999"), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+TEST(Cli, MissingNetnsIsOneLineAndExit3) {
+    auto r = run_doctor({"check", "--netns", "c10k-no-such-ns", "-i", "0"});
+    EXPECT_EQ(r.exit_code, 3);
+    EXPECT_NE(r.err.find("c10k-no-such-ns"), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+TEST(Cli, BadFlagsExit3) {
+    EXPECT_EQ(run_doctor({"check", "--connections", "0"}).exit_code, 3);
+    EXPECT_EQ(run_doctor({"check", "--interval", "-1"}).exit_code, 3);
+    EXPECT_EQ(run_doctor({"check", "--format", "xml"}).exit_code, 3);
+    EXPECT_EQ(run_doctor({"check", "--bogus"}).exit_code, 3);
+    EXPECT_EQ(run_doctor({}).exit_code, 3);
+    auto help = run_doctor({"check", "--help"});
+    EXPECT_EQ(help.exit_code, 0);
+    EXPECT_NE(help.out.find("--connections"), std::string::npos);
+}
+
+// Every long option --help shows is documented in the man page, and vice versa.
+TEST(Cli, ManPageMatchesHelp) {
+    auto help = run_doctor({"check", "--help"}).out;
+    std::ifstream in(std::string(C10K_FIXTURES_DIR) + "/../../man/c10k-doctor-check.8");
+    std::string man((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ASSERT_FALSE(man.empty());
+    std::regex opt("--([a-z][a-z-]+)");
+    std::set<std::string> in_help, in_man;
+    for (std::sregex_iterator it(help.begin(), help.end(), opt), end; it != end; ++it) in_help.insert((*it)[1]);
+    std::string man_plain = std::regex_replace(man, std::regex("\\\\-"), "-");
+    for (std::sregex_iterator it(man_plain.begin(), man_plain.end(), opt), end; it != end; ++it) in_man.insert((*it)[1]);
+    in_help.erase("help");
+    for (const auto& o : in_help) EXPECT_TRUE(in_man.count(o)) << "--" << o << " is not in the man page";
+    for (const auto& o : in_man) EXPECT_TRUE(in_help.count(o) || o == "help" || o == "version")
+                                      << "--" << o << " is in the man page but not in --help";
+}

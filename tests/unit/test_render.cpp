@@ -1,0 +1,70 @@
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "c10k/report/report.hpp"
+
+using namespace c10k;
+
+namespace {
+CheckReport sample_report() {
+    CheckReport r;
+    r.hostname = "h";
+    r.kernel = "6.18.0";
+    r.netns = "host";
+    r.interval_s = 1;
+    Finding a = make_finding("fd.process-nofile", "fd", Severity::crit, "240 of 256 fds open");
+    a.subject = "pid 7 (say \"hi\")";
+    add_evidence(a, "fds_open", "fds open", 240, "fds");
+    add_evidence(a, "nofile_hard", "hard", std::numeric_limits<double>::infinity(), "fds");
+    a.why = "because";
+    a.fix = {"prlimit --pid 7 --nofile=1024:1024"};
+    Finding b = make_finding("backlog.somaxconn", "backlog", Severity::ok, "somaxconn 4096");
+    add_evidence(b, "somaxconn", "net.core.somaxconn", 4096, "connections");
+    r.findings = {a, b};
+    return r;
+}
+}  // namespace
+
+TEST(Render, JsonCarriesSchemaStatusAndNullForUnlimited) {
+    auto doc = nlohmann::json::parse(render_json(sample_report()));
+    EXPECT_EQ(doc["schema"], "c10k-doctor/check");
+    EXPECT_EQ(doc["schema_version"], 1);
+    EXPECT_EQ(doc["status"], "CRIT");
+    EXPECT_EQ(doc["summary"]["crit"], 1);
+    EXPECT_EQ(doc["summary"]["ok"], 1);
+    EXPECT_EQ(doc["findings"][0]["evidence"][0]["value"], 240);
+    EXPECT_TRUE(doc["findings"][0]["evidence"][1]["value"].is_null());
+    EXPECT_EQ(doc["findings"][0]["subject"], "pid 7 (say \"hi\")");
+}
+
+TEST(Render, TextGroupsByAreaAndQuietHidesOk) {
+    auto r = sample_report();
+    auto text = render_text(r, {});
+    EXPECT_NE(text.find("fd limits"), std::string::npos);
+    EXPECT_NE(text.find("accept and SYN backlogs"), std::string::npos);
+    EXPECT_NE(text.find("fix: prlimit --pid 7"), std::string::npos);
+    EXPECT_NE(text.find("hard unlimited"), std::string::npos);
+    EXPECT_EQ(text.find("\033["), std::string::npos);  // no colour unless asked
+    auto quiet = render_text(r, {.colour = false, .quiet = true});
+    EXPECT_EQ(quiet.find("somaxconn 4096"), std::string::npos);
+    EXPECT_NE(quiet.find("240 of 256"), std::string::npos);
+    EXPECT_NE(render_text(r, {.colour = true}).find("\033[1;31m"), std::string::npos);
+}
+
+TEST(Render, PrometheusEscapesLabelsAndUsesInf) {
+    auto text = render_prometheus(sample_report());
+    EXPECT_NE(text.find("c10k_doctor_status{netns=\"host\"} 2"), std::string::npos);
+    EXPECT_NE(text.find("subject=\"pid 7 (say \\\"hi\\\")\""), std::string::npos) << text;
+    EXPECT_NE(text.find("c10k_doctor_nofile_hard{"), std::string::npos);
+    EXPECT_NE(text.find("} +Inf"), std::string::npos);
+    EXPECT_NE(text.find("# TYPE c10k_doctor_somaxconn gauge"), std::string::npos);
+}
+
+TEST(Severity, OverallIgnoresUnknownUnlessAlone) {
+    std::vector<Finding> fs{make_finding("a", "x", Severity::unknown, ""), make_finding("b", "x", Severity::warn, "")};
+    EXPECT_EQ(overall_severity(fs), Severity::warn);
+    fs.pop_back();
+    EXPECT_EQ(overall_severity(fs), Severity::unknown);
+    EXPECT_EQ(overall_severity({}), Severity::ok);
+}
