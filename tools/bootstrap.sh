@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config
   clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
   libfmt-dev libcli11-dev nlohmann-json3-dev libgtest-dev
-  iproute2 util-linux procps
+  iproute2 util-linux procps time
   python3 python3-jsonschema python3-prometheus-client
 )
 

@@ -132,19 +132,18 @@ Result<Collected> collect(const CollectOptions& opts) {
     } else {
         std::unordered_set<uint64_t> owned;
         if (proc && proc->fds) owned = proc->fds->socket_inodes;
-        SocketSummaryBuilder builder(std::move(owned));
-        auto st = dump_tcp_sockets(builder);
-        if (!st) {
-            s.sockets = st.error();
-        } else {
-            auto range = s.sysctls.integers("net.ipv4.ip_local_port_range");
-            uint16_t lo = 32768, hi = 60999;
-            if (range && range->size() == 2) {
-                lo = static_cast<uint16_t>((*range)[0]);
-                hi = static_cast<uint16_t>((*range)[1]);
-            }
-            s.sockets = std::move(builder).finish(lo, hi);
+        DumpPlan plan;
+        plan.everything = proc.has_value();  // to count the process's own connections
+        if (auto range = s.sysctls.integers("net.ipv4.ip_local_port_range"); range && range->size() == 2) {
+            plan.port_low = static_cast<uint16_t>((*range)[0]);
+            plan.port_high = static_cast<uint16_t>((*range)[1]);
         }
+        SocketSummaryBuilder builder(std::move(owned));
+        auto st = dump_tcp_sockets(builder, plan);
+        if (st)
+            s.sockets = std::move(builder).finish(plan.port_low, plan.port_high);
+        else
+            s.sockets = st.error();
     }
     if (proc) {
         // Refresh thread figures to the end of the window; the rest was read at the start.

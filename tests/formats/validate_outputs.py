@@ -27,7 +27,7 @@ def fixture_roots(fixtures):
         tmp = Path(tempfile.mkdtemp(prefix="c10k-fmt-"))
         shutil.copytree(healthy, tmp, dirs_exist_ok=True)
         shutil.copytree(variant, tmp, dirs_exist_ok=True)
-        yield variant.name, ["--root", str(tmp)], tmp
+        yield variant.name, ["--root", str(tmp), "--interval", "0.05"], tmp
 
 
 def check_json(doc_text, schema, where):

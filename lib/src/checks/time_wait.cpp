@@ -19,13 +19,12 @@ std::vector<Finding> check_time_wait(const CheckInput& in) {
         return {unknown_finding("timewait.buckets", "timewait", "tcp_max_tw_buckets unreadable",
                                 in.sysctl().error("net.ipv4.tcp_max_tw_buckets"))};
     }
-    // Netlink counts IPv4 and IPv6; sockstat is the fallback.
+    // sockstat counts the namespace's TIME_WAIT sockets, IPv4 and IPv6, without a dump.
     std::optional<double> tw;
-    if (in.now().sockets) tw = in.now().sockets->count(TcpState::time_wait);
-    else if (auto s = in.counter("TCP.tw")) tw = static_cast<double>(*s);
+    if (auto s = in.counter("TCP.tw")) tw = static_cast<double>(*s);
     if (!tw) {
         return {unknown_finding("timewait.buckets", "timewait", "TIME_WAIT count unreadable",
-                                in.now().sockets.error().message)};
+                                "no 'TCP: tw' in /proc/net/sockstat")};
     }
     double used = *buckets > 0 ? *tw / static_cast<double>(*buckets) : 1.0;
     auto overflow = in.rate("TcpExt.TCPTimeWaitOverflow");

@@ -67,6 +67,14 @@ void SocketSummaryBuilder::add(const SocketRecord& r) {
     outbound_.push_back({r.remote, r.local.port, r.state});
 }
 
+std::vector<uint16_t> SocketSummaryBuilder::listening_ports() const {
+    std::vector<uint16_t> ports;
+    for (const auto& l : summary_.listeners) ports.push_back(l.local.port);
+    std::sort(ports.begin(), ports.end());
+    ports.erase(std::unique(ports.begin(), ports.end()), ports.end());
+    return ports;
+}
+
 SocketSummary SocketSummaryBuilder::finish(uint16_t port_low, uint16_t port_high) && {
     std::unordered_set<uint16_t> listening_ports;
     for (const auto& l : summary_.listeners) listening_ports.insert(l.local.port);
@@ -124,26 +132,68 @@ Result<bool> parse_inet_diag_buffer(std::span<const uint8_t> buf, SocketSummaryB
     return true;
 }
 
+std::vector<uint8_t> outbound_port_filter(uint16_t low, uint16_t high,
+                                          const std::vector<uint16_t>& excluded) {
+    // The kernel runs the program op by op: a true test moves `yes` bytes on, a
+    // false one `no` bytes; landing exactly on the end accepts, jumping 4 bytes
+    // past it rejects. Its audit walks the `yes` chain, which must reach the end,
+    // so "port != P" is "port == P" followed by a JMP (always taken as `no`) to
+    // reject, the way ss compiles NOT.
+    constexpr uint16_t kOp = sizeof(inet_diag_bc_op);
+    std::vector<uint16_t> not_equal;
+    for (uint16_t p : excluded)
+        if (p >= low && p <= high) not_equal.push_back(p);
+    size_t total = 2 * (2 * kOp) + not_equal.size() * (3 * kOp);
+    std::vector<inet_diag_bc_op> ops;
+    ops.reserve(total / kOp);
+    auto reject_from = [&](size_t off) { return static_cast<uint16_t>(total - off + 4); };
+    for (auto [code, port] : {std::pair{INET_DIAG_BC_S_GE, low}, std::pair{INET_DIAG_BC_S_LE, high}}) {
+        size_t off = ops.size() * kOp;
+        ops.push_back({static_cast<uint8_t>(code), 2 * kOp, reject_from(off)});
+        ops.push_back({0, 0, port});
+    }
+    for (uint16_t port : not_equal) {
+        size_t off = ops.size() * kOp;
+        ops.push_back({INET_DIAG_BC_S_EQ, 2 * kOp, 3 * kOp});
+        ops.push_back({0, 0, port});
+        ops.push_back({INET_DIAG_BC_JMP, kOp, reject_from(off + 2 * kOp)});
+    }
+    std::vector<uint8_t> out(total);
+    std::memcpy(out.data(), ops.data(), total);
+    return out;
+}
+
 namespace {
-Status dump_family(int fd, uint8_t family, SocketSummaryBuilder& into) {
-    struct {
-        nlmsghdr nlh;
-        inet_diag_req_v2 req;
-    } msg{};
-    msg.nlh.nlmsg_len = sizeof msg;
-    msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-    msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    msg.nlh.nlmsg_seq = family;
-    msg.req.sdiag_family = family;
-    msg.req.sdiag_protocol = IPPROTO_TCP;
-    msg.req.idiag_states = ~0u;  // every state, filtered by nobody: we count them all
+
+// Excluding more listening ports than this would make the filter itself the cost.
+constexpr size_t kMaxExcludedPorts = 512;
+
+Status dump_family(int fd, uint8_t family, uint32_t states, const std::vector<uint8_t>& filter,
+                   SocketSummaryBuilder& into) {
+    std::vector<uint8_t> msg(NLMSG_LENGTH(sizeof(inet_diag_req_v2)) +
+                             (filter.empty() ? 0 : NLA_HDRLEN + NLA_ALIGN(filter.size())));
+    auto* nlh = reinterpret_cast<nlmsghdr*>(msg.data());
+    nlh->nlmsg_len = static_cast<uint32_t>(msg.size());
+    nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    nlh->nlmsg_seq = family;
+    auto* req = static_cast<inet_diag_req_v2*>(NLMSG_DATA(nlh));
+    req->sdiag_family = family;
+    req->sdiag_protocol = IPPROTO_TCP;
+    req->idiag_states = states;
+    if (!filter.empty()) {
+        auto* attr = reinterpret_cast<nlattr*>(msg.data() + NLMSG_LENGTH(sizeof(inet_diag_req_v2)));
+        attr->nla_type = INET_DIAG_REQ_BYTECODE;
+        attr->nla_len = static_cast<uint16_t>(NLA_HDRLEN + filter.size());
+        std::memcpy(reinterpret_cast<uint8_t*>(attr) + NLA_HDRLEN, filter.data(), filter.size());
+    }
     sockaddr_nl kernel{};
     kernel.nl_family = AF_NETLINK;
-    if (::sendto(fd, &msg, sizeof msg, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0)
+    if (::sendto(fd, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0)
         return make_error(std::string("sock_diag: send: ") + std::strerror(errno));
 
-    // A large buffer lets the kernel pack more sockets into each recv.
-    static thread_local std::vector<uint8_t> buf(256 * 1024);
+    // The kernel fills at most ~32 KiB per recv whatever the buffer; this fits it.
+    static thread_local std::vector<uint8_t> buf(64 * 1024);
     for (;;) {
         ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
         if (n < 0) {
@@ -156,17 +206,30 @@ Status dump_family(int fd, uint8_t family, SocketSummaryBuilder& into) {
         if (!*more) return ok_status();
     }
 }
-}  // namespace
 
-Status dump_tcp_sockets(SocketSummaryBuilder& into) {
-    UniqueFd fd(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
-    if (!fd) return make_error(std::string("sock_diag: socket: ") + std::strerror(errno));
+Status dump_both(int fd, uint32_t states, const std::vector<uint8_t>& filter,
+                 SocketSummaryBuilder& into) {
     for (uint8_t family : {AF_INET, AF_INET6}) {
-        auto st = dump_family(fd.get(), family, into);
+        auto st = dump_family(fd, family, states, filter, into);
         // A kernel without IPv6 answers the AF_INET6 dump with an error; that is not fatal.
         if (!st && family == AF_INET) return st;
     }
     return ok_status();
+}
+
+}  // namespace
+
+Status dump_tcp_sockets(SocketSummaryBuilder& into, const DumpPlan& plan) {
+    UniqueFd fd(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
+    if (!fd) return make_error(std::string("sock_diag: socket: ") + std::strerror(errno));
+    constexpr uint32_t kListen = 1u << static_cast<int>(TcpState::listen);
+    if (plan.everything) return dump_both(fd.get(), ~0u, {}, into);
+
+    auto st = dump_both(fd.get(), kListen, {}, into);
+    if (!st) return st;
+    auto ports = into.listening_ports();
+    if (ports.size() > kMaxExcludedPorts) ports.clear();  // accepted sockets are dropped later
+    return dump_both(fd.get(), ~kListen, outbound_port_filter(plan.port_low, plan.port_high, ports), into);
 }
 
 }  // namespace c10k

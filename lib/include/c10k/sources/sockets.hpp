@@ -58,6 +58,8 @@ struct DestinationUse {
 };
 
 struct SocketSummary {
+    // Of the sockets the dump returned: every socket with DumpPlan::everything,
+    // otherwise listeners and outbound-style sockets only (use sockstat for totals).
     std::array<uint32_t, 16> by_state{};
     uint32_t total = 0;
     std::vector<Listener> listeners;
@@ -74,6 +76,7 @@ public:
     // `owned`: socket inodes of the target process (may be empty).
     explicit SocketSummaryBuilder(std::unordered_set<uint64_t> owned = {});
     void add(const SocketRecord& r);
+    std::vector<uint16_t> listening_ports() const;
     SocketSummary finish(uint16_t port_low, uint16_t port_high) &&;
 
 private:
@@ -91,7 +94,21 @@ private:
 // Returns false when NLMSG_DONE was seen; errors carry the kernel's errno.
 Result<bool> parse_inet_diag_buffer(std::span<const uint8_t> buf, SocketSummaryBuilder& into);
 
-// Dumps every TCP socket (IPv4 and IPv6) of the calling thread's network namespace.
-Status dump_tcp_sockets(SocketSummaryBuilder& into);
+// What to ask the kernel for. Filling a socket into a netlink message is what a
+// dump costs (walking the hash table alone is ~10x cheaper), so by default the
+// kernel filters: listeners, then only sockets whose local port is ephemeral and
+// not a listening port. Counting a process's connections needs every socket.
+struct DumpPlan {
+    bool everything = false;
+    uint16_t port_low = 32768;
+    uint16_t port_high = 60999;
+};
+
+// inet_diag bytecode: local port within [low, high] and none of `excluded`.
+std::vector<uint8_t> outbound_port_filter(uint16_t low, uint16_t high,
+                                          const std::vector<uint16_t>& excluded);
+
+// Dumps TCP sockets (IPv4 and IPv6) of the calling thread's network namespace.
+Status dump_tcp_sockets(SocketSummaryBuilder& into, const DumpPlan& plan);
 
 }  // namespace c10k
