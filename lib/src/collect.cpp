@@ -75,8 +75,8 @@ Result<Scope> choose_scope(const CollectOptions& opts, const std::optional<Proce
     // The target lives in another namespace (a container): look from inside it.
     auto path = "/proc/" + std::to_string(proc->pid) + "/ns/net";
     auto fd = open_netns(path);
-    Status entered = fd ? enter_netns(fd->get(), "pid " + std::to_string(proc->pid))
-                        : Status(fd.error());
+    Status entered =
+        fd ? enter_netns(fd->get(), "pid " + std::to_string(proc->pid)) : Status(fd.error());
     scope.label = "network namespace of pid " + std::to_string(proc->pid);
     if (entered) return scope;
     // Without the privilege to enter, its counters are still readable through
@@ -134,7 +134,8 @@ Result<Collected> collect(const CollectOptions& opts) {
         if (proc && proc->fds) owned = proc->fds->socket_inodes;
         DumpPlan plan;
         plan.everything = proc.has_value();  // to count the process's own connections
-        if (auto range = s.sysctls.integers("net.ipv4.ip_local_port_range"); range && range->size() == 2) {
+        if (auto range = s.sysctls.integers("net.ipv4.ip_local_port_range");
+            range && range->size() == 2) {
             plan.port_low = static_cast<uint16_t>((*range)[0]);
             plan.port_high = static_cast<uint16_t>((*range)[1]);
         }

@@ -4,10 +4,14 @@ namespace c10k {
 
 std::string_view to_string(Severity s) {
     switch (s) {
-        case Severity::ok: return "OK";
-        case Severity::warn: return "WARN";
-        case Severity::crit: return "CRIT";
-        case Severity::unknown: return "UNKNOWN";
+        case Severity::ok:
+            return "OK";
+        case Severity::warn:
+            return "WARN";
+        case Severity::crit:
+            return "CRIT";
+        case Severity::unknown:
+            return "UNKNOWN";
     }
     return "UNKNOWN";
 }

@@ -25,7 +25,7 @@ namespace c10k::test {
 
 // A helper process kept alive for the length of a test; killed on destruction.
 class Background {
-public:
+  public:
     // Waits (bounded) for its first stdout line, e.g. "ready 8080".
     Background(const std::vector<std::string>& argv, int ready_timeout_s = 30);
     ~Background();
@@ -39,7 +39,7 @@ public:
     // Waits for it to exit by itself (bounded); returns its exit code or -1.
     int wait(int timeout_s = 30);
 
-private:
+  private:
     pid_t pid_ = -1;
     int out_ = -1;
     std::string line_;

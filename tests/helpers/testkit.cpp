@@ -78,7 +78,8 @@ void ready(uint16_t port) {
 }
 
 void hold(long seconds) {
-    for (long i = 0; i < seconds * 10; ++i) ::usleep(100000);
+    for (long i = 0; i < seconds * 10; ++i)
+        ::usleep(100000);
 }
 
 int connect_to(uint16_t port, bool nonblocking) {
@@ -113,7 +114,8 @@ int main(int argc, char** argv) {
     } else if (mode == "burst") {
         long port = arg(argv, 2, argc), n = arg(argv, 3, argc), secs = arg(argv, 4, argc);
         raise_nofile();
-        for (long i = 0; i < n; ++i) connect_to(static_cast<uint16_t>(port), true);
+        for (long i = 0; i < n; ++i)
+            connect_to(static_cast<uint16_t>(port), true);
         ready(static_cast<uint16_t>(port));
         hold(secs);
     } else if (mode == "pairs") {
@@ -142,7 +144,8 @@ int main(int argc, char** argv) {
             servers.push_back(s);
         }
         ::usleep(100000);  // let the FINs cross before the server side closes
-        for (int s : servers) ::close(s);
+        for (int s : servers)
+            ::close(s);
         ::usleep(100000);
         ready(p);
     } else {

@@ -8,9 +8,9 @@ namespace c10k::test {
 extern std::string g_netns_unavailable;  // empty when we are in a private netns
 }
 
-#define REQUIRE_PRIVATE_NETNS()                                             \
-    do {                                                                    \
-        if (!c10k::test::g_netns_unavailable.empty())                       \
-            GTEST_SKIP() << "needs a private network namespace: "           \
-                         << c10k::test::g_netns_unavailable;                \
+#define REQUIRE_PRIVATE_NETNS()                                   \
+    do {                                                          \
+        if (!c10k::test::g_netns_unavailable.empty())             \
+            GTEST_SKIP() << "needs a private network namespace: " \
+                         << c10k::test::g_netns_unavailable;      \
     } while (0)

@@ -8,9 +8,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
 #include <cerrno>
 #include <cstring>
-#include <gtest/gtest.h>
 
 #include "netns_env.hpp"
 
@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
     ::testing::InitGoogleTest(&argc, argv);
     c10k::test::g_netns_unavailable = enter_private_netns();
     if (!c10k::test::g_netns_unavailable.empty())
-        std::fprintf(stderr, "privileged tests skip: %s\n", c10k::test::g_netns_unavailable.c_str());
+        std::fprintf(stderr, "privileged tests skip: %s\n",
+                     c10k::test::g_netns_unavailable.c_str());
     return RUN_ALL_TESTS();
 }

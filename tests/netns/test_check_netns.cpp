@@ -104,7 +104,8 @@ TEST(CheckNetns, EphemeralPortFindingNamesTheDestination) {
 // (d) A process under prlimit --nofile=256 holding ~240 fds.
 TEST(CheckNetns, ProcessNearItsFdLimitIsCrit) {
     REQUIRE_PRIVATE_NETNS();
-    Background holder({"/usr/bin/prlimit", "--nofile=256:256", C10K_TESTKIT_PATH, "hold-fds", "237", "30"});
+    Background holder(
+        {"/usr/bin/prlimit", "--nofile=256:256", C10K_TESTKIT_PATH, "hold-fds", "237", "30"});
     ASSERT_TRUE(holder.ok());
     auto doc = check_json({"--pid", std::to_string(holder.pid()), "--interval", "0"});
     auto* f = finding(doc, "fd.process-nofile");
@@ -119,7 +120,8 @@ TEST(CheckNetns, ProcessNearItsFdLimitIsCrit) {
 // --pid of a process in another network namespace reads that namespace (a container's view).
 TEST(CheckNetns, PidInAnotherNamespaceIsInspectedFromInside) {
     REQUIRE_PRIVATE_NETNS();
-    std::string script = std::string("ip link set lo up && exec ") + C10K_TESTKIT_PATH + " listen 7 30";
+    std::string script =
+        std::string("ip link set lo up && exec ") + C10K_TESTKIT_PATH + " listen 7 30";
     Background inner({"/usr/bin/unshare", "-n", "/bin/sh", "-c", script});
     ASSERT_TRUE(inner.ok());
     int port = inner.ready_port();
@@ -130,7 +132,8 @@ TEST(CheckNetns, PidInAnotherNamespaceIsInspectedFromInside) {
     EXPECT_EQ(ev(*f, "backlog"), 7);
     // Our own namespace has no listener: nothing else is reported.
     int listeners = 0;
-    for (const auto& x : doc["findings"]) listeners += x["id"] == "backlog.listener";
+    for (const auto& x : doc["findings"])
+        listeners += x["id"] == "backlog.listener";
     EXPECT_EQ(listeners, 1);
 }
 
@@ -139,8 +142,10 @@ TEST(CheckNetns, NamedNetnsPathIsEntered) {
     Background listener({C10K_TESTKIT_PATH, "listen", "9", "30"});
     ASSERT_TRUE(listener.ok());
     // Our own namespace, named by path, as `ip netns` would bind-mount it.
-    auto doc = check_json({"--netns", "/proc/" + std::to_string(::getpid()) + "/ns/net", "-i", "0"});
-    auto* f = finding(doc, "backlog.listener", "127.0.0.1:" + std::to_string(listener.ready_port()));
+    auto doc =
+        check_json({"--netns", "/proc/" + std::to_string(::getpid()) + "/ns/net", "-i", "0"});
+    auto* f =
+        finding(doc, "backlog.listener", "127.0.0.1:" + std::to_string(listener.ready_port()));
     ASSERT_TRUE(f);
     EXPECT_EQ(ev(*f, "backlog"), 9);
 }

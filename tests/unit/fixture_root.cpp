@@ -34,13 +34,16 @@ void FixtureRoot::write(const std::string& rel, const std::string& content) cons
 
 void FixtureRoot::add_process(const FakeProcess& p) const {
     auto dir = "proc/" + std::to_string(p.pid);
-    write(dir + "/status", "Name:\t" + p.comm + "\nPPid:\t1\nThreads:\t" + std::to_string(p.threads) + "\n");
+    write(dir + "/status",
+          "Name:\t" + p.comm + "\nPPid:\t1\nThreads:\t" + std::to_string(p.threads) + "\n");
     write(dir + "/limits", "Limit Soft Limit Hard Limit Units\nMax open files            " +
-                               std::to_string(p.soft) + "                 " + std::to_string(p.hard) +
-                               "                 files\n");
-    write(dir + "/cgroup", p.unit.empty() ? "0::/user.slice\n" : "0::/system.slice/" + p.unit + "\n");
+                               std::to_string(p.soft) + "                 " +
+                               std::to_string(p.hard) + "                 files\n");
+    write(dir + "/cgroup",
+          p.unit.empty() ? "0::/user.slice\n" : "0::/system.slice/" + p.unit + "\n");
     if (!p.unit.empty() && !p.unit_limit.empty())
-        write("etc/systemd/system/" + p.unit + ".d/limits.conf", "[Service]\nLimitNOFILE=" + p.unit_limit + "\n");
+        write("etc/systemd/system/" + p.unit + ".d/limits.conf",
+              "[Service]\nLimitNOFILE=" + p.unit_limit + "\n");
     fs::create_directories(root_.root / dir / "fd");
     for (int i = 0; i < p.fds; ++i) {
         std::string target = i % 2 ? "socket:[" + std::to_string(100000 + i) + "]" : "/dev/null";
@@ -48,7 +51,9 @@ void FixtureRoot::add_process(const FakeProcess& p) const {
     }
     for (int t = 0; t < p.threads; ++t) {
         auto tdir = dir + "/task/" + std::to_string(p.pid + t);
-        write(tdir + "/status", "Name:\t" + p.comm + "\nvoluntary_ctxt_switches:\t100\nnonvoluntary_ctxt_switches:\t5\n");
+        write(tdir + "/status",
+              "Name:\t" + p.comm +
+                  "\nvoluntary_ctxt_switches:\t100\nnonvoluntary_ctxt_switches:\t5\n");
         write(tdir + "/schedstat", "1000000 2000000 10\n");
     }
     // PPid 1's limits, so the "inherited" logic has a parent to compare with.

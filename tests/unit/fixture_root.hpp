@@ -16,14 +16,14 @@ struct FakeProcess {
     std::string comm;
     uint64_t soft = 1024;
     uint64_t hard = 4096;
-    int fds = 0;           // half of them sockets
+    int fds = 0;  // half of them sockets
     int threads = 1;
-    std::string unit;      // systemd unit from the cgroup, optional
+    std::string unit;  // systemd unit from the cgroup, optional
     std::string unit_limit;
 };
 
 class FixtureRoot {
-public:
+  public:
     explicit FixtureRoot(const std::string& variant);
     ~FixtureRoot();
     FixtureRoot(const FixtureRoot&) = delete;
@@ -34,11 +34,13 @@ public:
     void write(const std::string& rel, const std::string& content) const;
     void add_process(const FakeProcess& p) const;
 
-private:
+  private:
     SysRoot root_;
 };
 
 // "healthy" alone, or "healthy" overlaid with tests/fixtures/hosts/<variant>.
-inline FixtureRoot fixture_root(const std::string& variant) { return FixtureRoot(variant); }
+inline FixtureRoot fixture_root(const std::string& variant) {
+    return FixtureRoot(variant);
+}
 
 }  // namespace c10k::test

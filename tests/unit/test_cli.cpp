@@ -21,9 +21,13 @@ TEST(Cli, HealthyFixtureExitsZero) {
 TEST(Cli, ExitCodesFollowMonitoringPluginConvention) {
     auto warn = fixture_root("fd-limit-1024");
     EXPECT_EQ(run_doctor({"check", "--root", warn.dir().string(), "-i", "0"}).exit_code, 1);
-    EXPECT_EQ(run_doctor({"check", "--root", warn.dir().string(), "-i", "0", "--fail-on", "crit"}).exit_code, 0);
+    EXPECT_EQ(run_doctor({"check", "--root", warn.dir().string(), "-i", "0", "--fail-on", "crit"})
+                  .exit_code,
+              0);
     auto crit = fixture_root("conntrack-full");
-    EXPECT_EQ(run_doctor({"check", "--root", crit.dir().string(), "-i", "0", "--fail-on", "crit"}).exit_code, 2);
+    EXPECT_EQ(run_doctor({"check", "--root", crit.dir().string(), "-i", "0", "--fail-on", "crit"})
+                  .exit_code,
+              2);
 }
 
 TEST(Cli, QuietShowsOnlyProblems) {
@@ -35,8 +39,10 @@ TEST(Cli, QuietShowsOnlyProblems) {
 
 TEST(Cli, JsonGoesToStdoutAlone) {
     auto root = fixture_root("healthy");
-    auto r = run_doctor({"check", "--root", root.dir().string(), "-i", "0", "--json", "-c", "20000"});
-    auto doc = nlohmann::json::parse(r.out);  // throws (fails the test) if anything else is mixed in
+    auto r =
+        run_doctor({"check", "--root", root.dir().string(), "-i", "0", "--json", "-c", "20000"});
+    auto doc =
+        nlohmann::json::parse(r.out);  // throws (fails the test) if anything else is mixed in
     EXPECT_EQ(doc["target"]["connections"], 20000);
     EXPECT_EQ(doc["target"]["source"], "flag");
 }
@@ -76,11 +82,15 @@ TEST(Cli, ManPageMatchesHelp) {
     ASSERT_FALSE(man.empty());
     std::regex opt("--([a-z][a-z-]+)");
     std::set<std::string> in_help, in_man;
-    for (std::sregex_iterator it(help.begin(), help.end(), opt), end; it != end; ++it) in_help.insert((*it)[1]);
+    for (std::sregex_iterator it(help.begin(), help.end(), opt), end; it != end; ++it)
+        in_help.insert((*it)[1]);
     std::string man_plain = std::regex_replace(man, std::regex("\\\\-"), "-");
-    for (std::sregex_iterator it(man_plain.begin(), man_plain.end(), opt), end; it != end; ++it) in_man.insert((*it)[1]);
+    for (std::sregex_iterator it(man_plain.begin(), man_plain.end(), opt), end; it != end; ++it)
+        in_man.insert((*it)[1]);
     in_help.erase("help");
-    for (const auto& o : in_help) EXPECT_TRUE(in_man.count(o)) << "--" << o << " is not in the man page";
-    for (const auto& o : in_man) EXPECT_TRUE(in_help.count(o) || o == "help" || o == "version")
-                                      << "--" << o << " is in the man page but not in --help";
+    for (const auto& o : in_help)
+        EXPECT_TRUE(in_man.count(o)) << "--" << o << " is not in the man page";
+    for (const auto& o : in_man)
+        EXPECT_TRUE(in_help.count(o) || o == "help" || o == "version")
+            << "--" << o << " is in the man page but not in --help";
 }

@@ -32,7 +32,8 @@ TEST(SnmpPairs, RejectsMismatchedLinesWithLineNumber) {
 }
 
 TEST(Sockstat, ParsesKeyValuePairs) {
-    auto r = parse_sockstat("sockets: used 9\nTCP: inuse 1 orphan 0 tw 35 alloc 1 mem 192\nUDP: inuse 0 mem 4\n");
+    auto r = parse_sockstat(
+        "sockets: used 9\nTCP: inuse 1 orphan 0 tw 35 alloc 1 mem 192\nUDP: inuse 0 mem 4\n");
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(r->get("TCP.tw"), 35);
     EXPECT_EQ(r->get("TCP.mem"), 192);
@@ -52,7 +53,8 @@ TEST(Softnet, SumsHexColumnsAcrossCpus) {
 
 TEST(ProcStat, ReadsContextSwitchesCpusAndTicks) {
     auto r = parse_proc_stat(
-        "cpu  100 0 50 800 10 5 5 0 0 0\ncpu0 50 0 25 400 5 2 3 0 0 0\ncpu1 50 0 25 400 5 3 2 0 0 0\n"
+        "cpu  100 0 50 800 10 5 5 0 0 0\ncpu0 50 0 25 400 5 2 3 0 0 0\ncpu1 50 0 25 400 5 3 2 0 0 "
+        "0\n"
         "ctxt 987654\nbtime 1\nprocs_running 3\nprocs_blocked 1\n");
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(r->context_switches, 987654u);
@@ -72,21 +74,26 @@ TEST(LoadAvg, ReadsTotalThreads) {
 }
 
 TEST(Pressure, ReadsSomeLine) {
-    auto r = parse_cpu_pressure("some avg10=12.50 avg60=3.00 avg300=0.49 total=1\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
+    auto r = parse_cpu_pressure(
+        "some avg10=12.50 avg60=3.00 avg300=0.49 total=1\nfull avg10=0.00 avg60=0.00 avg300=0.00 "
+        "total=0\n");
     ASSERT_TRUE(r);
     EXPECT_DOUBLE_EQ(r->some_avg10, 12.5);
     EXPECT_DOUBLE_EQ(r->some_avg60, 3.0);
 }
 
 TEST(MemInfo, ReadsTotalAndAvailable) {
-    auto r = parse_meminfo("MemTotal:       24684000 kB\nMemFree: 1 kB\nMemAvailable:   20000000 kB\n");
+    auto r =
+        parse_meminfo("MemTotal:       24684000 kB\nMemFree: 1 kB\nMemAvailable:   20000000 kB\n");
     ASSERT_TRUE(r);
     EXPECT_EQ(r->total_bytes, 24684000ull * 1024);
     EXPECT_EQ(r->available_bytes, 20000000ull * 1024);
 }
 
 TEST(Limits, ParsesMaxOpenFilesIncludingUnlimited) {
-    auto r = parse_nofile_limit("Limit Soft Hard Units\nMax open files            1024                 4096                 files\n");
+    auto r = parse_nofile_limit(
+        "Limit Soft Hard Units\nMax open files            1024                 4096                "
+        " files\n");
     ASSERT_TRUE(r);
     EXPECT_EQ(r->soft, 1024u);
     EXPECT_EQ(r->hard, 4096u);
@@ -97,13 +104,15 @@ TEST(Limits, ParsesMaxOpenFilesIncludingUnlimited) {
 }
 
 TEST(Limits, FindsLastLimitNofileInUnitText) {
-    EXPECT_EQ(find_limit_nofile("[Service]\nLimitNOFILE=1024\nLimitNOFILE=65536:524288\n"), "65536:524288");
+    EXPECT_EQ(find_limit_nofile("[Service]\nLimitNOFILE=1024\nLimitNOFILE=65536:524288\n"),
+              "65536:524288");
     EXPECT_FALSE(find_limit_nofile("[Service]\nExecStart=/bin/true\n"));
 }
 
 TEST(Sysctl, ReadsKeysAndKeepsReasonsForMissingOnes) {
     auto root = test::fixture_root("healthy");
-    auto v = read_sysctls(root.root(), {"net.core.somaxconn", "net.ipv4.tcp_mem", "net.netfilter.nf_conntrack_max"});
+    auto v = read_sysctls(
+        root.root(), {"net.core.somaxconn", "net.ipv4.tcp_mem", "net.netfilter.nf_conntrack_max"});
     EXPECT_EQ(v.integer("net.core.somaxconn"), 4096);
     auto mem = v.integers("net.ipv4.tcp_mem");
     ASSERT_TRUE(mem);
@@ -125,8 +134,14 @@ TEST(NetCounters, ReadsAllFilesOfAFixture) {
 
 TEST(Process, ReadsFixtureProcess) {
     auto root = test::fixture_root("healthy");
-    root.add_process({.pid = 4242, .comm = "nginx", .soft = 256, .hard = 4096, .fds = 240, .threads = 3,
-                      .unit = "nginx.service", .unit_limit = "256:4096"});
+    root.add_process({.pid = 4242,
+                      .comm = "nginx",
+                      .soft = 256,
+                      .hard = 4096,
+                      .fds = 240,
+                      .threads = 3,
+                      .unit = "nginx.service",
+                      .unit_limit = "256:4096"});
     auto p = read_process(root.root(), 4242);
     ASSERT_TRUE(p) << p.error().message;
     EXPECT_EQ(p->comm, "nginx");

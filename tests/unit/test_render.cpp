@@ -62,7 +62,8 @@ TEST(Render, PrometheusEscapesLabelsAndUsesInf) {
 }
 
 TEST(Severity, OverallIgnoresUnknownUnlessAlone) {
-    std::vector<Finding> fs{make_finding("a", "x", Severity::unknown, ""), make_finding("b", "x", Severity::warn, "")};
+    std::vector<Finding> fs{make_finding("a", "x", Severity::unknown, ""),
+                            make_finding("b", "x", Severity::warn, "")};
     EXPECT_EQ(overall_severity(fs), Severity::warn);
     fs.pop_back();
     EXPECT_EQ(overall_severity(fs), Severity::unknown);

@@ -49,8 +49,13 @@ TEST(FdLimit1024, SmallTargetFits) {
 
 TEST(ProcessFds, NearlyFullSoftLimitIsCritWithOrigin) {
     auto root = fixture_root("healthy");
-    root.add_process({.pid = 777, .comm = "server", .soft = 256, .hard = 256, .fds = 240,
-                      .unit = "server.service", .unit_limit = "256"});
+    root.add_process({.pid = 777,
+                      .comm = "server",
+                      .soft = 256,
+                      .hard = 256,
+                      .fds = 240,
+                      .unit = "server.service",
+                      .unit_limit = "256"});
     auto fs = check_fixture(root, {}, 777);
     auto* f = find(fs, "fd.process-nofile");
     ASSERT_TRUE(f);

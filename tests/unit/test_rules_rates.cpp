@@ -26,14 +26,16 @@ TwoSamples healthy_pair(const FixtureRoot& root) {
     return t;
 }
 
-void bump(Sample& s, const std::string& key, int64_t by) { s.net->values[key] += by; }
+void bump(Sample& s, const std::string& key, int64_t by) {
+    s.net->values[key] += by;
+}
 
 }  // namespace
 
 TEST(Rates, ListenOverflowRateIsCritButOldTotalsAreNot) {
     auto root = fixture_root("healthy");
     auto t = healthy_pair(root);
-    t.before.net->values["TcpExt.ListenOverflows"] = 5000;  // large since-boot total...
+    t.before.net->values["TcpExt.ListenOverflows"] = 5000;      // large since-boot total...
     t.now.sample.net->values["TcpExt.ListenOverflows"] = 5000;  // ...that did not move
     auto quiet = run_all_checks(CheckInput(t.now, &t.before, {}));
     EXPECT_EQ(find(quiet, "backlog.listen-overflows")->severity, Severity::ok);
@@ -50,9 +52,11 @@ TEST(Rates, SynQueueDropsAndCookies) {
     auto root = fixture_root("healthy");
     auto t = healthy_pair(root);
     bump(t.now.sample, "TcpExt.TCPReqQFullDoCookies", 10);
-    EXPECT_EQ(find(run_all_checks(CheckInput(t.now, &t.before, {})), "backlog.syn-queue")->severity, Severity::warn);
+    EXPECT_EQ(find(run_all_checks(CheckInput(t.now, &t.before, {})), "backlog.syn-queue")->severity,
+              Severity::warn);
     bump(t.now.sample, "TcpExt.TCPReqQFullDrop", 1);
-    EXPECT_EQ(find(run_all_checks(CheckInput(t.now, &t.before, {})), "backlog.syn-queue")->severity, Severity::crit);
+    EXPECT_EQ(find(run_all_checks(CheckInput(t.now, &t.before, {})), "backlog.syn-queue")->severity,
+              Severity::crit);
 }
 
 TEST(Rates, TimeWaitOverflowIsCrit) {
@@ -84,20 +88,23 @@ TEST(Rates, ContextSwitchStormPerCpu) {
     EXPECT_EQ(f->severity, Severity::crit);
     EXPECT_NEAR(*evidence(*f, "context_switches_per_cpu_per_second"), 150000, 1);
     t.now.sample.cpu->context_switches = t.before.cpu->context_switches + 40000ull * cpus;
-    EXPECT_EQ(find(run_all_checks(CheckInput(t.now, &t.before, {})), "sched.context-switches")->severity,
-              Severity::warn);
+    EXPECT_EQ(
+        find(run_all_checks(CheckInput(t.now, &t.before, {})), "sched.context-switches")->severity,
+        Severity::warn);
 }
 
 TEST(Rates, TcpMemoryPressureEventsAreCrit) {
     auto root = fixture_root("healthy");
     auto t = healthy_pair(root);
     bump(t.now.sample, "TcpExt.TCPMemoryPressures", 2);
-    EXPECT_EQ(find(run_all_checks(CheckInput(t.now, &t.before, {})), "buffers.tcp-mem")->severity, Severity::crit);
+    EXPECT_EQ(find(run_all_checks(CheckInput(t.now, &t.before, {})), "buffers.tcp-mem")->severity,
+              Severity::crit);
 }
 
 TEST(Rates, ThreadPerConnectionWithStarvedRunQueueIsCrit) {
     auto root = fixture_root("healthy");
-    root.add_process({.pid = 900, .comm = "tpc", .soft = 65536, .hard = 65536, .fds = 10, .threads = 2});
+    root.add_process(
+        {.pid = 900, .comm = "tpc", .soft = 65536, .hard = 65536, .fds = 10, .threads = 2});
     CollectOptions o;
     o.root = root.root();
     o.interval_s = 0;

@@ -103,8 +103,10 @@ TEST(SocketSummary, CountsStatesListenersAndOutboundPerDestination) {
 
 TEST(InetDiag, ParsesKernelLayoutUntilDone) {
     std::vector<uint8_t> buf;
-    append_msg(buf, SOCK_DIAG_BY_FAMILY, rec(TcpState::listen, v4("127.0.0.1", 9000), v4("0.0.0.0", 0), 7, 5, 4));
-    append_msg(buf, SOCK_DIAG_BY_FAMILY, rec(TcpState::time_wait, v4("127.0.0.1", 50000), v4("127.0.0.1", 9000)));
+    append_msg(buf, SOCK_DIAG_BY_FAMILY,
+               rec(TcpState::listen, v4("127.0.0.1", 9000), v4("0.0.0.0", 0), 7, 5, 4));
+    append_msg(buf, SOCK_DIAG_BY_FAMILY,
+               rec(TcpState::time_wait, v4("127.0.0.1", 50000), v4("127.0.0.1", 9000)));
     SocketSummaryBuilder b;
     auto more = parse_inet_diag_buffer(buf, b);
     ASSERT_TRUE(more);
@@ -152,7 +154,8 @@ TEST(SocketRules, FullListenerAndBusyDestination) {
     SocketSummaryBuilder b;
     b.add(rec(TcpState::listen, v4("127.0.0.1", 8080), v4("0.0.0.0", 0), 1, 5, 4));
     b.add(rec(TcpState::listen, v4("127.0.0.1", 8081), v4("0.0.0.0", 0), 2, 0, 4096));
-    for (uint16_t p = 60000; p < 60950; ++p) b.add(rec(TcpState::established, v4("127.0.0.1", p), v4("127.0.0.1", 9999)));
+    for (uint16_t p = 60000; p < 60950; ++p)
+        b.add(rec(TcpState::established, v4("127.0.0.1", p), v4("127.0.0.1", 9999)));
     c->now.sockets = std::move(b).finish(60000, 60999);
     auto fs = run_all_checks(CheckInput(c->now, nullptr, {}));
     auto* full = c10k::test::find(fs, "backlog.listener", "127.0.0.1:8080");

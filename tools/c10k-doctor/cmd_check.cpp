@@ -28,10 +28,14 @@ struct CheckOptions {
 
 int exit_code_for(Severity overall, const std::string& fail_on) {
     switch (overall) {
-        case Severity::ok: return kExitOk;
-        case Severity::warn: return fail_on == "crit" ? kExitOk : kExitWarn;
-        case Severity::crit: return kExitCrit;
-        case Severity::unknown: return kExitUnknown;
+        case Severity::ok:
+            return kExitOk;
+        case Severity::warn:
+            return fail_on == "crit" ? kExitOk : kExitWarn;
+        case Severity::crit:
+            return kExitCrit;
+        case Severity::unknown:
+            return kExitUnknown;
     }
     return kExitUnknown;
 }
@@ -47,7 +51,8 @@ int run_check(const CheckOptions& o) {
     co.interval_s = o.interval;
 
     bool progress = o.interval > 0 && ::isatty(STDERR_FILENO);
-    if (progress) fmt::print(stderr, "sampling rates over {:g} s...", o.interval), std::fflush(stderr);
+    if (progress)
+        fmt::print(stderr, "sampling rates over {:g} s...", o.interval), std::fflush(stderr);
     auto collected = collect(co);
     if (progress) fmt::print(stderr, "\r\033[K"), std::fflush(stderr);
     if (!collected) {
@@ -59,7 +64,8 @@ int run_check(const CheckOptions& o) {
     if (o.connections > 0) target = {o.connections, true};
     const Sample* before = collected->before ? &*collected->before : nullptr;
     CheckInput input(collected->now, before, target);
-    auto report = make_check_report(collected->now, collected->interval_s, target, run_all_checks(input));
+    auto report =
+        make_check_report(collected->now, collected->interval_s, target, run_all_checks(input));
 
     std::string format = o.json ? "json" : o.format;
     if (format == "json") {
@@ -81,17 +87,20 @@ Runner setup_check(CLI::App& app) {
     auto o = std::make_shared<CheckOptions>();
     auto* sub = app.add_subcommand(
         "check", "Inspect this host (and a process) against every limit that caps concurrency.");
-    sub->add_option("-c,--connections", o->connections,
-                     "Size every threshold for N concurrent connections (default: 10000, judged leniently)")
+    sub->add_option(
+           "-c,--connections", o->connections,
+           "Size every threshold for N concurrent connections (default: 10000, judged leniently)")
         ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40))
         ->type_name("N");
-    sub->add_option("-p,--pid", o->pid, "Also inspect this process: fds, threads, listeners, its network namespace")
+    sub->add_option("-p,--pid", o->pid,
+                    "Also inspect this process: fds, threads, listeners, its network namespace")
         ->check(CLI::Range(1, 1 << 30))
         ->type_name("PID");
-    sub->add_option("-n,--netns", o->netns, "Inspect this network namespace: a name under /run/netns or a path")
+    sub->add_option("-n,--netns", o->netns,
+                    "Inspect this network namespace: a name under /run/netns or a path")
         ->type_name("NAME|PATH");
     sub->add_option("-i,--interval", o->interval,
-                     "Seconds between the two samples that rates come from; 0 = no rates")
+                    "Seconds between the two samples that rates come from; 0 = no rates")
         ->default_val(1.0)
         ->check(CLI::Range(0.0, 3600.0))
         ->type_name("SECONDS");
@@ -104,14 +113,17 @@ Runner setup_check(CLI::App& app) {
     sub->add_option("--fail-on", o->fail_on, "Lowest severity that makes the exit code non-zero")
         ->check(CLI::IsMember({"warn", "crit"}))
         ->type_name("warn|crit");
-    sub->add_option("--root", o->root, "Read /proc and /sys below DIR (for tests; sockets are not read)")
+    sub->add_option("--root", o->root,
+                    "Read /proc and /sys below DIR (for tests; sockets are not read)")
         ->group("");  // hidden
     sub->footer(
         "Exit status: 0 OK, 1 WARN, 2 CRIT, 3 UNKNOWN or error (monitoring-plugin convention).\n"
         "Read-only: check never changes the host.");
     return [o, sub]() {
         if (!o->netns.empty() && o->pid != 0) {
-            fmt::print(stderr, "c10k-doctor check: --netns and --pid both choose a network namespace; give one\n");
+            fmt::print(
+                stderr,
+                "c10k-doctor check: --netns and --pid both choose a network namespace; give one\n");
             return kExitUnknown;
         }
         (void)sub;

@@ -24,8 +24,8 @@ struct Evidence {
 };
 
 struct Finding {
-    std::string id;       // stable, e.g. "fd.process-nofile"
-    std::string area;     // stable, e.g. "fd", "backlog"
+    std::string id;    // stable, e.g. "fd.process-nofile"
+    std::string area;  // stable, e.g. "fd", "backlog"
     Severity severity = Severity::unknown;
     std::string title;    // one line
     std::string subject;  // what it is about when there are several: "127.0.0.1:8080", "pid 42"

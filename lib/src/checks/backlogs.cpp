@@ -18,22 +18,27 @@ constexpr double kQueueWarn = 0.5;
 uint64_t backlog_needed(uint64_t connections) {
     uint64_t want = std::clamp<uint64_t>(connections / 10, 4096, 65535);
     uint64_t p = 4096;
-    while (p < want && p < 65535) p *= 2;
+    while (p < want && p < 65535)
+        p *= 2;
     return std::min<uint64_t>(p, 65535);
 }
 
 Finding somaxconn(const CheckInput& in, uint64_t need) {
     auto v = in.sysctl().integer("net.core.somaxconn");
-    if (!v) return unknown_finding("backlog.somaxconn", "backlog", "net.core.somaxconn unreadable",
-                                   in.sysctl().error("net.core.somaxconn"));
+    if (!v)
+        return unknown_finding("backlog.somaxconn", "backlog", "net.core.somaxconn unreadable",
+                               in.sysctl().error("net.core.somaxconn"));
     bool short_ = static_cast<uint64_t>(*v) < need;
-    auto f = make_finding("backlog.somaxconn", "backlog", short_ ? in.shortfall() : Severity::ok,
-                          short_ ? fmt::format("somaxconn {} clamps every listen backlog below {}", *v, need)
-                                 : fmt::format("somaxconn {} allows backlogs of {}", *v, need));
+    auto f = make_finding(
+        "backlog.somaxconn", "backlog", short_ ? in.shortfall() : Severity::ok,
+        short_ ? fmt::format("somaxconn {} clamps every listen backlog below {}", *v, need)
+               : fmt::format("somaxconn {} allows backlogs of {}", *v, need));
     add_evidence(f, "somaxconn", "net.core.somaxconn", static_cast<double>(*v), "connections");
-    add_evidence(f, "backlog_needed", "backlog for the target", static_cast<double>(need), "connections");
-    f.why = "listen(fd, 511) silently gets min(511, somaxconn); once the accept queue is full, "
-            "new handshakes are dropped and clients wait for SYN retransmits (1 s, 3 s, 7 s).";
+    add_evidence(f, "backlog_needed", "backlog for the target", static_cast<double>(need),
+                 "connections");
+    f.why =
+        "listen(fd, 511) silently gets min(511, somaxconn); once the accept queue is full, "
+        "new handshakes are dropped and clients wait for SYN retransmits (1 s, 3 s, 7 s).";
     if (short_ && *v <= 128) {
         f.why += in.kernel().at_least(5, 4)
                      ? " The default has been 4096 since Linux 5.4, so something lowered it."
@@ -47,19 +52,22 @@ Finding syn_backlog(const CheckInput& in, uint64_t need) {
     auto v = in.sysctl().integer("net.ipv4.tcp_max_syn_backlog");
     auto cookies = in.sysctl().integer("net.ipv4.tcp_syncookies");
     if (!v || !cookies) {
-        return unknown_finding("backlog.syn", "backlog", "SYN backlog settings unreadable",
-                               in.sysctl().error(!v ? "net.ipv4.tcp_max_syn_backlog" : "net.ipv4.tcp_syncookies"));
+        return unknown_finding(
+            "backlog.syn", "backlog", "SYN backlog settings unreadable",
+            in.sysctl().error(!v ? "net.ipv4.tcp_max_syn_backlog" : "net.ipv4.tcp_syncookies"));
     }
     // The kernel consults tcp_max_syn_backlog only when it cannot fall back to
     // syncookies; with cookies on, the listen backlog alone bounds the SYN queue.
     Severity sev = Severity::ok;
     std::string title;
     if (*cookies != 0) {
-        title = fmt::format("syncookies on: a full SYN queue is answered with cookies, not dropped");
+        title =
+            fmt::format("syncookies on: a full SYN queue is answered with cookies, not dropped");
     } else if (static_cast<uint64_t>(*v) < need) {
         sev = in.shortfall();
-        title = fmt::format("syncookies off and tcp_max_syn_backlog {} is below {}: bursts drop handshakes",
-                            *v, need);
+        title = fmt::format(
+            "syncookies off and tcp_max_syn_backlog {} is below {}: bursts drop handshakes", *v,
+            need);
     } else {
         sev = Severity::warn;
         title = fmt::format("syncookies off: handshakes beyond the SYN queue ({}) are dropped", *v);
@@ -68,8 +76,9 @@ Finding syn_backlog(const CheckInput& in, uint64_t need) {
     add_evidence(f, "tcp_max_syn_backlog", "net.ipv4.tcp_max_syn_backlog", static_cast<double>(*v),
                  "connections");
     add_evidence(f, "tcp_syncookies", "net.ipv4.tcp_syncookies", static_cast<double>(*cookies), "");
-    f.why = "Half-open connections wait in the SYN queue. With syncookies (the default) the kernel "
-            "answers a burst statelessly; without them, tcp_max_syn_backlog decides when to drop.";
+    f.why =
+        "Half-open connections wait in the SYN queue. With syncookies (the default) the kernel "
+        "answers a burst statelessly; without them, tcp_max_syn_backlog decides when to drop.";
     if (sev != Severity::ok) {
         f.fix.push_back(sysctl_fix("net.ipv4.tcp_syncookies", "1"));
         if (static_cast<uint64_t>(*v) < need)
@@ -85,8 +94,11 @@ void add_counter(Finding& f, const CheckInput& in, std::string_view key, std::st
         if (std::isupper(static_cast<unsigned char>(c)) && !snake.empty()) snake += '_';
         snake += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     }
-    if (auto r = in.rate(key)) add_evidence(f, snake + "_per_second", std::string(name) + " rate", *r, "/s");
-    if (auto t = in.counter(key)) add_evidence(f, snake + "_total", std::string(name) + " since boot", static_cast<double>(*t), "");
+    if (auto r = in.rate(key))
+        add_evidence(f, snake + "_per_second", std::string(name) + " rate", *r, "/s");
+    if (auto t = in.counter(key))
+        add_evidence(f, snake + "_total", std::string(name) + " since boot",
+                     static_cast<double>(*t), "");
 }
 
 Finding listen_overflows(const CheckInput& in) {
@@ -114,11 +126,13 @@ Finding listen_overflows(const CheckInput& in) {
     f.subject = in.now().netns_label;
     add_counter(f, in, "TcpExt.ListenOverflows", "ListenOverflows");
     add_counter(f, in, "TcpExt.ListenDrops", "ListenDrops");
-    f.why = "Each overflow is a completed handshake the server had no room for: the client's ACK "
-            "is dropped and it retransmits, adding a second or more of latency.";
+    f.why =
+        "Each overflow is a completed handshake the server had no room for: the client's ACK "
+        "is dropped and it retransmits, adding a second or more of latency.";
     if (sev == Severity::crit)
-        f.fix = {"accept faster (more accept threads / workers), and raise the listen backlog in the "
-                 "application together with net.core.somaxconn"};
+        f.fix = {
+            "accept faster (more accept threads / workers), and raise the listen backlog in the "
+            "application together with net.core.somaxconn"};
     return f;
 }
 
@@ -142,8 +156,9 @@ Finding syn_queue(const CheckInput& in) {
     add_counter(f, in, "TcpExt.TCPReqQFullDrop", "TCPReqQFullDrop");
     add_counter(f, in, "TcpExt.TCPReqQFullDoCookies", "TCPReqQFullDoCookies");
     add_counter(f, in, "TcpExt.SyncookiesSent", "SyncookiesSent");
-    f.why = "A full SYN queue drops new handshakes (or falls back to syncookies, which lose TCP "
-            "options such as window scaling on older kernels).";
+    f.why =
+        "A full SYN queue drops new handshakes (or falls back to syncookies, which lose TCP "
+        "options such as window scaling on older kernels).";
     if (sev == Severity::crit || sev == Severity::warn) {
         f.fix = {sysctl_fix("net.ipv4.tcp_max_syn_backlog", "65535"),
                  "raise the listen backlog in the application (it bounds the SYN queue too)"};
@@ -161,35 +176,41 @@ Finding listener(const CheckInput& in, const Listener& l, std::optional<int64_t>
         title = fmt::format("accept queue full: {} waiting, backlog {}", l.queued, l.backlog);
     } else if (fill >= kQueueWarn) {
         sev = Severity::warn;
-        title = fmt::format("accept queue {:.0f}% full: {} waiting, backlog {}", fill * 100, l.queued,
-                            l.backlog);
+        title = fmt::format("accept queue {:.0f}% full: {} waiting, backlog {}", fill * 100,
+                            l.queued, l.backlog);
     }
     bool clamped = somaxconn && static_cast<int64_t>(l.backlog) == *somaxconn;
     if (clamped && l.backlog < need) {
         sev = worse(sev, Severity::warn);
-        title += fmt::format(" (clamped by somaxconn {}; the app may have asked for more)", *somaxconn);
+        title +=
+            fmt::format(" (clamped by somaxconn {}; the app may have asked for more)", *somaxconn);
     } else if (l.backlog < 128 && sev != Severity::ok) {
         title += " (the application asked for this small backlog)";
     }
     auto f = make_finding("backlog.listener", "backlog", sev, title);
     f.subject = l.local.to_string();
-    add_evidence(f, "accept_queue", "connections waiting in the accept queue", l.queued, "connections");
+    add_evidence(f, "accept_queue", "connections waiting in the accept queue", l.queued,
+                 "connections");
     add_evidence(f, "backlog", "effective backlog", l.backlog, "connections");
-    if (somaxconn) add_evidence(f, "somaxconn", "net.core.somaxconn", static_cast<double>(*somaxconn), "connections");
+    if (somaxconn)
+        add_evidence(f, "somaxconn", "net.core.somaxconn", static_cast<double>(*somaxconn),
+                     "connections");
     if (sev == Severity::crit) {
         add_counter(f, in, "TcpExt.ListenOverflows", "ListenOverflows");
     }
-    f.why = "Connections wait here between the handshake and accept(); when it is full the kernel "
-            "drops new ones. A full queue means the application is not calling accept() fast "
-            "enough, or its backlog is too small for its bursts.";
+    f.why =
+        "Connections wait here between the handshake and accept(); when it is full the kernel "
+        "drops new ones. A full queue means the application is not calling accept() fast "
+        "enough, or its backlog is too small for its bursts.";
     if (sev != Severity::ok) {
         if (clamped) f.fix.push_back(sysctl_fix("net.core.somaxconn", std::to_string(need)));
-        f.fix.push_back(fmt::format(
-            "raise the backlog the application asks for (nginx: listen {} backlog={}; "
-            "listen(fd, {}) in code), then restart it",
-            l.local.port, need, need));
-        f.fix.push_back("if the queue stays full with a large backlog, the application accepts too "
-                        "slowly: add accept threads/workers or check its connection cap");
+        f.fix.push_back(
+            fmt::format("raise the backlog the application asks for (nginx: listen {} backlog={}; "
+                        "listen(fd, {}) in code), then restart it",
+                        l.local.port, need, need));
+        f.fix.push_back(
+            "if the queue stays full with a large backlog, the application accepts too "
+            "slowly: add accept threads/workers or check its connection cap");
     }
     return f;
 }
@@ -201,22 +222,28 @@ Finding netdev(const CheckInput& in) {
     Severity sev = Severity::ok;
     std::string title = fmt::format("netdev_max_backlog {}", v.value_or(0));
     if (!v) {
-        return unknown_finding("backlog.netdev", "backlog", "net.core.netdev_max_backlog unreadable",
+        return unknown_finding("backlog.netdev", "backlog",
+                               "net.core.netdev_max_backlog unreadable",
                                in.sysctl().error("net.core.netdev_max_backlog"));
     }
     if (dropped && *dropped > 0) {
         sev = Severity::warn;
-        title = fmt::format("{:.1f} packets/s dropped before the stack (backlog {} full)", *dropped, *v);
+        title = fmt::format("{:.1f} packets/s dropped before the stack (backlog {} full)", *dropped,
+                            *v);
     } else if (squeezed && *squeezed > 0) {
         title += fmt::format("; softirq ran out of budget {:.1f} times/s", *squeezed);
     }
     auto f = make_finding("backlog.netdev", "backlog", sev, title);
-    add_evidence(f, "netdev_max_backlog", "net.core.netdev_max_backlog", static_cast<double>(*v), "packets");
+    add_evidence(f, "netdev_max_backlog", "net.core.netdev_max_backlog", static_cast<double>(*v),
+                 "packets");
     add_counter(f, in, "softnet.dropped", "SoftnetDropped");
     add_counter(f, in, "softnet.time_squeeze", "SoftnetTimeSqueeze");
-    f.why = "Incoming packets queue per CPU before the TCP stack sees them; when that queue is full "
-            "they are dropped and senders retransmit.";
-    if (sev != Severity::ok) f.fix = {sysctl_fix("net.core.netdev_max_backlog", std::to_string(std::max<int64_t>(*v * 4, 16384)))};
+    f.why =
+        "Incoming packets queue per CPU before the TCP stack sees them; when that queue is full "
+        "they are dropped and senders retransmit.";
+    if (sev != Severity::ok)
+        f.fix = {sysctl_fix("net.core.netdev_max_backlog",
+                            std::to_string(std::max<int64_t>(*v * 4, 16384)))};
     return f;
 }
 

@@ -18,11 +18,14 @@ KernelVersion parse_kernel_version(std::string_view release) {
     KernelVersion v;
     auto p = release.data(), end = release.data() + release.size();
     auto r = std::from_chars(p, end, v.major);
-    if (r.ec == std::errc() && r.ptr < end && *r.ptr == '.') std::from_chars(r.ptr + 1, end, v.minor);
+    if (r.ec == std::errc() && r.ptr < end && *r.ptr == '.')
+        std::from_chars(r.ptr + 1, end, v.minor);
     return v;
 }
 
-bool CheckInput::has_rates() const { return before_ != nullptr && interval_s() > 0; }
+bool CheckInput::has_rates() const {
+    return before_ != nullptr && interval_s() > 0;
+}
 
 double CheckInput::interval_s() const {
     if (!before_) return 0;

@@ -20,23 +20,31 @@ std::vector<Finding> check_conntrack(const CheckInput& in) {
         return {f};
     }
     double used = *max > 0 ? static_cast<double>(*count) / static_cast<double>(*max) : 1.0;
-    Severity sev = used >= kConntrackCrit ? Severity::crit : used >= kConntrackWarn ? Severity::warn : Severity::ok;
-    std::string title = fmt::format("{} of {} conntrack entries ({:.0f}%)", *count, *max, used * 100);
+    Severity sev = used >= kConntrackCrit   ? Severity::crit
+                   : used >= kConntrackWarn ? Severity::warn
+                                            : Severity::ok;
+    std::string title =
+        fmt::format("{} of {} conntrack entries ({:.0f}%)", *count, *max, used * 100);
     uint64_t need = in.target().connections + in.target().connections / 4;
     if (static_cast<uint64_t>(*max) < need) {
         sev = worse(sev, in.shortfall());
-        title += fmt::format("; {} connections plus TIME_WAIT need ~{}", in.target().connections, need);
+        title +=
+            fmt::format("; {} connections plus TIME_WAIT need ~{}", in.target().connections, need);
     }
     auto f = make_finding("conntrack.table", "conntrack", sev, title);
     f.subject = in.now().netns_label;
-    add_evidence(f, "conntrack_entries", "nf_conntrack_count", static_cast<double>(*count), "entries");
+    add_evidence(f, "conntrack_entries", "nf_conntrack_count", static_cast<double>(*count),
+                 "entries");
     add_evidence(f, "conntrack_max", "nf_conntrack_max", static_cast<double>(*max), "entries");
-    f.why = "When the table is full the kernel drops packets of new connections (dmesg: "
-            "'nf_conntrack: table full, dropping packet'), which clients see as timeouts.";
+    f.why =
+        "When the table is full the kernel drops packets of new connections (dmesg: "
+        "'nf_conntrack: table full, dropping packet'), which clients see as timeouts.";
     if (sev != Severity::ok) {
-        f.fix = {sysctl_fix("net.netfilter.nf_conntrack_max",
-                            std::to_string(std::max<uint64_t>(need * 2, static_cast<uint64_t>(*max) * 2))),
-                 "or exempt the server's port: iptables -t raw -A PREROUTING -p tcp --dport PORT -j NOTRACK"};
+        f.fix = {sysctl_fix(
+                     "net.netfilter.nf_conntrack_max",
+                     std::to_string(std::max<uint64_t>(need * 2, static_cast<uint64_t>(*max) * 2))),
+                 "or exempt the server's port: iptables -t raw -A PREROUTING -p tcp --dport PORT "
+                 "-j NOTRACK"};
     }
     return {f};
 }

@@ -45,63 +45,80 @@ std::vector<Finding> check_ephemeral_ports(const CheckInput& in) {
         return out;
     }
     int64_t lo = (*range)[0], hi = (*range)[1];
-    int64_t reserved = reserved_in_range(in.sysctl().text("net.ipv4.ip_local_reserved_ports").value_or(""), lo, hi);
+    int64_t reserved = reserved_in_range(
+        in.sysctl().text("net.ipv4.ip_local_reserved_ports").value_or(""), lo, hi);
     int64_t size = std::max<int64_t>(0, hi - lo + 1 - reserved);
     auto tw_reuse = in.sysctl().integer("net.ipv4.tcp_tw_reuse");
     std::string widen = sysctl_fix("net.ipv4.ip_local_port_range", "1024 65535");
 
     {
         Severity sev = Severity::ok;
-        std::string title = fmt::format("{} ephemeral ports ({}-{}{}) per destination", size, lo, hi,
-                                        reserved ? fmt::format(", {} reserved", reserved) : "");
+        std::string title = fmt::format("{} ephemeral ports ({}-{}{}) per destination", size, lo,
+                                        hi, reserved ? fmt::format(", {} reserved", reserved) : "");
         if (in.target().from_flag && static_cast<uint64_t>(size) < in.target().connections) {
             sev = Severity::warn;
-            title += fmt::format(": fewer than {} outbound connections to one destination", in.target().connections);
+            title += fmt::format(": fewer than {} outbound connections to one destination",
+                                 in.target().connections);
         } else if (size < kNarrowRange) {
             sev = Severity::warn;
             title += ": a narrow range";
         }
         auto f = make_finding("ports.range", "ports", sev, title);
-        add_evidence(f, "port_range_size", "usable ephemeral ports", static_cast<double>(size), "ports");
-        add_evidence(f, "reserved_ports", "reserved ports inside the range", static_cast<double>(reserved), "ports");
-        f.why = "Matters for clients, proxies and load generators: each outbound connection to one "
-                "address:port needs its own local port, and TIME_WAIT keeps a closed one for 60 s.";
+        add_evidence(f, "port_range_size", "usable ephemeral ports", static_cast<double>(size),
+                     "ports");
+        add_evidence(f, "reserved_ports", "reserved ports inside the range",
+                     static_cast<double>(reserved), "ports");
+        f.why =
+            "Matters for clients, proxies and load generators: each outbound connection to one "
+            "address:port needs its own local port, and TIME_WAIT keeps a closed one for 60 s.";
         if (sev != Severity::ok) f.fix = {widen};
         out.push_back(std::move(f));
     }
 
     const auto& socks = in.now().sockets;
     if (!socks) {
-        out.push_back(unknown_finding("ports.destination", "ports", "outbound sockets not inspected",
-                                      socks.error().message));
+        out.push_back(unknown_finding("ports.destination", "ports",
+                                      "outbound sockets not inspected", socks.error().message));
         return out;
     }
     size_t reported = 0;
     for (const auto& d : socks->destinations) {
-        double used = size > 0 ? static_cast<double>(d.in_port_range) / static_cast<double>(size) : 1.0;
+        double used =
+            size > 0 ? static_cast<double>(d.in_port_range) / static_cast<double>(size) : 1.0;
         bool busiest = reported == 0;
         if (used < kPortsWarn && !busiest) break;  // sorted busiest first
         if (reported >= kMaxDestinations) break;
-        Severity sev = used >= kPortsCrit ? Severity::crit : used >= kPortsWarn ? Severity::warn : Severity::ok;
+        Severity sev = used >= kPortsCrit   ? Severity::crit
+                       : used >= kPortsWarn ? Severity::warn
+                                            : Severity::ok;
         auto f = make_finding(
             "ports.destination", "ports", sev,
             fmt::format("{} of {} ephemeral ports in use to {} ({:.0f}%), {} in TIME_WAIT",
                         d.in_port_range, size, d.remote.to_string(), used * 100, d.time_wait));
         f.subject = d.remote.to_string();
-        add_evidence(f, "ports_in_use", "local ports in use to this destination", d.in_port_range, "ports");
+        add_evidence(f, "ports_in_use", "local ports in use to this destination", d.in_port_range,
+                     "ports");
         add_evidence(f, "sockets", "sockets to this destination", d.sockets, "sockets");
         add_evidence(f, "time_wait", "of them in TIME_WAIT", d.time_wait, "sockets");
-        add_evidence(f, "port_range_size", "usable ephemeral ports", static_cast<double>(size), "ports");
-        if (tw_reuse) add_evidence(f, "tcp_tw_reuse", "net.ipv4.tcp_tw_reuse", static_cast<double>(*tw_reuse), "");
-        f.why = "When every local port to this destination is taken, connect() first slows down "
-                "(the kernel searches the range on every call) and then fails with EADDRNOTAVAIL.";
+        add_evidence(f, "port_range_size", "usable ephemeral ports", static_cast<double>(size),
+                     "ports");
+        if (tw_reuse)
+            add_evidence(f, "tcp_tw_reuse", "net.ipv4.tcp_tw_reuse", static_cast<double>(*tw_reuse),
+                         "");
+        f.why =
+            "When every local port to this destination is taken, connect() first slows down "
+            "(the kernel searches the range on every call) and then fails with EADDRNOTAVAIL.";
         if (sev != Severity::ok) {
             f.fix.push_back(widen);
             if (tw_reuse && *tw_reuse != 1 && d.time_wait > 0)
                 f.fix.push_back(sysctl_fix("net.ipv4.tcp_tw_reuse", "1") +
                                 "   (reuse TIME_WAIT ports for new outbound connections)");
-            f.fix.push_back("reuse connections (HTTP keep-alive, a connection pool) instead of one per request");
-            f.fix.push_back("spread load over more destination addresses or ports, or bind() more source addresses");
+            f.fix.push_back(
+                "reuse connections (HTTP keep-alive, a connection pool) instead of one per "
+                "request");
+            f.fix.push_back(
+                "spread load over more destination addresses or ports, or bind() more source "
+                "addresses");
         }
         out.push_back(std::move(f));
         ++reported;
@@ -109,7 +126,8 @@ std::vector<Finding> check_ephemeral_ports(const CheckInput& in) {
     if (reported == 0) {
         auto f = make_finding("ports.destination", "ports", Severity::ok,
                               "no outbound connections competing for ephemeral ports");
-        add_evidence(f, "port_range_size", "usable ephemeral ports", static_cast<double>(size), "ports");
+        add_evidence(f, "port_range_size", "usable ephemeral ports", static_cast<double>(size),
+                     "ports");
         out.push_back(std::move(f));
     }
     return out;

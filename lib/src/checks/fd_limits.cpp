@@ -19,7 +19,9 @@ uint64_t fds_needed(uint64_t connections) {
     return connections + std::max<uint64_t>(connections / 10, 100);
 }
 
-std::string limit_text(uint64_t v) { return v == kUnlimited ? "unlimited" : std::to_string(v); }
+std::string limit_text(uint64_t v) {
+    return v == kUnlimited ? "unlimited" : std::to_string(v);
+}
 // Unlimited is +inf: JSON shows null, Prometheus +Inf, text "unlimited".
 double limit_value(uint64_t v) {
     return v == kUnlimited ? std::numeric_limits<double>::infinity() : static_cast<double>(v);
@@ -35,7 +37,8 @@ Finding own_nofile(const CheckInput& in, uint64_t need) {
     std::string title;
     if (lim->hard < need) {
         sev = in.shortfall();
-        title = fmt::format("hard fd limit {} is below the {} fds needed", limit_text(lim->hard), need);
+        title =
+            fmt::format("hard fd limit {} is below the {} fds needed", limit_text(lim->hard), need);
     } else if (lim->soft < need) {
         sev = Severity::warn;
         title = fmt::format("soft fd limit {} is below the {} fds needed (hard {} would do)",
@@ -54,16 +57,20 @@ Finding own_nofile(const CheckInput& in, uint64_t need) {
         "themselves (Go, Java, nginx worker_rlimit_nofile) stop at the hard limit instead.";
     if (sev != Severity::ok) {
         if (lim->hard >= need) f.fix.push_back(fmt::format("ulimit -n {}   # this shell", need));
-        f.fix.insert(f.fix.end(), {fmt::format("systemd service: [Service] LimitNOFILE={}   (systemctl edit UNIT)", need),
-                 fmt::format("/etc/security/limits.d/90-nofile.conf: '*  -  nofile  {}' (new logins)",
-                             need)});
+        f.fix.insert(
+            f.fix.end(),
+            {fmt::format("systemd service: [Service] LimitNOFILE={}   (systemctl edit UNIT)", need),
+             fmt::format("/etc/security/limits.d/90-nofile.conf: '*  -  nofile  {}' (new logins)",
+                         need)});
     }
     return f;
 }
 
 Finding nr_open(const CheckInput& in, uint64_t need) {
     auto v = in.sysctl().integer("fs.nr_open");
-    if (!v) return unknown_finding("fd.nr-open", "fd", "fs.nr_open unreadable", in.sysctl().error("fs.nr_open"));
+    if (!v)
+        return unknown_finding("fd.nr-open", "fd", "fs.nr_open unreadable",
+                               in.sysctl().error("fs.nr_open"));
     bool short_ = static_cast<uint64_t>(*v) < need;
     auto f = make_finding(
         "fd.nr-open", "fd", short_ ? in.shortfall() : Severity::ok,
@@ -71,8 +78,11 @@ Finding nr_open(const CheckInput& in, uint64_t need) {
                : fmt::format("fs.nr_open {} lets a process hold {} fds", *v, need));
     add_evidence(f, "nr_open", "fs.nr_open", static_cast<double>(*v), "fds");
     add_evidence(f, "fds_needed", "fds needed for the target", static_cast<double>(need), "fds");
-    f.why = "No process can have a hard RLIMIT_NOFILE above fs.nr_open; raising LimitNOFILE past it fails.";
-    if (short_) f.fix = {sysctl_fix("fs.nr_open", std::to_string(std::max<uint64_t>(need, 1048576)))};
+    f.why =
+        "No process can have a hard RLIMIT_NOFILE above fs.nr_open; raising LimitNOFILE past it "
+        "fails.";
+    if (short_)
+        f.fix = {sysctl_fix("fs.nr_open", std::to_string(std::max<uint64_t>(need, 1048576)))};
     return f;
 }
 
@@ -102,11 +112,12 @@ Finding file_max(const CheckInput& in, uint64_t need) {
     add_evidence(f, "file_max", "fs.file-max", static_cast<double>(*max), "files");
     add_evidence(f, "files_allocated", "file handles allocated", allocated, "files");
     add_evidence(f, "fds_needed", "fds needed for the target", static_cast<double>(need), "fds");
-    f.why = "fs.file-max caps open files across all processes; at the cap every open(), socket() "
-            "and accept() on the host fails with ENFILE.";
+    f.why =
+        "fs.file-max caps open files across all processes; at the cap every open(), socket() "
+        "and accept() on the host fails with ENFILE.";
     if (sev != Severity::ok)
-        f.fix = {sysctl_fix("fs.file-max",
-                            std::to_string(std::max<int64_t>(*max * 2, static_cast<int64_t>(need) * 2)))};
+        f.fix = {sysctl_fix("fs.file-max", std::to_string(std::max<int64_t>(
+                                               *max * 2, static_cast<int64_t>(need) * 2)))};
     return f;
 }
 
@@ -121,7 +132,9 @@ Finding process_nofile(const CheckInput& in, const ProcessSnapshot& p, uint64_t 
     double open = static_cast<double>(p.fds->open);
     double soft = static_cast<double>(p.nofile->soft);
     double used = p.nofile->soft == kUnlimited ? 0 : open / soft;
-    Severity sev = used >= kUsageCrit ? Severity::crit : used >= kUsageWarn ? Severity::warn : Severity::ok;
+    Severity sev = used >= kUsageCrit   ? Severity::crit
+                   : used >= kUsageWarn ? Severity::warn
+                                        : Severity::ok;
     std::string title = fmt::format("{} of {} fds open ({:.0f}% of the soft limit)", p.fds->open,
                                     limit_text(p.nofile->soft), used * 100);
     if (in.target().from_flag && p.nofile->soft < need) {
@@ -138,14 +151,18 @@ Finding process_nofile(const CheckInput& in, const ProcessSnapshot& p, uint64_t 
         add_evidence(f, "connections", "TCP connections of the process",
                      in.now().sockets->owned_connections, "connections");
     }
-    f.why = "At the soft limit accept(), socket() and open() fail with EMFILE: new clients wait "
-            "in the accept queue or are dropped while the CPU is idle.";
+    f.why =
+        "At the soft limit accept(), socket() and open() fail with EMFILE: new clients wait "
+        "in the accept queue or are dropped while the CPU is idle.";
     if (!p.nofile_origin.empty()) f.why += " The limit comes from: " + p.nofile_origin + ".";
     if (sev != Severity::ok) {
-        uint64_t want = std::max<uint64_t>(need, p.nofile->soft == kUnlimited ? need : p.nofile->soft * 4);
-        f.fix.push_back(fmt::format("prlimit --pid {} --nofile={}:{}   # live, no restart", p.pid,
-                                    want, std::max<uint64_t>(want, p.nofile->hard == kUnlimited ? want : p.nofile->hard)));
-        f.fix.push_back(fmt::format("systemd: [Service] LimitNOFILE={} in a drop-in, then restart", want));
+        uint64_t want =
+            std::max<uint64_t>(need, p.nofile->soft == kUnlimited ? need : p.nofile->soft * 4);
+        f.fix.push_back(fmt::format(
+            "prlimit --pid {} --nofile={}:{}   # live, no restart", p.pid, want,
+            std::max<uint64_t>(want, p.nofile->hard == kUnlimited ? want : p.nofile->hard)));
+        f.fix.push_back(
+            fmt::format("systemd: [Service] LimitNOFILE={} in a drop-in, then restart", want));
     }
     return f;
 }

@@ -33,19 +33,24 @@ Finding host_switches(const CheckInput& in) {
         return f;
     }
     double per_cpu = *rate / cpus;
-    Severity sev = per_cpu >= kSwitchesPerCpuCrit ? Severity::crit
-                   : per_cpu >= kSwitchesPerCpuWarn ? Severity::warn : Severity::ok;
-    auto f = make_finding("sched.context-switches", "sched", sev,
-                          fmt::format("{:.0f} context switches/s ({:.0f} per CPU)", *rate, per_cpu));
+    Severity sev = per_cpu >= kSwitchesPerCpuCrit   ? Severity::crit
+                   : per_cpu >= kSwitchesPerCpuWarn ? Severity::warn
+                                                    : Severity::ok;
+    auto f =
+        make_finding("sched.context-switches", "sched", sev,
+                     fmt::format("{:.0f} context switches/s ({:.0f} per CPU)", *rate, per_cpu));
     add_evidence(f, "context_switches_per_second", "context switches", *rate, "/s");
     add_evidence(f, "context_switches_per_cpu_per_second", "per CPU", per_cpu, "/s");
     add_evidence(f, "cpus", "CPUs", cpus, "");
-    if (auto busy = in.cpu_busy_ratio()) add_evidence(f, "cpu_busy_ratio", "CPU busy", *busy, "ratio");
-    f.why = "Each switch costs microseconds of CPU and cold caches; tens of thousands per CPU per "
-            "second usually mean many threads handing work back and forth.";
+    if (auto busy = in.cpu_busy_ratio())
+        add_evidence(f, "cpu_busy_ratio", "CPU busy", *busy, "ratio");
+    f.why =
+        "Each switch costs microseconds of CPU and cold caches; tens of thousands per CPU per "
+        "second usually mean many threads handing work back and forth.";
     if (sev != Severity::ok)
         f.fix = {"find the process: pidstat -w 1, or c10k-doctor check --pid PID",
-                 "serve connections from an event loop (epoll) with one thread per core instead of a thread per connection"};
+                 "serve connections from an event loop (epoll) with one thread per core instead of "
+                 "a thread per connection"};
     return f;
 }
 
@@ -55,20 +60,26 @@ Finding run_queue(const CheckInput& in) {
         return unknown_finding("sched.run-queue", "sched", "CPU pressure (PSI) unavailable",
                                psi.error().message);
     }
-    Severity sev = psi->some_avg10 >= kPressureCrit ? Severity::crit
-                   : psi->some_avg10 >= kPressureWarn ? Severity::warn : Severity::ok;
-    auto f = make_finding("sched.run-queue", "sched", sev,
-                          fmt::format("runnable tasks waited for a CPU {:.1f}% of the last 10 s",
-                                      psi->some_avg10));
-    add_evidence(f, "cpu_pressure_some_avg10_percent", "CPU pressure, some, avg10", psi->some_avg10, "%");
-    add_evidence(f, "cpu_pressure_some_avg60_percent", "CPU pressure, some, avg60", psi->some_avg60, "%");
+    Severity sev = psi->some_avg10 >= kPressureCrit   ? Severity::crit
+                   : psi->some_avg10 >= kPressureWarn ? Severity::warn
+                                                      : Severity::ok;
+    auto f = make_finding(
+        "sched.run-queue", "sched", sev,
+        fmt::format("runnable tasks waited for a CPU {:.1f}% of the last 10 s", psi->some_avg10));
+    add_evidence(f, "cpu_pressure_some_avg10_percent", "CPU pressure, some, avg10", psi->some_avg10,
+                 "%");
+    add_evidence(f, "cpu_pressure_some_avg60_percent", "CPU pressure, some, avg60", psi->some_avg60,
+                 "%");
     if (in.now().sample.cpu) {
-        add_evidence(f, "procs_running", "runnable tasks now", in.now().sample.cpu->procs_running, "tasks");
+        add_evidence(f, "procs_running", "runnable tasks now", in.now().sample.cpu->procs_running,
+                     "tasks");
         add_evidence(f, "cpus", "CPUs", in.now().sample.cpu->cpus, "");
     }
-    f.why = "Time spent runnable but not running is latency added to every request the waiting "
-            "threads serve.";
-    if (sev != Severity::ok) f.fix = {"fewer runnable threads (event loop, bounded worker pool) or more CPUs"};
+    f.why =
+        "Time spent runnable but not running is latency added to every request the waiting "
+        "threads serve.";
+    if (sev != Severity::ok)
+        f.fix = {"fewer runnable threads (event loop, bounded worker pool) or more CPUs"};
     return f;
 }
 
@@ -77,12 +88,15 @@ Finding host_threads(const CheckInput& in) {
     auto pid_max = in.sysctl().integer("kernel.pid_max");
     if (!tmax || !pid_max || !in.now().load) {
         return unknown_finding("sched.threads", "sched", "thread limits unreadable",
-                               !in.now().load ? in.now().load.error().message : in.sysctl().error("kernel.threads-max"));
+                               !in.now().load ? in.now().load.error().message
+                                              : in.sysctl().error("kernel.threads-max"));
     }
     double threads = in.now().load->threads_total;
     double cap = static_cast<double>(std::min(*tmax, *pid_max));
     double used = threads / cap;
-    Severity sev = used >= kThreadsCrit ? Severity::crit : used >= kThreadsWarn ? Severity::warn : Severity::ok;
+    Severity sev = used >= kThreadsCrit   ? Severity::crit
+                   : used >= kThreadsWarn ? Severity::warn
+                                          : Severity::ok;
     std::string title = fmt::format("{} threads of {} allowed", static_cast<int64_t>(threads),
                                     static_cast<int64_t>(cap));
     double need = threads + static_cast<double>(in.target().connections);
@@ -94,8 +108,9 @@ Finding host_threads(const CheckInput& in) {
     add_evidence(f, "threads", "threads on the host", threads, "threads");
     add_evidence(f, "threads_max", "kernel.threads-max", static_cast<double>(*tmax), "threads");
     add_evidence(f, "pid_max", "kernel.pid_max", static_cast<double>(*pid_max), "threads");
-    f.why = "Every thread takes a pid; at kernel.pid_max or kernel.threads-max, fork() and "
-            "pthread_create() fail with EAGAIN.";
+    f.why =
+        "Every thread takes a pid; at kernel.pid_max or kernel.threads-max, fork() and "
+        "pthread_create() fail with EAGAIN.";
     if (sev != Severity::ok) {
         f.fix = {sysctl_fix("kernel.pid_max", "4194304"),
                  "better: an event loop, so threads do not grow with connections"};
@@ -122,12 +137,18 @@ Finding process_sched(const CheckInput& in, const ProcessSnapshot& p) {
     if (rates) {
         double total = rates->voluntary_per_s + rates->involuntary_per_s;
         double invol = total > 0 ? rates->involuntary_per_s / total : 0;
-        title += fmt::format(", {:.0f} switches/s ({:.0f}% involuntary), {:.2f} threads waiting for a CPU on average",
-                             total, invol * 100, rates->runqueue_wait_ratio);
-        bool storm = total / std::max<double>(1, in.now().sample.cpu ? in.now().sample.cpu->cpus : 1) >= kSwitchesPerCpuWarn;
+        title += fmt::format(
+            ", {:.0f} switches/s ({:.0f}% involuntary), {:.2f} threads waiting for a CPU on "
+            "average",
+            total, invol * 100, rates->runqueue_wait_ratio);
+        bool storm =
+            total / std::max<double>(1, in.now().sample.cpu ? in.now().sample.cpu->cpus : 1) >=
+            kSwitchesPerCpuWarn;
         bool starved = rates->runqueue_wait_ratio >= 1.0 && invol >= kInvoluntaryShare;
-        if (thread_per_conn && (storm || starved)) sev = Severity::crit;
-        else if (thread_per_conn || storm || starved) sev = Severity::warn;
+        if (thread_per_conn && (storm || starved))
+            sev = Severity::crit;
+        else if (thread_per_conn || storm || starved)
+            sev = Severity::warn;
     } else if (thread_per_conn) {
         sev = Severity::warn;
     }
@@ -135,18 +156,24 @@ Finding process_sched(const CheckInput& in, const ProcessSnapshot& p) {
     auto f = make_finding("sched.process", "sched", sev, title);
     f.subject = subject;
     add_evidence(f, "threads", "threads", threads, "threads");
-    if (conns) add_evidence(f, "connections", "TCP connections of the process", *conns, "connections");
+    if (conns)
+        add_evidence(f, "connections", "TCP connections of the process", *conns, "connections");
     if (rates) {
-        add_evidence(f, "voluntary_switches_per_second", "voluntary switches", rates->voluntary_per_s, "/s");
-        add_evidence(f, "involuntary_switches_per_second", "involuntary switches", rates->involuntary_per_s, "/s");
-        add_evidence(f, "runqueue_wait_ratio", "threads waiting for a CPU, on average", rates->runqueue_wait_ratio, "threads");
+        add_evidence(f, "voluntary_switches_per_second", "voluntary switches",
+                     rates->voluntary_per_s, "/s");
+        add_evidence(f, "involuntary_switches_per_second", "involuntary switches",
+                     rates->involuntary_per_s, "/s");
+        add_evidence(f, "runqueue_wait_ratio", "threads waiting for a CPU, on average",
+                     rates->runqueue_wait_ratio, "threads");
         add_evidence(f, "on_cpu_ratio", "CPUs used", rates->on_cpu_ratio, "CPUs");
     }
-    f.why = "Involuntary switches and run-queue wait mean threads are ready but have no CPU; with "
-            "a thread per connection, every added client adds to that queue.";
+    f.why =
+        "Involuntary switches and run-queue wait mean threads are ready but have no CPU; with "
+        "a thread per connection, every added client adds to that queue.";
     if (sev != Severity::ok)
         f.fix = {"serve connections from an event loop or a bounded worker pool sized to the CPUs",
-                 "if the threads mostly block on I/O, look at what they wait for: c10k-doctor probe --pid " +
+                 "if the threads mostly block on I/O, look at what they wait for: c10k-doctor "
+                 "probe --pid " +
                      std::to_string(p.pid)};
     return f;
 }

@@ -17,14 +17,17 @@ constexpr double kIdleRamWarn = 0.25;
 constexpr double kIdleRamCrit = 0.50;
 constexpr int64_t kAutotuneMaxFloor = 4 * 1024 * 1024;
 
-std::string mib(double bytes) { return fmt::format("{:.0f} MiB", bytes / (1024 * 1024)); }
+std::string mib(double bytes) {
+    return fmt::format("{:.0f} MiB", bytes / (1024 * 1024));
+}
 
 Finding tcp_memory(const CheckInput& in) {
     auto mem = in.sysctl().integers("net.ipv4.tcp_mem");
     auto used = in.counter("TCP.mem");
     if (!mem || mem->size() != 3 || !used) {
-        return unknown_finding("buffers.tcp-mem", "buffers", "tcp_mem or sockstat unreadable",
-                               !mem ? in.sysctl().error("net.ipv4.tcp_mem") : "no 'TCP: mem' in sockstat");
+        return unknown_finding(
+            "buffers.tcp-mem", "buffers", "tcp_mem or sockstat unreadable",
+            !mem ? in.sysctl().error("net.ipv4.tcp_mem") : "no 'TCP: mem' in sockstat");
     }
     double page = static_cast<double>(in.now().page_size);
     double pressure = static_cast<double>((*mem)[1]), max = static_cast<double>((*mem)[2]);
@@ -32,34 +35,45 @@ Finding tcp_memory(const CheckInput& in) {
     auto pressures = in.rate("TcpExt.TCPMemoryPressures");
     auto aborts = in.rate("TcpExt.TCPAbortOnMemory");
     Severity sev = Severity::ok;
-    std::string title = fmt::format("TCP buffers use {} of {} before pressure ({:.0f}%)",
-                                    mib(pages * page), mib(pressure * page), pages / pressure * 100);
+    std::string title =
+        fmt::format("TCP buffers use {} of {} before pressure ({:.0f}%)", mib(pages * page),
+                    mib(pressure * page), pages / pressure * 100);
     if (pages >= max) {
         sev = Severity::crit;
         title = fmt::format("TCP memory at its hard limit ({}): sockets are being refused memory",
                             mib(max * page));
     } else if (pages >= pressure) {
         sev = Severity::crit;
-        title = fmt::format("TCP memory pressure: {} in use, pressure starts at {}", mib(pages * page),
-                            mib(pressure * page));
+        title = fmt::format("TCP memory pressure: {} in use, pressure starts at {}",
+                            mib(pages * page), mib(pressure * page));
     } else if (pages >= pressure * kNearPressure) {
         sev = Severity::warn;
-        title = fmt::format("TCP memory near pressure: {} of {}", mib(pages * page), mib(pressure * page));
+        title = fmt::format("TCP memory near pressure: {} of {}", mib(pages * page),
+                            mib(pressure * page));
     }
-    if (pressures && *pressures > 0) sev = Severity::crit, title += fmt::format("; {:.1f} pressure events/s", *pressures);
-    if (aborts && *aborts > 0) sev = Severity::crit, title += fmt::format("; {:.1f} aborts/s for lack of memory", *aborts);
+    if (pressures && *pressures > 0)
+        sev = Severity::crit, title += fmt::format("; {:.1f} pressure events/s", *pressures);
+    if (aborts && *aborts > 0)
+        sev = Severity::crit, title += fmt::format("; {:.1f} aborts/s for lack of memory", *aborts);
     auto f = make_finding("buffers.tcp-mem", "buffers", sev, title);
     f.subject = in.now().netns_label;
     add_evidence(f, "tcp_mem_used_bytes", "TCP buffer memory in use", pages * page, "bytes");
-    add_evidence(f, "tcp_mem_pressure_bytes", "tcp_mem pressure threshold", pressure * page, "bytes");
+    add_evidence(f, "tcp_mem_pressure_bytes", "tcp_mem pressure threshold", pressure * page,
+                 "bytes");
     add_evidence(f, "tcp_mem_max_bytes", "tcp_mem hard limit", max * page, "bytes");
-    if (pressures) add_evidence(f, "tcp_memory_pressures_per_second", "TCPMemoryPressures rate", *pressures, "/s");
-    if (aborts) add_evidence(f, "tcp_abort_on_memory_per_second", "TCPAbortOnMemory rate", *aborts, "/s");
-    f.why = "Under pressure the kernel caps every socket's buffers, so throughput per connection "
-            "drops; at the hard limit it refuses to buffer data and aborts connections.";
+    if (pressures)
+        add_evidence(f, "tcp_memory_pressures_per_second", "TCPMemoryPressures rate", *pressures,
+                     "/s");
+    if (aborts)
+        add_evidence(f, "tcp_abort_on_memory_per_second", "TCPAbortOnMemory rate", *aborts, "/s");
+    f.why =
+        "Under pressure the kernel caps every socket's buffers, so throughput per connection "
+        "drops; at the hard limit it refuses to buffer data and aborts connections.";
     if (sev != Severity::ok) {
-        f.fix = {sysctl_fix("net.ipv4.tcp_mem", fmt::format("{} {} {}", (*mem)[0] * 2, (*mem)[1] * 2, (*mem)[2] * 2)),
-                 "find sockets holding large queues: ss -tmn | sort -k2 -n (slow readers, stuck peers)"};
+        f.fix = {
+            sysctl_fix("net.ipv4.tcp_mem",
+                       fmt::format("{} {} {}", (*mem)[0] * 2, (*mem)[1] * 2, (*mem)[2] * 2)),
+            "find sockets holding large queues: ss -tmn | sort -k2 -n (slow readers, stuck peers)"};
     }
     return f;
 }
@@ -68,9 +82,11 @@ Finding capacity(const CheckInput& in) {
     auto mem = in.sysctl().integers("net.ipv4.tcp_mem");
     auto rmem = in.sysctl().integers("net.ipv4.tcp_rmem");
     auto wmem = in.sysctl().integers("net.ipv4.tcp_wmem");
-    if (!mem || mem->size() != 3 || !rmem || rmem->size() != 3 || !wmem || wmem->size() != 3 || !in.now().mem) {
-        return unknown_finding("buffers.capacity", "buffers", "buffer sizes or RAM unreadable",
-                               !in.now().mem ? in.now().mem.error().message : in.sysctl().error("net.ipv4.tcp_rmem"));
+    if (!mem || mem->size() != 3 || !rmem || rmem->size() != 3 || !wmem || wmem->size() != 3 ||
+        !in.now().mem) {
+        return unknown_finding(
+            "buffers.capacity", "buffers", "buffer sizes or RAM unreadable",
+            !in.now().mem ? in.now().mem.error().message : in.sysctl().error("net.ipv4.tcp_rmem"));
     }
     double n = static_cast<double>(in.target().connections);
     double ram = static_cast<double>(in.now().mem->total_bytes);
@@ -94,14 +110,17 @@ Finding capacity(const CheckInput& in) {
     }
     auto f = make_finding("buffers.capacity", "buffers", sev, title);
     add_evidence(f, "idle_connection_bytes", "kernel memory for the target, idle", idle, "bytes");
-    add_evidence(f, "busy_connection_bytes", "buffers for the target at default sizes", busy, "bytes");
+    add_evidence(f, "busy_connection_bytes", "buffers for the target at default sizes", busy,
+                 "bytes");
     add_evidence(f, "tcp_mem_max_bytes", "tcp_mem hard limit", tcp_max, "bytes");
     add_evidence(f, "ram_bytes", "RAM", ram, "bytes");
-    f.why = "An idle connection costs about 4 KiB of kernel memory; a busy one buffers up to the "
-            "default tcp_rmem + tcp_wmem. tcp_mem, not RAM, is what caps buffers in total.";
+    f.why =
+        "An idle connection costs about 4 KiB of kernel memory; a busy one buffers up to the "
+        "default tcp_rmem + tcp_wmem. tcp_mem, not RAM, is what caps buffers in total.";
     if (sev == Severity::warn && busy > tcp_max && idle < ram * kIdleRamWarn) {
         double pages = std::min(busy, ram * 0.25) / static_cast<double>(in.now().page_size);
-        f.fix = {sysctl_fix("net.ipv4.tcp_mem", fmt::format("{:.0f} {:.0f} {:.0f}", pages / 2, pages * 3 / 4, pages)),
+        f.fix = {sysctl_fix("net.ipv4.tcp_mem",
+                            fmt::format("{:.0f} {:.0f} {:.0f}", pages / 2, pages * 3 / 4, pages)),
                  "or accept that busy connections get smaller buffers under pressure"};
     } else if (sev != Severity::ok) {
         f.fix = {"add RAM or spread the connections over more hosts"};
@@ -119,30 +138,37 @@ Finding autotune_limits(const CheckInput& in) {
     auto pruned = in.rate("TcpExt.PruneCalled");
     auto rcvq_drop = in.rate("TcpExt.TCPRcvQDrop");
     Severity sev = Severity::ok;
-    std::string title = fmt::format("per-socket buffers autotune up to {} receive, {} send",
-                                    mib(static_cast<double>((*rmem)[2])), mib(static_cast<double>((*wmem)[2])));
+    std::string title =
+        fmt::format("per-socket buffers autotune up to {} receive, {} send",
+                    mib(static_cast<double>((*rmem)[2])), mib(static_cast<double>((*wmem)[2])));
     if ((*rmem)[2] < kAutotuneMaxFloor || (*wmem)[2] < kAutotuneMaxFloor) {
         sev = Severity::warn;
         title += ": too small for fast long-distance flows";
     }
     if ((pruned && *pruned > 0) || (rcvq_drop && *rcvq_drop > 0)) {
         sev = Severity::warn;
-        title += fmt::format("; receive queues pruned {:.1f}/s, dropped {:.1f}/s", pruned.value_or(0),
-                             rcvq_drop.value_or(0));
+        title += fmt::format("; receive queues pruned {:.1f}/s, dropped {:.1f}/s",
+                             pruned.value_or(0), rcvq_drop.value_or(0));
     }
     auto f = make_finding("buffers.limits", "buffers", sev, title);
     add_evidence(f, "tcp_rmem_max_bytes", "tcp_rmem max", static_cast<double>((*rmem)[2]), "bytes");
     add_evidence(f, "tcp_wmem_max_bytes", "tcp_wmem max", static_cast<double>((*wmem)[2]), "bytes");
     if (auto v = in.sysctl().integer("net.core.rmem_max"))
-        add_evidence(f, "rmem_max_bytes", "net.core.rmem_max (SO_RCVBUF cap)", static_cast<double>(*v), "bytes");
+        add_evidence(f, "rmem_max_bytes", "net.core.rmem_max (SO_RCVBUF cap)",
+                     static_cast<double>(*v), "bytes");
     if (pruned) add_evidence(f, "prune_called_per_second", "PruneCalled rate", *pruned, "/s");
-    if (rcvq_drop) add_evidence(f, "tcp_rcvq_drop_per_second", "TCPRcvQDrop rate", *rcvq_drop, "/s");
-    f.why = "A flow can carry at most one buffer per round trip; pruning and receive-queue drops "
-            "mean data arrived faster than the application read it.";
+    if (rcvq_drop)
+        add_evidence(f, "tcp_rcvq_drop_per_second", "TCPRcvQDrop rate", *rcvq_drop, "/s");
+    f.why =
+        "A flow can carry at most one buffer per round trip; pruning and receive-queue drops "
+        "mean data arrived faster than the application read it.";
     if (sev != Severity::ok) {
-        f.fix = {sysctl_fix("net.ipv4.tcp_rmem", fmt::format("{} {} {}", (*rmem)[0], (*rmem)[1], std::max<int64_t>((*rmem)[2], 6291456))),
-                 sysctl_fix("net.ipv4.tcp_wmem", fmt::format("{} {} {}", (*wmem)[0], (*wmem)[1], std::max<int64_t>((*wmem)[2], 4194304))),
-                 "do not set SO_RCVBUF/SO_SNDBUF in the application: it turns autotuning off"};
+        f.fix = {
+            sysctl_fix("net.ipv4.tcp_rmem", fmt::format("{} {} {}", (*rmem)[0], (*rmem)[1],
+                                                        std::max<int64_t>((*rmem)[2], 6291456))),
+            sysctl_fix("net.ipv4.tcp_wmem", fmt::format("{} {} {}", (*wmem)[0], (*wmem)[1],
+                                                        std::max<int64_t>((*wmem)[2], 4194304))),
+            "do not set SO_RCVBUF/SO_SNDBUF in the application: it turns autotuning off"};
     }
     return f;
 }

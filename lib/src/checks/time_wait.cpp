@@ -31,9 +31,12 @@ std::vector<Finding> check_time_wait(const CheckInput& in) {
     // Every closed connection leaves one TIME_WAIT on the side that closed first;
     // opens per second approximate closes per second in a steady state.
     std::optional<double> churn;
-    if (auto a = in.rate("Tcp.ActiveOpens"), p = in.rate("Tcp.PassiveOpens"); a && p) churn = *a + *p;
+    if (auto a = in.rate("Tcp.ActiveOpens"), p = in.rate("Tcp.PassiveOpens"); a && p)
+        churn = *a + *p;
 
-    Severity sev = used >= kTwCrit ? Severity::crit : used >= kTwWarn ? Severity::warn : Severity::ok;
+    Severity sev = used >= kTwCrit   ? Severity::crit
+                   : used >= kTwWarn ? Severity::warn
+                                     : Severity::ok;
     std::string title = fmt::format("{} TIME_WAIT sockets of {} buckets ({:.0f}%)",
                                     static_cast<int64_t>(*tw), *buckets, used * 100);
     if (overflow && *overflow > 0) {
@@ -45,22 +48,30 @@ std::vector<Finding> check_time_wait(const CheckInput& in) {
                              *churn * kTimeWaitSeconds);
     } else if (static_cast<uint64_t>(*buckets) < in.target().connections) {
         sev = worse(sev, Severity::warn);
-        title += fmt::format("; closing {} connections at once would overflow", in.target().connections);
+        title +=
+            fmt::format("; closing {} connections at once would overflow", in.target().connections);
     }
     auto f = make_finding("timewait.buckets", "timewait", sev, title);
     f.subject = in.now().netns_label;
     add_evidence(f, "time_wait_sockets", "sockets in TIME_WAIT", *tw, "sockets");
-    add_evidence(f, "tcp_max_tw_buckets", "net.ipv4.tcp_max_tw_buckets", static_cast<double>(*buckets), "sockets");
-    if (overflow) add_evidence(f, "time_wait_overflow_per_second", "TCPTimeWaitOverflow rate", *overflow, "/s");
+    add_evidence(f, "tcp_max_tw_buckets", "net.ipv4.tcp_max_tw_buckets",
+                 static_cast<double>(*buckets), "sockets");
+    if (overflow)
+        add_evidence(f, "time_wait_overflow_per_second", "TCPTimeWaitOverflow rate", *overflow,
+                     "/s");
     if (auto t = in.counter("TcpExt.TCPTimeWaitOverflow"))
-        add_evidence(f, "time_wait_overflow_total", "TCPTimeWaitOverflow since boot", static_cast<double>(*t), "");
+        add_evidence(f, "time_wait_overflow_total", "TCPTimeWaitOverflow since boot",
+                     static_cast<double>(*t), "");
     if (churn) add_evidence(f, "connections_opened_per_second", "connections opened", *churn, "/s");
-    f.why = "TIME_WAIT lasts 60 s whatever tcp_fin_timeout says (that knob is for FIN_WAIT_2). "
-            "Past tcp_max_tw_buckets the kernel kills them early, so late segments of old "
-            "connections can reach new ones; requests still succeed but RSTs appear.";
+    f.why =
+        "TIME_WAIT lasts 60 s whatever tcp_fin_timeout says (that knob is for FIN_WAIT_2). "
+        "Past tcp_max_tw_buckets the kernel kills them early, so late segments of old "
+        "connections can reach new ones; requests still succeed but RSTs appear.";
     if (sev != Severity::ok) {
-        f.fix.push_back(sysctl_fix("net.ipv4.tcp_max_tw_buckets",
-                                   std::to_string(std::max<int64_t>(*buckets * 2, static_cast<int64_t>(in.target().connections) * 2))));
+        f.fix.push_back(
+            sysctl_fix("net.ipv4.tcp_max_tw_buckets",
+                       std::to_string(std::max<int64_t>(
+                           *buckets * 2, static_cast<int64_t>(in.target().connections) * 2))));
         f.fix.push_back("let clients close first (or use keep-alive) so TIME_WAIT lands on them");
     }
     return {f};

@@ -24,7 +24,10 @@ std::string render_json(const CheckReport& r) {
         ++counts[std::string(to_string(f.severity))];
         json ev = json::array();
         for (const auto& e : f.evidence)
-            ev.push_back({{"key", e.key}, {"label", e.label}, {"value", number_or_null(e.value)}, {"unit", e.unit}});
+            ev.push_back({{"key", e.key},
+                          {"label", e.label},
+                          {"value", number_or_null(e.value)},
+                          {"unit", e.unit}});
         findings.push_back({{"id", f.id},
                             {"area", f.area},
                             {"severity", to_string(f.severity)},
@@ -39,11 +42,17 @@ std::string render_json(const CheckReport& r) {
         {"schema_version", kCheckSchemaVersion},
         {"tool_version", kVersion},
         {"host", {{"hostname", r.hostname}, {"kernel", r.kernel}, {"netns", r.netns}}},
-        {"target", {{"connections", r.target.connections}, {"source", r.target.from_flag ? "flag" : "default"}}},
+        {"target",
+         {{"connections", r.target.connections},
+          {"source", r.target.from_flag ? "flag" : "default"}}},
         {"interval_seconds", r.interval_s},
         {"process", r.pid ? json{{"pid", *r.pid}, {"comm", r.process_name}} : json(nullptr)},
         {"status", to_string(overall_severity(r.findings))},
-        {"summary", {{"ok", counts["OK"]}, {"warn", counts["WARN"]}, {"crit", counts["CRIT"]}, {"unknown", counts["UNKNOWN"]}}},
+        {"summary",
+         {{"ok", counts["OK"]},
+          {"warn", counts["WARN"]},
+          {"crit", counts["CRIT"]},
+          {"unknown", counts["UNKNOWN"]}}},
         {"notes", r.notes},
         {"findings", findings},
     };

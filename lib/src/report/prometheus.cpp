@@ -16,10 +16,14 @@ namespace {
 std::string escape_label(std::string_view v) {
     std::string out;
     for (char c : v) {
-        if (c == '\\') out += "\\\\";
-        else if (c == '"') out += "\\\"";
-        else if (c == '\n') out += "\\n";
-        else out += c;
+        if (c == '\\')
+            out += "\\\\";
+        else if (c == '"')
+            out += "\\\"";
+        else if (c == '\n')
+            out += "\\n";
+        else
+            out += c;
     }
     return out;
 }
@@ -27,16 +31,20 @@ std::string escape_label(std::string_view v) {
 std::string escape_help(std::string_view v) {
     std::string out;
     for (char c : v) {
-        if (c == '\\') out += "\\\\";
-        else if (c == '\n') out += "\\n";
-        else out += c;
+        if (c == '\\')
+            out += "\\\\";
+        else if (c == '\n')
+            out += "\\n";
+        else
+            out += c;
     }
     return out;
 }
 
 std::string metric_name(std::string_view key) {
     std::string out = "c10k_doctor_";
-    for (char c : key) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+    for (char c : key)
+        out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
     return out;
 }
 
@@ -61,18 +69,23 @@ std::string render_prometheus(const CheckReport& r) {
         return fmt::format("id=\"{}\",area=\"{}\",subject=\"{}\"", escape_label(f.id),
                            escape_label(f.area), escape_label(f.subject));
     };
-    out += "# HELP c10k_doctor_status Overall result of the check: 0 OK, 1 WARN, 2 CRIT, 3 UNKNOWN.\n";
+    out +=
+        "# HELP c10k_doctor_status Overall result of the check: 0 OK, 1 WARN, 2 CRIT, 3 UNKNOWN.\n";
     out += "# TYPE c10k_doctor_status gauge\n";
     out += fmt::format("c10k_doctor_status{{netns=\"{}\"}} {}\n", escape_label(r.netns),
                        static_cast<int>(overall_severity(r.findings)));
-    out += "# HELP c10k_doctor_target_connections Connection count the thresholds were sized for.\n";
+    out +=
+        "# HELP c10k_doctor_target_connections Connection count the thresholds were sized for.\n";
     out += "# TYPE c10k_doctor_target_connections gauge\n";
     out += fmt::format("c10k_doctor_target_connections{{source=\"{}\"}} {}\n",
                        r.target.from_flag ? "flag" : "default", r.target.connections);
-    out += "# HELP c10k_doctor_finding_severity Severity of each finding: 0 OK, 1 WARN, 2 CRIT, 3 UNKNOWN.\n";
+    out +=
+        "# HELP c10k_doctor_finding_severity Severity of each finding: 0 OK, 1 WARN, 2 CRIT, 3 "
+        "UNKNOWN.\n";
     out += "# TYPE c10k_doctor_finding_severity gauge\n";
     for (const auto& f : r.findings)
-        out += fmt::format("c10k_doctor_finding_severity{{{}}} {}\n", labels(f), static_cast<int>(f.severity));
+        out += fmt::format("c10k_doctor_finding_severity{{{}}} {}\n", labels(f),
+                           static_cast<int>(f.severity));
 
     // Evidence grouped into one family per key, in first-seen order; a key seen
     // twice for the same finding and subject is emitted once.
@@ -96,7 +109,8 @@ std::string render_prometheus(const CheckReport& r) {
     for (const auto& name : order) {
         const auto& fam = families[name];
         out += fmt::format("# HELP {} {}\n# TYPE {} gauge\n", name, escape_help(fam.help), name);
-        for (const auto& s : fam.samples) out += s + "\n";
+        for (const auto& s : fam.samples)
+            out += s + "\n";
     }
     return out;
 }

@@ -11,10 +11,14 @@ namespace {
 
 std::string_view colour_of(Severity s) {
     switch (s) {
-        case Severity::ok: return "\033[32m";
-        case Severity::warn: return "\033[33m";
-        case Severity::crit: return "\033[1;31m";
-        case Severity::unknown: return "\033[35m";
+        case Severity::ok:
+            return "\033[32m";
+        case Severity::warn:
+            return "\033[33m";
+        case Severity::crit:
+            return "\033[1;31m";
+        case Severity::unknown:
+            return "\033[35m";
     }
     return "";
 }
@@ -66,13 +70,15 @@ std::string render_text(const CheckReport& r, const TextStyle& style) {
         return fmt::format("{}{}\033[0m", colour_of(s), text);
     };
     std::string out;
-    out += fmt::format("c10k-doctor check: {} · Linux {} · {}\n", r.hostname.empty() ? "?" : r.hostname,
-                       r.kernel.empty() ? "?" : r.kernel, r.netns);
+    out += fmt::format("c10k-doctor check: {} · Linux {} · {}\n",
+                       r.hostname.empty() ? "?" : r.hostname, r.kernel.empty() ? "?" : r.kernel,
+                       r.netns);
     out += fmt::format("target: {}", r.target.describe());
     if (r.pid) out += fmt::format(" · process {} ({})", *r.pid, r.process_name);
     out += r.interval_s > 0 ? fmt::format(" · rates over {:g} s\n", r.interval_s)
                             : std::string(" · no rates (--interval 0)\n");
-    for (const auto& n : r.notes) out += "note: " + n + "\n";
+    for (const auto& n : r.notes)
+        out += "note: " + n + "\n";
 
     std::map<Severity, int> counts;
     std::string current_area;
@@ -100,9 +106,9 @@ std::string render_text(const CheckReport& r, const TextStyle& style) {
             out += fmt::format("          {} {}\n", i == 0 ? "fix:" : "    ", f.fix[i]);
     }
     Severity overall = overall_severity(r.findings);
-    out += fmt::format("\nsummary: {} CRIT, {} WARN, {} OK, {} UNKNOWN -> {}\n", counts[Severity::crit],
-                       counts[Severity::warn], counts[Severity::ok], counts[Severity::unknown],
-                       paint(overall, to_string(overall)));
+    out += fmt::format("\nsummary: {} CRIT, {} WARN, {} OK, {} UNKNOWN -> {}\n",
+                       counts[Severity::crit], counts[Severity::warn], counts[Severity::ok],
+                       counts[Severity::unknown], paint(overall, to_string(overall)));
     return out;
 }
 

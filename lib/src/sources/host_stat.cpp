@@ -13,7 +13,8 @@ Result<CpuStat> parse_proc_stat(std::string_view text) {
         if (f[0] == "cpu") {
             // user nice system idle iowait irq softirq steal ...
             uint64_t v[8] = {};
-            for (size_t i = 1; i < f.size() && i <= 8; ++i) v[i - 1] = parse_uint(f[i]).value_or(0);
+            for (size_t i = 1; i < f.size() && i <= 8; ++i)
+                v[i - 1] = parse_uint(f[i]).value_or(0);
             s.busy_ticks = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
             s.total_ticks = s.busy_ticks + v[3] + v[4];
         } else if (starts_with(f[0], "cpu")) {

@@ -11,7 +11,8 @@ std::optional<int64_t> Counters::get(std::string_view key) const {
 }
 
 void Counters::merge(const Counters& other) {
-    for (const auto& [k, v] : other.values) values[k] = v;
+    for (const auto& [k, v] : other.values)
+        values[k] = v;
 }
 
 Result<Counters> parse_snmp_pairs(std::string_view text) {
@@ -47,7 +48,8 @@ Result<Counters> parse_sockstat(std::string_view text) {
         auto f = split_ws(line);
         if (f.empty()) continue;
         if (f[0].back() != ':' || f.size() % 2 != 1) {
-            return make_error("line " + std::to_string(lineno) + ": expected 'PROTO: key value ...'");
+            return make_error("line " + std::to_string(lineno) +
+                              ": expected 'PROTO: key value ...'");
         }
         std::string group(f[0].substr(0, f[0].size() - 1));
         for (size_t k = 1; k + 1 < f.size(); k += 2) {
@@ -98,9 +100,9 @@ Status merge_file(Counters& into, const std::filesystem::path& path,
 
 Result<Counters> read_net_counters(const std::filesystem::path& net_dir) {
     Counters out;
-    for (auto [name, parser] : {std::pair{"netstat", &parse_snmp_pairs},
-                                std::pair{"snmp", &parse_snmp_pairs},
-                                std::pair{"sockstat", &parse_sockstat}}) {
+    for (auto [name, parser] :
+         {std::pair{"netstat", &parse_snmp_pairs}, std::pair{"snmp", &parse_snmp_pairs},
+          std::pair{"sockstat", &parse_sockstat}}) {
         auto st = merge_file(out, net_dir / name, parser);
         if (!st) return st.error();
     }

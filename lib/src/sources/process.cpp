@@ -37,7 +37,8 @@ Result<FdTable> read_fds(const std::filesystem::path& fd_dir) {
         if (n <= 0) continue;
         std::string_view link(target, static_cast<size_t>(n));
         if (starts_with(link, "socket:[") && link.back() == ']') {
-            if (auto ino = parse_uint(link.substr(8, link.size() - 9))) t.socket_inodes.insert(*ino);
+            if (auto ino = parse_uint(link.substr(8, link.size() - 9)))
+                t.socket_inodes.insert(*ino);
         }
     }
     return t;
@@ -167,14 +168,14 @@ Result<ProcessSnapshot> read_process(const SysRoot& root, pid_t pid) {
         p.nofile_origin = systemd_origin(root, pid);
         if (p.nofile_origin.empty() && p.ppid > 0) {
             auto parent = read_text(root.proc(std::to_string(p.ppid) + "/limits"));
-            auto parent_limit = parent ? parse_nofile_limit(*parent) : Result<NofileLimit>(Error{""});
+            auto parent_limit =
+                parent ? parse_nofile_limit(*parent) : Result<NofileLimit>(Error{""});
             if (parent_limit && parent_limit->soft == p.nofile->soft &&
                 parent_limit->hard == p.nofile->hard) {
                 p.nofile_origin = "inherited from parent pid " + std::to_string(p.ppid);
             } else if (parent_limit) {
-                p.nofile_origin =
-                    "set by the process or its launcher (differs from parent pid " +
-                    std::to_string(p.ppid) + ")";
+                p.nofile_origin = "set by the process or its launcher (differs from parent pid " +
+                                  std::to_string(p.ppid) + ")";
             }
         }
     }

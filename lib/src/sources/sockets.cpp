@@ -19,9 +19,9 @@ namespace c10k {
 
 std::string_view tcp_state_name(int state) {
     static constexpr std::string_view names[] = {
-        "UNKNOWN",  "ESTABLISHED", "SYN-SENT",   "SYN-RECV", "FIN-WAIT-1",
-        "FIN-WAIT-2", "TIME-WAIT", "CLOSE",      "CLOSE-WAIT", "LAST-ACK",
-        "LISTEN",   "CLOSING",     "NEW-SYN-RECV", "BOUND-INACTIVE"};
+        "UNKNOWN",    "ESTABLISHED", "SYN-SENT",     "SYN-RECV",      "FIN-WAIT-1",
+        "FIN-WAIT-2", "TIME-WAIT",   "CLOSE",        "CLOSE-WAIT",    "LAST-ACK",
+        "LISTEN",     "CLOSING",     "NEW-SYN-RECV", "BOUND-INACTIVE"};
     if (state < 0 || state >= static_cast<int>(std::size(names))) return "UNKNOWN";
     return names[state];
 }
@@ -46,7 +46,8 @@ namespace {
 struct EndpointHash {
     size_t operator()(const Endpoint& e) const {
         size_t h = static_cast<size_t>(e.family) * 1315423911u ^ e.port;
-        for (uint8_t b : e.addr) h = h * 31 + b;
+        for (uint8_t b : e.addr)
+            h = h * 31 + b;
         return h;
     }
 };
@@ -69,7 +70,8 @@ void SocketSummaryBuilder::add(const SocketRecord& r) {
 
 std::vector<uint16_t> SocketSummaryBuilder::listening_ports() const {
     std::vector<uint16_t> ports;
-    for (const auto& l : summary_.listeners) ports.push_back(l.local.port);
+    for (const auto& l : summary_.listeners)
+        ports.push_back(l.local.port);
     std::sort(ports.begin(), ports.end());
     ports.erase(std::unique(ports.begin(), ports.end()), ports.end());
     return ports;
@@ -77,7 +79,8 @@ std::vector<uint16_t> SocketSummaryBuilder::listening_ports() const {
 
 SocketSummary SocketSummaryBuilder::finish(uint16_t port_low, uint16_t port_high) && {
     std::unordered_set<uint16_t> listening_ports;
-    for (const auto& l : summary_.listeners) listening_ports.insert(l.local.port);
+    for (const auto& l : summary_.listeners)
+        listening_ports.insert(l.local.port);
 
     std::unordered_map<Endpoint, DestinationUse, EndpointHash> by_dest;
     for (const auto& o : outbound_) {
@@ -89,7 +92,8 @@ SocketSummary SocketSummaryBuilder::finish(uint16_t port_low, uint16_t port_high
         if (o.local_port >= port_low && o.local_port <= port_high) ++d.in_port_range;
     }
     summary_.destinations.reserve(by_dest.size());
-    for (auto& [_, d] : by_dest) summary_.destinations.push_back(d);
+    for (auto& [_, d] : by_dest)
+        summary_.destinations.push_back(d);
     std::sort(summary_.destinations.begin(), summary_.destinations.end(),
               [](const DestinationUse& a, const DestinationUse& b) {
                   return a.in_port_range != b.in_port_range ? a.in_port_range > b.in_port_range
@@ -147,7 +151,8 @@ std::vector<uint8_t> outbound_port_filter(uint16_t low, uint16_t high,
     std::vector<inet_diag_bc_op> ops;
     ops.reserve(total / kOp);
     auto reject_from = [&](size_t off) { return static_cast<uint16_t>(total - off + 4); };
-    for (auto [code, port] : {std::pair{INET_DIAG_BC_S_GE, low}, std::pair{INET_DIAG_BC_S_LE, high}}) {
+    for (auto [code, port] :
+         {std::pair{INET_DIAG_BC_S_GE, low}, std::pair{INET_DIAG_BC_S_LE, high}}) {
         size_t off = ops.size() * kOp;
         ops.push_back({static_cast<uint8_t>(code), 2 * kOp, reject_from(off)});
         ops.push_back({0, 0, port});
@@ -189,7 +194,8 @@ Status dump_family(int fd, uint8_t family, uint32_t states, const std::vector<ui
     }
     sockaddr_nl kernel{};
     kernel.nl_family = AF_NETLINK;
-    if (::sendto(fd, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0)
+    if (::sendto(fd, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&kernel),
+                 sizeof kernel) < 0)
         return make_error(std::string("sock_diag: send: ") + std::strerror(errno));
 
     // The kernel fills at most ~32 KiB per recv whatever the buffer; this fits it.
@@ -229,7 +235,8 @@ Status dump_tcp_sockets(SocketSummaryBuilder& into, const DumpPlan& plan) {
     if (!st) return st;
     auto ports = into.listening_ports();
     if (ports.size() > kMaxExcludedPorts) ports.clear();  // accepted sockets are dropped later
-    return dump_both(fd.get(), ~kListen, outbound_port_filter(plan.port_low, plan.port_high, ports), into);
+    return dump_both(fd.get(), ~kListen, outbound_port_filter(plan.port_low, plan.port_high, ports),
+                     into);
 }
 
 }  // namespace c10k

@@ -26,14 +26,12 @@ struct Target {
 struct KernelVersion {
     int major = 0;
     int minor = 0;
-    bool at_least(int maj, int min) const {
-        return major > maj || (major == maj && minor >= min);
-    }
+    bool at_least(int maj, int min) const { return major > maj || (major == maj && minor >= min); }
 };
 KernelVersion parse_kernel_version(std::string_view release);
 
 class CheckInput {
-public:
+  public:
     CheckInput(const Snapshot& now, const Sample* before, Target target)
         : now_(now), before_(before), target_(target) {}
 
@@ -62,7 +60,7 @@ public:
     // How a shortfall against the target is judged.
     Severity shortfall() const { return target_.from_flag ? Severity::crit : Severity::warn; }
 
-private:
+  private:
     const Snapshot& now_;
     const Sample* before_;
     Target target_;

@@ -16,13 +16,25 @@ namespace c10k {
 
 // TCP states as the kernel numbers them (include/net/tcp_states.h).
 enum class TcpState : uint8_t {
-    established = 1, syn_sent, syn_recv, fin_wait1, fin_wait2, time_wait, close,
-    close_wait, last_ack, listen, closing, new_syn_recv, bound_inactive, max_state
+    established = 1,
+    syn_sent,
+    syn_recv,
+    fin_wait1,
+    fin_wait2,
+    time_wait,
+    close,
+    close_wait,
+    last_ack,
+    listen,
+    closing,
+    new_syn_recv,
+    bound_inactive,
+    max_state
 };
 std::string_view tcp_state_name(int state);
 
 struct Endpoint {
-    int family = 0;               // AF_INET or AF_INET6
+    int family = 0;  // AF_INET or AF_INET6
     std::array<uint8_t, 16> addr{};
     uint16_t port = 0;
 
@@ -72,14 +84,14 @@ struct SocketSummary {
 // Accumulates records, then reduces them. Kept apart from netlink so tests can
 // feed it recorded or synthetic sockets.
 class SocketSummaryBuilder {
-public:
+  public:
     // `owned`: socket inodes of the target process (may be empty).
     explicit SocketSummaryBuilder(std::unordered_set<uint64_t> owned = {});
     void add(const SocketRecord& r);
     std::vector<uint16_t> listening_ports() const;
     SocketSummary finish(uint16_t port_low, uint16_t port_high) &&;
 
-private:
+  private:
     struct Outbound {
         Endpoint remote;
         uint16_t local_port;
