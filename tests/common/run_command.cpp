@@ -14,14 +14,14 @@ extern char** environ;
 
 namespace c10k::test {
 
-CommandResult run_command(const std::vector<std::string>& argv, int timeout_s) {
-    CommandResult r;
-    int out_pipe[2], err_pipe[2];
-    if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) return r;
+namespace {
+// Starts argv with stdin from /dev/null and stdout/stderr on the given fds
+// (-1: inherited). Returns the pid, or -1.
+pid_t spawn(const std::vector<std::string>& argv, int out_fd, int err_fd) {
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
+    if (out_fd >= 0) posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+    if (err_fd >= 0) posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     std::vector<char*> args;
     for (const auto& a : argv)
@@ -30,9 +30,18 @@ CommandResult run_command(const std::vector<std::string>& argv, int timeout_s) {
     pid_t pid = -1;
     int rc = ::posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ);
     posix_spawn_file_actions_destroy(&fa);
+    return rc == 0 ? pid : -1;
+}
+}  // namespace
+
+CommandResult run_command(const std::vector<std::string>& argv, int timeout_s) {
+    CommandResult r;
+    int out_pipe[2], err_pipe[2];
+    if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) return r;
+    pid_t pid = spawn(argv, out_pipe[1], err_pipe[1]);
     ::close(out_pipe[1]);
     ::close(err_pipe[1]);
-    if (rc != 0) {
+    if (pid < 0) {
         ::close(out_pipe[0]);
         ::close(err_pipe[0]);
         r.err = "spawn failed";
@@ -84,19 +93,9 @@ namespace c10k::test {
 Background::Background(const std::vector<std::string>& argv, int ready_timeout_s) {
     int p[2];
     if (::pipe2(p, O_CLOEXEC) != 0) return;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    std::vector<char*> args;
-    for (const auto& a : argv)
-        args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    int rc = ::posix_spawn(&pid_, args[0], &fa, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
+    pid_ = spawn(argv, p[1], -1);
     ::close(p[1]);
-    if (rc != 0) {
-        pid_ = -1;
+    if (pid_ < 0) {
         ::close(p[0]);
         return;
     }

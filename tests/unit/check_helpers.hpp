@@ -12,15 +12,21 @@
 
 namespace c10k::test {
 
-// Collect a fixture (no rates, no sockets) and run every rule.
-inline std::vector<Finding> check_fixture(const FixtureRoot& root, Target target = {},
-                                          std::optional<pid_t> pid = std::nullopt) {
+// One snapshot of a fixture: no rates, no sockets (netlink has no fixture).
+inline Result<Collected> collect_fixture(const FixtureRoot& root,
+                                         std::optional<pid_t> pid = std::nullopt) {
     CollectOptions o;
     o.root = root.root();
     o.interval_s = 0;
     o.read_sockets = false;
     o.pid = pid;
-    auto c = collect(o);
+    return collect(o);
+}
+
+// Collect a fixture and run every rule.
+inline std::vector<Finding> check_fixture(const FixtureRoot& root, Target target = {},
+                                          std::optional<pid_t> pid = std::nullopt) {
+    auto c = collect_fixture(root, pid);
     EXPECT_TRUE(c) << (c ? "" : c.error().message);
     if (!c) return {};
     return run_all_checks(CheckInput(c->now, nullptr, target));

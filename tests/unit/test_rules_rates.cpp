@@ -15,11 +15,7 @@ struct TwoSamples {
 
 // A healthy fixture snapshot, with the earlier sample one second before it.
 TwoSamples healthy_pair(const FixtureRoot& root) {
-    CollectOptions o;
-    o.root = root.root();
-    o.interval_s = 0;
-    o.read_sockets = false;
-    auto c = collect(o);
+    auto c = c10k::test::collect_fixture(root);
     EXPECT_TRUE(c);
     TwoSamples t{c->now, c->now.sample};
     t.before.taken = t.now.sample.taken - std::chrono::seconds(1);
@@ -105,12 +101,7 @@ TEST(Rates, ThreadPerConnectionWithStarvedRunQueueIsCrit) {
     auto root = fixture_root("healthy");
     root.add_process(
         {.pid = 900, .comm = "tpc", .soft = 65536, .hard = 65536, .fds = 10, .threads = 2});
-    CollectOptions o;
-    o.root = root.root();
-    o.interval_s = 0;
-    o.read_sockets = false;
-    o.pid = 900;
-    auto c = collect(o);
+    auto c = collect_fixture(root, 900);
     ASSERT_TRUE(c);
     Snapshot now = c->now;
     // 2000 threads for 2000 connections, switching hard and waiting for CPUs.

@@ -145,11 +145,7 @@ TEST(InetDiag, ReportsKernelErrorsAndTruncation) {
 // Rules over a synthetic socket table: a full listener and a nearly exhausted destination.
 TEST(SocketRules, FullListenerAndBusyDestination) {
     auto root = c10k::test::fixture_root("narrow-ports");  // 60000-60999: 1000 ports
-    CollectOptions o;
-    o.root = root.root();
-    o.interval_s = 0;
-    o.read_sockets = false;
-    auto c = collect(o);
+    auto c = c10k::test::collect_fixture(root);
     ASSERT_TRUE(c);
     SocketSummaryBuilder b;
     b.add(rec(TcpState::listen, v4("127.0.0.1", 8080), v4("0.0.0.0", 0), 1, 5, 4));
