@@ -172,9 +172,8 @@ Finding process_sched(const CheckInput& in, const ProcessSnapshot& p) {
         "a thread per connection, every added client adds to that queue.";
     if (sev != Severity::ok)
         f.fix = {"serve connections from an event loop or a bounded worker pool sized to the CPUs",
-                 "if the threads mostly block on I/O, look at what they wait for: c10k-doctor "
-                 "probe --pid " +
-                     std::to_string(p.pid)};
+                 "see what the threads wait for: pidstat -w -t -p " + std::to_string(p.pid) +
+                     " 1, or cat /proc/" + std::to_string(p.pid) + "/task/*/wchan"};
     return f;
 }
 
