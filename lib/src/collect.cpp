@@ -80,12 +80,12 @@ Result<Scope> choose_scope(const CollectOptions& opts, const std::optional<Proce
     scope.label = "network namespace of pid " + std::to_string(proc->pid);
     if (entered) return scope;
     // Without the privilege to enter, its counters are still readable through
-    // /proc/PID/net, but sysctls and sockets would be ours: say so.
+    // /proc/PID/net, but sysctls would be ours and its sockets out of sight: say so.
     scope.net_dir = opts.root.proc(std::to_string(proc->pid) + "/net");
     scope.sockets_visible = false;
     scope.notes.push_back(entered.error().message +
-                          "; its counters are read from /proc/PID/net, but net.* sysctls and "
-                          "sockets shown are this namespace's, not the target's");
+                          "; its counters are read from /proc/PID/net, but the net.* sysctls shown "
+                          "are this namespace's and its sockets are not listed");
     return scope;
 }
 
