@@ -97,7 +97,7 @@ Result<Collected> collect(const CollectOptions& opts) {
 
     std::optional<ProcessSnapshot> proc;
     if (opts.pid) {
-        auto p = read_process(opts.root, *opts.pid);
+        auto p = read_process(opts.root, *opts.pid, /*with_threads=*/false);
         if (!p) return p.error();
         proc = std::move(*p);
     }
@@ -147,8 +147,8 @@ Result<Collected> collect(const CollectOptions& opts) {
             s.sockets = st.error();
     }
     if (proc) {
-        // Refresh thread figures to the end of the window; the rest was read at the start.
-        if (s.sample.threads && *s.sample.threads) proc->threads = **s.sample.threads;
+        // Thread figures come from the samples, so they describe the end of the window.
+        if (s.sample.threads) proc->threads = *s.sample.threads;
         s.process = std::move(proc);
     }
 

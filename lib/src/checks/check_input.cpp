@@ -99,11 +99,6 @@ std::string sysctl_fix(std::string_view key, std::string_view value) {
                        key, quoted, key, value);
 }
 
-std::string human_count(double v) {
-    if (std::fabs(v - std::round(v)) < 1e-9) return fmt::format("{}", static_cast<int64_t>(v));
-    return fmt::format("{:.2f}", v);
-}
-
 std::vector<Finding> run_all_checks(const CheckInput& in) {
     std::vector<Finding> all;
     for (auto* area : {&check_fd_limits, &check_backlogs, &check_ephemeral_ports, &check_time_wait,

@@ -141,7 +141,7 @@ Result<ThreadStats> read_thread_stats(const SysRoot& root, pid_t pid) {
     return s;
 }
 
-Result<ProcessSnapshot> read_process(const SysRoot& root, pid_t pid) {
+Result<ProcessSnapshot> read_process(const SysRoot& root, pid_t pid, bool with_threads) {
     auto base = root.proc(std::to_string(pid));
     auto status = read_text(base / "status");
     if (!status) {
@@ -159,7 +159,7 @@ Result<ProcessSnapshot> read_process(const SysRoot& root, pid_t pid) {
         p.nofile = limits.error();
     }
     p.fds = read_fds(base / "fd");
-    p.threads = read_thread_stats(root, pid);
+    if (with_threads) p.threads = read_thread_stats(root, pid);
 
     struct stat st {};
     if (::stat((base / "ns/net").c_str(), &st) == 0) p.netns_inode = st.st_ino;

@@ -17,15 +17,6 @@
 
 namespace c10k {
 
-std::string_view tcp_state_name(int state) {
-    static constexpr std::string_view names[] = {
-        "UNKNOWN",    "ESTABLISHED", "SYN-SENT",     "SYN-RECV",      "FIN-WAIT-1",
-        "FIN-WAIT-2", "TIME-WAIT",   "CLOSE",        "CLOSE-WAIT",    "LAST-ACK",
-        "LISTEN",     "CLOSING",     "NEW-SYN-RECV", "BOUND-INACTIVE"};
-    if (state < 0 || state >= static_cast<int>(std::size(names))) return "UNKNOWN";
-    return names[state];
-}
-
 std::string Endpoint::to_string() const {
     char buf[INET6_ADDRSTRLEN] = "?";
     if (family == AF_INET) {

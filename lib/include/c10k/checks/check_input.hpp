@@ -72,6 +72,5 @@ void add_evidence(Finding& f, std::string key, std::string label, double value, 
 Severity worse(Severity a, Severity b);
 // "sysctl -w key=value" plus the line that keeps it across reboots.
 std::string sysctl_fix(std::string_view key, std::string_view value);
-std::string human_count(double v);  // 1048576 -> "1048576", 0.25 -> "0.25"
 
 }  // namespace c10k

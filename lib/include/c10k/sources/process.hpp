@@ -54,7 +54,10 @@ std::optional<std::string> find_limit_nofile(std::string_view unit_text);
 
 // Fails only when the process does not exist; partial readability (another
 // user's process without privileges) shows up as errors inside the snapshot.
-Result<ProcessSnapshot> read_process(const SysRoot& root, pid_t pid);
+// `with_threads` false leaves `threads` unread, for callers that sample them
+// themselves (walking every thread of a thread-per-connection server is the
+// costly part).
+Result<ProcessSnapshot> read_process(const SysRoot& root, pid_t pid, bool with_threads = true);
 
 // Just the per-thread switch and schedstat sums, for the second snapshot of a rate.
 Result<ThreadStats> read_thread_stats(const SysRoot& root, pid_t pid);

@@ -31,7 +31,6 @@ enum class TcpState : uint8_t {
     bound_inactive,
     max_state
 };
-std::string_view tcp_state_name(int state);
 
 struct Endpoint {
     int family = 0;  // AF_INET or AF_INET6
