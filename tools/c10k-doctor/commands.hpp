@@ -12,9 +12,12 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitWarn = 1;
 inline constexpr int kExitCrit = 2;
 inline constexpr int kExitUnknown = 3;  // also: usage errors, failures to inspect
+// profile and probe: the operation failed (after a one-line reason on stderr).
+inline constexpr int kExitFailed = 1;
 
 using Runner = std::function<int()>;
 
 Runner setup_check(CLI::App& app);
+Runner setup_profile(CLI::App& app);
 
 }  // namespace c10k::cli

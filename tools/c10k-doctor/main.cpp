@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
 
     int exit_code = kExitOk;
     Runner check = setup_check(app);
+    Runner profile = setup_profile(app);
 
     try {
         app.parse(argc, argv);
@@ -24,6 +25,7 @@ int main(int argc, char** argv) {
     }
     for (auto* sub : app.get_subcommands()) {
         if (sub->get_name() == "check") exit_code = check();
+        if (sub->get_name() == "profile") exit_code = profile();
     }
     std::fflush(stdout);
     return exit_code;

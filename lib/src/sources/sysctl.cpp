@@ -1,6 +1,14 @@
 #include "c10k/sources/sysctl.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "c10k/unique_fd.hpp"
 
 #include "c10k/text.hpp"
 
@@ -16,6 +24,35 @@ Result<std::string> read_sysctl(const SysRoot& root, std::string_view key) {
     auto text = read_text(sysctl_path(root, key));
     if (!text) return text.error();
     return std::string(trim(*text));
+}
+
+SysctlAccess sysctl_access(const SysRoot& root, std::string_view key) {
+    struct stat st {};
+    if (::stat(sysctl_path(root, key).c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+        return SysctlAccess::missing;
+    return (st.st_mode & 0222) ? SysctlAccess::writable : SysctlAccess::read_only;
+}
+
+Status write_sysctl(const SysRoot& root, std::string_view key, std::string_view value) {
+    auto path = sysctl_path(root, key);
+    auto fail = [&](int err) {
+        const char* name = ::strerrorname_np(err);
+        return make_error(std::string(key) + " = " + std::string(value) + ": " +
+                          (name ? name : "errno " + std::to_string(err)) + ": " +
+                          std::strerror(err));
+    };
+    // O_TRUNC matters only for fixture trees; procfs ignores it.
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
+    if (!fd) return fail(errno);
+    std::string line(value);
+    line += '\n';
+    ssize_t n;
+    do {
+        n = ::write(fd.get(), line.data(), line.size());
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return fail(errno);
+    if (static_cast<size_t>(n) != line.size()) return fail(EIO);
+    return ok_status();
 }
 
 std::optional<std::string> SysctlValues::text(std::string_view key) const {

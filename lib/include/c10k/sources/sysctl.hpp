@@ -18,6 +18,15 @@ std::filesystem::path sysctl_path(const SysRoot& root, std::string_view key);
 
 Result<std::string> read_sysctl(const SysRoot& root, std::string_view key);
 
+enum class SysctlAccess { missing, read_only, writable };
+// Whether this kernel (in this network namespace) has the key, and whether it can
+// be written here: some keys exist read-only outside the initial namespace.
+SysctlAccess sysctl_access(const SysRoot& root, std::string_view key);
+
+// One write(2) of the whole value, as sysctl(8) does; errors carry the kernel's
+// errno name and text ("EINVAL: Invalid argument").
+Status write_sysctl(const SysRoot& root, std::string_view key, std::string_view value);
+
 // The values of a set of keys, each read once. A key that cannot be read keeps
 // its reason, so a rule can say UNKNOWN and why.
 struct SysctlValues {

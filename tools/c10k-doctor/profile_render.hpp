@@ -1,0 +1,28 @@
+// Text and JSON for the profile subcommands.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "c10k/profile/profile_store.hpp"
+#include "c10k/profile/transaction.hpp"
+
+namespace c10k::cli {
+
+std::string render_list_text(const std::vector<ProfileListing>& list);
+nlohmann::json render_list_json(const std::vector<ProfileListing>& list);
+
+// The resolved profile, in sysctl.d syntax with where each key came from.
+std::string render_show_text(const Profile& p);
+nlohmann::json render_show_json(const Profile& p);
+
+std::string render_plan_text(const ApplyPlan& plan, bool colour);
+nlohmann::json render_plan_json(const ApplyPlan& plan);
+
+std::string render_backups_text(const std::vector<Result<Journal>>& all);
+nlohmann::json render_backups_json(const std::vector<Result<Journal>>& all);
+
+nlohmann::json journal_summary_json(const Journal& j);
+
+}  // namespace c10k::cli
