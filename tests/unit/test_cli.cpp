@@ -75,9 +75,14 @@ TEST(Cli, BadFlagsExit3) {
 }
 
 // Every long option --help shows is documented in the man page, and vice versa.
-TEST(Cli, ManPageMatchesHelp) {
-    auto help = run_doctor({"check", "--help"}).out;
-    std::ifstream in(std::string(C10K_FIXTURES_DIR) + "/../../man/c10k-doctor-check.8");
+static void expect_man_matches_help(const std::vector<std::vector<std::string>>& helps,
+                                    const std::string& page) {
+    std::string help;
+    for (auto args : helps) {
+        args.push_back("--help");
+        help += run_doctor(args).out;
+    }
+    std::ifstream in(std::string(C10K_FIXTURES_DIR) + "/../../man/" + page);
     std::string man((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     ASSERT_FALSE(man.empty());
     std::regex opt("--([a-z][a-z-]+)");
@@ -93,4 +98,18 @@ TEST(Cli, ManPageMatchesHelp) {
     for (const auto& o : in_man)
         EXPECT_TRUE(in_help.count(o) || o == "help" || o == "version")
             << "--" << o << " is in the man page but not in --help";
+}
+
+TEST(Cli, CheckManPageMatchesHelp) {
+    expect_man_matches_help({{"check"}}, "c10k-doctor-check.8");
+}
+
+TEST(Cli, ProfileManPageMatchesHelp) {
+    expect_man_matches_help({{"profile", "list"},
+                             {"profile", "show"},
+                             {"profile", "diff"},
+                             {"profile", "apply"},
+                             {"profile", "rollback"},
+                             {"profile", "backups"}},
+                            "c10k-doctor-profile.8");
 }

@@ -44,7 +44,8 @@ Finding somaxconn(const CheckInput& in, uint64_t need) {
                      ? " The default has been 4096 since Linux 5.4, so something lowered it."
                      : " 128 was the default before Linux 5.4.";
     }
-    if (short_) f.fix = {sysctl_fix("net.core.somaxconn", std::to_string(need))};
+    if (short_)
+        f.fix = {sysctl_fix("net.core.somaxconn", std::to_string(need)), profile_fix(in.target())};
     return f;
 }
 

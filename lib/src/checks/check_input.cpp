@@ -95,8 +95,20 @@ Severity worse(Severity a, Severity b) {
 std::string sysctl_fix(std::string_view key, std::string_view value) {
     bool spaced = value.find(' ') != std::string_view::npos;
     auto quoted = spaced ? fmt::format("\"{}\"", value) : std::string(value);
-    return fmt::format("sysctl -w {}={}   # persist: echo '{} = {}' >> /etc/sysctl.d/90-c10k.conf",
+    return fmt::format("sysctl -w {}={}   # persist: echo '{} = {}' >> /etc/sysctl.d/80-c10k.conf",
                        key, quoted, key, value);
+}
+
+std::string profile_fix(const Target& target, std::string_view profile) {
+    std::string name(profile);
+    if (name.empty())
+        name = target.connections <= 20000    ? "c10k"
+               : target.connections <= 200000 ? "c100k"
+                                              : "c1m";
+    return fmt::format(
+        "or everything this finding's area needs at once, backed up and reversible: "
+        "c10k-doctor profile diff {0} && c10k-doctor profile apply {0}",
+        name);
 }
 
 std::vector<Finding> run_all_checks(const CheckInput& in) {

@@ -71,7 +71,7 @@ std::vector<Finding> check_ephemeral_ports(const CheckInput& in) {
         f.why =
             "Matters for clients, proxies and load generators: each outbound connection to one "
             "address:port needs its own local port, and TIME_WAIT keeps a closed one for 60 s.";
-        if (sev != Severity::ok) f.fix = {widen};
+        if (sev != Severity::ok) f.fix = {widen, profile_fix(in.target(), "loadgen")};
         out.push_back(std::move(f));
     }
 

@@ -72,6 +72,7 @@ std::vector<Finding> check_time_wait(const CheckInput& in) {
             sysctl_fix("net.ipv4.tcp_max_tw_buckets",
                        std::to_string(std::max<int64_t>(
                            *buckets * 2, static_cast<int64_t>(in.target().connections) * 2))));
+        f.fix.push_back(profile_fix(in.target()));
         f.fix.push_back("let clients close first (or use keep-alive) so TIME_WAIT lands on them");
     }
     return {f};

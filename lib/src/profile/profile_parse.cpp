@@ -142,7 +142,10 @@ Result<ProfileFile> parse_profile(std::string_view text, const std::string& path
         return at(path, line, "NUL byte: a profile is text");
     }
 
+    // A comment block explains every key of the paragraph below it, up to the
+    // next blank line or comment.
     std::string comment_block;
+    bool after_key = false;
     int lineno = 0;
     size_t pos = 0;
     while (pos <= text.size()) {
@@ -160,9 +163,12 @@ Result<ProfileFile> parse_profile(std::string_view text, const std::string& path
         std::string_view line = trim(raw);
         if (line.empty()) {
             comment_block.clear();
+            after_key = false;
             continue;
         }
         if (line.front() == '#' || line.front() == ';') {
+            if (after_key) comment_block.clear();
+            after_key = false;
             std::string_view body = trim(line.substr(1));
             auto meta = [&](std::string_view tag) -> std::optional<std::string_view> {
                 if (!starts_with(body, tag)) return std::nullopt;
@@ -216,8 +222,8 @@ Result<ProfileFile> parse_profile(std::string_view text, const std::string& path
         e.key = std::string(key);
         e.value = normalize_value(value);
         e.origin = SourceLine{path, lineno};
-        e.why = std::move(comment_block);
-        comment_block.clear();
+        e.why = comment_block;
+        after_key = true;
         pf.entries.push_back(std::move(e));
     }
     return pf;

@@ -72,5 +72,7 @@ void add_evidence(Finding& f, std::string key, std::string label, double value, 
 Severity worse(Severity a, Severity b);
 // "sysctl -w key=value" plus the line that keeps it across reboots.
 std::string sysctl_fix(std::string_view key, std::string_view value);
+// "c10k-doctor profile apply c100k ..." for the shipped profile sized for the target.
+std::string profile_fix(const Target& target, std::string_view profile = "");
 
 }  // namespace c10k

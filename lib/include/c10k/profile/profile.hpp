@@ -52,7 +52,7 @@ struct Profile {
 };
 
 inline constexpr size_t kMaxProfileLine = 4096;
-inline constexpr size_t kMaxProfileBytes = 256 * 1024;
+inline constexpr size_t kMaxProfileBytes = 4 * 1024 * 1024;
 inline constexpr size_t kMaxSysctlKey = 200;
 inline constexpr int kMaxIncludeDepth = 16;
 

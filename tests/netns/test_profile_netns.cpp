@@ -1,0 +1,198 @@
+// `profile apply/rollback` against the real kernel, inside this test process's
+// private network namespace: net.* keys only, so the host never changes.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "../common/run_command.hpp"
+#include "c10k/sources/process.hpp"
+#include "c10k/sources/sys_root.hpp"
+#include "c10k/text.hpp"
+#include "netns_env.hpp"
+
+using namespace c10k;
+using namespace c10k::test;
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::string normalize(std::string_view v) {
+    std::string out;
+    for (auto f : split_ws(v)) {
+        if (!out.empty()) out += ' ';
+        out += f;
+    }
+    return out;
+}
+
+std::string read_key(const std::string& key) {
+    std::string rel = key;
+    std::replace(rel.begin(), rel.end(), '.', '/');
+    auto t = read_text("/proc/sys/" + rel);
+    return t ? normalize(*t) : "<missing>";
+}
+
+void set_key(const std::string& key, const std::string& value) {
+    std::string rel = key;
+    std::replace(rel.begin(), rel.end(), '.', '/');
+    std::ofstream("/proc/sys/" + rel) << value;
+}
+
+// Profiles and journals in a temp dir; the netns targeted is this process's own.
+struct Workspace {
+    fs::path dir;
+    std::string netns = "/proc/" + std::to_string(::getpid()) + "/ns/net";
+    Workspace() {
+        char tmpl[] = "/tmp/c10k-profile-netns-XXXXXX";
+        dir = ::mkdtemp(tmpl);
+        fs::create_directories(dir / "profiles");
+    }
+    ~Workspace() { fs::remove_all(dir); }
+    void profile(const std::string& name, const std::string& text) const {
+        std::ofstream(dir / "profiles" / (name + ".conf")) << text;
+    }
+    std::vector<std::string> args(std::vector<std::string> a, bool target = true) const {
+        a.insert(a.begin(), "profile");
+        if (a[1] == "apply" || a[1] == "rollback" || a[1] == "backups")
+            a.insert(a.end(), {"--state-dir", (dir / "state").string()});
+        a.insert(a.end(), {"--profile-dir", (dir / "profiles").string()});
+        if (target) a.insert(a.end(), {"--netns", netns});
+        return a;
+    }
+    CommandResult doctor(std::vector<std::string> a, bool target = true) const {
+        return run_doctor(args(std::move(a), target));
+    }
+};
+
+std::map<std::string, std::string> snapshot(const std::vector<std::string>& keys) {
+    std::map<std::string, std::string> out;
+    for (const auto& k : keys)
+        out[k] = read_key(k);
+    return out;
+}
+
+const std::vector<std::string> kC100kNetKeys = {"net.core.somaxconn",
+                                                "net.ipv4.tcp_max_syn_backlog",
+                                                "net.ipv4.tcp_syncookies",
+                                                "net.ipv4.ip_local_port_range",
+                                                "net.ipv4.tcp_max_tw_buckets",
+                                                "net.ipv4.tcp_rmem",
+                                                "net.ipv4.tcp_wmem"};
+
+}  // namespace
+
+TEST(ProfileNetns, ApplyC100kRaisesKeepsHigherAndRollbackRestoresExactly) {
+    REQUIRE_PRIVATE_NETNS();
+    Workspace w;
+    set_key("net.core.somaxconn", "70000");  // already above c100k's 65535
+    set_key("net.ipv4.tcp_max_syn_backlog", "512");
+    auto before = snapshot(kC100kNetKeys);
+
+    auto diff = json::parse(w.doctor({"diff", "c100k", "--json"}).out);
+    std::map<std::string, std::string> action;
+    for (const auto& k : diff["keys"])
+        action[k["key"]] = k["action"];
+    EXPECT_EQ(action["net.core.somaxconn"], "keep");
+    EXPECT_EQ(action["net.ipv4.tcp_max_syn_backlog"], "raise");
+    EXPECT_EQ(action["fs.file-max"], "skip: host-wide");
+
+    auto r = w.doctor({"apply", "c100k"});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_EQ(read_key("net.core.somaxconn"), "70000");
+    EXPECT_EQ(read_key("net.ipv4.tcp_max_syn_backlog"), "65535");
+    EXPECT_EQ(read_key("net.ipv4.tcp_max_tw_buckets"), "524288");
+    auto range = read_key("net.ipv4.ip_local_port_range");
+    EXPECT_EQ(range.substr(0, 6), "15000 ") << range;
+
+    auto rb = w.doctor({"rollback"}, false);
+    ASSERT_EQ(rb.exit_code, 0) << rb.out << rb.err;
+    EXPECT_EQ(snapshot(kC100kNetKeys), before);
+}
+
+TEST(ProfileNetns, KernelRefusalRestoresEarlierKeysAndNamesKeyAndErrno) {
+    REQUIRE_PRIVATE_NETNS();
+    Workspace w;
+    // Shape-valid, but the kernel refuses a range starting below
+    // ip_unprivileged_port_start (1024).
+    w.profile("refused",
+              "net.core.somaxconn = 9000\nnet.ipv4.tcp_max_tw_buckets = 300000\n"
+              "net.ipv4.ip_local_port_range = 500 60999\n");
+    set_key("net.core.somaxconn", "4096");
+    set_key("net.ipv4.tcp_max_tw_buckets", "131072");
+    auto before = snapshot(
+        {"net.core.somaxconn", "net.ipv4.tcp_max_tw_buckets", "net.ipv4.ip_local_port_range"});
+    auto r = w.doctor({"apply", "refused"});
+    EXPECT_EQ(r.exit_code, 1) << r.out;
+    EXPECT_NE(r.err.find("net.ipv4.ip_local_port_range = 500 60999: EINVAL"), std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("restored the 2 key(s) already written"), std::string::npos) << r.err;
+    EXPECT_EQ(snapshot({"net.core.somaxconn", "net.ipv4.tcp_max_tw_buckets",
+                        "net.ipv4.ip_local_port_range"}),
+              before);
+    auto backups = json::parse(w.doctor({"backups", "--json"}, false).out);
+    ASSERT_EQ(backups["backups"].size(), 1u);
+    EXPECT_EQ(backups["backups"][0]["state"], "failed");
+}
+
+TEST(ProfileNetns, RollbackAfterAnApplyKilledHalfWay) {
+    REQUIRE_PRIVATE_NETNS();
+    Workspace w;
+    w.profile("three",
+              "net.core.somaxconn = 9001\nnet.ipv4.tcp_max_syn_backlog = 9002\n"
+              "net.ipv4.tcp_max_tw_buckets = 300003\n");
+    std::vector<std::string> keys = {"net.core.somaxconn", "net.ipv4.tcp_max_syn_backlog",
+                                     "net.ipv4.tcp_max_tw_buckets"};
+    set_key("net.core.somaxconn", "4096");
+    set_key("net.ipv4.tcp_max_syn_backlog", "512");
+    auto before = snapshot(keys);
+    ::setenv("C10K_DOCTOR_TEST_PAUSE_AFTER_WRITES", "2", 1);
+    auto argv = w.args({"apply", "three"});
+    argv.insert(argv.begin(), C10K_DOCTOR_PATH);
+    {
+        Background apply(argv);
+        ::unsetenv("C10K_DOCTOR_TEST_PAUSE_AFTER_WRITES");
+        ASSERT_TRUE(apply.ok());
+        EXPECT_EQ(apply.ready_line().rfind("test-pause after 2 writes", 0), 0u)
+            << apply.ready_line();
+        EXPECT_EQ(read_key("net.ipv4.tcp_max_syn_backlog"), "9002");  // half applied
+        ::kill(apply.pid(), SIGKILL);
+        apply.wait(10);
+    }
+    auto pending = json::parse(w.doctor({"backups", "--json"}, false).out);
+    ASSERT_EQ(pending["backups"].size(), 1u);
+    EXPECT_EQ(pending["backups"][0]["state"], "pending");
+    auto rb = w.doctor({"rollback"}, false);
+    ASSERT_EQ(rb.exit_code, 0) << rb.out << rb.err;
+    EXPECT_EQ(snapshot(keys), before);
+}
+
+TEST(ProfileNetns, PidRaisesALiveProcessNofileAndRollbackLowersIt) {
+    REQUIRE_PRIVATE_NETNS();
+    Workspace w;
+    w.profile("fds", "# nofile: 4096\n# why\nnet.core.somaxconn = 9100\n");
+    Background child(
+        {"/usr/bin/prlimit", "--nofile=256:8192", C10K_TESTKIT_PATH, "hold-fds", "5", "60"});
+    ASSERT_TRUE(child.ok());
+    auto limit = [&] {
+        auto p = read_process(SysRoot{}, child.pid(), false);
+        return p && p->nofile ? *p->nofile : NofileLimit{};
+    };
+    ASSERT_EQ(limit().soft, 256u);
+    set_key("net.core.somaxconn", "4096");
+    auto r = w.doctor({"apply", "fds", "--pid", std::to_string(child.pid())}, false);
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_EQ(limit().soft, 4096u);
+    EXPECT_EQ(limit().hard, 8192u);
+    EXPECT_EQ(read_key("net.core.somaxconn"), "9100");
+    auto rb = w.doctor({"rollback"}, false);
+    ASSERT_EQ(rb.exit_code, 0) << rb.out << rb.err;
+    EXPECT_EQ(limit().soft, 256u);
+    EXPECT_EQ(limit().hard, 8192u);
+}
