@@ -8,6 +8,8 @@
 //   c10k-testkit time-wait N [PORT]           N connections closed client-first, then exit
 //
 // Each mode prints "ready PORT" (or "ready 0") on stdout once its shape exists.
+#include "net_util.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -22,78 +24,10 @@
 #include <string>
 #include <vector>
 
-namespace {
-
-[[noreturn]] void die(const std::string& what) {
-    std::fprintf(stderr, "c10k-testkit: %s: %s\n", what.c_str(), std::strerror(errno));
-    std::exit(1);
-}
-
-long arg(char** argv, int i, int argc, long fallback = -1) {
-    if (i >= argc) {
-        if (fallback >= 0) return fallback;
-        std::fprintf(stderr, "c10k-testkit: missing argument %d\n", i);
-        std::exit(2);
-    }
-    return std::strtol(argv[i], nullptr, 10);
-}
-
-void raise_nofile() {
-    rlimit r{};
-    if (::getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
-        r.rlim_cur = r.rlim_max;
-        ::setrlimit(RLIMIT_NOFILE, &r);
-    }
-}
-
-sockaddr_in loopback(uint16_t port) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    return a;
-}
-
-int make_listener(uint16_t port, int backlog) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) die("socket");
-    int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    auto a = loopback(port);
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) die("bind");
-    if (::listen(fd, backlog) != 0) die("listen");
-    return fd;
-}
-
-uint16_t port_of(int fd) {
-    sockaddr_in a{};
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    return ntohs(a.sin_port);
-}
-
-void ready(uint16_t port) {
-    std::printf("ready %u\n", port);
-    std::fflush(stdout);
-}
-
-void hold(long seconds) {
-    for (long i = 0; i < seconds * 10; ++i)
-        ::usleep(100000);
-}
-
-int connect_to(uint16_t port, bool nonblocking) {
-    int fd = ::socket(AF_INET, SOCK_STREAM | (nonblocking ? SOCK_NONBLOCK : 0), 0);
-    if (fd < 0) die("socket");
-    auto a = loopback(port);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 && errno != EINPROGRESS)
-        die("connect");
-    return fd;
-}
-
-}  // namespace
+using namespace c10k::helpers;
 
 int main(int argc, char** argv) {
+    g_program = "c10k-testkit";
     if (argc < 2) {
         std::fprintf(stderr, "usage: c10k-testkit hold-fds|listen|burst|pairs|time-wait ...\n");
         return 2;

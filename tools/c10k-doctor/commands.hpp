@@ -19,5 +19,6 @@ using Runner = std::function<int()>;
 
 Runner setup_check(CLI::App& app);
 Runner setup_profile(CLI::App& app);
+Runner setup_probe(CLI::App& app);
 
 }  // namespace c10k::cli

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
     int exit_code = kExitOk;
     Runner check = setup_check(app);
     Runner profile = setup_profile(app);
+    Runner probe = setup_probe(app);
 
     try {
         app.parse(argc, argv);
@@ -26,6 +27,7 @@ int main(int argc, char** argv) {
     for (auto* sub : app.get_subcommands()) {
         if (sub->get_name() == "check") exit_code = check();
         if (sub->get_name() == "profile") exit_code = profile();
+        if (sub->get_name() == "probe") exit_code = probe();
     }
     std::fflush(stdout);
     return exit_code;

@@ -32,6 +32,7 @@ struct Finding {
     std::vector<Evidence> evidence;
     std::string why;               // one or two sentences a newcomer understands
     std::vector<std::string> fix;  // exact commands or changes, in order of preference
+    double confidence = 0;         // probe verdicts: how sure, 0..1; unused by check
 };
 
 // Worst of OK/WARN/CRIT among the findings; UNKNOWN only if nothing else was judged.

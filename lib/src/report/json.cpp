@@ -16,26 +16,26 @@ nlohmann::json number_or_null(double v) {
 }
 }  // namespace
 
+nlohmann::json finding_json(const Finding& f) {
+    using nlohmann::json;
+    json ev = json::array();
+    for (const auto& e : f.evidence)
+        ev.push_back({{"key", e.key},
+                      {"label", e.label},
+                      {"value", number_or_null(e.value)},
+                      {"unit", e.unit}});
+    return {{"id", f.id},       {"area", f.area},       {"severity", to_string(f.severity)},
+            {"title", f.title}, {"subject", f.subject}, {"evidence", ev},
+            {"why", f.why},     {"fix", f.fix}};
+}
+
 std::string render_json(const CheckReport& r) {
     using nlohmann::json;
     json findings = json::array();
     std::map<std::string, int> counts{{"OK", 0}, {"WARN", 0}, {"CRIT", 0}, {"UNKNOWN", 0}};
     for (const auto& f : r.findings) {
         ++counts[std::string(to_string(f.severity))];
-        json ev = json::array();
-        for (const auto& e : f.evidence)
-            ev.push_back({{"key", e.key},
-                          {"label", e.label},
-                          {"value", number_or_null(e.value)},
-                          {"unit", e.unit}});
-        findings.push_back({{"id", f.id},
-                            {"area", f.area},
-                            {"severity", to_string(f.severity)},
-                            {"title", f.title},
-                            {"subject", f.subject},
-                            {"evidence", ev},
-                            {"why", f.why},
-                            {"fix", f.fix}});
+        findings.push_back(finding_json(f));
     }
     json doc = {
         {"schema", "c10k-doctor/check"},

@@ -2,6 +2,8 @@
 // to read them (which host, namespace, target and window).
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,6 +38,8 @@ struct TextStyle {
 
 std::string render_text(const CheckReport& r, const TextStyle& style);
 std::string render_json(const CheckReport& r);
+// One finding as the JSON outputs (check and probe) spell it.
+nlohmann::json finding_json(const Finding& f);
 std::string render_prometheus(const CheckReport& r);
 
 // "fd" -> "fd limits"

@@ -1,0 +1,343 @@
+// In-kernel aggregation for `c10k-doctor probe`: syscalls, scheduling and TCP of
+// one process, filtered by its tgid (and TCP events by its ports) so every
+// other process pays a compare and a return.
+#include "vmlinux.h"
+
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "probe_shared.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+const volatile __u32 target_tgid = 0;
+const volatile __u32 small_window = 8192;
+
+struct syscall_start {
+    __u64 ts;
+    __u64 nr;
+};
+
+struct thread_sched {
+    __u64 on_ts;
+    __u64 off_ts;
+    __u64 wake_ts;
+    __u32 off_state;
+    __u32 pad;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, C10K_MAX_SYSCALLS);
+    __type(key, __u32);
+    __type(value, struct c10k_syscall_stats);
+} syscall_stats SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 4096);
+    __type(key, struct c10k_errno_key);
+    __type(value, __u64);
+} syscall_errors SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 16384);
+    __type(key, __u32);
+    __type(value, struct syscall_start);
+} syscall_starts SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct c10k_sched_stats);
+} sched_stats SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 16384);
+    __type(key, __u32);
+    __type(value, struct thread_sched);
+} threads SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct c10k_tcp_stats);
+} tcp_stats SEC(".maps");
+
+/* The target's listening ports and the remote ports it connects to. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 1024);
+    __type(key, __u16);
+    __type(value, __u8);
+} ports SEC(".maps");
+
+/* Events dropped because a map was full: reported, never silent. */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u64);
+} lost SEC(".maps");
+
+static __always_inline __u32 log2_slot(__u64 v) {
+    __u32 slot = 0;
+#pragma unroll
+    for (int i = 5; i >= 0; i--) {
+        __u32 shift = 1u << i;
+        if (v >> shift) {
+            v >>= shift;
+            slot += shift;
+        }
+    }
+    return slot < C10K_HIST_SLOTS ? slot : C10K_HIST_SLOTS - 1;
+}
+
+static __always_inline void count_lost(void) {
+    __u32 zero = 0;
+    __u64* n = bpf_map_lookup_elem(&lost, &zero);
+    if (n) (*n)++;
+}
+
+static __always_inline bool is_target(void) {
+    return (bpf_get_current_pid_tgid() >> 32) == target_tgid;
+}
+
+static __always_inline void syscall_enter(__u64 nr) {
+    __u32 tid = (__u32)bpf_get_current_pid_tgid();
+    struct syscall_start s = {.ts = bpf_ktime_get_ns(), .nr = nr};
+    if (bpf_map_update_elem(&syscall_starts, &tid, &s, BPF_ANY)) count_lost();
+}
+
+static __always_inline void syscall_exit(long ret) {
+    __u32 tid = (__u32)bpf_get_current_pid_tgid();
+    struct syscall_start* s = bpf_map_lookup_elem(&syscall_starts, &tid);
+    if (!s) return; /* entered before the probe attached */
+    __u64 lat = bpf_ktime_get_ns() - s->ts;
+    __u32 nr = (__u32)s->nr;
+    bpf_map_delete_elem(&syscall_starts, &tid);
+    if (nr >= C10K_MAX_SYSCALLS) return;
+    struct c10k_syscall_stats* st = bpf_map_lookup_elem(&syscall_stats, &nr);
+    if (!st) return;
+    st->count++;
+    st->total_ns += lat;
+    st->hist[log2_slot(lat)]++;
+    if (ret < 0) {
+        st->errors++;
+        struct c10k_errno_key k = {.nr = nr, .err = (__u32)-ret};
+        __u64* n = bpf_map_lookup_elem(&syscall_errors, &k);
+        if (n) {
+            __sync_fetch_and_add(n, 1);
+        } else {
+            __u64 one = 1;
+            if (bpf_map_update_elem(&syscall_errors, &k, &one, BPF_NOEXIST)) {
+                n = bpf_map_lookup_elem(&syscall_errors, &k);
+                if (n)
+                    __sync_fetch_and_add(n, 1);
+                else
+                    count_lost();
+            }
+        }
+    } else {
+        st->bytes += ret;
+    }
+}
+
+SEC("raw_tp/sys_enter")
+int BPF_PROG(raw_sys_enter, struct pt_regs* regs, long id) {
+    if (is_target()) syscall_enter(id);
+    return 0;
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(raw_sys_exit, struct pt_regs* regs, long ret) {
+    if (is_target()) syscall_exit(ret);
+    return 0;
+}
+
+/* Classic tracepoint fallbacks: need tracefs, cost a little more per event. */
+SEC("tracepoint/raw_syscalls/sys_enter")
+int tp_sys_enter(struct trace_event_raw_sys_enter* ctx) {
+    if (is_target()) syscall_enter(ctx->id);
+    return 0;
+}
+
+SEC("tracepoint/raw_syscalls/sys_exit")
+int tp_sys_exit(struct trace_event_raw_sys_exit* ctx) {
+    if (is_target()) syscall_exit(ctx->ret);
+    return 0;
+}
+
+struct task_struct___pre518 {
+    long state;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u32 off_state_of(struct task_struct* t) {
+    long state;
+    if (bpf_core_field_exists(t->__state))
+        state = BPF_CORE_READ(t, __state);
+    else
+        state = BPF_CORE_READ((struct task_struct___pre518*)t, state);
+    if (state == 0) return C10K_OFF_PREEMPTED;
+    if (state & 1) return C10K_OFF_SLEEP;      /* TASK_INTERRUPTIBLE */
+    if (state & 2) return C10K_OFF_DISK;       /* TASK_UNINTERRUPTIBLE */
+    return C10K_OFF_OTHER;
+}
+
+SEC("raw_tp/sched_switch")
+int BPF_PROG(raw_sched_switch, bool preempt, struct task_struct* prev, struct task_struct* next) {
+    __u32 prev_tgid = BPF_CORE_READ(prev, tgid);
+    __u32 next_tgid = BPF_CORE_READ(next, tgid);
+    if (prev_tgid != target_tgid && next_tgid != target_tgid) return 0;
+    __u32 zero = 0;
+    struct c10k_sched_stats* st = bpf_map_lookup_elem(&sched_stats, &zero);
+    if (!st) return 0;
+    __u64 now = bpf_ktime_get_ns();
+
+    if (prev_tgid == target_tgid) {
+        __u32 tid = BPF_CORE_READ(prev, pid);
+        struct thread_sched* t = bpf_map_lookup_elem(&threads, &tid);
+        struct thread_sched fresh = {};
+        if (!t) {
+            bpf_map_update_elem(&threads, &tid, &fresh, BPF_NOEXIST);
+            t = bpf_map_lookup_elem(&threads, &tid);
+        }
+        if (t) {
+            if (t->on_ts) st->on_cpu_ns += now - t->on_ts;
+            __u32 off = off_state_of(prev);
+            if (off == C10K_OFF_PREEMPTED)
+                st->switches_involuntary++;
+            else
+                st->switches_voluntary++;
+            t->on_ts = 0;
+            t->off_ts = now;
+            t->wake_ts = 0;
+            t->off_state = off;
+        } else {
+            count_lost();
+        }
+    }
+    if (next_tgid == target_tgid) {
+        __u32 tid = BPF_CORE_READ(next, pid);
+        struct thread_sched* t = bpf_map_lookup_elem(&threads, &tid);
+        if (t) {
+            if (t->off_ts) {
+                __u32 off = t->off_state & 3;
+                st->off_cpu_ns[off] += now - t->off_ts;
+                /* Run-queue wait: since preemption, or since the wakeup. */
+                __u64 ready = off == C10K_OFF_PREEMPTED ? t->off_ts : t->wake_ts;
+                if (ready && now > ready) {
+                    __u64 wait = now - ready;
+                    st->runq_count++;
+                    st->runq_total_ns += wait;
+                    st->runq_hist[log2_slot(wait)]++;
+                }
+            }
+            t->on_ts = now;
+            t->off_ts = 0;
+        } else {
+            struct thread_sched fresh = {.on_ts = now};
+            if (bpf_map_update_elem(&threads, &tid, &fresh, BPF_ANY)) count_lost();
+        }
+    }
+    return 0;
+}
+
+static __always_inline void on_wakeup(struct task_struct* p) {
+    if (BPF_CORE_READ(p, tgid) != target_tgid) return;
+    __u32 tid = BPF_CORE_READ(p, pid);
+    struct thread_sched* t = bpf_map_lookup_elem(&threads, &tid);
+    if (t) t->wake_ts = bpf_ktime_get_ns();
+    __u32 zero = 0;
+    struct c10k_sched_stats* st = bpf_map_lookup_elem(&sched_stats, &zero);
+    if (st) st->wakeups++;
+}
+
+SEC("raw_tp/sched_wakeup")
+int BPF_PROG(raw_sched_wakeup, struct task_struct* p) {
+    on_wakeup(p);
+    return 0;
+}
+
+SEC("raw_tp/sched_wakeup_new")
+int BPF_PROG(raw_sched_wakeup_new, struct task_struct* p) {
+    on_wakeup(p);
+    return 0;
+}
+
+static __always_inline bool watched(const struct sock* sk) {
+    if (!sk) return false;
+    __u16 local = BPF_CORE_READ(sk, __sk_common.skc_num);
+    __u16 remote = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+    return bpf_map_lookup_elem(&ports, &local) || bpf_map_lookup_elem(&ports, &remote);
+}
+
+static __always_inline struct c10k_tcp_stats* tcp(void) {
+    __u32 zero = 0;
+    return bpf_map_lookup_elem(&tcp_stats, &zero);
+}
+
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(raw_set_state, const struct sock* sk, int oldstate, int newstate) {
+    if (!watched(sk)) return 0;
+    struct c10k_tcp_stats* st = tcp();
+    if (!st) return 0;
+    st->state_changes++;
+    if (newstate == 1 /* TCP_ESTABLISHED */) st->established++;
+    if (oldstate == 1 && newstate == 4 /* TCP_FIN_WAIT1 */) st->closed_first_local++;
+    if (oldstate == 1 && newstate == 8 /* TCP_CLOSE_WAIT */) st->closed_first_peer++;
+    return 0;
+}
+
+SEC("raw_tp/tcp_retransmit_skb")
+int BPF_PROG(raw_retransmit, const struct sock* sk) {
+    struct c10k_tcp_stats* st = watched(sk) ? tcp() : 0;
+    if (st) st->retransmits++;
+    return 0;
+}
+
+SEC("raw_tp/tcp_send_reset")
+int BPF_PROG(raw_send_reset, const struct sock* sk) {
+    struct c10k_tcp_stats* st = watched(sk) ? tcp() : 0;
+    if (st) st->resets_sent++;
+    return 0;
+}
+
+SEC("raw_tp/tcp_receive_reset")
+int BPF_PROG(raw_receive_reset, struct sock* sk) {
+    struct c10k_tcp_stats* st = watched(sk) ? tcp() : 0;
+    if (st) st->resets_received++;
+    return 0;
+}
+
+SEC("raw_tp/sock_rcvqueue_full")
+int BPF_PROG(raw_rcvqueue_full, struct sock* sk) {
+    struct c10k_tcp_stats* st = watched(sk) ? tcp() : 0;
+    if (st) st->rcvqueue_full++;
+    return 0;
+}
+
+SEC("raw_tp/sock_exceed_buf_limit")
+int BPF_PROG(raw_exceed_buf, struct sock* sk) {
+    struct c10k_tcp_stats* st = watched(sk) ? tcp() : 0;
+    if (st) st->exceed_buf_limit++;
+    return 0;
+}
+
+/* Every segment arriving on an established socket: how wide a window we advertise. */
+SEC("raw_tp/tcp_probe")
+int BPF_PROG(raw_tcp_probe, struct sock* sk) {
+    if (!watched(sk)) return 0;
+    struct c10k_tcp_stats* st = tcp();
+    if (!st) return 0;
+    st->segments_in++;
+    __u32 wnd = BPF_CORE_READ((struct tcp_sock*)sk, rcv_wnd);
+    if (wnd < small_window) st->segments_small_window++;
+    return 0;
+}

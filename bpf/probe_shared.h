@@ -1,0 +1,49 @@
+/* Map layouts shared by bpf/probe.bpf.c and the user-space loader. Everything
+ * is aggregated in the kernel; user space reads the maps once per interval. */
+#ifndef C10K_PROBE_SHARED_H
+#define C10K_PROBE_SHARED_H
+
+#define C10K_HIST_SLOTS 32 /* log2 buckets of nanoseconds: slot i holds [2^i, 2^(i+1)) */
+#define C10K_MAX_SYSCALLS 512
+
+struct c10k_syscall_stats {
+    __u64 count;
+    __u64 errors;
+    __u64 total_ns;
+    __u64 bytes; /* sum of positive return values: bytes for read/write families */
+    __u64 hist[C10K_HIST_SLOTS];
+};
+
+struct c10k_errno_key {
+    __u32 nr;
+    __u32 err;
+};
+
+enum c10k_off_state { C10K_OFF_PREEMPTED = 0, C10K_OFF_SLEEP = 1, C10K_OFF_DISK = 2, C10K_OFF_OTHER = 3 };
+
+struct c10k_sched_stats {
+    __u64 on_cpu_ns;
+    __u64 off_cpu_ns[4]; /* by enum c10k_off_state */
+    __u64 switches_voluntary;
+    __u64 switches_involuntary;
+    __u64 wakeups;
+    __u64 runq_count;
+    __u64 runq_total_ns;
+    __u64 runq_hist[C10K_HIST_SLOTS];
+};
+
+struct c10k_tcp_stats {
+    __u64 state_changes;
+    __u64 established;
+    __u64 closed_first_local; /* ESTABLISHED -> FIN_WAIT1: this side ends in TIME_WAIT */
+    __u64 closed_first_peer;  /* ESTABLISHED -> CLOSE_WAIT */
+    __u64 retransmits;
+    __u64 resets_sent;
+    __u64 resets_received;
+    __u64 rcvqueue_full;
+    __u64 exceed_buf_limit;
+    __u64 segments_in;
+    __u64 segments_small_window; /* our advertised window under small_window bytes */
+};
+
+#endif

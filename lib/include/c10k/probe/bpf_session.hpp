@@ -1,0 +1,43 @@
+// The loaded and attached BPF programs for one target process.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "c10k/probe/evidence.hpp"
+#include "c10k/result.hpp"
+
+namespace c10k {
+
+class BpfSession {
+  public:
+    // Loads the programs (CO-RE against this kernel's BTF) with the target's tgid
+    // baked in, then attaches the cheap probes (sched, TCP). Fails with the reason
+    // (no privilege, no BTF, built without BPF) so the caller can fall back.
+    static Result<std::unique_ptr<BpfSession>> start(pid_t tgid, bool verbose);
+    ~BpfSession();
+    BpfSession(const BpfSession&) = delete;
+    BpfSession& operator=(const BpfSession&) = delete;
+
+    // Syscall tracing puts every syscall on the host on the slow path, so it is
+    // attached only for part of each interval (duty cycle).
+    Status attach_syscalls();
+    void detach_syscalls();
+    bool syscalls_attached() const;
+
+    // Which ports' TCP events count as the target's.
+    void set_ports(const std::vector<uint16_t>& ports);
+
+    // Cumulative since start.
+    BpfEvidence read() const;
+
+  private:
+    struct Impl;
+    explicit BpfSession(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace c10k

@@ -1,0 +1,120 @@
+// What `probe` measured about one process over its window: the BPF aggregates
+// (when BPF was available) and what user space sampled. Verdict rules are pure
+// functions of this.
+#pragma once
+
+#include <sys/types.h>
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "c10k/sources/sockets.hpp"
+
+namespace c10k {
+
+// log2 buckets of nanoseconds: slot i counts values in [2^i, 2^(i+1)).
+struct Log2Hist {
+    std::array<uint64_t, 32> slots{};
+    uint64_t count() const;
+    // Upper bound of the slot holding the p-th percentile (0 < p <= 1); 0 when empty.
+    uint64_t percentile_ns(double p) const;
+    void add(const Log2Hist& o);
+};
+
+struct SyscallStat {
+    int nr = 0;
+    std::string name;
+    uint64_t count = 0;
+    uint64_t errors = 0;
+    uint64_t total_ns = 0;
+    uint64_t bytes = 0;
+    Log2Hist latency;
+    std::map<int, uint64_t> errnos;
+};
+
+struct SchedStat {
+    uint64_t on_cpu_ns = 0;
+    std::array<uint64_t, 4> off_cpu_ns{};  // preempted (runnable), sleeping, disk (D), other
+    uint64_t voluntary = 0;
+    uint64_t involuntary = 0;
+    uint64_t wakeups = 0;
+    uint64_t runq_count = 0;
+    uint64_t runq_total_ns = 0;
+    Log2Hist runq;
+};
+
+struct TcpStat {
+    uint64_t state_changes = 0, established = 0, closed_first_local = 0, closed_first_peer = 0;
+    uint64_t retransmits = 0, resets_sent = 0, resets_received = 0;
+    uint64_t rcvqueue_full = 0, exceed_buf_limit = 0;
+    uint64_t segments_in = 0, segments_small_window = 0;
+};
+
+struct BpfEvidence {
+    std::vector<std::string> attach;  // "sched: raw_tp", "syscalls: tracepoint", ...
+    double syscall_seconds = 0;       // how long syscall probes were attached
+    double syscall_duty = 1;          // the fraction of the window asked for
+    std::vector<SyscallStat> syscalls;
+    SchedStat sched;
+    TcpStat tcp;
+    uint64_t lost_events = 0;
+    uint64_t map_bytes = 0;
+    double attach_ms = 0;
+
+    const SyscallStat* syscall(std::string_view name) const;
+    uint64_t errno_count(int err) const;  // over every syscall
+    uint64_t total_syscall_ns() const;
+    uint64_t total_syscalls() const;
+};
+
+struct ListenerSample {
+    Endpoint local;
+    uint32_t backlog = 0;
+    uint32_t queued_max = 0;
+};
+
+struct SampledEvidence {
+    int samples = 0;
+    double seconds = 0;  // wall time between the first and the last sample
+    uint32_t cpus = 1;
+    uint64_t nofile_soft = 0;
+    uint64_t fds_max = 0;
+    uint32_t threads_max = 0;
+    uint32_t connections_max = 0;
+    double cpu_cores = 0;       // the process's on-CPU time / wall time
+    double host_busy = 0;       // all CPUs, 0..1
+    double switches_per_s = 0;  // voluntary + involuntary, all threads
+    double involuntary_per_s = 0;
+    double runq_wait_share = 0;  // run-queue wait / wall, summed over threads (schedstat)
+    // Thread-samples by state, and by the syscall a sleeping thread sat in.
+    uint64_t thread_samples = 0, running = 0, sleeping = 0, disk = 0;
+    std::map<std::string, uint64_t> blocked_in;
+    std::vector<ListenerSample> listeners;
+    int64_t somaxconn = 0;
+    // Per-second rates of the namespace's counters over the window.
+    std::map<std::string, double> counter_rates;
+    uint32_t port_range = 0;
+    std::optional<DestinationUse> busiest_destination;
+};
+
+struct ProbeEvidence {
+    pid_t pid = 0;
+    std::string comm;
+    std::string mode;  // "bpf" or "sample"
+    double window_s = 0;
+    double interval_s = 0;
+    bool target_exited = false;
+    bool interrupted = false;
+    SampledEvidence sampled;
+    std::optional<BpfEvidence> bpf;
+    std::vector<std::string> notes;
+};
+
+std::string syscall_name(int nr);
+int syscall_number(std::string_view name);
+
+}  // namespace c10k

@@ -1,0 +1,18 @@
+// The probe's verdict for people (text, log2 histograms) and for programs (JSON).
+#pragma once
+
+#include <string>
+
+#include "c10k/probe/evidence.hpp"
+#include "c10k/probe/verdict.hpp"
+
+namespace c10k {
+
+inline constexpr int kProbeSchemaVersion = 1;
+
+std::string render_probe_text(const ProbeEvidence& e, const Verdict& v, bool colour);
+std::string render_probe_json(const ProbeEvidence& e, const Verdict& v);
+// "     usecs          : count    distribution" bars, like the tools users know.
+std::string render_log2_hist(const Log2Hist& h, const std::string& title);
+
+}  // namespace c10k

@@ -1,0 +1,305 @@
+#include "c10k/probe/bpf_session.hpp"
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <set>
+
+#include "c10k/sources/sys_root.hpp"
+#include "c10k/text.hpp"
+
+#ifdef C10K_HAVE_BPF
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "probe.skel.h"
+#include "probe_shared.h"
+#endif
+
+namespace c10k {
+
+#ifndef C10K_HAVE_BPF
+
+struct BpfSession::Impl {};
+BpfSession::BpfSession(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+BpfSession::~BpfSession() = default;
+Result<std::unique_ptr<BpfSession>> BpfSession::start(pid_t, bool) {
+    return make_error("this c10k-doctor was built without eBPF support");
+}
+Status BpfSession::attach_syscalls() {
+    return make_error("built without eBPF");
+}
+void BpfSession::detach_syscalls() {}
+bool BpfSession::syscalls_attached() const {
+    return false;
+}
+void BpfSession::set_ports(const std::vector<uint16_t>&) {}
+BpfEvidence BpfSession::read() const {
+    return {};
+}
+
+#else
+
+namespace {
+
+bool g_verbose = false;
+
+int libbpf_log(enum libbpf_print_level level, const char* fmt, va_list args) {
+    if (!g_verbose && level != LIBBPF_WARN) return 0;
+    if (!g_verbose) return 0;  // warnings too: the caller reports failures in one line
+    std::fputs("libbpf: ", stderr);
+    return std::vfprintf(stderr, fmt, args);
+}
+
+std::string err_text(long err) {
+    int e = static_cast<int>(err < 0 ? -err : err);
+    const char* name = ::strerrorname_np(e);
+    return std::string(name ? name : "errno") + ": " + std::strerror(e);
+}
+
+// Classic tracepoints attach through tracefs; mount it when the system has not.
+void ensure_tracefs() {
+    struct stat st {};
+    if (::stat("/sys/kernel/tracing/events", &st) == 0) return;
+    if (::stat("/sys/kernel/debug/tracing/events", &st) == 0) return;
+    ::mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, nullptr);
+}
+
+uint64_t map_memlock(int fd) {
+    auto text = read_text("/proc/self/fdinfo/" + std::to_string(fd));
+    if (!text) return 0;
+    for (auto line : split_lines(*text)) {
+        if (starts_with(line, "memlock:")) return parse_uint(trim(line.substr(8))).value_or(0);
+    }
+    return 0;
+}
+
+template <typename T>
+std::vector<T> read_percpu(int fd, uint32_t key, int ncpu) {
+    std::vector<T> vals(static_cast<size_t>(ncpu));
+    if (bpf_map_lookup_elem(fd, &key, vals.data()) != 0) return {};
+    return vals;
+}
+
+}  // namespace
+
+struct BpfSession::Impl {
+    c10k_probe* skel = nullptr;
+    std::vector<bpf_link*> base_links;
+    std::vector<bpf_link*> syscall_links;
+    bool syscall_via_tracepoint = false;
+    std::vector<std::string> attach;
+    double attach_ms = 0;
+    std::chrono::steady_clock::time_point syscall_since;
+    double syscall_seconds = 0;
+    int ncpu = 1;
+
+    ~Impl() {
+        for (auto* l : syscall_links)
+            bpf_link__destroy(l);
+        for (auto* l : base_links)
+            bpf_link__destroy(l);
+        if (skel) c10k_probe__destroy(skel);
+    }
+};
+
+BpfSession::BpfSession(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+BpfSession::~BpfSession() = default;
+
+Result<std::unique_ptr<BpfSession>> BpfSession::start(pid_t tgid, bool verbose) {
+    g_verbose = verbose;
+    libbpf_set_print(libbpf_log);
+    auto t0 = std::chrono::steady_clock::now();
+    auto impl = std::make_unique<Impl>();
+    impl->ncpu = libbpf_num_possible_cpus();
+    if (impl->ncpu < 1) return make_error("cannot count possible CPUs");
+    impl->skel = c10k_probe__open();
+    if (!impl->skel) return make_error("cannot open the BPF object: " + err_text(errno));
+    impl->skel->rodata->target_tgid = static_cast<uint32_t>(tgid);
+    if (int err = c10k_probe__load(impl->skel); err != 0) {
+        return make_error("cannot load the BPF programs: " + err_text(err) +
+                          (err == -EPERM || err == -EACCES
+                               ? " (needs root, or CAP_BPF + CAP_PERFMON)"
+                               : " (run with -v for the verifier log)"));
+    }
+
+    struct Want {
+        const char* group;
+        bpf_program* prog;
+        const char* what;
+    };
+    auto& p = impl->skel->progs;
+    Want cheap[] = {
+        {"sched", p.raw_sched_switch, "sched_switch"},
+        {"sched", p.raw_sched_wakeup, "sched_wakeup"},
+        {"sched", p.raw_sched_wakeup_new, "sched_wakeup_new"},
+        {"tcp", p.raw_set_state, "inet_sock_set_state"},
+        {"tcp", p.raw_retransmit, "tcp_retransmit_skb"},
+        {"tcp", p.raw_send_reset, "tcp_send_reset"},
+        {"tcp", p.raw_receive_reset, "tcp_receive_reset"},
+        {"tcp", p.raw_rcvqueue_full, "sock_rcvqueue_full"},
+        {"tcp", p.raw_exceed_buf, "sock_exceed_buf_limit"},
+        {"tcp", p.raw_tcp_probe, "tcp_probe"},
+    };
+    std::set<std::string> failed;
+    for (const auto& w : cheap) {
+        auto* link = bpf_program__attach(w.prog);
+        if (!link) {
+            failed.insert(std::string(w.what) + " (" + err_text(errno) + ")");
+            continue;
+        }
+        impl->base_links.push_back(link);
+    }
+    if (impl->base_links.empty())
+        return make_error("no BPF program could attach: " + *failed.begin());
+    impl->attach.push_back("sched, tcp, sock: raw_tp");
+    for (const auto& f : failed)
+        impl->attach.push_back("not attached: " + f);
+    impl->attach_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    return std::unique_ptr<BpfSession>(new BpfSession(std::move(impl)));
+}
+
+Status BpfSession::attach_syscalls() {
+    auto& im = *impl_;
+    if (!im.syscall_links.empty()) return ok_status();
+    auto& p = im.skel->progs;
+    if (!im.syscall_via_tracepoint) {
+        auto* a = bpf_program__attach(p.raw_sys_enter);
+        auto* b = a ? bpf_program__attach(p.raw_sys_exit) : nullptr;
+        if (a && b) {
+            im.syscall_links = {a, b};
+            if (std::find(im.attach.begin(), im.attach.end(), "syscalls: raw_tp") ==
+                im.attach.end())
+                im.attach.push_back("syscalls: raw_tp");
+            im.syscall_since = std::chrono::steady_clock::now();
+            return ok_status();
+        }
+        if (a) bpf_link__destroy(a);
+        im.syscall_via_tracepoint = true;
+    }
+    ensure_tracefs();
+    auto* a = bpf_program__attach(p.tp_sys_enter);
+    if (!a) return make_error("syscall probes: " + err_text(errno));
+    auto* b = bpf_program__attach(p.tp_sys_exit);
+    if (!b) {
+        int e = errno;
+        bpf_link__destroy(a);
+        return make_error("syscall probes: " + err_text(e));
+    }
+    im.syscall_links = {a, b};
+    if (std::find(im.attach.begin(), im.attach.end(), "syscalls: tracepoint") == im.attach.end())
+        im.attach.push_back("syscalls: tracepoint");
+    im.syscall_since = std::chrono::steady_clock::now();
+    return ok_status();
+}
+
+void BpfSession::detach_syscalls() {
+    auto& im = *impl_;
+    if (im.syscall_links.empty()) return;
+    for (auto* l : im.syscall_links)
+        bpf_link__destroy(l);
+    im.syscall_links.clear();
+    im.syscall_seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - im.syscall_since).count();
+}
+
+bool BpfSession::syscalls_attached() const {
+    return !impl_->syscall_links.empty();
+}
+
+void BpfSession::set_ports(const std::vector<uint16_t>& ports) {
+    int fd = bpf_map__fd(impl_->skel->maps.ports);
+    uint8_t one = 1;
+    for (uint16_t port : ports)
+        bpf_map_update_elem(fd, &port, &one, BPF_ANY);
+}
+
+BpfEvidence BpfSession::read() const {
+    const auto& im = *impl_;
+    BpfEvidence e;
+    e.attach = im.attach;
+    e.attach_ms = im.attach_ms;
+    e.syscall_seconds = im.syscall_seconds;
+    if (!im.syscall_links.empty())
+        e.syscall_seconds +=
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - im.syscall_since)
+                .count();
+    auto& maps = im.skel->maps;
+
+    int sfd = bpf_map__fd(maps.syscall_stats);
+    std::vector<c10k_syscall_stats> per(static_cast<size_t>(im.ncpu));
+    for (uint32_t nr = 0; nr < C10K_MAX_SYSCALLS; ++nr) {
+        if (bpf_map_lookup_elem(sfd, &nr, per.data()) != 0) continue;
+        SyscallStat s;
+        s.nr = static_cast<int>(nr);
+        for (const auto& c : per) {
+            s.count += c.count;
+            s.errors += c.errors;
+            s.total_ns += c.total_ns;
+            s.bytes += c.bytes;
+            for (size_t i = 0; i < C10K_HIST_SLOTS; ++i)
+                s.latency.slots[i] += c.hist[i];
+        }
+        if (s.count == 0) continue;
+        s.name = syscall_name(s.nr);
+        e.syscalls.push_back(std::move(s));
+    }
+    int efd = bpf_map__fd(maps.syscall_errors);
+    c10k_errno_key key{}, next{};
+    bool first = true;
+    while (bpf_map_get_next_key(efd, first ? nullptr : &key, &next) == 0) {
+        first = false;
+        key = next;
+        uint64_t n = 0;
+        if (bpf_map_lookup_elem(efd, &key, &n) != 0) continue;
+        for (auto& s : e.syscalls)
+            if (s.nr == static_cast<int>(key.nr)) s.errnos[static_cast<int>(key.err)] += n;
+    }
+
+    for (const auto& c : read_percpu<c10k_sched_stats>(bpf_map__fd(maps.sched_stats), 0, im.ncpu)) {
+        auto& s = e.sched;
+        s.on_cpu_ns += c.on_cpu_ns;
+        for (size_t i = 0; i < 4; ++i)
+            s.off_cpu_ns[i] += c.off_cpu_ns[i];
+        s.voluntary += c.switches_voluntary;
+        s.involuntary += c.switches_involuntary;
+        s.wakeups += c.wakeups;
+        s.runq_count += c.runq_count;
+        s.runq_total_ns += c.runq_total_ns;
+        for (size_t i = 0; i < C10K_HIST_SLOTS; ++i)
+            s.runq.slots[i] += c.runq_hist[i];
+    }
+    for (const auto& c : read_percpu<c10k_tcp_stats>(bpf_map__fd(maps.tcp_stats), 0, im.ncpu)) {
+        auto& t = e.tcp;
+        t.state_changes += c.state_changes;
+        t.established += c.established;
+        t.closed_first_local += c.closed_first_local;
+        t.closed_first_peer += c.closed_first_peer;
+        t.retransmits += c.retransmits;
+        t.resets_sent += c.resets_sent;
+        t.resets_received += c.resets_received;
+        t.rcvqueue_full += c.rcvqueue_full;
+        t.exceed_buf_limit += c.exceed_buf_limit;
+        t.segments_in += c.segments_in;
+        t.segments_small_window += c.segments_small_window;
+    }
+    for (auto v : read_percpu<uint64_t>(bpf_map__fd(maps.lost), 0, im.ncpu))
+        e.lost_events += v;
+    for (auto* m : {maps.syscall_stats, maps.syscall_errors, maps.syscall_starts, maps.sched_stats,
+                    maps.threads, maps.tcp_stats, maps.ports, maps.lost})
+        e.map_bytes += map_memlock(bpf_map__fd(m));
+    return e;
+}
+
+#endif
+
+}  // namespace c10k

@@ -1,0 +1,134 @@
+#include "c10k/probe/evidence.hpp"
+
+#include <sys/syscall.h>
+
+#include <numeric>
+
+namespace c10k {
+
+uint64_t Log2Hist::count() const {
+    return std::accumulate(slots.begin(), slots.end(), uint64_t{0});
+}
+
+uint64_t Log2Hist::percentile_ns(double p) const {
+    uint64_t total = count();
+    if (total == 0) return 0;
+    auto want = static_cast<uint64_t>(p * static_cast<double>(total) + 0.5);
+    if (want == 0) want = 1;
+    uint64_t seen = 0;
+    for (size_t i = 0; i < slots.size(); ++i) {
+        seen += slots[i];
+        if (seen >= want) return uint64_t{1} << (i + 1);
+    }
+    return uint64_t{1} << slots.size();
+}
+
+void Log2Hist::add(const Log2Hist& o) {
+    for (size_t i = 0; i < slots.size(); ++i)
+        slots[i] += o.slots[i];
+}
+
+const SyscallStat* BpfEvidence::syscall(std::string_view name) const {
+    for (const auto& s : syscalls)
+        if (s.name == name) return &s;
+    return nullptr;
+}
+
+uint64_t BpfEvidence::errno_count(int err) const {
+    uint64_t n = 0;
+    for (const auto& s : syscalls)
+        if (auto it = s.errnos.find(err); it != s.errnos.end()) n += it->second;
+    return n;
+}
+
+uint64_t BpfEvidence::total_syscall_ns() const {
+    uint64_t n = 0;
+    for (const auto& s : syscalls)
+        n += s.total_ns;
+    return n;
+}
+
+uint64_t BpfEvidence::total_syscalls() const {
+    uint64_t n = 0;
+    for (const auto& s : syscalls)
+        n += s.count;
+    return n;
+}
+
+namespace {
+
+// The syscalls the verdict reasons about, by this architecture's numbers.
+struct Named {
+    int nr;
+    const char* name;
+};
+constexpr Named kNames[] = {
+    {SYS_read, "read"},
+    {SYS_write, "write"},
+    {SYS_readv, "readv"},
+    {SYS_writev, "writev"},
+    {SYS_pread64, "pread64"},
+    {SYS_pwrite64, "pwrite64"},
+    {SYS_recvfrom, "recvfrom"},
+    {SYS_sendto, "sendto"},
+    {SYS_recvmsg, "recvmsg"},
+    {SYS_sendmsg, "sendmsg"},
+    {SYS_sendfile, "sendfile"},
+    {SYS_accept, "accept"},
+    {SYS_accept4, "accept4"},
+    {SYS_connect, "connect"},
+    {SYS_socket, "socket"},
+    {SYS_close, "close"},
+    {SYS_shutdown, "shutdown"},
+    {SYS_openat, "openat"},
+    {SYS_epoll_wait, "epoll_wait"},
+    {SYS_epoll_pwait, "epoll_pwait"},
+#ifdef SYS_epoll_pwait2
+    {SYS_epoll_pwait2, "epoll_pwait2"},
+#endif
+    {SYS_epoll_ctl, "epoll_ctl"},
+    {SYS_ppoll, "ppoll"},
+    {SYS_pselect6, "pselect6"},
+#ifdef SYS_poll
+    {SYS_poll, "poll"},
+    {SYS_select, "select"},
+#endif
+    {SYS_futex, "futex"},
+    {SYS_nanosleep, "nanosleep"},
+    {SYS_clock_nanosleep, "clock_nanosleep"},
+    {SYS_fsync, "fsync"},
+    {SYS_fdatasync, "fdatasync"},
+    {SYS_sync_file_range, "sync_file_range"},
+    {SYS_clone, "clone"},
+#ifdef SYS_clone3
+    {SYS_clone3, "clone3"},
+#endif
+    {SYS_mmap, "mmap"},
+    {SYS_munmap, "munmap"},
+    {SYS_brk, "brk"},
+    {SYS_sched_yield, "sched_yield"},
+    {SYS_getsockopt, "getsockopt"},
+    {SYS_setsockopt, "setsockopt"},
+    {SYS_bind, "bind"},
+    {SYS_listen, "listen"},
+    {SYS_fcntl, "fcntl"},
+    {SYS_ioctl, "ioctl"},
+    {SYS_rt_sigprocmask, "rt_sigprocmask"},
+    {SYS_restart_syscall, "restart_syscall"},
+};
+
+}  // namespace
+
+std::string syscall_name(int nr) {
+    for (const auto& n : kNames)
+        if (n.nr == nr) return n.name;
+    return "syscall_" + std::to_string(nr);
+}
+
+int syscall_number(std::string_view name) {
+    for (const auto& n : kNames)
+        if (name == n.name) return n.nr;
+    return -1;
+}
+
+}  // namespace c10k

@@ -1,0 +1,163 @@
+#include "c10k/probe/probe.hpp"
+
+#include <signal.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <thread>
+
+#include "c10k/probe/bpf_session.hpp"
+#include "c10k/probe/sampler.hpp"
+#include "c10k/sources/sys_root.hpp"
+
+namespace c10k {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Sleeps until `until`, waking early when asked to stop.
+void sleep_until(Clock::time_point until, const std::atomic<bool>& stop) {
+    while (!stop.load() && Clock::now() < until)
+        std::this_thread::sleep_for(
+            std::min<Clock::duration>(std::chrono::milliseconds(50), until - Clock::now()));
+}
+
+IntervalRates rates_between(const BpfEvidence* a, const BpfEvidence& b, double dt) {
+    IntervalRates r;
+    r.bpf = true;
+    auto count = [](const BpfEvidence* e, std::initializer_list<const char*> names) {
+        uint64_t n = 0;
+        if (!e) return n;
+        for (const char* name : names)
+            if (auto* s = e->syscall(name)) n += s->count;
+        return n;
+    };
+    auto total = [](const BpfEvidence* e) { return e ? e->total_syscalls() : 0; };
+    auto errors = [](const BpfEvidence* e) {
+        uint64_t n = 0;
+        if (e)
+            for (const auto& s : e->syscalls)
+                n += s.errors;
+        return n;
+    };
+    double sys_dt = b.syscall_seconds - (a ? a->syscall_seconds : 0);
+    if (sys_dt > 0) {
+        r.accepts_per_s = static_cast<double>(count(&b, {"accept", "accept4"}) -
+                                              count(a, {"accept", "accept4"})) /
+                          sys_dt;
+        r.syscalls_per_s = static_cast<double>(total(&b) - total(a)) / sys_dt;
+        r.errors_per_s = static_cast<double>(errors(&b) - errors(a)) / sys_dt;
+    }
+    uint64_t sw_a = a ? a->sched.voluntary + a->sched.involuntary : 0;
+    r.switches_per_s =
+        dt > 0 ? static_cast<double>(b.sched.voluntary + b.sched.involuntary - sw_a) / dt : 0;
+    Log2Hist runq = b.sched.runq;
+    if (a)
+        for (size_t i = 0; i < runq.slots.size(); ++i)
+            runq.slots[i] -= a->sched.runq.slots[i];
+    r.runq_p99_us = static_cast<double>(runq.percentile_ns(0.99)) / 1e3;
+    return r;
+}
+
+}  // namespace
+
+Result<ProbeEvidence> run_probe(const ProbeOptions& o,
+                                const std::function<void(const IntervalRates&)>& on_interval,
+                                const std::atomic<bool>& stop) {
+    if (::kill(o.pid, 0) != 0) {
+        if (errno == ESRCH) return make_error("no process with PID " + std::to_string(o.pid));
+        if (errno == EPERM)
+            return make_error("PID " + std::to_string(o.pid) +
+                              " belongs to another user: run as root or as its owner");
+    }
+    ProbeEvidence e;
+    e.pid = o.pid;
+    e.window_s = o.duration_s;
+    e.interval_s = o.interval_s;
+
+    std::unique_ptr<BpfSession> bpf;
+    if (o.mode != "sample") {
+        auto started = BpfSession::start(o.pid, o.verbose);
+        if (started) {
+            bpf = std::move(*started);
+        } else if (o.mode == "bpf") {
+            return started.error();
+        } else {
+            e.notes.push_back("BPF unavailable (" + started.error().message +
+                              "): sampling /proc and netlink instead");
+        }
+    }
+    e.mode = bpf ? "bpf" : "sample";
+    double duty = std::clamp(o.syscall_duty, 0.0, 1.0);
+
+    Sampler sampler(o.pid);
+    auto first = sampler.sample();
+    if (!first) return first.error();
+    if (!*first)
+        return make_error("PID " + std::to_string(o.pid) + " exited before the probe began");
+    if (bpf) bpf->set_ports(sampler.ports());
+
+    auto start = Clock::now();
+    auto end = start + std::chrono::duration_cast<Clock::duration>(
+                           std::chrono::duration<double>(o.duration_s));
+    auto interval =
+        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.interval_s));
+    std::optional<BpfEvidence> prev_bpf;
+    auto prev_sample = sampler.evidence();
+    auto tick = start;
+    while (!stop.load() && Clock::now() < end) {
+        auto next = std::min(tick + interval, end);
+        if (bpf && duty > 0) {
+            if (auto st = bpf->attach_syscalls(); !st) {
+                e.notes.push_back(st.error().message);
+                duty = 0;
+            }
+            auto off = tick + std::chrono::duration_cast<Clock::duration>((next - tick) * duty);
+            sleep_until(off, stop);
+            bpf->detach_syscalls();
+        }
+        sleep_until(next, stop);
+        double dt = std::chrono::duration<double>(Clock::now() - tick).count();
+        tick = Clock::now();
+        auto alive = sampler.sample();
+        if (!alive) {
+            e.notes.push_back("sampling failed: " + alive.error().message);
+        } else if (!*alive) {
+            e.target_exited = true;
+            e.notes.push_back("the target exited after " +
+                              std::to_string(static_cast<int>(
+                                  std::chrono::duration<double>(tick - start).count())) +
+                              " s: the verdict covers what was seen until then");
+            break;
+        }
+        if (bpf) bpf->set_ports(sampler.ports());
+        IntervalRates r;
+        if (bpf) {
+            auto now = bpf->read();
+            r = rates_between(prev_bpf ? &*prev_bpf : nullptr, now, dt);
+            prev_bpf = std::move(now);
+        }
+        auto cur = sampler.evidence();
+        r.elapsed_s = std::chrono::duration<double>(tick - start).count();
+        r.cpu_cores = cur.cpu_cores;
+        if (!bpf) r.switches_per_s = cur.switches_per_s;
+        prev_sample = cur;
+        if (on_interval) on_interval(r);
+    }
+    if (stop.load()) e.interrupted = true;
+    if (bpf) {
+        bpf->detach_syscalls();
+        e.bpf = bpf->read();
+        e.bpf->syscall_duty = duty;
+    }
+    e.sampled = sampler.evidence();
+    e.comm = sampler.comm();
+    if (e.sampled.samples < 2)
+        e.notes.push_back("fewer than two samples: rates could not be measured");
+    return e;
+}
+
+}  // namespace c10k

@@ -1,0 +1,201 @@
+#include "c10k/probe/probe_report.hpp"
+
+#include <fmt/format.h>
+
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "c10k/report/report.hpp"
+
+namespace c10k {
+
+using nlohmann::json;
+
+namespace {
+
+// The histograms that back up each verdict.
+std::vector<std::pair<std::string, const Log2Hist*>> histograms_for(const std::string& id,
+                                                                    const BpfEvidence& b) {
+    std::vector<std::pair<std::string, const Log2Hist*>> out;
+    auto sc = [&](const char* name) {
+        if (auto* s = b.syscall(name))
+            out.emplace_back(fmt::format("{}() latency", name), &s->latency);
+    };
+    if (id == "fd-limit" || id == "accept-queue-overflow" || id == "app-connection-limit") {
+        sc("accept4");
+        sc("accept");
+    } else if (id == "ephemeral-port-exhaustion") {
+        sc("connect");
+    } else if (id == "lock-contention") {
+        sc("futex");
+    } else if (id == "off-cpu-blocking") {
+        for (const char* n : {"nanosleep", "clock_nanosleep", "fsync", "fdatasync"})
+            sc(n);
+    } else if (id == "socket-buffer-limited") {
+        for (const char* n : {"read", "recvfrom", "recvmsg"})
+            sc(n);
+    } else if (id == "healthy") {
+        sc("epoll_wait");
+    }
+    if (b.sched.runq.count() > 0) out.emplace_back("run-queue latency", &b.sched.runq);
+    return out;
+}
+
+std::string evidence_value(const Evidence& e) {
+    double v = e.value;
+    std::string num = (v == static_cast<double>(static_cast<int64_t>(v)) && std::abs(v) < 1e15)
+                          ? fmt::format("{}", static_cast<int64_t>(v))
+                          : fmt::format("{:.2f}", v);
+    return e.unit.empty() ? num : num + " " + e.unit;
+}
+
+const char* errno_name(int e) {
+    const char* n = ::strerrorname_np(e);
+    return n ? n : "?";
+}
+
+json hist_json(const Log2Hist& h) {
+    json slots = json::array();
+    for (size_t i = 0; i < h.slots.size(); ++i)
+        if (h.slots[i])
+            slots.push_back({{"low_ns", uint64_t{1} << i},
+                             {"high_ns", uint64_t{1} << (i + 1)},
+                             {"count", h.slots[i]}});
+    return {{"unit", "ns"},
+            {"count", h.count()},
+            {"p50_ns", h.percentile_ns(0.5)},
+            {"p99_ns", h.percentile_ns(0.99)},
+            {"slots", slots}};
+}
+
+}  // namespace
+
+std::string render_log2_hist(const Log2Hist& h, const std::string& title) {
+    size_t lo = h.slots.size(), hi = 0;
+    uint64_t max = 0;
+    for (size_t i = 0; i < h.slots.size(); ++i)
+        if (h.slots[i]) {
+            lo = std::min(lo, i);
+            hi = i;
+            max = std::max(max, h.slots[i]);
+        }
+    if (max == 0) return "";
+    std::string out = fmt::format("  {} (count {}, p50 {} us, p99 {} us)\n", title, h.count(),
+                                  h.percentile_ns(0.5) / 1000, h.percentile_ns(0.99) / 1000);
+    out += fmt::format("  {:>22} : {:<9} {}\n", "usecs", "count", "distribution");
+    for (size_t i = lo; i <= hi; ++i) {
+        // Slots are in ns; show microseconds like bcc's tools.
+        uint64_t low = (uint64_t{1} << i) / 1000, high = ((uint64_t{1} << (i + 1)) - 1) / 1000;
+        int bar = static_cast<int>(40 * h.slots[i] / max);
+        out += fmt::format("  {:>10} -> {:<9} : {:<9} |{:<40}|\n", low, high, h.slots[i],
+                           std::string(static_cast<size_t>(bar), '*'));
+    }
+    return out;
+}
+
+std::string render_probe_text(const ProbeEvidence& e, const Verdict& v, bool colour) {
+    auto bold = [&](const std::string& s) {
+        return colour ? fmt::format("\033[1m{}\033[0m", s) : s;
+    };
+    std::string out = fmt::format("c10k-doctor probe: PID {} ({}), {:.1f} s observed, mode {}\n",
+                                  e.pid, e.comm, e.sampled.seconds, e.mode);
+    if (e.bpf) {
+        std::string attach;
+        for (const auto& a : e.bpf->attach)
+            attach += (attach.empty() ? "" : "; ") + a;
+        out += fmt::format("attached: {} (in {:.0f} ms); syscalls traced {:.0f}% of the window\n",
+                           attach, e.bpf->attach_ms, e.bpf->syscall_duty * 100);
+        out += fmt::format("BPF maps: {:.1f} MiB; lost events: {}\n",
+                           static_cast<double>(e.bpf->map_bytes) / (1 << 20), e.bpf->lost_events);
+    }
+    const auto& top = v.findings.front();
+    out += fmt::format(
+        "\n{}\n  {}\n\n",
+        bold(fmt::format("VERDICT: {} (confidence {:.0f}%)", top.id, top.confidence * 100)),
+        top.title);
+    int rank = 0;
+    for (const auto& f : v.findings) {
+        out += fmt::format("{}. {:<4} {}  ({:.0f}%)  {}\n", ++rank, to_string(f.severity), f.id,
+                           f.confidence * 100, f.title);
+        for (const auto& ev : f.evidence)
+            out += fmt::format("     {:<44} {}\n", ev.label, evidence_value(ev));
+        if (!f.why.empty()) out += "     why: " + f.why + "\n";
+        for (const auto& fix : f.fix)
+            out += "     fix: " + fix + "\n";
+        out += "\n";
+    }
+    if (e.bpf) {
+        std::string hists;
+        for (const auto& [title, h] : histograms_for(top.id, *e.bpf))
+            hists += render_log2_hist(*h, title) + "\n";
+        if (!hists.empty()) out += "histograms behind the verdict:\n" + hists;
+        std::string errs;
+        for (const auto& s : e.bpf->syscalls)
+            for (const auto& [err, n] : s.errnos)
+                errs += fmt::format("  {}() {}: {}\n", s.name, errno_name(err), n);
+        if (!errs.empty()) out += "syscall errors:\n" + errs + "\n";
+    }
+    for (const auto& u : v.unobserved)
+        out += "could not observe: " + u + "\n";
+    for (const auto& n : e.notes)
+        out += "note: " + n + "\n";
+    return out;
+}
+
+std::string render_probe_json(const ProbeEvidence& e, const Verdict& v) {
+    json findings = json::array();
+    for (const auto& f : v.findings) {
+        auto j = finding_json(f);
+        j["confidence"] = f.confidence;
+        findings.push_back(j);
+    }
+    const auto& top = v.findings.front();
+    json doc = {
+        {"schema", "c10k-doctor/probe"},
+        {"schema_version", kProbeSchemaVersion},
+        {"tool_version", kVersion},
+        {"target", {{"pid", e.pid}, {"comm", e.comm}, {"exited", e.target_exited}}},
+        {"mode", e.mode},
+        {"window",
+         {{"requested_s", e.window_s},
+          {"observed_s", e.sampled.seconds},
+          {"interval_s", e.interval_s},
+          {"interrupted", e.interrupted}}},
+        {"verdict", {{"id", top.id}, {"confidence", top.confidence}, {"title", top.title}}},
+        {"findings", findings},
+        {"attach", json::array()},
+        {"lost_events", 0},
+        {"bpf_map_bytes", 0},
+        {"syscall_duty", 0},
+        {"syscall_seconds", 0},
+        {"histograms", json::object()},
+        {"syscalls", json::array()},
+        {"unobserved", v.unobserved},
+        {"notes", e.notes},
+    };
+    if (e.bpf) {
+        const auto& b = *e.bpf;
+        doc["attach"] = b.attach;
+        doc["lost_events"] = b.lost_events;
+        doc["bpf_map_bytes"] = b.map_bytes;
+        doc["syscall_duty"] = b.syscall_duty;
+        doc["syscall_seconds"] = b.syscall_seconds;
+        doc["histograms"]["runq"] = hist_json(b.sched.runq);
+        for (const auto& s : b.syscalls) {
+            json errnos = json::object();
+            for (const auto& [err, n] : s.errnos)
+                errnos[errno_name(err)] = n;
+            doc["syscalls"].push_back({{"name", s.name},
+                                       {"nr", s.nr},
+                                       {"count", s.count},
+                                       {"errors", s.errors},
+                                       {"errnos", errnos},
+                                       {"total_ns", s.total_ns},
+                                       {"bytes", s.bytes},
+                                       {"latency", hist_json(s.latency)}});
+        }
+    }
+    return doc.dump(2) + "\n";
+}
+
+}  // namespace c10k

@@ -1,0 +1,118 @@
+// c10k-load: drives the target servers over loopback. Every mode is bounded by
+// SECONDS and exits by itself.
+//
+//   c10k-load pingpong PORT CONNS SECONDS [PAUSE_MS]  CONNS connections, each sending 32
+//                                  bytes and waiting for the echo; PAUSE_MS between rounds
+//   c10k-load connect-rate PORT PER_SECOND SECONDS    new connections at a steady rate,
+//                                  each closed after 2 s
+//   c10k-load blast PORT SECONDS   one connection, writing as fast as the peer lets it
+//
+// Prints "ready 0" once its connections are open.
+#include <sys/epoll.h>
+
+#include <chrono>
+#include <deque>
+#include <thread>
+#include <vector>
+
+#include "net_util.hpp"
+
+using namespace c10k::helpers;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+void pingpong(long port, long conns, long secs, long pause_ms) {
+    raise_nofile();
+    int ep = ::epoll_create1(0);
+    std::vector<int> fds;
+    char msg[32] = "ping-ping-ping-ping-ping-ping-p";
+    for (long i = 0; i < conns; ++i) {
+        int fd = connect_to(static_cast<uint16_t>(port), false);
+        ::fcntl(fd, F_SETFL, O_NONBLOCK);
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.fd = fd;
+        ::epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+        fds.push_back(fd);
+    }
+    ready(0);
+    std::deque<std::pair<Clock::time_point, int>> due;  // connections waiting out their pause
+    for (int fd : fds)
+        (void)!::write(fd, msg, sizeof msg);
+    auto end = Clock::now() + std::chrono::seconds(secs);
+    std::vector<epoll_event> events(1024);
+    char buf[4096];
+    while (Clock::now() < end) {
+        int n = ::epoll_wait(ep, events.data(), static_cast<int>(events.size()), 1);
+        auto now = Clock::now();
+        for (int i = 0; i < n; ++i) {
+            int fd = events[static_cast<size_t>(i)].data.fd;
+            ssize_t r = ::read(fd, buf, sizeof buf);
+            if (r == 0) {
+                ::close(fd);
+                continue;
+            }
+            if (r < 0) continue;
+            if (pause_ms > 0)
+                due.emplace_back(now + std::chrono::milliseconds(pause_ms), fd);
+            else
+                (void)!::write(fd, msg, sizeof msg);
+        }
+        while (!due.empty() && due.front().first <= now) {
+            (void)!::write(due.front().second, msg, sizeof msg);
+            due.pop_front();
+        }
+    }
+}
+
+void connect_rate(long port, long per_second, long secs) {
+    raise_nofile();
+    ready(0);
+    auto end = Clock::now() + std::chrono::seconds(secs);
+    auto gap = std::chrono::microseconds(1'000'000 / std::max(1L, per_second));
+    std::deque<std::pair<Clock::time_point, int>> open;
+    auto next = Clock::now();
+    while (Clock::now() < end) {
+        open.emplace_back(Clock::now(), connect_to(static_cast<uint16_t>(port), true));
+        while (!open.empty() && Clock::now() - open.front().first > std::chrono::seconds(2)) {
+            ::close(open.front().second);
+            open.pop_front();
+        }
+        next += gap;
+        std::this_thread::sleep_until(next);
+    }
+}
+
+void blast(long port, long secs) {
+    int fd = connect_to(static_cast<uint16_t>(port), false);
+    ready(0);
+    std::vector<char> chunk(65536, 'x');
+    timeval tv{0, 200000};  // bounded writes, so the deadline is honoured
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    auto end = Clock::now() + std::chrono::seconds(secs);
+    while (Clock::now() < end)
+        if (::write(fd, chunk.data(), chunk.size()) < 0 && errno != EAGAIN) break;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    g_program = "c10k-load";
+    if (argc < 3) {
+        std::fprintf(stderr, "usage: c10k-load MODE ARGS (see the source header)\n");
+        return 2;
+    }
+    std::string mode = argv[1];
+    if (mode == "pingpong")
+        pingpong(arg(argv, 2, argc), arg(argv, 3, argc), arg(argv, 4, argc), arg(argv, 5, argc, 0));
+    else if (mode == "connect-rate")
+        connect_rate(arg(argv, 2, argc), arg(argv, 3, argc), arg(argv, 4, argc));
+    else if (mode == "blast")
+        blast(arg(argv, 2, argc), arg(argv, 3, argc));
+    else {
+        std::fprintf(stderr, "c10k-load: unknown mode '%s'\n", mode.c_str());
+        return 2;
+    }
+    return 0;
+}

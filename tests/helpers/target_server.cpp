@@ -1,0 +1,269 @@
+// c10k-target: small servers, each with one known bottleneck, for the probe
+// tests and bench/. Loopback only; every mode exits by itself after SECONDS.
+//
+//   c10k-target fd-limit SECONDS        accepts and keeps every connection; on EMFILE backs
+//                                       off 2 ms and retries (run it under prlimit --nofile)
+//   c10k-target slow-accept BACKLOG SECONDS   listen(BACKLOG); accepts one connection per 100 ms
+//   c10k-target thread-per-conn SECONDS  a thread per connection, echoing
+//   c10k-target cpu-burn SECONDS        epoll echo; burns ~1 ms of CPU per request
+//   c10k-target sleepy SECONDS          epoll echo; sleeps 3 ms and fdatasyncs per request
+//   c10k-target lock SECONDS            8 threads fighting over one mutex (also listens)
+//   c10k-target slow-reader SECONDS     SO_RCVBUF 1024; reads 512 bytes at a time
+//   c10k-target healthy SECONDS         epoll echo, nothing else
+//   c10k-target accept-close SECONDS    accepts and closes at once (a peer for churn)
+//   c10k-target churn PORT SECONDS      a client: connect to PORT, close, repeat
+//
+// Prints "ready PORT" once listening (churn: "ready 0").
+#include <poll.h>
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <time.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "net_util.hpp"
+
+using namespace c10k::helpers;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+Clock::time_point deadline_after(long secs) {
+    return Clock::now() + std::chrono::seconds(secs);
+}
+
+void burn_cpu(std::chrono::microseconds d) {
+    auto until = Clock::now() + d;
+    volatile uint64_t x = 0;
+    while (Clock::now() < until)
+        for (int i = 0; i < 1000; ++i)
+            x = x + static_cast<uint64_t>(i);
+}
+
+// A nonblocking epoll echo server; `on_request` runs before each reply.
+template <typename F>
+void serve_epoll(int listener, long secs, F on_request) {
+    ::fcntl(listener, F_SETFL, O_NONBLOCK);
+    int ep = ::epoll_create1(0);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = listener;
+    ::epoll_ctl(ep, EPOLL_CTL_ADD, listener, &ev);
+    auto end = deadline_after(secs);
+    std::vector<epoll_event> events(256);
+    char buf[4096];
+    while (Clock::now() < end) {
+        int n = ::epoll_wait(ep, events.data(), static_cast<int>(events.size()), 100);
+        for (int i = 0; i < n; ++i) {
+            int fd = events[static_cast<size_t>(i)].data.fd;
+            if (fd == listener) {
+                int c;
+                while ((c = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK)) >= 0) {
+                    epoll_event cev{};
+                    cev.events = EPOLLIN;
+                    cev.data.fd = c;
+                    ::epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
+                }
+                continue;
+            }
+            ssize_t r = ::read(fd, buf, sizeof buf);
+            if (r <= 0) {
+                if (r < 0 && errno == EAGAIN) continue;
+                ::close(fd);
+                continue;
+            }
+            on_request();
+            (void)!::write(fd, buf, static_cast<size_t>(r));
+        }
+    }
+}
+
+void fd_limit(long secs) {
+    raise_nofile();  // no-op under prlimit with soft == hard
+    int l = make_listener(0, 64);
+    ::fcntl(l, F_SETFL, O_NONBLOCK);
+    ready(port_of(l));
+    auto end = deadline_after(secs);
+    while (Clock::now() < end) {
+        int c = ::accept4(l, nullptr, nullptr, 0);
+        if (c >= 0) continue;  // kept open: this server never lets a client go
+        if (errno == EMFILE || errno == ENFILE) {
+            ::usleep(2000);  // back off like nginx does, then try again
+        } else {
+            pollfd p{l, POLLIN, 0};
+            ::poll(&p, 1, 100);
+        }
+    }
+}
+
+void slow_accept(long backlog, long secs) {
+    int l = make_listener(0, static_cast<int>(backlog));
+    ready(port_of(l));
+    auto end = deadline_after(secs);
+    while (Clock::now() < end) {
+        pollfd p{l, POLLIN, 0};
+        if (::poll(&p, 1, 100) > 0) {
+            int c = ::accept(l, nullptr, nullptr);
+            if (c >= 0) ::close(c);
+        }
+        ::usleep(100000);
+    }
+}
+
+void thread_per_conn(long secs) {
+    raise_nofile();
+    int l = make_listener(0, 4096);
+    ready(port_of(l));
+    auto end = deadline_after(secs);
+    pthread_attr_t attr;
+    ::pthread_attr_init(&attr);
+    ::pthread_attr_setstacksize(&attr, 64 * 1024);
+    ::pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    while (Clock::now() < end) {
+        pollfd p{l, POLLIN, 0};
+        if (::poll(&p, 1, 100) <= 0) continue;
+        int c = ::accept(l, nullptr, nullptr);
+        if (c < 0) continue;
+        pthread_t t;
+        auto* fdp = new int(c);
+        ::pthread_create(
+            &t, &attr,
+            [](void* arg) -> void* {
+                int fd = *static_cast<int*>(arg);
+                delete static_cast<int*>(arg);
+                char buf[256];
+                ssize_t n;
+                while ((n = ::read(fd, buf, sizeof buf)) > 0)
+                    if (::write(fd, buf, static_cast<size_t>(n)) < 0) break;
+                ::close(fd);
+                return nullptr;
+            },
+            fdp);
+    }
+}
+
+void lock_contention(long secs) {
+    int l = make_listener(0, 128);
+    ready(port_of(l));
+    std::mutex m;
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 8; ++i)
+        threads.emplace_back([&] {
+            while (!stop.load()) {
+                std::lock_guard<std::mutex> g(m);
+                burn_cpu(std::chrono::microseconds(20));
+            }
+        });
+    std::this_thread::sleep_until(deadline_after(secs));
+    stop = true;
+    for (auto& t : threads)
+        t.join();
+}
+
+void slow_reader(long secs) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    int small = 1024;  // set before listen(): accepted sockets inherit it
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    auto a = loopback(0);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 16) != 0)
+        die("listen");
+    ready(port_of(fd));
+    auto end = deadline_after(secs);
+    std::vector<pollfd> fds{{fd, POLLIN, 0}};
+    char buf[512];
+    while (Clock::now() < end) {
+        if (::poll(fds.data(), fds.size(), 100) <= 0) continue;
+        for (size_t i = 0; i < fds.size(); ++i) {
+            if (!(fds[i].revents & POLLIN)) continue;
+            if (fds[i].fd == fd) {
+                int c = ::accept(fd, nullptr, nullptr);
+                if (c >= 0) fds.push_back({c, POLLIN, 0});
+            } else if (::read(fds[i].fd, buf, sizeof buf) <= 0) {
+                ::close(fds[i].fd);
+                fds[i].fd = -1;
+            }
+        }
+    }
+}
+
+void accept_close(long secs) {
+    int l = make_listener(0, 4096);
+    ready(port_of(l));
+    auto end = deadline_after(secs);
+    while (Clock::now() < end) {
+        pollfd p{l, POLLIN, 0};
+        if (::poll(&p, 1, 100) <= 0) continue;
+        int c = ::accept(l, nullptr, nullptr);
+        if (c >= 0) ::close(c);
+    }
+}
+
+void churn(long port, long secs) {
+    ready(0);
+    auto end = deadline_after(secs);
+    auto a = loopback(static_cast<uint16_t>(port));
+    while (Clock::now() < end) {
+        int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        if (fd < 0) die("socket");
+        if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 && errno == EADDRNOTAVAIL)
+            ::usleep(1000);
+        ::close(fd);  // client closes first: TIME_WAIT lands here
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    g_program = "c10k-target";
+    if (argc < 3) {
+        std::fprintf(stderr, "usage: c10k-target MODE [ARGS] SECONDS (see the source header)\n");
+        return 2;
+    }
+    std::string mode = argv[1];
+    if (mode == "fd-limit") {
+        fd_limit(arg(argv, 2, argc));
+    } else if (mode == "slow-accept") {
+        slow_accept(arg(argv, 2, argc), arg(argv, 3, argc));
+    } else if (mode == "thread-per-conn") {
+        thread_per_conn(arg(argv, 2, argc));
+    } else if (mode == "cpu-burn" || mode == "sleepy" || mode == "healthy") {
+        raise_nofile();
+        int l = make_listener(0, 4096);
+        ready(port_of(l));
+        long secs = arg(argv, 2, argc);
+        if (mode == "cpu-burn") {
+            serve_epoll(l, secs, [] { burn_cpu(std::chrono::milliseconds(1)); });
+        } else if (mode == "sleepy") {
+            char path[] = "/tmp/c10k-target-XXXXXX";
+            int f = ::mkstemp(path);
+            ::unlink(path);
+            serve_epoll(l, secs, [f] {
+                (void)!::write(f, "x", 1);
+                ::fdatasync(f);
+                timespec ts{0, 3'000'000};
+                ::nanosleep(&ts, nullptr);
+            });
+        } else {
+            serve_epoll(l, secs, [] {});
+        }
+    } else if (mode == "lock") {
+        lock_contention(arg(argv, 2, argc));
+    } else if (mode == "slow-reader") {
+        slow_reader(arg(argv, 2, argc));
+    } else if (mode == "accept-close") {
+        accept_close(arg(argv, 2, argc));
+    } else if (mode == "churn") {
+        churn(arg(argv, 2, argc), arg(argv, 3, argc));
+    } else {
+        std::fprintf(stderr, "c10k-target: unknown mode '%s'\n", mode.c_str());
+        return 2;
+    }
+    return 0;
+}

@@ -1,0 +1,145 @@
+#include <fmt/format.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <memory>
+
+#include "c10k/probe/probe.hpp"
+#include "c10k/probe/probe_report.hpp"
+#include "c10k/probe/verdict.hpp"
+#include "c10k/text.hpp"
+#include "commands.hpp"
+
+namespace c10k::cli {
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void on_sigint(int) {
+    g_stop.store(true);
+}
+
+struct ProbeCliOptions {
+    int pid = 0;
+    std::string duration = "10s";
+    std::string interval = "1s";
+    std::string mode = "auto";
+    double syscall_duty = 25;
+    bool json = false;
+    bool verbose = false;
+};
+
+// "10s", "500ms", "2m", or plain seconds.
+std::optional<double> parse_seconds(std::string_view s) {
+    double scale = 1;
+    if (s.ends_with("ms")) {
+        scale = 1e-3;
+        s.remove_suffix(2);
+    } else if (s.ends_with("s")) {
+        s.remove_suffix(1);
+    } else if (s.ends_with("m")) {
+        scale = 60;
+        s.remove_suffix(1);
+    }
+    auto v = parse_double(s);
+    if (!v || *v <= 0) return std::nullopt;
+    return *v * scale;
+}
+
+int run(const ProbeCliOptions& o) {
+    auto duration = parse_seconds(o.duration);
+    auto interval = parse_seconds(o.interval);
+    if (!duration || *duration > 3600) {
+        fmt::print(stderr,
+                   "c10k-doctor probe: --duration '{}': give e.g. 10s, 500ms, 2m (at most 1h)\n",
+                   o.duration);
+        return kExitUnknown;
+    }
+    if (!interval || *interval < 0.1) {
+        fmt::print(stderr, "c10k-doctor probe: --interval '{}': give e.g. 1s (at least 100ms)\n",
+                   o.interval);
+        return kExitUnknown;
+    }
+    ProbeOptions po;
+    po.pid = o.pid;
+    po.duration_s = *duration;
+    po.interval_s = std::min(*interval, *duration);
+    po.mode = o.mode;
+    po.syscall_duty = o.syscall_duty / 100;
+    po.verbose = o.verbose;
+
+    struct sigaction sa {};
+    sa.sa_handler = on_sigint;
+    ::sigaction(SIGINT, &sa, nullptr);
+    ::sigaction(SIGTERM, &sa, nullptr);
+
+    bool live = ::isatty(STDERR_FILENO) && !o.json;
+    if (live)
+        fmt::print(stderr, "probing PID {} for {:g} s (Ctrl-C ends early)...\n", o.pid, *duration);
+    auto on_interval = [&](const IntervalRates& r) {
+        if (!live) return;
+        if (r.bpf)
+            fmt::print(stderr,
+                       "{:5.1f}s  accepts/s {:8.0f}  syscalls/s {:9.0f}  errors/s {:7.0f}  "
+                       "ctxsw/s {:8.0f}  runq p99 {:7.0f} us  cpu {:4.2f}\n",
+                       r.elapsed_s, r.accepts_per_s, r.syscalls_per_s, r.errors_per_s,
+                       r.switches_per_s, r.runq_p99_us, r.cpu_cores);
+        else
+            fmt::print(stderr, "{:5.1f}s  ctxsw/s {:8.0f}  cpu {:4.2f}\n", r.elapsed_s,
+                       r.switches_per_s, r.cpu_cores);
+    };
+    auto evidence = run_probe(po, on_interval, g_stop);
+    if (!evidence) {
+        fmt::print(stderr, "c10k-doctor probe: {}\n", evidence.error().message);
+        return kExitFailed;
+    }
+    auto verdict = judge(*evidence);
+    if (o.json)
+        std::fputs(render_probe_json(*evidence, verdict).c_str(), stdout);
+    else
+        std::fputs(render_probe_text(*evidence, verdict,
+                                     ::isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr)
+                       .c_str(),
+                   stdout);
+    return kExitOk;
+}
+
+}  // namespace
+
+Runner setup_probe(CLI::App& app) {
+    auto o = std::make_shared<ProbeCliOptions>();
+    auto* sub = app.add_subcommand(
+        "probe", "Attach eBPF probes to a live server for a bounded window; name its bottleneck.");
+    sub->add_option("-p,--pid", o->pid, "The server process to probe")
+        ->required()
+        ->check(CLI::Range(1, 1 << 30))
+        ->type_name("PID");
+    sub->add_option("-d,--duration", o->duration, "Length of the window (10s, 500ms, 2m)")
+        ->capture_default_str()
+        ->type_name("TIME");
+    sub->add_option("-i,--interval", o->interval, "Sampling interval and live-line period")
+        ->capture_default_str()
+        ->type_name("TIME");
+    sub->add_option("-m,--mode", o->mode,
+                    "bpf: BPF or fail; sample: /proc and netlink only; auto: BPF when possible")
+        ->check(CLI::IsMember({"auto", "bpf", "sample"}))
+        ->capture_default_str()
+        ->type_name("auto|bpf|sample");
+    sub->add_option("--syscall-duty", o->syscall_duty,
+                    "Percent of each interval with syscall tracing attached (it slows every "
+                    "syscall on the host)")
+        ->check(CLI::Range(0.0, 100.0))
+        ->capture_default_str()
+        ->type_name("PERCENT");
+    sub->add_flag("--json", o->json, "Machine-readable verdict (schema c10k-doctor/probe v1)");
+    sub->add_flag("-v,--verbose", o->verbose, "Show libbpf's log (verifier output on failure)");
+    sub->footer(
+        "Exit status: 0 a verdict was printed (whatever it says), 1 the probe could not run, "
+        "3 bad command line.");
+    return [o]() { return run(*o); };
+}
+
+}  // namespace c10k::cli
