@@ -85,14 +85,23 @@ void Sampler::sample_threads() {
     }
 }
 
+bool process_gone(pid_t pid) {
+    if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
+    // A zombie has exited; only its parent has not reaped it yet.
+    auto stat = read_text("/proc/" + std::to_string(pid) + "/stat");
+    if (!stat) return true;
+    char state = parse_task_state(*stat);
+    return state == 'Z' || state == 'X';
+}
+
 Result<bool> Sampler::sample() {
-    if (::kill(pid_, 0) != 0 && errno == ESRCH) return false;
+    if (process_gone(pid_)) return false;
     CollectOptions o;
     o.pid = pid_;
     o.interval_s = 0;
     auto c = collect(o);
     if (!c) {
-        if (::kill(pid_, 0) != 0 && errno == ESRCH) return false;
+        if (process_gone(pid_)) return false;
         return c.error();
     }
     auto& snap = c->now;

@@ -1,0 +1,223 @@
+// The verdict rules over synthetic evidence: causes above symptoms, the
+// lookalikes told apart, and "healthy" when nothing stands out.
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <nlohmann/json.hpp>
+
+#include "c10k/probe/probe_report.hpp"
+#include "c10k/probe/sampler.hpp"
+#include "c10k/probe/verdict.hpp"
+
+using namespace c10k;
+
+namespace {
+
+ProbeEvidence base(bool with_bpf = true) {
+    ProbeEvidence e;
+    e.pid = 42;
+    e.comm = "server";
+    e.mode = with_bpf ? "bpf" : "sample";
+    e.window_s = 10;
+    e.interval_s = 1;
+    auto& s = e.sampled;
+    s.samples = 11;
+    s.seconds = 10;
+    s.cpus = 4;
+    s.nofile_soft = 65536;
+    s.fds_max = 120;
+    s.threads_max = 4;
+    s.connections_max = 100;
+    s.cpu_cores = 0.3;
+    s.somaxconn = 4096;
+    s.port_range = 28232;
+    if (with_bpf) {
+        e.bpf = BpfEvidence{};
+        e.bpf->syscall_seconds = 2.5;
+        e.bpf->syscall_duty = 0.25;
+    }
+    return e;
+}
+
+SyscallStat call(const std::string& name, uint64_t count, uint64_t total_ns,
+                 std::map<int, uint64_t> errnos = {}) {
+    SyscallStat s;
+    s.name = name;
+    s.count = count;
+    s.total_ns = total_ns;
+    s.errnos = std::move(errnos);
+    for (auto& [_, n] : s.errnos)
+        s.errors += n;
+    s.latency.slots[10] = count;
+    return s;
+}
+
+std::vector<std::string> ids(const Verdict& v) {
+    std::vector<std::string> out;
+    for (const auto& f : v.findings)
+        out.push_back(f.id);
+    return out;
+}
+
+}  // namespace
+
+TEST(Verdict, EmfileIsTheCauseAndTheFullAcceptQueueItsSymptom) {
+    auto e = base();
+    e.sampled.nofile_soft = 1024;
+    e.sampled.fds_max = 1024;
+    e.sampled.listeners = {{{}, 511, 512}};
+    e.sampled.counter_rates["TcpExt.ListenOverflows"] = 40;
+    e.bpf->syscalls = {call("accept4", 5000, 1'000'000, {{EMFILE, 4000}})};
+    auto v = judge(e);
+    ASSERT_EQ(ids(v), (std::vector<std::string>{"fd-limit", "accept-queue-overflow"}));
+    EXPECT_EQ(v.findings[0].severity, Severity::crit);
+    EXPECT_GE(v.findings[0].confidence, 0.9);
+    EXPECT_EQ(v.findings[1].severity, Severity::warn);
+    EXPECT_NE(v.findings[1].why.find("consequence"), std::string::npos);
+}
+
+TEST(Verdict, SmallBacklogOverflowingIsAcceptQueueAndSaysWhenSomaxconnClamped) {
+    auto e = base();
+    e.sampled.somaxconn = 128;
+    e.sampled.listeners = {{{}, 128, 129}};
+    e.sampled.counter_rates["TcpExt.ListenOverflows"] = 12;
+    auto v = judge(e);
+    ASSERT_EQ(v.findings.front().id, "accept-queue-overflow");
+    EXPECT_NE(v.findings.front().why.find("clamped"), std::string::npos);
+    EXPECT_EQ(v.findings.front().fix.front().rfind("sysctl -w net.core.somaxconn", 0), 0u);
+}
+
+TEST(Verdict, DeepQueueFullWithIdleCpuIsTheApplicationsOwnLimit) {
+    auto e = base();
+    e.sampled.listeners = {{{}, 4096, 4097}};
+    e.sampled.counter_rates["TcpExt.ListenOverflows"] = 3;
+    e.sampled.cpu_cores = 0.1;
+    EXPECT_EQ(judge(e).findings.front().id, "app-connection-limit");
+}
+
+TEST(Verdict, ThreadStormOutranksTheCpuItBurns) {
+    auto e = base();
+    e.sampled.cpus = 2;
+    e.sampled.threads_max = 1001;
+    e.sampled.connections_max = 1000;
+    e.sampled.cpu_cores = 1.9;
+    e.bpf->sched.voluntary = 800'000;
+    e.bpf->sched.involuntary = 200'000;
+    e.bpf->sched.runq.slots[21] = 100;  // ~2-4 ms
+    auto v = judge(e);
+    ASSERT_EQ(ids(v), (std::vector<std::string>{"context-switch-storm", "cpu-saturated"}));
+    EXPECT_EQ(v.findings[1].severity, Severity::warn);
+    EXPECT_GE(v.findings[0].confidence, 0.9);
+}
+
+TEST(Verdict, OneBusyThreadIsCpuSaturatedEvenWithIdleCores) {
+    auto e = base();
+    e.sampled.threads_max = 1;
+    e.sampled.cpu_cores = 0.99;
+    EXPECT_EQ(judge(e).findings.front().id, "cpu-saturated");
+    e.sampled.cpu_cores = 0.5;
+    EXPECT_EQ(judge(e).findings.front().id, "healthy");
+}
+
+TEST(Verdict, SleepsAndFsyncsAreOffCpuBlockingOnlyWhenTheCpuIsIdle) {
+    auto e = base();
+    e.bpf->syscalls = {call("nanosleep", 2000, 6'000'000'000), call("fdatasync", 2000, 500'000'000),
+                       call("epoll_wait", 2000, 1'000'000'000)};
+    EXPECT_EQ(judge(e).findings.front().id, "off-cpu-blocking");
+    e.sampled.threads_max = 1;
+    e.sampled.cpu_cores = 0.95;
+    EXPECT_EQ(judge(e).findings.front().id, "cpu-saturated");
+}
+
+TEST(Verdict, IdleWorkersOnACondvarAreNotLockContention) {
+    auto e = base();
+    e.sampled.threads_max = 16;
+    // Long futex waits, but few of them: an idle pool, not a fight over a lock.
+    e.bpf->syscalls = {call("futex", 100, 9'000'000'000)};
+    EXPECT_EQ(judge(e).findings.front().id, "healthy");
+    e.bpf->syscalls = {call("futex", 50'000, 9'000'000'000)};
+    EXPECT_EQ(judge(e).findings.front().id, "lock-contention");
+}
+
+TEST(Verdict, PortsNearTheRangeToOneDestinationAreExhaustion) {
+    auto e = base();
+    e.sampled.port_range = 100;
+    DestinationUse d;
+    d.sockets = 97;
+    d.time_wait = 95;
+    e.sampled.busiest_destination = d;
+    e.bpf->syscalls = {call("connect", 1000, 900'000'000, {{EADDRNOTAVAIL, 700}})};
+    auto v = judge(e);
+    ASSERT_EQ(v.findings.front().id, "ephemeral-port-exhaustion");
+    EXPECT_GE(v.findings.front().confidence, 0.95);
+}
+
+TEST(Verdict, TinyWindowsAndTinyReadsAreSocketBufferLimited) {
+    auto e = base();
+    e.bpf->tcp.segments_in = 10'000;
+    e.bpf->tcp.segments_small_window = 6'000;
+    e.bpf->syscalls = {call("read", 20'000, 100'000'000)};
+    e.bpf->syscalls[0].bytes = 20'000 * 300;
+    EXPECT_EQ(judge(e).findings.front().id, "socket-buffer-limited");
+}
+
+TEST(Verdict, HealthyWhenNothingStandsOutAndSaysWhenTheTargetWasIdle) {
+    auto e = base();
+    e.bpf->syscalls = {call("epoll_wait", 1000, 2'000'000'000), call("read", 1000, 1'000'000)};
+    auto busy = judge(e);
+    ASSERT_EQ(ids(busy), std::vector<std::string>{"healthy"});
+    EXPECT_GE(busy.findings[0].confidence, 0.8);
+    auto idle_e = base();
+    idle_e.sampled.cpu_cores = 0;
+    auto idle = judge(idle_e);
+    EXPECT_EQ(idle.findings[0].id, "healthy");
+    EXPECT_NE(idle.findings[0].title.find("idle"), std::string::npos);
+    EXPECT_LT(idle.findings[0].confidence, 0.5);
+}
+
+TEST(Verdict, SamplingModeSaysWhatItCannotSee) {
+    auto e = base(false);
+    e.sampled.nofile_soft = 128;
+    e.sampled.fds_max = 128;
+    auto v = judge(e);
+    EXPECT_EQ(v.findings.front().id, "fd-limit");
+    EXPECT_LT(v.findings.front().confidence, 0.9);  // no EMFILE seen, only the count
+    ASSERT_FALSE(v.unobserved.empty());
+    EXPECT_NE(v.unobserved[0].find("EMFILE"), std::string::npos);
+}
+
+TEST(ProbeParsers, TaskStateAndSyscall) {
+    EXPECT_EQ(parse_task_state("123 (a b) c) S 1 2 3"), 'S');
+    EXPECT_EQ(parse_task_state("123 (worker) D 1"), 'D');
+    EXPECT_EQ(parse_task_state("garbage"), '?');
+    EXPECT_EQ(parse_task_syscall("202 0x7f 0x80 0x0 0x0 0x0 0x0 0x7ffc 0x7f12\n"), 202);
+    EXPECT_EQ(parse_task_syscall("running\n"), std::nullopt);
+    EXPECT_EQ(syscall_name(syscall_number("futex")), "futex");
+    EXPECT_EQ(syscall_name(100000), "syscall_100000");
+}
+
+TEST(ProbeReport, Log2HistogramPercentilesAndBars) {
+    Log2Hist h;
+    h.slots[10] = 90;  // [1024, 2048) ns
+    h.slots[20] = 10;  // [~1 ms, ~2 ms)
+    EXPECT_EQ(h.count(), 100u);
+    EXPECT_EQ(h.percentile_ns(0.5), 2048u);
+    EXPECT_EQ(h.percentile_ns(0.99), uint64_t{1} << 21);
+    auto text = render_log2_hist(h, "read() latency");
+    EXPECT_NE(text.find("p99 2097 us"), std::string::npos) << text;
+    EXPECT_NE(text.find("|****************************************|"), std::string::npos);
+    EXPECT_EQ(render_log2_hist(Log2Hist{}, "empty"), "");
+}
+
+TEST(ProbeReport, JsonCarriesVerdictFindingsAndHistograms) {
+    auto e = base();
+    e.bpf->attach = {"sched, tcp, sock: raw_tp", "syscalls: raw_tp"};
+    e.bpf->syscalls = {call("accept4", 10, 10'000, {{EMFILE, 3}})};
+    e.sampled.nofile_soft = 128;
+    auto doc = nlohmann::json::parse(render_probe_json(e, judge(e)));
+    EXPECT_EQ(doc["schema"], "c10k-doctor/probe");
+    EXPECT_EQ(doc["verdict"]["id"], "fd-limit");
+    EXPECT_EQ(doc["syscalls"][0]["errnos"]["EMFILE"], 3);
+    EXPECT_EQ(doc["attach"].size(), 2u);
+    EXPECT_TRUE(doc["findings"][0].contains("confidence"));
+}
