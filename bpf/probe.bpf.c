@@ -78,6 +78,15 @@ struct {
     __type(value, __u8);
 } ports SEC(".maps");
 
+/* Syscalls of every process while syscall tracing is attached: what tracing
+ * costs the host is proportional to this, so user space sizes the duty cycle by it. */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u64);
+} host_syscalls SEC(".maps");
+
 /* Events dropped because a map was full: reported, never silent. */
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -107,6 +116,12 @@ static __always_inline void count_lost(void) {
 
 static __always_inline bool is_target(void) {
     return (bpf_get_current_pid_tgid() >> 32) == target_tgid;
+}
+
+static __always_inline void count_host_syscall(void) {
+    __u32 zero = 0;
+    __u64* n = bpf_map_lookup_elem(&host_syscalls, &zero);
+    if (n) (*n)++;
 }
 
 static __always_inline void syscall_enter(__u64 nr) {
@@ -151,6 +166,7 @@ static __always_inline void syscall_exit(long ret) {
 
 SEC("raw_tp/sys_enter")
 int BPF_PROG(raw_sys_enter, struct pt_regs* regs, long id) {
+    count_host_syscall();
     if (is_target()) syscall_enter(id);
     return 0;
 }
@@ -164,6 +180,7 @@ int BPF_PROG(raw_sys_exit, struct pt_regs* regs, long ret) {
 /* Classic tracepoint fallbacks: need tracefs, cost a little more per event. */
 SEC("tracepoint/raw_syscalls/sys_enter")
 int tp_sys_enter(struct trace_event_raw_sys_enter* ctx) {
+    count_host_syscall();
     if (is_target()) syscall_enter(ctx->id);
     return 0;
 }

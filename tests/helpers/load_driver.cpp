@@ -2,7 +2,8 @@
 // SECONDS and exits by itself.
 //
 //   c10k-load pingpong PORT CONNS SECONDS [PAUSE_MS]  CONNS connections, each sending 32
-//                                  bytes and waiting for the echo; PAUSE_MS between rounds
+//                                  bytes and waiting for the echo; PAUSE_MS between rounds;
+//                                  prints "done ROUND_TRIPS" at the end (for bench/)
 //   c10k-load connect-rate PORT PER_SECOND SECONDS    new connections at a steady rate,
 //                                  each closed after 2 s
 //   c10k-load blast PORT SECONDS   one connection, writing as fast as the peer lets it
@@ -43,6 +44,7 @@ void pingpong(long port, long conns, long secs, long pause_ms) {
     auto end = Clock::now() + std::chrono::seconds(secs);
     std::vector<epoll_event> events(1024);
     char buf[4096];
+    uint64_t round_trips = 0;
     while (Clock::now() < end) {
         int n = ::epoll_wait(ep, events.data(), static_cast<int>(events.size()), 1);
         auto now = Clock::now();
@@ -54,6 +56,7 @@ void pingpong(long port, long conns, long secs, long pause_ms) {
                 continue;
             }
             if (r < 0) continue;
+            ++round_trips;
             if (pause_ms > 0)
                 due.emplace_back(now + std::chrono::milliseconds(pause_ms), fd);
             else
@@ -64,6 +67,8 @@ void pingpong(long port, long conns, long secs, long pause_ms) {
             due.pop_front();
         }
     }
+    std::printf("done %llu\n", static_cast<unsigned long long>(round_trips));
+    std::fflush(stdout);
 }
 
 void connect_rate(long port, long per_second, long secs) {

@@ -218,6 +218,25 @@ TEST(ProbeBpf, HealthyEpollServerUnderLightLoad) {
     EXPECT_GT(p.doc["syscalls"].size(), 0u) << "the light load was seen";
 }
 
+// Classic tracepoints need tracefs; the probe mounts it when absent, so this
+// runs in a private mount namespace to leave the host's mounts alone.
+TEST(ProbeBpf, ClassicTracepointFallbackForSyscalls) {
+    REQUIRE_BPF();
+    Scenario s(target({"healthy", "20"}), driver({"pingpong", "PORT", "4", "20", "10"}));
+    ASSERT_TRUE(s.ok());
+    auto r = run_command({"/usr/bin/unshare", "-m", "--propagation", "private", C10K_DOCTOR_PATH,
+                          "probe", "--pid", std::to_string(s.pid()), "--duration", "2s",
+                          "--syscall-attach", "tracepoint", "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto doc = json::parse(r.out);
+    EXPECT_NE(doc["attach"].dump().find("syscalls: tracepoint"), std::string::npos)
+        << doc["attach"].dump();
+    uint64_t calls = 0;
+    for (const auto& sc : doc["syscalls"])
+        calls += sc["count"].get<uint64_t>();
+    EXPECT_GT(calls, 0u);
+}
+
 TEST(ProbeSample, FdLimit) {
     REQUIRE_PRIVATE_NETNS();
     auto s = fd_limit_scenario();

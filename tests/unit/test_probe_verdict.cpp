@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <nlohmann/json.hpp>
 
+#include "c10k/probe/probe.hpp"
 #include "c10k/probe/probe_report.hpp"
 #include "c10k/probe/sampler.hpp"
 #include "c10k/probe/verdict.hpp"
@@ -34,7 +35,7 @@ ProbeEvidence base(bool with_bpf = true) {
     if (with_bpf) {
         e.bpf = BpfEvidence{};
         e.bpf->syscall_seconds = 2.5;
-        e.bpf->syscall_duty = 0.25;
+        e.bpf->syscall_duty = 0.05;
     }
     return e;
 }
@@ -220,4 +221,16 @@ TEST(ProbeReport, JsonCarriesVerdictFindingsAndHistograms) {
     EXPECT_EQ(doc["syscalls"][0]["errnos"]["EMFILE"], 3);
     EXPECT_EQ(doc["attach"].size(), 2u);
     EXPECT_TRUE(doc["findings"][0].contains("confidence"));
+}
+
+TEST(ProbeBudget, SyscallTracingStopsWhenTheHostHasPaidItsShare) {
+    // 2 CPUs, 1 s interval: the budget is 1% of 2 CPU-seconds = 20 ms of tracing
+    // cost, i.e. 50,000 host syscalls at 400 ns each.
+    EXPECT_FALSE(syscall_budget_spent(49'000, 0.5, 1.0, 2));
+    EXPECT_TRUE(syscall_budget_spent(50'000, 0.5, 1.0, 2));
+    // Never less than the minimum share of the interval, however busy the host.
+    EXPECT_FALSE(syscall_budget_spent(10'000'000, 0.01, 1.0, 2));
+    EXPECT_TRUE(syscall_budget_spent(10'000'000, 0.02, 1.0, 2));
+    // A quiet host traces the whole interval.
+    EXPECT_FALSE(syscall_budget_spent(2'000, 0.99, 1.0, 2));
 }

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 
@@ -27,7 +28,8 @@ struct ProbeCliOptions {
     std::string duration = "10s";
     std::string interval = "1s";
     std::string mode = "auto";
-    double syscall_duty = 25;
+    std::string syscall_duty = "auto";
+    std::string syscall_attach = "auto";
     bool json = false;
     bool verbose = false;
 };
@@ -49,7 +51,7 @@ std::optional<double> parse_seconds(std::string_view s) {
     return *v * scale;
 }
 
-int run(const ProbeCliOptions& o) {
+int run(const ProbeCliOptions& o, std::chrono::steady_clock::time_point started) {
     auto duration = parse_seconds(o.duration);
     auto interval = parse_seconds(o.interval);
     if (!duration || *duration > 3600) {
@@ -68,8 +70,18 @@ int run(const ProbeCliOptions& o) {
     po.duration_s = *duration;
     po.interval_s = std::min(*interval, *duration);
     po.mode = o.mode;
-    po.syscall_duty = o.syscall_duty / 100;
+    if (o.syscall_duty != "auto") {
+        auto pct = parse_double(o.syscall_duty);
+        if (!pct || *pct < 0 || *pct > 100) {
+            fmt::print(stderr, "c10k-doctor probe: --syscall-duty '{}': give auto or 0-100\n",
+                       o.syscall_duty);
+            return kExitUnknown;
+        }
+        po.syscall_duty = *pct / 100;
+    }
+    po.syscall_attach = o.syscall_attach;
     po.verbose = o.verbose;
+    po.started = started;
 
     struct sigaction sa {};
     sa.sa_handler = on_sigint;
@@ -130,16 +142,22 @@ Runner setup_probe(CLI::App& app) {
         ->type_name("auto|bpf|sample");
     sub->add_option("--syscall-duty", o->syscall_duty,
                     "Percent of each interval with syscall tracing attached (it slows every "
-                    "syscall on the host)")
-        ->check(CLI::Range(0.0, 100.0))
+                    "syscall on the host); auto keeps its cost near 1% of the CPUs")
         ->capture_default_str()
-        ->type_name("PERCENT");
+        ->type_name("auto|PERCENT");
+    sub->add_option("--syscall-attach", o->syscall_attach,
+                    "How syscall probes attach: auto tries raw_tp, then classic tracepoints "
+                    "(mounting tracefs if needed)")
+        ->check(CLI::IsMember({"auto", "raw_tp", "tracepoint"}))
+        ->capture_default_str()
+        ->type_name("auto|raw_tp|tracepoint");
     sub->add_flag("--json", o->json, "Machine-readable verdict (schema c10k-doctor/probe v1)");
     sub->add_flag("-v,--verbose", o->verbose, "Show libbpf's log (verifier output on failure)");
     sub->footer(
         "Exit status: 0 a verdict was printed (whatever it says), 1 the probe could not run, "
         "3 bad command line.");
-    return [o]() { return run(*o); };
+    auto started = std::chrono::steady_clock::now();  // setup runs first thing in main()
+    return [o, started]() { return run(*o, started); };
 }
 
 }  // namespace c10k::cli

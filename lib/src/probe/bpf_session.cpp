@@ -31,7 +31,7 @@ namespace c10k {
 struct BpfSession::Impl {};
 BpfSession::BpfSession(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 BpfSession::~BpfSession() = default;
-Result<std::unique_ptr<BpfSession>> BpfSession::start(pid_t, bool) {
+Result<std::unique_ptr<BpfSession>> BpfSession::start(pid_t, bool, const std::string&) {
     return make_error("this c10k-doctor was built without eBPF support");
 }
 Status BpfSession::attach_syscalls() {
@@ -42,6 +42,9 @@ bool BpfSession::syscalls_attached() const {
     return false;
 }
 void BpfSession::set_ports(const std::vector<uint16_t>&) {}
+uint64_t BpfSession::host_syscalls() const {
+    return 0;
+}
 BpfEvidence BpfSession::read() const {
     return {};
 }
@@ -66,11 +69,12 @@ std::string err_text(long err) {
 }
 
 // Classic tracepoints attach through tracefs; mount it when the system has not.
-void ensure_tracefs() {
+// Returns true when we mounted it (and so must unmount it again).
+bool ensure_tracefs() {
     struct stat st {};
-    if (::stat("/sys/kernel/tracing/events", &st) == 0) return;
-    if (::stat("/sys/kernel/debug/tracing/events", &st) == 0) return;
-    ::mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, nullptr);
+    if (::stat("/sys/kernel/tracing/events", &st) == 0) return false;
+    if (::stat("/sys/kernel/debug/tracing/events", &st) == 0) return false;
+    return ::mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, nullptr) == 0;
 }
 
 uint64_t map_memlock(int fd) {
@@ -95,7 +99,10 @@ struct BpfSession::Impl {
     c10k_probe* skel = nullptr;
     std::vector<bpf_link*> base_links;
     std::vector<bpf_link*> syscall_links;
+    bpf_link* tcp_probe_link = nullptr;  // per segment: duty-cycled with the syscall probes
     bool syscall_via_tracepoint = false;
+    bool raw_tp_only = false;
+    bool mounted_tracefs = false;  // left as we found it when the session ends
     std::vector<std::string> attach;
     double attach_ms = 0;
     std::chrono::steady_clock::time_point syscall_since;
@@ -103,22 +110,27 @@ struct BpfSession::Impl {
     int ncpu = 1;
 
     ~Impl() {
+        if (tcp_probe_link) bpf_link__destroy(tcp_probe_link);
         for (auto* l : syscall_links)
             bpf_link__destroy(l);
         for (auto* l : base_links)
             bpf_link__destroy(l);
         if (skel) c10k_probe__destroy(skel);
+        if (mounted_tracefs) ::umount2("/sys/kernel/tracing", MNT_DETACH);
     }
 };
 
 BpfSession::BpfSession(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 BpfSession::~BpfSession() = default;
 
-Result<std::unique_ptr<BpfSession>> BpfSession::start(pid_t tgid, bool verbose) {
+Result<std::unique_ptr<BpfSession>> BpfSession::start(pid_t tgid, bool verbose,
+                                                      const std::string& syscall_attach) {
     g_verbose = verbose;
     libbpf_set_print(libbpf_log);
     auto t0 = std::chrono::steady_clock::now();
     auto impl = std::make_unique<Impl>();
+    impl->syscall_via_tracepoint = syscall_attach == "tracepoint";
+    impl->raw_tp_only = syscall_attach == "raw_tp";
     impl->ncpu = libbpf_num_possible_cpus();
     if (impl->ncpu < 1) return make_error("cannot count possible CPUs");
     impl->skel = c10k_probe__open();
@@ -147,7 +159,6 @@ Result<std::unique_ptr<BpfSession>> BpfSession::start(pid_t tgid, bool verbose) 
         {"tcp", p.raw_receive_reset, "tcp_receive_reset"},
         {"tcp", p.raw_rcvqueue_full, "sock_rcvqueue_full"},
         {"tcp", p.raw_exceed_buf, "sock_exceed_buf_limit"},
-        {"tcp", p.raw_tcp_probe, "tcp_probe"},
     };
     std::set<std::string> failed;
     for (const auto& w : cheap) {
@@ -161,6 +172,7 @@ Result<std::unique_ptr<BpfSession>> BpfSession::start(pid_t tgid, bool verbose) 
     if (impl->base_links.empty())
         return make_error("no BPF program could attach: " + *failed.begin());
     impl->attach.push_back("sched, tcp, sock: raw_tp");
+    impl->attach.push_back("tcp_probe: raw_tp, duty-cycled with syscalls");
     for (const auto& f : failed)
         impl->attach.push_back("not attached: " + f);
     impl->attach_ms =
@@ -172,6 +184,9 @@ Status BpfSession::attach_syscalls() {
     auto& im = *impl_;
     if (!im.syscall_links.empty()) return ok_status();
     auto& p = im.skel->progs;
+    // tcp_probe fires on every segment received, so it shares the duty cycle;
+    // without it socket-buffer-limited cannot be judged, which the verdict says.
+    if (!im.tcp_probe_link) im.tcp_probe_link = bpf_program__attach(p.raw_tcp_probe);
     if (!im.syscall_via_tracepoint) {
         auto* a = bpf_program__attach(p.raw_sys_enter);
         auto* b = a ? bpf_program__attach(p.raw_sys_exit) : nullptr;
@@ -183,10 +198,12 @@ Status BpfSession::attach_syscalls() {
             im.syscall_since = std::chrono::steady_clock::now();
             return ok_status();
         }
+        int err = errno;
         if (a) bpf_link__destroy(a);
+        if (im.raw_tp_only) return make_error("syscall probes (raw_tp): " + err_text(err));
         im.syscall_via_tracepoint = true;
     }
-    ensure_tracefs();
+    if (ensure_tracefs()) im.mounted_tracefs = true;
     auto* a = bpf_program__attach(p.tp_sys_enter);
     if (!a) return make_error("syscall probes: " + err_text(errno));
     auto* b = bpf_program__attach(p.tp_sys_exit);
@@ -204,6 +221,10 @@ Status BpfSession::attach_syscalls() {
 
 void BpfSession::detach_syscalls() {
     auto& im = *impl_;
+    if (im.tcp_probe_link) {
+        bpf_link__destroy(im.tcp_probe_link);
+        im.tcp_probe_link = nullptr;
+    }
     if (im.syscall_links.empty()) return;
     for (auto* l : im.syscall_links)
         bpf_link__destroy(l);
@@ -214,6 +235,14 @@ void BpfSession::detach_syscalls() {
 
 bool BpfSession::syscalls_attached() const {
     return !impl_->syscall_links.empty();
+}
+
+uint64_t BpfSession::host_syscalls() const {
+    uint64_t n = 0;
+    for (auto v :
+         read_percpu<uint64_t>(bpf_map__fd(impl_->skel->maps.host_syscalls), 0, impl_->ncpu))
+        n += v;
+    return n;
 }
 
 void BpfSession::set_ports(const std::vector<uint16_t>& ports) {
@@ -295,7 +324,7 @@ BpfEvidence BpfSession::read() const {
     for (auto v : read_percpu<uint64_t>(bpf_map__fd(maps.lost), 0, im.ncpu))
         e.lost_events += v;
     for (auto* m : {maps.syscall_stats, maps.syscall_errors, maps.syscall_starts, maps.sched_stats,
-                    maps.threads, maps.tcp_stats, maps.ports, maps.lost})
+                    maps.threads, maps.tcp_stats, maps.ports, maps.lost, maps.host_syscalls})
         e.map_bytes += map_memlock(bpf_map__fd(m));
     return e;
 }

@@ -64,6 +64,13 @@ IntervalRates rates_between(const BpfEvidence* a, const BpfEvidence& b, double d
 
 }  // namespace
 
+bool syscall_budget_spent(uint64_t host_syscalls, double traced_s, double interval_s,
+                          unsigned cpus) {
+    if (traced_s < kMinDuty * interval_s) return false;
+    double cost_s = static_cast<double>(host_syscalls) * kSyscallTraceCostNs * 1e-9;
+    return cost_s >= kSyscallBudget * std::max(1u, cpus) * interval_s;
+}
+
 Result<ProbeEvidence> run_probe(const ProbeOptions& o,
                                 const std::function<void(const IntervalRates&)>& on_interval,
                                 const std::atomic<bool>& stop) {
@@ -79,10 +86,13 @@ Result<ProbeEvidence> run_probe(const ProbeOptions& o,
     e.interval_s = o.interval_s;
 
     std::unique_ptr<BpfSession> bpf;
+    double attached_after_ms = 0;
     if (o.mode != "sample") {
-        auto started = BpfSession::start(o.pid, o.verbose);
+        auto started = BpfSession::start(o.pid, o.verbose, o.syscall_attach);
         if (started) {
             bpf = std::move(*started);
+            attached_after_ms =
+                std::chrono::duration<double, std::milli>(Clock::now() - o.started).count();
         } else if (o.mode == "bpf") {
             return started.error();
         } else {
@@ -91,7 +101,9 @@ Result<ProbeEvidence> run_probe(const ProbeOptions& o,
         }
     }
     e.mode = bpf ? "bpf" : "sample";
-    double duty = std::clamp(o.syscall_duty, 0.0, 1.0);
+    bool auto_duty = o.syscall_duty < 0;
+    double duty = auto_duty ? 1.0 : std::clamp(o.syscall_duty, 0.0, 1.0);
+    unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
 
     Sampler sampler(o.pid);
     auto first = sampler.sample();
@@ -116,7 +128,20 @@ Result<ProbeEvidence> run_probe(const ProbeOptions& o,
                 duty = 0;
             }
             auto off = tick + std::chrono::duration_cast<Clock::duration>((next - tick) * duty);
-            sleep_until(off, stop);
+            if (auto_duty) {
+                // Trace in 10 ms steps until the host's syscall count says the
+                // interval's budget is spent (or the interval ends).
+                uint64_t at_attach = bpf->host_syscalls();
+                double span = std::chrono::duration<double>(next - tick).count();
+                while (!stop.load() && Clock::now() < next) {
+                    sleep_until(std::min(next, Clock::now() + std::chrono::milliseconds(10)), stop);
+                    double traced = std::chrono::duration<double>(Clock::now() - tick).count();
+                    if (syscall_budget_spent(bpf->host_syscalls() - at_attach, traced, span, cpus))
+                        break;
+                }
+            } else {
+                sleep_until(off, stop);
+            }
             bpf->detach_syscalls();
         }
         sleep_until(next, stop);
@@ -138,6 +163,7 @@ Result<ProbeEvidence> run_probe(const ProbeOptions& o,
         if (bpf) {
             auto now = bpf->read();
             r = rates_between(prev_bpf ? &*prev_bpf : nullptr, now, dt);
+
             prev_bpf = std::move(now);
         }
         auto cur = sampler.evidence();
@@ -151,7 +177,9 @@ Result<ProbeEvidence> run_probe(const ProbeOptions& o,
     if (bpf) {
         bpf->detach_syscalls();
         e.bpf = bpf->read();
-        e.bpf->syscall_duty = duty;
+        double observed = std::chrono::duration<double>(Clock::now() - start).count();
+        e.bpf->syscall_duty = observed > 0 ? std::min(1.0, e.bpf->syscall_seconds / observed) : 0;
+        e.bpf->attached_after_ms = attached_after_ms;
     }
     e.sampled = sampler.evidence();
     e.comm = sampler.comm();

@@ -103,8 +103,9 @@ std::string render_probe_text(const ProbeEvidence& e, const Verdict& v, bool col
         std::string attach;
         for (const auto& a : e.bpf->attach)
             attach += (attach.empty() ? "" : "; ") + a;
-        out += fmt::format("attached: {} (in {:.0f} ms); syscalls traced {:.0f}% of the window\n",
-                           attach, e.bpf->attach_ms, e.bpf->syscall_duty * 100);
+        out += fmt::format(
+            "attached: {} ({:.0f} ms after start); syscalls traced {:.0f}% of the window\n", attach,
+            e.bpf->attached_after_ms, e.bpf->syscall_duty * 100);
         out += fmt::format("BPF maps: {:.1f} MiB; lost events: {}\n",
                            static_cast<double>(e.bpf->map_bytes) / (1 << 20), e.bpf->lost_events);
     }
@@ -168,6 +169,8 @@ std::string render_probe_json(const ProbeEvidence& e, const Verdict& v) {
         {"bpf_map_bytes", 0},
         {"syscall_duty", 0},
         {"syscall_seconds", 0},
+        {"attach_ms", 0},
+        {"attached_after_ms", 0},
         {"histograms", json::object()},
         {"syscalls", json::array()},
         {"unobserved", v.unobserved},
@@ -180,6 +183,8 @@ std::string render_probe_json(const ProbeEvidence& e, const Verdict& v) {
         doc["bpf_map_bytes"] = b.map_bytes;
         doc["syscall_duty"] = b.syscall_duty;
         doc["syscall_seconds"] = b.syscall_seconds;
+        doc["attach_ms"] = b.attach_ms;
+        doc["attached_after_ms"] = b.attached_after_ms;
         doc["histograms"]["runq"] = hist_json(b.sched.runq);
         for (const auto& s : b.syscalls) {
             json errnos = json::object();

@@ -489,7 +489,7 @@ Verdict judge(const ProbeEvidence& e) {
             "run-queue latency histograms (schedstat gives a total only)",
             "TCP window and buffer events: socket-buffer-limited cannot be judged",
         };
-    } else if (b->syscall_duty < 1) {
+    } else if (b->syscall_duty < 0.99) {
         v.unobserved.push_back(fmt::format(
             "syscalls were traced for {:.0f}% of the window ({:.1f} s) to keep overhead low; "
             "counts are per traced second",

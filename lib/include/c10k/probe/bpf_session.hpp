@@ -17,7 +17,9 @@ class BpfSession {
     // Loads the programs (CO-RE against this kernel's BTF) with the target's tgid
     // baked in, then attaches the cheap probes (sched, TCP). Fails with the reason
     // (no privilege, no BTF, built without BPF) so the caller can fall back.
-    static Result<std::unique_ptr<BpfSession>> start(pid_t tgid, bool verbose);
+    // `syscall_attach`: "auto" (raw_tp, then classic tracepoint), "raw_tp" or "tracepoint".
+    static Result<std::unique_ptr<BpfSession>> start(pid_t tgid, bool verbose,
+                                                     const std::string& syscall_attach = "auto");
     ~BpfSession();
     BpfSession(const BpfSession&) = delete;
     BpfSession& operator=(const BpfSession&) = delete;
@@ -27,6 +29,10 @@ class BpfSession {
     Status attach_syscalls();
     void detach_syscalls();
     bool syscalls_attached() const;
+
+    // Every process's syscalls counted while syscall tracing was attached: what
+    // tracing has cost the host so far is proportional to it. One map read.
+    uint64_t host_syscalls() const;
 
     // Which ports' TCP events count as the target's.
     void set_ports(const std::vector<uint16_t>& ports);

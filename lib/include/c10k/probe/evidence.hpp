@@ -57,13 +57,15 @@ struct TcpStat {
 struct BpfEvidence {
     std::vector<std::string> attach;  // "sched: raw_tp", "syscalls: tracepoint", ...
     double syscall_seconds = 0;       // how long syscall probes were attached
-    double syscall_duty = 1;          // the fraction of the window asked for
+    double syscall_duty = 1;          // the fraction of the window traced
     std::vector<SyscallStat> syscalls;
     SchedStat sched;
     TcpStat tcp;
+    uint64_t host_syscalls = 0;  // every process's, while syscall tracing was attached
     uint64_t lost_events = 0;
     uint64_t map_bytes = 0;
-    double attach_ms = 0;
+    double attach_ms = 0;          // loading and attaching the programs
+    double attached_after_ms = 0;  // from the command's start until attached
 
     const SyscallStat* syscall(std::string_view name) const;
     uint64_t errno_count(int err) const;  // over every syscall

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <string>
 
@@ -16,10 +17,28 @@ struct ProbeOptions {
     pid_t pid = 0;
     double duration_s = 10;
     double interval_s = 1;
-    std::string mode = "auto";   // auto | bpf | sample
-    double syscall_duty = 0.25;  // share of each interval with syscall tracing on
+    std::string mode = "auto";  // auto | bpf | sample
+    // Share of each interval with syscall (and tcp_probe) tracing attached; < 0: auto,
+    // traced until the host's syscalls since attaching say tracing has cost
+    // kSyscallBudget of the CPUs for this interval.
+    double syscall_duty = -1;
+    std::string syscall_attach = "auto";  // auto | raw_tp | tracepoint
     bool verbose = false;
+    // When the command started, so the report can say how long attaching took from there.
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };
+
+// Tracing puts every syscall on the host on the slow path: measured on the
+// project's machines at about 400 ns per syscall with our programs attached
+// (bench/probe_overhead.py: 25% throughput lost at ~1.3M syscalls/s on 2 CPUs).
+inline constexpr double kSyscallTraceCostNs = 400;
+inline constexpr double kSyscallBudget = 0.01;  // of the host's CPU time
+inline constexpr double kMinDuty = 0.02;        // never less, so there is always some evidence
+
+// Pure: whether tracing should stop now. `host_syscalls` since attaching,
+// `traced_s` of `interval_s` so far.
+bool syscall_budget_spent(uint64_t host_syscalls, double traced_s, double interval_s,
+                          unsigned cpus);
 
 // Rates over the last interval, for the live line.
 struct IntervalRates {

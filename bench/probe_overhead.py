@@ -1,0 +1,170 @@
+#!/usr/bin/python3
+"""What `c10k-doctor probe` costs the server it watches, against bpftrace doing
+comparable in-kernel aggregation on the same tracepoints.
+
+A loopback epoll echo server (tests' c10k-target healthy) is saturated by
+c10k-load pingpong (many connections, no pauses) for SECONDS per run, with:
+  none        nothing attached
+  probe       c10k-doctor probe --pid SERVER (defaults: syscall and tcp_probe tracing duty-cycled
+              to a budget of ~1% of the CPUs, sized by the host's syscall rate)
+  probe-full  c10k-doctor probe --syscall-duty 100 (every probe on all the time)
+  bpftrace    raw_syscalls enter/exit per-syscall latency hist, count and errno,
+              sched_switch/wakeup off-CPU hist, tcp/sock tracepoint counts
+Runs alternate (none, probe, probe-full, bpftrace, none, ...) and the medians
+are printed with each condition's loss against `none`. Also: time from start
+until attached, peak RSS of the tool, BPF map memory, lost events.
+
+Everything runs in a private network namespace and mount namespace (bpftrace's
+classic tracepoints need tracefs; it is mounted there only). Needs root,
+bpftrace (apt-get install bpftrace) and a build (cmake --build build).
+
+usage: sudo bench/probe_overhead.py [--build build] [--runs 5] [--seconds 5] [--conns 64]
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+BPFTRACE = r"""
+BEGIN { printf("attached\n"); }
+tracepoint:raw_syscalls:sys_enter /pid == $1/ { @start[tid] = nsecs; @nr[tid] = args->id; }
+tracepoint:raw_syscalls:sys_exit /pid == $1 && @start[tid]/ {
+  @lat[@nr[tid]] = hist(nsecs - @start[tid]);
+  @calls[@nr[tid]] = count();
+  if (args->ret < 0) { @errors[@nr[tid], -args->ret] = count(); }
+  delete(@start[tid]); delete(@nr[tid]);
+}
+tracepoint:sched:sched_switch /pid == $1/ { @switches = count(); @off[args->prev_pid] = nsecs; }
+tracepoint:sched:sched_switch /@off[args->next_pid]/ {
+  @offcpu = hist(nsecs - @off[args->next_pid]); delete(@off[args->next_pid]);
+}
+tracepoint:sched:sched_wakeup /@off[args->pid]/ { @wakeups = count(); }
+tracepoint:sock:inet_sock_set_state /args->sport == $2 || args->dport == $2/ { @states[args->oldstate, args->newstate] = count(); }
+tracepoint:tcp:tcp_retransmit_skb /args->sport == $2 || args->dport == $2/ { @retransmits = count(); }
+tracepoint:tcp:tcp_probe /args->sport == $2 || args->dport == $2/ { @segments = count(); }
+"""
+
+
+def start_ready(argv, **kw):
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, **kw)
+    line = p.stdout.readline().split()
+    if not line or line[0] != "ready":
+        sys.exit(f"{argv[0]} did not start")
+    return p, int(line[1])
+
+
+def one_run(args, cond, server_pid, port, script):
+    """Returns (round trips per second, tool stats dict)."""
+    tool, stats = None, {}
+    secs = args.seconds
+    if cond.startswith("probe"):
+        # probe: auto duty; probe-full: 100%; probe-N: N% (for calibration)
+        duty = "100" if cond == "probe-full" else cond[6:] if cond.startswith("probe-") else "auto"
+        tool = subprocess.Popen(
+            ["/usr/bin/time", "-f", "%M", args.doctor, "probe", "--pid", str(server_pid),
+             "--duration", f"{secs + 2}s", "--syscall-duty", duty, "--json"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1.0)  # attached well before the load starts (attach takes ~30 ms)
+    elif cond == "bpftrace":
+        t0 = time.perf_counter()
+        tool = subprocess.Popen(["/usr/bin/time", "-f", "%M", "bpftrace", script, str(server_pid),
+                                 str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        while True:
+            line = tool.stdout.readline()
+            if not line:
+                sys.exit("bpftrace failed: " + tool.stderr.read())
+            if line.strip() == "attached":
+                break
+        stats["attached_after_ms"] = (time.perf_counter() - t0) * 1000
+    load = subprocess.run([args.load, "pingpong", str(port), str(args.conns), str(secs)],
+                          capture_output=True, text=True, check=True)
+    done = [l for l in load.stdout.split("\n") if l.startswith("done ")]
+    rps = int(done[0].split()[1]) / secs
+    if cond.startswith("probe"):
+        out, err = tool.communicate(timeout=60)
+        doc = json.loads(out)
+        stats.update(attached_after_ms=doc["attached_after_ms"], map_bytes=doc["bpf_map_bytes"],
+                     lost=doc["lost_events"], rss_kib=int(err.strip().split("\n")[-1]),
+                     duty=doc["syscall_duty"] * 100)
+    elif cond == "bpftrace":
+        # GNU time does not forward signals: stop bpftrace itself, it then prints its maps.
+        children = open(f"/proc/{tool.pid}/task/{tool.pid}/children").read().split()
+        for child in children:
+            os.kill(int(child), 2)
+        out, err = tool.communicate(timeout=60)
+        stats["rss_kib"] = int(err.strip().split("\n")[-1])
+    return rps, stats
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--seconds", type=int, default=5)
+    ap.add_argument("--conns", type=int, default=64)
+    ap.add_argument("--conditions", default="none,probe,probe-full,bpftrace",
+                    help="also: probe-N, syscall tracing fixed at N%% (probe-0: none)")
+    ap.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if not args.inner:
+        if os.geteuid() != 0:
+            sys.exit("needs root (BPF, namespaces)")
+        # Re-run inside fresh network and mount namespaces.
+        cmd = ["unshare", "-n", "-m", "--propagation", "private", sys.executable,
+               os.path.abspath(__file__), "--inner", *sys.argv[1:]]
+        sys.exit(subprocess.call(cmd))
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    subprocess.run(["mount", "-t", "tracefs", "tracefs", "/sys/kernel/tracing"], check=False)
+    b = os.path.abspath(args.build)
+    args.doctor = f"{b}/tools/c10k-doctor"
+    args.load = f"{b}/tests/c10k-load"
+    target = f"{b}/tests/c10k-target"
+    with tempfile.NamedTemporaryFile("w", suffix=".bt", delete=False) as f:
+        f.write(BPFTRACE)
+        script = f.name
+    total = args.runs * 4 * (args.seconds + 2) + 30
+    server, port = start_ready([target, "healthy", str(total)])
+    conds = args.conditions.split(",")
+    rps = {c: [] for c in conds}
+    stats = {c: [] for c in conds}
+    try:
+        for r in range(args.runs):
+            for c in conds:
+                v, s = one_run(args, c, server.pid, port, script)
+                rps[c].append(v)
+                stats[c].append(s)
+                print(f"run {r + 1}/{args.runs} {c:<10} {v:10.0f} round trips/s", file=sys.stderr)
+    finally:
+        server.kill()
+        os.unlink(script)
+    base = statistics.median(rps["none"])
+    print(f"\nloopback epoll echo server, {args.conns} connections, {args.seconds} s x "
+          f"{args.runs} alternating runs, medians:\n")
+    print(f"{'condition':<11} {'round trips/s':>14} {'loss':>7} {'attached after':>15} "
+          f"{'peak RSS':>9} {'BPF maps':>9} {'lost':>5} {'traced':>7}")
+    for c in conds:
+        m = statistics.median(rps[c])
+        loss = (base - m) / base * 100
+        st = stats[c]
+        def med(k, scale=1.0):
+            vals = [s[k] for s in st if k in s]
+            return statistics.median(vals) * scale if vals else None
+        att, rss, maps = med("attached_after_ms"), med("rss_kib", 1 / 1024), med("map_bytes", 1 / 2**20)
+        lost = max((s.get("lost", 0) for s in st), default=0)
+        duty = med("duty")
+        print(f"{c:<11} {m:14.0f} {loss:6.1f}% {att and f'{att:.0f} ms' or '-':>15} "
+              f"{rss and f'{rss:.1f} MB' or '-':>9} {maps and f'{maps:.1f} MB' or '-':>9} "
+              f"{lost if c.startswith('probe') else '-':>5} {duty is not None and f'{duty:.0f}%' or '-':>7}")
+    if "probe" in rps and "bpftrace" in rps:
+        p_loss = (base - statistics.median(rps["probe"])) / base
+        bt_loss = (base - statistics.median(rps["bpftrace"])) / base
+        if bt_loss > 0:
+            print(f"\nprobe loss / bpftrace loss = {p_loss / bt_loss:.2f}")
+
+
+main()
