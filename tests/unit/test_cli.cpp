@@ -104,6 +104,10 @@ TEST(Cli, CheckManPageMatchesHelp) {
     expect_man_matches_help({{"check"}}, "c10k-doctor-check.8");
 }
 
+TEST(Cli, ProbeManPageMatchesHelp) {
+    expect_man_matches_help({{"probe"}}, "c10k-doctor-probe.8");
+}
+
 TEST(Cli, ProfileManPageMatchesHelp) {
     expect_man_matches_help({{"profile", "list"},
                              {"profile", "show"},

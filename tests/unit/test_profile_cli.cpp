@@ -143,6 +143,20 @@ TEST(ProfileCli, PersistWritesSysctlDAtomicallyAndRollbackRemovesIt) {
     EXPECT_NE(h.doctor({"rollback"}).exit_code, 0);  // nothing left to roll back
 }
 
+TEST(ProfileCli, PersistWarnsWhenALaterBootFileWouldUndoAKey) {
+    ProfileHost h;
+    h.profile("t", kFsProfile);
+    h.root.write("etc/sysctl.d/99-local.conf", "fs.nr_open = 1048576\n");
+    h.root.write("etc/sysctl.d/10-early.conf", "net.core.somaxconn = 1024\n");
+    auto r = h.doctor({"apply", "t", "--persist", "--dry-run"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("at boot /etc/sysctl.d/99-local.conf:1 sets fs.nr_open = 1048576 after "
+                         "90-c10k-doctor.conf"),
+              std::string::npos)
+        << r.out;
+    EXPECT_EQ(r.out.find("10-early.conf:1 sets"), std::string::npos) << "an earlier file loses";
+}
+
 TEST(ProfileCli, RollbackRestoresAPersistedFileThatExistedBefore) {
     ProfileHost h;
     h.profile("t", kFsProfile);

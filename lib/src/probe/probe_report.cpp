@@ -70,6 +70,16 @@ json hist_json(const Log2Hist& h) {
 
 }  // namespace
 
+namespace {
+// "512ns", "1.0us", "2.1ms", "1.1s": log2 slot bounds stay readable at every scale.
+std::string human_ns(uint64_t ns) {
+    if (ns < 1000) return fmt::format("{}ns", ns);
+    if (ns < 1000'000) return fmt::format("{:.1f}us", static_cast<double>(ns) / 1e3);
+    if (ns < 1000'000'000) return fmt::format("{:.1f}ms", static_cast<double>(ns) / 1e6);
+    return fmt::format("{:.1f}s", static_cast<double>(ns) / 1e9);
+}
+}  // namespace
+
 std::string render_log2_hist(const Log2Hist& h, const std::string& title) {
     size_t lo = h.slots.size(), hi = 0;
     uint64_t max = 0;
@@ -80,14 +90,13 @@ std::string render_log2_hist(const Log2Hist& h, const std::string& title) {
             max = std::max(max, h.slots[i]);
         }
     if (max == 0) return "";
-    std::string out = fmt::format("  {} (count {}, p50 {} us, p99 {} us)\n", title, h.count(),
-                                  h.percentile_ns(0.5) / 1000, h.percentile_ns(0.99) / 1000);
-    out += fmt::format("  {:>22} : {:<9} {}\n", "usecs", "count", "distribution");
+    std::string out = fmt::format("  {} (count {}, p50 < {}, p99 < {})\n", title, h.count(),
+                                  human_ns(h.percentile_ns(0.5)), human_ns(h.percentile_ns(0.99)));
+    out += fmt::format("  {:>21} : {:<9} {}\n", "latency", "count", "distribution");
     for (size_t i = lo; i <= hi; ++i) {
-        // Slots are in ns; show microseconds like bcc's tools.
-        uint64_t low = (uint64_t{1} << i) / 1000, high = ((uint64_t{1} << (i + 1)) - 1) / 1000;
         int bar = static_cast<int>(40 * h.slots[i] / max);
-        out += fmt::format("  {:>10} -> {:<9} : {:<9} |{:<40}|\n", low, high, h.slots[i],
+        out += fmt::format("  {:>8} -> {:<8} : {:<9} |{:<40}|\n", human_ns(uint64_t{1} << i),
+                           human_ns(uint64_t{1} << (i + 1)), h.slots[i],
                            std::string(static_cast<size_t>(bar), '*'));
     }
     return out;

@@ -91,6 +91,25 @@ std::string persist_content(const ApplyPlan& plan) {
     return out;
 }
 
+// The last boot setting applied after 90-c10k-doctor.conf (a sysctl.d file
+// sorting after it, or /etc/sysctl.conf): the value a reboot really ends with.
+std::optional<BootSetting> applied_after_ours(const std::vector<BootSetting>& boot) {
+    std::string ours = fs::path(kPersistFile).filename().string();
+    std::optional<BootSetting> last;
+    for (const auto& b : boot) {
+        auto name = fs::path(b.file).filename().string();
+        if (b.file == "/" + std::string(kPersistFile)) continue;
+        if (b.file == "/etc/sysctl.conf" || name > ours) last = b;
+    }
+    return last;
+}
+
+std::string fmt_boot_override(const std::string& key, const BootSetting& b) {
+    return "--persist: at boot " + b.file + ":" + std::to_string(b.line) + " sets " + key + " = " +
+           b.value + " after 90-c10k-doctor.conf, so a reboot ends with that value; " +
+           "edit or remove that line";
+}
+
 JournalFile file_change(const fs::path& path, std::string after, uint32_t mode) {
     JournalFile f;
     f.path = path.string();
@@ -182,6 +201,15 @@ Result<ApplyPlan> make_plan(const Profile& profile, const NamespaceTarget& ns,
         } else {
             plan.files.push_back(
                 file_change(o.root.path(kPersistFile), persist_content(plan), 0644));
+            for (const auto& r : plan.rows) {
+                if (r.decision.action == Action::missing ||
+                    r.decision.action == Action::read_only ||
+                    r.decision.action == Action::host_wide)
+                    continue;
+                if (auto later = applied_after_ours(r.boot);
+                    later && normalize_value(later->value) != r.decision.target)
+                    plan.notes.push_back(fmt_boot_override(r.entry.key, *later));
+            }
         }
         if (!o.unit.empty()) {
             if (!valid_unit(o.unit))
