@@ -20,14 +20,6 @@ struct syscall_start {
     __u64 nr;
 };
 
-struct thread_sched {
-    __u64 on_ts;
-    __u64 off_ts;
-    __u64 wake_ts;
-    __u32 off_state;
-    __u32 pad;
-};
-
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
     __uint(max_entries, C10K_MAX_SYSCALLS);
@@ -60,7 +52,7 @@ struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
     __uint(max_entries, 16384);
     __type(key, __u32);
-    __type(value, struct thread_sched);
+    __type(value, struct c10k_thread_sched);
 } threads SEC(".maps");
 
 struct {
@@ -202,8 +194,8 @@ static __always_inline __u32 off_state_of(struct task_struct* t) {
     else
         state = BPF_CORE_READ((struct task_struct___pre518*)t, state);
     if (state == 0) return C10K_OFF_PREEMPTED;
-    if (state & 1) return C10K_OFF_SLEEP;      /* TASK_INTERRUPTIBLE */
-    if (state & 2) return C10K_OFF_DISK;       /* TASK_UNINTERRUPTIBLE */
+    if (state & 1) return C10K_OFF_SLEEP; /* TASK_INTERRUPTIBLE */
+    if (state & 2) return C10K_OFF_DISK;  /* TASK_UNINTERRUPTIBLE */
     return C10K_OFF_OTHER;
 }
 
@@ -219,14 +211,17 @@ int BPF_PROG(raw_sched_switch, bool preempt, struct task_struct* prev, struct ta
 
     if (prev_tgid == target_tgid) {
         __u32 tid = BPF_CORE_READ(prev, pid);
-        struct thread_sched* t = bpf_map_lookup_elem(&threads, &tid);
-        struct thread_sched fresh = {};
+        struct c10k_thread_sched* t = bpf_map_lookup_elem(&threads, &tid);
+        struct c10k_thread_sched fresh = {};
         if (!t) {
             bpf_map_update_elem(&threads, &tid, &fresh, BPF_NOEXIST);
             t = bpf_map_lookup_elem(&threads, &tid);
         }
         if (t) {
-            if (t->on_ts) st->on_cpu_ns += now - t->on_ts;
+            if (t->on_ts) {
+                st->on_cpu_ns += now - t->on_ts;
+                t->on_total += now - t->on_ts;
+            }
             __u32 off = off_state_of(prev);
             if (off == C10K_OFF_PREEMPTED)
                 st->switches_involuntary++;
@@ -242,11 +237,12 @@ int BPF_PROG(raw_sched_switch, bool preempt, struct task_struct* prev, struct ta
     }
     if (next_tgid == target_tgid) {
         __u32 tid = BPF_CORE_READ(next, pid);
-        struct thread_sched* t = bpf_map_lookup_elem(&threads, &tid);
+        struct c10k_thread_sched* t = bpf_map_lookup_elem(&threads, &tid);
         if (t) {
             if (t->off_ts) {
                 __u32 off = t->off_state & 3;
                 st->off_cpu_ns[off] += now - t->off_ts;
+                t->off_total += now - t->off_ts;
                 /* Run-queue wait: since preemption, or since the wakeup. */
                 __u64 ready = off == C10K_OFF_PREEMPTED ? t->off_ts : t->wake_ts;
                 if (ready && now > ready) {
@@ -259,7 +255,7 @@ int BPF_PROG(raw_sched_switch, bool preempt, struct task_struct* prev, struct ta
             t->on_ts = now;
             t->off_ts = 0;
         } else {
-            struct thread_sched fresh = {.on_ts = now};
+            struct c10k_thread_sched fresh = {.on_ts = now};
             if (bpf_map_update_elem(&threads, &tid, &fresh, BPF_ANY)) count_lost();
         }
     }
@@ -269,7 +265,7 @@ int BPF_PROG(raw_sched_switch, bool preempt, struct task_struct* prev, struct ta
 static __always_inline void on_wakeup(struct task_struct* p) {
     if (BPF_CORE_READ(p, tgid) != target_tgid) return;
     __u32 tid = BPF_CORE_READ(p, pid);
-    struct thread_sched* t = bpf_map_lookup_elem(&threads, &tid);
+    struct c10k_thread_sched* t = bpf_map_lookup_elem(&threads, &tid);
     if (t) t->wake_ts = bpf_ktime_get_ns();
     __u32 zero = 0;
     struct c10k_sched_stats* st = bpf_map_lookup_elem(&sched_stats, &zero);

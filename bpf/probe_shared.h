@@ -19,7 +19,12 @@ struct c10k_errno_key {
     __u32 err;
 };
 
-enum c10k_off_state { C10K_OFF_PREEMPTED = 0, C10K_OFF_SLEEP = 1, C10K_OFF_DISK = 2, C10K_OFF_OTHER = 3 };
+enum c10k_off_state {
+    C10K_OFF_PREEMPTED = 0,
+    C10K_OFF_SLEEP = 1,
+    C10K_OFF_DISK = 2,
+    C10K_OFF_OTHER = 3
+};
 
 struct c10k_sched_stats {
     __u64 on_cpu_ns;
@@ -44,6 +49,17 @@ struct c10k_tcp_stats {
     __u64 exceed_buf_limit;
     __u64 segments_in;
     __u64 segments_small_window; /* our advertised window under small_window bytes */
+};
+
+/* Per thread, in the `threads` map: timestamps for the next switch, and totals. */
+struct c10k_thread_sched {
+    __u64 on_ts;
+    __u64 off_ts;
+    __u64 wake_ts;
+    __u32 off_state;
+    __u32 pad;
+    __u64 on_total;
+    __u64 off_total;
 };
 
 #endif

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -139,6 +141,8 @@ TEST(ProbeBpf, AcceptQueueOverflow) {
     auto p = probe(s.pid(), "bpf");
     ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
     EXPECT_EQ(p.id, "accept-queue-overflow") << p.doc.dump(2);
+    // The server accepts and closes: it closes first, so TIME_WAIT lands on its side.
+    EXPECT_GT(p.doc["tcp"]["closed_first_by_target"], 0) << p.doc["tcp"].dump();
 }
 
 TEST(ProbeBpf, ContextSwitchStorm) {
@@ -149,6 +153,7 @@ TEST(ProbeBpf, ContextSwitchStorm) {
     ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
     EXPECT_EQ(p.id, "context-switch-storm") << p.doc.dump(2);
     EXPECT_GT(p.doc["histograms"]["runq"]["count"], 0);
+    EXPECT_GE(p.doc["sched"]["threads_seen"], 500) << "the busy threads were seen switching";
 }
 
 TEST(ProbeBpf, CpuSaturated) {
@@ -289,6 +294,52 @@ TEST(ProbeCli, TargetExitingMidWindowGivesAPartialVerdict) {
     for (const auto& n : doc["notes"])
         if (n.get<std::string>().find("exited") != std::string::npos) noted = true;
     EXPECT_TRUE(noted) << doc["notes"].dump();
+}
+
+TEST(ProbeCli, CtrlCEndsTheWindowEarlyAndStillGivesTheVerdict) {
+    REQUIRE_PRIVATE_NETNS();
+    auto s = cpu_scenario();
+    ASSERT_TRUE(s.ok());
+    std::string cmd = std::string(C10K_DOCTOR_PATH) + " probe --pid " + std::to_string(s.pid()) +
+                      " --duration 60s --json & p=$!; sleep 2; kill -INT $p; wait $p";
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = run_command({"/bin/sh", "-c", cmd}, 30);
+    double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_LT(took, 10.0);
+    auto doc = json::parse(r.out);
+    EXPECT_TRUE(doc["window"]["interrupted"].get<bool>());
+    EXPECT_EQ(doc["verdict"]["id"], "cpu-saturated") << doc.dump(2);
+}
+
+// Root without capabilities (an empty bounding set) cannot load BPF: auto mode
+// samples instead and says so; --mode bpf fails in one line.
+TEST(ProbeCli, WithoutBpfPrivilegeAutoFallsBackToSampling) {
+    REQUIRE_PRIVATE_NETNS();
+    auto s = fd_limit_scenario();
+    ASSERT_TRUE(s.ok());
+    std::vector<std::string> argv = {"/usr/bin/setpriv",
+                                     "--bounding-set=-all",
+                                     C10K_DOCTOR_PATH,
+                                     "probe",
+                                     "--pid",
+                                     std::to_string(s.pid()),
+                                     "--duration",
+                                     "2s",
+                                     "--json"};
+    auto r = run_command(argv);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto doc = json::parse(r.out);
+    EXPECT_EQ(doc["mode"], "sample");
+    EXPECT_EQ(doc["verdict"]["id"], "fd-limit");
+    EXPECT_NE(doc["notes"].dump().find("BPF unavailable"), std::string::npos) << doc["notes"];
+    EXPECT_FALSE(doc["unobserved"].empty());
+    argv.push_back("--mode");
+    argv.push_back("bpf");
+    auto strict = run_command(argv);
+    EXPECT_EQ(strict.exit_code, 1);
+    EXPECT_NE(strict.err.find("cannot load the BPF programs"), std::string::npos) << strict.err;
+    EXPECT_EQ(std::count(strict.err.begin(), strict.err.end(), '\n'), 1) << strict.err;
 }
 
 TEST(ProbeCli, BogusPidIsOneClearLine) {

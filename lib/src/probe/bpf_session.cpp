@@ -307,6 +307,24 @@ BpfEvidence BpfSession::read() const {
         for (size_t i = 0; i < C10K_HIST_SLOTS; ++i)
             s.runq.slots[i] += c.runq_hist[i];
     }
+    {
+        int tfd = bpf_map__fd(maps.threads);
+        uint32_t tid = 0, next_tid = 0;
+        bool first_tid = true;
+        auto& s = e.sched;
+        while (bpf_map_get_next_key(tfd, first_tid ? nullptr : &tid, &next_tid) == 0) {
+            first_tid = false;
+            tid = next_tid;
+            c10k_thread_sched t{};
+            if (bpf_map_lookup_elem(tfd, &tid, &t) != 0) continue;
+            ++s.threads_seen;
+            s.busiest_threads.push_back({tid, t.on_total, t.off_total});
+        }
+        std::sort(
+            s.busiest_threads.begin(), s.busiest_threads.end(),
+            [](const ThreadTime& a, const ThreadTime& b) { return a.on_cpu_ns > b.on_cpu_ns; });
+        if (s.busiest_threads.size() > 5) s.busiest_threads.resize(5);
+    }
     for (const auto& c : read_percpu<c10k_tcp_stats>(bpf_map__fd(maps.tcp_stats), 0, im.ncpu)) {
         auto& t = e.tcp;
         t.state_changes += c.state_changes;

@@ -68,6 +68,40 @@ json hist_json(const Log2Hist& h) {
             {"slots", slots}};
 }
 
+json sampled_json(const SampledEvidence& s) {
+    json listeners = json::array();
+    for (const auto& l : s.listeners)
+        listeners.push_back(
+            {{"local", l.local.to_string()}, {"backlog", l.backlog}, {"queued_max", l.queued_max}});
+    json dest = nullptr;
+    if (s.busiest_destination)
+        dest = {{"remote", s.busiest_destination->remote.to_string()},
+                {"sockets", s.busiest_destination->sockets},
+                {"time_wait", s.busiest_destination->time_wait}};
+    return {{"samples", s.samples},
+            {"seconds", s.seconds},
+            {"cpus", s.cpus},
+            {"cpu_cores", s.cpu_cores},
+            {"host_busy", s.host_busy},
+            {"fds_max", s.fds_max},
+            {"nofile_soft", s.nofile_soft},
+            {"threads_max", s.threads_max},
+            {"connections_max", s.connections_max},
+            {"switches_per_second", s.switches_per_s},
+            {"involuntary_per_second", s.involuntary_per_s},
+            {"thread_states",
+             {{"samples", s.thread_samples},
+              {"running", s.running},
+              {"sleeping", s.sleeping},
+              {"disk", s.disk}}},
+            {"blocked_in", s.blocked_in},
+            {"listeners", listeners},
+            {"somaxconn", s.somaxconn},
+            {"counter_rates", s.counter_rates},
+            {"port_range", s.port_range},
+            {"busiest_destination", dest}};
+}
+
 }  // namespace
 
 namespace {
@@ -134,6 +168,19 @@ std::string render_probe_text(const ProbeEvidence& e, const Verdict& v, bool col
             out += "     fix: " + fix + "\n";
         out += "\n";
     }
+    const auto& sm = e.sampled;
+    out +=
+        fmt::format("seen: {:.2f} cores, {} threads, {} fds (soft limit {}), {} connections",
+                    sm.cpu_cores, sm.threads_max, sm.fds_max, sm.nofile_soft, sm.connections_max);
+    if (e.bpf) {
+        const auto& t = e.bpf->tcp;
+        out += fmt::format(
+            "; TCP on its ports: {} established, closed first by it {} / by peers {}, "
+            "{} retransmits, {} resets sent, {} received",
+            t.established, t.closed_first_local, t.closed_first_peer, t.retransmits, t.resets_sent,
+            t.resets_received);
+    }
+    out += "\n\n";
     if (e.bpf) {
         std::string hists;
         for (const auto& [title, h] : histograms_for(top.id, *e.bpf))
@@ -182,6 +229,9 @@ std::string render_probe_json(const ProbeEvidence& e, const Verdict& v) {
         {"attached_after_ms", 0},
         {"histograms", json::object()},
         {"syscalls", json::array()},
+        {"sched", nullptr},
+        {"tcp", nullptr},
+        {"sampled", sampled_json(e.sampled)},
         {"unobserved", v.unobserved},
         {"notes", e.notes},
     };
@@ -195,6 +245,34 @@ std::string render_probe_json(const ProbeEvidence& e, const Verdict& v) {
         doc["attach_ms"] = b.attach_ms;
         doc["attached_after_ms"] = b.attached_after_ms;
         doc["histograms"]["runq"] = hist_json(b.sched.runq);
+        const auto& sc = b.sched;
+        json threads = json::array();
+        for (const auto& t : sc.busiest_threads)
+            threads.push_back(
+                {{"tid", t.tid}, {"on_cpu_ns", t.on_cpu_ns}, {"off_cpu_ns", t.off_cpu_ns}});
+        doc["sched"] = {{"on_cpu_ns", sc.on_cpu_ns},
+                        {"off_cpu_ns",
+                         {{"runnable", sc.off_cpu_ns[0]},
+                          {"sleeping", sc.off_cpu_ns[1]},
+                          {"disk", sc.off_cpu_ns[2]},
+                          {"other", sc.off_cpu_ns[3]}}},
+                        {"voluntary_switches", sc.voluntary},
+                        {"involuntary_switches", sc.involuntary},
+                        {"wakeups", sc.wakeups},
+                        {"threads_seen", sc.threads_seen},
+                        {"busiest_threads", threads}};
+        const auto& t = b.tcp;
+        doc["tcp"] = {{"state_changes", t.state_changes},
+                      {"established", t.established},
+                      {"closed_first_by_target", t.closed_first_local},
+                      {"closed_first_by_peer", t.closed_first_peer},
+                      {"retransmits", t.retransmits},
+                      {"resets_sent", t.resets_sent},
+                      {"resets_received", t.resets_received},
+                      {"rcvqueue_full", t.rcvqueue_full},
+                      {"exceed_buf_limit", t.exceed_buf_limit},
+                      {"segments_in", t.segments_in},
+                      {"segments_small_window", t.segments_small_window}};
         for (const auto& s : b.syscalls) {
             json errnos = json::object();
             for (const auto& [err, n] : s.errnos)

@@ -36,6 +36,12 @@ struct SyscallStat {
     std::map<int, uint64_t> errnos;
 };
 
+struct ThreadTime {
+    uint32_t tid = 0;
+    uint64_t on_cpu_ns = 0;
+    uint64_t off_cpu_ns = 0;
+};
+
 struct SchedStat {
     uint64_t on_cpu_ns = 0;
     std::array<uint64_t, 4> off_cpu_ns{};  // preempted (runnable), sleeping, disk (D), other
@@ -45,6 +51,8 @@ struct SchedStat {
     uint64_t runq_count = 0;
     uint64_t runq_total_ns = 0;
     Log2Hist runq;
+    uint32_t threads_seen = 0;
+    std::vector<ThreadTime> busiest_threads;  // most on-CPU time first, at most 5
 };
 
 struct TcpStat {
