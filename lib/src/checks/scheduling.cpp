@@ -48,7 +48,7 @@ Finding host_switches(const CheckInput& in) {
         "Each switch costs microseconds of CPU and cold caches; tens of thousands per CPU per "
         "second usually mean many threads handing work back and forth.";
     if (sev != Severity::ok)
-        f.fix = {"find the process: pidstat -w 1, or c10k-doctor check --pid PID",
+        f.fix = {"find the process: pidstat -w 1, then c10k-doctor probe --pid PID to see why",
                  "serve connections from an event loop (epoll) with one thread per core instead of "
                  "a thread per connection"};
     return f;
@@ -172,8 +172,9 @@ Finding process_sched(const CheckInput& in, const ProcessSnapshot& p) {
         "a thread per connection, every added client adds to that queue.";
     if (sev != Severity::ok)
         f.fix = {"serve connections from an event loop or a bounded worker pool sized to the CPUs",
-                 "see what the threads wait for: pidstat -w -t -p " + std::to_string(p.pid) +
-                     " 1, or cat /proc/" + std::to_string(p.pid) + "/task/*/wchan"};
+                 "measure what the threads wait for and how long they queue: c10k-doctor probe "
+                 "--pid " +
+                     std::to_string(p.pid)};
     return f;
 }
 
