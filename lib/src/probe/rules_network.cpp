@@ -1,0 +1,135 @@
+#include "verdict_rules.hpp"
+
+namespace c10k::verdict {
+
+// Ephemeral ports: sockets to one destination near the size of the range.
+void Judge::ephemeral_ports() {
+    uint64_t addrnotavail = b ? b->errno_count(EADDRNOTAVAIL) : 0;
+    const SyscallStat* connect = b ? b->syscall("connect") : nullptr;
+    double connect_avg_us = connect && connect->count
+                                ? static_cast<double>(connect->total_ns) / connect->count / 1e3
+                                : 0;
+    double dest_use = s.busiest_destination && s.port_range
+                          ? static_cast<double>(s.busiest_destination->sockets) / s.port_range
+                          : 0;
+    if (addrnotavail > 0 || dest_use >= kPortsUsed) {
+        auto f =
+            make("ephemeral-port-exhaustion", Severity::crit,
+                 addrnotavail > 0 && dest_use >= kPortsUsed ? 0.95 : 0.8,
+                 s.busiest_destination
+                     ? fmt::format("{} sockets to {} with {} local ports to choose from",
+                                   s.busiest_destination->sockets,
+                                   s.busiest_destination->remote.to_string(), s.port_range)
+                     : fmt::format("{} connect() calls failed with EADDRNOTAVAIL", addrnotavail));
+        if (s.busiest_destination) {
+            f.subject = s.busiest_destination->remote.to_string();
+            ev(f, "destination_sockets", "sockets to the busiest destination",
+               s.busiest_destination->sockets, "sockets");
+            ev(f, "destination_time_wait", "of them in TIME_WAIT", s.busiest_destination->time_wait,
+               "sockets");
+        }
+        ev(f, "port_range_size", "ephemeral ports", s.port_range, "ports");
+        if (b) {
+            ev(f, "eaddrnotavail_errors", "connect() EADDRNOTAVAIL",
+               static_cast<double>(addrnotavail), "calls");
+            if (connect) {
+                ev(f, "connect_avg_us", "connect() average latency", connect_avg_us, "us");
+                ev(f, "connect_p99_us", "connect() latency p99",
+                   static_cast<double>(connect->latency.percentile_ns(0.99)) / 1e3, "us");
+            }
+        }
+        f.why =
+            "Each connection to one address:port needs its own local port, and TIME_WAIT holds "
+            "a closed one for 60 s. Near the end of the range connect() gets slow (the kernel "
+            "searches for a free port) and then fails with EADDRNOTAVAIL.";
+        f.fix = {
+            "sysctl -w net.ipv4.ip_local_port_range=\"1024 65535\"   # or: c10k-doctor "
+            "profile apply loadgen",
+            "sysctl -w net.ipv4.tcp_tw_reuse=1",
+            "reuse connections (keep-alive, a connection pool) instead of one per request"};
+        out.push_back({88, std::move(f)});
+    }
+}
+
+// Socket buffers: our advertised window tiny, reads tiny.
+void Judge::socket_buffers() {
+    if (b) {
+        const auto& t = b->tcp;
+        double small = t.segments_in ? static_cast<double>(t.segments_small_window) /
+                                           static_cast<double>(t.segments_in)
+                                     : 0;
+        uint64_t reads = sum_count(*b, kReadCalls);
+        double bytes_per_read =
+            reads ? static_cast<double>(sum_bytes(*b, kReadCalls)) / static_cast<double>(reads) : 0;
+        bool tiny_window = t.segments_in >= 100 && small >= kSmallWindowShare;
+        bool buf_events = t.rcvqueue_full + t.exceed_buf_limit > 0;
+        if (tiny_window || (buf_events && bytes_per_read < kSmallRead)) {
+            auto f = make("socket-buffer-limited", Severity::crit, tiny_window ? 0.85 : 0.6,
+                          fmt::format("{:.0f}% of incoming segments met a receive window under "
+                                      "8 KiB; {:.0f} bytes per read",
+                                      small * 100, bytes_per_read));
+            ev(f, "small_window_percent", "segments arriving with our window < 8 KiB", small * 100,
+               "%");
+            ev(f, "segments_in", "segments received", static_cast<double>(t.segments_in),
+               "segments");
+            ev(f, "bytes_per_read", "bytes per read/recv", bytes_per_read, "bytes");
+            ev(f, "reads_per_second", "reads per second", static_cast<double>(reads) / sys_s, "/s");
+            ev(f, "rcvqueue_full", "receive-queue-full events",
+               static_cast<double>(t.rcvqueue_full), "events");
+            ev(f, "buffer_limit_events", "buffer-limit events",
+               static_cast<double>(t.exceed_buf_limit), "events");
+            f.why =
+                "The receive buffer is so small that the window closes after a few KiB: the "
+                "sender waits for every window update and the process makes many tiny reads. "
+                "More CPU will not help; a bigger buffer will.";
+            f.fix = {"do not set a small SO_RCVBUF (let autotuning size it), or raise it",
+                     "sysctl -w net.ipv4.tcp_rmem=\"4096 131072 16777216\"   # or: c10k-doctor "
+                     "profile apply c100k",
+                     "read in larger chunks"};
+            out.push_back({86, std::move(f)});
+        }
+    }
+}
+
+// The namespace's TCP counters: TIME_WAIT overflow, memory pressure, loss.
+void Judge::tcp_counters() {
+    double tw_overflow = rate(s, "TcpExt.TCPTimeWaitOverflow");
+    if (tw_overflow > 0) {
+        auto f =
+            make("time-wait-overflow", Severity::warn, 0.8,
+                 fmt::format("{:.1f} TIME_WAIT sockets destroyed early per second", tw_overflow));
+        ev(f, "tw_overflow_per_second", "TCPTimeWaitOverflow per second", tw_overflow, "/s");
+        f.why =
+            "tcp_max_tw_buckets is reached; requests succeed, but late segments can meet "
+            "new connections and RSTs appear.";
+        f.fix = {
+            "sysctl -w net.ipv4.tcp_max_tw_buckets=524288   # or: c10k-doctor profile apply c100k"};
+        out.push_back({60, std::move(f)});
+    }
+    double pressures = rate(s, "TcpExt.TCPMemoryPressures");
+    if (pressures > 0) {
+        auto f =
+            make("tcp-memory-pressure", Severity::crit, 0.8,
+                 fmt::format("TCP entered memory pressure {:.1f} times per second", pressures));
+        ev(f, "memory_pressures_per_second", "TCPMemoryPressures per second", pressures, "/s");
+        f.why = "Past tcp_mem's pressure threshold the kernel shrinks every socket's buffers.";
+        f.fix = {
+            "sysctl -w net.ipv4.tcp_mem=\"262144 524288 786432\"   # or: c10k-doctor profile apply "
+            "c100k"};
+        out.push_back({65, std::move(f)});
+    }
+    double retrans = rate(s, "Tcp.RetransSegs"), outsegs = rate(s, "Tcp.OutSegs");
+    if (retrans >= 1 && outsegs > 0 && retrans / outsegs >= 0.01) {
+        auto f = make("network-loss", Severity::warn, 0.6,
+                      fmt::format("{:.1f}% of segments retransmitted", retrans / outsegs * 100));
+        ev(f, "retransmits_per_second", "retransmitted segments per second", retrans, "/s");
+        if (b)
+            ev(f, "target_retransmits", "retransmits on the target's ports",
+               static_cast<double>(b->tcp.retransmits), "segments");
+        f.why = "Lost segments cost a retransmit timeout or a fast-retransmit round trip each.";
+        f.fix = {"check the path (ethtool -S, nstat TcpExt.TCPLost*) for drops"};
+        out.push_back({50, std::move(f)});
+    }
+}
+
+}  // namespace c10k::verdict

@@ -1,0 +1,137 @@
+#include "verdict_rules.hpp"
+
+namespace c10k::verdict {
+
+// Thread per connection: thousands of threads switching all the time.
+void Judge::thread_storm() {
+    if (storm) {
+        auto f = make(
+            "context-switch-storm", Severity::crit, runq_p99 >= 1'000'000 ? 0.9 : 0.8,
+            fmt::format("{} threads, {:.0f} context switches per second", s.threads_max, switches));
+        ev(f, "threads", "threads (max seen)", s.threads_max, "threads");
+        ev(f, "connections", "connections held (max seen)", s.connections_max, "connections");
+        ev(f, "switches_per_second", "context switches per second", switches, "/s");
+        ev(f, "involuntary_per_second", "involuntary switches per second", involuntary, "/s");
+        if (b)
+            ev(f, "runq_p99_us", "run-queue latency p99", static_cast<double>(runq_p99) / 1e3,
+               "us");
+        else
+            ev(f, "runq_wait_share", "threads' run-queue wait per second", s.runq_wait_share,
+               "s/s");
+        ev(f, "cpu_cores", "process CPU", s.cpu_cores, "cores");
+        f.why = fmt::format(
+            "One thread per connection: {} threads share {} CPUs, so the scheduler, not the "
+            "work, takes the time; each switch costs microseconds and caches. CPU may read "
+            "100% busy, but the cause is the design, not a lack of cores.",
+            s.threads_max, s.cpus);
+        f.fix = {
+            "use an event loop (epoll) with one thread per core instead of a thread per "
+            "connection",
+            "or cap the thread pool near the core count and queue the work"};
+        out.push_back({90, std::move(f)});
+    }
+}
+
+// CPU saturated: a symptom when a thread storm burns it.
+void Judge::cpu_saturated() {
+    if (cpu_busy) {
+        auto f = make("cpu-saturated", storm ? Severity::warn : Severity::crit, 0.8,
+                      fmt::format("process uses {:.2f} of the {:.0f} cores it can use", s.cpu_cores,
+                                  usable_cores));
+        ev(f, "cpu_cores", "process CPU", s.cpu_cores, "cores");
+        ev(f, "usable_cores", "cores usable (min of CPUs and threads)", usable_cores, "cores");
+        ev(f, "host_busy_percent", "host CPU busy", s.host_busy * 100, "%");
+        if (b) {
+            double on = static_cast<double>(b->sched.on_cpu_ns);
+            double total = on;
+            for (auto x : b->sched.off_cpu_ns)
+                total += static_cast<double>(x);
+            if (total > 0) ev(f, "on_cpu_percent", "threads' time on CPU", on / total * 100, "%");
+        }
+        f.why = storm ? "A symptom of the context-switch storm above."
+                      : "The process's threads are on the CPU nearly all the time: requests "
+                        "queue behind computation.";
+        f.fix = storm ? std::vector<std::string>{"fix the thread-per-connection design first"}
+                      : std::vector<std::string>{
+                            "profile the hot path (perf top -p " + std::to_string(e.pid) + ")",
+                            "spread the work over more cores (more worker processes/threads) "
+                            "or more hosts"};
+        out.push_back({storm ? 40.0 : 70.0, std::move(f)});
+    }
+}
+
+// Blocking syscalls in what should be an event loop, and threads fighting over a lock.
+void Judge::blocking_and_locks() {
+    {
+        double blocking = 0, futex_share = 0, futex_per_s = 0;
+        std::string source;
+        if (b && syscall_ns > 0) {
+            uint64_t block_ns = sum_ns(*b, kSleepCalls) + sum_ns(*b, kSyncCalls);
+            blocking = static_cast<double>(block_ns) / static_cast<double>(syscall_ns);
+            double off_total = 0;
+            for (auto x : b->sched.off_cpu_ns)
+                off_total += static_cast<double>(x);
+            double disk =
+                off_total > 0 ? static_cast<double>(b->sched.off_cpu_ns[2]) / off_total : 0;
+            blocking = std::max(blocking, disk);
+            futex_share =
+                static_cast<double>(sum_ns(*b, {"futex"})) / static_cast<double>(syscall_ns);
+            futex_per_s = static_cast<double>(sum_count(*b, {"futex"})) / sys_s;
+            source = "syscall time";
+        } else if (s.thread_samples > 0) {
+            blocking =
+                share_of(s.blocked_in, {"nanosleep", "clock_nanosleep", "fsync", "fdatasync"},
+                         s.thread_samples) +
+                static_cast<double>(s.disk) / static_cast<double>(s.thread_samples);
+            futex_share = share_of(s.blocked_in, {"futex"}, s.thread_samples);
+            futex_per_s = s.switches_per_s;  // best proxy without syscall counts
+            source = "thread samples";
+        }
+        if (blocking >= kBlockingShare && !cpu_busy && !fd_limited) {
+            auto f = make("off-cpu-blocking", Severity::crit, b ? 0.85 : 0.65,
+                          fmt::format("{:.0f}% of {} in sleeps, fsync or disk waits",
+                                      blocking * 100, source));
+            ev(f, "blocking_percent", "time blocked in sleep/fsync/disk", blocking * 100, "%");
+            ev(f, "cpu_cores", "process CPU", s.cpu_cores, "cores");
+            if (b) {
+                for (const char* name : {"nanosleep", "clock_nanosleep", "fsync", "fdatasync"})
+                    if (auto* sc = b->syscall(name))
+                        ev(f, std::string(name) + "_per_second", std::string(name) + " per second",
+                           static_cast<double>(sc->count) / sys_s, "/s");
+                ev(f, "off_cpu_disk_ms", "off-CPU in D state",
+                   static_cast<double>(b->sched.off_cpu_ns[2]) / 1e6, "ms");
+            }
+            f.why =
+                "The process waits in calls that block the thread (sleeps, fsync, disk reads) "
+                "while the CPU is idle: requests queue behind the waits, not behind work.";
+            f.fix = {"move blocking work off the event loop (a thread pool for disk and fsync)",
+                     "batch fsyncs (group commit) or use O_DSYNC/io_uring where durability allows",
+                     "remove sleeps from request handling"};
+            out.push_back({82, std::move(f)});
+        }
+        if (futex_share >= kFutexShare && futex_per_s >= kFutexPerS && s.threads_max >= 4 &&
+            !storm) {
+            auto f = make("lock-contention", Severity::crit, b ? 0.85 : 0.6,
+                          fmt::format("{:.0f}% of {} in futex waits, {:.0f} futex calls per second",
+                                      futex_share * 100, source, futex_per_s));
+            ev(f, "futex_percent", "share in futex", futex_share * 100, "%");
+            ev(f, "futex_per_second", b ? "futex calls per second" : "context switches per second",
+               futex_per_s, "/s");
+            ev(f, "threads", "threads", s.threads_max, "threads");
+            ev(f, "cpu_cores", "process CPU", s.cpu_cores, "cores");
+            if (b) {
+                if (auto* fx = b->syscall("futex"))
+                    ev(f, "futex_p99_us", "futex latency p99",
+                       static_cast<double>(fx->latency.percentile_ns(0.99)) / 1e3, "us");
+            }
+            f.why =
+                "Threads spend their time waiting for each other on a lock (futex) instead of "
+                "working; adding threads makes it worse.";
+            f.fix = {"shorten or split the critical section; shard the shared state",
+                     "use per-thread data or lock-free structures on the hot path"};
+            out.push_back({80, std::move(f)});
+        }
+    }
+}
+
+}  // namespace c10k::verdict
