@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -340,6 +341,26 @@ TEST(ProbeCli, WithoutBpfPrivilegeAutoFallsBackToSampling) {
     EXPECT_EQ(strict.exit_code, 1);
     EXPECT_NE(strict.err.find("cannot load the BPF programs"), std::string::npos) << strict.err;
     EXPECT_EQ(std::count(strict.err.begin(), strict.err.end(), '\n'), 1) << strict.err;
+}
+
+TEST(ProbeCli, AThreadIdProbesItsWholeProcess) {
+    REQUIRE_PRIVATE_NETNS();
+    Background server(target({"lock", "20"}));
+    ASSERT_TRUE(server.ok());
+    std::string tid;
+    for (int tries = 0; tries < 50 && tid.empty(); ++tries) {
+        for (const auto& t :
+             std::filesystem::directory_iterator("/proc/" + std::to_string(server.pid()) + "/task"))
+            if (t.path().filename() != std::to_string(server.pid())) tid = t.path().filename();
+        if (tid.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_FALSE(tid.empty());
+    auto r = run_doctor({"probe", "--pid", tid, "--duration", "1s", "--mode", "sample", "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto doc = json::parse(r.out);
+    EXPECT_EQ(doc["target"]["pid"], server.pid());
+    EXPECT_NE(doc["notes"].dump().find("is a thread of process"), std::string::npos);
+    EXPECT_GE(doc["sampled"]["threads_max"], 9);
 }
 
 TEST(ProbeCli, BogusPidIsOneClearLine) {

@@ -11,6 +11,7 @@
 #include "c10k/probe/bpf_session.hpp"
 #include "c10k/probe/sampler.hpp"
 #include "c10k/sources/sys_root.hpp"
+#include "c10k/text.hpp"
 
 namespace c10k {
 
@@ -71,6 +72,12 @@ bool syscall_budget_spent(uint64_t host_syscalls, double traced_s, double interv
     return cost_s >= kSyscallBudget * std::max(1u, cpus) * interval_s;
 }
 
+namespace {
+Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
+                                   const std::function<void(const IntervalRates&)>& on_interval,
+                                   const std::atomic<bool>& stop);
+}  // namespace
+
 Result<ProbeEvidence> run_probe(const ProbeOptions& o,
                                 const std::function<void(const IntervalRates&)>& on_interval,
                                 const std::atomic<bool>& stop) {
@@ -81,6 +88,25 @@ Result<ProbeEvidence> run_probe(const ProbeOptions& o,
                               " belongs to another user: run as root or as its owner");
     }
     ProbeEvidence e;
+    ProbeOptions opts = o;
+    // A thread id names its whole process: everything here is per thread group.
+    if (auto status = read_text("/proc/" + std::to_string(o.pid) + "/status")) {
+        for (auto line : split_lines(*status))
+            if (starts_with(line, "Tgid:"))
+                if (auto tgid = parse_int(trim(line.substr(5))); tgid && *tgid != o.pid) {
+                    e.notes.push_back("PID " + std::to_string(o.pid) + " is a thread of process " +
+                                      std::to_string(*tgid) + ": probing the whole process");
+                    opts.pid = static_cast<pid_t>(*tgid);
+                }
+    }
+    return run_probe_on(opts, std::move(e), on_interval, stop);
+}
+
+namespace {
+
+Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
+                                   const std::function<void(const IntervalRates&)>& on_interval,
+                                   const std::atomic<bool>& stop) {
     e.pid = o.pid;
     e.window_s = o.duration_s;
     e.interval_s = o.interval_s;
@@ -187,5 +213,7 @@ Result<ProbeEvidence> run_probe(const ProbeOptions& o,
         e.notes.push_back("fewer than two samples: rates could not be measured");
     return e;
 }
+
+}  // namespace
 
 }  // namespace c10k
