@@ -305,6 +305,9 @@ int BPF_PROG(raw_set_state, const struct sock* sk, int oldstate, int newstate) {
     if (newstate == 1 /* TCP_ESTABLISHED */) st->established++;
     if (oldstate == 1 && newstate == 4 /* TCP_FIN_WAIT1 */) st->closed_first_local++;
     if (oldstate == 1 && newstate == 8 /* TCP_CLOSE_WAIT */) st->closed_first_peer++;
+    /* No event fires for the TIME_WAIT socket itself: the full socket it replaces
+     * goes FIN_WAIT2 (or CLOSING) -> CLOSE at that moment. */
+    if ((oldstate == 5 || oldstate == 11) && newstate == 7) st->time_wait_entered++;
     return 0;
 }
 

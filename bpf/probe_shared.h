@@ -42,6 +42,7 @@ struct c10k_tcp_stats {
     __u64 established;
     __u64 closed_first_local; /* ESTABLISHED -> FIN_WAIT1: this side ends in TIME_WAIT */
     __u64 closed_first_peer;  /* ESTABLISHED -> CLOSE_WAIT */
+    __u64 time_wait_entered;  /* FIN_WAIT2/CLOSING -> CLOSE: a TIME_WAIT socket takes its place */
     __u64 retransmits;
     __u64 resets_sent;
     __u64 resets_received;

@@ -331,6 +331,7 @@ BpfEvidence BpfSession::read() const {
         t.established += c.established;
         t.closed_first_local += c.closed_first_local;
         t.closed_first_peer += c.closed_first_peer;
+        t.time_wait_entered += c.time_wait_entered;
         t.retransmits += c.retransmits;
         t.resets_sent += c.resets_sent;
         t.resets_received += c.resets_received;

@@ -266,6 +266,7 @@ std::string render_probe_json(const ProbeEvidence& e, const Verdict& v) {
                       {"established", t.established},
                       {"closed_first_by_target", t.closed_first_local},
                       {"closed_first_by_peer", t.closed_first_peer},
+                      {"time_wait_entered", t.time_wait_entered},
                       {"retransmits", t.retransmits},
                       {"resets_sent", t.resets_sent},
                       {"resets_received", t.resets_received},

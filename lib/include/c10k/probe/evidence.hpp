@@ -57,6 +57,7 @@ struct SchedStat {
 
 struct TcpStat {
     uint64_t state_changes = 0, established = 0, closed_first_local = 0, closed_first_peer = 0;
+    uint64_t time_wait_entered = 0;
     uint64_t retransmits = 0, resets_sent = 0, resets_received = 0;
     uint64_t rcvqueue_full = 0, exceed_buf_limit = 0;
     uint64_t segments_in = 0, segments_small_window = 0;
