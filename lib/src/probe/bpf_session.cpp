@@ -86,6 +86,19 @@ uint64_t map_memlock(int fd) {
     return 0;
 }
 
+// Calls fn(key, value) for every entry of a (non-per-CPU) hash map.
+template <typename K, typename V, typename F>
+void for_each_entry(int fd, F fn) {
+    K key{}, next{};
+    bool first = true;
+    while (bpf_map_get_next_key(fd, first ? nullptr : &key, &next) == 0) {
+        first = false;
+        key = next;
+        V value{};
+        if (bpf_map_lookup_elem(fd, &key, &value) == 0) fn(key, value);
+    }
+}
+
 template <typename T>
 std::vector<T> read_percpu(int fd, uint32_t key, int ncpu) {
     std::vector<T> vals(static_cast<size_t>(ncpu));
@@ -282,17 +295,12 @@ BpfEvidence BpfSession::read() const {
         s.name = syscall_name(s.nr);
         e.syscalls.push_back(std::move(s));
     }
-    int efd = bpf_map__fd(maps.syscall_errors);
-    c10k_errno_key key{}, next{};
-    bool first = true;
-    while (bpf_map_get_next_key(efd, first ? nullptr : &key, &next) == 0) {
-        first = false;
-        key = next;
-        uint64_t n = 0;
-        if (bpf_map_lookup_elem(efd, &key, &n) != 0) continue;
-        for (auto& s : e.syscalls)
-            if (s.nr == static_cast<int>(key.nr)) s.errnos[static_cast<int>(key.err)] += n;
-    }
+    for_each_entry<c10k_errno_key, uint64_t>(bpf_map__fd(maps.syscall_errors),
+                                             [&](const c10k_errno_key& key, uint64_t n) {
+                                                 for (auto& s : e.syscalls)
+                                                     if (s.nr == static_cast<int>(key.nr))
+                                                         s.errnos[static_cast<int>(key.err)] += n;
+                                             });
 
     for (const auto& c : read_percpu<c10k_sched_stats>(bpf_map__fd(maps.sched_stats), 0, im.ncpu)) {
         auto& s = e.sched;
@@ -307,24 +315,15 @@ BpfEvidence BpfSession::read() const {
         for (size_t i = 0; i < C10K_HIST_SLOTS; ++i)
             s.runq.slots[i] += c.runq_hist[i];
     }
-    {
-        int tfd = bpf_map__fd(maps.threads);
-        uint32_t tid = 0, next_tid = 0;
-        bool first_tid = true;
-        auto& s = e.sched;
-        while (bpf_map_get_next_key(tfd, first_tid ? nullptr : &tid, &next_tid) == 0) {
-            first_tid = false;
-            tid = next_tid;
-            c10k_thread_sched t{};
-            if (bpf_map_lookup_elem(tfd, &tid, &t) != 0) continue;
-            ++s.threads_seen;
-            s.busiest_threads.push_back({tid, t.on_total, t.off_total});
-        }
-        std::sort(
-            s.busiest_threads.begin(), s.busiest_threads.end(),
-            [](const ThreadTime& a, const ThreadTime& b) { return a.on_cpu_ns > b.on_cpu_ns; });
-        if (s.busiest_threads.size() > 5) s.busiest_threads.resize(5);
-    }
+    auto& sched = e.sched;
+    for_each_entry<uint32_t, c10k_thread_sched>(
+        bpf_map__fd(maps.threads), [&](uint32_t tid, const c10k_thread_sched& t) {
+            ++sched.threads_seen;
+            sched.busiest_threads.push_back({tid, t.on_total, t.off_total});
+        });
+    std::sort(sched.busiest_threads.begin(), sched.busiest_threads.end(),
+              [](const ThreadTime& a, const ThreadTime& b) { return a.on_cpu_ns > b.on_cpu_ns; });
+    if (sched.busiest_threads.size() > 5) sched.busiest_threads.resize(5);
     for (const auto& c : read_percpu<c10k_tcp_stats>(bpf_map__fd(maps.tcp_stats), 0, im.ncpu)) {
         auto& t = e.tcp;
         t.state_changes += c.state_changes;
