@@ -13,7 +13,13 @@ namespace fs = std::filesystem;
 
 std::filesystem::path shipped_profile_dir() {
     if (const char* env = std::getenv("C10K_DOCTOR_PROFILE_DIR"); env && *env) return env;
+    // A binary running from its build tree uses the profiles of its source tree,
+    // even when an older version is installed.
     std::error_code ec;
+    auto exe = fs::read_symlink("/proc/self/exe", ec).string();
+    std::string build_dir = C10K_BUILD_DIR;
+    if (!ec && exe.compare(0, build_dir.size() + 1, build_dir + "/") == 0)
+        return C10K_SOURCE_PROFILE_DIR;
     if (fs::is_directory(C10K_INSTALLED_PROFILE_DIR, ec)) return C10K_INSTALLED_PROFILE_DIR;
     return C10K_SOURCE_PROFILE_DIR;
 }
