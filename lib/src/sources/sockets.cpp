@@ -30,7 +30,10 @@ std::string Endpoint::to_string() const {
         return std::string(buf) + ":" + std::to_string(port);
     }
     ::inet_ntop(AF_INET6, addr.data(), buf, sizeof buf);
-    return "[" + std::string(buf) + "]:" + std::to_string(port);
+    std::string out = "[";  // not "[" + string&&: GCC 12 -O3 warns (-Wrestrict) on that
+    out += buf;
+    out += "]:" + std::to_string(port);
+    return out;
 }
 
 namespace {
