@@ -5,6 +5,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "c10k/probe/probe.hpp"
 #include "c10k/report/report.hpp"
 
 namespace c10k {
@@ -52,6 +53,14 @@ std::string evidence_value(const Evidence& e) {
 const char* errno_name(int e) {
     const char* n = ::strerrorname_np(e);
     return n ? n : "?";
+}
+
+// What syscall tracing cost the host, as a share of all its CPU time over the
+// window: the host's syscalls while attached times the measured per-syscall cost.
+double estimated_overhead(const ProbeEvidence& e) {
+    if (!e.bpf || e.sampled.seconds <= 0) return 0;
+    return static_cast<double>(e.bpf->host_syscalls) * kSyscallTraceCostNs * 1e-9 /
+           (std::max(1u, e.sampled.cpus) * e.sampled.seconds);
 }
 
 json hist_json(const Log2Hist& h) {
@@ -147,8 +156,10 @@ std::string render_probe_text(const ProbeEvidence& e, const Verdict& v, bool col
         for (const auto& a : e.bpf->attach)
             attach += (attach.empty() ? "" : "; ") + a;
         out += fmt::format(
-            "attached: {} ({:.0f} ms after start); syscalls traced {:.0f}% of the window\n", attach,
-            e.bpf->attached_after_ms, e.bpf->syscall_duty * 100);
+            "attached: {} ({:.0f} ms after start)\nsyscalls traced {:.0f}% of the window, costing "
+            "the host about {:.1f}% of its CPU time (estimated)\n",
+            attach, e.bpf->attached_after_ms, e.bpf->syscall_duty * 100,
+            estimated_overhead(e) * 100);
         out += fmt::format("BPF maps: {:.1f} MiB; lost events: {}\n",
                            static_cast<double>(e.bpf->map_bytes) / (1 << 20), e.bpf->lost_events);
     }
@@ -227,6 +238,7 @@ std::string render_probe_json(const ProbeEvidence& e, const Verdict& v) {
         {"syscall_seconds", 0},
         {"attach_ms", 0},
         {"attached_after_ms", 0},
+        {"estimated_overhead", 0},
         {"histograms", json::object()},
         {"syscalls", json::array()},
         {"sched", nullptr},
@@ -244,6 +256,7 @@ std::string render_probe_json(const ProbeEvidence& e, const Verdict& v) {
         doc["syscall_seconds"] = b.syscall_seconds;
         doc["attach_ms"] = b.attach_ms;
         doc["attached_after_ms"] = b.attached_after_ms;
+        doc["estimated_overhead"] = estimated_overhead(e);
         doc["histograms"]["runq"] = hist_json(b.sched.runq);
         const auto& sc = b.sched;
         json threads = json::array();
