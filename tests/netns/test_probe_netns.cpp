@@ -81,10 +81,13 @@ std::string bpf_unavailable() {
     return why;
 }
 
-#define REQUIRE_BPF()                                                                    \
-    do {                                                                                 \
-        REQUIRE_PRIVATE_NETNS();                                                         \
-        if (!bpf_unavailable().empty()) GTEST_SKIP() << "no BPF: " << bpf_unavailable(); \
+#define REQUIRE_BPF()                                                                  \
+    do {                                                                               \
+        REQUIRE_PRIVATE_NETNS();                                                       \
+        if (!bpf_unavailable().empty())                                                \
+            GTEST_SKIP() << "needs CAP_BPF + CAP_PERFMON (or root), kernel BTF and a " \
+                            "build with clang/bpftool/libbpf: "                        \
+                         << bpf_unavailable();                                         \
     } while (0)
 
 Scenario fd_limit_scenario() {

@@ -48,6 +48,7 @@ uint64_t BpfSession::host_syscalls() const {
 BpfEvidence BpfSession::read() const {
     return {};
 }
+void BpfSession::read_threads(SchedStat&) const {}
 
 #else
 
@@ -115,7 +116,8 @@ struct BpfSession::Impl {
     bpf_link* tcp_probe_link = nullptr;  // per segment: duty-cycled with the syscall probes
     bool syscall_via_tracepoint = false;
     bool raw_tp_only = false;
-    bool mounted_tracefs = false;  // left as we found it when the session ends
+    bool mounted_tracefs = false;
+    uint64_t map_bytes = 0;  // left as we found it when the session ends
     std::vector<std::string> attach;
     double attach_ms = 0;
     std::chrono::steady_clock::time_point syscall_since;
@@ -188,6 +190,11 @@ Result<std::unique_ptr<BpfSession>> BpfSession::start(pid_t tgid, bool verbose,
     impl->attach.push_back("tcp_probe: raw_tp, duty-cycled with syscalls");
     for (const auto& f : failed)
         impl->attach.push_back("not attached: " + f);
+    // Map memory is fixed once the maps exist (preallocated), so it is read once.
+    auto& maps = impl->skel->maps;
+    for (auto* m : {maps.syscall_stats, maps.syscall_errors, maps.syscall_starts, maps.sched_stats,
+                    maps.threads, maps.tcp_stats, maps.ports, maps.lost, maps.host_syscalls})
+        impl->map_bytes += map_memlock(bpf_map__fd(m));
     impl->attach_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     return std::unique_ptr<BpfSession>(new BpfSession(std::move(impl)));
@@ -315,15 +322,6 @@ BpfEvidence BpfSession::read() const {
         for (size_t i = 0; i < C10K_HIST_SLOTS; ++i)
             s.runq.slots[i] += c.runq_hist[i];
     }
-    auto& sched = e.sched;
-    for_each_entry<uint32_t, c10k_thread_sched>(
-        bpf_map__fd(maps.threads), [&](uint32_t tid, const c10k_thread_sched& t) {
-            ++sched.threads_seen;
-            sched.busiest_threads.push_back({tid, t.on_total, t.off_total});
-        });
-    std::sort(sched.busiest_threads.begin(), sched.busiest_threads.end(),
-              [](const ThreadTime& a, const ThreadTime& b) { return a.on_cpu_ns > b.on_cpu_ns; });
-    if (sched.busiest_threads.size() > 5) sched.busiest_threads.resize(5);
     for (const auto& c : read_percpu<c10k_tcp_stats>(bpf_map__fd(maps.tcp_stats), 0, im.ncpu)) {
         auto& t = e.tcp;
         t.state_changes += c.state_changes;
@@ -341,10 +339,21 @@ BpfEvidence BpfSession::read() const {
     }
     for (auto v : read_percpu<uint64_t>(bpf_map__fd(maps.lost), 0, im.ncpu))
         e.lost_events += v;
-    for (auto* m : {maps.syscall_stats, maps.syscall_errors, maps.syscall_starts, maps.sched_stats,
-                    maps.threads, maps.tcp_stats, maps.ports, maps.lost, maps.host_syscalls})
-        e.map_bytes += map_memlock(bpf_map__fd(m));
+    e.map_bytes = im.map_bytes;
     return e;
+}
+
+void BpfSession::read_threads(SchedStat& sched) const {
+    sched.threads_seen = 0;
+    sched.busiest_threads.clear();
+    for_each_entry<uint32_t, c10k_thread_sched>(
+        bpf_map__fd(impl_->skel->maps.threads), [&](uint32_t tid, const c10k_thread_sched& t) {
+            ++sched.threads_seen;
+            sched.busiest_threads.push_back({tid, t.on_total, t.off_total});
+        });
+    std::sort(sched.busiest_threads.begin(), sched.busiest_threads.end(),
+              [](const ThreadTime& a, const ThreadTime& b) { return a.on_cpu_ns > b.on_cpu_ns; });
+    if (sched.busiest_threads.size() > 5) sched.busiest_threads.resize(5);
 }
 
 #endif

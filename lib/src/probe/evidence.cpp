@@ -48,6 +48,36 @@ uint64_t BpfEvidence::total_syscall_ns() const {
     return n;
 }
 
+uint64_t BpfEvidence::total_syscall_errors() const {
+    uint64_t n = 0;
+    for (const auto& s : syscalls)
+        n += s.errors;
+    return n;
+}
+
+namespace {
+template <typename Field>
+uint64_t sum_over(const BpfEvidence& b, std::initializer_list<std::string_view> names,
+                  Field field) {
+    uint64_t n = 0;
+    for (auto name : names)
+        if (auto* s = b.syscall(name)) n += s->*field;
+    return n;
+}
+}  // namespace
+
+uint64_t BpfEvidence::calls_of(std::initializer_list<std::string_view> names) const {
+    return sum_over(*this, names, &SyscallStat::count);
+}
+
+uint64_t BpfEvidence::ns_of(std::initializer_list<std::string_view> names) const {
+    return sum_over(*this, names, &SyscallStat::total_ns);
+}
+
+uint64_t BpfEvidence::bytes_of(std::initializer_list<std::string_view> names) const {
+    return sum_over(*this, names, &SyscallStat::bytes);
+}
+
 uint64_t BpfEvidence::total_syscalls() const {
     uint64_t n = 0;
     for (const auto& s : syscalls)

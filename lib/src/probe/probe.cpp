@@ -29,26 +29,12 @@ void sleep_until(Clock::time_point until, const std::atomic<bool>& stop) {
 IntervalRates rates_between(const BpfEvidence* a, const BpfEvidence& b, double dt) {
     IntervalRates r;
     r.bpf = true;
-    auto count = [](const BpfEvidence* e, std::initializer_list<const char*> names) {
-        uint64_t n = 0;
-        if (!e) return n;
-        for (const char* name : names)
-            if (auto* s = e->syscall(name)) n += s->count;
-        return n;
-    };
+    auto accepts = [](const BpfEvidence* e) { return e ? e->calls_of({"accept", "accept4"}) : 0; };
     auto total = [](const BpfEvidence* e) { return e ? e->total_syscalls() : 0; };
-    auto errors = [](const BpfEvidence* e) {
-        uint64_t n = 0;
-        if (e)
-            for (const auto& s : e->syscalls)
-                n += s.errors;
-        return n;
-    };
+    auto errors = [](const BpfEvidence* e) { return e ? e->total_syscall_errors() : 0; };
     double sys_dt = b.syscall_seconds - (a ? a->syscall_seconds : 0);
     if (sys_dt > 0) {
-        r.accepts_per_s = static_cast<double>(count(&b, {"accept", "accept4"}) -
-                                              count(a, {"accept", "accept4"})) /
-                          sys_dt;
+        r.accepts_per_s = static_cast<double>(accepts(&b) - accepts(a)) / sys_dt;
         r.syscalls_per_s = static_cast<double>(total(&b) - total(a)) / sys_dt;
         r.errors_per_s = static_cast<double>(errors(&b) - errors(a)) / sys_dt;
     }
@@ -144,7 +130,6 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
     auto interval =
         std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.interval_s));
     std::optional<BpfEvidence> prev_bpf;
-    auto prev_sample = sampler.evidence();
     auto tick = start;
     while (!stop.load() && Clock::now() < end) {
         auto next = std::min(tick + interval, end);
@@ -152,8 +137,8 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
             if (auto st = bpf->attach_syscalls(); !st) {
                 e.notes.push_back(st.error().message);
                 duty = 0;
+                auto_duty = false;
             }
-            auto off = tick + std::chrono::duration_cast<Clock::duration>((next - tick) * duty);
             if (auto_duty) {
                 // Trace in 10 ms steps until the host's syscall count says the
                 // interval's budget is spent (or the interval ends).
@@ -166,7 +151,8 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
                         break;
                 }
             } else {
-                sleep_until(off, stop);
+                sleep_until(
+                    tick + std::chrono::duration_cast<Clock::duration>((next - tick) * duty), stop);
             }
             bpf->detach_syscalls();
         }
@@ -196,13 +182,13 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
         r.elapsed_s = std::chrono::duration<double>(tick - start).count();
         r.cpu_cores = cur.cpu_cores;
         if (!bpf) r.switches_per_s = cur.switches_per_s;
-        prev_sample = cur;
         if (on_interval) on_interval(r);
     }
     if (stop.load()) e.interrupted = true;
     if (bpf) {
         bpf->detach_syscalls();
         e.bpf = bpf->read();
+        bpf->read_threads(e.bpf->sched);
         double observed = std::chrono::duration<double>(Clock::now() - start).count();
         e.bpf->syscall_duty = observed > 0 ? std::min(1.0, e.bpf->syscall_seconds / observed) : 0;
         e.bpf->attached_after_ms = attached_after_ms;

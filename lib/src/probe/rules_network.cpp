@@ -58,9 +58,11 @@ void Judge::socket_buffers() {
         double small = t.segments_in ? static_cast<double>(t.segments_small_window) /
                                            static_cast<double>(t.segments_in)
                                      : 0;
-        uint64_t reads = sum_count(*b, kReadCalls);
+        uint64_t reads = b->calls_of({"read", "recvfrom", "recvmsg", "readv"});
         double bytes_per_read =
-            reads ? static_cast<double>(sum_bytes(*b, kReadCalls)) / static_cast<double>(reads) : 0;
+            reads ? static_cast<double>(b->bytes_of({"read", "recvfrom", "recvmsg", "readv"})) /
+                        static_cast<double>(reads)
+                  : 0;
         bool tiny_window = t.segments_in >= 100 && small >= kSmallWindowShare;
         bool buf_events = t.rcvqueue_full + t.exceed_buf_limit > 0;
         if (tiny_window || (buf_events && bytes_per_read < kSmallRead)) {

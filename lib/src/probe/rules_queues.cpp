@@ -52,7 +52,7 @@ void Judge::accept_queue() {
         }
         ev(f, "somaxconn", "net.core.somaxconn", static_cast<double>(s.somaxconn), "connections");
         if (b) {
-            uint64_t accepts = sum_count(*b, {"accept", "accept4"});
+            uint64_t accepts = b->calls_of({"accept", "accept4"});
             ev(f, "accepts_per_second", "accept() calls per second",
                static_cast<double>(accepts) / sys_s, "/s");
         }

@@ -66,7 +66,8 @@ void Judge::blocking_and_locks() {
         double blocking = 0, futex_share = 0, futex_per_s = 0;
         std::string source;
         if (b && syscall_ns > 0) {
-            uint64_t block_ns = sum_ns(*b, kSleepCalls) + sum_ns(*b, kSyncCalls);
+            uint64_t block_ns =
+                b->ns_of({"nanosleep", "clock_nanosleep", "fsync", "fdatasync", "sync_file_range"});
             blocking = static_cast<double>(block_ns) / static_cast<double>(syscall_ns);
             double off_total = 0;
             for (auto x : b->sched.off_cpu_ns)
@@ -75,8 +76,8 @@ void Judge::blocking_and_locks() {
                 off_total > 0 ? static_cast<double>(b->sched.off_cpu_ns[2]) / off_total : 0;
             blocking = std::max(blocking, disk);
             futex_share =
-                static_cast<double>(sum_ns(*b, {"futex"})) / static_cast<double>(syscall_ns);
-            futex_per_s = static_cast<double>(sum_count(*b, {"futex"})) / sys_s;
+                static_cast<double>(b->ns_of({"futex"})) / static_cast<double>(syscall_ns);
+            futex_per_s = static_cast<double>(b->calls_of({"futex"})) / sys_s;
             source = "syscall time";
         } else if (s.thread_samples > 0) {
             blocking =

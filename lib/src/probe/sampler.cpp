@@ -15,9 +15,8 @@ namespace c10k {
 namespace fs = std::filesystem;
 
 char parse_task_state(std::string_view stat_text) {
-    auto close = stat_text.rfind(')');
-    if (close == std::string_view::npos || close + 2 >= stat_text.size()) return '?';
-    return stat_text[close + 2];
+    auto fields = stat_fields(stat_text);
+    return fields.empty() ? '?' : fields[0][0];
 }
 
 std::optional<int> parse_task_syscall(std::string_view syscall_text) {
@@ -33,11 +32,9 @@ namespace {
 std::optional<double> process_cpu_seconds(pid_t pid) {
     auto text = read_text("/proc/" + std::to_string(pid) + "/stat");
     if (!text) return std::nullopt;
-    auto close = text->rfind(')');
-    if (close == std::string::npos) return std::nullopt;
-    auto f = split_ws(std::string_view(*text).substr(close + 1));
+    auto f = stat_fields(*text);
     if (f.size() < 13) return std::nullopt;
-    // Fields 14 and 15 (utime, stime): after ')' they are the 12th and 13th.
+    // Fields 14 and 15: utime and stime.
     auto ut = parse_uint(f[11]), st = parse_uint(f[12]);
     if (!ut || !st) return std::nullopt;
     return static_cast<double>(*ut + *st) / static_cast<double>(::sysconf(_SC_CLK_TCK));

@@ -53,27 +53,6 @@ inline double rate(const SampledEvidence& s, const char* key) {
     return it == s.counter_rates.end() ? 0 : it->second;
 }
 
-inline uint64_t sum_ns(const BpfEvidence& b, std::initializer_list<const char*> names) {
-    uint64_t n = 0;
-    for (const char* name : names)
-        if (auto* s = b.syscall(name)) n += s->total_ns;
-    return n;
-}
-
-inline uint64_t sum_count(const BpfEvidence& b, std::initializer_list<const char*> names) {
-    uint64_t n = 0;
-    for (const char* name : names)
-        if (auto* s = b.syscall(name)) n += s->count;
-    return n;
-}
-
-inline uint64_t sum_bytes(const BpfEvidence& b, std::initializer_list<const char*> names) {
-    uint64_t n = 0;
-    for (const char* name : names)
-        if (auto* s = b.syscall(name)) n += s->bytes;
-    return n;
-}
-
 inline double share_of(const std::map<std::string, uint64_t>& m,
                        std::initializer_list<const char*> keys, uint64_t total) {
     if (total == 0) return 0;
@@ -82,12 +61,6 @@ inline double share_of(const std::map<std::string, uint64_t>& m,
         if (auto it = m.find(k); it != m.end()) n += it->second;
     return static_cast<double>(n) / static_cast<double>(total);
 }
-
-inline constexpr std::initializer_list<const char*> kSleepCalls = {"nanosleep", "clock_nanosleep"};
-inline constexpr std::initializer_list<const char*> kSyncCalls = {"fsync", "fdatasync",
-                                                                  "sync_file_range"};
-inline constexpr std::initializer_list<const char*> kReadCalls = {"read", "recvfrom", "recvmsg",
-                                                                  "readv"};
 
 class Judge {
   public:

@@ -23,11 +23,8 @@ namespace fs = std::filesystem;
 std::optional<uint64_t> process_start_time(const SysRoot& root, pid_t pid) {
     auto text = read_text(root.proc(std::to_string(pid) + "/stat"));
     if (!text) return std::nullopt;
-    auto close = text->rfind(')');
-    if (close == std::string::npos) return std::nullopt;
-    auto fields = split_ws(std::string_view(*text).substr(close + 1));
-    // fields[0] is field 3 (state); start time is field 22.
-    if (fields.size() < 20) return std::nullopt;
+    auto fields = stat_fields(*text);
+    if (fields.size() < 20) return std::nullopt;  // start time is field 22
     return parse_uint(fields[19]);
 }
 
@@ -411,13 +408,13 @@ Result<RollbackOutcome> rollback(StateDir& state, const std::optional<std::strin
     if (root.is_live() && has_net) {
         auto own = netns_inode_of("/proc/self/ns/net").value_or(0);
         if (own != j.netns_inode) {
+            // Entered only when the recorded path still names the same namespace (inode).
             auto fd = j.netns_path.empty() ? Result<UniqueFd>(make_error("no path recorded"))
                                            : open_netns(j.netns_path);
             struct stat st {};
-            if (fd && ::fstat(fd->get(), &st) == 0 && st.st_ino == j.netns_inode &&
-                enter_netns(fd->get(), j.netns_path)) {
-            } else {
-                net_reachable = false;
+            net_reachable = fd && ::fstat(fd->get(), &st) == 0 && st.st_ino == j.netns_inode &&
+                            enter_netns(fd->get(), j.netns_path).ok();
+            if (!net_reachable) {
                 out.problems.push_back(
                     "the network namespace the profile was applied in (inode " +
                     std::to_string(j.netns_inode) +

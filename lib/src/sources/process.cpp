@@ -95,6 +95,12 @@ std::string systemd_origin(const SysRoot& root, pid_t pid) {
 
 }  // namespace
 
+std::vector<std::string_view> stat_fields(std::string_view stat_text) {
+    auto close = stat_text.rfind(')');
+    if (close == std::string_view::npos) return {};
+    return split_ws(stat_text.substr(close + 1));
+}
+
 Result<NofileLimit> parse_nofile_limit(std::string_view limits_text) {
     for (auto line : split_lines(limits_text)) {
         if (!starts_with(line, "Max open files")) continue;

@@ -37,8 +37,10 @@ class BpfSession {
     // Which ports' TCP events count as the target's.
     void set_ports(const std::vector<uint16_t>& ports);
 
-    // Cumulative since start.
+    // Cumulative since start; cheap enough for every interval.
     BpfEvidence read() const;
+    // Threads seen and the busiest ones: a walk of the whole threads map, so once, at the end.
+    void read_threads(SchedStat& sched) const;
 
   private:
     struct Impl;

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -80,6 +81,11 @@ struct BpfEvidence {
     uint64_t errno_count(int err) const;  // over every syscall
     uint64_t total_syscall_ns() const;
     uint64_t total_syscalls() const;
+    uint64_t total_syscall_errors() const;
+    // Sums over the named syscalls (absent ones count 0).
+    uint64_t calls_of(std::initializer_list<std::string_view> names) const;
+    uint64_t ns_of(std::initializer_list<std::string_view> names) const;
+    uint64_t bytes_of(std::initializer_list<std::string_view> names) const;
 };
 
 struct ListenerSample {

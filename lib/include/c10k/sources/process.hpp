@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <vector>
 
 #include "c10k/result.hpp"
 #include "c10k/sources/sys_root.hpp"
@@ -49,6 +50,9 @@ struct ProcessSnapshot {
 
 // "Max open files  1024  4096  files" from /proc/PID/limits.
 Result<NofileLimit> parse_nofile_limit(std::string_view limits_text);
+// /proc/PID/stat split after "(comm)", which may itself hold spaces and ')':
+// result[0] is field 3 (state), result[N] is field N + 3. Empty when malformed.
+std::vector<std::string_view> stat_fields(std::string_view stat_text);
 // "LimitNOFILE=65536" or "LimitNOFILE=1024:524288" in a unit file, last one wins.
 std::optional<std::string> find_limit_nofile(std::string_view unit_text);
 
