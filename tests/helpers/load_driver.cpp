@@ -1,9 +1,10 @@
 // c10k-load: drives the target servers over loopback. Every mode is bounded by
 // SECONDS and exits by itself.
 //
-//   c10k-load pingpong PORT CONNS SECONDS [PAUSE_MS]  CONNS connections, each sending 32
-//                                  bytes and waiting for the echo; PAUSE_MS between rounds;
-//                                  prints "done ROUND_TRIPS" at the end (for bench/)
+//   c10k-load pingpong PORT CONNS SECONDS [PAUSE_MS] [RESPONSE_BYTES]  CONNS connections,
+//                                  each sending 32 bytes and waiting for the reply (the
+//                                  first bytes back, or RESPONSE_BYTES of them); PAUSE_MS
+//                                  between rounds; prints "done ROUND_TRIPS" at the end
 //   c10k-load connect-rate PORT PER_SECOND SECONDS    new connections at a steady rate,
 //                                  each closed after 2 s
 //   c10k-load blast PORT SECONDS   one connection, writing as fast as the peer lets it
@@ -14,6 +15,7 @@
 #include <chrono>
 #include <deque>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "net_util.hpp"
@@ -23,7 +25,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-void pingpong(long port, long conns, long secs, long pause_ms) {
+void pingpong(long port, long conns, long secs, long pause_ms, long response_bytes) {
     raise_nofile();
     int ep = ::epoll_create1(0);
     std::vector<int> fds;
@@ -45,6 +47,7 @@ void pingpong(long port, long conns, long secs, long pause_ms) {
     std::vector<epoll_event> events(1024);
     char buf[4096];
     uint64_t round_trips = 0;
+    std::unordered_map<int, long> received;
     while (Clock::now() < end) {
         int n = ::epoll_wait(ep, events.data(), static_cast<int>(events.size()), 1);
         auto now = Clock::now();
@@ -56,6 +59,13 @@ void pingpong(long port, long conns, long secs, long pause_ms) {
                 continue;
             }
             if (r < 0) continue;
+            if (response_bytes > 0) {
+                // A response in several segments is one round trip, counted when whole.
+                auto& got = received[fd];
+                got += r;
+                if (got < response_bytes) continue;
+                got = 0;
+            }
             ++round_trips;
             if (pause_ms > 0)
                 due.emplace_back(now + std::chrono::milliseconds(pause_ms), fd);
@@ -110,7 +120,8 @@ int main(int argc, char** argv) {
     }
     std::string mode = argv[1];
     if (mode == "pingpong")
-        pingpong(arg(argv, 2, argc), arg(argv, 3, argc), arg(argv, 4, argc), arg(argv, 5, argc, 0));
+        pingpong(arg(argv, 2, argc), arg(argv, 3, argc), arg(argv, 4, argc), arg(argv, 5, argc, 0),
+                 arg(argv, 6, argc, 0));
     else if (mode == "connect-rate")
         connect_rate(arg(argv, 2, argc), arg(argv, 3, argc), arg(argv, 4, argc));
     else if (mode == "blast")

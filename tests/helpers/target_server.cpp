@@ -13,6 +13,21 @@
 //   c10k-target accept-close SECONDS    accepts and closes at once (a peer for churn)
 //   c10k-target churn PORT SECONDS      a client: connect to PORT, close, repeat
 //
+// What real servers wait on (target_waits.cpp), each with a lookalike:
+//   c10k-target db MS SECONDS           a dependency: replies after sleeping MS ms
+//   c10k-target busy-db MS SECONDS      a dependency: replies after MS ms of CPU
+//   c10k-target pool-app DBPORT WORKERS POOL SECONDS
+//                                       WORKERS threads, a pool of POOL connections to DBPORT
+//   c10k-target capped WORKERS SECONDS  accepts only while one of WORKERS is free (backlog 64)
+//   c10k-target burst-accept BACKLOG SECONDS  accepts in a loop, ~0.2 ms of CPU each
+//   c10k-target pegged-loop HELPERS SECONDS   epoll loop, ~1 ms of CPU per request, HELPERS
+//                                       idle threads beside it
+//   c10k-target spread-cpu LOOPS SECONDS      LOOPS epoll loops on one listener, ~1 ms of
+//                                       CPU per request each
+//   c10k-target two-writes SECONDS      keep-alive; each response in two writes, Nagle on
+//   c10k-target two-writes-nodelay SECONDS    the same with TCP_NODELAY
+//   c10k-target poll-server SECONDS     a poll() loop over every connection it holds
+//
 // Prints "ready PORT" once listening (churn: "ready 0").
 #include <poll.h>
 #include <pthread.h>
@@ -26,6 +41,7 @@
 #include <vector>
 
 #include "net_util.hpp"
+#include "targets.hpp"
 
 using namespace c10k::helpers;
 using Clock = std::chrono::steady_clock;
@@ -261,6 +277,23 @@ int main(int argc, char** argv) {
         accept_close(arg(argv, 2, argc));
     } else if (mode == "churn") {
         churn(arg(argv, 2, argc), arg(argv, 3, argc));
+    } else if (mode == "db" || mode == "busy-db") {
+        run_db(arg(argv, 2, argc), mode == "busy-db", arg(argv, 3, argc));
+    } else if (mode == "pool-app") {
+        run_pool_app(arg(argv, 2, argc), arg(argv, 3, argc), arg(argv, 4, argc),
+                     arg(argv, 5, argc));
+    } else if (mode == "capped") {
+        run_capped(arg(argv, 2, argc), arg(argv, 3, argc));
+    } else if (mode == "burst-accept") {
+        run_burst_accept(arg(argv, 2, argc), arg(argv, 3, argc));
+    } else if (mode == "pegged-loop") {
+        run_pegged_loop(arg(argv, 2, argc), arg(argv, 3, argc));
+    } else if (mode == "spread-cpu") {
+        run_spread_cpu(arg(argv, 2, argc), arg(argv, 3, argc));
+    } else if (mode == "two-writes" || mode == "two-writes-nodelay") {
+        run_two_writes(mode == "two-writes-nodelay", arg(argv, 2, argc));
+    } else if (mode == "poll-server") {
+        run_poll_server(arg(argv, 2, argc));
     } else {
         std::fprintf(stderr, "c10k-target: unknown mode '%s'\n", mode.c_str());
         return 2;

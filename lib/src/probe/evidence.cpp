@@ -2,6 +2,7 @@
 
 #include <sys/syscall.h>
 
+#include <algorithm>
 #include <numeric>
 
 namespace c10k {
@@ -26,6 +27,11 @@ uint64_t Log2Hist::percentile_ns(double p) const {
 void Log2Hist::add(const Log2Hist& o) {
     for (size_t i = 0; i < slots.size(); ++i)
         slots[i] += o.slots[i];
+}
+
+void Log2Hist::record(uint64_t ns) {
+    size_t slot = ns == 0 ? 0 : static_cast<size_t>(63 - __builtin_clzll(ns));
+    ++slots[std::min(slot, slots.size() - 1)];
 }
 
 const SyscallStat* BpfEvidence::syscall(std::string_view name) const {
@@ -76,6 +82,10 @@ uint64_t BpfEvidence::ns_of(std::initializer_list<std::string_view> names) const
 
 uint64_t BpfEvidence::bytes_of(std::initializer_list<std::string_view> names) const {
     return sum_over(*this, names, &SyscallStat::bytes);
+}
+
+uint64_t BpfEvidence::errors_of(std::initializer_list<std::string_view> names) const {
+    return sum_over(*this, names, &SyscallStat::errors);
 }
 
 uint64_t BpfEvidence::total_syscalls() const {

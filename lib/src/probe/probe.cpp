@@ -131,6 +131,27 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
         std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.interval_s));
     std::optional<BpfEvidence> prev_bpf;
     auto tick = start;
+
+    // Fast samples (threads, the target's sockets) run while we wait, as often as
+    // their measured cost allows: a budget of the sampler's own CPU, a floor that
+    // keeps the rate useful (several samples per second for a target with a few
+    // threads) and a ceiling of one per interval for huge targets.
+    const double budget = bpf ? kFastSampleBudgetBpf : kFastSampleBudget;
+    const double min_period = bpf ? kFastSampleMinPeriodBpf : kFastSampleMinPeriod;
+    const double max_period = std::max(min_period, o.interval_s);
+    auto next_fast = Clock::now();
+    auto idle_until = [&](Clock::time_point until) {
+        while (!stop.load() && Clock::now() < until) {
+            if (Clock::now() >= next_fast) {
+                double cost = sampler.sample_fast();
+                double period = std::clamp(cost / budget, min_period, max_period);
+                next_fast = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                               std::chrono::duration<double>(period));
+            }
+            sleep_until(std::min(until, next_fast), stop);
+        }
+    };
+
     while (!stop.load() && Clock::now() < end) {
         auto next = std::min(tick + interval, end);
         if (bpf && duty > 0) {
@@ -145,18 +166,18 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
                 uint64_t at_attach = bpf->host_syscalls();
                 double span = std::chrono::duration<double>(next - tick).count();
                 while (!stop.load() && Clock::now() < next) {
-                    sleep_until(std::min(next, Clock::now() + std::chrono::milliseconds(10)), stop);
+                    idle_until(std::min(next, Clock::now() + std::chrono::milliseconds(10)));
                     double traced = std::chrono::duration<double>(Clock::now() - tick).count();
                     if (syscall_budget_spent(bpf->host_syscalls() - at_attach, traced, span, cpus))
                         break;
                 }
             } else {
-                sleep_until(
-                    tick + std::chrono::duration_cast<Clock::duration>((next - tick) * duty), stop);
+                idle_until(tick +
+                           std::chrono::duration_cast<Clock::duration>((next - tick) * duty));
             }
             bpf->detach_syscalls();
         }
-        sleep_until(next, stop);
+        idle_until(next);
         double dt = std::chrono::duration<double>(Clock::now() - tick).count();
         tick = Clock::now();
         auto alive = sampler.sample();
@@ -195,6 +216,9 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
     }
     e.sampled = sampler.evidence();
     e.comm = sampler.comm();
+    if (e.sampled.samples > 0)
+        e.sampled.sample_period_s =
+            std::chrono::duration<double>(Clock::now() - start).count() / e.sampled.samples;
     if (e.sampled.samples < 2)
         e.notes.push_back("fewer than two samples: rates could not be measured");
     return e;

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "c10k/probe/bottleneck.hpp"
 #include "c10k/probe/probe.hpp"
 #include "c10k/report/report.hpp"
 
@@ -14,31 +15,27 @@ using nlohmann::json;
 
 namespace {
 
-// The histograms that back up each verdict.
+// The histograms that back up each verdict, as the vocabulary table names them.
 std::vector<std::pair<std::string, const Log2Hist*>> histograms_for(const std::string& id,
-                                                                    const BpfEvidence& b) {
+                                                                    const ProbeEvidence& e) {
     std::vector<std::pair<std::string, const Log2Hist*>> out;
-    auto sc = [&](const char* name) {
-        if (auto* s = b.syscall(name))
-            out.emplace_back(fmt::format("{}() latency", name), &s->latency);
-    };
-    if (id == "fd-limit" || id == "accept-queue-overflow" || id == "app-connection-limit") {
-        sc("accept4");
-        sc("accept");
-    } else if (id == "ephemeral-port-exhaustion") {
-        sc("connect");
-    } else if (id == "lock-contention") {
-        sc("futex");
-    } else if (id == "off-cpu-blocking") {
-        for (const char* n : {"nanosleep", "clock_nanosleep", "fsync", "fdatasync"})
-            sc(n);
-    } else if (id == "socket-buffer-limited") {
-        for (const char* n : {"read", "recvfrom", "recvmsg"})
-            sc(n);
-    } else if (id == "healthy") {
-        sc("epoll_wait");
-    }
-    if (b.sched.runq.count() > 0) out.emplace_back("run-queue latency", &b.sched.runq);
+    auto which = bottleneck_from(id);
+    if (!which) return out;
+    const auto& row = info(*which);
+    if (e.bpf)
+        for (auto name : row.syscalls)
+            if (!name.empty())
+                if (auto* s = e.bpf->syscall(name))
+                    out.emplace_back(fmt::format("{}() latency", name), &s->latency);
+    if (row.extra == ExtraHist::reply_latency)
+        if (auto* d = e.sampled.conns.top_destination(); d && d->reply_latency.count())
+            out.emplace_back(fmt::format("replies from {} (clock-tick resolution)",
+                                         d->remote.to_string()),
+                             &d->reply_latency);
+    if (row.extra == ExtraHist::nagle_stall && e.sampled.conns.nagle_stall.count())
+        out.emplace_back("small segment waiting for its ACK", &e.sampled.conns.nagle_stall);
+    if (e.bpf && e.bpf->sched.runq.count() > 0)
+        out.emplace_back("run-queue latency", &e.bpf->sched.runq);
     return out;
 }
 
@@ -77,17 +74,65 @@ json hist_json(const Log2Hist& h) {
             {"slots", slots}};
 }
 
+json conns_json(const ConnEvidence& c) {
+    json dests = json::array();
+    for (const auto& d : c.destinations) {
+        json server = nullptr;
+        if (d.server_pid) server = {{"pid", d.server_pid}, {"comm", d.server_comm}};
+        dests.push_back({{"remote", d.remote.to_string()},
+                         {"connections_min", d.conns_min},
+                         {"connections_max", d.conns_max},
+                         {"samples", d.samples_seen},
+                         {"samples_waiting", d.samples_waiting},
+                         {"samples_all_busy", d.samples_all_busy},
+                         {"waiting_sum", d.waiting_sum},
+                         {"waiting_max", d.waiting_max},
+                         {"reply_latency", hist_json(d.reply_latency)},
+                         {"replies", d.replies},
+                         {"reply_mean_s", d.reply_mean_s},
+                         {"server", server}});
+    }
+    return {{"samples", c.samples},
+            {"inbound_min", c.inbound_min},
+            {"inbound_max", c.inbound_max},
+            {"inbound_pending_mean", c.mean_inbound_pending()},
+            {"accepted", c.accepted},
+            {"destinations", dests},
+            {"nagle_held_samples", c.samples_nagle_held},
+            {"nagle_held_sum", c.nagle_held_sum},
+            {"nagle_stall", hist_json(c.nagle_stall)},
+            {"receive_queue_half_full", c.rcv_full_observations},
+            {"receive_observations", c.rcv_observations},
+            {"rcvbuf_min", c.rcvbuf_min},
+            {"rwnd_limited_us", c.rwnd_limited_us},
+            {"busy_us", c.busy_us}};
+}
+
 json sampled_json(const SampledEvidence& s) {
     json listeners = json::array();
     for (const auto& l : s.listeners)
         listeners.push_back(
-            {{"local", l.local.to_string()}, {"backlog", l.backlog}, {"queued_max", l.queued_max}});
+            {{"local", l.local.to_string()},
+             {"backlog", l.backlog},
+             {"queued_max", l.queued_max},
+             {"samples", l.samples},
+             {"full_samples", l.full_samples}});
     json dest = nullptr;
     if (s.busiest_destination)
         dest = {{"remote", s.busiest_destination->remote.to_string()},
                 {"sockets", s.busiest_destination->sockets},
                 {"time_wait", s.busiest_destination->time_wait}};
+    json threads = json::array();
+    for (const auto& t : s.busiest_threads)
+        threads.push_back({{"tid", t.tid}, {"comm", t.comm}, {"cores", t.cores}});
     return {{"samples", s.samples},
+            {"full_samples", s.full_samples},
+            {"sample_period_s", s.sample_period_s},
+            {"sampler_cpu_s", s.sampler_cpu_s},
+            {"sys_cores", s.sys_cores},
+            {"busiest_threads", threads},
+            {"poll", {{"samples", s.poll_samples}, {"nfds_sum", s.poll_nfds_sum}, {"nfds_max", s.poll_nfds_max}}},
+            {"connections", conns_json(s.conns)},
             {"seconds", s.seconds},
             {"cpus", s.cpus},
             {"cpu_cores", s.cpu_cores},
@@ -192,11 +237,11 @@ std::string render_probe_text(const ProbeEvidence& e, const Verdict& v, bool col
             t.resets_received);
     }
     out += "\n\n";
+    std::string hists;
+    for (const auto& [title, h] : histograms_for(top.id, e))
+        hists += render_log2_hist(*h, title) + "\n";
+    if (!hists.empty()) out += "histograms behind the verdict:\n" + hists;
     if (e.bpf) {
-        std::string hists;
-        for (const auto& [title, h] : histograms_for(top.id, *e.bpf))
-            hists += render_log2_hist(*h, title) + "\n";
-        if (!hists.empty()) out += "histograms behind the verdict:\n" + hists;
         std::string errs;
         for (const auto& s : e.bpf->syscalls)
             for (const auto& [err, n] : s.errnos)

@@ -14,7 +14,7 @@ void Judge::ephemeral_ports() {
                           : 0;
     if (addrnotavail > 0 || dest_use >= kPortsUsed) {
         auto f =
-            make("ephemeral-port-exhaustion", Severity::crit,
+            make(Bottleneck::ephemeral_port_exhaustion, Severity::crit,
                  addrnotavail > 0 && dest_use >= kPortsUsed ? 0.95 : 0.8,
                  s.busiest_destination
                      ? fmt::format("{} sockets to {} with {} local ports to choose from",
@@ -47,7 +47,7 @@ void Judge::ephemeral_ports() {
             "profile apply loadgen",
             "sysctl -w net.ipv4.tcp_tw_reuse=1",
             "reuse connections (keep-alive, a connection pool) instead of one per request"};
-        out.push_back({88, std::move(f)});
+        out.push_back(std::move(f));
     }
 }
 
@@ -66,7 +66,7 @@ void Judge::socket_buffers() {
         bool tiny_window = t.segments_in >= 100 && small >= kSmallWindowShare;
         bool buf_events = t.rcvqueue_full + t.exceed_buf_limit > 0;
         if (tiny_window || (buf_events && bytes_per_read < kSmallRead)) {
-            auto f = make("socket-buffer-limited", Severity::crit, tiny_window ? 0.85 : 0.6,
+            auto f = make(Bottleneck::socket_buffer_limited, Severity::crit, tiny_window ? 0.85 : 0.6,
                           fmt::format("{:.0f}% of incoming segments met a receive window under "
                                       "8 KiB; {:.0f} bytes per read",
                                       small * 100, bytes_per_read));
@@ -88,7 +88,7 @@ void Judge::socket_buffers() {
                      "sysctl -w net.ipv4.tcp_rmem=\"4096 131072 16777216\"   # or: c10k-doctor "
                      "profile apply c100k",
                      "read in larger chunks"};
-            out.push_back({86, std::move(f)});
+            out.push_back(std::move(f));
         }
     }
 }
@@ -98,7 +98,7 @@ void Judge::tcp_counters() {
     double tw_overflow = rate(s, "TcpExt.TCPTimeWaitOverflow");
     if (tw_overflow > 0) {
         auto f =
-            make("time-wait-overflow", Severity::warn, 0.8,
+            make(Bottleneck::time_wait_overflow, Severity::warn, 0.8,
                  fmt::format("{:.1f} TIME_WAIT sockets destroyed early per second", tw_overflow));
         ev(f, "tw_overflow_per_second", "TCPTimeWaitOverflow per second", tw_overflow, "/s");
         f.why =
@@ -106,23 +106,23 @@ void Judge::tcp_counters() {
             "new connections and RSTs appear.";
         f.fix = {
             "sysctl -w net.ipv4.tcp_max_tw_buckets=524288   # or: c10k-doctor profile apply c100k"};
-        out.push_back({60, std::move(f)});
+        out.push_back(std::move(f));
     }
     double pressures = rate(s, "TcpExt.TCPMemoryPressures");
     if (pressures > 0) {
         auto f =
-            make("tcp-memory-pressure", Severity::crit, 0.8,
+            make(Bottleneck::tcp_memory_pressure, Severity::crit, 0.8,
                  fmt::format("TCP entered memory pressure {:.1f} times per second", pressures));
         ev(f, "memory_pressures_per_second", "TCPMemoryPressures per second", pressures, "/s");
         f.why = "Past tcp_mem's pressure threshold the kernel shrinks every socket's buffers.";
         f.fix = {
             "sysctl -w net.ipv4.tcp_mem=\"262144 524288 786432\"   # or: c10k-doctor profile apply "
             "c100k"};
-        out.push_back({65, std::move(f)});
+        out.push_back(std::move(f));
     }
     double retrans = rate(s, "Tcp.RetransSegs"), outsegs = rate(s, "Tcp.OutSegs");
     if (retrans >= 1 && outsegs > 0 && retrans / outsegs >= 0.01) {
-        auto f = make("network-loss", Severity::warn, 0.6,
+        auto f = make(Bottleneck::network_loss, Severity::warn, 0.6,
                       fmt::format("{:.1f}% of segments retransmitted", retrans / outsegs * 100));
         ev(f, "retransmits_per_second", "retransmitted segments per second", retrans, "/s");
         if (b)
@@ -130,7 +130,7 @@ void Judge::tcp_counters() {
                static_cast<double>(b->tcp.retransmits), "segments");
         f.why = "Lost segments cost a retransmit timeout or a fast-retransmit round trip each.";
         f.fix = {"check the path (ethtool -S, nstat TcpExt.TCPLost*) for drops"};
-        out.push_back({50, std::move(f)});
+        out.push_back(std::move(f));
     }
 }
 

@@ -6,7 +6,7 @@ namespace c10k::verdict {
 void Judge::thread_storm() {
     if (storm) {
         auto f = make(
-            "context-switch-storm", Severity::crit, runq_p99 >= 1'000'000 ? 0.9 : 0.8,
+            Bottleneck::context_switch_storm, Severity::crit, runq_p99 >= 1'000'000 ? 0.9 : 0.8,
             fmt::format("{} threads, {:.0f} context switches per second", s.threads_max, switches));
         ev(f, "threads", "threads (max seen)", s.threads_max, "threads");
         ev(f, "connections", "connections held (max seen)", s.connections_max, "connections");
@@ -28,36 +28,63 @@ void Judge::thread_storm() {
             "use an event loop (epoll) with one thread per core instead of a thread per "
             "connection",
             "or cap the thread pool near the core count and queue the work"};
-        out.push_back({90, std::move(f)});
+        out.push_back(std::move(f));
     }
 }
 
-// CPU saturated: a symptom when a thread storm burns it.
+// CPU saturated: the process on all the cores it can use, or one thread of it
+// (an event loop, a single worker) on a whole core while the rest idle - then
+// every connection that thread serves waits behind it, whatever the process
+// total says. A symptom when a thread storm or fd scans burn the CPU.
 void Judge::cpu_saturated() {
-    if (cpu_busy) {
-        auto f = make("cpu-saturated", storm ? Severity::warn : Severity::crit, 0.8,
-                      fmt::format("process uses {:.2f} of the {:.0f} cores it can use", s.cpu_cores,
-                                  usable_cores));
-        ev(f, "cpu_cores", "process CPU", s.cpu_cores, "cores");
-        ev(f, "usable_cores", "cores usable (min of CPUs and threads)", usable_cores, "cores");
-        ev(f, "host_busy_percent", "host CPU busy", s.host_busy * 100, "%");
-        if (b) {
-            double on = static_cast<double>(b->sched.on_cpu_ns);
-            double total = on;
-            for (auto x : b->sched.off_cpu_ns)
-                total += static_cast<double>(x);
-            if (total > 0) ev(f, "on_cpu_percent", "threads' time on CPU", on / total * 100, "%");
-        }
-        f.why = storm ? "A symptom of the context-switch storm above."
-                      : "The process's threads are on the CPU nearly all the time: requests "
-                        "queue behind computation.";
-        f.fix = storm ? std::vector<std::string>{"fix the thread-per-connection design first"}
-                      : std::vector<std::string>{
-                            "profile the hot path (perf top -p " + std::to_string(e.pid) + ")",
-                            "spread the work over more cores (more worker processes/threads) "
-                            "or more hosts"};
-        out.push_back({storm ? 40.0 : 70.0, std::move(f)});
+    if (!cpu_limited) return;
+    bool symptom = storm || poll_scan;
+    bool one_thread = pegged && (!cpu_busy || threads > 1);
+    auto f = make(Bottleneck::cpu_saturated, symptom ? Severity::warn : Severity::crit, 0.8,
+                  one_thread ? fmt::format("thread {} ({}) is on the CPU {:.0f}% of the time while "
+                                           "the process uses {:.2f} of {} cores",
+                                           pegged->tid, pegged->comm, pegged->cores * 100,
+                                           s.cpu_cores, s.cpus)
+                             : fmt::format("process uses {:.2f} of the {:.0f} cores it can use",
+                                           s.cpu_cores, usable_cores));
+    if (one_thread) {
+        f.subject = fmt::format("thread {} ({})", pegged->tid, pegged->comm);
+        ev(f, "thread_cpu_percent", "busiest thread on CPU", pegged->cores * 100, "%");
+        if (s.busiest_threads.size() > 1)
+            ev(f, "next_thread_cpu_percent", "next busiest thread on CPU",
+               s.busiest_threads[1].cores * 100, "%");
     }
+    ev(f, "cpu_cores", "process CPU", s.cpu_cores, "cores");
+    ev(f, "usable_cores", "cores usable (min of CPUs and threads)", usable_cores, "cores");
+    ev(f, "host_busy_percent", "host CPU busy", s.host_busy * 100, "%");
+    if (b) {
+        double on = static_cast<double>(b->sched.on_cpu_ns);
+        double total = on;
+        for (auto x : b->sched.off_cpu_ns)
+            total += static_cast<double>(x);
+        if (total > 0) ev(f, "on_cpu_percent", "threads' time on CPU", on / total * 100, "%");
+    }
+    if (symptom) {
+        f.why = storm ? "A symptom of the context-switch storm above."
+                      : "A symptom of the fd scans above: the CPU goes into poll()/select().";
+        f.fix = {storm ? "fix the thread-per-connection design first" : "fix the fd scans first"};
+    } else if (one_thread) {
+        f.why = fmt::format(
+            "One thread does the work of every connection it serves and it has no time left: "
+            "new requests wait behind the one being computed, so latency grows while {} of the "
+            "{} cores stay idle. More cores or threads elsewhere in the process do not help.",
+            std::max(0.0, s.cpus - s.cpu_cores) >= 0.5 ? "most" : "some", s.cpus);
+        f.fix = {"move CPU-heavy work off the loop (worker threads, a job queue)",
+                 "or run one loop per core (cluster mode, SO_REUSEPORT listeners, more workers)",
+                 "profile the hot path: perf top -t " + std::to_string(pegged->tid)};
+    } else {
+        f.why =
+            "The process's threads are on the CPU nearly all the time: requests queue behind "
+            "computation.";
+        f.fix = {"profile the hot path (perf top -p " + std::to_string(e.pid) + ")",
+                 "spread the work over more cores (more worker processes/threads) or more hosts"};
+    }
+    out.push_back(std::move(f));
 }
 
 // Blocking syscalls in what should be an event loop, and threads fighting over a lock.
@@ -84,12 +111,14 @@ void Judge::blocking_and_locks() {
                 share_of(s.blocked_in, {"nanosleep", "clock_nanosleep", "fsync", "fdatasync"},
                          s.thread_samples) +
                 static_cast<double>(s.disk) / static_cast<double>(s.thread_samples);
-            futex_share = share_of(s.blocked_in, {"futex"}, s.thread_samples);
+            futex_share = s.thread_samples ? static_cast<double>(s.futex_active) /
+                                                 static_cast<double>(s.thread_samples)
+                                           : 0;
             futex_per_s = s.switches_per_s;  // best proxy without syscall counts
             source = "thread samples";
         }
-        if (blocking >= kBlockingShare && !cpu_busy && !fd_limited) {
-            auto f = make("off-cpu-blocking", Severity::crit, b ? 0.85 : 0.65,
+        if (blocking >= kBlockingShare && !cpu_limited && !fd_limited) {
+            auto f = make(Bottleneck::off_cpu_blocking, Severity::crit, b ? 0.85 : 0.65,
                           fmt::format("{:.0f}% of {} in sleeps, fsync or disk waits",
                                       blocking * 100, source));
             ev(f, "blocking_percent", "time blocked in sleep/fsync/disk", blocking * 100, "%");
@@ -108,11 +137,11 @@ void Judge::blocking_and_locks() {
             f.fix = {"move blocking work off the event loop (a thread pool for disk and fsync)",
                      "batch fsyncs (group commit) or use O_DSYNC/io_uring where durability allows",
                      "remove sleeps from request handling"};
-            out.push_back({82, std::move(f)});
+            out.push_back(std::move(f));
         }
         if (futex_share >= kFutexShare && futex_per_s >= kFutexPerS && s.threads_max >= 4 &&
-            !storm) {
-            auto f = make("lock-contention", Severity::crit, b ? 0.85 : 0.6,
+            !storm && !pool) {
+            auto f = make(Bottleneck::lock_contention, Severity::crit, b ? 0.85 : 0.6,
                           fmt::format("{:.0f}% of {} in futex waits, {:.0f} futex calls per second",
                                       futex_share * 100, source, futex_per_s));
             ev(f, "futex_percent", "share in futex", futex_share * 100, "%");
@@ -130,7 +159,7 @@ void Judge::blocking_and_locks() {
                 "working; adding threads makes it worse.";
             f.fix = {"shorten or split the critical section; shard the shared state",
                      "use per-thread data or lock-free structures on the hot path"};
-            out.push_back({80, std::move(f)});
+            out.push_back(std::move(f));
         }
     }
 }

@@ -1,6 +1,8 @@
 #include "c10k/probe/sampler.hpp"
 
 #include <signal.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,17 +29,58 @@ std::optional<int> parse_task_syscall(std::string_view syscall_text) {
     return static_cast<int>(*nr);
 }
 
+std::optional<TaskSyscall> parse_task_syscall_args(std::string_view syscall_text) {
+    auto fields = split_ws(syscall_text);
+    if (fields.size() < 7) return std::nullopt;  // "running", "-1 sp pc" (not in a syscall)
+    auto nr = parse_int(fields[0]);
+    if (!nr || *nr < 0) return std::nullopt;
+    TaskSyscall sc;
+    sc.nr = static_cast<int>(*nr);
+    for (size_t i = 0; i < 6; ++i) {
+        auto f = fields[i + 1];
+        if (starts_with(f, "0x")) f.remove_prefix(2);
+        auto v = parse_uint(f, 16);
+        if (!v) return std::nullopt;
+        sc.args[i] = *v;
+    }
+    return sc;
+}
+
+std::optional<uint64_t> poll_nfds(const TaskSyscall& sc) {
+    // poll(fds, nfds, ...) and ppoll(fds, nfds, ...) scan nfds entries;
+    // select(nfds, ...) and pselect6(nfds, ...) scan fds 0..nfds-1.
+    static const int poll = syscall_number("poll"), ppoll = syscall_number("ppoll"),
+                     select = syscall_number("select"), pselect6 = syscall_number("pselect6");
+    if (sc.nr < 0) return std::nullopt;
+    if (sc.nr == poll || sc.nr == ppoll) return sc.args[1];
+    if (sc.nr == select || sc.nr == pselect6) return sc.args[0];
+    return std::nullopt;
+}
+
 namespace {
 
-std::optional<double> process_cpu_seconds(pid_t pid) {
-    auto text = read_text("/proc/" + std::to_string(pid) + "/stat");
-    if (!text) return std::nullopt;
-    auto f = stat_fields(*text);
+const double kTick = static_cast<double>(::sysconf(_SC_CLK_TCK));
+
+// Fields 14 and 15 of /proc/PID/stat (or of one task's): utime and stime, in ticks.
+std::optional<std::pair<uint64_t, uint64_t>> user_sys_ticks(std::string_view stat_text) {
+    auto f = stat_fields(stat_text);
     if (f.size() < 13) return std::nullopt;
-    // Fields 14 and 15: utime and stime.
     auto ut = parse_uint(f[11]), st = parse_uint(f[12]);
     if (!ut || !st) return std::nullopt;
-    return static_cast<double>(*ut + *st) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+    return std::pair{*ut, *st};
+}
+
+std::string comm_of(std::string_view stat_text) {
+    auto open = stat_text.find('('), close = stat_text.rfind(')');
+    if (open == std::string_view::npos || close == std::string_view::npos || close < open)
+        return "";
+    return std::string(stat_text.substr(open + 1, close - open - 1));
+}
+
+double thread_cpu_now() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 constexpr const char* kRateCounters[] = {
@@ -59,7 +102,21 @@ constexpr size_t kMaxThreadsToWalk = 8192;
 
 }  // namespace
 
-void Sampler::sample_threads() {
+// The socket inode behind fd `fd` of `pid`, from its /proc/PID/fd link.
+std::optional<uint64_t> socket_inode_of(pid_t pid, uint64_t fd) {
+    char link[64];
+    auto path = "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd);
+    ssize_t n = ::readlink(path.c_str(), link, sizeof link - 1);
+    if (n <= 0) return std::nullopt;
+    std::string_view text(link, static_cast<size_t>(n));
+    if (!starts_with(text, "socket:[") || text.back() != ']') return std::nullopt;
+    return parse_uint(text.substr(8, text.size() - 9));
+}
+
+void Sampler::sample_threads(Clock::time_point at) {
+    static const int reads[] = {syscall_number("read"), syscall_number("recvfrom"),
+                                syscall_number("recvmsg"), syscall_number("readv")};
+    read_blocked_.clear();
     std::error_code ec;
     auto dir = "/proc/" + std::to_string(pid_) + "/task";
     size_t walked = 0;
@@ -68,6 +125,41 @@ void Sampler::sample_threads() {
         auto stat = read_text(it->path() / "stat");
         if (!stat) continue;
         char state = parse_task_state(*stat);
+        ThreadTrack* track = nullptr;
+        if (auto ticks = user_sys_ticks(*stat)) {
+            auto tid = parse_uint(it->path().filename().string());
+            if (tid) {
+                auto [t, fresh] = thread_cpu_.try_emplace(static_cast<uint32_t>(*tid));
+                track = &t->second;
+                uint64_t total = ticks->first + ticks->second;
+                // "on-CPU ns, run-queue wait ns, times scheduled in"
+                std::optional<uint64_t> ns, runs;
+                if (auto ss = read_text(it->path() / "schedstat")) {
+                    auto f = split_ws(*ss);
+                    if (f.size() >= 3) {
+                        ns = parse_uint(f[0]);
+                        runs = parse_uint(f[2]);
+                    }
+                }
+                auto& tr = t->second;
+                if (fresh) {
+                    tr.comm = comm_of(*stat);
+                    tr.first_ticks = total;
+                    tr.first_at = at;
+                    tr.schedstat = ns && runs;
+                    if (tr.schedstat) {
+                        tr.first_ns = *ns;
+                        tr.first_runs = *runs;
+                    }
+                }
+                tr.last_ticks = total;
+                tr.last_at = at;
+                if (tr.schedstat && ns && runs) {
+                    tr.last_ns = *ns;
+                    tr.last_runs = *runs;
+                }
+            }
+        }
         ++acc_.thread_samples;
         if (state == 'R') {
             ++acc_.running;
@@ -77,9 +169,84 @@ void Sampler::sample_threads() {
             ++acc_.disk;
         else
             ++acc_.sleeping;
-        if (auto sc = read_text(it->path() / "syscall"))
-            if (auto nr = parse_task_syscall(*sc)) ++acc_.blocked_in[syscall_name(*nr)];
+        if (auto text = read_text(it->path() / "syscall")) {
+            if (auto sc = parse_task_syscall_args(*text)) {
+                ++acc_.blocked_in[syscall_name(sc->nr)];
+                static const int futex = syscall_number("futex");
+                if (sc->nr == futex && track) ++track->futex_samples;
+                // A thread asleep in read() on a socket waits for that socket's peer.
+                if (std::find(std::begin(reads), std::end(reads), sc->nr) != std::end(reads) &&
+                    read_blocked_.size() < kMaxThreadsToWalk)
+                    if (auto ino = socket_inode_of(pid_, sc->args[0])) read_blocked_.insert(*ino);
+                if (auto n = poll_nfds(*sc)) {
+                    ++acc_.poll_samples;
+                    acc_.poll_nfds_sum += *n;
+                    acc_.poll_nfds_max = std::max<uint32_t>(acc_.poll_nfds_max,
+                                                            static_cast<uint32_t>(std::min<uint64_t>(*n, 1u << 30)));
+                }
+            }
+        }
     }
+}
+
+void Sampler::note_listener(const Endpoint& local, uint32_t backlog, uint32_t queued) {
+    auto it = std::find_if(acc_.listeners.begin(), acc_.listeners.end(),
+                           [&](const ListenerSample& s) { return s.local == local; });
+    if (it == acc_.listeners.end()) {
+        acc_.listeners.push_back({local, backlog, 0, 0, 0});
+        it = acc_.listeners.end() - 1;
+    }
+    it->backlog = backlog;
+    it->queued_max = std::max(it->queued_max, queued);
+    ++it->samples;
+    // The kernel refuses a new connection once the queue holds more than the backlog
+    // (sk_acceptq_is_full), so "at the backlog" is full.
+    if (backlog > 0 && queued >= backlog) ++it->full_samples;
+}
+
+void Sampler::sample_conns(Clock::time_point at) {
+    if (!reader_) {
+        auto r = TcpConnReader::open();  // in the namespace sample() entered
+        if (!r) return;
+        reader_.emplace(std::move(*r));
+    }
+    scratch_.clear();
+    auto st = reader_->read(
+        [&](const TcpConn& c) {
+            if (c.state == static_cast<uint8_t>(TcpState::listen)) return owned_inodes_.count(c.inode) > 0;
+            // The target's accepted connections by port (new ones appear between
+            // snapshots), the rest by inode.
+            // Inode 0: still in the accept queue, nobody's yet.
+            return c.inode != 0 &&
+                   (listening_.count(c.local.port) > 0 || owned_inodes_.count(c.inode) > 0);
+        },
+        scratch_, want_v4_, want_v6_);
+    if (!st) return;
+    want_v4_ = want_v6_ = false;
+    for (const auto& c : scratch_) {
+        want_v4_ = want_v4_ || c.local.family == AF_INET;
+        want_v6_ = want_v6_ || c.local.family == AF_INET6;
+    }
+    std::vector<TcpConn> conns;
+    conns.reserve(scratch_.size());
+    for (const auto& c : scratch_) {
+        if (c.state == static_cast<uint8_t>(TcpState::listen))
+            note_listener(c.local, c.wqueue, c.rqueue);
+        else
+            conns.push_back(c);
+    }
+    conns_.add(conns, listening_, read_blocked_, at);
+}
+
+double Sampler::sample_fast() {
+    double t0 = thread_cpu_now();
+    auto at = Clock::now();
+    sample_threads(at);
+    sample_conns(at);
+    ++acc_.samples;
+    double cost = thread_cpu_now() - t0;
+    acc_.sampler_cpu_s += cost;
+    return cost;
 }
 
 bool process_gone(pid_t pid) {
@@ -102,14 +269,16 @@ Result<bool> Sampler::sample() {
         return c.error();
     }
     auto& snap = c->now;
-    auto cpu = process_cpu_seconds(pid_);
-    if (cpu) {
-        ProcTimes t{snap.sample.taken, *cpu};
-        if (!first_times_) first_times_ = t;
-        last_times_ = t;
-    }
+    if (auto text = read_text("/proc/" + std::to_string(pid_) + "/stat"))
+        if (auto ticks = user_sys_ticks(*text)) {
+            ProcTimes t{snap.sample.taken, static_cast<double>(ticks->first + ticks->second) / kTick,
+                        static_cast<double>(ticks->second) / kTick};
+            if (!first_times_) first_times_ = t;
+            last_times_ = t;
+        }
     if (snap.process) {
         comm_ = snap.process->comm;
+        if (snap.process->fds) owned_inodes_ = snap.process->fds->socket_inodes;
         if (snap.process->nofile) acc_.nofile_soft = snap.process->nofile->soft;
         if (snap.process->fds) acc_.fds_max = std::max(acc_.fds_max, snap.process->fds->open);
     }
@@ -117,25 +286,17 @@ Result<bool> Sampler::sample() {
         acc_.threads_max = std::max(acc_.threads_max, (*snap.sample.threads)->threads);
     if (snap.sockets) {
         acc_.connections_max = std::max(acc_.connections_max, snap.sockets->owned_connections);
-        for (const auto& l : snap.sockets->listeners) {
-            if (!l.owned) continue;
-            auto it = std::find_if(acc_.listeners.begin(), acc_.listeners.end(),
-                                   [&](const ListenerSample& s) { return s.local == l.local; });
-            if (it == acc_.listeners.end()) {
-                acc_.listeners.push_back({l.local, l.backlog, l.queued});
-            } else {
-                it->backlog = l.backlog;
-                it->queued_max = std::max(it->queued_max, l.queued);
-            }
-        }
+        for (const auto& l : snap.sockets->listeners)
+            if (l.owned) listening_.insert(l.local.port);
         if (!snap.sockets->destinations.empty()) {
             const auto& d = snap.sockets->destinations.front();
             if (!acc_.busiest_destination || d.sockets > acc_.busiest_destination->sockets)
                 acc_.busiest_destination = d;
         }
     }
-    sample_threads();
-    ++acc_.samples;
+    ++acc_.full_samples;
+    want_v4_ = want_v6_ = true;  // new sockets may be of either family
+    sample_fast();
     if (!first_) first_ = snap;
     last_ = std::move(snap);
     return true;
@@ -143,6 +304,7 @@ Result<bool> Sampler::sample() {
 
 SampledEvidence Sampler::evidence() const {
     SampledEvidence e = acc_;
+    e.conns = conns_.evidence();
     if (!first_ || !last_) return e;
     const auto& a = first_->sample;
     const auto& b = last_->sample;
@@ -155,8 +317,28 @@ SampledEvidence Sampler::evidence() const {
     if (dt <= 0) return e;
     if (first_times_ && last_times_) {
         double wall = std::chrono::duration<double>(last_times_->at - first_times_->at).count();
-        if (wall > 0) e.cpu_cores = (last_times_->cpu_s - first_times_->cpu_s) / wall;
+        if (wall > 0) {
+            e.cpu_cores = (last_times_->cpu_s - first_times_->cpu_s) / wall;
+            e.sys_cores = (last_times_->sys_s - first_times_->sys_s) / wall;
+        }
     }
+    // A thread counts once it was seen over at least half the window: a short-lived
+    // one's few ticks over a short span would read as a pegged core.
+    for (const auto& [tid, t] : thread_cpu_) {
+        // A thread "ran" when it was scheduled in during the window (or, without
+        // schedstat, used at least one clock tick).
+        bool ran = t.schedstat ? t.last_runs > t.first_runs : t.last_ticks > t.first_ticks;
+        if (ran) e.futex_active += t.futex_samples;
+        double span = std::chrono::duration<double>(t.last_at - t.first_at).count();
+        if (span < 0.5 * dt) continue;
+        double cpu_s = t.schedstat ? static_cast<double>(t.last_ns - t.first_ns) * 1e-9
+                                   : static_cast<double>(t.last_ticks - t.first_ticks) / kTick;
+        e.busiest_threads.push_back({tid, t.comm, cpu_s / span});
+    }
+    std::sort(e.busiest_threads.begin(), e.busiest_threads.end(),
+              [](const ThreadCpu& x, const ThreadCpu& y) { return x.cores > y.cores; });
+    if (e.busiest_threads.size() > 5) e.busiest_threads.resize(5);
+
     if (a.cpu && b.cpu && b.cpu->total_ticks > a.cpu->total_ticks)
         e.host_busy = static_cast<double>(b.cpu->busy_ticks - a.cpu->busy_ticks) /
                       static_cast<double>(b.cpu->total_ticks - a.cpu->total_ticks);

@@ -26,23 +26,38 @@ Judge::Judge(const ProbeEvidence& evidence)
     runq_p99 = b ? b->sched.runq.percentile_ns(0.99) : 0;
     storm = s.threads_max >= kStormThreads && switches >= kStormSwitchesPerS;
     cpu_busy = s.cpu_cores >= kCpuBusy * usable_cores && s.cpu_cores > 0.5;
+    if (!s.busiest_threads.empty() && s.busiest_threads.front().cores >= kPeggedThread)
+        pegged = &s.busiest_threads.front();
+    cpu_limited = cpu_busy || pegged;
+    futex_waiters = s.samples > 0 ? static_cast<double>(s.futex_active) / s.samples : 0;
+    find_pool();
+    find_poll_scan();
 }
 
 Verdict Judge::run() {
     for (auto rule : {&Judge::fd_limit, &Judge::accept_queue, &Judge::syn_backlog,
                       &Judge::thread_storm, &Judge::cpu_saturated, &Judge::ephemeral_ports,
-                      &Judge::socket_buffers, &Judge::blocking_and_locks, &Judge::tcp_counters})
+                      &Judge::socket_buffers, &Judge::blocking_and_locks, &Judge::tcp_counters,
+                      &Judge::downstream, &Judge::connection_pool, &Judge::nagle,
+                      &Judge::poll_scaling})
         (this->*rule)();
 
+    // Worse severity first (a symptom a cause explains is demoted to WARN), then
+    // the vocabulary's rank: causes above the symptoms they bring.
+    auto rank = [](const Finding& f) {
+        auto id = bottleneck_from(f.id);
+        return id ? info(*id).rank : 0;
+    };
+    std::stable_sort(out.begin(), out.end(), [&](const Finding& a, const Finding& c) {
+        if (a.severity != c.severity) return a.severity > c.severity;
+        return rank(a) > rank(c);
+    });
     Verdict v;
-    std::stable_sort(out.begin(), out.end(),
-                     [](const Ranked& a, const Ranked& c) { return a.score > c.score; });
-    for (auto& r : out)
-        v.findings.push_back(std::move(r.f));
+    v.findings = std::move(out);
 
     if (v.findings.empty()) {
         bool idle = s.cpu_cores < 0.01 && (!b || b->total_syscalls() == 0) && s.switches_per_s < 1;
-        auto f = make("healthy", Severity::ok, idle ? 0.4 : 0.8,
+        auto f = make(Bottleneck::healthy, Severity::ok, idle ? 0.4 : 0.8,
                       idle ? "nothing stands out - but the target was idle during the window"
                            : "nothing stands out: no errors, short queues, headroom");
         ev(f, "cpu_cores", "process CPU", s.cpu_cores, "cores");

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "c10k/probe/bottleneck.hpp"
 #include "c10k/probe/verdict.hpp"
 
 namespace c10k::verdict {
@@ -28,19 +29,38 @@ constexpr double kFutexPerS = 500;
 constexpr double kPortsUsed = 0.8;         // sockets to one destination / port range
 constexpr double kSmallWindowShare = 0.3;  // segments arriving while our window is tiny
 constexpr double kSmallRead = 4096;        // bytes per read below which reads are "tiny"
-
-struct Ranked {
-    double score;
-    Finding f;
-};
+// A thread on the CPU this share of the time is saturated: at utilisation u a
+// queue in front of it waits u/(1-u) service times on average (M/M/1), 9x at
+// 0.9; and it is almost never back in epoll_wait to pick up new work.
+constexpr double kPeggedThread = 0.9;
+// Shares of samples are only meaningful over several observations: below this
+// many, one or two lucky samples would decide.
+constexpr uint64_t kMinSamples = 5;
+// "Most of the time": a majority of the window's instants.
+constexpr double kMostOfTheTime = 0.5;
+// An accept queue at its backlog in this share of the samples is full in the
+// steady state, not just during bursts.
+constexpr double kQueueFullSteady = 0.5;
+// A connection cap holds its count still: at most this share (or one
+// connection) of movement between the fewest and the most seen.
+constexpr double kPlateau = 0.1;
+// All of a pool's connections in use in this share of its samples: exhausted.
+constexpr double kPoolBusy = 0.8;
+// Nagle-held connections seen in this share of the samples: without Nagle the
+// held state lasts microseconds, so seeing it in a fifth of all instants means
+// tens-of-milliseconds stalls are routine.
+constexpr double kNagleHeld = 0.2;
+// select() breaks at FD_SETSIZE (1024), and at about a thousand fds one scan
+// costs tens of microseconds, as much as serving a small request.
+constexpr double kPollScanFds = 1000;
 
 inline void ev(Finding& f, std::string key, std::string label, double value, std::string unit) {
     f.evidence.push_back({std::move(key), std::move(label), value, std::move(unit)});
 }
 
-inline Finding make(std::string id, Severity sev, double confidence, std::string title) {
+inline Finding make(Bottleneck id, Severity sev, double confidence, std::string title) {
     Finding f;
-    f.id = std::move(id);
+    f.id = std::string(to_string(id));
     f.area = "probe";
     f.severity = sev;
     f.confidence = confidence;
@@ -80,6 +100,13 @@ class Judge {
     void ephemeral_ports();
     void socket_buffers();
     void tcp_counters();
+    // rules_waits.cpp: what the process waits on: peers, a pool, Nagle, fd scans.
+    void downstream();
+    void connection_pool();
+    void nagle();
+    void poll_scaling();
+    void find_pool();
+    void find_poll_scan();
 
     const ProbeEvidence& e;
     const SampledEvidence& s;
@@ -95,7 +122,13 @@ class Judge {
     uint64_t runq_p99;   // ns
     bool storm;
     bool cpu_busy;
-    std::vector<Ranked> out;
+    const ThreadCpu* pegged = nullptr;        // one thread near a whole core
+    bool cpu_limited;                         // the process or one of its threads
+    const DestinationWait* pool = nullptr;    // an exhausted connection pool
+    double futex_waiters = 0;                 // threads in futex per sample
+    double poll_nfds = 0;                     // fds per poll-family call
+    bool poll_scan = false;
+    std::vector<Finding> out;
 };
 
 }  // namespace c10k::verdict

@@ -13,18 +13,11 @@
 #include <string>
 #include <vector>
 
+#include "c10k/probe/conn_evidence.hpp"
+#include "c10k/probe/log2_hist.hpp"
 #include "c10k/sources/sockets.hpp"
 
 namespace c10k {
-
-// log2 buckets of nanoseconds: slot i counts values in [2^i, 2^(i+1)).
-struct Log2Hist {
-    std::array<uint64_t, 32> slots{};
-    uint64_t count() const;
-    // Upper bound of the slot holding the p-th percentile (0 < p <= 1); 0 when empty.
-    uint64_t percentile_ns(double p) const;
-    void add(const Log2Hist& o);
-};
 
 struct SyscallStat {
     int nr = 0;
@@ -72,6 +65,8 @@ struct BpfEvidence {
     SchedStat sched;
     TcpStat tcp;
     uint64_t host_syscalls = 0;  // every process's, while syscall tracing was attached
+    uint64_t poll_calls = 0;     // poll/ppoll/select/pselect6 calls by the target
+    uint64_t poll_nfds_sum = 0;  // the fds they were given, summed
     uint64_t lost_events = 0;
     uint64_t map_bytes = 0;
     double attach_ms = 0;          // loading and attaching the programs
@@ -86,23 +81,38 @@ struct BpfEvidence {
     uint64_t calls_of(std::initializer_list<std::string_view> names) const;
     uint64_t ns_of(std::initializer_list<std::string_view> names) const;
     uint64_t bytes_of(std::initializer_list<std::string_view> names) const;
+    uint64_t errors_of(std::initializer_list<std::string_view> names) const;
 };
 
 struct ListenerSample {
     Endpoint local;
     uint32_t backlog = 0;
     uint32_t queued_max = 0;
+    uint64_t samples = 0;
+    uint64_t full_samples = 0;  // samples with the accept queue at its backlog
+};
+
+// One thread's CPU over the part of the window it was seen in.
+struct ThreadCpu {
+    uint32_t tid = 0;
+    std::string comm;
+    double cores = 0;  // on-CPU seconds per second: 1.0 is a whole core
 };
 
 struct SampledEvidence {
-    int samples = 0;
-    double seconds = 0;  // wall time between the first and the last sample
+    int samples = 0;       // fast samples: threads and the target's own sockets
+    int full_samples = 0;  // snapshots of /proc, sysctls and every socket, one per interval
+    double sample_period_s = 0;  // of the fast samples, adapted to what they cost
+    double sampler_cpu_s = 0;    // CPU time the fast samples cost this process
+    double seconds = 0;  // wall time between the first and the last snapshot
     uint32_t cpus = 1;
     uint64_t nofile_soft = 0;
     uint64_t fds_max = 0;
     uint32_t threads_max = 0;
     uint32_t connections_max = 0;
     double cpu_cores = 0;       // the process's on-CPU time / wall time
+    double sys_cores = 0;       // the part of cpu_cores spent in the kernel
+    std::vector<ThreadCpu> busiest_threads;  // most CPU first, at most 5
     double host_busy = 0;       // all CPUs, 0..1
     double switches_per_s = 0;  // voluntary + involuntary, all threads
     double involuntary_per_s = 0;
@@ -110,6 +120,13 @@ struct SampledEvidence {
     // Thread-samples by state, and by the syscall a sleeping thread sat in.
     uint64_t thread_samples = 0, running = 0, sleeping = 0, disk = 0;
     std::map<std::string, uint64_t> blocked_in;
+    // Futex thread-samples of threads that also ran during the window: threads
+    // that wait for each other. An idle pool thread parked on a condvar never runs.
+    uint64_t futex_active = 0;
+    // Thread-samples inside poll/ppoll/select/pselect6, and the fd counts they passed.
+    uint64_t poll_samples = 0, poll_nfds_sum = 0;
+    uint32_t poll_nfds_max = 0;
+    ConnEvidence conns;
     std::vector<ListenerSample> listeners;
     int64_t somaxconn = 0;
     // Per-second rates of the namespace's counters over the window.

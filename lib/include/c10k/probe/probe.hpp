@@ -35,6 +35,19 @@ inline constexpr double kSyscallTraceCostNs = 400;
 inline constexpr double kSyscallBudget = 0.01;  // of the host's CPU time
 inline constexpr double kMinDuty = 0.02;        // never less, so there is always some evidence
 
+// Fast samples (threads' states and CPU, the target's sockets with TCP_INFO) cost
+// the prober CPU in proportion to the target's threads and connections, so their
+// period follows their measured cost: at most this share of one CPU. Sampling
+// mode has nothing else to see with and gets more; with BPF the sched probes
+// already see every switch, so the samples matter less and the overhead budget
+// of the whole probe (2% of throughput on a saturated server) is tight.
+inline constexpr double kFastSampleBudget = 0.03;
+inline constexpr double kFastSampleBudgetBpf = 0.01;
+// Floors: 50 samples a second catch a state that lasts 20 ms (a delayed ACK is
+// 40 ms); with BPF 20 a second are enough for the connection views.
+inline constexpr double kFastSampleMinPeriod = 0.02;
+inline constexpr double kFastSampleMinPeriodBpf = 0.05;
+
 // Pure: whether tracing should stop now. `host_syscalls` since attaching,
 // `traced_s` of `interval_s` so far.
 bool syscall_budget_spent(uint64_t host_syscalls, double traced_s, double interval_s,

@@ -1,13 +1,22 @@
 // What user space samples about the target during the window: the only source
-// in sampling mode, and the queue and counter evidence BPF cannot see (no
-// tracepoint fires on an accept-queue overflow).
+// in sampling mode, and the queue, connection and thread evidence BPF cannot
+// see (no tracepoint fires on an accept-queue overflow, none says which peer a
+// thread waits for).
+//
+// Two kinds of sample: a snapshot (collect(): /proc, sysctls, counters, every
+// socket of the namespace) once per interval, and fast samples (the target's
+// threads and its own sockets with TCP_INFO) many times a second, as often as
+// their measured cost allows.
 #pragma once
 
 #include <sys/types.h>
 
 #include <optional>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
+#include "c10k/probe/conn_evidence.hpp"
 #include "c10k/probe/evidence.hpp"
 #include "c10k/result.hpp"
 #include "c10k/snapshot.hpp"
@@ -18,8 +27,12 @@ class Sampler {
   public:
     explicit Sampler(pid_t pid) : pid_(pid) {}
 
-    // One sample. Ok(false) when the process has exited (the evidence so far stays).
+    // A snapshot plus a fast sample. Ok(false) when the process has exited (the
+    // evidence so far stays). Enters the target's network namespace on the
+    // calling thread, so call every method from one thread.
     Result<bool> sample();
+    // Threads and the target's sockets only; returns the CPU seconds it cost.
+    double sample_fast();
     SampledEvidence evidence() const;
     // The target's listening ports and the remote ports of its busiest destinations.
     std::vector<uint16_t> ports() const;
@@ -30,18 +43,51 @@ class Sampler {
     struct ProcTimes {
         Clock::time_point at;
         double cpu_s = 0;
+        double sys_s = 0;
     };
-    void sample_threads();
+    struct ThreadTrack {
+        std::string comm;
+        uint64_t first_ticks = 0, last_ticks = 0;
+        // From schedstat when the kernel has it: on-CPU ns and times scheduled in,
+        // finer than ticks (a thread that runs 50 us a request shows in them).
+        uint64_t first_ns = 0, last_ns = 0, first_runs = 0, last_runs = 0;
+        bool schedstat = false;
+        uint64_t futex_samples = 0;
+        Clock::time_point first_at, last_at;
+    };
+    void sample_threads(Clock::time_point at);
+    void sample_conns(Clock::time_point at);
+    void note_listener(const Endpoint& local, uint32_t backlog, uint32_t queued);
 
     pid_t pid_;
     std::string comm_;
     std::optional<Snapshot> first_, last_;
     std::optional<ProcTimes> first_times_, last_times_;
     SampledEvidence acc_;
+    std::unordered_map<uint32_t, ThreadTrack> thread_cpu_;
+    std::optional<TcpConnReader> reader_;
+    std::unordered_set<uint64_t> owned_inodes_;
+    std::unordered_set<uint16_t> listening_;
+    std::unordered_set<uint64_t> read_blocked_;  // this sample's, see ConnTracker::add
+    ConnTracker conns_;
+    std::vector<TcpConn> scratch_;
+    // Families the target's sockets were found in; both are asked again at every
+    // snapshot, only these in between.
+    bool want_v4_ = true, want_v6_ = true;
 };
 
 // "S"/"D"/"R" and the syscall a thread sleeps in, from /proc/PID/task/TID/{stat,syscall}.
 char parse_task_state(std::string_view stat_text);
 std::optional<int> parse_task_syscall(std::string_view syscall_text);
+
+struct TaskSyscall {
+    int nr = -1;
+    std::array<uint64_t, 6> args{};
+};
+// The syscall number and its six arguments ("7 0x55d0 0x2710 0x3e8 ..."), or nothing
+// when the thread is running or the text is malformed.
+std::optional<TaskSyscall> parse_task_syscall_args(std::string_view syscall_text);
+// How many fds a poll-family call scans, from its arguments; nothing for other syscalls.
+std::optional<uint64_t> poll_nfds(const TaskSyscall& sc);
 
 }  // namespace c10k

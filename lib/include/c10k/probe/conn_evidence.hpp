@@ -1,0 +1,105 @@
+// What the target's own connections showed across many samples: who it waits
+// for (outbound destinations), who waits for it (inbound requests), data held
+// back by Nagle, receive buffers. Built by ConnTracker from sock_diag TCP_INFO,
+// the same way in BPF and sampling mode.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "c10k/probe/log2_hist.hpp"
+#include "c10k/sources/tcp_conns.hpp"
+
+namespace c10k {
+
+// Outbound connections of the target to one remote address:port.
+struct DestinationWait {
+    Endpoint remote;
+    uint32_t conns_min = 0, conns_max = 0;  // across the samples that saw it
+    uint64_t samples_seen = 0;
+    uint64_t waiting_sum = 0;       // connections awaiting a reply, summed over samples
+    uint64_t samples_waiting = 0;   // samples with at least one awaiting a reply
+    uint64_t samples_all_busy = 0;  // samples with every connection awaiting a reply
+    uint32_t waiting_max = 0;
+    // Request-to-reply times of exchanges that completed during the window, at
+    // the kernel's clock-tick resolution (1-10 ms): TCP_INFO keeps no finer time.
+    Log2Hist reply_latency;
+    uint64_t replies = 0;  // data segments received over the window (a reply is one or more)
+    // Little's law: requests out at once / replies per second, whatever the clock
+    // resolution. A reply of several segments counts several times, so this
+    // errs low, never high. 0 when nothing came back.
+    double reply_mean_s = 0;
+    // The local process that serves it, when one listens in the target's namespace.
+    pid_t server_pid = 0;
+    std::string server_comm;
+};
+
+struct ConnEvidence {
+    uint64_t samples = 0;
+    double seconds = 0;  // from the first sample to the last
+    // Inbound: connections on the target's listening ports.
+    uint64_t inbound_pending_sum = 0;  // owing a reply (request unread or unanswered)
+    uint64_t samples_inbound_pending = 0;
+    uint32_t inbound_min = 0, inbound_max = 0;
+    uint64_t accepted = 0;  // inbound connections first seen after the first sample
+    std::vector<DestinationWait> destinations;  // most waited-on first
+    // Nagle: a sub-MSS tail held unsent behind one small unacknowledged segment
+    // that has waited far longer than the round trip for its ACK.
+    uint64_t nagle_held_sum = 0;
+    uint64_t samples_nagle_held = 0;
+    Log2Hist nagle_stall;  // how long the unacknowledged segment had waited (ns)
+    std::map<uint16_t, uint64_t> nagle_ports;  // local port -> held observations
+    uint32_t rtt_us_min = 0;                   // smallest RTT among held connections
+    // Receive side: connections whose receive queue was at least half their buffer.
+    uint64_t rcv_observations = 0, rcv_full_observations = 0;
+    uint32_t rcvbuf_min = 0;
+    uint64_t rwnd_limited_us = 0, busy_us = 0;  // growth over the window, all connections
+
+    double mean_inbound_pending() const;
+    const DestinationWait* top_destination() const;
+};
+
+// Feeds on one sample at a time; pure apart from the time it is given.
+class ConnTracker {
+  public:
+    using TimePoint = std::chrono::steady_clock::time_point;
+    // `listening`: the target's listening ports, which make a connection inbound.
+    // `read_blocked`: socket inodes a thread of the target sat blocked reading
+    // (read/recv on a blocking socket): for an outbound connection, a reply
+    // awaited, however close together the kernel's clock ticks put the last
+    // request and the last reply.
+    void add(const std::vector<TcpConn>& conns, const std::unordered_set<uint16_t>& listening,
+             const std::unordered_set<uint64_t>& read_blocked, TimePoint at);
+    ConnEvidence evidence() const;
+
+  private:
+    struct Seen {
+        int64_t last_recv_ms = -1;  // absolute (since the tracker's first sample)
+        uint64_t first_busy_us = 0, last_busy_us = 0;
+        uint64_t first_rwnd_us = 0, last_rwnd_us = 0;
+        uint64_t last_sample = 0;
+        int64_t dest = -1;  // index into destinations, for outbound connections
+        uint32_t first_segs_in = 0, last_segs_in = 0;
+    };
+    static void fold(const Seen& s, ConnEvidence& into);
+    ConnEvidence acc_;
+    std::unordered_map<uint64_t, Seen> seen_;  // by inode
+    std::unordered_map<std::string, size_t> dest_index_;
+    std::unordered_set<uint64_t> inbound_seen_;
+    bool first_ = true;
+    TimePoint t0_{}, last_at_{};
+};
+
+// Connection-level predicates, exposed for tests.
+bool awaiting_reply(const TcpConn& c);  // outbound: our request sent, its reply not here yet
+bool owes_reply(const TcpConn& c);      // inbound: a request arrived, not yet answered
+bool nagle_held(const TcpConn& c);
+
+}  // namespace c10k

@@ -1,0 +1,19 @@
+// log2 histograms of nanoseconds, the shape the BPF maps keep.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+namespace c10k {
+
+// Slot i counts values in [2^i, 2^(i+1)).
+struct Log2Hist {
+    std::array<uint64_t, 32> slots{};
+    uint64_t count() const;
+    // Upper bound of the slot holding the p-th percentile (0 < p <= 1); 0 when empty.
+    uint64_t percentile_ns(double p) const;
+    void add(const Log2Hist& o);
+    void record(uint64_t ns);
+};
+
+}  // namespace c10k

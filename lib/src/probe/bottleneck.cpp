@@ -1,0 +1,85 @@
+#include "c10k/probe/bottleneck.hpp"
+
+namespace c10k {
+
+namespace {
+
+using B = Bottleneck;
+
+// In enum order; the static_assert below keeps the two in step.
+constexpr BottleneckInfo kTable[] = {
+    {B::fd_limit, "fd-limit", 100,
+     "RLIMIT_NOFILE reached: accept()/socket() fail with EMFILE", {"accept4", "accept"}, ExtraHist::none},
+    {B::ephemeral_port_exhaustion, "ephemeral-port-exhaustion", 95,
+     "local ports to one destination nearly used up: connect() slow, then EADDRNOTAVAIL",
+     {"connect"}, ExtraHist::none},
+    {B::poll_scaling, "poll-scaling", 93,
+     "readiness found by scanning every fd with select()/poll(): cost grows with idle connections",
+     {"poll", "ppoll", "select", "pselect6"}, ExtraHist::none},
+    {B::context_switch_storm, "context-switch-storm", 90,
+     "thread per connection: the scheduler, not the work, takes the time", {}, ExtraHist::none},
+    {B::app_connection_limit, "app-connection-limit", 88,
+     "the application's own cap (workers, max clients, a connection pool) is full while the "
+     "machine has headroom",
+     {"accept4", "accept", "futex"}, ExtraHist::reply_latency},
+    {B::downstream_bound, "downstream-bound", 86,
+     "the process waits for replies from a dependency over its outbound connections", {},
+     ExtraHist::reply_latency},
+    {B::nagle_delayed_ack, "nagle-delayed-ack", 85,
+     "small writes held by Nagle until the peer's delayed ACK: ~40 ms per response", {},
+     ExtraHist::nagle_stall},
+    {B::socket_buffer_limited, "socket-buffer-limited", 84,
+     "a small socket buffer closes the window: tiny reads, the sender waits",
+     {"read", "recvfrom", "recvmsg"}, ExtraHist::none},
+    {B::off_cpu_blocking, "off-cpu-blocking", 82,
+     "blocking calls (disk, fsync, sleep) where the process should not block",
+     {"nanosleep", "clock_nanosleep", "fsync", "fdatasync"}, ExtraHist::none},
+    {B::lock_contention, "lock-contention", 80, "threads wait for each other on a lock (futex)",
+     {"futex"}, ExtraHist::none},
+    {B::accept_queue_overflow, "accept-queue-overflow", 78,
+     "the accept queue overflows: the process accepts, but not fast enough for the bursts",
+     {"accept4", "accept"}, ExtraHist::none},
+    {B::syn_backlog_overflow, "syn-backlog-overflow", 70, "the SYN queue is full: SYNs dropped",
+     {}, ExtraHist::none},
+    {B::cpu_saturated, "cpu-saturated", 68,
+     "the process, or one thread of it such as an event loop, is on the CPU all the time", {},
+     ExtraHist::none},
+    {B::tcp_memory_pressure, "tcp-memory-pressure", 65,
+     "TCP memory past tcp_mem's pressure mark: every socket's buffers shrink", {},
+     ExtraHist::none},
+    {B::time_wait_overflow, "time-wait-overflow", 60,
+     "tcp_max_tw_buckets reached: TIME_WAIT sockets destroyed early", {}, ExtraHist::none},
+    {B::network_loss, "network-loss", 50, "segments lost and retransmitted", {},
+     ExtraHist::none},
+    {B::healthy, "healthy", 0, "no limit was near during the window", {"epoll_wait"},
+     ExtraHist::none},
+};
+
+constexpr bool in_enum_order() {
+    for (size_t i = 0; i < std::size(kTable); ++i)
+        if (static_cast<size_t>(kTable[i].id) != i) return false;
+    return std::size(kTable) == static_cast<size_t>(B::healthy) + 1;
+}
+static_assert(in_enum_order(), "kTable must list every Bottleneck once, in enum order");
+
+}  // namespace
+
+std::span<const BottleneckInfo> bottlenecks() {
+    return kTable;
+}
+
+const BottleneckInfo& info(Bottleneck b) {
+    return kTable[static_cast<size_t>(b)];
+}
+
+std::string_view to_string(Bottleneck b) {
+    return info(b).name;
+}
+
+std::optional<Bottleneck> bottleneck_from(std::string_view name) {
+    for (const auto& i : kTable)
+        if (i.name == name) return i.id;
+    return std::nullopt;
+}
+
+}  // namespace c10k

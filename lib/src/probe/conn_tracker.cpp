@@ -1,0 +1,185 @@
+#include <algorithm>
+
+#include "c10k/probe/conn_evidence.hpp"
+
+namespace c10k {
+
+// TCP_INFO's last_data_sent/last_data_recv are milliseconds since the last data
+// segment went out / came in, at clock-tick resolution. "Sent more recently than
+// received" means a request is out and its reply has not come; a tie (both in
+// one tick) says nothing and counts as neither.
+bool awaiting_reply(const TcpConn& c) {
+    if (!c.has_info || c.state != static_cast<uint8_t>(TcpState::established)) return false;
+    if (c.rqueue > 0) return false;  // the reply is here, unread: waiting on us, not them
+    // A peer that has never sent data is fed, not asked (a log or replication stream).
+    if (c.bytes_received == 0) return false;
+    return c.notsent_bytes > 0 || c.last_data_sent_ms < c.last_data_recv_ms;
+}
+
+bool owes_reply(const TcpConn& c) {
+    if (!c.has_info || c.state != static_cast<uint8_t>(TcpState::established)) return false;
+    return c.rqueue > 0 || c.last_data_recv_ms < c.last_data_sent_ms;
+}
+
+// Nagle (RFC 896, tcp_nagle_check): a segment smaller than the MSS is held while
+// an earlier small segment is unacknowledged. The peer's delayed ACK (40 ms
+// minimum on Linux) then sets the pace. Without Nagle the kernel sends inside
+// write(), so a sub-MSS tail sitting unsent while the congestion and receive
+// windows are open, behind a segment in flight for many round trips, is that.
+bool nagle_held(const TcpConn& c) {
+    if (!c.has_info || c.state != static_cast<uint8_t>(TcpState::established)) return false;
+    if (c.notsent_bytes == 0 || c.snd_mss == 0 || c.notsent_bytes >= c.snd_mss) return false;
+    if (c.unacked == 0 || c.unacked >= c.snd_cwnd) return false;  // nothing in flight, or cwnd-bound
+    if (c.snd_wnd != 0 && c.snd_wnd <= c.notsent_bytes) return false;  // the peer's window is shut
+    // In flight for at least one clock tick and for more than two round trips:
+    // the ACK is being delayed, not travelling. The path's round trip is the
+    // minimum RTT: the smoothed one has the delayed ACKs averaged into it.
+    uint64_t rtt = c.min_rtt_us ? c.min_rtt_us : c.rtt_us;
+    return c.last_data_sent_ms >= 1 && uint64_t{c.last_data_sent_ms} * 1000 > 2 * rtt;
+}
+
+double ConnEvidence::mean_inbound_pending() const {
+    return samples ? static_cast<double>(inbound_pending_sum) / static_cast<double>(samples) : 0;
+}
+
+const DestinationWait* ConnEvidence::top_destination() const {
+    return destinations.empty() ? nullptr : &destinations.front();
+}
+
+void ConnTracker::add(const std::vector<TcpConn>& conns,
+                      const std::unordered_set<uint16_t>& listening,
+                      const std::unordered_set<uint64_t>& read_blocked, TimePoint at) {
+    if (first_) t0_ = at;
+    last_at_ = at;
+    auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(at - t0_).count();
+    ++acc_.samples;
+
+    uint32_t inbound = 0, pending = 0, held = 0;
+    struct PerDest {
+        uint32_t conns = 0, waiting = 0;
+    };
+    std::unordered_map<std::string, PerDest> per_dest;
+    for (const auto& c : conns) {
+        bool is_inbound = listening.count(c.local.port) > 0;
+        auto [seen_it, seen_fresh] = seen_.try_emplace(c.inode);
+        auto& seen = seen_it->second;
+        if (seen_fresh) seen.first_segs_in = c.data_segs_in;
+        seen.last_segs_in = c.data_segs_in;
+        seen.last_sample = acc_.samples;
+        if (c.has_info) {
+            if (seen.first_busy_us == 0 && seen.last_busy_us == 0) {
+                seen.first_busy_us = c.busy_time_us;
+                seen.first_rwnd_us = c.rwnd_limited_us;
+            }
+            seen.last_busy_us = c.busy_time_us;
+            seen.last_rwnd_us = c.rwnd_limited_us;
+        }
+        if (c.has_mem && c.state == static_cast<uint8_t>(TcpState::established)) {
+            ++acc_.rcv_observations;
+            // At half its buffer the receive queue has eaten the window it can
+            // advertise (the other half is overhead allowance, tcp_adv_win_scale).
+            if (c.rcvbuf > 0 && c.rmem_alloc * 2 >= c.rcvbuf) ++acc_.rcv_full_observations;
+            if (c.rcvbuf > 0 && (acc_.rcvbuf_min == 0 || c.rcvbuf < acc_.rcvbuf_min))
+                acc_.rcvbuf_min = c.rcvbuf;
+        }
+        if (nagle_held(c)) {
+            ++held;
+            ++acc_.nagle_ports[c.local.port];
+            acc_.nagle_stall.record(uint64_t{c.last_data_sent_ms} * 1'000'000);
+            uint32_t rtt = c.min_rtt_us ? c.min_rtt_us : c.rtt_us;
+            if (acc_.rtt_us_min == 0 || rtt < acc_.rtt_us_min) acc_.rtt_us_min = rtt;
+        }
+        if (is_inbound) {
+            if (c.state != static_cast<uint8_t>(TcpState::established)) continue;
+            ++inbound;
+            if (owes_reply(c)) ++pending;
+            if (!first_ && inbound_seen_.insert(c.inode).second) ++acc_.accepted;
+            if (first_) inbound_seen_.insert(c.inode);
+            continue;
+        }
+        if (c.state != static_cast<uint8_t>(TcpState::established)) continue;
+        auto key = c.remote.to_string();
+        auto [it, fresh] = dest_index_.try_emplace(key, acc_.destinations.size());
+        if (fresh) {
+            DestinationWait d;
+            d.remote = c.remote;
+            acc_.destinations.push_back(d);
+        }
+        seen.dest = static_cast<int64_t>(it->second);
+        auto& pd = per_dest[key];
+        ++pd.conns;
+        if (awaiting_reply(c) || read_blocked.count(c.inode)) ++pd.waiting;
+        // A reply that arrived since we last looked closes one exchange: its
+        // latency is the gap between the request's last byte out and the reply's
+        // last byte in.
+        if (c.has_info && c.last_data_recv_ms <= c.last_data_sent_ms) {
+            int64_t recv_abs = now_ms - c.last_data_recv_ms;
+            uint64_t ms = c.last_data_sent_ms - c.last_data_recv_ms;
+            // Request and reply in one tick say only "under a tick": not recorded.
+            if (!first_ && recv_abs > seen.last_recv_ms && seen.last_recv_ms >= 0 && ms > 0)
+                acc_.destinations[it->second].reply_latency.record(ms * 1'000'000);
+            seen.last_recv_ms = recv_abs;
+        } else if (c.has_info) {
+            seen.last_recv_ms = now_ms - c.last_data_recv_ms;
+        }
+    }
+    for (auto& [key, pd] : per_dest) {
+        auto& d = acc_.destinations[dest_index_[key]];
+        d.conns_min = d.samples_seen ? std::min(d.conns_min, pd.conns) : pd.conns;
+        d.conns_max = std::max(d.conns_max, pd.conns);
+        ++d.samples_seen;
+        d.waiting_sum += pd.waiting;
+        d.waiting_max = std::max(d.waiting_max, pd.waiting);
+        if (pd.waiting > 0) ++d.samples_waiting;
+        if (pd.waiting == pd.conns) ++d.samples_all_busy;
+    }
+    acc_.inbound_min = first_ ? inbound : std::min(acc_.inbound_min, inbound);
+    acc_.inbound_max = std::max(acc_.inbound_max, inbound);
+    acc_.inbound_pending_sum += pending;
+    if (pending) ++acc_.samples_inbound_pending;
+    acc_.nagle_held_sum += held;
+    if (held) ++acc_.samples_nagle_held;
+    first_ = false;
+    // Connections that came and went: fold what they showed into the totals so
+    // a churning target does not grow this map without bound.
+    if (seen_.size() > 4 * conns.size() + 1024) {
+        for (auto it = seen_.begin(); it != seen_.end();) {
+            if (it->second.last_sample == acc_.samples) {
+                ++it;
+                continue;
+            }
+            fold(it->second, acc_);
+            inbound_seen_.erase(it->first);
+            it = seen_.erase(it);
+        }
+    }
+}
+
+void ConnTracker::fold(const Seen& s, ConnEvidence& into) {
+    // An inode can be reused by a new connection whose counters start again.
+    if (s.last_busy_us >= s.first_busy_us) into.busy_us += s.last_busy_us - s.first_busy_us;
+    if (s.last_rwnd_us >= s.first_rwnd_us) into.rwnd_limited_us += s.last_rwnd_us - s.first_rwnd_us;
+    if (s.dest >= 0 && static_cast<size_t>(s.dest) < into.destinations.size() &&
+        s.last_segs_in >= s.first_segs_in)
+        into.destinations[static_cast<size_t>(s.dest)].replies += s.last_segs_in - s.first_segs_in;
+}
+
+ConnEvidence ConnTracker::evidence() const {
+    ConnEvidence e = acc_;
+    for (const auto& [_, s] : seen_)
+        fold(s, e);
+    e.seconds = std::chrono::duration<double>(last_at_ - t0_).count();
+    for (auto& d : e.destinations)
+        if (d.replies > 0 && e.seconds > 0 && e.samples > 0)
+            d.reply_mean_s = (static_cast<double>(d.waiting_sum) / static_cast<double>(e.samples)) /
+                             (static_cast<double>(d.replies) / e.seconds);
+    std::stable_sort(e.destinations.begin(), e.destinations.end(),
+                     [](const DestinationWait& a, const DestinationWait& b) {
+                         return a.waiting_sum != b.waiting_sum ? a.waiting_sum > b.waiting_sum
+                                                               : a.conns_max > b.conns_max;
+                     });
+    if (e.destinations.size() > 16) e.destinations.resize(16);
+    return e;
+}
+
+}  // namespace c10k

@@ -1,0 +1,213 @@
+// What the process waits on, read from its own connections (TCP_INFO) and its
+// threads: replies from a dependency, a slot in a connection pool, ACKs that
+// Nagle waits for, and fd scans by poll()/select().
+#include "verdict_rules.hpp"
+
+namespace c10k::verdict {
+
+namespace {
+
+double per_sample(uint64_t n, uint64_t samples) {
+    return samples ? static_cast<double>(n) / static_cast<double>(samples) : 0;
+}
+
+std::string dest_name(const DestinationWait& d) {
+    return d.server_pid ? fmt::format("{} ({}, PID {})", d.remote.to_string(), d.server_comm,
+                                      d.server_pid)
+                        : d.remote.to_string();
+}
+
+void reply_evidence(Finding& f, const DestinationWait& d) {
+    if (d.reply_mean_s > 0)
+        ev(f, "reply_mean_ms", "reply time, mean (requests out / replies per second)",
+           d.reply_mean_s * 1e3, "ms");
+    if (d.reply_latency.count() == 0) return;
+    ev(f, "reply_p50_ms", "reply latency p50 (clock-tick resolution)",
+       static_cast<double>(d.reply_latency.percentile_ns(0.5)) / 1e6, "ms");
+    ev(f, "reply_p99_ms", "reply latency p99", static_cast<double>(d.reply_latency.percentile_ns(0.99)) / 1e6,
+       "ms");
+    ev(f, "replies_seen", "exchanges seen completing", static_cast<double>(d.reply_latency.count()),
+       "replies");
+}
+
+std::vector<std::string> next_probe(const DestinationWait& d) {
+    if (!d.server_pid) return {};
+    return {fmt::format("c10k-doctor probe --pid {}   # {} serves {}: probe it next", d.server_pid,
+                        d.server_comm, d.remote.to_string())};
+}
+
+}  // namespace
+
+// A connection pool is exhausted when every one of a fixed set of connections to
+// one destination is busy with a request nearly all the time while threads
+// that do run sleep on a futex (a condvar or a semaphore) for a slot. Idle
+// workers parked on a condvar never run and do not count (futex_active).
+void Judge::find_pool() {
+    const auto& c = s.conns;
+    if (c.samples < kMinSamples || futex_waiters < 1) return;
+    for (const auto& d : c.destinations) {
+        if (d.samples_seen < kMinSamples || d.conns_max == 0) continue;
+        bool fixed = d.conns_max - d.conns_min <= 1;
+        double busy = per_sample(d.samples_all_busy, d.samples_seen);
+        if (fixed && busy >= kPoolBusy) {
+            pool = &d;
+            return;
+        }
+    }
+}
+
+void Judge::connection_pool() {
+    if (!pool) return;
+    const auto& d = *pool;
+    const auto& c = s.conns;
+    auto f = make(Bottleneck::app_connection_limit, Severity::crit, 0.85,
+                  fmt::format("connection pool to {} exhausted: all {} connections busy, {:.0f} "
+                              "threads waiting for a slot",
+                              d.remote.to_string(), d.conns_max, futex_waiters));
+    f.subject = fmt::format("pool of {} to {}", d.conns_max, d.remote.to_string());
+    ev(f, "pool_connections", "connections to the destination", d.conns_max, "connections");
+    ev(f, "pool_busy_percent", "samples with every connection busy",
+       per_sample(d.samples_all_busy, d.samples_seen) * 100, "%");
+    ev(f, "futex_waiters", "threads waiting in futex (mean)", futex_waiters, "threads");
+    ev(f, "threads", "threads", s.threads_max, "threads");
+    reply_evidence(f, d);
+    ev(f, "cpu_cores", "process CPU", s.cpu_cores, "cores");
+    f.why = fmt::format(
+        "Every request needs one of {} connections to {}; all are in use nearly all the time and "
+        "the other requests' threads sleep until one comes back. The machine is idle: the pool's "
+        "size, not the CPU or the kernel, sets the throughput.",
+        d.conns_max, dest_name(d));
+    f.fix = {fmt::format("raise the pool size toward the {} threads that want it (and what {} "
+                         "accepts: its max connections)",
+                         s.threads_max, d.remote.to_string()),
+             "or hold connections for less time: no slow work while a connection is checked out"};
+    for (auto& cmd : next_probe(d))
+        f.fix.push_back(cmd);
+    out.push_back(std::move(f));
+}
+
+// Downstream-bound: for most of the window some request of the target's was out
+// at one destination with its reply not yet back, while the target itself had
+// CPU to spare. Only peers that talk back count (awaiting_reply needs data
+// received), so a one-way stream (logs, replication) does not.
+void Judge::downstream() {
+    const auto& c = s.conns;
+    const DestinationWait* d = c.top_destination();
+    if (!d || c.samples < kMinSamples || cpu_limited || fd_limited) return;
+    double share = per_sample(d->samples_waiting, c.samples);
+    if (share < kMostOfTheTime) return;
+    bool behind_pool = pool == d;
+    double waiting = per_sample(d->waiting_sum, c.samples);
+    auto f = make(Bottleneck::downstream_bound, behind_pool ? Severity::warn : Severity::crit,
+                  c.samples_inbound_pending ? 0.85 : 0.7,
+                  fmt::format("waits on {} {:.0f}% of the time: {:.1f} requests out at once on {} "
+                              "connections",
+                              dest_name(*d), share * 100, waiting, d->conns_max));
+    f.subject = d->remote.to_string();
+    ev(f, "wait_percent", "samples with a request out at the destination", share * 100, "%");
+    ev(f, "waiting_mean", "requests out at once (mean)", waiting, "requests");
+    ev(f, "waiting_max", "requests out at once (most)", d->waiting_max, "requests");
+    ev(f, "connections", "connections to the destination (most)", d->conns_max, "connections");
+    ev(f, "requests_in_progress", "inbound requests in progress (mean)",
+       c.mean_inbound_pending(), "requests");
+    reply_evidence(f, *d);
+    ev(f, "cpu_cores", "process CPU", s.cpu_cores, "cores");
+    if (d->server_pid) ev(f, "server_pid", "local process serving it", d->server_pid, "");
+    if (behind_pool) {
+        f.why = "The exhausted pool above is full of requests waiting on this destination.";
+    } else {
+        f.why = fmt::format(
+            "The target is idle ({:.2f} cores) while its requests wait for replies from {}: "
+            "that dependency, not this process, sets the latency and the throughput.{}",
+            s.cpu_cores, dest_name(*d),
+            d->server_pid ? " It runs on this host." : "");
+    }
+    f.fix = next_probe(*d);
+    f.fix.push_back(fmt::format("look at why {} is slow (its own load, slow queries, locks)",
+                                d->remote.to_string()));
+    f.fix.push_back(
+        "cache or batch what is asked of it; set timeouts so slow replies do not pile up");
+    out.push_back(std::move(f));
+}
+
+void Judge::nagle() {
+    const auto& c = s.conns;
+    if (c.samples < kMinSamples || c.samples_nagle_held < 3) return;
+    double share = per_sample(c.samples_nagle_held, c.samples);
+    if (share < kNagleHeld) return;
+    uint16_t port = 0;
+    uint64_t most = 0;
+    for (auto [p, n] : c.nagle_ports)
+        if (n > most) {
+            port = p;
+            most = n;
+        }
+    double stall_ms = static_cast<double>(c.nagle_stall.percentile_ns(0.5)) / 1e6;
+    auto f = make(Bottleneck::nagle_delayed_ack, Severity::crit, 0.85,
+                  fmt::format("small writes held by Nagle in {:.0f}% of samples, each waiting "
+                              "~{:.0f} ms for a delayed ACK (round trip {:.0f} us)",
+                              share * 100, stall_ms, static_cast<double>(c.rtt_us_min)));
+    f.subject = fmt::format("port {}", port);
+    ev(f, "held_percent", "samples with a connection holding data back", share * 100, "%");
+    ev(f, "held_mean", "connections holding data back (mean)",
+       per_sample(c.nagle_held_sum, c.samples), "connections");
+    ev(f, "stall_p50_ms", "unacknowledged small segment's wait (p50)", stall_ms, "ms");
+    ev(f, "rtt_us", "round-trip time (smallest seen)", c.rtt_us_min, "us");
+    ev(f, "cpu_cores", "process CPU", s.cpu_cores, "cores");
+    f.why =
+        "The response goes out in several small writes on a socket without TCP_NODELAY: Nagle "
+        "holds each later piece until the first is acknowledged, and the peer delays that ACK "
+        "(40 ms on Linux, up to 200 ms elsewhere) hoping to piggyback it. Every response "
+        "stalls for the delayed-ACK timer while the CPU idles.";
+    f.fix = {"setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, 1) on accepted sockets (nginx: tcp_nodelay "
+             "on; Node.js: socket.setNoDelay(); Go sets it by default)",
+             "or write each response at once: one write()/writev(), or TCP_CORK around the "
+             "pieces then uncork"};
+    out.push_back(std::move(f));
+}
+
+// poll()/select() scan every fd they are given on every call, ready or not.
+void Judge::find_poll_scan() {
+    uint64_t calls = 0, nfds = 0;
+    if (b && b->poll_calls > 0) {
+        calls = b->poll_calls;
+        nfds = b->poll_nfds_sum;
+    } else {
+        calls = s.poll_samples;
+        nfds = s.poll_nfds_sum;
+    }
+    poll_nfds = per_sample(nfds, calls);
+    // The scans must be what the process spends its CPU on: most of it in the
+    // kernel, and enough of it to matter (half a core: half of what a
+    // single-threaded loop has).
+    poll_scan = calls > 0 && poll_nfds >= kPollScanFds && s.sys_cores >= 0.5 * s.cpu_cores &&
+                s.cpu_cores >= 0.5;
+}
+
+void Judge::poll_scaling() {
+    if (!poll_scan) return;
+    auto f = make(Bottleneck::poll_scaling, Severity::crit, b && b->poll_calls ? 0.85 : 0.7,
+                  fmt::format("poll()/select() scans {:.0f} fds per call; {:.0f}% of the "
+                              "process's CPU is in the kernel",
+                              poll_nfds, s.sys_cores / std::max(s.cpu_cores, 1e-9) * 100));
+    ev(f, "fds_per_call", "fds passed per poll/select call (mean)", poll_nfds, "fds");
+    if (b && b->poll_calls) {
+        ev(f, "poll_calls_per_second", "poll/select calls per second",
+           static_cast<double>(b->poll_calls) / sys_s, "/s");
+        ev(f, "fds_scanned_per_second", "fds scanned per second",
+           static_cast<double>(b->poll_nfds_sum) / sys_s, "/s");
+    }
+    ev(f, "fds_open_max", "open fds (max seen)", static_cast<double>(s.fds_max), "fds");
+    ev(f, "cpu_cores", "process CPU", s.cpu_cores, "cores");
+    ev(f, "sys_cores", "of it in the kernel", s.sys_cores, "cores");
+    f.why =
+        "select() and poll() hand the kernel every fd on every call and the kernel checks each "
+        "one, ready or not: the cost grows with idle connections, not with work. select() also "
+        "cannot go past FD_SETSIZE (1024).";
+    f.fix = {"use epoll (or the server's epoll event method: nginx 'use epoll;', libevent/libuv "
+             "pick it by default, Apache event MPM)",
+             "close idle connections sooner (keep-alive timeouts) until then"};
+    out.push_back(std::move(f));
+}
+
+}  // namespace c10k::verdict

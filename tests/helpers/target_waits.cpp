@@ -1,0 +1,412 @@
+// Target servers for what real servers wait on (see target_server.cpp for the
+// modes): a dependency, a connection pool, a connection cap, a pegged event
+// loop, Nagle's algorithm, poll() scans - and a lookalike of each that must not
+// be mistaken for it. Loopback only; every server stops by itself.
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <time.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "net_util.hpp"
+#include "targets.hpp"
+
+namespace c10k::helpers {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+Clock::time_point deadline_after(long secs) {
+    return Clock::now() + std::chrono::seconds(secs);
+}
+
+void burn(std::chrono::microseconds d) {
+    auto until = Clock::now() + d;
+    volatile uint64_t x = 0;
+    while (Clock::now() < until)
+        for (int i = 0; i < 1000; ++i)
+            x = x + static_cast<uint64_t>(i);
+}
+
+// Reads one request (whatever one read returns); false at EOF or error.
+bool read_request(int fd, char* buf, size_t len) {
+    ssize_t n = ::read(fd, buf, len);
+    return n > 0;
+}
+
+bool write_all(int fd, const char* p, size_t len) {
+    while (len > 0) {
+        ssize_t n = ::write(fd, p, len);
+        if (n <= 0) return false;
+        p += n;
+        len -= static_cast<size_t>(n);
+    }
+    return true;
+}
+
+// Ends every blocking read once the deadline passes, so workers exit by themselves.
+void set_read_timeout(int fd, int ms) {
+    timeval tv{ms / 1000, (ms % 1000) * 1000};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+// A fixed-size set of threads taking connections from a queue.
+class WorkQueue {
+  public:
+    void push(int fd) {
+        {
+            std::lock_guard<std::mutex> g(m_);
+            q_.push_back(fd);
+        }
+        cv_.notify_one();
+    }
+    // -1 once `until` passes.
+    int pop(Clock::time_point until) {
+        std::unique_lock<std::mutex> g(m_);
+        if (!cv_.wait_until(g, until, [&] { return !q_.empty(); })) return -1;
+        int fd = q_.front();
+        q_.pop_front();
+        return fd;
+    }
+
+  private:
+    std::mutex m_;
+    std::condition_variable cv_;
+    std::deque<int> q_;
+};
+
+// Connections to the dependency, checked out one at a time by workers.
+class ConnPool {
+  public:
+    ConnPool(uint16_t port, long size) {
+        for (long i = 0; i < size; ++i) {
+            int fd = connect_to(port, false);
+            set_read_timeout(fd, 1000);
+            free_.push_back(fd);
+        }
+    }
+    int take(Clock::time_point until) {
+        std::unique_lock<std::mutex> g(m_);
+        if (!cv_.wait_until(g, until, [&] { return !free_.empty(); })) return -1;
+        int fd = free_.back();
+        free_.pop_back();
+        return fd;
+    }
+    void give(int fd) {
+        {
+            std::lock_guard<std::mutex> g(m_);
+            free_.push_back(fd);
+        }
+        cv_.notify_one();
+    }
+
+  private:
+    std::mutex m_;
+    std::condition_variable cv_;
+    std::vector<int> free_;
+};
+
+}  // namespace
+
+// The dependency: answers each request after `ms` of sleep (a slow query) or of
+// CPU (a busy database), one thread per connection.
+void run_db(long ms, bool busy, long secs) {
+    int l = make_listener(0, 1024);
+    ready(port_of(l));
+    auto end = deadline_after(secs);
+    std::vector<std::thread> threads;
+    ::fcntl(l, F_SETFL, O_NONBLOCK);
+    while (Clock::now() < end) {
+        pollfd p{l, POLLIN, 0};
+        if (::poll(&p, 1, 100) <= 0) continue;
+        int c = ::accept(l, nullptr, nullptr);
+        if (c < 0) continue;
+        set_read_timeout(c, 200);
+        threads.emplace_back([c, ms, busy, end] {
+            char buf[256];
+            while (Clock::now() < end) {
+                if (!read_request(c, buf, sizeof buf)) {
+                    if (errno == EAGAIN) continue;
+                    break;
+                }
+                if (busy)
+                    burn(std::chrono::milliseconds(ms));
+                else
+                    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+                if (!write_all(c, "reply-from-db-0123456789abcdef!", 32)) break;
+            }
+            ::close(c);
+        });
+    }
+    for (auto& t : threads)
+        t.join();
+}
+
+// An application server: WORKERS threads serve keep-alive clients; each request
+// takes a connection from a pool of POOL connections to the dependency at
+// DBPORT, asks it, gives the connection back and replies.
+void run_pool_app(long db_port, long workers, long pool_size, long secs) {
+    ConnPool pool(static_cast<uint16_t>(db_port), pool_size);
+    int l = make_listener(0, 1024);
+    ready(port_of(l));
+    auto end = deadline_after(secs);
+    WorkQueue queue;
+    std::vector<std::thread> threads;
+    for (long i = 0; i < workers; ++i)
+        threads.emplace_back([&] {
+            char buf[256];
+            while (Clock::now() < end) {
+                int c = queue.pop(end);
+                if (c < 0) break;
+                set_read_timeout(c, 200);
+                while (Clock::now() < end) {
+                    if (!read_request(c, buf, sizeof buf)) {
+                        if (errno == EAGAIN) continue;
+                        break;
+                    }
+                    int db = pool.take(end);
+                    if (db < 0) break;
+                    bool ok = write_all(db, "SELECT 1;-----------------------", 32) &&
+                              read_request(db, buf, sizeof buf);
+                    pool.give(db);
+                    if (!ok || !write_all(c, buf, 32)) break;
+                }
+                ::close(c);
+            }
+        });
+    ::fcntl(l, F_SETFL, O_NONBLOCK);
+    while (Clock::now() < end) {
+        pollfd p{l, POLLIN, 0};
+        if (::poll(&p, 1, 100) <= 0) continue;
+        int c = ::accept(l, nullptr, nullptr);
+        if (c >= 0) queue.push(c);
+    }
+    for (auto& t : threads)
+        t.join();
+}
+
+// At its own cap: WORKERS threads each serve one keep-alive client to the end;
+// the acceptor takes a connection only when a worker is free.
+void run_capped(long workers, long secs) {
+    int l = make_listener(0, 64);
+    ready(port_of(l));
+    auto end = deadline_after(secs);
+    std::mutex m;
+    std::condition_variable cv;
+    long idle = workers;
+    WorkQueue queue;
+    std::vector<std::thread> threads;
+    for (long i = 0; i < workers; ++i)
+        threads.emplace_back([&] {
+            char buf[256];
+            while (Clock::now() < end) {
+                int c = queue.pop(end);
+                if (c < 0) break;
+                set_read_timeout(c, 200);
+                while (Clock::now() < end) {
+                    ssize_t n = ::read(c, buf, sizeof buf);
+                    if (n < 0 && errno == EAGAIN) continue;
+                    if (n <= 0 || !write_all(c, buf, static_cast<size_t>(n))) break;
+                }
+                ::close(c);
+                {
+                    std::lock_guard<std::mutex> g(m);
+                    ++idle;
+                }
+                cv.notify_one();
+            }
+        });
+    while (Clock::now() < end) {
+        {
+            std::unique_lock<std::mutex> g(m);
+            if (!cv.wait_until(g, std::min(end, Clock::now() + std::chrono::milliseconds(100)),
+                               [&] { return idle > 0; }))
+                continue;
+        }
+        pollfd p{l, POLLIN, 0};
+        if (::poll(&p, 1, 100) <= 0) continue;
+        int c = ::accept(l, nullptr, nullptr);
+        if (c < 0) continue;
+        {
+            std::lock_guard<std::mutex> g(m);
+            --idle;
+        }
+        queue.push(c);
+    }
+    for (auto& t : threads)
+        t.join();
+}
+
+// A fast acceptor with a tiny backlog: accepts in a loop, spends ~0.2 ms of CPU
+// per new connection (a handshake's worth), replies once and closes. Bursts of
+// connects overflow its queue although it never stops accepting.
+void run_burst_accept(long backlog, long secs) {
+    int l = make_listener(0, static_cast<int>(backlog));
+    ready(port_of(l));
+    auto end = deadline_after(secs);
+    while (Clock::now() < end) {
+        pollfd p{l, POLLIN, 0};
+        if (::poll(&p, 1, 100) <= 0) continue;
+        int c = ::accept(l, nullptr, nullptr);
+        if (c < 0) continue;
+        burn(std::chrono::microseconds(200));
+        ::close(c);
+    }
+}
+
+namespace {
+
+// A nonblocking epoll loop over `listener` (shared with other loops) that
+// spends `work` of CPU on each request before echoing it.
+void epoll_loop(int listener, Clock::time_point end, std::chrono::microseconds work) {
+    int ep = ::epoll_create1(0);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = listener;
+    ::epoll_ctl(ep, EPOLL_CTL_ADD, listener, &ev);
+    std::vector<epoll_event> events(256);
+    char buf[4096];
+    while (Clock::now() < end) {
+        int n = ::epoll_wait(ep, events.data(), static_cast<int>(events.size()), 100);
+        for (int i = 0; i < n; ++i) {
+            int fd = events[static_cast<size_t>(i)].data.fd;
+            if (fd == listener) {
+                int c;
+                while ((c = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK)) >= 0) {
+                    epoll_event cev{};
+                    cev.events = EPOLLIN;
+                    cev.data.fd = c;
+                    ::epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
+                }
+                continue;
+            }
+            ssize_t r = ::read(fd, buf, sizeof buf);
+            if (r <= 0) {
+                if (r < 0 && errno == EAGAIN) continue;
+                ::close(fd);
+                continue;
+            }
+            burn(work);
+            (void)!::write(fd, buf, static_cast<size_t>(r));
+        }
+    }
+    ::close(ep);
+}
+
+}  // namespace
+
+// An event loop that computes inside its request handler (~1 ms of CPU per
+// request), next to HELPERS idle threads (a thread pool for disk work that
+// nobody uses, as libuv has).
+void run_pegged_loop(long helpers, long secs) {
+    auto end = deadline_after(secs);
+    std::vector<std::thread> idle;
+    for (long i = 0; i < helpers; ++i)
+        idle.emplace_back([end] {
+            std::mutex m;
+            std::condition_variable cv;
+            std::unique_lock<std::mutex> g(m);
+            cv.wait_until(g, end, [end] { return Clock::now() >= end; });
+        });
+    int l = make_listener(0, 4096);
+    ready(port_of(l));
+    ::fcntl(l, F_SETFL, O_NONBLOCK);
+    epoll_loop(l, end, std::chrono::milliseconds(1));
+    for (auto& t : idle)
+        t.join();
+}
+
+// The same work spread: LOOPS event loops on one listener, each doing ~1 ms of
+// CPU per request; under the same load none of them is saturated.
+void run_spread_cpu(long loops, long secs) {
+    int l = make_listener(0, 4096);
+    ready(port_of(l));
+    ::fcntl(l, F_SETFL, O_NONBLOCK);
+    auto end = deadline_after(secs);
+    std::vector<std::thread> ts;
+    for (long i = 0; i < loops; ++i)
+        ts.emplace_back([l, end] { epoll_loop(l, end, std::chrono::milliseconds(1)); });
+    for (auto& t : ts)
+        t.join();
+}
+
+// Keep-alive request/response where each response is written in two pieces
+// (headers, then body), as many HTTP servers do; NODELAY says whether
+// TCP_NODELAY is set on accepted sockets.
+void run_two_writes(bool nodelay, long secs) {
+    int l = make_listener(0, 1024);
+    ready(port_of(l));
+    auto end = deadline_after(secs);
+    std::vector<std::thread> threads;
+    ::fcntl(l, F_SETFL, O_NONBLOCK);
+    while (Clock::now() < end) {
+        pollfd p{l, POLLIN, 0};
+        if (::poll(&p, 1, 100) <= 0) continue;
+        int c = ::accept(l, nullptr, nullptr);
+        if (c < 0) continue;
+        int one = nodelay ? 1 : 0;
+        ::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        set_read_timeout(c, 200);
+        threads.emplace_back([c, end] {
+            char buf[256];
+            static const char header[] = "HTTP/1.1 200 OK\r\nLength: 16\r\n\r\n";  // 31 bytes
+            static const char body[] = "0123456789abcde\n";  // 16: 47 bytes a response
+            while (Clock::now() < end) {
+                if (!read_request(c, buf, sizeof buf)) {
+                    if (errno == EAGAIN) continue;
+                    break;
+                }
+                if (!write_all(c, header, sizeof header - 1) || !write_all(c, body, sizeof body - 1))
+                    break;
+            }
+            ::close(c);
+        });
+    }
+    for (auto& t : threads)
+        t.join();
+}
+
+// A poll() loop over every connection it holds: echo for the active ones,
+// nothing for the idle ones - which it scans on every call all the same.
+void run_poll_server(long secs) {
+    raise_nofile();
+    int l = make_listener(0, 4096);
+    ready(port_of(l));
+    auto end = deadline_after(secs);
+    std::vector<pollfd> fds{{l, POLLIN, 0}};
+    char buf[4096];
+    while (Clock::now() < end) {
+        if (::poll(fds.data(), fds.size(), 100) <= 0) continue;
+        size_t n = fds.size();
+        for (size_t i = 0; i < n; ++i) {
+            if (!(fds[i].revents & POLLIN)) continue;
+            if (fds[i].fd == l) {
+                for (int k = 0; k < 64; ++k) {
+                    int c = ::accept4(l, nullptr, nullptr, SOCK_NONBLOCK);
+                    if (c < 0) break;
+                    fds.push_back({c, POLLIN, 0});
+                }
+                continue;
+            }
+            ssize_t r = ::read(fds[i].fd, buf, sizeof buf);
+            if (r <= 0) {
+                if (r < 0 && errno == EAGAIN) continue;
+                ::close(fds[i].fd);
+                fds[i].fd = -fds[i].fd - 1;  // ignored by poll() from now on
+                continue;
+            }
+            (void)!::write(fds[i].fd, buf, static_cast<size_t>(r));
+        }
+    }
+}
+
+}  // namespace c10k::helpers

@@ -1,0 +1,15 @@
+// Target servers defined outside target_server.cpp (see its header for the modes).
+#pragma once
+
+namespace c10k::helpers {
+
+void run_db(long ms, bool busy, long secs);
+void run_pool_app(long db_port, long workers, long pool_size, long secs);
+void run_capped(long workers, long secs);
+void run_burst_accept(long backlog, long secs);
+void run_pegged_loop(long helpers, long secs);
+void run_spread_cpu(long threads, long secs);
+void run_two_writes(bool nodelay, long secs);
+void run_poll_server(long secs);
+
+}  // namespace c10k::helpers
