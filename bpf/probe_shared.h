@@ -52,6 +52,13 @@ struct c10k_tcp_stats {
     __u64 segments_small_window; /* our advertised window under small_window bytes */
 };
 
+/* poll()/ppoll()/select()/pselect6() calls of the target and the fds each was
+ * given: the kernel scans every one of them on every call. */
+struct c10k_poll_stats {
+    __u64 calls;
+    __u64 nfds_sum;
+};
+
 /* Per thread, in the `threads` map: timestamps for the next switch, and totals. */
 struct c10k_thread_sched {
     __u64 on_ts;

@@ -8,6 +8,8 @@
 //   c10k-load connect-rate PORT PER_SECOND SECONDS    new connections at a steady rate,
 //                                  each closed after 2 s
 //   c10k-load blast PORT SECONDS   one connection, writing as fast as the peer lets it
+//   c10k-load bursts PORT N EVERY_MS SECONDS   N non-blocking connects at once every
+//                                  EVERY_MS, each burst closed when the next one starts
 //
 // Prints "ready 0" once its connections are open.
 #include <sys/epoll.h>
@@ -99,6 +101,21 @@ void connect_rate(long port, long per_second, long secs) {
     }
 }
 
+void bursts(long port, long n, long every_ms, long secs) {
+    raise_nofile();
+    ready(0);
+    auto end = Clock::now() + std::chrono::seconds(secs);
+    std::vector<int> open;
+    while (Clock::now() < end) {
+        for (int fd : open)
+            ::close(fd);
+        open.clear();
+        for (long i = 0; i < n; ++i)
+            open.push_back(connect_to(static_cast<uint16_t>(port), true));
+        std::this_thread::sleep_for(std::chrono::milliseconds(every_ms));
+    }
+}
+
 void blast(long port, long secs) {
     int fd = connect_to(static_cast<uint16_t>(port), false);
     ready(0);
@@ -124,6 +141,8 @@ int main(int argc, char** argv) {
                  arg(argv, 6, argc, 0));
     else if (mode == "connect-rate")
         connect_rate(arg(argv, 2, argc), arg(argv, 3, argc), arg(argv, 4, argc));
+    else if (mode == "bursts")
+        bursts(arg(argv, 2, argc), arg(argv, 3, argc), arg(argv, 4, argc), arg(argv, 5, argc));
     else if (mode == "blast")
         blast(arg(argv, 2, argc), arg(argv, 3, argc));
     else {

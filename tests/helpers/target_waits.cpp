@@ -380,6 +380,7 @@ void run_two_writes(bool nodelay, long secs) {
 void run_poll_server(long secs) {
     raise_nofile();
     int l = make_listener(0, 4096);
+    ::fcntl(l, F_SETFL, O_NONBLOCK);
     ready(port_of(l));
     auto end = deadline_after(secs);
     std::vector<pollfd> fds{{l, POLLIN, 0}};

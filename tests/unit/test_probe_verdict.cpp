@@ -2,9 +2,13 @@
 // lookalikes told apart, and "healthy" when nothing stands out.
 #include <gtest/gtest.h>
 
+#include <netinet/in.h>
+
 #include <cerrno>
+#include <set>
 #include <nlohmann/json.hpp>
 
+#include "c10k/probe/bottleneck.hpp"
 #include "c10k/probe/probe.hpp"
 #include "c10k/probe/probe_report.hpp"
 #include "c10k/probe/sampler.hpp"
@@ -88,12 +92,150 @@ TEST(Verdict, SmallBacklogOverflowingIsAcceptQueueAndSaysWhenSomaxconnClamped) {
     EXPECT_EQ(v.findings.front().fix.front().rfind("sysctl -w net.core.somaxconn", 0), 0u);
 }
 
-TEST(Verdict, DeepQueueFullWithIdleCpuIsTheApplicationsOwnLimit) {
+// A full queue in front of a process that holds a flat number of connections
+// is the application's own cap; the backlog's size tells nothing either way.
+TEST(Verdict, FullQueueBehindAFlatPlateauIsTheApplicationsOwnLimit) {
+    for (uint32_t backlog : {64u, 4096u}) {
+        auto e = base();
+        e.sampled.listeners = {{{}, backlog, backlog + 1, 30, 30}};
+        e.sampled.counter_rates["TcpExt.ListenOverflows"] = 3;
+        e.sampled.cpu_cores = 0.1;
+        e.sampled.conns.samples = 30;
+        e.sampled.conns.inbound_min = 64;
+        e.sampled.conns.inbound_max = 64;
+        auto v = judge(e);
+        EXPECT_EQ(v.findings.front().id, "app-connection-limit") << backlog;
+        // The same queue in front of a process whose connections come and go is overflow.
+        e.sampled.conns.inbound_min = 3;
+        EXPECT_EQ(judge(e).findings.front().id, "accept-queue-overflow") << backlog;
+    }
+}
+
+TEST(Verdict, QueueFullOnlyInBurstsIsOverflowNotACap) {
     auto e = base();
-    e.sampled.listeners = {{{}, 4096, 4097}};
-    e.sampled.counter_rates["TcpExt.ListenOverflows"] = 3;
-    e.sampled.cpu_cores = 0.1;
-    EXPECT_EQ(judge(e).findings.front().id, "app-connection-limit");
+    e.sampled.listeners = {{{}, 8, 9, 30, 3}};  // full in 3 of 30 samples
+    e.sampled.counter_rates["TcpExt.ListenOverflows"] = 40;
+    e.sampled.conns.samples = 30;
+    e.sampled.conns.inbound_min = 1;
+    e.sampled.conns.inbound_max = 1;
+    EXPECT_EQ(judge(e).findings.front().id, "accept-queue-overflow");
+}
+
+namespace {
+DestinationWait dest(uint32_t conns, uint64_t samples, uint64_t waiting, uint64_t all_busy) {
+    DestinationWait d;
+    d.remote.family = AF_INET;
+    d.remote.addr = {127, 0, 0, 1};
+    d.remote.port = 5432;
+    d.conns_min = d.conns_max = conns;
+    d.samples_seen = samples;
+    d.samples_waiting = waiting;
+    d.waiting_sum = waiting * conns / 2;
+    d.samples_all_busy = all_busy;
+    return d;
+}
+}  // namespace
+
+TEST(Verdict, WaitingOnADependencyMostOfTheTimeIsDownstreamBound) {
+    auto e = base();
+    e.sampled.conns.samples = 40;
+    e.sampled.conns.destinations = {dest(16, 40, 36, 0)};
+    auto v = judge(e);
+    EXPECT_EQ(v.findings.front().id, "downstream-bound");
+    EXPECT_EQ(v.findings.front().subject, "127.0.0.1:5432");
+    // Waiting now and then is not being bound by it.
+    e.sampled.conns.destinations = {dest(16, 40, 12, 0)};
+    EXPECT_EQ(judge(e).findings.front().id, "healthy");
+    // Nor is waiting while the process itself is out of CPU.
+    e.sampled.conns.destinations = {dest(16, 40, 36, 0)};
+    e.sampled.cpu_cores = 3.9;
+    EXPECT_NE(judge(e).findings.front().id, "downstream-bound");
+}
+
+TEST(Verdict, AllPoolConnectionsBusyWithThreadsWaitingIsAnExhaustedPool) {
+    auto e = base();
+    e.sampled.threads_max = 16;
+    e.sampled.samples = 40;
+    e.sampled.futex_active = 40 * 8;  // 8 running threads parked on a futex at any time
+    e.sampled.conns.samples = 40;
+    e.sampled.conns.destinations = {dest(4, 40, 40, 38)};
+    auto v = judge(e);
+    EXPECT_EQ(v.findings.front().id, "app-connection-limit");
+    EXPECT_EQ(v.findings.front().subject, "pool of 4 to 127.0.0.1:5432");
+    EXPECT_EQ(ids(v)[1], "downstream-bound");
+    EXPECT_EQ(v.findings[1].severity, Severity::warn);
+    // No thread waits for a slot: the pool is busy but not what holds requests back.
+    e.sampled.futex_active = 0;
+    EXPECT_EQ(judge(e).findings.front().id, "downstream-bound");
+    // Threads wait on a futex, but the connections are not all busy: not a pool.
+    e.sampled.futex_active = 40 * 8;
+    e.sampled.conns.destinations = {dest(4, 40, 40, 10)};
+    EXPECT_NE(judge(e).findings.front().subject, "pool of 4 to 127.0.0.1:5432");
+}
+
+TEST(Verdict, OnePeggedThreadIsCpuSaturatedWhileTheProcessLooksIdle) {
+    auto e = base();
+    e.sampled.cpus = 2;
+    e.sampled.threads_max = 5;
+    e.sampled.cpu_cores = 1.0;  // of 2 cores: the process as a whole has headroom
+    e.sampled.busiest_threads = {{101, "loop", 0.97, 0.99}, {102, "pool", 0.01, 0.01}};
+    auto v = judge(e);
+    EXPECT_EQ(v.findings.front().id, "cpu-saturated");
+    EXPECT_EQ(v.findings.front().subject, "thread 101 (loop)");
+    // The same CPU spread over threads that each have idle time.
+    e.sampled.busiest_threads = {{101, "w1", 0.5, 0.55}, {102, "w2", 0.5, 0.55}};
+    EXPECT_EQ(judge(e).findings.front().id, "healthy");
+    // Runnable but starved is not pegged by its own work.
+    e.sampled.busiest_threads = {{101, "w1", 0.2, 0.99}};
+    EXPECT_EQ(judge(e).findings.front().id, "healthy");
+}
+
+TEST(Verdict, NagleHeldDataInManySamplesIsNagleDelayedAck) {
+    auto e = base();
+    auto& c = e.sampled.conns;
+    c.samples = 40;
+    c.samples_nagle_held = 30;
+    c.nagle_held_sum = 120;
+    c.nagle_ports[8080] = 120;
+    c.nagle_stall.record(35'000'000);
+    c.rtt_us_min = 5;
+    auto v = judge(e);
+    EXPECT_EQ(v.findings.front().id, "nagle-delayed-ack");
+    EXPECT_EQ(v.findings.front().subject, "port 8080");
+    c.samples_nagle_held = 2;  // transient: not the pattern
+    EXPECT_EQ(judge(e).findings.front().id, "healthy");
+}
+
+TEST(Verdict, PollOverThousandsOfFdsWithTheCpuInTheKernelIsPollScaling) {
+    auto e = base();
+    e.sampled.cpu_cores = 0.9;
+    e.sampled.sys_cores = 0.85;
+    e.sampled.threads_max = 1;
+    e.sampled.busiest_threads = {{7, "srv", 0.9, 0.95}};
+    e.bpf->poll_calls = 1000;
+    e.bpf->poll_nfds_sum = 1000ull * 10000;
+    auto v = judge(e);
+    EXPECT_EQ(ids(v), (std::vector<std::string>{"poll-scaling", "cpu-saturated"}));
+    EXPECT_EQ(v.findings[1].severity, Severity::warn) << "the CPU burnt by the scans";
+    e.bpf->poll_nfds_sum = 1000ull * 10;  // ten fds a call
+    EXPECT_EQ(judge(e).findings.front().id, "cpu-saturated");
+}
+
+TEST(Vocabulary, EveryIdIsDeclaredOnceWithARank) {
+    std::set<std::string_view> names;
+    for (const auto& b : bottlenecks()) {
+        EXPECT_TRUE(names.insert(b.name).second) << b.name;
+        EXPECT_FALSE(b.meaning.empty()) << b.name;
+        EXPECT_EQ(bottleneck_from(b.name), b.id);
+    }
+    for (auto id : {"downstream-bound", "nagle-delayed-ack", "poll-scaling", "healthy"})
+        EXPECT_TRUE(bottleneck_from(id).has_value()) << id;
+    // Causes outrank the symptoms they bring.
+    EXPECT_GT(info(Bottleneck::fd_limit).rank, info(Bottleneck::accept_queue_overflow).rank);
+    EXPECT_GT(info(Bottleneck::context_switch_storm).rank, info(Bottleneck::cpu_saturated).rank);
+    EXPECT_GT(info(Bottleneck::poll_scaling).rank, info(Bottleneck::cpu_saturated).rank);
+    EXPECT_GT(info(Bottleneck::app_connection_limit).rank,
+              info(Bottleneck::downstream_bound).rank);
 }
 
 TEST(Verdict, ThreadStormOutranksTheCpuItBurns) {

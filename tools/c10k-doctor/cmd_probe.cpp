@@ -32,6 +32,7 @@ struct ProbeCliOptions {
     std::string syscall_attach = "auto";
     bool json = false;
     bool verbose = false;
+    bool follow = false;
 };
 
 // "10s", "500ms", "2m", or plain seconds.
@@ -81,6 +82,7 @@ int run(const ProbeCliOptions& o, std::chrono::steady_clock::time_point started)
     }
     po.syscall_attach = o.syscall_attach;
     po.verbose = o.verbose;
+    po.follow = o.follow;
     po.started = started;
 
     struct sigaction sa {};
@@ -151,6 +153,9 @@ Runner setup_probe(CLI::App& app) {
         ->check(CLI::IsMember({"auto", "raw_tp", "tracepoint"}))
         ->capture_default_str()
         ->type_name("auto|raw_tp|tracepoint");
+    sub->add_flag("--follow", o->follow,
+                  "Also probe, in the same window, the local process serving the destination "
+                  "the target waits on, and chain the two verdicts");
     sub->add_flag("--json", o->json, "Machine-readable verdict (schema c10k-doctor/probe v1)");
     sub->add_flag("-v,--verbose", o->verbose, "Show libbpf's log (verifier output on failure)");
     sub->footer(

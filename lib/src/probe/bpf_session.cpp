@@ -193,7 +193,8 @@ Result<std::unique_ptr<BpfSession>> BpfSession::start(pid_t tgid, bool verbose,
     // Map memory is fixed once the maps exist (preallocated), so it is read once.
     auto& maps = impl->skel->maps;
     for (auto* m : {maps.syscall_stats, maps.syscall_errors, maps.syscall_starts, maps.sched_stats,
-                    maps.threads, maps.tcp_stats, maps.ports, maps.lost, maps.host_syscalls})
+                    maps.threads, maps.tcp_stats, maps.ports, maps.lost, maps.host_syscalls,
+                    maps.poll_stats})
         impl->map_bytes += map_memlock(bpf_map__fd(m));
     impl->attach_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -339,6 +340,10 @@ BpfEvidence BpfSession::read() const {
     }
     for (auto v : read_percpu<uint64_t>(bpf_map__fd(maps.lost), 0, im.ncpu))
         e.lost_events += v;
+    for (const auto& p : read_percpu<c10k_poll_stats>(bpf_map__fd(maps.poll_stats), 0, im.ncpu)) {
+        e.poll_calls += p.calls;
+        e.poll_nfds_sum += p.nfds_sum;
+    }
     e.map_bytes = im.map_bytes;
     return e;
 }

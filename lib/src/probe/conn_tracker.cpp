@@ -103,6 +103,7 @@ void ConnTracker::add(const std::vector<TcpConn>& conns,
         if (fresh) {
             DestinationWait d;
             d.remote = c.remote;
+            d.local = c.local;
             acc_.destinations.push_back(d);
         }
         seen.dest = static_cast<int64_t>(it->second);

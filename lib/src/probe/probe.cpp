@@ -152,6 +152,32 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
         }
     };
 
+    // --follow: the dependency's own probe, started once the target is seen
+    // waiting on a destination that a local process serves.
+    std::atomic<bool> follow_stop{false};
+    std::thread follow_thread;
+    std::shared_ptr<Result<ProbeEvidence>> follow_result;
+    auto try_follow = [&] {
+        auto conns = sampler.evidence().conns;
+        sampler.name_servers(conns);
+        const DestinationWait* pick = nullptr;
+        for (const auto& d : conns.destinations)
+            if (d.server_pid && d.server_pid != o.pid && d.waiting_sum > 0 &&
+                (!pick || d.waiting_sum > pick->waiting_sum))
+                pick = &d;
+        if (!pick) return;
+        e.followed = FollowedProbe{pick->remote, pick->server_pid, pick->server_comm, nullptr, ""};
+        ProbeOptions fo = o;
+        fo.pid = pick->server_pid;
+        fo.follow = false;
+        fo.duration_s = std::max(0.2, std::chrono::duration<double>(end - Clock::now()).count());
+        fo.started = Clock::now();
+        follow_result = std::make_shared<Result<ProbeEvidence>>(make_error("not run"));
+        follow_thread = std::thread([fo, &follow_stop, r = follow_result] {
+            *r = run_probe(fo, nullptr, follow_stop);
+        });
+    };
+
     while (!stop.load() && Clock::now() < end) {
         auto next = std::min(tick + interval, end);
         if (bpf && duty > 0) {
@@ -192,6 +218,7 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
             break;
         }
         if (bpf) bpf->set_ports(sampler.ports());
+        if (o.follow && !e.followed && !e.target_exited) try_follow();
         IntervalRates r;
         if (bpf) {
             auto now = bpf->read();
@@ -206,6 +233,18 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
         if (on_interval) on_interval(r);
     }
     if (stop.load()) e.interrupted = true;
+    if (follow_thread.joinable()) {
+        follow_stop.store(true);
+        follow_thread.join();
+        if (*follow_result)
+            e.followed->evidence = std::make_shared<const ProbeEvidence>(std::move(**follow_result));
+        else
+            e.followed->error = follow_result->error().message;
+    } else if (o.follow) {
+        e.notes.push_back(
+            "--follow: no destination the target waited on is served by a local process in its "
+            "network namespace (remote, or idle during the window): nothing to follow");
+    }
     if (bpf) {
         bpf->detach_syscalls();
         e.bpf = bpf->read();
@@ -215,6 +254,7 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
         e.bpf->attached_after_ms = attached_after_ms;
     }
     e.sampled = sampler.evidence();
+    sampler.name_servers(e.sampled.conns);
     e.comm = sampler.comm();
     if (e.sampled.samples > 0)
         e.sampled.sample_period_s =

@@ -124,7 +124,7 @@ json sampled_json(const SampledEvidence& s) {
                 {"time_wait", s.busiest_destination->time_wait}};
     json threads = json::array();
     for (const auto& t : s.busiest_threads)
-        threads.push_back({{"tid", t.tid}, {"comm", t.comm}, {"cores", t.cores}});
+        threads.push_back({{"tid", t.tid}, {"comm", t.comm}, {"cores", t.cores}, {"busy", t.busy}});
     return {{"samples", s.samples},
             {"full_samples", s.full_samples},
             {"sample_period_s", s.sample_period_s},
@@ -213,6 +213,7 @@ std::string render_probe_text(const ProbeEvidence& e, const Verdict& v, bool col
         "\n{}\n  {}\n\n",
         bold(fmt::format("VERDICT: {} (confidence {:.0f}%)", top.id, top.confidence * 100)),
         top.title);
+    if (!v.chain.empty()) out += "  chain: " + v.chain + "\n\n";
     int rank = 0;
     for (const auto& f : v.findings) {
         out += fmt::format("{}. {:<4} {}  ({:.0f}%)  {}\n", ++rank, to_string(f.severity), f.id,
@@ -291,7 +292,29 @@ std::string render_probe_json(const ProbeEvidence& e, const Verdict& v) {
         {"sampled", sampled_json(e.sampled)},
         {"unobserved", v.unobserved},
         {"notes", e.notes},
+        {"chain", v.chain.empty() ? json(nullptr) : json(v.chain)},
+        {"poll", nullptr},
+        {"follow", nullptr},
     };
+    if (e.followed) {
+        const auto& f = *e.followed;
+        json fj = {{"destination", f.destination.to_string()},
+                   {"pid", f.pid},
+                   {"comm", f.comm},
+                   {"error", f.error.empty() ? json(nullptr) : json(f.error)},
+                   {"verdict", nullptr},
+                   {"findings", json::array()}};
+        if (v.followed) {
+            const auto& t = v.followed->findings.front();
+            fj["verdict"] = {{"id", t.id}, {"confidence", t.confidence}, {"title", t.title}};
+            for (const auto& x : v.followed->findings) {
+                auto j = finding_json(x);
+                j["confidence"] = x.confidence;
+                fj["findings"].push_back(j);
+            }
+        }
+        doc["follow"] = fj;
+    }
     if (e.bpf) {
         const auto& b = *e.bpf;
         doc["attach"] = b.attach;
@@ -302,6 +325,7 @@ std::string render_probe_json(const ProbeEvidence& e, const Verdict& v) {
         doc["attach_ms"] = b.attach_ms;
         doc["attached_after_ms"] = b.attached_after_ms;
         doc["estimated_overhead"] = estimated_overhead(e);
+        doc["poll"] = {{"calls", b.poll_calls}, {"nfds_sum", b.poll_nfds_sum}};
         doc["histograms"]["runq"] = hist_json(b.sched.runq);
         const auto& sc = b.sched;
         json threads = json::array();

@@ -41,15 +41,18 @@ void Judge::cpu_saturated() {
     bool symptom = storm || poll_scan;
     bool one_thread = pegged && (!cpu_busy || threads > 1);
     auto f = make(Bottleneck::cpu_saturated, symptom ? Severity::warn : Severity::crit, 0.8,
-                  one_thread ? fmt::format("thread {} ({}) is on the CPU {:.0f}% of the time while "
-                                           "the process uses {:.2f} of {} cores",
+                  one_thread ? fmt::format("thread {} ({}) always has work: on the CPU {:.0f}% and "
+                                           "waiting for it {:.0f}% of the time, while the "
+                                           "process uses {:.2f} of {} cores",
                                            pegged->tid, pegged->comm, pegged->cores * 100,
-                                           s.cpu_cores, s.cpus)
+                                           (pegged->busy - pegged->cores) * 100, s.cpu_cores,
+                                           s.cpus)
                              : fmt::format("process uses {:.2f} of the {:.0f} cores it can use",
                                            s.cpu_cores, usable_cores));
     if (one_thread) {
         f.subject = fmt::format("thread {} ({})", pegged->tid, pegged->comm);
         ev(f, "thread_cpu_percent", "busiest thread on CPU", pegged->cores * 100, "%");
+        ev(f, "thread_busy_percent", "busiest thread on CPU or runnable", pegged->busy * 100, "%");
         if (s.busiest_threads.size() > 1)
             ev(f, "next_thread_cpu_percent", "next busiest thread on CPU",
                s.busiest_threads[1].cores * 100, "%");

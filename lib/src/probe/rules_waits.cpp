@@ -178,10 +178,11 @@ void Judge::find_poll_scan() {
     }
     poll_nfds = per_sample(nfds, calls);
     // The scans must be what the process spends its CPU on: most of it in the
-    // kernel, and enough of it to matter (half a core: half of what a
-    // single-threaded loop has).
+    // kernel, and enough of it to matter - its busiest thread (the loop) on the
+    // CPU half the time, when a queue in front of it already doubles the wait.
+    double loop = s.busiest_threads.empty() ? s.cpu_cores : s.busiest_threads.front().busy;
     poll_scan = calls > 0 && poll_nfds >= kPollScanFds && s.sys_cores >= 0.5 * s.cpu_cores &&
-                s.cpu_cores >= 0.5;
+                loop >= 0.5;
 }
 
 void Judge::poll_scaling() {

@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "c10k/collect.hpp"
+#include "c10k/sources/socket_owner.hpp"
 #include "c10k/text.hpp"
 
 namespace c10k {
@@ -133,11 +134,12 @@ void Sampler::sample_threads(Clock::time_point at) {
                 track = &t->second;
                 uint64_t total = ticks->first + ticks->second;
                 // "on-CPU ns, run-queue wait ns, times scheduled in"
-                std::optional<uint64_t> ns, runs;
+                std::optional<uint64_t> ns, wait, runs;
                 if (auto ss = read_text(it->path() / "schedstat")) {
                     auto f = split_ws(*ss);
                     if (f.size() >= 3) {
                         ns = parse_uint(f[0]);
+                        wait = parse_uint(f[1]);
                         runs = parse_uint(f[2]);
                     }
                 }
@@ -146,16 +148,18 @@ void Sampler::sample_threads(Clock::time_point at) {
                     tr.comm = comm_of(*stat);
                     tr.first_ticks = total;
                     tr.first_at = at;
-                    tr.schedstat = ns && runs;
+                    tr.schedstat = ns && wait && runs;
                     if (tr.schedstat) {
                         tr.first_ns = *ns;
+                        tr.first_wait_ns = *wait;
                         tr.first_runs = *runs;
                     }
                 }
                 tr.last_ticks = total;
                 tr.last_at = at;
-                if (tr.schedstat && ns && runs) {
+                if (tr.schedstat && ns && wait && runs) {
                     tr.last_ns = *ns;
+                    tr.last_wait_ns = *wait;
                     tr.last_runs = *runs;
                 }
             }
@@ -333,10 +337,12 @@ SampledEvidence Sampler::evidence() const {
         if (span < 0.5 * dt) continue;
         double cpu_s = t.schedstat ? static_cast<double>(t.last_ns - t.first_ns) * 1e-9
                                    : static_cast<double>(t.last_ticks - t.first_ticks) / kTick;
-        e.busiest_threads.push_back({tid, t.comm, cpu_s / span});
+        double wait_s =
+            t.schedstat ? static_cast<double>(t.last_wait_ns - t.first_wait_ns) * 1e-9 : 0;
+        e.busiest_threads.push_back({tid, t.comm, cpu_s / span, (cpu_s + wait_s) / span});
     }
     std::sort(e.busiest_threads.begin(), e.busiest_threads.end(),
-              [](const ThreadCpu& x, const ThreadCpu& y) { return x.cores > y.cores; });
+              [](const ThreadCpu& x, const ThreadCpu& y) { return x.busy > y.busy; });
     if (e.busiest_threads.size() > 5) e.busiest_threads.resize(5);
 
     if (a.cpu && b.cpu && b.cpu->total_ticks > a.cpu->total_ticks)
@@ -361,6 +367,46 @@ SampledEvidence Sampler::evidence() const {
         }
     }
     return e;
+}
+
+namespace {
+
+bool is_any(const Endpoint& e) {
+    for (auto b : e.addr)
+        if (b) return false;
+    return true;
+}
+
+bool is_loopback(const Endpoint& e) {
+    if (e.family == AF_INET) return e.addr[0] == 127;
+    static constexpr std::array<uint8_t, 16> v6_loopback = {0, 0, 0, 0, 0, 0, 0, 0,
+                                                            0, 0, 0, 0, 0, 0, 0, 1};
+    return e.addr == v6_loopback ||
+           (e.addr[10] == 0xff && e.addr[11] == 0xff && e.addr[12] == 127);  // v4-mapped
+}
+
+}  // namespace
+
+void Sampler::name_servers(ConnEvidence& c) const {
+    if (!last_ || !last_->sockets) return;
+    std::optional<uint64_t> netns;
+    if (last_->process) netns = last_->process->netns_inode;
+    size_t asked = 0;
+    for (auto& d : c.destinations) {
+        if (asked++ >= 4) break;
+        // A listener on this port takes the connection if it is bound to the
+        // destination's address, or to the wildcard and the address is ours.
+        bool ours = is_loopback(d.remote) || d.remote.addr == d.local.addr;
+        for (const auto& l : last_->sockets->listeners) {
+            if (l.local.port != d.remote.port) continue;
+            if (!(l.local.addr == d.remote.addr || (ours && is_any(l.local)))) continue;
+            if (auto owner = find_socket_owner(l.inode, netns)) {
+                d.server_pid = owner->pid;
+                d.server_comm = owner->comm;
+            }
+            break;
+        }
+    }
 }
 
 std::vector<uint16_t> Sampler::ports() const {

@@ -25,8 +25,15 @@ Judge::Judge(const ProbeEvidence& evidence)
         b && s.seconds > 0 ? static_cast<double>(b->sched.involuntary) / secs : s.involuntary_per_s;
     runq_p99 = b ? b->sched.runq.percentile_ns(0.99) : 0;
     storm = s.threads_max >= kStormThreads && switches >= kStormSwitchesPerS;
-    cpu_busy = s.cpu_cores >= kCpuBusy * usable_cores && s.cpu_cores > 0.5;
-    if (!s.busiest_threads.empty() && s.busiest_threads.front().cores >= kPeggedThread)
+    // Demand, not just use: time on the CPU plus time runnable and waiting for
+    // one. A process that would use more than it gets is as saturated as one
+    // that gets it all.
+    double demand = s.cpu_cores + s.runq_wait_share;
+    cpu_busy = demand >= kCpuBusy * usable_cores && s.cpu_cores > 0.5;
+    // A thread that always had work (on the CPU or runnable) and did run most of
+    // the time: a starved thread of a storm is not pegged by its own work.
+    if (!s.busiest_threads.empty() && s.busiest_threads.front().busy >= kPeggedThread &&
+        s.busiest_threads.front().cores >= 0.5)
         pegged = &s.busiest_threads.front();
     cpu_limited = cpu_busy || pegged;
     futex_waiters = s.samples > 0 ? static_cast<double>(s.futex_active) / s.samples : 0;
@@ -95,7 +102,33 @@ Verdict Judge::run() {
 }  // namespace verdict
 
 Verdict judge(const ProbeEvidence& e) {
-    return verdict::Judge(e).run();
+    Verdict v = verdict::Judge(e).run();
+    if (!e.followed) return v;
+    const auto& f = *e.followed;
+    std::string who = fmt::format("{} (PID {})", f.comm, f.pid);
+    if (!f.evidence) {
+        v.unobserved.push_back(fmt::format("--follow: could not probe {} serving {}: {}", who,
+                                           f.destination.to_string(), f.error));
+        return v;
+    }
+    auto dep = std::make_shared<Verdict>(judge(*f.evidence));
+    const auto& top = v.findings.front();
+    const auto& dep_top = dep->findings.front();
+    auto dest = f.destination.to_string();
+    std::string tail = fmt::format("{} is {}: {}", who, dep_top.id, dep_top.title);
+    if (f.evidence->target_exited) tail += " (it exited during the window)";
+    // The chain holds when the target's answer is the wait on that destination.
+    bool waits_there = (top.id == to_string(Bottleneck::downstream_bound) ||
+                        top.id == to_string(Bottleneck::app_connection_limit)) &&
+                       top.subject.find(dest) != std::string::npos;
+    double share = 0;
+    for (const auto& x : top.evidence)
+        if (x.key == "wait_percent" || x.key == "pool_busy_percent") share = x.value;
+    v.chain = waits_there ? fmt::format("target {} on {} ({:.0f}% of the time) -> {}", top.id,
+                                        dest, share, tail)
+                          : fmt::format("followed {} serving {}: {}", who, dest, tail);
+    v.followed = std::move(dep);
+    return v;
 }
 
 }  // namespace c10k

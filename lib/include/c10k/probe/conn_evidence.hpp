@@ -22,6 +22,7 @@ namespace c10k {
 // Outbound connections of the target to one remote address:port.
 struct DestinationWait {
     Endpoint remote;
+    Endpoint local;  // our end of one of the connections (same address: same host)
     uint32_t conns_min = 0, conns_max = 0;  // across the samples that saw it
     uint64_t samples_seen = 0;
     uint64_t waiting_sum = 0;       // connections awaiting a reply, summed over samples

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -97,6 +98,9 @@ struct ThreadCpu {
     uint32_t tid = 0;
     std::string comm;
     double cores = 0;  // on-CPU seconds per second: 1.0 is a whole core
+    // On the CPU or waiting in the run queue for it, per second: the share of the
+    // time the thread had work. A thread at 1.0 never sleeps, whatever it gets.
+    double busy = 0;
 };
 
 struct SampledEvidence {
@@ -112,7 +116,7 @@ struct SampledEvidence {
     uint32_t connections_max = 0;
     double cpu_cores = 0;       // the process's on-CPU time / wall time
     double sys_cores = 0;       // the part of cpu_cores spent in the kernel
-    std::vector<ThreadCpu> busiest_threads;  // most CPU first, at most 5
+    std::vector<ThreadCpu> busiest_threads;  // busiest first, at most 5
     double host_busy = 0;       // all CPUs, 0..1
     double switches_per_s = 0;  // voluntary + involuntary, all threads
     double involuntary_per_s = 0;
@@ -135,6 +139,18 @@ struct SampledEvidence {
     std::optional<DestinationUse> busiest_destination;
 };
 
+struct ProbeEvidence;
+
+// The local process behind a destination the target waits on, probed in the
+// same window (--follow).
+struct FollowedProbe {
+    Endpoint destination;
+    pid_t pid = 0;
+    std::string comm;
+    std::shared_ptr<const ProbeEvidence> evidence;  // null when it could not be probed
+    std::string error;                              // why not, in one line
+};
+
 struct ProbeEvidence {
     pid_t pid = 0;
     std::string comm;
@@ -146,6 +162,7 @@ struct ProbeEvidence {
     SampledEvidence sampled;
     std::optional<BpfEvidence> bpf;
     std::vector<std::string> notes;
+    std::optional<FollowedProbe> followed;
 };
 
 std::string syscall_name(int nr);

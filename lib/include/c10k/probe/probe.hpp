@@ -24,6 +24,9 @@ struct ProbeOptions {
     double syscall_duty = -1;
     std::string syscall_attach = "auto";  // auto | raw_tp | tracepoint
     bool verbose = false;
+    // Probe, in the same window, the local process serving the destination the
+    // target waits on most (once one is seen).
+    bool follow = false;
     // When the command started, so the report can say how long attaching took from there.
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };

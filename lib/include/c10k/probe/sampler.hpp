@@ -34,6 +34,10 @@ class Sampler {
     // Threads and the target's sockets only; returns the CPU seconds it cost.
     double sample_fast();
     SampledEvidence evidence() const;
+    // Names the local process serving each of the busiest destinations in `c`:
+    // one listening on its address and port in the target's namespace. Scans
+    // /proc: call once, at the end.
+    void name_servers(ConnEvidence& c) const;
     // The target's listening ports and the remote ports of its busiest destinations.
     std::vector<uint16_t> ports() const;
     const std::optional<Snapshot>& last() const { return last_; }
@@ -51,6 +55,7 @@ class Sampler {
         // From schedstat when the kernel has it: on-CPU ns and times scheduled in,
         // finer than ticks (a thread that runs 50 us a request shows in them).
         uint64_t first_ns = 0, last_ns = 0, first_runs = 0, last_runs = 0;
+        uint64_t first_wait_ns = 0, last_wait_ns = 0;
         bool schedstat = false;
         uint64_t futex_samples = 0;
         Clock::time_point first_at, last_at;

@@ -1,0 +1,139 @@
+// The probe tests' shared pieces: run `probe`, start a target server with the
+// load that exposes it, and skip only where BPF is truly unavailable.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../common/run_command.hpp"
+#include "netns_env.hpp"
+
+namespace c10k::test {
+
+using nlohmann::json;
+
+
+inline constexpr int kWarmupMs = 1500;
+
+struct Probe {
+    json doc;
+    std::string id;
+    CommandResult raw;
+};
+
+inline Probe probe(pid_t pid, const std::string& mode, const std::string& duration = "3s",
+                   const std::vector<std::string>& extra = {}) {
+    Probe p;
+    std::vector<std::string> argv = {"probe",    "--pid",  std::to_string(pid), "--duration",
+                                     duration,   "--mode", mode,                "--json"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    p.raw = run_doctor(argv, 60);
+    if (p.raw.exit_code != 0) return p;
+    p.doc = json::parse(p.raw.out);
+    p.id = p.doc["verdict"]["id"];
+    return p;
+}
+
+// A scenario: a target server and (optionally) the load that exposes it.
+struct Scenario {
+    std::unique_ptr<Background> server;
+    std::vector<std::unique_ptr<Background>> loads;
+
+    Scenario(std::vector<std::string> server_argv, std::vector<std::string> load_args)
+        : Scenario(std::move(server_argv), std::move(load_args), {}) {}
+    // Two loads, e.g. clients that hold the server's workers and new connections behind them.
+    Scenario(std::vector<std::string> server_argv, std::vector<std::string> load_args,
+             std::vector<std::string> second_load) {
+        server = std::make_unique<Background>(server_argv);
+        if (!server->ok()) return;
+        for (auto* args : {&load_args, &second_load}) {
+            if (args->empty()) continue;
+            for (auto& a : *args)
+                if (a == "PORT") a = std::to_string(server->ready_port());
+            loads.push_back(std::make_unique<Background>(*args));
+        }
+        if (!loads.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(kWarmupMs));
+    }
+    bool ok() const {
+        if (!server->ok()) return false;
+        for (const auto& l : loads)
+            if (!l->ok()) return false;
+        return true;
+    }
+    pid_t pid() const { return server->pid(); }
+    int port() const { return server->ready_port(); }
+};
+
+inline std::vector<std::string> target(std::vector<std::string> args) {
+    args.insert(args.begin(), C10K_TARGET_PATH);
+    return args;
+}
+
+inline std::vector<std::string> driver(std::vector<std::string> args) {
+    args.insert(args.begin(), C10K_LOAD_PATH);
+    return args;
+}
+
+// BPF needs root (or CAP_BPF + CAP_PERFMON); CI has it, so this skips only
+// elsewhere. Only a failure to load or attach counts as "unavailable": any
+// other error fails the tests that follow instead of hiding behind a skip.
+inline std::string bpf_unavailable() {
+    static std::string why = [] {
+        Background idle({C10K_TESTKIT_PATH, "hold-fds", "0", "10"});
+        auto r = run_doctor({"probe", "--pid", std::to_string(idle.pid()), "--duration", "200ms",
+                             "--interval", "100ms", "--mode", "bpf", "--json"});
+        bool capability = r.err.find("cannot load the BPF programs") != std::string::npos ||
+                          r.err.find("no BPF program could attach") != std::string::npos ||
+                          r.err.find("built without eBPF") != std::string::npos;
+        return r.exit_code != 0 && capability ? r.err : std::string();
+    }();
+    return why;
+}
+
+#define REQUIRE_BPF()                                                                  \
+    do {                                                                               \
+        REQUIRE_PRIVATE_NETNS();                                                       \
+        if (!bpf_unavailable().empty())                                                \
+            GTEST_SKIP() << "needs CAP_BPF + CAP_PERFMON (or root), kernel BTF and a " \
+                            "build with clang/bpftool/libbpf: "                        \
+                         << bpf_unavailable();                                         \
+    } while (0)
+
+inline Scenario fd_limit_scenario() {
+    return Scenario({"/usr/bin/prlimit", "--nofile=128:128", C10K_TARGET_PATH, "fd-limit", "20"},
+                    {C10K_TESTKIT_PATH, "burst", "PORT", "500", "20"});
+}
+inline Scenario accept_queue_scenario() {
+    return Scenario(target({"slow-accept", "8", "20"}),
+                    driver({"connect-rate", "PORT", "200", "20"}));
+}
+inline Scenario storm_scenario() {
+    return Scenario(target({"thread-per-conn", "20"}), driver({"pingpong", "PORT", "1000", "20"}));
+}
+inline Scenario cpu_scenario() {
+    return Scenario(target({"cpu-burn", "20"}), driver({"pingpong", "PORT", "20", "20"}));
+}
+
+// Sets a sysctl of this test's namespace for one scope, then puts it back.
+class ScopedSysctl {
+  public:
+    ScopedSysctl(std::string path, const std::string& value) : path_(std::move(path)) {
+        std::ifstream in(path_);
+        std::getline(in, old_);
+        std::ofstream(path_) << value;
+    }
+    ~ScopedSysctl() { std::ofstream(path_) << old_; }
+
+  private:
+    std::string path_, old_;
+};
+
+
+}  // namespace c10k::test

@@ -1,0 +1,278 @@
+// `probe` on what real servers wait on: a dependency, a connection pool, their
+// own connection cap, a pegged event loop, Nagle, poll() scans. Each case has a
+// lookalike that must not get its id. All servers and load run on loopback in
+// this test process's private network namespace and stop by themselves.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "probe_scenarios.hpp"
+
+using namespace c10k::test;
+
+namespace {
+
+bool has_finding(const Probe& p, const std::string& id) {
+    for (const auto& f : p.doc["findings"])
+        if (f["id"] == id) return true;
+    return false;
+}
+
+std::string subject(const Probe& p) {
+    return p.doc["findings"][0]["subject"].get<std::string>();
+}
+
+// The dependency (a database that answers after 20 ms of sleep, or of CPU) and
+// an application server in front of it with WORKERS threads and POOL connections.
+struct AppWithDb {
+    std::unique_ptr<Background> db;
+    std::unique_ptr<Scenario> app;
+    std::string db_addr;
+
+    AppWithDb(const std::string& db_mode, const std::string& workers, const std::string& pool,
+              const std::string& clients, const std::string& db_secs = "20") {
+        db = std::make_unique<Background>(target({db_mode, "20", db_secs}));
+        if (!db->ok()) return;
+        db_addr = "127.0.0.1:" + std::to_string(db->ready_port());
+        app = std::make_unique<Scenario>(
+            target({"pool-app", std::to_string(db->ready_port()), workers, pool, "20"}),
+            driver({"pingpong", "PORT", clients, "20"}));
+    }
+    bool ok() const { return db->ok() && app && app->ok(); }
+};
+
+void expect_downstream(const std::string& mode) {
+    AppWithDb s("db", "16", "16", "8");
+    ASSERT_TRUE(s.ok());
+    auto p = probe(s.app->pid(), mode);
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_EQ(p.id, "downstream-bound") << p.doc.dump(2);
+    EXPECT_EQ(subject(p), s.db_addr);
+    // The local process serving the destination is named, with the next command.
+    const auto& dest = p.doc["sampled"]["connections"]["destinations"][0];
+    EXPECT_EQ(dest["remote"], s.db_addr);
+    ASSERT_FALSE(dest["server"].is_null()) << dest.dump();
+    EXPECT_EQ(dest["server"]["pid"], s.db->pid());
+    EXPECT_NE(p.doc["findings"][0]["fix"].dump().find("probe --pid " + std::to_string(s.db->pid())),
+              std::string::npos);
+}
+
+void expect_pool(const std::string& mode) {
+    AppWithDb s("db", "16", "4", "12");
+    ASSERT_TRUE(s.ok());
+    auto p = probe(s.app->pid(), mode);
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_EQ(p.id, "app-connection-limit") << p.doc.dump(2);
+    EXPECT_EQ(subject(p), "pool of 4 to " + s.db_addr);
+    EXPECT_FALSE(has_finding(p, "lock-contention")) << "threads wait for a slot, not a lock";
+}
+
+Probe capped(const std::string& mode) {
+    // 8 workers each held by a keep-alive client, new connections queueing behind them.
+    Scenario s(target({"capped", "8", "20"}), driver({"pingpong", "PORT", "8", "20", "50"}),
+               driver({"connect-rate", "PORT", "100", "20"}));
+    EXPECT_TRUE(s.ok());
+    return probe(s.pid(), mode);
+}
+
+Probe pegged(const std::string& mode) {
+    Scenario s(target({"pegged-loop", "4", "20"}), driver({"pingpong", "PORT", "20", "20"}));
+    EXPECT_TRUE(s.ok());
+    return probe(s.pid(), mode);
+}
+
+Probe nagle(const std::string& server_mode, const std::string& mode) {
+    // Responses are 47 bytes in two writes; the client waits for all of them.
+    Scenario s(target({server_mode, "20"}), driver({"pingpong", "PORT", "8", "20", "0", "47"}));
+    EXPECT_TRUE(s.ok());
+    return probe(s.pid(), mode);
+}
+
+}  // namespace
+
+TEST(ProbeWaits, DownstreamBoundNamesTheDependencyAndWhoServesIt) {
+    REQUIRE_BPF();
+    expect_downstream("bpf");
+}
+
+TEST(ProbeWaits, DownstreamBoundWithoutBpf) {
+    REQUIRE_PRIVATE_NETNS();
+    expect_downstream("sample");
+}
+
+// Lookalike: a server blocked on the disk (sleep + fdatasync) waits, but on no peer.
+TEST(ProbeWaits, DiskWaitsAreNotDownstream) {
+    REQUIRE_BPF();
+    Scenario s(target({"sleepy", "20"}), driver({"pingpong", "PORT", "20", "20"}));
+    ASSERT_TRUE(s.ok());
+    auto p = probe(s.pid(), "bpf");
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_EQ(p.id, "off-cpu-blocking") << p.doc.dump(2);
+    EXPECT_FALSE(has_finding(p, "downstream-bound"));
+}
+
+TEST(ProbeWaits, ExhaustedConnectionPool) {
+    REQUIRE_BPF();
+    expect_pool("bpf");
+}
+
+TEST(ProbeWaits, ExhaustedConnectionPoolWithoutBpf) {
+    REQUIRE_PRIVATE_NETNS();
+    expect_pool("sample");
+}
+
+// Lookalike: threads fighting over one mutex, no pool of connections behind it.
+TEST(ProbeWaits, ContendedMutexIsNotAPool) {
+    REQUIRE_BPF();
+    Scenario s(target({"lock", "20"}), {});
+    ASSERT_TRUE(s.ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    auto p = probe(s.pid(), "bpf");
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_EQ(p.id, "lock-contention") << p.doc.dump(2);
+    EXPECT_FALSE(has_finding(p, "app-connection-limit"));
+}
+
+TEST(ProbeWaits, AppAtItsConnectionCap) {
+    REQUIRE_BPF();
+    auto p = capped("bpf");
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_EQ(p.id, "app-connection-limit") << p.doc.dump(2);
+    EXPECT_EQ(subject(p).rfind("127.0.0.1:", 0), 0u) << "the listener: " << subject(p);
+}
+
+TEST(ProbeWaits, AppAtItsConnectionCapWithoutBpf) {
+    REQUIRE_PRIVATE_NETNS();
+    auto p = capped("sample");
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_EQ(p.id, "app-connection-limit") << p.doc.dump(2);
+}
+
+// Lookalike: a fast acceptor whose tiny backlog overflows in bursts.
+TEST(ProbeWaits, FastAcceptorWithATinyBacklogIsAcceptQueueOverflow) {
+    REQUIRE_BPF();
+    Scenario s(target({"burst-accept", "8", "20"}), driver({"bursts", "PORT", "200", "300", "20"}));
+    ASSERT_TRUE(s.ok());
+    auto p = probe(s.pid(), "bpf");
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_EQ(p.id, "accept-queue-overflow") << p.doc.dump(2);
+    EXPECT_FALSE(has_finding(p, "app-connection-limit"));
+}
+
+TEST(ProbeWaits, PeggedEventLoopThread) {
+    REQUIRE_BPF();
+    auto p = pegged("bpf");
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_EQ(p.id, "cpu-saturated") << p.doc.dump(2);
+    EXPECT_EQ(subject(p).rfind("thread ", 0), 0u) << subject(p);
+    EXPECT_GE(p.doc["sampled"]["threads_max"], 5) << "the idle helpers are there";
+}
+
+TEST(ProbeWaits, PeggedEventLoopThreadWithoutBpf) {
+    REQUIRE_PRIVATE_NETNS();
+    auto p = pegged("sample");
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_EQ(p.id, "cpu-saturated") << p.doc.dump(2);
+    EXPECT_EQ(subject(p).rfind("thread ", 0), 0u) << subject(p);
+}
+
+// Lookalike: about the same CPU spread over four loops, none of them saturated.
+TEST(ProbeWaits, SpreadCpuIsNotAPeggedThread) {
+    REQUIRE_BPF();
+    Scenario s(target({"spread-cpu", "4", "20"}), driver({"pingpong", "PORT", "20", "20", "20"}));
+    ASSERT_TRUE(s.ok());
+    auto p = probe(s.pid(), "bpf");
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_FALSE(has_finding(p, "cpu-saturated")) << p.doc.dump(2);
+    EXPECT_GT(p.doc["sampled"]["cpu_cores"].get<double>(), 0.3) << "it did work";
+}
+
+TEST(ProbeWaits, NagleDelayedAck) {
+    REQUIRE_BPF();
+    auto p = nagle("two-writes", "bpf");
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_EQ(p.id, "nagle-delayed-ack") << p.doc.dump(2);
+    EXPECT_NE(p.doc["findings"][0]["fix"].dump().find("TCP_NODELAY"), std::string::npos);
+}
+
+TEST(ProbeWaits, NagleDelayedAckWithoutBpf) {
+    REQUIRE_PRIVATE_NETNS();
+    auto p = nagle("two-writes", "sample");
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_EQ(p.id, "nagle-delayed-ack") << p.doc.dump(2);
+}
+
+// Lookalike: the same two writes with TCP_NODELAY go out at once.
+TEST(ProbeWaits, TwoWritesWithNodelayAreNotNagle) {
+    REQUIRE_BPF();
+    auto p = nagle("two-writes-nodelay", "bpf");
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_FALSE(has_finding(p, "nagle-delayed-ack")) << p.doc.dump(2);
+    EXPECT_EQ(p.doc["sampled"]["connections"]["nagle_held_samples"], 0);
+}
+
+TEST(ProbeWaits, PollOverTenThousandFds) {
+    REQUIRE_BPF();
+    // 10,000 idle connections held by one process, 20 busy ones by another.
+    Scenario s(target({"poll-server", "25"}), {C10K_TESTKIT_PATH, "burst", "PORT", "10000", "25"},
+               driver({"pingpong", "PORT", "20", "20"}));
+    ASSERT_TRUE(s.ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // all 10,000 accepted
+    auto p = probe(s.pid(), "bpf");
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_EQ(p.id, "poll-scaling") << p.doc.dump(2);
+    EXPECT_GT(p.doc["poll"]["nfds_sum"].get<double>() / p.doc["poll"]["calls"].get<double>(),
+              9000);
+}
+
+// Lookalike: the same poll() loop over ten connections.
+TEST(ProbeWaits, PollOverTenFdsIsNotPollScaling) {
+    REQUIRE_BPF();
+    Scenario s(target({"poll-server", "20"}), driver({"pingpong", "PORT", "10", "20"}));
+    ASSERT_TRUE(s.ok());
+    auto p = probe(s.pid(), "bpf");
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_FALSE(has_finding(p, "poll-scaling")) << p.doc.dump(2);
+    EXPECT_GT(p.doc["poll"]["calls"], 0) << "poll() was seen";
+}
+
+TEST(ProbeFollow, ChainsTheTargetToItsDependencysOwnBottleneck) {
+    REQUIRE_BPF();
+    AppWithDb s("busy-db", "16", "16", "8");
+    ASSERT_TRUE(s.ok());
+    auto p = probe(s.app->pid(), "bpf", "4s", {"--follow"});
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_EQ(p.id, "downstream-bound") << p.doc.dump(2);
+    ASSERT_FALSE(p.doc["follow"].is_null()) << p.doc.dump(2);
+    EXPECT_EQ(p.doc["follow"]["pid"], s.db->pid());
+    EXPECT_EQ(p.doc["follow"]["verdict"]["id"], "cpu-saturated") << p.doc["follow"].dump(2);
+    auto chain = p.doc["chain"].get<std::string>();
+    EXPECT_NE(chain.find(s.db_addr), std::string::npos) << chain;
+    EXPECT_NE(chain.find("cpu-saturated"), std::string::npos) << chain;
+}
+
+TEST(ProbeFollow, ADependencyThatExitsMidWindowIsSaidAndTheTargetStillJudged) {
+    REQUIRE_BPF();
+    AppWithDb s("db", "16", "16", "8", "4");  // the db stops after 4 s
+    ASSERT_TRUE(s.ok());
+    auto p = probe(s.app->pid(), "bpf", "5s", {"--follow"});
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    ASSERT_FALSE(p.doc["follow"].is_null()) << p.doc.dump(2);
+    // Said in the chain when it exited while followed, in the unobserved list
+    // when it was gone before its probe could begin.
+    auto said = p.doc["chain"].dump() + p.doc["unobserved"].dump();
+    EXPECT_NE(said.find("exited"), std::string::npos) << said;
+    EXPECT_FALSE(p.doc["verdict"]["id"].get<std::string>().empty());
+}
+
+TEST(ProbeFollow, NothingToFollowIsOneNote) {
+    REQUIRE_PRIVATE_NETNS();
+    Scenario s(target({"healthy", "20"}), driver({"pingpong", "PORT", "4", "20", "50"}));
+    ASSERT_TRUE(s.ok());
+    auto p = probe(s.pid(), "sample", "2s", {"--follow"});
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_TRUE(p.doc["follow"].is_null());
+    EXPECT_NE(p.doc["notes"].dump().find("nothing to follow"), std::string::npos)
+        << p.doc["notes"];
+    EXPECT_EQ(p.id, "healthy");
+}

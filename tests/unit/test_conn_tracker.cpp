@@ -1,0 +1,144 @@
+// The connection-level evidence: the predicates that read TCP_INFO, the tracker
+// that turns samples into per-destination waits, and the sock_diag parser.
+#include <gtest/gtest.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
+
+#include <cstring>
+
+#include "c10k/probe/conn_evidence.hpp"
+#include "c10k/sources/tcp_conns.hpp"
+
+using namespace c10k;
+
+namespace {
+
+TcpConn conn(uint16_t local_port, uint16_t remote_port, uint64_t inode) {
+    TcpConn c;
+    c.state = static_cast<uint8_t>(TcpState::established);
+    c.local.family = c.remote.family = AF_INET;
+    c.local.addr = {127, 0, 0, 1};
+    c.remote.addr = {127, 0, 0, 1};
+    c.local.port = local_port;
+    c.remote.port = remote_port;
+    c.inode = inode;
+    c.has_info = true;
+    c.snd_mss = 32768;
+    c.snd_cwnd = 10;
+    c.snd_wnd = 65536;
+    c.min_rtt_us = 5;
+    c.rtt_us = 20000;  // smoothed over delayed ACKs
+    c.bytes_received = 100;
+    return c;
+}
+
+}  // namespace
+
+TEST(ConnPredicates, NagleHeldIsASmallTailBehindOneUnackedSegmentForManyRoundTrips) {
+    auto c = conn(8080, 40000, 1);
+    c.unacked = 1;
+    c.notsent_bytes = 16;
+    c.last_data_sent_ms = 32;
+    EXPECT_TRUE(nagle_held(c));
+    auto bulk = c;  // a full segment waiting is congestion, not Nagle
+    bulk.notsent_bytes = 40000;
+    EXPECT_FALSE(nagle_held(bulk));
+    auto cwnd = c;  // in flight up to the congestion window
+    cwnd.unacked = 10;
+    EXPECT_FALSE(nagle_held(cwnd));
+    auto fresh = c;  // sent this tick: the ACK may still be on its way
+    fresh.last_data_sent_ms = 0;
+    EXPECT_FALSE(nagle_held(fresh));
+    auto idle = c;  // nothing unsent
+    idle.notsent_bytes = 0;
+    EXPECT_FALSE(nagle_held(idle));
+}
+
+TEST(ConnPredicates, AwaitingAReplyNeedsARequestOutAndAPeerThatTalksBack) {
+    auto c = conn(50000, 5432, 1);
+    c.last_data_sent_ms = 4;
+    c.last_data_recv_ms = 28;
+    EXPECT_TRUE(awaiting_reply(c));
+    auto unread = c;  // the reply is here, the process has not read it
+    unread.rqueue = 32;
+    EXPECT_FALSE(awaiting_reply(unread));
+    auto stream = c;  // a peer that never sends data is fed, not asked
+    stream.bytes_received = 0;
+    EXPECT_FALSE(awaiting_reply(stream));
+    auto tie = c;  // request and reply in one clock tick: unknown, not waiting
+    tie.last_data_recv_ms = 4;
+    EXPECT_FALSE(awaiting_reply(tie));
+}
+
+TEST(ConnTracker, PerDestinationWaitsAndAThreadBlockedInRead) {
+    ConnTracker t;
+    auto at = std::chrono::steady_clock::now();
+    std::unordered_set<uint16_t> listening = {8080};
+    for (int i = 0; i < 10; ++i) {
+        auto a = conn(50001, 5432, 11);  // waiting by TCP_INFO
+        a.last_data_sent_ms = 4;
+        a.last_data_recv_ms = 30;
+        auto b = conn(50002, 5432, 12);  // a tie, but a thread sits in read() on it
+        b.last_data_sent_ms = b.last_data_recv_ms = 8;
+        auto in = conn(8080, 60000, 13);  // inbound: not a destination
+        t.add({a, b, in}, listening, {12}, at + std::chrono::milliseconds(100 * i));
+    }
+    auto e = t.evidence();
+    ASSERT_EQ(e.destinations.size(), 1u);
+    const auto& d = e.destinations[0];
+    EXPECT_EQ(d.remote.port, 5432);
+    EXPECT_EQ(d.conns_max, 2u);
+    EXPECT_EQ(d.samples_waiting, 10u);
+    EXPECT_EQ(d.samples_all_busy, 10u);
+    EXPECT_EQ(e.inbound_min, 1u);
+    EXPECT_EQ(e.inbound_max, 1u);
+}
+
+TEST(TcpConnParser, ReadsTcpInfoAndMeminfoAttributes) {
+    alignas(4) uint8_t buf[1024] = {};
+    auto* h = reinterpret_cast<nlmsghdr*>(buf);
+    auto* m = static_cast<inet_diag_msg*>(NLMSG_DATA(h));
+    m->idiag_family = AF_INET;
+    m->idiag_state = 1;
+    m->id.idiag_sport = htons(8080);
+    m->id.idiag_dport = htons(40000);
+    m->idiag_inode = 777;
+    size_t off = NLMSG_LENGTH(sizeof(inet_diag_msg));
+    auto put = [&](uint16_t type, const void* data, size_t len) {
+        nlattr a{static_cast<uint16_t>(NLA_HDRLEN + len), type};
+        std::memcpy(buf + off, &a, sizeof a);
+        std::memcpy(buf + off + NLA_HDRLEN, data, len);
+        off += NLA_ALIGN(a.nla_len);
+    };
+    tcp_info info{};
+    info.tcpi_notsent_bytes = 16;
+    info.tcpi_unacked = 1;
+    info.tcpi_min_rtt = 5;
+    put(INET_DIAG_INFO, &info, 104);  // an old kernel's shorter struct: the rest reads as 0
+    uint32_t mem[SK_MEMINFO_VARS] = {};
+    mem[SK_MEMINFO_RMEM_ALLOC] = 512;
+    mem[SK_MEMINFO_RCVBUF] = 1024;
+    put(INET_DIAG_SKMEMINFO, mem, sizeof mem);
+    h->nlmsg_len = static_cast<uint32_t>(off);
+    h->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    std::vector<TcpConn> got;
+    auto r = parse_tcp_conns({buf, off}, [&](const TcpConn& c) { got.push_back(c); });
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].inode, 777u);
+    EXPECT_EQ(got[0].local.port, 8080);
+    EXPECT_TRUE(got[0].has_info);
+    EXPECT_EQ(got[0].unacked, 1u);
+    EXPECT_EQ(got[0].notsent_bytes, 0u) << "beyond the 104 bytes sent: zero, not garbage";
+    EXPECT_EQ(got[0].rcvbuf, 1024u);
+    EXPECT_EQ(got[0].rmem_alloc, 512u);
+    // An attribute whose length runs past the message ends the walk, safely.
+    reinterpret_cast<nlattr*>(buf + NLMSG_LENGTH(sizeof(inet_diag_msg)))->nla_len = 60000;
+    got.clear();
+    ASSERT_TRUE(parse_tcp_conns({buf, off}, [&](const TcpConn& c) { got.push_back(c); }).ok());
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_FALSE(got[0].has_info);
+}
