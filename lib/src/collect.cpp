@@ -114,6 +114,22 @@ Result<Collected> collect(const CollectOptions& opts) {
     Snapshot& s = out.now;
     s.sample = take_sample(opts.root, *scope, opts.pid);
     s.sysctls = read_sysctls(opts.root, checked_sysctl_keys());
+    if (scope->label != "host" && opts.root.is_live()) {
+        // In another namespace, host-wide net.* keys are missing: read them
+        // from the host's, where they live and from where they apply here too.
+        std::vector<std::string> missing;
+        for (const auto& [key, _] : s.sysctls.errors)
+            if (key.starts_with("net.")) missing.push_back(key);
+        std::string read;
+        for (auto& [key, value] : read_host_sysctls(missing)) {
+            s.sysctls.errors.erase(key);
+            s.sysctls.host_wide.insert(key);
+            read += (read.empty() ? "" : ", ") + key;
+            s.sysctls.values[key] = std::move(value);
+        }
+        if (!read.empty())
+            scope->notes.push_back("host-wide keys, read from the host's namespace: " + read);
+    }
     s.load = read_loadavg(opts.root);
     s.pressure = read_cpu_pressure(opts.root);
     s.mem = read_meminfo(opts.root);

@@ -151,7 +151,7 @@ TEST(ProbeWaits, AppAtItsConnectionCapWithoutBpf) {
 // Lookalike: a fast acceptor whose tiny backlog overflows in bursts.
 TEST(ProbeWaits, FastAcceptorWithATinyBacklogIsAcceptQueueOverflow) {
     REQUIRE_BPF();
-    Scenario s(target({"burst-accept", "8", "20"}), driver({"bursts", "PORT", "200", "300", "20"}));
+    auto s = accept_queue_scenario();
     ASSERT_TRUE(s.ok());
     auto p = probe(s.pid(), "bpf");
     ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;

@@ -119,6 +119,11 @@ std::vector<Finding> run_all_checks(const CheckInput& in) {
         all.insert(all.end(), std::make_move_iterator(found.begin()),
                    std::make_move_iterator(found.end()));
     }
+    // A value read from the host's namespace says so wherever it is shown.
+    for (const auto& key : in.sysctl().host_wide)
+        for (auto& f : all)
+            for (auto& e : f.evidence)
+                if (e.label.find(key) != std::string::npos) e.label += " (host-wide)";
     return all;
 }
 

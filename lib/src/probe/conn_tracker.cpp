@@ -78,7 +78,10 @@ void ConnTracker::add(const std::vector<TcpConn>& conns,
             ++acc_.rcv_observations;
             // At half its buffer the receive queue has eaten the window it can
             // advertise (the other half is overhead allowance, tcp_adv_win_scale).
-            if (c.rcvbuf > 0 && c.rmem_alloc * 2 >= c.rcvbuf) ++acc_.rcv_full_observations;
+            if (c.rcvbuf > 0 && uint64_t{c.rmem_alloc} * 2 >= c.rcvbuf) {
+                ++acc_.rcv_full_observations;
+                if (c.rcvbuf < kSmallRcvbuf) ++acc_.rcv_small_full_observations;
+            }
             if (c.rcvbuf > 0 && (acc_.rcvbuf_min == 0 || c.rcvbuf < acc_.rcvbuf_min))
                 acc_.rcvbuf_min = c.rcvbuf;
         }

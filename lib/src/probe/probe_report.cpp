@@ -102,6 +102,7 @@ json conns_json(const ConnEvidence& c) {
             {"nagle_held_sum", c.nagle_held_sum},
             {"nagle_stall", hist_json(c.nagle_stall)},
             {"receive_queue_half_full", c.rcv_full_observations},
+            {"receive_queue_half_small_buffer", c.rcv_small_full_observations},
             {"receive_observations", c.rcv_observations},
             {"rcvbuf_min", c.rcvbuf_min},
             {"rwnd_limited_us", c.rwnd_limited_us},
@@ -208,6 +209,12 @@ std::string render_probe_text(const ProbeEvidence& e, const Verdict& v, bool col
         out += fmt::format("BPF maps: {:.1f} MiB; lost events: {}\n",
                            static_cast<double>(e.bpf->map_bytes) / (1 << 20), e.bpf->lost_events);
     }
+    if (e.sampled.samples > 0 && e.sampled.seconds > 0)
+        out += fmt::format(
+            "sampled threads and sockets {} times (every {:.0f} ms), costing {:.1f} ms of CPU "
+            "({:.1f}% of one core)\n",
+            e.sampled.samples, e.sampled.sample_period_s * 1e3, e.sampled.sampler_cpu_s * 1e3,
+            e.sampled.sampler_cpu_s / e.sampled.seconds * 100);
     const auto& top = v.findings.front();
     out += fmt::format(
         "\n{}\n  {}\n\n",

@@ -51,46 +51,64 @@ void Judge::ephemeral_ports() {
     }
 }
 
-// Socket buffers: our advertised window tiny, reads tiny.
+// Socket buffers: our advertised window tiny, reads tiny (BPF); or, from the
+// target's own sockets in either mode, receive queues filling buffers set small.
 void Judge::socket_buffers() {
+    const auto& c = s.conns;
+    double small_full = c.rcv_observations ? static_cast<double>(c.rcv_small_full_observations) /
+                                                 static_cast<double>(c.rcv_observations)
+                                           : 0;
+    bool sampled = c.rcv_small_full_observations >= kMinSamples && small_full >= kSmallWindowShare;
+    bool tiny_window = false, buf_events = false;
+    double small = 0, bytes_per_read = 0;
+    uint64_t reads = 0;
     if (b) {
         const auto& t = b->tcp;
-        double small = t.segments_in ? static_cast<double>(t.segments_small_window) /
-                                           static_cast<double>(t.segments_in)
-                                     : 0;
-        uint64_t reads = b->calls_of({"read", "recvfrom", "recvmsg", "readv"});
-        double bytes_per_read =
+        small = t.segments_in ? static_cast<double>(t.segments_small_window) /
+                                    static_cast<double>(t.segments_in)
+                              : 0;
+        reads = b->calls_of({"read", "recvfrom", "recvmsg", "readv"});
+        bytes_per_read =
             reads ? static_cast<double>(b->bytes_of({"read", "recvfrom", "recvmsg", "readv"})) /
                         static_cast<double>(reads)
                   : 0;
-        bool tiny_window = t.segments_in >= 100 && small >= kSmallWindowShare;
-        bool buf_events = t.rcvqueue_full + t.exceed_buf_limit > 0;
-        if (tiny_window || (buf_events && bytes_per_read < kSmallRead)) {
-            auto f = make(Bottleneck::socket_buffer_limited, Severity::crit, tiny_window ? 0.85 : 0.6,
-                          fmt::format("{:.0f}% of incoming segments met a receive window under "
-                                      "8 KiB; {:.0f} bytes per read",
-                                      small * 100, bytes_per_read));
-            ev(f, "small_window_percent", "segments arriving with our window < 8 KiB", small * 100,
-               "%");
-            ev(f, "segments_in", "segments received", static_cast<double>(t.segments_in),
-               "segments");
-            ev(f, "bytes_per_read", "bytes per read/recv", bytes_per_read, "bytes");
-            ev(f, "reads_per_second", "reads per second", static_cast<double>(reads) / sys_s, "/s");
-            ev(f, "rcvqueue_full", "receive-queue-full events",
-               static_cast<double>(t.rcvqueue_full), "events");
-            ev(f, "buffer_limit_events", "buffer-limit events",
-               static_cast<double>(t.exceed_buf_limit), "events");
-            f.why =
-                "The receive buffer is so small that the window closes after a few KiB: the "
-                "sender waits for every window update and the process makes many tiny reads. "
-                "More CPU will not help; a bigger buffer will.";
-            f.fix = {"do not set a small SO_RCVBUF (let autotuning size it), or raise it",
-                     "sysctl -w net.ipv4.tcp_rmem=\"4096 131072 16777216\"   # or: c10k-doctor "
-                     "profile apply c100k",
-                     "read in larger chunks"};
-            out.push_back(std::move(f));
-        }
+        tiny_window = t.segments_in >= 100 && small >= kSmallWindowShare;
+        buf_events = t.rcvqueue_full + t.exceed_buf_limit > 0 && bytes_per_read < kSmallRead;
     }
+    if (!tiny_window && !buf_events && !sampled) return;
+    auto f = make(Bottleneck::socket_buffer_limited, Severity::crit,
+                  tiny_window ? 0.85 : (sampled ? 0.75 : 0.6),
+                  tiny_window || !sampled
+                      ? fmt::format("{:.0f}% of incoming segments met a receive window under "
+                                    "8 KiB; {:.0f} bytes per read",
+                                    small * 100, bytes_per_read)
+                      : fmt::format("receive queues at half of a {} byte buffer in {:.0f}% of "
+                                    "looks at the target's connections",
+                                    c.rcvbuf_min, small_full * 100));
+    if (b) {
+        const auto& t = b->tcp;
+        ev(f, "small_window_percent", "segments arriving with our window < 8 KiB", small * 100,
+           "%");
+        ev(f, "segments_in", "segments received", static_cast<double>(t.segments_in), "segments");
+        ev(f, "bytes_per_read", "bytes per read/recv", bytes_per_read, "bytes");
+        ev(f, "reads_per_second", "reads per second", static_cast<double>(reads) / sys_s, "/s");
+        ev(f, "rcvqueue_full", "receive-queue-full events", static_cast<double>(t.rcvqueue_full),
+           "events");
+        ev(f, "buffer_limit_events", "buffer-limit events", static_cast<double>(t.exceed_buf_limit),
+           "events");
+    }
+    ev(f, "queue_half_full_percent", "connection looks with the receive queue >= half the buffer",
+       small_full * 100, "%");
+    ev(f, "rcvbuf_min", "smallest receive buffer seen", c.rcvbuf_min, "bytes");
+    f.why =
+        "The receive buffer is so small that the window closes after a few KiB: the "
+        "sender waits for every window update and the process makes many tiny reads. "
+        "More CPU will not help; a bigger buffer will.";
+    f.fix = {"do not set a small SO_RCVBUF (let autotuning size it), or raise it",
+             "sysctl -w net.ipv4.tcp_rmem=\"4096 131072 16777216\"   # or: c10k-doctor "
+             "profile apply c100k",
+             "read in larger chunks"};
+    out.push_back(std::move(f));
 }
 
 // The namespace's TCP counters: TIME_WAIT overflow, memory pressure, loss.

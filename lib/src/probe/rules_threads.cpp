@@ -110,10 +110,22 @@ void Judge::blocking_and_locks() {
             futex_per_s = static_cast<double>(b->calls_of({"futex"})) / sys_s;
             source = "syscall time";
         } else if (s.thread_samples > 0) {
-            blocking =
-                share_of(s.blocked_in, {"nanosleep", "clock_nanosleep", "fsync", "fdatasync"},
-                         s.thread_samples) +
-                static_cast<double>(s.disk) / static_cast<double>(s.thread_samples);
+            // Of the thread-samples where a thread had work (not parked waiting for
+            // it in epoll/poll/accept, nor idle on a condvar), the share spent in
+            // D state (disk) or in sleeps and fsyncs.
+            uint64_t idle = count_of(s.blocked_in,
+                                     {"epoll_wait", "epoll_pwait", "epoll_pwait2", "poll", "ppoll",
+                                      "select", "pselect6", "accept", "accept4",
+                                      "rt_sigtimedwait", "wait4", "pause"});
+            if (auto it = s.blocked_in.find("futex"); it != s.blocked_in.end())
+                idle += it->second - std::min(it->second, s.futex_active);
+            uint64_t working = s.thread_samples - std::min(idle, s.thread_samples);
+            uint64_t blocked =
+                s.disk + count_of(s.blocked_in,
+                                  {"nanosleep", "clock_nanosleep", "fsync", "fdatasync"});
+            blocking = working >= kMinSamples && blocked >= kMinSamples
+                           ? static_cast<double>(blocked) / static_cast<double>(working)
+                           : 0;
             futex_share = s.thread_samples ? static_cast<double>(s.futex_active) /
                                                  static_cast<double>(s.thread_samples)
                                            : 0;
@@ -126,6 +138,20 @@ void Judge::blocking_and_locks() {
                                       blocking * 100, source));
             ev(f, "blocking_percent", "time blocked in sleep/fsync/disk", blocking * 100, "%");
             ev(f, "cpu_cores", "process CPU", s.cpu_cores, "cores");
+            if (!b) {
+                ev(f, "disk_samples", "thread samples in D state (disk)", static_cast<double>(s.disk),
+                   "samples");
+                // Where the blocked threads sat: the syscalls behind the D state.
+                std::vector<std::pair<uint64_t, std::string>> where;
+                for (const auto& [name, n] : s.blocked_in)
+                    if (name != "epoll_wait" && name != "epoll_pwait" && name != "futex" &&
+                        name != "poll" && name != "accept" && name != "accept4")
+                        where.emplace_back(n, name);
+                std::sort(where.rbegin(), where.rend());
+                for (size_t i = 0; i < std::min<size_t>(3, where.size()); ++i)
+                    ev(f, "in_" + where[i].second, "thread samples asleep in " + where[i].second + "()",
+                       static_cast<double>(where[i].first), "samples");
+            }
             if (b) {
                 for (const char* name : {"nanosleep", "clock_nanosleep", "fsync", "fdatasync"})
                     if (auto* sc = b->syscall(name))

@@ -86,8 +86,9 @@ Verdict Judge::run() {
         v.unobserved = {
             "syscall errors (EMFILE, EADDRNOTAVAIL) and latencies: fd-limit is judged from the fd "
             "count alone, ephemeral-port-exhaustion from socket counts alone",
+            "what a thread does while on the CPU: poll-scaling is judged only from threads "
+            "caught asleep inside poll()/select()",
             "run-queue latency histograms (schedstat gives a total only)",
-            "TCP window and buffer events: socket-buffer-limited cannot be judged",
         };
     } else if (b->syscall_duty < 0.99) {
         v.unobserved.push_back(fmt::format(

@@ -73,13 +73,12 @@ inline double rate(const SampledEvidence& s, const char* key) {
     return it == s.counter_rates.end() ? 0 : it->second;
 }
 
-inline double share_of(const std::map<std::string, uint64_t>& m,
-                       std::initializer_list<const char*> keys, uint64_t total) {
-    if (total == 0) return 0;
+inline uint64_t count_of(const std::map<std::string, uint64_t>& m,
+                         std::initializer_list<const char*> keys) {
     uint64_t n = 0;
     for (const char* k : keys)
         if (auto it = m.find(k); it != m.end()) n += it->second;
-    return static_cast<double>(n) / static_cast<double>(total);
+    return n;
 }
 
 class Judge {

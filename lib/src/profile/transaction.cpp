@@ -143,6 +143,18 @@ Result<ApplyPlan> make_plan(const Profile& profile, const NamespaceTarget& ns,
             continue;
         }
         auto access = sysctl_access(o.root, e.key);
+        if (targeted && access == SysctlAccess::missing && o.root.is_live()) {
+            // Missing in the target's namespace but present in the host's: a
+            // host-wide key (netdev_max_backlog, tcp_mem, ...), not a missing one.
+            auto host = read_host_sysctls({e.key});
+            if (auto it = host.find(e.key); it != host.end()) {
+                r.decision = {Action::host_wide, ""};
+                r.current = normalize_value(it->second);
+                r.note = "host-wide key: applying it for one namespace would change every process";
+                plan.rows.push_back(std::move(r));
+                continue;
+            }
+        }
         if (access == SysctlAccess::missing) {
             r.decision = {Action::missing, ""};
             r.note = is_namespaced_key(e.key)

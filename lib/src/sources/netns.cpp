@@ -6,6 +6,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <thread>
+
+#include "c10k/sources/sysctl.hpp"
+#include "c10k/text.hpp"
 
 namespace c10k {
 
@@ -31,6 +35,19 @@ Status enter_netns(int fd, const std::string& what) {
                           (errno == EPERM ? " (needs CAP_SYS_ADMIN; run as root)" : ""));
     }
     return ok_status();
+}
+
+std::map<std::string, std::string> read_host_sysctls(const std::vector<std::string>& keys) {
+    std::map<std::string, std::string> out;
+    std::thread reader([&] {
+        UniqueFd host(::open("/proc/1/ns/net", O_RDONLY | O_CLOEXEC));
+        if (!host || ::setns(host.get(), CLONE_NEWNET) != 0) return;
+        SysRoot live;
+        for (const auto& k : keys)
+            if (auto v = read_sysctl(live, k)) out[k] = std::string(trim(*v));
+    });
+    reader.join();
+    return out;
 }
 
 std::optional<uint64_t> netns_inode_of(const std::string& ns_path) {

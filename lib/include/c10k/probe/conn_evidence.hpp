@@ -60,12 +60,20 @@ struct ConnEvidence {
     uint32_t rtt_us_min = 0;                   // smallest RTT among held connections
     // Receive side: connections whose receive queue was at least half their buffer.
     uint64_t rcv_observations = 0, rcv_full_observations = 0;
+    // ... of them, on a receive buffer under kSmallRcvbuf: the buffer, not the
+    // reader, is what closes the window.
+    uint64_t rcv_small_full_observations = 0;
     uint32_t rcvbuf_min = 0;
     uint64_t rwnd_limited_us = 0, busy_us = 0;  // growth over the window, all connections
 
     double mean_inbound_pending() const;
     const DestinationWait* top_destination() const;
 };
+
+// Half of Linux's default receive buffer (tcp_rmem[1], 128 KiB): a buffer below
+// it was set small on purpose (SO_RCVBUF turns autotuning off) and holds a
+// window of tens of microseconds of a LAN or loopback flow.
+inline constexpr uint32_t kSmallRcvbuf = 65536;
 
 // Feeds on one sample at a time; pure apart from the time it is given.
 class ConnTracker {

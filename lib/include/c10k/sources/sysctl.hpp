@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +33,9 @@ Status write_sysctl(const SysRoot& root, std::string_view key, std::string_view 
 struct SysctlValues {
     std::map<std::string, std::string, std::less<>> values;
     std::map<std::string, std::string, std::less<>> errors;
+    // Keys read from the host's initial namespace because the target's has none
+    // of its own (they hold for every namespace).
+    std::set<std::string, std::less<>> host_wide;
 
     std::optional<std::string> text(std::string_view key) const;
     std::optional<int64_t> integer(std::string_view key) const;
