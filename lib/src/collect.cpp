@@ -3,6 +3,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <thread>
 
@@ -39,6 +40,8 @@ const std::vector<std::string>& checked_sysctl_keys() {
 }
 
 namespace {
+
+constexpr double kListenerLooksPerSecond = 10;
 
 struct Scope {
     std::filesystem::path net_dir;  // where counters are read from
@@ -106,9 +109,36 @@ Result<Collected> collect(const CollectOptions& opts) {
 
     Collected out;
     out.interval_s = opts.interval_s;
+    // An accept queue is a moment's value: sample the listeners evenly across
+    // the interval so a queue that fills between two looks is still seen.
+    std::vector<Listener> seen;
+    auto look_at_listeners = [&] {
+        SocketSummaryBuilder b;
+        DumpPlan plan;
+        plan.listeners_only = true;
+        if (!dump_tcp_sockets(b, plan)) return;
+        for (const auto& l : std::move(b).finish(0, 0).listeners) {
+            auto it = std::find_if(seen.begin(), seen.end(),
+                                   [&](const Listener& x) { return x.local == l.local; });
+            if (it == seen.end()) it = seen.insert(seen.end(), l);
+            it->queued_max = std::max(it->queued_max, l.queued);
+            ++it->samples;
+            if (l.backlog > 0 && l.queued >= l.backlog) ++it->full_samples;
+        }
+    };
+    bool sample_listeners = opts.read_sockets && scope->sockets_visible && opts.interval_s > 0;
     if (opts.interval_s > 0) {
         out.before = take_sample(opts.root, *scope, opts.pid);
-        std::this_thread::sleep_for(std::chrono::duration<double>(opts.interval_s));
+        // Ten looks a second, at least two, at most a hundred: a listeners-only
+        // dump costs tens of microseconds.
+        int slices = std::clamp(static_cast<int>(opts.interval_s * kListenerLooksPerSecond), 2, 100);
+        auto start = std::chrono::steady_clock::now();
+        for (int i = 1; i <= slices; ++i) {
+            std::this_thread::sleep_until(
+                start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                            std::chrono::duration<double>(opts.interval_s * i / slices)));
+            if (sample_listeners) look_at_listeners();
+        }
     }
 
     Snapshot& s = out.now;
@@ -137,6 +167,8 @@ Result<Collected> collect(const CollectOptions& opts) {
         s.own_nofile = parse_nofile_limit(*t);
     else
         s.own_nofile = t.error();
+    s.interactive = opts.interactive;
+    s.service_nofile = read_service_default_nofile(opts.root);
     s.page_size = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
     s.netns_label = scope->label;
     s.notes = scope->notes;
@@ -157,10 +189,22 @@ Result<Collected> collect(const CollectOptions& opts) {
         }
         SocketSummaryBuilder builder(std::move(owned));
         auto st = dump_tcp_sockets(builder, plan);
-        if (st)
+        if (st) {
             s.sockets = std::move(builder).finish(plan.port_low, plan.port_high);
-        else
+            for (auto& l : s.sockets->listeners) {
+                l.queued_max = l.queued;
+                l.samples = 1;
+                l.full_samples = l.backlog > 0 && l.queued >= l.backlog;
+                for (const auto& x : seen)
+                    if (x.local == l.local) {
+                        l.queued_max = std::max(l.queued_max, x.queued_max);
+                        l.samples += x.samples;
+                        l.full_samples += x.full_samples;
+                    }
+            }
+        } else {
             s.sockets = st.error();
+        }
     }
     if (proc) {
         // Thread figures come from the samples, so they describe the end of the window.

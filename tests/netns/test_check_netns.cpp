@@ -1,6 +1,13 @@
 // `check` against real sockets and sysctls inside this process's private netns.
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -135,6 +142,64 @@ TEST(CheckNetns, PidInAnotherNamespaceIsInspectedFromInside) {
     for (const auto& x : doc["findings"])
         listeners += x["id"] == "backlog.listener";
     EXPECT_EQ(listeners, 1);
+    // Host-wide keys the container's namespace lacks are read from the host's,
+    // and say so: no UNKNOWN that a read from the right place answers.
+    for (const char* id : {"backlog.netdev", "buffers.tcp-mem", "buffers.capacity"}) {
+        auto* h = finding(doc, id);
+        ASSERT_TRUE(h) << id;
+        EXPECT_NE((*h)["severity"], "UNKNOWN") << h->dump(2);
+        EXPECT_NE(h->dump().find("(host-wide)"), std::string::npos) << h->dump(2);
+    }
+}
+
+// Ports to one destination against connect()'s parity scan: OK under 40% of the
+// range, WARN from 40% (the first-parity half filling), CRIT past half. The
+// connect() latency at each fill is printed (measured, not asserted).
+TEST(CheckNetns, EphemeralPortSeverityFollowsTheParityHalf) {
+    REQUIRE_PRIVATE_NETNS();
+    write_sysctl("/proc/sys/net/ipv4/ip_local_port_range", "40000 40999");
+    Background listener({C10K_TESTKIT_PATH, "listen", "4096", "60"});
+    ASSERT_TRUE(listener.ok());
+    int port = listener.ready_port();
+    auto connect_us = [&] {
+        // Connect and reset 50 times; the median time of one connect().
+        std::vector<double> us;
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(static_cast<uint16_t>(port));
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        for (int i = 0; i < 50; ++i) {
+            int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+            auto t0 = std::chrono::steady_clock::now();
+            int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+            auto t1 = std::chrono::steady_clock::now();
+            if (rc == 0) us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+            linger l{1, 0};  // RST: no TIME_WAIT left behind
+            ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+            ::close(fd);
+        }
+        std::sort(us.begin(), us.end());
+        return us.empty() ? 0.0 : us[us.size() / 2];
+    };
+    std::string dest = "127.0.0.1:" + std::to_string(port);
+    std::vector<std::unique_ptr<Background>> held;
+    struct Step {
+        int add;
+        const char* severity;
+    };
+    for (auto [add, severity] : {Step{300, "OK"}, Step{150, "WARN"}, Step{150, "CRIT"}}) {
+        held.push_back(std::make_unique<Background>(std::vector<std::string>{
+            C10K_TESTKIT_PATH, "burst", std::to_string(port), std::to_string(add), "60"}));
+        ASSERT_TRUE(held.back()->ok());
+        double us = connect_us();
+        auto doc = check_json({"--interval", "0"});
+        auto* f = finding(doc, "ports.destination", dest);
+        ASSERT_TRUE(f) << doc.dump(2);
+        double used = ev(*f, "ports_in_use").value_or(-1);
+        std::printf("ports in use %.0f of 1000: connect() median %.1f us -> %s\n", used, us,
+                    (*f)["severity"].get<std::string>().c_str());
+        EXPECT_EQ((*f)["severity"], severity) << used << " ports in use";
+    }
 }
 
 TEST(CheckNetns, NamedNetnsPathIsEntered) {

@@ -14,8 +14,10 @@ namespace c10k::test {
 
 // One snapshot of a fixture: no rates, no sockets (netlink has no fixture).
 inline Result<Collected> collect_fixture(const FixtureRoot& root,
-                                         std::optional<pid_t> pid = std::nullopt) {
+                                         std::optional<pid_t> pid = std::nullopt,
+                                         bool interactive = true) {
     CollectOptions o;
+    o.interactive = interactive;
     o.root = root.root();
     o.interval_s = 0;
     o.read_sockets = false;
@@ -25,8 +27,9 @@ inline Result<Collected> collect_fixture(const FixtureRoot& root,
 
 // Collect a fixture and run every rule.
 inline std::vector<Finding> check_fixture(const FixtureRoot& root, Target target = {},
-                                          std::optional<pid_t> pid = std::nullopt) {
-    auto c = collect_fixture(root, pid);
+                                          std::optional<pid_t> pid = std::nullopt,
+                                          bool interactive = true) {
+    auto c = collect_fixture(root, pid, interactive);
     EXPECT_TRUE(c) << (c ? "" : c.error().message);
     if (!c) return {};
     return run_all_checks(CheckInput(c->now, nullptr, target));

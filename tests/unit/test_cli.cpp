@@ -30,6 +30,17 @@ TEST(Cli, ExitCodesFollowMonitoringPluginConvention) {
               2);
 }
 
+// From a timer or an agent (stdin is not a terminal here), a host whose services
+// get enough fds exits 0 even though our own soft limit is 1024.
+TEST(Cli, RunFromAServiceAHealthyHostExitsZero) {
+    auto root = fixture_root("healthy");
+    root.write("proc/self/limits", "Max open files 1024 4096 files\n");
+    root.write("run/systemd/system/.keep", "");
+    auto r = run_doctor({"check", "--root", root.dir().string(), "-i", "0", "--json"});
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    EXPECT_NE(r.out.find("services get an fd limit of 1024/524288"), std::string::npos) << r.out;
+}
+
 TEST(Cli, QuietShowsOnlyProblems) {
     auto root = fixture_root("somaxconn-128");
     auto r = run_doctor({"check", "--root", root.dir().string(), "-i", "0", "--quiet"});

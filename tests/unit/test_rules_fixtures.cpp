@@ -40,6 +40,40 @@ TEST(FdLimit1024, ShellLimitWarnsAtBaselineAndIsCritForAnExplicitTarget) {
     EXPECT_EQ(find(sized, "fd.nr-open")->severity, Severity::crit);
 }
 
+// Run by a timer or an agent (no terminal), our own 1024 is nobody's limit: the
+// one systemd gives services is judged instead, and says where it came from.
+TEST(FdLimit1024, WithoutATerminalTheServicesLimitIsJudgedNotOurs) {
+    auto root = fixture_root("fd-limit-1024");
+    root.write("run/systemd/system/.keep", "");
+    auto fs = check_fixture(root, {}, std::nullopt, /*interactive=*/false);
+    auto* f = find(fs, "fd.shell-nofile");
+    ASSERT_TRUE(f);
+    EXPECT_EQ(f->severity, Severity::ok) << f->title;
+    EXPECT_EQ(evidence(*f, "nofile_hard"), 524288) << "systemd's built-in default";
+    EXPECT_NE(f->title.find("built-in"), std::string::npos) << f->title;
+    // A drop-in that lowers it, against an explicit target, is CRIT and named.
+    root.write("etc/systemd/system.conf.d/50-nofile.conf",
+               "[Manager]\nDefaultLimitNOFILE=1024:4096\n");
+    fs = check_fixture(root, {50000, true}, std::nullopt, false);
+    f = find(fs, "fd.shell-nofile");
+    EXPECT_EQ(f->severity, Severity::crit);
+    EXPECT_NE(f->title.find("50-nofile.conf"), std::string::npos) << f->title;
+    // No systemd at all: not judged, and it says why.
+    auto bare = fixture_root("fd-limit-1024");
+    auto bare_fs = check_fixture(bare, {}, std::nullopt, false);
+    f = find(bare_fs, "fd.shell-nofile");
+    EXPECT_EQ(f->severity, Severity::ok);
+    EXPECT_NE(f->title.find("not judged"), std::string::npos) << f->title;
+}
+
+TEST(ServiceLimits, NofileValues) {
+    EXPECT_EQ(parse_nofile_value("1024:524288")->hard, 524288u);
+    EXPECT_EQ(parse_nofile_value("65536")->soft, 65536u);
+    EXPECT_EQ(parse_nofile_value("infinity")->hard, kUnlimited);
+    EXPECT_FALSE(parse_nofile_value("4096:1024")) << "soft above hard";
+    EXPECT_FALSE(parse_nofile_value("lots"));
+}
+
 TEST(FdLimit1024, SmallTargetFits) {
     auto root = fixture_root("fd-limit-1024");
     auto fs = check_fixture(root, {500, true});

@@ -49,6 +49,9 @@ int run_check(const CheckOptions& o) {
     if (o.pid != 0) co.pid = o.pid;
     if (!o.netns.empty()) co.netns = o.netns;
     co.interval_s = o.interval;
+    // A terminal on stdin means a person, whose shell's fd limit is the one the
+    // servers they start inherit; a timer, cron or an agent has none.
+    co.interactive = ::isatty(STDIN_FILENO);
 
     bool progress = o.interval > 0 && ::isatty(STDERR_FILENO);
     if (progress)

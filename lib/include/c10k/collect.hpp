@@ -17,6 +17,7 @@ struct CollectOptions {
     std::optional<std::string> netns;  // NAME or PATH
     double interval_s = 1.0;           // 0: a single snapshot, no rates
     bool read_sockets = true;          // false for fixture roots: netlink has no fixture
+    bool interactive = true;           // a person at a terminal (see Snapshot::interactive)
 };
 
 struct Collected {

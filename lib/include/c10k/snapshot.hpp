@@ -12,6 +12,7 @@
 #include "c10k/sources/host_stat.hpp"
 #include "c10k/sources/proc_net.hpp"
 #include "c10k/sources/process.hpp"
+#include "c10k/sources/service_limits.hpp"
 #include "c10k/sources/sockets.hpp"
 #include "c10k/sources/sysctl.hpp"
 
@@ -35,6 +36,10 @@ struct Snapshot {
     Result<MemInfo> mem = Error{"not read"};
     // Our own limit, inherited from the shell: what a server started from it gets.
     Result<NofileLimit> own_nofile = Error{"not read"};
+    // Whether a person runs us (a terminal on stdin): only then is our own
+    // RLIMIT_NOFILE the one the servers they start will get.
+    bool interactive = true;
+    std::optional<ServiceNofile> service_nofile;  // what systemd gives services
     Result<SocketSummary> sockets = Error{"not read"};
     std::optional<ProcessSnapshot> process;
     uint64_t page_size = 4096;  // tcp_mem and sockstat count pages

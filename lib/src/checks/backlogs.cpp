@@ -169,16 +169,21 @@ Finding syn_queue(const CheckInput& in) {
 
 Finding listener(const CheckInput& in, const Listener& l, std::optional<int64_t> somaxconn,
                  uint64_t need) {
-    double fill = l.backlog ? static_cast<double>(l.queued) / l.backlog : 1.0;
+    // Judged by the fullest queue seen across the interval, not one moment's.
+    uint32_t queued = std::max(l.queued, l.queued_max);
+    double fill = l.backlog ? static_cast<double>(queued) / l.backlog : 1.0;
     Severity sev = Severity::ok;
-    std::string title = fmt::format("accept queue {}/{}", l.queued, l.backlog);
-    if (l.queued >= l.backlog) {
+    std::string title = fmt::format("accept queue {}/{}", queued, l.backlog);
+    std::string over =
+        l.samples > 1 ? fmt::format(" (fullest of {} looks; full in {})", l.samples, l.full_samples)
+                      : "";
+    if (queued >= l.backlog) {
         sev = Severity::crit;
-        title = fmt::format("accept queue full: {} waiting, backlog {}", l.queued, l.backlog);
+        title = fmt::format("accept queue full: {} waiting, backlog {}{}", queued, l.backlog, over);
     } else if (fill >= kQueueWarn) {
         sev = Severity::warn;
-        title = fmt::format("accept queue {:.0f}% full: {} waiting, backlog {}", fill * 100,
-                            l.queued, l.backlog);
+        title = fmt::format("accept queue {:.0f}% full: {} waiting, backlog {}{}", fill * 100,
+                            queued, l.backlog, over);
     }
     bool clamped = somaxconn && static_cast<int64_t>(l.backlog) == *somaxconn;
     if (clamped && l.backlog < need) {
@@ -192,6 +197,11 @@ Finding listener(const CheckInput& in, const Listener& l, std::optional<int64_t>
     f.subject = l.local.to_string();
     add_evidence(f, "accept_queue", "connections waiting in the accept queue", l.queued,
                  "connections");
+    if (l.samples > 1) {
+        add_evidence(f, "accept_queue_max", "the most waiting over the interval", queued,
+                     "connections");
+        add_evidence(f, "full_samples", "looks that found it full", l.full_samples, "looks");
+    }
     add_evidence(f, "backlog", "effective backlog", l.backlog, "connections");
     if (somaxconn)
         add_evidence(f, "somaxconn", "net.core.somaxconn", static_cast<double>(*somaxconn),

@@ -2,6 +2,7 @@
 // dst port), so a client can hold at most one connection per local port to
 // each destination: the port range, less reserved ports, is a per-destination cap.
 #include <fmt/format.h>
+#include <sys/socket.h>
 
 #include "c10k/checks/checks.hpp"
 #include "c10k/text.hpp"
@@ -10,8 +11,16 @@ namespace c10k {
 
 namespace {
 
-constexpr double kPortsWarn = 0.70;
-constexpr double kPortsCrit = 0.90;
+// connect() picks a local port in __inet_hash_connect by scanning the range from
+// a random offset, first only the ports of one parity (bind() prefers the
+// other), then the rest. Once the sockets to one destination take half the
+// range, that first half is full and every connect() walks all of it in the
+// kernel - thousands of hash lookups - before it finds a port: milliseconds of
+// CPU per connect long before EADDRNOTAVAIL. So half is CRIT, and WARN starts
+// where the first half is 80% full and a random scan already averages five
+// probes (1 / (1 - 0.8)).
+constexpr double kPortsWarn = 0.40;
+constexpr double kPortsCrit = 0.50;
 constexpr int64_t kNarrowRange = 10000;
 constexpr size_t kMaxDestinations = 10;
 
@@ -106,19 +115,26 @@ std::vector<Finding> check_ephemeral_ports(const CheckInput& in) {
             add_evidence(f, "tcp_tw_reuse", "net.ipv4.tcp_tw_reuse", static_cast<double>(*tw_reuse),
                          "");
         f.why =
-            "When every local port to this destination is taken, connect() first slows down "
-            "(the kernel searches the range on every call) and then fails with EADDRNOTAVAIL.";
+            "connect() scans the ports of one parity first (half the range; bind() prefers the "
+            "other half): once the sockets to one destination fill half the range, every "
+            "connect() walks that whole half in the kernel before it finds a port - "
+            "milliseconds of CPU per call - and only near the end of the range does it fail "
+            "with EADDRNOTAVAIL.";
         if (sev != Severity::ok) {
-            f.fix.push_back(widen);
-            if (tw_reuse && *tw_reuse != 1 && d.time_wait > 0)
-                f.fix.push_back(sysctl_fix("net.ipv4.tcp_tw_reuse", "1") +
-                                "   (reuse TIME_WAIT ports for new outbound connections)");
+            // In the order that works: fewer new connections beats more ports.
             f.fix.push_back(
-                "reuse connections (HTTP keep-alive, a connection pool) instead of one per "
+                "reuse connections to it (HTTP keep-alive, a connection pool) instead of one per "
                 "request");
             f.fix.push_back(
                 "spread load over more destination addresses or ports, or bind() more source "
-                "addresses");
+                "addresses (each source address has its own ports)");
+            f.fix.push_back(widen);
+            bool own_clients = d.remote.family == AF_INET ? d.remote.addr[0] == 127 : false;
+            if (tw_reuse && *tw_reuse != 1 && d.time_wait > 0)
+                f.fix.push_back(sysctl_fix("net.ipv4.tcp_tw_reuse", "1") +
+                                (own_clients ? "   (reuse TIME_WAIT ports: safe for loopback)"
+                                             : "   (reuse TIME_WAIT ports for outbound "
+                                               "connections; 2 = loopback only)"));
         }
         out.push_back(std::move(f));
         ++reported;

@@ -27,7 +27,55 @@ double limit_value(uint64_t v) {
     return v == kUnlimited ? std::numeric_limits<double>::infinity() : static_cast<double>(v);
 }
 
+// Run from a timer, cron or an agent, our own limit is nobody's: judge the one
+// services get from systemd instead. Most servers raise their soft limit to the
+// hard one (Go, Java, nginx worker_rlimit_nofile), so there the hard limit
+// decides and a low soft one is only mentioned; a server that does not raise it
+// shows up under --pid (fd.process-nofile).
+Finding service_nofile(const CheckInput& in, uint64_t need) {
+    const auto& svc = in.now().service_nofile;
+    if (!svc) {
+        auto f = make_finding("fd.shell-nofile", "fd", Severity::ok,
+                              "not judged: run without a terminal (a timer, cron, an agent), "
+                              "whose own fd limit is no server's, on a host without systemd");
+        f.why = "Run it from a login shell to judge the limit servers started there inherit, "
+                "or with --pid to judge a running server's.";
+        return f;
+    }
+    const auto& lim = svc->limit;
+    Severity sev = Severity::ok;
+    std::string title;
+    if (lim.hard < need) {
+        sev = in.shortfall();
+        title = fmt::format("services get a hard fd limit of {}, below the {} fds needed ({})",
+                            limit_text(lim.hard), need, svc->origin);
+    } else {
+        title = fmt::format("services get an fd limit of {}/{} (soft/hard; {}): the hard limit "
+                            "covers {} fds{}",
+                            limit_text(lim.soft), limit_text(lim.hard), svc->origin, need,
+                            lim.soft < need ? ", for servers that raise their soft limit" : "");
+    }
+    auto f = make_finding("fd.shell-nofile", "fd", sev, title);
+    add_evidence(f, "nofile_soft", "services' soft RLIMIT_NOFILE", limit_value(lim.soft), "fds");
+    add_evidence(f, "nofile_hard", "services' hard RLIMIT_NOFILE", limit_value(lim.hard), "fds");
+    add_evidence(f, "fds_needed", "fds needed for the target", static_cast<double>(need), "fds");
+    f.why =
+        "Run without a terminal, this judges what systemd gives a service whose unit sets no "
+        "LimitNOFILE=, not its own limit. Servers that raise soft to hard (Go, Java, nginx "
+        "worker_rlimit_nofile) stop at the hard limit; others at the soft one (check them "
+        "with --pid).";
+    if (sev != Severity::ok)
+        f.fix = {fmt::format("[Service] LimitNOFILE={} in each server's unit (systemctl edit "
+                             "UNIT)",
+                             need),
+                 fmt::format("or DefaultLimitNOFILE=1024:{} in a drop-in under "
+                             "/etc/systemd/system.conf.d/, then systemctl daemon-reexec",
+                             std::max<uint64_t>(need, 524288))};
+    return f;
+}
+
 Finding own_nofile(const CheckInput& in, uint64_t need) {
+    if (!in.now().interactive) return service_nofile(in, need);
     const auto& lim = in.now().own_nofile;
     if (!lim) {
         return unknown_finding("fd.shell-nofile", "fd", "RLIMIT_NOFILE of this shell unreadable",

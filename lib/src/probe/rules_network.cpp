@@ -38,15 +38,19 @@ void Judge::ephemeral_ports() {
                    static_cast<double>(connect->latency.percentile_ns(0.99)) / 1e3, "us");
             }
         }
+        ev(f, "sys_cores", "process CPU in the kernel", s.sys_cores, "cores");
         f.why =
             "Each connection to one address:port needs its own local port, and TIME_WAIT holds "
-            "a closed one for 60 s. Near the end of the range connect() gets slow (the kernel "
-            "searches for a free port) and then fails with EADDRNOTAVAIL.";
+            "a closed one for 60 s. connect() scans one parity of the range first, so past half "
+            "the range every connect() walks that half in the kernel (CPU in connect, kernel "
+            "time of the process) before it finds a port; near the end it fails with "
+            "EADDRNOTAVAIL.";
         f.fix = {
+            "reuse connections (keep-alive, a connection pool) instead of one per request",
+            "spread over more destination addresses, or bind() more source addresses",
             "sysctl -w net.ipv4.ip_local_port_range=\"1024 65535\"   # or: c10k-doctor "
             "profile apply loadgen",
-            "sysctl -w net.ipv4.tcp_tw_reuse=1",
-            "reuse connections (keep-alive, a connection pool) instead of one per request"};
+            "sysctl -w net.ipv4.tcp_tw_reuse=1   # for loopback and your own clients"};
         out.push_back(std::move(f));
     }
 }

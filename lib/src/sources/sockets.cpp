@@ -226,7 +226,7 @@ Status dump_tcp_sockets(SocketSummaryBuilder& into, const DumpPlan& plan) {
     if (plan.everything) return dump_both(fd.get(), ~0u, {}, into);
 
     auto st = dump_both(fd.get(), kListen, {}, into);
-    if (!st) return st;
+    if (!st || plan.listeners_only) return st;
     auto ports = into.listening_ports();
     if (ports.size() > kMaxExcludedPorts) ports.clear();  // accepted sockets are dropped later
     return dump_both(fd.get(), ~kListen, outbound_port_filter(plan.port_low, plan.port_high, ports),

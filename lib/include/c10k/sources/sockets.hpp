@@ -57,6 +57,11 @@ struct Listener {
     uint32_t queued = 0;
     uint64_t inode = 0;
     bool owned = false;  // one of the target process's sockets
+    // Over the interval's samples (collect() with an interval): the fullest
+    // queue seen, how many samples saw this listener and how many found it full.
+    uint32_t queued_max = 0;
+    uint32_t samples = 0;
+    uint32_t full_samples = 0;
 };
 
 // Outbound-style sockets to one remote address:port whose local port is not a
@@ -111,6 +116,7 @@ Result<bool> parse_inet_diag_buffer(std::span<const uint8_t> buf, SocketSummaryB
 // not a listening port. Counting a process's connections needs every socket.
 struct DumpPlan {
     bool everything = false;
+    bool listeners_only = false;  // just the listeners: cheap enough to repeat
     uint16_t port_low = 32768;
     uint16_t port_high = 60999;
 };
