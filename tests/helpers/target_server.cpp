@@ -22,8 +22,8 @@
 //   c10k-target burst-accept BACKLOG SECONDS  accepts in a loop, ~0.2 ms of CPU each
 //   c10k-target pegged-loop HELPERS SECONDS   epoll loop, ~1 ms of CPU per request, HELPERS
 //                                       idle threads beside it
-//   c10k-target spread-cpu LOOPS SECONDS      LOOPS epoll loops on one listener, ~1 ms of
-//                                       CPU per request each
+//   c10k-target spread-cpu LOOPS SECONDS      LOOPS epoll loops, each on its own
+//                                       SO_REUSEPORT listener, ~1 ms of CPU per request
 //   c10k-target two-writes SECONDS      keep-alive; each response in two writes, Nagle on
 //   c10k-target two-writes-nodelay SECONDS    the same with TCP_NODELAY
 //   c10k-target poll-server SECONDS     a poll() loop over every connection it holds

@@ -325,15 +325,38 @@ void run_pegged_loop(long helpers, long secs) {
         t.join();
 }
 
-// The same work spread: LOOPS event loops on one listener, each doing ~1 ms of
+namespace {
+
+// A listener on `port` (0: any) that other sockets may share (SO_REUSEPORT):
+// the kernel spreads new connections over them by hash.
+int reuseport_listener(uint16_t port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) die("socket");
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    auto a = loopback(port);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 4096) != 0)
+        die("listen");
+    ::fcntl(fd, F_SETFL, O_NONBLOCK);
+    return fd;
+}
+
+}  // namespace
+
+// The same work spread: LOOPS event loops, each on its own SO_REUSEPORT
+// listener so the kernel deals the connections out evenly, each doing ~1 ms of
 // CPU per request; under the same load none of them is saturated.
 void run_spread_cpu(long loops, long secs) {
-    int l = make_listener(0, 4096);
-    ready(port_of(l));
-    ::fcntl(l, F_SETFL, O_NONBLOCK);
+    int first = reuseport_listener(0);
+    uint16_t port = port_of(first);
+    std::vector<int> listeners{first};
+    for (long i = 1; i < loops; ++i)
+        listeners.push_back(reuseport_listener(port));
+    ready(port);
     auto end = deadline_after(secs);
     std::vector<std::thread> ts;
-    for (long i = 0; i < loops; ++i)
+    for (int l : listeners)
         ts.emplace_back([l, end] { epoll_loop(l, end, std::chrono::milliseconds(1)); });
     for (auto& t : ts)
         t.join();

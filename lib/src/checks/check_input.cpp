@@ -120,10 +120,14 @@ std::vector<Finding> run_all_checks(const CheckInput& in) {
                    std::make_move_iterator(found.end()));
     }
     // A value read from the host's namespace says so wherever it is shown.
-    for (const auto& key : in.sysctl().host_wide)
+    for (const auto& key : in.sysctl().host_wide) {
+        auto name = key.substr(key.rfind('.') + 1);  // labels say "tcp_mem hard limit"
         for (auto& f : all)
             for (auto& e : f.evidence)
-                if (e.label.find(key) != std::string::npos) e.label += " (host-wide)";
+                if (e.label.find(name) != std::string::npos &&
+                    e.label.find("(host-wide)") == std::string::npos)
+                    e.label += " (host-wide)";
+    }
     return all;
 }
 

@@ -138,6 +138,7 @@ json sampled_json(const SampledEvidence& s) {
             {"cpus", s.cpus},
             {"cpu_cores", s.cpu_cores},
             {"host_busy", s.host_busy},
+            {"steal_share", s.steal_share},
             {"fds_max", s.fds_max},
             {"nofile_soft", s.nofile_soft},
             {"threads_max", s.threads_max},

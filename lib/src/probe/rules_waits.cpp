@@ -59,7 +59,6 @@ void Judge::find_pool() {
 void Judge::connection_pool() {
     if (!pool) return;
     const auto& d = *pool;
-    const auto& c = s.conns;
     auto f = make(Bottleneck::app_connection_limit, Severity::crit, 0.85,
                   fmt::format("connection pool to {} exhausted: all {} connections busy, {:.0f} "
                               "threads waiting for a slot",

@@ -165,10 +165,6 @@ void Sampler::sample_threads(Clock::time_point at) {
             }
         }
         ++acc_.thread_samples;
-        if (track) {
-            ++track->state_samples;
-            if (state == 'R') ++track->running_samples;
-        }
         if (state == 'R') {
             ++acc_.running;
             continue;
@@ -343,22 +339,22 @@ SampledEvidence Sampler::evidence() const {
                                    : static_cast<double>(t.last_ticks - t.first_ticks) / kTick;
         double wait_s =
             t.schedstat ? static_cast<double>(t.last_wait_ns - t.first_wait_ns) * 1e-9 : 0;
-        // Busy: on the CPU or runnable. schedstat's times miss what the
-        // hypervisor steals from a VM's CPUs; the share of looks that found the
-        // thread running or runnable does not, so the larger of the two stands.
-        double by_state = t.state_samples >= 5 ? static_cast<double>(t.running_samples) /
-                                                     static_cast<double>(t.state_samples)
-                                               : 0;
+        // Busy: on the CPU or runnable, as a share of the time the CPUs were ours
+        // (what a hypervisor steals is neither run time nor run-queue wait).
+        double ours = std::max(0.5, 1.0 - e.steal_share);
         e.busiest_threads.push_back(
-            {tid, t.comm, cpu_s / span, std::max((cpu_s + wait_s) / span, by_state)});
+            {tid, t.comm, cpu_s / span, std::min(1.0, (cpu_s + wait_s) / span / ours)});
     }
     std::sort(e.busiest_threads.begin(), e.busiest_threads.end(),
               [](const ThreadCpu& x, const ThreadCpu& y) { return x.busy > y.busy; });
     if (e.busiest_threads.size() > 5) e.busiest_threads.resize(5);
 
-    if (a.cpu && b.cpu && b.cpu->total_ticks > a.cpu->total_ticks)
-        e.host_busy = static_cast<double>(b.cpu->busy_ticks - a.cpu->busy_ticks) /
-                      static_cast<double>(b.cpu->total_ticks - a.cpu->total_ticks);
+    if (a.cpu && b.cpu && b.cpu->total_ticks > a.cpu->total_ticks) {
+        double total = static_cast<double>(b.cpu->total_ticks - a.cpu->total_ticks);
+        e.host_busy = static_cast<double>(b.cpu->busy_ticks - a.cpu->busy_ticks) / total;
+        if (b.cpu->steal_ticks >= a.cpu->steal_ticks)
+            e.steal_share = static_cast<double>(b.cpu->steal_ticks - a.cpu->steal_ticks) / total;
+    }
     if (a.threads && b.threads && *a.threads && *b.threads) {
         const auto& ta = **a.threads;
         const auto& tb = **b.threads;

@@ -28,10 +28,9 @@ Judge::Judge(const ProbeEvidence& evidence)
     // Demand, not just use: time on the CPU plus time runnable and waiting for
     // one. A process that would use more than it gets is as saturated as one
     // that gets it all.
-    // Threads found running or runnable per look says the same without what a
-    // hypervisor steals from the VM's CPUs, which the time counters miss.
-    double runnable = s.samples > 0 ? static_cast<double>(s.running) / s.samples : 0;
-    double demand = std::max(s.cpu_cores + s.runq_wait_share, runnable);
+    // ... as a share of the CPU time that was ours: a hypervisor's steal is
+    // neither (the evidence's busy shares are scaled the same way).
+    double demand = (s.cpu_cores + s.runq_wait_share) / std::max(0.5, 1.0 - s.steal_share);
     cpu_busy = demand >= kCpuBusy * usable_cores && s.cpu_cores > 0.5;
     // A thread that always had work (on the CPU or runnable) and did run most of
     // the time: a starved thread of a storm is not pegged by its own work.

@@ -17,6 +17,7 @@ Result<CpuStat> parse_proc_stat(std::string_view text) {
                 v[i - 1] = parse_uint(f[i]).value_or(0);
             s.busy_ticks = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
             s.total_ticks = s.busy_ticks + v[3] + v[4];
+            s.steal_ticks = v[7];
         } else if (starts_with(f[0], "cpu")) {
             ++s.cpus;
         } else if (f[0] == "ctxt" && f.size() > 1) {

@@ -39,14 +39,20 @@ Status enter_netns(int fd, const std::string& what) {
 
 std::map<std::string, std::string> read_host_sysctls(const std::vector<std::string>& keys) {
     std::map<std::string, std::string> out;
-    std::thread reader([&] {
-        UniqueFd host(::open("/proc/1/ns/net", O_RDONLY | O_CLOEXEC));
-        if (!host || ::setns(host.get(), CLONE_NEWNET) != 0) return;
-        SysRoot live;
-        for (const auto& k : keys)
-            if (auto v = read_sysctl(live, k)) out[k] = std::string(trim(*v));
-    });
-    reader.join();
+    // kthreadd (PID 2) lives in the initial namespace on every host and, unlike
+    // PID 1, is readable even to a root without every capability; PID 1 is the
+    // fallback where /proc shows another PID namespace's processes.
+    for (const char* ns : {"/proc/2/ns/net", "/proc/1/ns/net"}) {
+        std::thread reader([&] {
+            UniqueFd host(::open(ns, O_RDONLY | O_CLOEXEC));
+            if (!host || ::setns(host.get(), CLONE_NEWNET) != 0) return;
+            SysRoot live;
+            for (const auto& k : keys)
+                if (auto v = read_sysctl(live, k)) out[k] = std::string(trim(*v));
+        });
+        reader.join();
+        if (!out.empty()) break;
+    }
     return out;
 }
 

@@ -118,6 +118,9 @@ struct SampledEvidence {
     double sys_cores = 0;       // the part of cpu_cores spent in the kernel
     std::vector<ThreadCpu> busiest_threads;  // busiest first, at most 5
     double host_busy = 0;       // all CPUs, 0..1
+    // Share of the CPUs' time a hypervisor gave to other guests: neither run time
+    // nor run-queue wait of ours, so busy shares are scaled by 1 / (1 - steal).
+    double steal_share = 0;
     double switches_per_s = 0;  // voluntary + involuntary, all threads
     double involuntary_per_s = 0;
     double runq_wait_share = 0;  // run-queue wait / wall, summed over threads (schedstat)

@@ -58,7 +58,6 @@ class Sampler {
         uint64_t first_wait_ns = 0, last_wait_ns = 0;
         bool schedstat = false;
         uint64_t futex_samples = 0;
-        uint64_t state_samples = 0, running_samples = 0;  // seen at all / seen in R
         Clock::time_point first_at, last_at;
     };
     void sample_threads(Clock::time_point at);

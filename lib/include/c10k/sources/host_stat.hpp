@@ -14,6 +14,7 @@ namespace c10k {
 struct CpuStat {
     uint64_t context_switches = 0;  // since boot
     uint64_t busy_ticks = 0;        // user+nice+system+irq+softirq+steal, all CPUs
+    uint64_t steal_ticks = 0;       // time a hypervisor ran something else on our CPUs
     uint64_t total_ticks = 0;       // busy + idle + iowait
     uint32_t cpus = 0;
     uint32_t procs_running = 0;

@@ -28,10 +28,10 @@ std::optional<uint64_t> netns_inode_of(const std::string& ns_path);
 // Host-wide net.* sysctls (netdev_max_backlog, tcp_mem, udp_mem, ...) exist only
 // in the initial network namespace: read from inside a container's namespace
 // they are missing, though they hold for it too. Reads `keys` from /proc/sys as
-// PID 1's namespace sees them, on a short-lived thread that enters it (the
-// caller's thread stays where it is). Keys it cannot read are left out; an
-// empty map when that namespace cannot be entered (no CAP_SYS_ADMIN, or we
-// share a container with our own PID 1).
+// the initial namespace sees them (kthreadd's, else PID 1's), on a short-lived
+// thread that enters it (the caller's thread stays where it is). Keys it cannot
+// read are left out; an empty map when that namespace cannot be entered (no
+// CAP_SYS_ADMIN, or inside a container's PID namespace).
 std::map<std::string, std::string> read_host_sysctls(const std::vector<std::string>& keys);
 
 }  // namespace c10k
