@@ -185,9 +185,11 @@ TEST(ProbeWaits, SpreadCpuIsNotAPeggedThread) {
     ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
     // No thread is named: on a contended host the process as a whole may still
     // want more CPU than it gets, but no one loop holds the others up.
-    for (const auto& f : p.doc["findings"])
-        if (f["id"] == "cpu-saturated")
+    for (const auto& f : p.doc["findings"]) {
+        if (f["id"] == "cpu-saturated") {
             EXPECT_NE(f["subject"].get<std::string>().rfind("thread ", 0), 0u) << f.dump(2);
+        }
+    }
     EXPECT_GT(p.doc["sampled"]["cpu_cores"].get<double>(), 0.3) << "it did work";
 }
 
