@@ -8,6 +8,7 @@ c10k-load pingpong (many connections, no pauses) for SECONDS per run, with:
   probe       c10k-doctor probe --pid SERVER (defaults: syscall and tcp_probe tracing duty-cycled
               to a budget of ~1% of the CPUs, sized by the host's syscall rate)
   probe-full  c10k-doctor probe --syscall-duty 100 (every probe on all the time)
+  probe-sample  c10k-doctor probe --mode sample (no BPF: /proc and sock_diag samples only)
   bpftrace    raw_syscalls enter/exit per-syscall latency hist, count and errno,
               sched_switch/wakeup off-CPU hist, tcp/sock tracepoint counts
 Runs alternate (none, probe, probe-full, bpftrace, none, ...) and the medians
@@ -63,10 +64,12 @@ def one_run(args, cond, server_pid, port, script):
     secs = args.seconds
     if cond.startswith("probe"):
         # probe: auto duty; probe-full: 100%; probe-N: N% (for calibration)
-        duty = "100" if cond == "probe-full" else cond[6:] if cond.startswith("probe-") else "auto"
+        extra = ["--mode", "sample"] if cond == "probe-sample" else [
+            "--syscall-duty", "100" if cond == "probe-full" else
+            cond[6:] if cond.startswith("probe-") else "auto"]
         tool = subprocess.Popen(
             ["/usr/bin/time", "-f", "%M", args.doctor, "probe", "--pid", str(server_pid),
-             "--duration", f"{secs + 2}s", "--syscall-duty", duty, "--json"],
+             "--duration", f"{secs + 2}s", "--json"] + extra,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(1.0)  # attached well before the load starts (attach takes ~30 ms)
     elif cond == "bpftrace":
@@ -90,7 +93,10 @@ def one_run(args, cond, server_pid, port, script):
         doc = json.loads(out)
         stats.update(attached_after_ms=doc["attached_after_ms"], map_bytes=doc["bpf_map_bytes"],
                      lost=doc["lost_events"], rss_kib=int(err.strip().split("\n")[-1]),
-                     duty=doc["syscall_duty"] * 100)
+                     duty=doc["syscall_duty"] * 100,
+                     sampler_ms_per_s=doc["sampled"]["sampler_cpu_s"] * 1000 /
+                     max(doc["sampled"]["seconds"], 1e-3),
+                     samples=doc["sampled"]["samples"])
     elif cond == "bpftrace":
         # GNU time does not forward signals: stop bpftrace itself, it then prints its maps.
         children = open(f"/proc/{tool.pid}/task/{tool.pid}/children").read().split()
@@ -107,7 +113,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--conns", type=int, default=64)
-    ap.add_argument("--conditions", default="none,probe,probe-full,bpftrace",
+    ap.add_argument("--conditions", default="none,probe,probe-full,probe-sample,bpftrace",
                     help="also: probe-N, syscall tracing fixed at N%% (probe-0: none)")
     ap.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -127,7 +133,7 @@ def main():
     with tempfile.NamedTemporaryFile("w", suffix=".bt", delete=False) as f:
         f.write(BPFTRACE)
         script = f.name
-    total = args.runs * 4 * (args.seconds + 2) + 30
+    total = args.runs * len(args.conditions.split(",")) * (args.seconds + 3) + 30
     server, port = start_ready([target, "healthy", str(total)])
     conds = args.conditions.split(",")
     rps = {c: [] for c in conds}
@@ -145,8 +151,8 @@ def main():
     base = statistics.median(rps["none"])
     print(f"\nloopback epoll echo server, {args.conns} connections, {args.seconds} s x "
           f"{args.runs} alternating runs, medians:\n")
-    print(f"{'condition':<11} {'round trips/s':>14} {'loss':>7} {'attached after':>15} "
-          f"{'peak RSS':>9} {'BPF maps':>9} {'lost':>5} {'traced':>7}")
+    print(f"{'condition':<12} {'round trips/s':>14} {'loss':>7} {'attached after':>15} "
+          f"{'peak RSS':>9} {'BPF maps':>9} {'lost':>5} {'traced':>7} {'sampler CPU':>12}")
     for c in conds:
         m = statistics.median(rps[c])
         loss = (base - m) / base * 100
@@ -157,9 +163,11 @@ def main():
         att, rss, maps = med("attached_after_ms"), med("rss_kib", 1 / 1024), med("map_bytes", 1 / 2**20)
         lost = max((s.get("lost", 0) for s in st), default=0)
         duty = med("duty")
-        print(f"{c:<11} {m:14.0f} {loss:6.1f}% {att and f'{att:.0f} ms' or '-':>15} "
+        sampler = med("sampler_ms_per_s")
+        print(f"{c:<12} {m:14.0f} {loss:6.1f}% {att and f'{att:.0f} ms' or '-':>15} "
               f"{rss and f'{rss:.1f} MB' or '-':>9} {maps and f'{maps:.1f} MB' or '-':>9} "
-              f"{lost if c.startswith('probe') else '-':>5} {duty is not None and f'{duty:.0f}%' or '-':>7}")
+              f"{lost if c.startswith('probe') else '-':>5} {duty is not None and f'{duty:.0f}%' or '-':>7} "
+              f"{sampler is not None and f'{sampler:.1f} ms/s' or '-':>12}")
     if "probe" in rps and "bpftrace" in rps:
         p_loss = (base - statistics.median(rps["probe"])) / base
         bt_loss = (base - statistics.median(rps["bpftrace"])) / base

@@ -45,7 +45,7 @@ inline constexpr double kMinDuty = 0.02;        // never less, so there is alway
 // already see every switch, so the samples matter less and the overhead budget
 // of the whole probe (2% of throughput on a saturated server) is tight.
 inline constexpr double kFastSampleBudget = 0.03;
-inline constexpr double kFastSampleBudgetBpf = 0.01;
+inline constexpr double kFastSampleBudgetBpf = 0.02;
 // Floors: 50 samples a second catch a state that lasts 20 ms (a delayed ACK is
 // 40 ms); with BPF 20 a second are enough for the connection views.
 inline constexpr double kFastSampleMinPeriod = 0.02;
