@@ -180,6 +180,27 @@ TEST(ProbeSample, CpuSaturated) {
     EXPECT_EQ(p.id, "cpu-saturated") << p.doc.dump(2);
 }
 
+// Without BPF: the event loop's disk waits (sleep + fdatasync) from its thread
+// samples, and the small receive buffer from its sockets' SKMEMINFO.
+TEST(ProbeSample, OffCpuBlocking) {
+    REQUIRE_PRIVATE_NETNS();
+    Scenario s(target({"sleepy", "20"}), driver({"pingpong", "PORT", "20", "20"}));
+    ASSERT_TRUE(s.ok());
+    auto p = probe(s.pid(), "sample");
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_EQ(p.id, "off-cpu-blocking") << p.doc.dump(2);
+    EXPECT_GE(p.doc["sampled"]["samples"], 15) << "several looks a second";
+}
+
+TEST(ProbeSample, SocketBufferLimited) {
+    REQUIRE_PRIVATE_NETNS();
+    Scenario s(target({"slow-reader", "20"}), driver({"blast", "PORT", "20"}));
+    ASSERT_TRUE(s.ok());
+    auto p = probe(s.pid(), "sample");
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_EQ(p.id, "socket-buffer-limited") << p.doc.dump(2);
+}
+
 TEST(ProbeCli, TargetExitingMidWindowGivesAPartialVerdict) {
     REQUIRE_PRIVATE_NETNS();
     Background server(target({"cpu-burn", "2"}));
