@@ -131,7 +131,8 @@ Result<Collected> collect(const CollectOptions& opts) {
         out.before = take_sample(opts.root, *scope, opts.pid);
         // Ten looks a second, at least two, at most a hundred: a listeners-only
         // dump costs tens of microseconds.
-        int slices = std::clamp(static_cast<int>(opts.interval_s * kListenerLooksPerSecond), 2, 100);
+        int slices =
+            std::clamp(static_cast<int>(opts.interval_s * kListenerLooksPerSecond), 2, 100);
         auto start = std::chrono::steady_clock::now();
         for (int i = 1; i <= slices; ++i) {
             std::this_thread::sleep_until(

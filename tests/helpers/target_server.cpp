@@ -40,6 +40,7 @@
 #include <thread>
 #include <vector>
 
+#include "epoll_echo.hpp"
 #include "net_util.hpp"
 #include "targets.hpp"
 
@@ -63,39 +64,7 @@ void burn_cpu(std::chrono::microseconds d) {
 // A nonblocking epoll echo server; `on_request` runs before each reply.
 template <typename F>
 void serve_epoll(int listener, long secs, F on_request) {
-    ::fcntl(listener, F_SETFL, O_NONBLOCK);
-    int ep = ::epoll_create1(0);
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.fd = listener;
-    ::epoll_ctl(ep, EPOLL_CTL_ADD, listener, &ev);
-    auto end = deadline_after(secs);
-    std::vector<epoll_event> events(256);
-    char buf[4096];
-    while (Clock::now() < end) {
-        int n = ::epoll_wait(ep, events.data(), static_cast<int>(events.size()), 100);
-        for (int i = 0; i < n; ++i) {
-            int fd = events[static_cast<size_t>(i)].data.fd;
-            if (fd == listener) {
-                int c;
-                while ((c = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK)) >= 0) {
-                    epoll_event cev{};
-                    cev.events = EPOLLIN;
-                    cev.data.fd = c;
-                    ::epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
-                }
-                continue;
-            }
-            ssize_t r = ::read(fd, buf, sizeof buf);
-            if (r <= 0) {
-                if (r < 0 && errno == EAGAIN) continue;
-                ::close(fd);
-                continue;
-            }
-            on_request();
-            (void)!::write(fd, buf, static_cast<size_t>(r));
-        }
-    }
+    epoll_echo_until(listener, deadline_after(secs), on_request);
 }
 
 void fd_limit(long secs) {

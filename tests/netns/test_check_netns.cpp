@@ -1,6 +1,6 @@
 // `check` against real sockets and sysctls inside this process's private netns.
-#include <gtest/gtest.h>
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>

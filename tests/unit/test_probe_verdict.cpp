@@ -5,8 +5,8 @@
 #include <netinet/in.h>
 
 #include <cerrno>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "c10k/probe/bottleneck.hpp"
 #include "c10k/probe/probe.hpp"
@@ -234,8 +234,7 @@ TEST(Vocabulary, EveryIdIsDeclaredOnceWithARank) {
     EXPECT_GT(info(Bottleneck::fd_limit).rank, info(Bottleneck::accept_queue_overflow).rank);
     EXPECT_GT(info(Bottleneck::context_switch_storm).rank, info(Bottleneck::cpu_saturated).rank);
     EXPECT_GT(info(Bottleneck::poll_scaling).rank, info(Bottleneck::cpu_saturated).rank);
-    EXPECT_GT(info(Bottleneck::app_connection_limit).rank,
-              info(Bottleneck::downstream_bound).rank);
+    EXPECT_GT(info(Bottleneck::app_connection_limit).rank, info(Bottleneck::downstream_bound).rank);
 }
 
 TEST(Verdict, ThreadStormOutranksTheCpuItBurns) {

@@ -38,8 +38,9 @@ Finding service_nofile(const CheckInput& in, uint64_t need) {
         auto f = make_finding("fd.shell-nofile", "fd", Severity::ok,
                               "not judged: run without a terminal (a timer, cron, an agent), "
                               "whose own fd limit is no server's, on a host without systemd");
-        f.why = "Run it from a login shell to judge the limit servers started there inherit, "
-                "or with --pid to judge a running server's.";
+        f.why =
+            "Run it from a login shell to judge the limit servers started there inherit, "
+            "or with --pid to judge a running server's.";
         return f;
     }
     const auto& lim = svc->limit;
@@ -50,10 +51,11 @@ Finding service_nofile(const CheckInput& in, uint64_t need) {
         title = fmt::format("services get a hard fd limit of {}, below the {} fds needed ({})",
                             limit_text(lim.hard), need, svc->origin);
     } else {
-        title = fmt::format("services get an fd limit of {}/{} (soft/hard; {}): the hard limit "
-                            "covers {} fds{}",
-                            limit_text(lim.soft), limit_text(lim.hard), svc->origin, need,
-                            lim.soft < need ? ", for servers that raise their soft limit" : "");
+        title = fmt::format(
+            "services get an fd limit of {}/{} (soft/hard; {}): the hard limit "
+            "covers {} fds{}",
+            limit_text(lim.soft), limit_text(lim.hard), svc->origin, need,
+            lim.soft < need ? ", for servers that raise their soft limit" : "");
     }
     auto f = make_finding("fd.shell-nofile", "fd", sev, title);
     add_evidence(f, "nofile_soft", "services' soft RLIMIT_NOFILE", limit_value(lim.soft), "fds");

@@ -192,9 +192,9 @@ Result<std::unique_ptr<BpfSession>> BpfSession::start(pid_t tgid, bool verbose,
         impl->attach.push_back("not attached: " + f);
     // Map memory is fixed once the maps exist (preallocated), so it is read once.
     auto& maps = impl->skel->maps;
-    for (auto* m : {maps.syscall_stats, maps.syscall_errors, maps.syscall_starts, maps.sched_stats,
-                    maps.threads, maps.tcp_stats, maps.ports, maps.lost, maps.host_syscalls,
-                    maps.poll_stats})
+    for (auto* m :
+         {maps.syscall_stats, maps.syscall_errors, maps.syscall_starts, maps.sched_stats,
+          maps.threads, maps.tcp_stats, maps.ports, maps.lost, maps.host_syscalls, maps.poll_stats})
         impl->map_bytes += map_memlock(bpf_map__fd(m));
     impl->attach_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();

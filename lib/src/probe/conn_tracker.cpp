@@ -29,7 +29,8 @@ bool owes_reply(const TcpConn& c) {
 bool nagle_held(const TcpConn& c) {
     if (!c.has_info || c.state != static_cast<uint8_t>(TcpState::established)) return false;
     if (c.notsent_bytes == 0 || c.snd_mss == 0 || c.notsent_bytes >= c.snd_mss) return false;
-    if (c.unacked == 0 || c.unacked >= c.snd_cwnd) return false;  // nothing in flight, or cwnd-bound
+    if (c.unacked == 0 || c.unacked >= c.snd_cwnd)
+        return false;  // nothing in flight, or cwnd-bound
     if (c.snd_wnd != 0 && c.snd_wnd <= c.notsent_bytes) return false;  // the peer's window is shut
     // In flight for at least one clock tick and for more than two round trips:
     // the ACK is being delayed, not travelling. The path's round trip is the

@@ -173,9 +173,8 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
         fo.duration_s = std::max(0.2, std::chrono::duration<double>(end - Clock::now()).count());
         fo.started = Clock::now();
         follow_result = std::make_shared<Result<ProbeEvidence>>(make_error("not run"));
-        follow_thread = std::thread([fo, &follow_stop, r = follow_result] {
-            *r = run_probe(fo, nullptr, follow_stop);
-        });
+        follow_thread = std::thread(
+            [fo, &follow_stop, r = follow_result] { *r = run_probe(fo, nullptr, follow_stop); });
     };
 
     while (!stop.load() && Clock::now() < end) {
@@ -237,7 +236,8 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
         follow_stop.store(true);
         follow_thread.join();
         if (*follow_result)
-            e.followed->evidence = std::make_shared<const ProbeEvidence>(std::move(**follow_result));
+            e.followed->evidence =
+                std::make_shared<const ProbeEvidence>(std::move(**follow_result));
         else
             e.followed->error = follow_result->error().message;
     } else if (o.follow) {

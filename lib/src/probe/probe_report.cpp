@@ -29,9 +29,9 @@ std::vector<std::pair<std::string, const Log2Hist*>> histograms_for(const std::s
                     out.emplace_back(fmt::format("{}() latency", name), &s->latency);
     if (row.extra == ExtraHist::reply_latency)
         if (auto* d = e.sampled.conns.top_destination(); d && d->reply_latency.count())
-            out.emplace_back(fmt::format("replies from {} (clock-tick resolution)",
-                                         d->remote.to_string()),
-                             &d->reply_latency);
+            out.emplace_back(
+                fmt::format("replies from {} (clock-tick resolution)", d->remote.to_string()),
+                &d->reply_latency);
     if (row.extra == ExtraHist::nagle_stall && e.sampled.conns.nagle_stall.count())
         out.emplace_back("small segment waiting for its ACK", &e.sampled.conns.nagle_stall);
     if (e.bpf && e.bpf->sched.runq.count() > 0)
@@ -112,12 +112,11 @@ json conns_json(const ConnEvidence& c) {
 json sampled_json(const SampledEvidence& s) {
     json listeners = json::array();
     for (const auto& l : s.listeners)
-        listeners.push_back(
-            {{"local", l.local.to_string()},
-             {"backlog", l.backlog},
-             {"queued_max", l.queued_max},
-             {"samples", l.samples},
-             {"full_samples", l.full_samples}});
+        listeners.push_back({{"local", l.local.to_string()},
+                             {"backlog", l.backlog},
+                             {"queued_max", l.queued_max},
+                             {"samples", l.samples},
+                             {"full_samples", l.full_samples}});
     json dest = nullptr;
     if (s.busiest_destination)
         dest = {{"remote", s.busiest_destination->remote.to_string()},
@@ -132,7 +131,10 @@ json sampled_json(const SampledEvidence& s) {
             {"sampler_cpu_s", s.sampler_cpu_s},
             {"sys_cores", s.sys_cores},
             {"busiest_threads", threads},
-            {"poll", {{"samples", s.poll_samples}, {"nfds_sum", s.poll_nfds_sum}, {"nfds_max", s.poll_nfds_max}}},
+            {"poll",
+             {{"samples", s.poll_samples},
+              {"nfds_sum", s.poll_nfds_sum},
+              {"nfds_max", s.poll_nfds_max}}},
             {"connections", conns_json(s.conns)},
             {"seconds", s.seconds},
             {"cpus", s.cpus},

@@ -45,12 +45,11 @@ void Judge::ephemeral_ports() {
             "the range every connect() walks that half in the kernel (CPU in connect, kernel "
             "time of the process) before it finds a port; near the end it fails with "
             "EADDRNOTAVAIL.";
-        f.fix = {
-            "reuse connections (keep-alive, a connection pool) instead of one per request",
-            "spread over more destination addresses, or bind() more source addresses",
-            "sysctl -w net.ipv4.ip_local_port_range=\"1024 65535\"   # or: c10k-doctor "
-            "profile apply loadgen",
-            "sysctl -w net.ipv4.tcp_tw_reuse=1   # for loopback and your own clients"};
+        f.fix = {"reuse connections (keep-alive, a connection pool) instead of one per request",
+                 "spread over more destination addresses, or bind() more source addresses",
+                 "sysctl -w net.ipv4.ip_local_port_range=\"1024 65535\"   # or: c10k-doctor "
+                 "profile apply loadgen",
+                 "sysctl -w net.ipv4.tcp_tw_reuse=1   # for loopback and your own clients"};
         out.push_back(std::move(f));
     }
 }

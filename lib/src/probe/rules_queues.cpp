@@ -52,10 +52,11 @@ void Judge::accept_queue() {
                    c.inbound_max - c.inbound_min <= plateau_slack;
     double window = std::max(s.seconds, 1e-3);
     // Accepts: counted by BPF when syscalls were traced, else new connections seen.
-    double accepts_per_s = b && sys_s > 0 ? static_cast<double>(b->calls_of({"accept", "accept4"}) -
-                                                                b->errors_of({"accept", "accept4"})) /
-                                                sys_s
-                                          : static_cast<double>(c.accepted) / window;
+    double accepts_per_s = b && sys_s > 0
+                               ? static_cast<double>(b->calls_of({"accept", "accept4"}) -
+                                                     b->errors_of({"accept", "accept4"})) /
+                                     sys_s
+                               : static_cast<double>(c.accepted) / window;
     bool at_cap = full && full->samples >= kMinSamples && full_share >= kQueueFullSteady &&
                   plateau && !fd_limited && !cpu_limited;
 

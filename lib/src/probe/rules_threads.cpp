@@ -40,15 +40,15 @@ void Judge::cpu_saturated() {
     if (!cpu_limited) return;
     bool symptom = storm || poll_scan;
     bool one_thread = pegged && (!cpu_busy || threads > 1);
-    auto f = make(Bottleneck::cpu_saturated, symptom ? Severity::warn : Severity::crit, 0.8,
-                  one_thread ? fmt::format("thread {} ({}) always has work: on the CPU {:.0f}% and "
-                                           "waiting for it {:.0f}% of the time, while the "
-                                           "process uses {:.2f} of {} cores",
-                                           pegged->tid, pegged->comm, pegged->cores * 100,
-                                           (pegged->busy - pegged->cores) * 100, s.cpu_cores,
-                                           s.cpus)
-                             : fmt::format("process uses {:.2f} of the {:.0f} cores it can use",
-                                           s.cpu_cores, usable_cores));
+    auto f =
+        make(Bottleneck::cpu_saturated, symptom ? Severity::warn : Severity::crit, 0.8,
+             one_thread ? fmt::format("thread {} ({}) always has work: on the CPU {:.0f}% and "
+                                      "waiting for it {:.0f}% of the time, while the "
+                                      "process uses {:.2f} of {} cores",
+                                      pegged->tid, pegged->comm, pegged->cores * 100,
+                                      (pegged->busy - pegged->cores) * 100, s.cpu_cores, s.cpus)
+                        : fmt::format("process uses {:.2f} of the {:.0f} cores it can use",
+                                      s.cpu_cores, usable_cores));
     if (one_thread) {
         f.subject = fmt::format("thread {} ({})", pegged->tid, pegged->comm);
         ev(f, "thread_cpu_percent", "busiest thread on CPU", pegged->cores * 100, "%");
@@ -113,16 +113,15 @@ void Judge::blocking_and_locks() {
             // Of the thread-samples where a thread had work (not parked waiting for
             // it in epoll/poll/accept, nor idle on a condvar), the share spent in
             // D state (disk) or in sleeps and fsyncs.
-            uint64_t idle = count_of(s.blocked_in,
-                                     {"epoll_wait", "epoll_pwait", "epoll_pwait2", "poll", "ppoll",
-                                      "select", "pselect6", "accept", "accept4",
-                                      "rt_sigtimedwait", "wait4", "pause"});
+            uint64_t idle =
+                count_of(s.blocked_in,
+                         {"epoll_wait", "epoll_pwait", "epoll_pwait2", "poll", "ppoll", "select",
+                          "pselect6", "accept", "accept4", "rt_sigtimedwait", "wait4", "pause"});
             if (auto it = s.blocked_in.find("futex"); it != s.blocked_in.end())
                 idle += it->second - std::min(it->second, s.futex_active);
             uint64_t working = s.thread_samples - std::min(idle, s.thread_samples);
-            uint64_t blocked =
-                s.disk + count_of(s.blocked_in,
-                                  {"nanosleep", "clock_nanosleep", "fsync", "fdatasync"});
+            uint64_t blocked = s.disk + count_of(s.blocked_in, {"nanosleep", "clock_nanosleep",
+                                                                "fsync", "fdatasync"});
             blocking = working >= kMinSamples && blocked >= kMinSamples
                            ? static_cast<double>(blocked) / static_cast<double>(working)
                            : 0;
@@ -139,8 +138,8 @@ void Judge::blocking_and_locks() {
             ev(f, "blocking_percent", "time blocked in sleep/fsync/disk", blocking * 100, "%");
             ev(f, "cpu_cores", "process CPU", s.cpu_cores, "cores");
             if (!b) {
-                ev(f, "disk_samples", "thread samples in D state (disk)", static_cast<double>(s.disk),
-                   "samples");
+                ev(f, "disk_samples", "thread samples in D state (disk)",
+                   static_cast<double>(s.disk), "samples");
                 // Where the blocked threads sat: the syscalls behind the D state.
                 std::vector<std::pair<uint64_t, std::string>> where;
                 for (const auto& [name, n] : s.blocked_in)
@@ -149,7 +148,8 @@ void Judge::blocking_and_locks() {
                         where.emplace_back(n, name);
                 std::sort(where.rbegin(), where.rend());
                 for (size_t i = 0; i < std::min<size_t>(3, where.size()); ++i)
-                    ev(f, "in_" + where[i].second, "thread samples asleep in " + where[i].second + "()",
+                    ev(f, "in_" + where[i].second,
+                       "thread samples asleep in " + where[i].second + "()",
                        static_cast<double>(where[i].first), "samples");
             }
             if (b) {

@@ -12,9 +12,9 @@ double per_sample(uint64_t n, uint64_t samples) {
 }
 
 std::string dest_name(const DestinationWait& d) {
-    return d.server_pid ? fmt::format("{} ({}, PID {})", d.remote.to_string(), d.server_comm,
-                                      d.server_pid)
-                        : d.remote.to_string();
+    return d.server_pid
+               ? fmt::format("{} ({}, PID {})", d.remote.to_string(), d.server_comm, d.server_pid)
+               : d.remote.to_string();
 }
 
 void reply_evidence(Finding& f, const DestinationWait& d) {
@@ -24,8 +24,8 @@ void reply_evidence(Finding& f, const DestinationWait& d) {
     if (d.reply_latency.count() == 0) return;
     ev(f, "reply_p50_ms", "reply latency p50 (clock-tick resolution)",
        static_cast<double>(d.reply_latency.percentile_ns(0.5)) / 1e6, "ms");
-    ev(f, "reply_p99_ms", "reply latency p99", static_cast<double>(d.reply_latency.percentile_ns(0.99)) / 1e6,
-       "ms");
+    ev(f, "reply_p99_ms", "reply latency p99",
+       static_cast<double>(d.reply_latency.percentile_ns(0.99)) / 1e6, "ms");
     ev(f, "replies_seen", "exchanges seen completing", static_cast<double>(d.reply_latency.count()),
        "replies");
 }
@@ -107,8 +107,8 @@ void Judge::downstream() {
     ev(f, "waiting_mean", "requests out at once (mean)", waiting, "requests");
     ev(f, "waiting_max", "requests out at once (most)", d->waiting_max, "requests");
     ev(f, "connections", "connections to the destination (most)", d->conns_max, "connections");
-    ev(f, "requests_in_progress", "inbound requests in progress (mean)",
-       c.mean_inbound_pending(), "requests");
+    ev(f, "requests_in_progress", "inbound requests in progress (mean)", c.mean_inbound_pending(),
+       "requests");
     reply_evidence(f, *d);
     ev(f, "cpu_cores", "process CPU", s.cpu_cores, "cores");
     if (d->server_pid) ev(f, "server_pid", "local process serving it", d->server_pid, "");
@@ -118,8 +118,7 @@ void Judge::downstream() {
         f.why = fmt::format(
             "The target is idle ({:.2f} cores) while its requests wait for replies from {}: "
             "that dependency, not this process, sets the latency and the throughput.{}",
-            s.cpu_cores, dest_name(*d),
-            d->server_pid ? " It runs on this host." : "");
+            s.cpu_cores, dest_name(*d), d->server_pid ? " It runs on this host." : "");
     }
     f.fix = next_probe(*d);
     f.fix.push_back(fmt::format("look at why {} is slow (its own load, slow queries, locks)",
@@ -158,10 +157,11 @@ void Judge::nagle() {
         "holds each later piece until the first is acknowledged, and the peer delays that ACK "
         "(40 ms on Linux, up to 200 ms elsewhere) hoping to piggyback it. Every response "
         "stalls for the delayed-ACK timer while the CPU idles.";
-    f.fix = {"setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, 1) on accepted sockets (nginx: tcp_nodelay "
-             "on; Node.js: socket.setNoDelay(); Go sets it by default)",
-             "or write each response at once: one write()/writev(), or TCP_CORK around the "
-             "pieces then uncork"};
+    f.fix = {
+        "setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, 1) on accepted sockets (nginx: tcp_nodelay "
+        "on; Node.js: socket.setNoDelay(); Go sets it by default)",
+        "or write each response at once: one write()/writev(), or TCP_CORK around the "
+        "pieces then uncork"};
     out.push_back(std::move(f));
 }
 
@@ -180,8 +180,8 @@ void Judge::find_poll_scan() {
     // kernel, and enough of it to matter - its busiest thread (the loop) on the
     // CPU half the time, when a queue in front of it already doubles the wait.
     double loop = s.busiest_threads.empty() ? s.cpu_cores : s.busiest_threads.front().busy;
-    poll_scan = calls > 0 && poll_nfds >= kPollScanFds && s.sys_cores >= 0.5 * s.cpu_cores &&
-                loop >= 0.5;
+    poll_scan =
+        calls > 0 && poll_nfds >= kPollScanFds && s.sys_cores >= 0.5 * s.cpu_cores && loop >= 0.5;
 }
 
 void Judge::poll_scaling() {
@@ -204,9 +204,10 @@ void Judge::poll_scaling() {
         "select() and poll() hand the kernel every fd on every call and the kernel checks each "
         "one, ready or not: the cost grows with idle connections, not with work. select() also "
         "cannot go past FD_SETSIZE (1024).";
-    f.fix = {"use epoll (or the server's epoll event method: nginx 'use epoll;', libevent/libuv "
-             "pick it by default, Apache event MPM)",
-             "close idle connections sooner (keep-alive timeouts) until then"};
+    f.fix = {
+        "use epoll (or the server's epoll event method: nginx 'use epoll;', libevent/libuv "
+        "pick it by default, Apache event MPM)",
+        "close idle connections sooner (keep-alive timeouts) until then"};
     out.push_back(std::move(f));
 }
 

@@ -185,8 +185,9 @@ void Sampler::sample_threads(Clock::time_point at) {
                 if (auto n = poll_nfds(*sc)) {
                     ++acc_.poll_samples;
                     acc_.poll_nfds_sum += *n;
-                    acc_.poll_nfds_max = std::max<uint32_t>(acc_.poll_nfds_max,
-                                                            static_cast<uint32_t>(std::min<uint64_t>(*n, 1u << 30)));
+                    acc_.poll_nfds_max =
+                        std::max<uint32_t>(acc_.poll_nfds_max,
+                                           static_cast<uint32_t>(std::min<uint64_t>(*n, 1u << 30)));
                 }
             }
         }
@@ -217,7 +218,8 @@ void Sampler::sample_conns(Clock::time_point at) {
     scratch_.clear();
     auto st = reader_->read(
         [&](const TcpConn& c) {
-            if (c.state == static_cast<uint8_t>(TcpState::listen)) return owned_inodes_.count(c.inode) > 0;
+            if (c.state == static_cast<uint8_t>(TcpState::listen))
+                return owned_inodes_.count(c.inode) > 0;
             // The target's accepted connections by port (new ones appear between
             // snapshots), the rest by inode.
             // Inode 0: still in the accept queue, nobody's yet.
@@ -275,7 +277,8 @@ Result<bool> Sampler::sample() {
     auto& snap = c->now;
     if (auto text = read_text("/proc/" + std::to_string(pid_) + "/stat"))
         if (auto ticks = user_sys_ticks(*text)) {
-            ProcTimes t{snap.sample.taken, static_cast<double>(ticks->first + ticks->second) / kTick,
+            ProcTimes t{snap.sample.taken,
+                        static_cast<double>(ticks->first + ticks->second) / kTick,
                         static_cast<double>(ticks->second) / kTick};
             if (!first_times_) first_times_ = t;
             last_times_ = t;
@@ -326,6 +329,12 @@ SampledEvidence Sampler::evidence() const {
             e.sys_cores = (last_times_->sys_s - first_times_->sys_s) / wall;
         }
     }
+    if (a.cpu && b.cpu && b.cpu->total_ticks > a.cpu->total_ticks) {
+        double total = static_cast<double>(b.cpu->total_ticks - a.cpu->total_ticks);
+        e.host_busy = static_cast<double>(b.cpu->busy_ticks - a.cpu->busy_ticks) / total;
+        if (b.cpu->steal_ticks >= a.cpu->steal_ticks)
+            e.steal_share = static_cast<double>(b.cpu->steal_ticks - a.cpu->steal_ticks) / total;
+    }
     // A thread counts once it was seen over at least half the window: a short-lived
     // one's few ticks over a short span would read as a pegged core.
     for (const auto& [tid, t] : thread_cpu_) {
@@ -341,7 +350,7 @@ SampledEvidence Sampler::evidence() const {
             t.schedstat ? static_cast<double>(t.last_wait_ns - t.first_wait_ns) * 1e-9 : 0;
         // Busy: on the CPU or runnable, as a share of the time the CPUs were ours
         // (what a hypervisor steals is neither run time nor run-queue wait).
-        double ours = std::max(0.5, 1.0 - e.steal_share);
+        double ours = std::max(0.25, 1.0 - e.steal_share);
         e.busiest_threads.push_back(
             {tid, t.comm, cpu_s / span, std::min(1.0, (cpu_s + wait_s) / span / ours)});
     }
@@ -349,12 +358,6 @@ SampledEvidence Sampler::evidence() const {
               [](const ThreadCpu& x, const ThreadCpu& y) { return x.busy > y.busy; });
     if (e.busiest_threads.size() > 5) e.busiest_threads.resize(5);
 
-    if (a.cpu && b.cpu && b.cpu->total_ticks > a.cpu->total_ticks) {
-        double total = static_cast<double>(b.cpu->total_ticks - a.cpu->total_ticks);
-        e.host_busy = static_cast<double>(b.cpu->busy_ticks - a.cpu->busy_ticks) / total;
-        if (b.cpu->steal_ticks >= a.cpu->steal_ticks)
-            e.steal_share = static_cast<double>(b.cpu->steal_ticks - a.cpu->steal_ticks) / total;
-    }
     if (a.threads && b.threads && *a.threads && *b.threads) {
         const auto& ta = **a.threads;
         const auto& tb = **b.threads;

@@ -30,13 +30,20 @@ Judge::Judge(const ProbeEvidence& evidence)
     // that gets it all.
     // ... as a share of the CPU time that was ours: a hypervisor's steal is
     // neither (the evidence's busy shares are scaled the same way).
-    double demand = (s.cpu_cores + s.runq_wait_share) / std::max(0.5, 1.0 - s.steal_share);
+    double ours = std::max(0.25, 1.0 - s.steal_share);
+    double demand = (s.cpu_cores + s.runq_wait_share) / ours;
     cpu_busy = demand >= kCpuBusy * usable_cores && s.cpu_cores > 0.5;
     // A thread that always had work (on the CPU or runnable) and did run most of
     // the time: a starved thread of a storm is not pegged by its own work.
-    if (!s.busiest_threads.empty() && s.busiest_threads.front().busy >= kPeggedThread &&
-        s.busiest_threads.front().cores >= 0.5)
-        pegged = &s.busiest_threads.front();
+    // And it does most of the process's work (the others idle, as an event loop's
+    // helpers do): loops that share the work each wait for their turn on a
+    // crowded host without any one of them holding the others up.
+    if (!s.busiest_threads.empty()) {
+        const auto& t = s.busiest_threads.front();
+        if (t.busy >= kPeggedThread && t.cores / ours >= 0.5 &&
+            t.cores >= kPeggedShareOfProcess * s.cpu_cores)
+            pegged = &t;
+    }
     cpu_limited = cpu_busy || pegged;
     futex_waiters = s.samples > 0 ? static_cast<double>(s.futex_active) / s.samples : 0;
     find_pool();
@@ -44,11 +51,11 @@ Judge::Judge(const ProbeEvidence& evidence)
 }
 
 Verdict Judge::run() {
-    for (auto rule : {&Judge::fd_limit, &Judge::accept_queue, &Judge::syn_backlog,
-                      &Judge::thread_storm, &Judge::cpu_saturated, &Judge::ephemeral_ports,
-                      &Judge::socket_buffers, &Judge::blocking_and_locks, &Judge::tcp_counters,
-                      &Judge::downstream, &Judge::connection_pool, &Judge::nagle,
-                      &Judge::poll_scaling})
+    for (auto rule :
+         {&Judge::fd_limit, &Judge::accept_queue, &Judge::syn_backlog, &Judge::thread_storm,
+          &Judge::cpu_saturated, &Judge::ephemeral_ports, &Judge::socket_buffers,
+          &Judge::blocking_and_locks, &Judge::tcp_counters, &Judge::downstream,
+          &Judge::connection_pool, &Judge::nagle, &Judge::poll_scaling})
         (this->*rule)();
 
     // Worse severity first (a symptom a cause explains is demoted to WARN), then
@@ -127,8 +134,8 @@ Verdict judge(const ProbeEvidence& e) {
     double share = 0;
     for (const auto& x : top.evidence)
         if (x.key == "wait_percent" || x.key == "pool_busy_percent") share = x.value;
-    v.chain = waits_there ? fmt::format("target {} on {} ({:.0f}% of the time) -> {}", top.id,
-                                        dest, share, tail)
+    v.chain = waits_there ? fmt::format("target {} on {} ({:.0f}% of the time) -> {}", top.id, dest,
+                                        share, tail)
                           : fmt::format("followed {} serving {}: {}", who, dest, tail);
     v.followed = std::move(dep);
     return v;

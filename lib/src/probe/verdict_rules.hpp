@@ -35,6 +35,9 @@ constexpr double kSmallRead = 4096;        // bytes per read below which reads a
 // queue in front of it waits u/(1-u) service times on average (M/M/1), 9x at
 // 0.9; and it is almost never back in epoll_wait to pick up new work.
 constexpr double kPeggedThread = 0.9;
+// ... and does three quarters of the process's CPU: one thread serving every
+// connection, not one of several loops sharing them.
+constexpr double kPeggedShareOfProcess = 0.75;
 // Shares of samples are only meaningful over several observations: below this
 // many, one or two lucky samples would decide.
 constexpr uint64_t kMinSamples = 5;
@@ -123,11 +126,11 @@ class Judge {
     uint64_t runq_p99;   // ns
     bool storm;
     bool cpu_busy;
-    const ThreadCpu* pegged = nullptr;        // one thread near a whole core
-    bool cpu_limited;                         // the process or one of its threads
-    const DestinationWait* pool = nullptr;    // an exhausted connection pool
-    double futex_waiters = 0;                 // threads in futex per sample
-    double poll_nfds = 0;                     // fds per poll-family call
+    const ThreadCpu* pegged = nullptr;      // one thread near a whole core
+    bool cpu_limited;                       // the process or one of its threads
+    const DestinationWait* pool = nullptr;  // an exhausted connection pool
+    double futex_waiters = 0;               // threads in futex per sample
+    double poll_nfds = 0;                   // fds per poll-family call
     bool poll_scan = false;
     std::vector<Finding> out;
 };

@@ -29,8 +29,9 @@ std::optional<ServiceNofile> read_service_default_nofile(const SysRoot& root) {
     // order (a name in an earlier directory shadows the same name in a later one).
     std::vector<fs::path> files = {root.path("etc/systemd/system.conf")};
     std::vector<std::pair<std::string, fs::path>> dropins;
-    for (const char* dir : {"etc/systemd/system.conf.d", "run/systemd/system.conf.d",
-                            "usr/local/lib/systemd/system.conf.d", "usr/lib/systemd/system.conf.d"}) {
+    for (const char* dir :
+         {"etc/systemd/system.conf.d", "run/systemd/system.conf.d",
+          "usr/local/lib/systemd/system.conf.d", "usr/lib/systemd/system.conf.d"}) {
         std::error_code ec;
         for (const auto& e : fs::directory_iterator(root.path(dir), ec)) {
             auto name = e.path().filename().string();

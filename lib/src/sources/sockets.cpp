@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "c10k/sources/tcp_conns.hpp"
 #include "c10k/unique_fd.hpp"
 
 namespace c10k {
@@ -99,35 +100,12 @@ SocketSummary SocketSummaryBuilder::finish(uint16_t port_low, uint16_t port_high
     return std::move(summary_);
 }
 
+// One walker of inet_diag messages for both readers: the summary keeps what a
+// socket record needs of each TcpConn.
 Result<bool> parse_inet_diag_buffer(std::span<const uint8_t> buf, SocketSummaryBuilder& into) {
-    size_t len = buf.size();
-    auto* h = reinterpret_cast<const nlmsghdr*>(buf.data());
-    for (; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
-        if (h->nlmsg_type == NLMSG_DONE) return false;
-        if (h->nlmsg_type == NLMSG_ERROR) {
-            if (h->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr)))
-                return make_error("sock_diag: truncated error message");
-            auto* err = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
-            return make_error(std::string("sock_diag: ") + std::strerror(-err->error));
-        }
-        if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY) continue;
-        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(inet_diag_msg)))
-            return make_error("sock_diag: truncated inet_diag_msg");
-        auto* m = static_cast<const inet_diag_msg*>(NLMSG_DATA(h));
-        SocketRecord r;
-        r.state = m->idiag_state;
-        r.local.family = r.remote.family = m->idiag_family;
-        size_t alen = m->idiag_family == AF_INET ? 4 : 16;
-        std::memcpy(r.local.addr.data(), m->id.idiag_src, alen);
-        std::memcpy(r.remote.addr.data(), m->id.idiag_dst, alen);
-        r.local.port = ntohs(m->id.idiag_sport);
-        r.remote.port = ntohs(m->id.idiag_dport);
-        r.inode = m->idiag_inode;
-        r.rqueue = m->idiag_rqueue;
-        r.wqueue = m->idiag_wqueue;
-        into.add(r);
-    }
-    return true;
+    return parse_tcp_conns(buf, [&](const TcpConn& c) {
+        into.add({c.state, c.local, c.remote, c.inode, c.rqueue, c.wqueue});
+    });
 }
 
 std::vector<uint8_t> outbound_port_filter(uint16_t low, uint16_t high,

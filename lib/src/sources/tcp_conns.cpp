@@ -118,10 +118,9 @@ Result<TcpConnReader> TcpConnReader::open() {
 Status TcpConnReader::read(const std::function<bool(const TcpConn&)>& keep,
                            std::vector<TcpConn>& out, bool ipv4, bool ipv6) {
     // TIME_WAIT and half-open sockets belong to no process.
-    constexpr uint32_t kStates =
-        ~((1u << static_cast<int>(TcpState::time_wait)) |
-          (1u << static_cast<int>(TcpState::syn_recv)) |
-          (1u << static_cast<int>(TcpState::new_syn_recv)));
+    constexpr uint32_t kStates = ~((1u << static_cast<int>(TcpState::time_wait)) |
+                                   (1u << static_cast<int>(TcpState::syn_recv)) |
+                                   (1u << static_cast<int>(TcpState::new_syn_recv)));
     for (uint8_t family : {AF_INET, AF_INET6}) {
         if ((family == AF_INET && !ipv4) || (family == AF_INET6 && !ipv6)) continue;
         struct {
@@ -149,9 +148,10 @@ Status TcpConnReader::read(const std::function<bool(const TcpConn&)>& keep,
                 return make_error(std::string("sock_diag: recv: ") + std::strerror(errno));
             }
             if (n == 0) return make_error("sock_diag: connection closed mid-dump");
-            auto more = parse_tcp_conns({buf.data(), static_cast<size_t>(n)}, [&](const TcpConn& c) {
-                if (keep(c)) out.push_back(c);
-            });
+            auto more =
+                parse_tcp_conns({buf.data(), static_cast<size_t>(n)}, [&](const TcpConn& c) {
+                    if (keep(c)) out.push_back(c);
+                });
             if (!more) {
                 if (family == AF_INET6) break;  // a kernel without IPv6: not fatal
                 return more.error();

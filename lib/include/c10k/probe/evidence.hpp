@@ -104,20 +104,20 @@ struct ThreadCpu {
 };
 
 struct SampledEvidence {
-    int samples = 0;       // fast samples: threads and the target's own sockets
-    int full_samples = 0;  // snapshots of /proc, sysctls and every socket, one per interval
+    int samples = 0;             // fast samples: threads and the target's own sockets
+    int full_samples = 0;        // snapshots of /proc, sysctls and every socket, one per interval
     double sample_period_s = 0;  // of the fast samples, adapted to what they cost
     double sampler_cpu_s = 0;    // CPU time the fast samples cost this process
-    double seconds = 0;  // wall time between the first and the last snapshot
+    double seconds = 0;          // wall time between the first and the last snapshot
     uint32_t cpus = 1;
     uint64_t nofile_soft = 0;
     uint64_t fds_max = 0;
     uint32_t threads_max = 0;
     uint32_t connections_max = 0;
-    double cpu_cores = 0;       // the process's on-CPU time / wall time
-    double sys_cores = 0;       // the part of cpu_cores spent in the kernel
+    double cpu_cores = 0;                    // the process's on-CPU time / wall time
+    double sys_cores = 0;                    // the part of cpu_cores spent in the kernel
     std::vector<ThreadCpu> busiest_threads;  // busiest first, at most 5
-    double host_busy = 0;       // all CPUs, 0..1
+    double host_busy = 0;                    // all CPUs, 0..1
     // Share of the CPUs' time a hypervisor gave to other guests: neither run time
     // nor run-queue wait of ours, so busy shares are scaled by 1 / (1 - steal).
     double steal_share = 0;

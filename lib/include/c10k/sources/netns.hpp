@@ -6,9 +6,9 @@
 
 #include <cstdint>
 #include <map>
-#include <vector>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "c10k/result.hpp"
 #include "c10k/unique_fd.hpp"
