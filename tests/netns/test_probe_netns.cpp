@@ -188,7 +188,10 @@ TEST(ProbeSample, OffCpuBlocking) {
     auto p = probe_expecting("off-cpu-blocking", s.pid(), "sample");
     ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
     EXPECT_EQ(p.id, "off-cpu-blocking") << p.doc.dump(2);
-    EXPECT_GE(p.doc["sampled"]["samples"], 15) << "several looks a second";
+    // Several looks a second (the sampler aims at 5 or more for a target with a
+    // few threads; the snapshot each interval and a stolen CPU take some).
+    EXPECT_GE(p.doc["sampled"]["samples"].get<double>(),
+              3 * p.doc["window"]["observed_s"].get<double>());
 }
 
 TEST(ProbeSample, SocketBufferLimited) {

@@ -138,7 +138,11 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
     // threads) and a ceiling of one per interval for huge targets.
     const double budget = bpf ? kFastSampleBudgetBpf : kFastSampleBudget;
     const double min_period = bpf ? kFastSampleMinPeriodBpf : kFastSampleMinPeriod;
-    const double max_period = std::max(min_period, o.interval_s);
+    // A target with a few threads is cheap to look at: at least 5 looks a
+    // second whatever the measured cost (which a busy VM inflates).
+    const double max_period = std::max(min_period, sampler.evidence().threads_max <= kFewThreads
+                                                       ? std::min(0.2, o.interval_s)
+                                                       : o.interval_s);
     auto next_fast = Clock::now();
     auto idle_until = [&](Clock::time_point until) {
         while (!stop.load() && Clock::now() < until) {

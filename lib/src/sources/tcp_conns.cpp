@@ -117,10 +117,14 @@ Result<TcpConnReader> TcpConnReader::open() {
 
 Status TcpConnReader::read(const std::function<bool(const TcpConn&)>& keep,
                            std::vector<TcpConn>& out, bool ipv4, bool ipv6) {
-    // TIME_WAIT and half-open sockets belong to no process.
-    constexpr uint32_t kStates = ~((1u << static_cast<int>(TcpState::time_wait)) |
-                                   (1u << static_cast<int>(TcpState::syn_recv)) |
-                                   (1u << static_cast<int>(TcpState::new_syn_recv)));
+    // What a process holds and waits on: open connections, connects under way,
+    // peers that closed first, listeners. Sockets closing on their way out
+    // (FIN_WAIT, LAST_ACK, TIME_WAIT) are nobody's wait, and filling TCP_INFO for
+    // them is what a dump costs.
+    constexpr uint32_t kStates = (1u << static_cast<int>(TcpState::established)) |
+                                 (1u << static_cast<int>(TcpState::syn_sent)) |
+                                 (1u << static_cast<int>(TcpState::close_wait)) |
+                                 (1u << static_cast<int>(TcpState::listen));
     for (uint8_t family : {AF_INET, AF_INET6}) {
         if ((family == AF_INET && !ipv4) || (family == AF_INET6 && !ipv6)) continue;
         struct {

@@ -53,6 +53,10 @@ inline constexpr double kFastSampleBudgetBpf = 0.01;
 inline constexpr double kFastSampleMinPeriod = 0.02;
 inline constexpr double kFastSampleMinPeriodBpf = 0.1;
 
+// Up to this many threads a fast sample is a few file reads: never fewer than 5
+// samples a second for such a target.
+inline constexpr uint32_t kFewThreads = 64;
+
 // Pure: whether tracing should stop now. `host_syscalls` since attaching,
 // `traced_s` of `interval_s` so far.
 bool syscall_budget_spent(uint64_t host_syscalls, double traced_s, double interval_s,

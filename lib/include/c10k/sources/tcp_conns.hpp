@@ -59,8 +59,8 @@ Result<bool> parse_tcp_conns(std::span<const uint8_t> buf,
 class TcpConnReader {
   public:
     static Result<TcpConnReader> open();
-    // TCP sockets (listeners too, not TIME_WAIT or half-open) that `keep`
-    // accepts. Each family asked for costs a walk of the kernel's whole
+    // TCP sockets established, connecting, closed by the peer or listening that
+    // `keep` accepts. Each family asked for costs a walk of the kernel's whole
     // established hash table (sized for the host, ~0.3 ms here, whatever the
     // namespace holds), so callers ask only for the families they need.
     Status read(const std::function<bool(const TcpConn&)>& keep, std::vector<TcpConn>& out,
