@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -71,6 +73,19 @@ inline uint16_t port_of(int fd) {
 inline void ready(uint16_t port) {
     std::printf("ready %u\n", port);
     std::fflush(stdout);
+}
+
+inline std::chrono::steady_clock::time_point deadline_after(long secs) {
+    return std::chrono::steady_clock::now() + std::chrono::seconds(secs);
+}
+
+// Spends `d` of CPU, as request handlers that compute do.
+inline void burn_cpu(std::chrono::microseconds d) {
+    auto until = std::chrono::steady_clock::now() + d;
+    volatile uint64_t x = 0;
+    while (std::chrono::steady_clock::now() < until)
+        for (int i = 0; i < 1000; ++i)
+            x = x + static_cast<uint64_t>(i);
 }
 
 inline void hold(long seconds) {

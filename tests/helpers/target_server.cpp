@@ -49,18 +49,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-Clock::time_point deadline_after(long secs) {
-    return Clock::now() + std::chrono::seconds(secs);
-}
-
-void burn_cpu(std::chrono::microseconds d) {
-    auto until = Clock::now() + d;
-    volatile uint64_t x = 0;
-    while (Clock::now() < until)
-        for (int i = 0; i < 1000; ++i)
-            x = x + static_cast<uint64_t>(i);
-}
-
 // A nonblocking epoll echo server; `on_request` runs before each reply.
 template <typename F>
 void serve_epoll(int listener, long secs, F on_request) {

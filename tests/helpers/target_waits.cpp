@@ -26,18 +26,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-Clock::time_point deadline_after(long secs) {
-    return Clock::now() + std::chrono::seconds(secs);
-}
-
-void burn(std::chrono::microseconds d) {
-    auto until = Clock::now() + d;
-    volatile uint64_t x = 0;
-    while (Clock::now() < until)
-        for (int i = 0; i < 1000; ++i)
-            x = x + static_cast<uint64_t>(i);
-}
-
 // Reads one request (whatever one read returns); false at EOF or error.
 bool read_request(int fd, char* buf, size_t len) {
     ssize_t n = ::read(fd, buf, len);
@@ -116,6 +104,35 @@ class ConnPool {
     std::vector<int> free_;
 };
 
+// A thread per accepted connection, each answering requests with `respond`
+// (false closes it) until `end`; `on_accept` sets the new socket up.
+template <typename A, typename R>
+void thread_per_connection(int listener, Clock::time_point end, A on_accept, R respond) {
+    std::vector<std::thread> threads;
+    ::fcntl(listener, F_SETFL, O_NONBLOCK);
+    while (Clock::now() < end) {
+        pollfd p{listener, POLLIN, 0};
+        if (::poll(&p, 1, 100) <= 0) continue;
+        int c = ::accept(listener, nullptr, nullptr);
+        if (c < 0) continue;
+        on_accept(c);
+        set_read_timeout(c, 200);
+        threads.emplace_back([c, end, respond] {
+            char buf[256];
+            while (Clock::now() < end) {
+                if (!read_request(c, buf, sizeof buf)) {
+                    if (errno == EAGAIN) continue;
+                    break;
+                }
+                if (!respond(c)) break;
+            }
+            ::close(c);
+        });
+    }
+    for (auto& t : threads)
+        t.join();
+}
+
 }  // namespace
 
 // The dependency: answers each request after `ms` of sleep (a slow query) or of
@@ -123,33 +140,15 @@ class ConnPool {
 void run_db(long ms, bool busy, long secs) {
     int l = make_listener(0, 1024);
     ready(port_of(l));
-    auto end = deadline_after(secs);
-    std::vector<std::thread> threads;
-    ::fcntl(l, F_SETFL, O_NONBLOCK);
-    while (Clock::now() < end) {
-        pollfd p{l, POLLIN, 0};
-        if (::poll(&p, 1, 100) <= 0) continue;
-        int c = ::accept(l, nullptr, nullptr);
-        if (c < 0) continue;
-        set_read_timeout(c, 200);
-        threads.emplace_back([c, ms, busy, end] {
-            char buf[256];
-            while (Clock::now() < end) {
-                if (!read_request(c, buf, sizeof buf)) {
-                    if (errno == EAGAIN) continue;
-                    break;
-                }
-                if (busy)
-                    burn(std::chrono::milliseconds(ms));
-                else
-                    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
-                if (!write_all(c, "reply-from-db-0123456789abcdef!", 32)) break;
-            }
-            ::close(c);
+    thread_per_connection(
+        l, deadline_after(secs), [](int) {},
+        [ms, busy](int c) {
+            if (busy)
+                burn_cpu(std::chrono::milliseconds(ms));
+            else
+                std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+            return write_all(c, "reply-from-db-0123456789abcdef!", 32);
         });
-    }
-    for (auto& t : threads)
-        t.join();
 }
 
 // An application server: WORKERS threads serve keep-alive clients; each request
@@ -259,7 +258,7 @@ void run_burst_accept(long backlog, long secs) {
         if (::poll(&p, 1, 100) <= 0) continue;
         int c = ::accept(l, nullptr, nullptr);
         if (c < 0) continue;
-        burn(std::chrono::microseconds(200));
+        burn_cpu(std::chrono::microseconds(200));
         ::close(c);
     }
 }
@@ -279,7 +278,7 @@ void run_pegged_loop(long helpers, long secs) {
         });
     int l = make_listener(0, 4096);
     ready(port_of(l));
-    epoll_echo_until(l, end, [] { burn(std::chrono::milliseconds(1)); });
+    epoll_echo_until(l, end, [] { burn_cpu(std::chrono::milliseconds(1)); });
     for (auto& t : idle)
         t.join();
 }
@@ -317,7 +316,7 @@ void run_spread_cpu(long loops, long secs) {
     std::vector<std::thread> ts;
     for (int l : listeners)
         ts.emplace_back(
-            [l, end] { epoll_echo_until(l, end, [] { burn(std::chrono::milliseconds(1)); }); });
+            [l, end] { epoll_echo_until(l, end, [] { burn_cpu(std::chrono::milliseconds(1)); }); });
     for (auto& t : ts)
         t.join();
 }
@@ -328,35 +327,17 @@ void run_spread_cpu(long loops, long secs) {
 void run_two_writes(bool nodelay, long secs) {
     int l = make_listener(0, 1024);
     ready(port_of(l));
-    auto end = deadline_after(secs);
-    std::vector<std::thread> threads;
-    ::fcntl(l, F_SETFL, O_NONBLOCK);
-    while (Clock::now() < end) {
-        pollfd p{l, POLLIN, 0};
-        if (::poll(&p, 1, 100) <= 0) continue;
-        int c = ::accept(l, nullptr, nullptr);
-        if (c < 0) continue;
-        int one = nodelay ? 1 : 0;
-        ::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        set_read_timeout(c, 200);
-        threads.emplace_back([c, end] {
-            char buf[256];
-            static const char header[] = "HTTP/1.1 200 OK\r\nLength: 16\r\n\r\n";  // 31 bytes
-            static const char body[] = "0123456789abcde\n";  // 16: 47 bytes a response
-            while (Clock::now() < end) {
-                if (!read_request(c, buf, sizeof buf)) {
-                    if (errno == EAGAIN) continue;
-                    break;
-                }
-                if (!write_all(c, header, sizeof header - 1) ||
-                    !write_all(c, body, sizeof body - 1))
-                    break;
-            }
-            ::close(c);
+    static const char header[] = "HTTP/1.1 200 OK\r\nLength: 16\r\n\r\n";  // 31 bytes
+    static const char body[] = "0123456789abcde\n";  // 16: 47 bytes a response
+    thread_per_connection(
+        l, deadline_after(secs),
+        [nodelay](int c) {
+            int one = nodelay ? 1 : 0;
+            ::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        },
+        [](int c) {
+            return write_all(c, header, sizeof header - 1) && write_all(c, body, sizeof body - 1);
         });
-    }
-    for (auto& t : threads)
-        t.join();
 }
 
 // A poll() loop over every connection it holds: echo for the active ones,

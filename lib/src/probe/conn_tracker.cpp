@@ -59,7 +59,7 @@ void ConnTracker::add(const std::vector<TcpConn>& conns,
     struct PerDest {
         uint32_t conns = 0, waiting = 0;
     };
-    std::unordered_map<std::string, PerDest> per_dest;
+    std::unordered_map<Endpoint, PerDest, EndpointHash> per_dest;
     for (const auto& c : conns) {
         bool is_inbound = listening.count(c.local.port) > 0;
         auto [seen_it, seen_fresh] = seen_.try_emplace(c.inode);
@@ -102,7 +102,7 @@ void ConnTracker::add(const std::vector<TcpConn>& conns,
             continue;
         }
         if (c.state != static_cast<uint8_t>(TcpState::established)) continue;
-        auto key = c.remote.to_string();
+        const auto& key = c.remote;
         auto [it, fresh] = dest_index_.try_emplace(key, acc_.destinations.size());
         if (fresh) {
             DestinationWait d;

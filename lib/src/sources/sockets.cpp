@@ -37,16 +37,12 @@ std::string Endpoint::to_string() const {
     return out;
 }
 
-namespace {
-struct EndpointHash {
-    size_t operator()(const Endpoint& e) const {
-        size_t h = static_cast<size_t>(e.family) * 1315423911u ^ e.port;
-        for (uint8_t b : e.addr)
-            h = h * 31 + b;
-        return h;
-    }
-};
-}  // namespace
+size_t EndpointHash::operator()(const Endpoint& e) const {
+    size_t h = static_cast<size_t>(e.family) * 1315423911u ^ e.port;
+    for (uint8_t b : e.addr)
+        h = h * 31 + b;
+    return h;
+}
 
 SocketSummaryBuilder::SocketSummaryBuilder(std::unordered_set<uint64_t> owned)
     : owned_(std::move(owned)) {}

@@ -100,7 +100,7 @@ class ConnTracker {
     static void fold(const Seen& s, ConnEvidence& into);
     ConnEvidence acc_;
     std::unordered_map<uint64_t, Seen> seen_;  // by inode
-    std::unordered_map<std::string, size_t> dest_index_;
+    std::unordered_map<Endpoint, size_t, EndpointHash> dest_index_;
     std::unordered_set<uint64_t> inbound_seen_;
     bool first_ = true;
     TimePoint t0_{}, last_at_{};

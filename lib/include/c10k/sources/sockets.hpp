@@ -41,6 +41,11 @@ struct Endpoint {
     bool operator==(const Endpoint&) const = default;
 };
 
+// For maps keyed by address:port (no text formatting on the way).
+struct EndpointHash {
+    size_t operator()(const Endpoint& e) const;
+};
+
 // One socket as the parser hands it over.
 struct SocketRecord {
     uint8_t state = 0;
