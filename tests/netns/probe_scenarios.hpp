@@ -58,6 +58,28 @@ inline Probe probe_expecting(const std::string& expect, pid_t pid, const std::st
     return p;
 }
 
+// Runs probe in the background and, once it says `line` on stderr (bounded:
+// 15 s), runs the shell command `action`: what a test does "mid-window" then
+// happens inside the window however slowly this machine attaches and samples.
+inline Probe probe_then(pid_t pid, const std::string& mode, const std::string& duration,
+                        const std::vector<std::string>& extra, const std::string& line,
+                        const std::string& action) {
+    std::string cmd = "e=$(mktemp); " + std::string(C10K_DOCTOR_PATH) + " probe --pid " +
+                      std::to_string(pid) + " --duration " + duration + " --mode " + mode +
+                      " --json";
+    for (const auto& x : extra)
+        cmd += " " + x;
+    cmd += " 2>\"$e\" & p=$!; i=0; until grep -q '" + line +
+           "' \"$e\" || [ $i -ge 300 ]; do i=$((i+1)); sleep 0.05; done; " + action +
+           "; wait $p; rc=$?; cat \"$e\" >&2; rm -f \"$e\"; exit $rc";
+    Probe p;
+    p.raw = run_command({"/bin/sh", "-c", cmd}, 90);
+    if (p.raw.exit_code != 0) return p;
+    p.doc = json::parse(p.raw.out);
+    p.id = p.doc["verdict"]["id"];
+    return p;
+}
+
 // A scenario: a target server and (optionally) the load that exposes it.
 struct Scenario {
     std::unique_ptr<Background> server;

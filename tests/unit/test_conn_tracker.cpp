@@ -93,6 +93,8 @@ TEST(ConnTracker, PerDestinationWaitsAndAThreadBlockedInRead) {
     EXPECT_EQ(d.conns_max, 2u);
     EXPECT_EQ(d.samples_waiting, 10u);
     EXPECT_EQ(d.samples_all_busy, 10u);
+    EXPECT_EQ(d.conns_sum, 20u);  // 2 connections in each of 10 samples
+    EXPECT_EQ(d.waiting_sum, 20u);
     EXPECT_EQ(e.inbound_min, 1u);
     EXPECT_EQ(e.inbound_max, 1u);
 }

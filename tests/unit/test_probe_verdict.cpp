@@ -122,7 +122,11 @@ TEST(Verdict, QueueFullOnlyInBurstsIsOverflowNotACap) {
 }
 
 namespace {
-DestinationWait dest(uint32_t conns, uint64_t samples, uint64_t waiting, uint64_t all_busy) {
+// A destination seen in `samples` samples with `conns` connections, at least
+// one awaiting a reply in `waiting` of them; `busy_share` of the connections
+// awaiting one on average, and all of them at once in `all_busy` samples.
+DestinationWait dest(uint32_t conns, uint64_t samples, uint64_t waiting, uint64_t all_busy,
+                     double busy_share = 0.5) {
     DestinationWait d;
     d.remote.family = AF_INET;
     d.remote.addr = {127, 0, 0, 1};
@@ -130,7 +134,8 @@ DestinationWait dest(uint32_t conns, uint64_t samples, uint64_t waiting, uint64_
     d.conns_min = d.conns_max = conns;
     d.samples_seen = samples;
     d.samples_waiting = waiting;
-    d.waiting_sum = waiting * conns / 2;
+    d.conns_sum = conns * samples;
+    d.waiting_sum = static_cast<uint64_t>(busy_share * static_cast<double>(d.conns_sum));
     d.samples_all_busy = all_busy;
     return d;
 }
@@ -158,7 +163,7 @@ TEST(Verdict, AllPoolConnectionsBusyWithThreadsWaitingIsAnExhaustedPool) {
     e.sampled.samples = 40;
     e.sampled.futex_active = 40 * 8;  // 8 running threads parked on a futex at any time
     e.sampled.conns.samples = 40;
-    e.sampled.conns.destinations = {dest(4, 40, 40, 38)};
+    e.sampled.conns.destinations = {dest(4, 40, 40, 38, 0.97)};
     auto v = judge(e);
     EXPECT_EQ(v.findings.front().id, "app-connection-limit");
     EXPECT_EQ(v.findings.front().subject, "pool of 4 to 127.0.0.1:5432");
@@ -167,10 +172,21 @@ TEST(Verdict, AllPoolConnectionsBusyWithThreadsWaitingIsAnExhaustedPool) {
     // No thread waits for a slot: the pool is busy but not what holds requests back.
     e.sampled.futex_active = 0;
     EXPECT_EQ(judge(e).findings.front().id, "downstream-bound");
-    // Threads wait on a futex, but the connections are not all busy: not a pool.
+    // Threads wait on a futex, but the connections are idle half the time: a
+    // pool with headroom, whatever the threads wait for.
     e.sampled.futex_active = 40 * 8;
-    e.sampled.conns.destinations = {dest(4, 40, 40, 10)};
+    e.sampled.conns.destinations = {dest(4, 40, 40, 10, 0.5)};
     EXPECT_NE(judge(e).findings.front().subject, "pool of 4 to 127.0.0.1:5432");
+    // A pool of 20 at its cap is seen with all 20 busy at once only now and then
+    // (each is idle for the instant it is handed back), yet 90% of it is out.
+    e.sampled.threads_max = 64;
+    e.sampled.conns.destinations = {dest(20, 40, 40, 6, 0.9)};
+    v = judge(e);
+    EXPECT_EQ(v.findings.front().subject, "pool of 20 to 127.0.0.1:5432");
+    bool has_share = false;
+    for (const auto& x : v.findings.front().evidence)
+        if (x.key == "pool_busy_percent") has_share = x.value > 89 && x.value < 91;
+    EXPECT_TRUE(has_share);
 }
 
 TEST(Verdict, OnePeggedThreadIsCpuSaturatedWhileTheProcessLooksIdle) {
@@ -278,6 +294,12 @@ TEST(Verdict, IdleWorkersOnACondvarAreNotLockContention) {
     e.bpf->syscalls = {call("futex", 100, 9'000'000'000)};
     EXPECT_EQ(judge(e).findings.front().id, "healthy");
     e.bpf->syscalls = {call("futex", 50'000, 9'000'000'000)};
+    EXPECT_EQ(judge(e).findings.front().id, "lock-contention");
+    // 400 hand-offs a second is a parked pool's pace on a CPU of its own, and a
+    // contended lock's when the hypervisor steals 70% of every thread's time.
+    e.bpf->syscalls = {call("futex", 1000, 9'000'000'000)};
+    EXPECT_EQ(judge(e).findings.front().id, "healthy");
+    e.sampled.steal_share = 0.7;
     EXPECT_EQ(judge(e).findings.front().id, "lock-contention");
 }
 

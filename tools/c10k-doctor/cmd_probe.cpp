@@ -91,9 +91,13 @@ int run(const ProbeCliOptions& o, std::chrono::steady_clock::time_point started)
     ::sigaction(SIGTERM, &sa, nullptr);
 
     bool live = ::isatty(STDERR_FILENO) && !o.json;
-    if (live)
-        fmt::print(stderr, "probing PID {} for {:g} s (Ctrl-C ends early)...\n", o.pid, *duration);
     auto on_interval = [&](const IntervalRates& r) {
+        // What began (the window, once attached; a --follow probe) is said
+        // whether or not stderr is a terminal: a script can wait for it.
+        if (!r.began.empty()) {
+            fmt::print(stderr, "c10k-doctor probe: {}\n", r.began);
+            if (r.elapsed_s <= 0) return;
+        }
         if (!live) return;
         if (r.bpf)
             fmt::print(stderr,

@@ -16,5 +16,9 @@ std::optional<int64_t> parse_int(std::string_view s);
 std::optional<uint64_t> parse_uint(std::string_view s, int base = 10);
 std::optional<double> parse_double(std::string_view s);
 bool starts_with(std::string_view s, std::string_view prefix);
+// For a terminal or a log line: control bytes and bytes that are not valid
+// UTF-8 (a 15-byte comm cut mid-character, or a name chosen to forge lines)
+// become \xNN; everything else, UTF-8 included, is kept as it is.
+std::string printable(std::string_view s);
 
 }  // namespace c10k

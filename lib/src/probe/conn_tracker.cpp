@@ -133,6 +133,7 @@ void ConnTracker::add(const std::vector<TcpConn>& conns,
         d.conns_min = d.samples_seen ? std::min(d.conns_min, pd.conns) : pd.conns;
         d.conns_max = std::max(d.conns_max, pd.conns);
         ++d.samples_seen;
+        d.conns_sum += pd.conns;
         d.waiting_sum += pd.waiting;
         d.waiting_max = std::max(d.waiting_max, pd.waiting);
         if (pd.waiting > 0) ++d.samples_waiting;

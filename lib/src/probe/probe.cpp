@@ -8,6 +8,8 @@
 #include <memory>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "c10k/probe/bpf_session.hpp"
 #include "c10k/probe/sampler.hpp"
 #include "c10k/sources/sys_root.hpp"
@@ -125,6 +127,14 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
     if (bpf) bpf->set_ports(sampler.ports());
 
     auto start = Clock::now();
+    if (on_interval) {
+        IntervalRates r;
+        r.bpf = bpf != nullptr;
+        r.began = fmt::format("probing PID {} ({}) for {:g} s with {} (Ctrl-C ends early)",
+                              o.pid, sampler.comm(), o.duration_s,
+                              bpf ? "eBPF" : "/proc and sock_diag samples");
+        on_interval(r);
+    }
     auto end = start + std::chrono::duration_cast<Clock::duration>(
                            std::chrono::duration<double>(o.duration_s));
     auto interval =
@@ -221,7 +231,14 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
             break;
         }
         if (bpf) bpf->set_ports(sampler.ports());
-        if (o.follow && !e.followed && !e.target_exited) try_follow();
+        std::string began;
+        if (o.follow && !e.followed && !e.target_exited) {
+            try_follow();
+            if (e.followed)
+                began = fmt::format("following PID {} ({}), which serves {}", e.followed->pid,
+                                      e.followed->comm,
+                                      e.followed->destination.to_string());
+        }
         IntervalRates r;
         if (bpf) {
             auto now = bpf->read();
@@ -229,6 +246,7 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
 
             prev_bpf = std::move(now);
         }
+        r.began = std::move(began);
         auto cur = sampler.evidence();
         r.elapsed_s = std::chrono::duration<double>(tick - start).count();
         r.cpu_cores = cur.cpu_cores;

@@ -85,6 +85,7 @@ json conns_json(const ConnEvidence& c) {
                          {"samples", d.samples_seen},
                          {"samples_waiting", d.samples_waiting},
                          {"samples_all_busy", d.samples_all_busy},
+                         {"connections_sum", d.conns_sum},
                          {"waiting_sum", d.waiting_sum},
                          {"waiting_max", d.waiting_max},
                          {"reply_latency", hist_json(d.reply_latency)},
@@ -380,7 +381,7 @@ std::string render_probe_json(const ProbeEvidence& e, const Verdict& v) {
                                        {"latency", hist_json(s.latency)}});
         }
     }
-    return doc.dump(2) + "\n";
+    return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace c10k

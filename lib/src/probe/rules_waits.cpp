@@ -46,26 +46,37 @@ void Judge::find_pool() {
     const auto& c = s.conns;
     if (c.samples < kMinSamples || futex_waiters < 1) return;
     for (const auto& d : c.destinations) {
-        if (d.samples_seen < kMinSamples || d.conns_max == 0) continue;
+        if (d.samples_seen < kMinSamples || d.conns_max == 0 || d.conns_sum == 0) continue;
         bool fixed = d.conns_max - d.conns_min <= 1;
-        double busy = per_sample(d.samples_all_busy, d.samples_seen);
-        if (fixed && busy >= kPoolBusy) {
+        if (fixed && pool_busy(d) >= kPoolBusy) {
             pool = &d;
             return;
         }
     }
 }
 
+// The mean share of the pool's connections out awaiting a reply. Not "every
+// connection busy at once": each connection is seen idle for the instant
+// between handing back its reply and taking the next request, so with a share
+// g of that gap the chance of catching all N busy is (1-g)^N - it falls with
+// the pool's size and with the VM's steal, while the share itself stays put.
+double Judge::pool_busy(const DestinationWait& d) {
+    return d.conns_sum ? static_cast<double>(d.waiting_sum) / static_cast<double>(d.conns_sum) : 0;
+}
+
 void Judge::connection_pool() {
     if (!pool) return;
     const auto& d = *pool;
     auto f = make(Bottleneck::app_connection_limit, Severity::crit, 0.85,
-                  fmt::format("connection pool to {} exhausted: all {} connections busy, {:.0f} "
-                              "threads waiting for a slot",
-                              d.remote.to_string(), d.conns_max, futex_waiters));
+                  fmt::format("connection pool to {} exhausted: {:.0f}% of its {} connections "
+                              "busy, {:.0f} threads waiting for a slot",
+                              d.remote.to_string(), pool_busy(d) * 100, d.conns_max,
+                              futex_waiters));
     f.subject = fmt::format("pool of {} to {}", d.conns_max, d.remote.to_string());
     ev(f, "pool_connections", "connections to the destination", d.conns_max, "connections");
-    ev(f, "pool_busy_percent", "samples with every connection busy",
+    ev(f, "pool_busy_percent", "pool connections awaiting a reply (mean)", pool_busy(d) * 100,
+       "%");
+    ev(f, "pool_all_busy_percent", "samples with every connection busy",
        per_sample(d.samples_all_busy, d.samples_seen) * 100, "%");
     ev(f, "futex_waiters", "threads waiting in futex (mean)", futex_waiters, "threads");
     ev(f, "threads", "threads", s.threads_max, "threads");

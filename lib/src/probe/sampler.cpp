@@ -75,7 +75,7 @@ std::string comm_of(std::string_view stat_text) {
     auto open = stat_text.find('('), close = stat_text.rfind(')');
     if (open == std::string_view::npos || close == std::string_view::npos || close < open)
         return "";
-    return std::string(stat_text.substr(open + 1, close - open - 1));
+    return printable(stat_text.substr(open + 1, close - open - 1));
 }
 
 double thread_cpu_now() {

@@ -30,7 +30,7 @@ Judge::Judge(const ProbeEvidence& evidence)
     // that gets it all.
     // ... as a share of the CPU time that was ours: a hypervisor's steal is
     // neither (the evidence's busy shares are scaled the same way).
-    double ours = std::max(0.25, 1.0 - s.steal_share);
+    ours = std::max(0.25, 1.0 - s.steal_share);
     double demand = (s.cpu_cores + s.runq_wait_share) / ours;
     cpu_busy = demand >= kCpuBusy * usable_cores && s.cpu_cores > 0.5;
     // A thread that always had work (on the CPU or runnable) and did run most of

@@ -25,6 +25,11 @@ constexpr double kStormSwitchesPerS = 5000;  // all threads together
 constexpr double kCpuBusy = 0.85;            // share of the cores the process can use
 constexpr double kBlockingShare = 0.5;       // of syscall time, in sleep/fsync/disk
 constexpr double kFutexShare = 0.4;          // of syscall time, in futex
+// Futex calls a second (on the CPU time that was ours) below which futex time
+// is workers parked on a condvar between tasks, not a lock changing hands: a
+// contended mutex guarding microseconds of work changes hands thousands of
+// times a second, one waking a parked worker per task needs hundreds of tasks
+// a second before it reaches this.
 constexpr double kFutexPerS = 500;
 // Sockets to one destination / port range: past half, connect() walks the whole
 // first-parity half of the range on every call (see checks/ephemeral_ports.cpp).
@@ -49,7 +54,10 @@ constexpr double kQueueFullSteady = 0.5;
 // A connection cap holds its count still: at most this share (or one
 // connection) of movement between the fewest and the most seen.
 constexpr double kPlateau = 0.1;
-// All of a pool's connections in use in this share of its samples: exhausted.
+// A pool whose connections are out awaiting replies this share of the time,
+// with threads parked waiting: exhausted. A pool with headroom hands a
+// connection back and finds no taker, so its share sits well below this; one
+// at its cap is re-lent at once and only the hand-back gap shows as idle.
 constexpr double kPoolBusy = 0.8;
 // Nagle-held connections seen in this share of the samples: without Nagle the
 // held state lasts microseconds, so seeing it in a fifth of all instants means
@@ -110,6 +118,7 @@ class Judge {
     void nagle();
     void poll_scaling();
     void find_pool();
+    static double pool_busy(const DestinationWait& d);
     void find_poll_scan();
 
     const ProbeEvidence& e;
@@ -124,6 +133,9 @@ class Judge {
     double switches;     // per second
     double involuntary;  // per second
     uint64_t runq_p99;   // ns
+    // The share of the CPU time that was ours: what a hypervisor's steal left
+    // (at least a quarter, so a bad steal reading cannot inflate rates 10x).
+    double ours;
     bool storm;
     bool cpu_busy;
     const ThreadCpu* pegged = nullptr;      // one thread near a whole core

@@ -63,7 +63,7 @@ std::string journal_to_json(const Journal& j) {
                                   {"before_hard", r.before_hard},
                                   {"after_soft", r.after_soft},
                                   {"after_hard", r.after_hard}});
-    return out.dump(2) + "\n";
+    return out.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 Result<Journal> journal_from_json(const std::string& text, const std::string& path) {

@@ -17,20 +17,9 @@ Error at(const std::string& path, int line, const std::string& message) {
     return make_error(path + ":" + std::to_string(line) + ": " + message);
 }
 
-std::string fmt_hex(char c) {
-    static const char* digits = "0123456789abcdef";
-    auto u = static_cast<unsigned char>(c);
-    return std::string("\\x") + digits[u >> 4] + digits[u & 15];
-}
-
-std::string printable(std::string_view s, size_t limit = 60) {
-    std::string out;
-    for (char c : s.substr(0, limit)) {
-        if (std::isprint(static_cast<unsigned char>(c)))
-            out += c;
-        else
-            out += fmt_hex(c);
-    }
+// A value from the file, escaped and cut for an error message.
+std::string shown(std::string_view s, size_t limit = 60) {
+    std::string out = printable(s.substr(0, limit));
     if (s.size() > limit) out += "...";
     return out;
 }
@@ -43,21 +32,21 @@ std::optional<std::string> invalid_key_reason(std::string_view key) {
         return "key is " + std::to_string(key.size()) + " bytes long (limit " +
                std::to_string(kMaxSysctlKey) + ")";
     if (key.find('/') != std::string_view::npos)
-        return "key '" + printable(key) + "' contains '/': keys are dotted sysctl names, not paths";
+        return "key '" + shown(key) + "' contains '/': keys are dotted sysctl names, not paths";
     if (key.find('*') != std::string_view::npos || key.find('?') != std::string_view::npos)
-        return "key '" + printable(key) + "' is a glob; profiles name each key";
+        return "key '" + shown(key) + "' is a glob; profiles name each key";
     if (key.find("..") != std::string_view::npos || key.front() == '.' || key.back() == '.')
-        return "key '" + printable(key) + "' has an empty component";
+        return "key '" + shown(key) + "' has an empty component";
     for (char c : key) {
         if (c == '.') continue;
         if (!key_char(c))
-            return "key '" + printable(key) + "' contains " +
+            return "key '" + shown(key) + "' contains " +
                    (std::isprint(static_cast<unsigned char>(c)) ? std::string("'") + c + "'"
                                                                 : "a control character") +
                    "; allowed: letters, digits, '_', '-', '.'";
     }
     if (key.find('.') == std::string_view::npos)
-        return "key '" + printable(key) + "' has no '.': not a sysctl name";
+        return "key '" + shown(key) + "' has no '.': not a sysctl name";
     return std::nullopt;
 }
 
@@ -82,29 +71,29 @@ std::optional<std::string> invalid_value_reason(std::string_view key, std::strin
             auto v = ints(2);
             if (!v)
                 return std::string(key) + " needs two port numbers \"LOW HIGH\", got '" +
-                       printable(value) + "'";
+                       shown(value) + "'";
             if ((*v)[0] < 1 || (*v)[1] > 65535)
                 return std::string(key) + " ports must be within 1-65535, got '" +
-                       printable(value) + "'";
+                       shown(value) + "'";
             if ((*v)[0] >= (*v)[1])
-                return std::string(key) + " needs LOW < HIGH, got '" + printable(value) + "'";
+                return std::string(key) + " needs LOW < HIGH, got '" + shown(value) + "'";
             return std::nullopt;
         }
         case KeyKind::vector_minimum: {
             auto v = ints(3);
             if (!v)
                 return std::string(key) + " needs three integers \"MIN DEFAULT MAX\", got '" +
-                       printable(value) + "'";
+                       shown(value) + "'";
             if (!((*v)[0] <= (*v)[1] && (*v)[1] <= (*v)[2]))
                 return std::string(key) + " needs ascending values (min <= default <= max), got '" +
-                       printable(value) + "'";
+                       shown(value) + "'";
             return std::nullopt;
         }
         case KeyKind::minimum: {
             auto v = ints(1);
             if (!v)
                 return std::string(key) + " needs one non-negative integer, got '" +
-                       printable(value) + "'";
+                       shown(value) + "'";
             return std::nullopt;
         }
         case KeyKind::exact:
@@ -183,7 +172,7 @@ Result<ProfileFile> parse_profile(std::string_view text, const std::string& path
                 for (auto n : split_ws(list)) {
                     if (!valid_profile_name(n))
                         return at(path, lineno,
-                                  "include: '" + printable(n) +
+                                  "include: '" + shown(n) +
                                       "' is not a profile name (letters, digits, '_', '-')");
                     pf.includes.emplace_back(std::string(n), SourceLine{path, lineno});
                 }
@@ -192,7 +181,7 @@ Result<ProfileFile> parse_profile(std::string_view text, const std::string& path
                 if (!v || *v < 1024 || *v > (uint64_t{1} << 30))
                     return at(path, lineno,
                               "nofile: needs an integer between 1024 and 1073741824, got '" +
-                                  printable(*nf) + "'");
+                                  shown(*nf) + "'");
                 if (pf.nofile) return at(path, lineno, "nofile: given twice");
                 pf.nofile = *v;
                 pf.nofile_origin = SourceLine{path, lineno};
@@ -204,7 +193,7 @@ Result<ProfileFile> parse_profile(std::string_view text, const std::string& path
         }
         auto eq = line.find('=');
         if (eq == std::string_view::npos)
-            return at(path, lineno, "expected 'key = value', found '" + printable(line) + "'");
+            return at(path, lineno, "expected 'key = value', found '" + shown(line) + "'");
         std::string_view key = trim(line.substr(0, eq));
         std::string_view value = trim(line.substr(eq + 1));
         ProfileEntry e;

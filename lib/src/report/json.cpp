@@ -56,7 +56,7 @@ std::string render_json(const CheckReport& r) {
         {"notes", r.notes},
         {"findings", findings},
     };
-    return doc.dump(2) + "\n";
+    return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace c10k

@@ -156,7 +156,7 @@ Result<ProcessSnapshot> read_process(const SysRoot& root, pid_t pid, bool with_t
     }
     ProcessSnapshot p;
     p.pid = pid;
-    p.comm = status_text_field(*status, "Name");
+    p.comm = printable(status_text_field(*status, "Name"));
     p.ppid = static_cast<pid_t>(status_field(*status, "PPid").value_or(0));
 
     if (auto limits = read_text(base / "limits")) {

@@ -48,7 +48,7 @@ std::optional<SocketOwner> find_socket_owner(uint64_t inode, std::optional<uint6
         if (!holds_socket(base + "/fd", want)) continue;
         SocketOwner o;
         o.pid = static_cast<pid_t>(*pid);
-        if (auto comm = read_text(base + "/comm")) o.comm = std::string(trim(*comm));
+        if (auto comm = read_text(base + "/comm")) o.comm = printable(trim(*comm));
         best = o;
     }
     ::closedir(proc);

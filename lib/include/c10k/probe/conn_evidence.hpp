@@ -25,6 +25,7 @@ struct DestinationWait {
     Endpoint local;  // our end of one of the connections (same address: same host)
     uint32_t conns_min = 0, conns_max = 0;  // across the samples that saw it
     uint64_t samples_seen = 0;
+    uint64_t conns_sum = 0;         // connections to it, summed over samples
     uint64_t waiting_sum = 0;       // connections awaiting a reply, summed over samples
     uint64_t samples_waiting = 0;   // samples with at least one awaiting a reply
     uint64_t samples_all_busy = 0;  // samples with every connection awaiting a reply

@@ -72,6 +72,9 @@ struct IntervalRates {
     double runq_p99_us = 0;
     double cpu_cores = 0;
     bool bpf = false;
+    // What began during the interval, for a line of its own (e.g. a --follow
+    // probe of the dependency); empty for most intervals.
+    std::string began;
 };
 
 // Fails only when there is nothing to probe (no such process, not accessible)
