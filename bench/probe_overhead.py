@@ -107,6 +107,41 @@ def one_run(args, cond, server_pid, port, script):
     return rps, stats
 
 
+def thread_cost(args, target):
+    """What looking costs on a target with many threads: an idle epoll server
+    with args.threads helper threads, probed in each mode; prints samples per
+    second and the prober's own CPU per second of window (medians)."""
+    secs = args.seconds
+    server, _ = start_ready([target, "pegged-loop", str(args.threads),
+                             str(args.runs * 2 * (secs + 3) + 30)])
+    rows = {"sample": [], "bpf": []}
+    try:
+        for r in range(args.runs):
+            for mode in rows:
+                t0 = time.perf_counter()
+                p = subprocess.Popen([args.doctor, "probe", "--pid", str(server.pid), "--duration",
+                                      f"{secs}s", "--mode", mode, "--json"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                out = p.stdout.read()
+                _, _, ru = os.wait4(p.pid, 0)
+                wall = time.perf_counter() - t0
+                doc = json.loads(out)
+                sm = doc["sampled"]
+                window = max(sm["seconds"], 1e-3)
+                rows[mode].append((sm["samples"] / window, sm["sampler_cpu_s"] * 1000 / window,
+                                   (ru.ru_utime + ru.ru_stime) * 1000 / wall, sm["threads_max"]))
+                print(f"run {r + 1}/{args.runs} {mode:<6} {rows[mode][-1][0]:5.1f} samples/s",
+                      file=sys.stderr)
+    finally:
+        server.kill()
+    print(f"\nidle target with {args.threads} helper threads, {secs} s x {args.runs} runs, "
+          f"medians:\n")
+    print(f"{'mode':<7} {'threads':>8} {'samples/s':>10} {'sampling CPU':>13} {'prober CPU':>11}")
+    for mode, xs in rows.items():
+        med = lambda i: statistics.median(x[i] for x in xs)  # noqa: E731
+        print(f"{mode:<7} {med(3):8.0f} {med(0):10.1f} {med(1):10.1f} ms/s {med(2):8.1f} ms/s")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
@@ -115,6 +150,8 @@ def main():
     ap.add_argument("--conns", type=int, default=64)
     ap.add_argument("--conditions", default="none,probe,probe-full,probe-sample,bpftrace",
                     help="also: probe-N, syscall tracing fixed at N%% (probe-0: none)")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="instead: the cost of probing an idle target with this many threads")
     ap.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if not args.inner:
@@ -130,6 +167,9 @@ def main():
     args.doctor = f"{b}/tools/c10k-doctor"
     args.load = f"{b}/tests/c10k-load"
     target = f"{b}/tests/c10k-target"
+    if args.threads:
+        thread_cost(args, target)
+        return 0
     with tempfile.NamedTemporaryFile("w", suffix=".bt", delete=False) as f:
         f.write(BPFTRACE)
         script = f.name

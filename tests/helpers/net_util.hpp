@@ -52,6 +52,25 @@ inline sockaddr_in loopback(uint16_t port) {
     return a;
 }
 
+// An IPv4 address and port; dies on a malformed address.
+inline sockaddr_in address(const char* ip, uint16_t port) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    if (::inet_pton(AF_INET, ip, &a.sin_addr) != 1) die(std::string("bad address ") + ip);
+    return a;
+}
+
+inline int make_listener(const sockaddr_in& a, int backlog) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) die("socket");
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) die("bind");
+    if (::listen(fd, backlog) != 0) die("listen");
+    return fd;
+}
+
 inline int make_listener(uint16_t port, int backlog) {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) die("socket");
@@ -93,13 +112,16 @@ inline void hold(long seconds) {
         ::usleep(100000);
 }
 
-inline int connect_to(uint16_t port, bool nonblocking) {
+inline int connect_to(const sockaddr_in& a, bool nonblocking) {
     int fd = ::socket(AF_INET, SOCK_STREAM | (nonblocking ? SOCK_NONBLOCK : 0), 0);
     if (fd < 0) die("socket");
-    auto a = loopback(port);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 && errno != EINPROGRESS)
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0 && errno != EINPROGRESS)
         die("connect");
     return fd;
+}
+
+inline int connect_to(uint16_t port, bool nonblocking) {
+    return connect_to(loopback(port), nonblocking);
 }
 
 }  // namespace c10k::helpers

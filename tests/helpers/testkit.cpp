@@ -6,6 +6,8 @@
 //   c10k-testkit burst PORT N SECONDS         N non-blocking connects to 127.0.0.1:PORT, held
 //   c10k-testkit pairs N SECONDS [PORT]       N established loopback pairs, both ends held
 //   c10k-testkit time-wait N [PORT]           N connections closed client-first, then exit
+//   c10k-testkit serve ADDR N SECONDS         listen on ADDR:0, accept N connections, hold
+//   c10k-testkit connect ADDR PORT N SECONDS  N connections to ADDR:PORT, held
 //
 // Each mode prints "ready PORT" (or "ready 0") on stdout once its shape exists.
 #include "net_util.hpp"
@@ -29,7 +31,7 @@ using namespace c10k::helpers;
 int main(int argc, char** argv) {
     g_program = "c10k-testkit";
     if (argc < 2) {
-        std::fprintf(stderr, "usage: c10k-testkit hold-fds|listen|burst|pairs|time-wait ...\n");
+        std::fprintf(stderr, "usage: c10k-testkit hold-fds|listen|burst|pairs|time-wait|serve|connect ...\n");
         return 2;
     }
     std::string mode = argv[1];
@@ -82,6 +84,26 @@ int main(int argc, char** argv) {
             ::close(s);
         ::usleep(100000);
         ready(p);
+    } else if (mode == "serve") {
+        // The server half of two hosts (namespaces joined by a veth pair):
+        // "ready PORT" first, so the client side can start connecting.
+        if (argc < 5) die("usage: serve ADDR N SECONDS");
+        long n = arg(argv, 3, argc), secs = arg(argv, 4, argc);
+        raise_nofile();
+        int l = make_listener(address(argv[2], 0), 4096);
+        ready(port_of(l));
+        for (long i = 0; i < n; ++i)
+            if (::accept(l, nullptr, nullptr) < 0) die("accept");
+        hold(secs);
+    } else if (mode == "connect") {
+        if (argc < 6) die("usage: connect ADDR PORT N SECONDS");
+        long port = arg(argv, 3, argc), n = arg(argv, 4, argc), secs = arg(argv, 5, argc);
+        raise_nofile();
+        auto to = address(argv[2], static_cast<uint16_t>(port));
+        for (long i = 0; i < n; ++i)
+            connect_to(to, false);
+        ready(0);
+        hold(secs);
     } else {
         std::fprintf(stderr, "c10k-testkit: unknown mode '%s'\n", mode.c_str());
         return 2;

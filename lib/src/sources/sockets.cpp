@@ -96,8 +96,6 @@ SocketSummary SocketSummaryBuilder::finish(uint16_t port_low, uint16_t port_high
     return std::move(summary_);
 }
 
-// One walker of inet_diag messages for both readers: the summary keeps what a
-// socket record needs of each TcpConn.
 Result<bool> parse_inet_diag_buffer(std::span<const uint8_t> buf, SocketSummaryBuilder& into) {
     return parse_tcp_conns(buf, [&](const TcpConn& c) {
         into.add({c.state, c.local, c.remote, c.inode, c.rqueue, c.wqueue});
@@ -141,54 +139,11 @@ namespace {
 // Excluding more listening ports than this would make the filter itself the cost.
 constexpr size_t kMaxExcludedPorts = 512;
 
-Status dump_family(int fd, uint8_t family, uint32_t states, const std::vector<uint8_t>& filter,
-                   SocketSummaryBuilder& into) {
-    std::vector<uint8_t> msg(NLMSG_LENGTH(sizeof(inet_diag_req_v2)) +
-                             (filter.empty() ? 0 : NLA_HDRLEN + NLA_ALIGN(filter.size())));
-    auto* nlh = reinterpret_cast<nlmsghdr*>(msg.data());
-    nlh->nlmsg_len = static_cast<uint32_t>(msg.size());
-    nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
-    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    nlh->nlmsg_seq = family;
-    auto* req = static_cast<inet_diag_req_v2*>(NLMSG_DATA(nlh));
-    req->sdiag_family = family;
-    req->sdiag_protocol = IPPROTO_TCP;
-    req->idiag_states = states;
-    if (!filter.empty()) {
-        auto* attr = reinterpret_cast<nlattr*>(msg.data() + NLMSG_LENGTH(sizeof(inet_diag_req_v2)));
-        attr->nla_type = INET_DIAG_REQ_BYTECODE;
-        attr->nla_len = static_cast<uint16_t>(NLA_HDRLEN + filter.size());
-        std::memcpy(reinterpret_cast<uint8_t*>(attr) + NLA_HDRLEN, filter.data(), filter.size());
-    }
-    sockaddr_nl kernel{};
-    kernel.nl_family = AF_NETLINK;
-    if (::sendto(fd, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&kernel),
-                 sizeof kernel) < 0)
-        return make_error(std::string("sock_diag: send: ") + std::strerror(errno));
-
-    // The kernel fills at most ~32 KiB per recv whatever the buffer; this fits it.
-    static thread_local std::vector<uint8_t> buf(64 * 1024);
-    for (;;) {
-        ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return make_error(std::string("sock_diag: recv: ") + std::strerror(errno));
-        }
-        if (n == 0) return make_error("sock_diag: connection closed mid-dump");
-        auto more = parse_inet_diag_buffer({buf.data(), static_cast<size_t>(n)}, into);
-        if (!more) return more.error();
-        if (!*more) return ok_status();
-    }
-}
-
 Status dump_both(int fd, uint32_t states, const std::vector<uint8_t>& filter,
                  SocketSummaryBuilder& into) {
-    for (uint8_t family : {AF_INET, AF_INET6}) {
-        auto st = dump_family(fd, family, states, filter, into);
-        // A kernel without IPv6 answers the AF_INET6 dump with an error; that is not fatal.
-        if (!st && family == AF_INET) return st;
-    }
-    return ok_status();
+    return dump_tcp(fd, true, true, states, 0, filter, [&](const TcpConn& c) {
+        into.add({c.state, c.local, c.remote, c.inode, c.rqueue, c.wqueue});
+    });  // the same record parse_inet_diag_buffer makes
 }
 
 }  // namespace

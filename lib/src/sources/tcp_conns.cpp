@@ -75,7 +75,8 @@ Result<bool> parse_tcp_conns(std::span<const uint8_t> buf,
             auto* err = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
             return make_error(std::string("sock_diag: ") + std::strerror(-err->error));
         }
-        if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY) continue;
+        // A compat dump (see dump_tcp) answers with its request's type.
+        if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY && h->nlmsg_type != TCPDIAG_GETSOCK) continue;
         if (h->nlmsg_len < NLMSG_LENGTH(sizeof(inet_diag_msg)))
             return make_error("sock_diag: truncated inet_diag_msg");
         auto* m = static_cast<const inet_diag_msg*>(NLMSG_DATA(h));
@@ -115,6 +116,101 @@ Result<TcpConnReader> TcpConnReader::open() {
     return TcpConnReader(std::move(fd));
 }
 
+namespace {
+
+// Sends one dump request and walks the answer. Ok(false) when the kernel
+// refused the request before sending any socket (the caller may ask another
+// way), Ok(true) when the dump ran to its end.
+Result<bool> run_dump(int fd, std::span<const uint8_t> msg,
+                      const std::function<void(const TcpConn&)>& each) {
+    sockaddr_nl kernel{};
+    kernel.nl_family = AF_NETLINK;
+    if (::sendto(fd, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&kernel),
+                 sizeof kernel) < 0)
+        return make_error(std::string("sock_diag: send: ") + std::strerror(errno));
+    // The kernel fills at most ~32 KiB per recv whatever the buffer; this fits it.
+    static thread_local std::vector<uint8_t> buf(64 * 1024);
+    bool delivered = false;
+    for (;;) {
+        ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return make_error(std::string("sock_diag: recv: ") + std::strerror(errno));
+        }
+        if (n == 0) return make_error("sock_diag: connection closed mid-dump");
+        auto more = parse_tcp_conns({buf.data(), static_cast<size_t>(n)}, [&](const TcpConn& c) {
+            delivered = true;
+            each(c);
+        });
+        if (!more) {
+            if (!delivered) return false;
+            return more.error();
+        }
+        if (!*more) return true;
+    }
+}
+
+// nlmsghdr, a request struct, then the bytecode filter as an attribute.
+template <typename Req>
+std::vector<uint8_t> request(uint16_t type, const Req& req, std::span<const uint8_t> bytecode) {
+    std::vector<uint8_t> msg;
+    auto put = [&](const void* p, size_t n) {
+        auto* bytes = static_cast<const uint8_t*>(p);
+        msg.insert(msg.end(), bytes, bytes + n);
+    };
+    size_t head = NLMSG_LENGTH(sizeof(Req));
+    nlmsghdr nlh{};
+    nlh.nlmsg_len =
+        static_cast<uint32_t>(head + (bytecode.empty() ? 0 : NLA_HDRLEN + NLA_ALIGN(bytecode.size())));
+    nlh.nlmsg_type = type;
+    nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    put(&nlh, sizeof nlh);
+    msg.resize(NLMSG_HDRLEN);
+    put(&req, sizeof req);
+    msg.resize(head);
+    if (!bytecode.empty()) {
+        nlattr attr{};
+        attr.nla_type = INET_DIAG_REQ_BYTECODE;
+        attr.nla_len = static_cast<uint16_t>(NLA_HDRLEN + bytecode.size());
+        put(&attr, sizeof attr);
+        put(bytecode.data(), bytecode.size());
+    }
+    msg.resize(nlh.nlmsg_len);
+    return msg;
+}
+
+}  // namespace
+
+Status dump_tcp(int fd, bool ipv4, bool ipv6, uint32_t states, uint8_t ext,
+                std::span<const uint8_t> bytecode, const std::function<void(const TcpConn&)>& each) {
+    // Every dump walks the kernel's whole established table (sized for the
+    // host and shared by every namespace and both families), whatever it
+    // keeps. The old TCPDIAG_GETSOCK request dumps with no family (AF_UNSPEC):
+    // IPv4 and IPv6 in one walk, half the cost of one request per family.
+    if (ipv4 && ipv6) {
+        inet_diag_req req{};
+        req.idiag_ext = ext;
+        req.idiag_states = states;
+        auto once = run_dump(fd, request(TCPDIAG_GETSOCK, req, bytecode), each);
+        if (!once) return once.error();
+        if (*once) return ok_status();
+        // Refused (a kernel without the compat request): one dump per family.
+    }
+    for (uint8_t family : {AF_INET, AF_INET6}) {
+        if ((family == AF_INET && !ipv4) || (family == AF_INET6 && !ipv6)) continue;
+        inet_diag_req_v2 req{};
+        req.sdiag_family = family;
+        req.sdiag_protocol = IPPROTO_TCP;
+        req.idiag_states = states;
+        req.idiag_ext = ext;
+        auto r = run_dump(fd, request(SOCK_DIAG_BY_FAMILY, req, bytecode), each);
+        if (!r) return r.error();
+        // A kernel without IPv6 refuses the AF_INET6 dump; that is not fatal.
+        if (!*r && family == AF_INET) return make_error("sock_diag: the kernel refused the dump");
+    }
+    return ok_status();
+}
+
 Status TcpConnReader::read(const std::function<bool(const TcpConn&)>& keep,
                            std::vector<TcpConn>& out, bool ipv4, bool ipv6) {
     // What a process holds and waits on: open connections, connects under way,
@@ -125,45 +221,10 @@ Status TcpConnReader::read(const std::function<bool(const TcpConn&)>& keep,
                                  (1u << static_cast<int>(TcpState::syn_sent)) |
                                  (1u << static_cast<int>(TcpState::close_wait)) |
                                  (1u << static_cast<int>(TcpState::listen));
-    for (uint8_t family : {AF_INET, AF_INET6}) {
-        if ((family == AF_INET && !ipv4) || (family == AF_INET6 && !ipv6)) continue;
-        struct {
-            nlmsghdr nlh;
-            inet_diag_req_v2 req;
-        } msg{};
-        msg.nlh.nlmsg_len = sizeof msg;
-        msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-        msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-        msg.nlh.nlmsg_seq = family;
-        msg.req.sdiag_family = family;
-        msg.req.sdiag_protocol = IPPROTO_TCP;
-        msg.req.idiag_states = kStates;
-        msg.req.idiag_ext = (1u << (INET_DIAG_INFO - 1)) | (1u << (INET_DIAG_SKMEMINFO - 1));
-        sockaddr_nl kernel{};
-        kernel.nl_family = AF_NETLINK;
-        if (::sendto(fd_.get(), &msg, sizeof msg, 0, reinterpret_cast<sockaddr*>(&kernel),
-                     sizeof kernel) < 0)
-            return make_error(std::string("sock_diag: send: ") + std::strerror(errno));
-        static thread_local std::vector<uint8_t> buf(64 * 1024);
-        for (;;) {
-            ssize_t n = ::recv(fd_.get(), buf.data(), buf.size(), 0);
-            if (n < 0) {
-                if (errno == EINTR) continue;
-                return make_error(std::string("sock_diag: recv: ") + std::strerror(errno));
-            }
-            if (n == 0) return make_error("sock_diag: connection closed mid-dump");
-            auto more =
-                parse_tcp_conns({buf.data(), static_cast<size_t>(n)}, [&](const TcpConn& c) {
-                    if (keep(c)) out.push_back(c);
-                });
-            if (!more) {
-                if (family == AF_INET6) break;  // a kernel without IPv6: not fatal
-                return more.error();
-            }
-            if (!*more) break;
-        }
-    }
-    return ok_status();
+    constexpr uint8_t kExt = (1u << (INET_DIAG_INFO - 1)) | (1u << (INET_DIAG_SKMEMINFO - 1));
+    return dump_tcp(fd_.get(), ipv4, ipv6, kStates, kExt, {}, [&](const TcpConn& c) {
+        if (keep(c)) out.push_back(c);
+    });
 }
 
 }  // namespace c10k

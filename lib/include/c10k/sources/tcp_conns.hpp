@@ -54,6 +54,13 @@ struct TcpConn {
 Result<bool> parse_tcp_conns(std::span<const uint8_t> buf,
                              const std::function<void(const TcpConn&)>& each);
 
+// One sock_diag dump of the TCP sockets in `states` (a bit per TcpState) of
+// the families asked for, over the NETLINK_SOCK_DIAG socket `fd`: `ext` asks
+// for attributes (INET_DIAG_INFO, ...), `bytecode` filters in the kernel.
+// Both families come from one walk of the kernel's tables where it can.
+Status dump_tcp(int fd, bool ipv4, bool ipv6, uint32_t states, uint8_t ext,
+                std::span<const uint8_t> bytecode, const std::function<void(const TcpConn&)>& each);
+
 // A netlink socket bound, when it is made, to the calling thread's network
 // namespace: keep one and ask it many times.
 class TcpConnReader {
