@@ -4,8 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <chrono>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -174,6 +178,66 @@ class ScopedSysctl {
 
   private:
     std::string path_, old_;
+};
+
+// A cgroup with a CPU limit (CFS quota) for one test, removed at the end:
+// cgroup v1's cpu controller where mounted, else v2 with +cpu delegated to
+// the root's children. `unavailable()` says why it could not be made.
+class ScopedCpuCgroup {
+  public:
+    explicit ScopedCpuCgroup(double cores) {
+        namespace fs = std::filesystem;
+        std::string name = "c10k-test-" + std::to_string(::getpid());
+        long period = 100000, quota = static_cast<long>(cores * period);
+        std::error_code ec;
+        if (fs::exists("/sys/fs/cgroup/cpu/cpu.cfs_quota_us")) {
+            dir_ = "/sys/fs/cgroup/cpu/" + name;
+            if (!fs::create_directory(dir_, ec) && ec) {
+                fail("mkdir " + dir_, ec);
+                return;
+            }
+            std::ofstream(dir_ + "/cpu.cfs_period_us") << period;
+            std::ofstream(dir_ + "/cpu.cfs_quota_us") << quota;
+        } else if (fs::exists("/sys/fs/cgroup/cgroup.controllers")) {
+            std::ofstream("/sys/fs/cgroup/cgroup.subtree_control") << "+cpu";
+            dir_ = "/sys/fs/cgroup/" + name;
+            if (!fs::create_directory(dir_, ec) && ec) {
+                fail("mkdir " + dir_, ec);
+                return;
+            }
+            std::ofstream(dir_ + "/cpu.max") << quota << " " << period;
+        } else {
+            why_ = "no cgroup cpu controller mounted at /sys/fs/cgroup";
+            return;
+        }
+        std::ifstream check(dir_ + (fs::exists(dir_ + "/cpu.max") ? "/cpu.max" : "/cpu.cfs_quota_us"));
+        std::string got;
+        std::getline(check, got);
+        if (got.rfind(std::to_string(quota), 0) != 0) why_ = "cannot set a CPU quota in " + dir_;
+    }
+    ~ScopedCpuCgroup() {
+        if (dir_.empty()) return;
+        // Move what is left back to the root group, then remove ours.
+        std::string root = dir_.substr(0, dir_.rfind('/'));
+        std::ifstream procs(dir_ + "/cgroup.procs");
+        for (std::string pid; std::getline(procs, pid);)
+            std::ofstream(root + "/cgroup.procs") << pid;
+        ::rmdir(dir_.c_str());
+    }
+    const std::string& unavailable() const { return why_; }
+    bool add(pid_t pid) const {
+        std::ofstream(dir_ + "/cgroup.procs") << pid;
+        std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
+        std::string all((std::istreambuf_iterator<char>(in)), {});
+        return all.find(dir_.substr(dir_.rfind('/'))) != std::string::npos;
+    }
+
+  private:
+    void fail(const std::string& what, const std::error_code& ec) {
+        why_ = what + ": " + ec.message();
+        dir_.clear();
+    }
+    std::string dir_, why_;
 };
 
 }  // namespace c10k::test

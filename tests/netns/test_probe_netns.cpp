@@ -179,6 +179,46 @@ TEST(ProbeSample, CpuSaturated) {
     EXPECT_EQ(p.id, "cpu-saturated") << p.doc.dump(2);
 }
 
+// A container's CPU limit: the CPU-bound server held to 0.3 of a core in a
+// cgroup while the host has cores to spare. The answer names the limit.
+void expect_cpu_limit(const std::string& mode) {
+    ScopedCpuCgroup cg(0.3);
+    if (!cg.unavailable().empty()) GTEST_SKIP() << "needs a cgroup CPU controller: " << cg.unavailable();
+    auto s = cpu_scenario();
+    ASSERT_TRUE(s.ok());
+    ASSERT_TRUE(cg.add(s.pid()));
+    auto p = probe_expecting("cpu-saturated", s.pid(), mode);
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_EQ(p.id, "cpu-saturated") << p.doc.dump(2);
+    EXPECT_EQ(p.doc["findings"][0]["subject"].get<std::string>().rfind("cgroup /c10k-test-", 0), 0u)
+        << p.doc["findings"][0].dump(2);
+    EXPECT_NEAR(p.doc["sampled"]["cpu_limit"]["cores"].get<double>(), 0.3, 0.001);
+}
+
+TEST(ProbeBpf, CgroupCpuLimitIsTheBottleneck) {
+    REQUIRE_BPF();
+    expect_cpu_limit("bpf");
+}
+
+TEST(ProbeSample, CgroupCpuLimitIsTheBottleneck) {
+    REQUIRE_PRIVATE_NETNS();
+    expect_cpu_limit("sample");
+}
+
+// Lookalike: the same limit on a server with little to do is never reached.
+TEST(ProbeSample, AnUnreachedCgroupCpuLimitIsNotTheBottleneck) {
+    REQUIRE_PRIVATE_NETNS();
+    ScopedCpuCgroup cg(0.3);
+    if (!cg.unavailable().empty()) GTEST_SKIP() << "needs a cgroup CPU controller: " << cg.unavailable();
+    Scenario s(target({"healthy", "20"}), driver({"pingpong", "PORT", "4", "20", "50"}));
+    ASSERT_TRUE(s.ok());
+    ASSERT_TRUE(cg.add(s.pid()));
+    auto p = probe_expecting("healthy", s.pid(), "sample");
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_EQ(p.id, "healthy") << p.doc.dump(2);
+    EXPECT_FALSE(p.doc["sampled"]["cpu_limit"].is_null()) << "the limit was seen, and judged";
+}
+
 // Without BPF: the event loop's disk waits (sleep + fdatasync) from its thread
 // samples, and the small receive buffer from its sockets' SKMEMINFO.
 TEST(ProbeSample, OffCpuBlocking) {

@@ -398,3 +398,29 @@ TEST(ProbeBudget, SyscallTracingStopsWhenTheHostHasPaidItsShare) {
     // A quiet host traces the whole interval.
     EXPECT_FALSE(syscall_budget_spent(2'000, 0.99, 1.0, 2));
 }
+
+// A container's CPU limit: the process gets 0.4 of a core, the host idles.
+TEST(Verdict, ACgroupThrottledMostPeriodsIsCpuSaturatedByItsLimit) {
+    auto e = base();
+    e.sampled.cpus = 2;
+    e.sampled.threads_max = 1;
+    e.sampled.cpu_cores = 0.39;
+    e.sampled.host_busy = 0.2;
+    e.sampled.cpu_limit_cores = 0.4;
+    e.sampled.cpu_limit_cgroup = "/docker/abc";
+    e.sampled.throttled_share = 0.97;
+    e.sampled.throttled_s_per_s = 0.6;
+    auto v = judge(e);
+    EXPECT_EQ(v.findings.front().id, "cpu-saturated");
+    EXPECT_EQ(v.findings.front().subject, "cgroup /docker/abc (CPU limit 0.40 cores)");
+    EXPECT_NE(v.findings.front().fix.front().find("--cpus"), std::string::npos);
+    // Lookalike: the same limit, rarely reached by a process that mostly waits.
+    e.sampled.cpu_cores = 0.05;
+    e.sampled.throttled_share = 0.02;
+    e.sampled.throttled_s_per_s = 0.001;
+    EXPECT_EQ(judge(e).findings.front().id, "healthy");
+    // And without a limit, 0.39 of a core for one thread is not saturation.
+    e.sampled.cpu_limit_cores = 0;
+    e.sampled.cpu_cores = 0.39;
+    EXPECT_EQ(judge(e).findings.front().id, "healthy");
+}

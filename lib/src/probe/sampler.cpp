@@ -301,6 +301,13 @@ Result<bool> Sampler::sample() {
                 acc_.busiest_destination = d;
         }
     }
+    if (!cpu_limit_)
+        if (auto l = read_cgroup_cpu_limit(SysRoot{}, pid_)) cpu_limit_ = std::move(*l);
+    if (cpu_limit_ && cpu_limit_->limit_cores > 0)
+        if (auto t = read_cpu_throttling(*cpu_limit_)) {
+            if (!first_throttle_) first_throttle_.emplace(snap.sample.taken, *t);
+            last_throttle_.emplace(snap.sample.taken, *t);
+        }
     ++acc_.full_samples;
     want_v4_ = want_v6_ = true;  // new sockets may be of either family
     sample_fast();
@@ -328,6 +335,20 @@ SampledEvidence Sampler::evidence() const {
             e.cpu_cores = (last_times_->cpu_s - first_times_->cpu_s) / wall;
             e.sys_cores = (last_times_->sys_s - first_times_->sys_s) / wall;
         }
+    }
+    if (cpu_limit_ && cpu_limit_->limit_cores > 0) {
+        e.cpu_limit_cores = cpu_limit_->limit_cores;
+        e.cpu_limit_cgroup = cpu_limit_->cgroup;
+    }
+    if (first_throttle_ && last_throttle_) {
+        const auto& [t0, x] = *first_throttle_;
+        const auto& [t1, y] = *last_throttle_;
+        double wall = std::chrono::duration<double>(t1 - t0).count();
+        if (y.periods > x.periods && y.throttled >= x.throttled)
+            e.throttled_share = static_cast<double>(y.throttled - x.throttled) /
+                                static_cast<double>(y.periods - x.periods);
+        if (wall > 0 && y.throttled_ns >= x.throttled_ns)
+            e.throttled_s_per_s = static_cast<double>(y.throttled_ns - x.throttled_ns) / 1e9 / wall;
     }
     if (a.cpu && b.cpu && b.cpu->total_ticks > a.cpu->total_ticks) {
         double total = static_cast<double>(b.cpu->total_ticks - a.cpu->total_ticks);

@@ -11,6 +11,9 @@ Judge::Judge(const ProbeEvidence& evidence)
     sys_s = b ? std::max(b->syscall_seconds, 1e-3) : 0;
     threads = std::max<uint32_t>(1, s.threads_max);
     usable_cores = std::min<double>(s.cpus, threads);
+    // A cgroup CPU limit (a container's --cpus, a unit's CPUQuota=) caps what
+    // the process can use below its cores.
+    if (s.cpu_limit_cores > 0) usable_cores = std::min(usable_cores, s.cpu_limit_cores);
     syscall_ns = b ? b->total_syscall_ns() : 0;
     // EMFILE is the proof; an fd count pinned at the soft limit the hint.
     emfile = b ? b->errno_count(EMFILE) + b->errno_count(ENFILE) : 0;
@@ -32,7 +35,9 @@ Judge::Judge(const ProbeEvidence& evidence)
     // neither (the evidence's busy shares are scaled the same way).
     ours = std::max(0.25, 1.0 - s.steal_share);
     double demand = (s.cpu_cores + s.runq_wait_share) / ours;
-    cpu_busy = demand >= kCpuBusy * usable_cores && s.cpu_cores > 0.5;
+    // (Using at least half a core, or half of a smaller limit: a process that
+    // barely runs is not saturated by others' load on the run queue.)
+    cpu_busy = demand >= kCpuBusy * usable_cores && s.cpu_cores > 0.5 * std::min(1.0, usable_cores);
     // A thread that always had work (on the CPU or runnable) and did run most of
     // the time: a starved thread of a storm is not pegged by its own work.
     // And it does most of the process's work (the others idle, as an event loop's
@@ -40,11 +45,16 @@ Judge::Judge(const ProbeEvidence& evidence)
     // crowded host without any one of them holding the others up.
     if (!s.busiest_threads.empty()) {
         const auto& t = s.busiest_threads.front();
-        if (t.busy >= kPeggedThread && t.cores / ours >= 0.5 &&
+        if (t.busy >= kPeggedThread && t.cores / ours >= 0.5 * std::min(1.0, usable_cores) &&
             t.cores >= kPeggedShareOfProcess * s.cpu_cores)
             pegged = &t;
     }
-    cpu_limited = cpu_busy || pegged;
+    // Throttled in most of the periods it had work: the group ran out of quota
+    // with threads still runnable, and they sat out the rest of each period.
+    throttled = s.cpu_limit_cores > 0 && s.throttled_share >= kMostOfTheTime;
+    quota_bound = s.cpu_limit_cores > 0 &&
+                  (throttled || (cpu_busy && s.cpu_limit_cores < std::min<double>(s.cpus, threads)));
+    cpu_limited = cpu_busy || pegged || throttled;
     futex_waiters = s.samples > 0 ? static_cast<double>(s.futex_active) / s.samples : 0;
     find_pool();
     find_poll_scan();

@@ -139,6 +139,8 @@ class Judge {
     bool storm;
     bool cpu_busy;
     const ThreadCpu* pegged = nullptr;      // one thread near a whole core
+    bool throttled = false;                 // by its cgroup's CPU quota, most periods
+    bool quota_bound = false;               // the cgroup's CPU limit is what binds
     bool cpu_limited;                       // the process or one of its threads
     const DestinationWait* pool = nullptr;  // an exhausted connection pool
     double futex_waiters = 0;               // threads in futex per sample

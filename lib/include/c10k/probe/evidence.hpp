@@ -121,6 +121,13 @@ struct SampledEvidence {
     // Share of the CPUs' time a hypervisor gave to other guests: neither run time
     // nor run-queue wait of ours, so busy shares are scaled by 1 / (1 - steal).
     double steal_share = 0;
+    // The CPU limit of the target's cgroup (CFS quota / period; 0: none) and, over
+    // the window, the share of its periods that ran out of quota and the time
+    // its threads were held back, per second.
+    double cpu_limit_cores = 0;
+    std::string cpu_limit_cgroup;
+    double throttled_share = 0;
+    double throttled_s_per_s = 0;
     double switches_per_s = 0;  // voluntary + involuntary, all threads
     double involuntary_per_s = 0;
     double runq_wait_share = 0;  // run-queue wait / wall, summed over threads (schedstat)

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "c10k/probe/conn_evidence.hpp"
+#include "c10k/sources/cgroup_cpu.hpp"
 #include "c10k/probe/evidence.hpp"
 #include "c10k/result.hpp"
 #include "c10k/snapshot.hpp"
@@ -68,6 +69,8 @@ class Sampler {
     std::string comm_;
     std::optional<Snapshot> first_, last_;
     std::optional<ProcTimes> first_times_, last_times_;
+    std::optional<CgroupCpuLimit> cpu_limit_;  // read once, at the first sample
+    std::optional<std::pair<Clock::time_point, CpuThrottling>> first_throttle_, last_throttle_;
     SampledEvidence acc_;
     std::unordered_map<uint32_t, ThreadTrack> thread_cpu_;
     std::optional<TcpConnReader> reader_;
