@@ -8,6 +8,8 @@
 //   c10k-testkit time-wait N [PORT]           N connections closed client-first, then exit
 //   c10k-testkit serve ADDR N SECONDS         listen on ADDR:0, accept N connections, hold
 //   c10k-testkit connect ADDR PORT N SECONDS  N connections to ADDR:PORT, held
+//   c10k-testkit named NAME SECONDS           renames itself NAME (any bytes, \xNN
+//                                             escapes), listens, holds a connection
 //
 // Each mode prints "ready PORT" (or "ready 0") on stdout once its shape exists.
 #include "net_util.hpp"
@@ -15,10 +17,12 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -31,7 +35,7 @@ using namespace c10k::helpers;
 int main(int argc, char** argv) {
     g_program = "c10k-testkit";
     if (argc < 2) {
-        std::fprintf(stderr, "usage: c10k-testkit hold-fds|listen|burst|pairs|time-wait|serve|connect ...\n");
+        std::fprintf(stderr, "usage: c10k-testkit hold-fds|listen|burst|pairs|time-wait|serve|connect|named ...\n");
         return 2;
     }
     std::string mode = argv[1];
@@ -103,6 +107,27 @@ int main(int argc, char** argv) {
         for (long i = 0; i < n; ++i)
             connect_to(to, false);
         ready(0);
+        hold(secs);
+    } else if (mode == "named") {
+        // A name any local user can give their own process: bytes that are
+        // not UTF-8, a newline, a terminal escape.
+        if (argc < 4) die("usage: named NAME SECONDS");
+        std::string name;
+        for (const char* p = argv[2]; *p; ++p) {
+            if (p[0] == '\\' && p[1] == 'x' && std::isxdigit(p[2]) && std::isxdigit(p[3])) {
+                name += static_cast<char>(std::stoi(std::string(p + 2, 2), nullptr, 16));
+                p += 3;
+            } else {
+                name += *p;
+            }
+        }
+        ::prctl(PR_SET_NAME, name.c_str());
+        long secs = arg(argv, 3, argc);
+        int l = make_listener(0, 16);
+        uint16_t port = port_of(l);
+        connect_to(port, false);
+        if (::accept(l, nullptr, nullptr) < 0) die("accept");
+        ready(port);
         hold(secs);
     } else {
         std::fprintf(stderr, "c10k-testkit: unknown mode '%s'\n", mode.c_str());

@@ -36,7 +36,8 @@ int fail(const std::string& sub, const std::string& message) {
 }
 
 void emit(const nlohmann::json& j) {
-    std::fputs((j.dump(2) + "\n").c_str(), stdout);
+    std::fputs((j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n").c_str(),
+               stdout);
 }
 
 SysRoot root_of(const ProfileOptions& o) {

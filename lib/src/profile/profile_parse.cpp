@@ -164,7 +164,7 @@ Result<ProfileFile> parse_profile(std::string_view text, const std::string& path
                 return trim(body.substr(tag.size()));
             };
             if (auto d = meta("description:")) {
-                pf.description = std::string(*d);
+                pf.description = printable(*d);  // shown on terminals and in JSON
             } else if (auto inc = meta("include:")) {
                 std::string list(*inc);
                 std::replace(list.begin(), list.end(), ',', ' ');

@@ -8,20 +8,22 @@
 #include <vector>
 
 #include "c10k/report/report.hpp"
+#include "c10k/text.hpp"
 
 namespace c10k {
 
 namespace {
 
+// Label values and HELP text must be UTF-8 with \\, \" (labels) and \n
+// escaped; whatever came from outside (a process name, a path) is made
+// printable first, so no byte of it can break the exposition.
 std::string escape_label(std::string_view v) {
     std::string out;
-    for (char c : v) {
+    for (char c : printable(v)) {
         if (c == '\\')
             out += "\\\\";
         else if (c == '"')
             out += "\\\"";
-        else if (c == '\n')
-            out += "\\n";
         else
             out += c;
     }
@@ -30,11 +32,9 @@ std::string escape_label(std::string_view v) {
 
 std::string escape_help(std::string_view v) {
     std::string out;
-    for (char c : v) {
+    for (char c : printable(v)) {
         if (c == '\\')
             out += "\\\\";
-        else if (c == '\n')
-            out += "\\n";
         else
             out += c;
     }
