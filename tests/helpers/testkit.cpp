@@ -35,7 +35,9 @@ using namespace c10k::helpers;
 int main(int argc, char** argv) {
     g_program = "c10k-testkit";
     if (argc < 2) {
-        std::fprintf(stderr, "usage: c10k-testkit hold-fds|listen|burst|pairs|time-wait|serve|connect|named ...\n");
+        std::fprintf(
+            stderr,
+            "usage: c10k-testkit hold-fds|listen|burst|pairs|time-wait|serve|connect|named ...\n");
         return 2;
     }
     std::string mode = argv[1];

@@ -210,7 +210,8 @@ class ScopedCpuCgroup {
             why_ = "no cgroup cpu controller mounted at /sys/fs/cgroup";
             return;
         }
-        std::ifstream check(dir_ + (fs::exists(dir_ + "/cpu.max") ? "/cpu.max" : "/cpu.cfs_quota_us"));
+        std::ifstream check(dir_ +
+                            (fs::exists(dir_ + "/cpu.max") ? "/cpu.max" : "/cpu.cfs_quota_us"));
         std::string got;
         std::getline(check, got);
         if (got.rfind(std::to_string(quota), 0) != 0) why_ = "cannot set a CPU quota in " + dir_;

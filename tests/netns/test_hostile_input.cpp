@@ -22,9 +22,11 @@ namespace {
 bool valid_utf8(const std::string& s) {
     for (size_t i = 0; i < s.size();) {
         auto c = static_cast<unsigned char>(s[i]);
-        size_t n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
-                                                           : c >= 0xf0 && c <= 0xf4 ? 4
-                                                                                    : 0;
+        size_t n = c < 0x80                 ? 1
+                   : c >= 0xc2 && c <= 0xdf ? 2
+                   : c >= 0xe0 && c <= 0xef ? 3
+                   : c >= 0xf0 && c <= 0xf4 ? 4
+                                            : 0;
         if (n == 0 || i + n > s.size()) return false;
         for (size_t k = 1; k < n; ++k)
             if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return false;
@@ -44,8 +46,8 @@ bool valid_utf8(const std::string& s) {
 constexpr const char* kHostile = "b\\x83\\xff\\x0aOK x\\x1b[2J";
 
 void expect_clean(const CommandResult& r, const std::string& what) {
-    EXPECT_TRUE(r.exit_code >= 0 && r.exit_code <= 2) << what << " exit " << r.exit_code << ": "
-                                                      << r.err;
+    EXPECT_TRUE(r.exit_code >= 0 && r.exit_code <= 2)
+        << what << " exit " << r.exit_code << ": " << r.err;
     EXPECT_TRUE(valid_utf8(r.out)) << what << " wrote bytes that are not UTF-8";
     EXPECT_EQ(r.out.find('\x1b'), std::string::npos) << what << " passed a terminal escape on";
     EXPECT_EQ(r.out.find("\nOK x"), std::string::npos) << what << " let the name forge a line";
@@ -67,7 +69,7 @@ TEST(HostileInput, ProcessNamesReachEveryFormatEscaped) {
         }
     }
     for (const auto& json_flag : {false, true}) {
-        std::vector<std::string> argv = {"probe", "--pid", pid, "--duration", "500ms",
+        std::vector<std::string> argv = {"probe",      "--pid", pid,      "--duration", "500ms",
                                          "--interval", "250ms", "--mode", "sample"};
         if (json_flag) argv.push_back("--json");
         auto r = run_doctor(argv);

@@ -183,7 +183,8 @@ TEST(ProbeSample, CpuSaturated) {
 // cgroup while the host has cores to spare. The answer names the limit.
 void expect_cpu_limit(const std::string& mode) {
     ScopedCpuCgroup cg(0.3);
-    if (!cg.unavailable().empty()) GTEST_SKIP() << "needs a cgroup CPU controller: " << cg.unavailable();
+    if (!cg.unavailable().empty())
+        GTEST_SKIP() << "needs a cgroup CPU controller: " << cg.unavailable();
     auto s = cpu_scenario();
     ASSERT_TRUE(s.ok());
     ASSERT_TRUE(cg.add(s.pid()));
@@ -209,7 +210,8 @@ TEST(ProbeSample, CgroupCpuLimitIsTheBottleneck) {
 TEST(ProbeSample, AnUnreachedCgroupCpuLimitIsNotTheBottleneck) {
     REQUIRE_PRIVATE_NETNS();
     ScopedCpuCgroup cg(0.3);
-    if (!cg.unavailable().empty()) GTEST_SKIP() << "needs a cgroup CPU controller: " << cg.unavailable();
+    if (!cg.unavailable().empty())
+        GTEST_SKIP() << "needs a cgroup CPU controller: " << cg.unavailable();
     Scenario s(target({"healthy", "20"}), driver({"pingpong", "PORT", "4", "20", "50"}));
     ASSERT_TRUE(s.ok());
     ASSERT_TRUE(cg.add(s.pid()));

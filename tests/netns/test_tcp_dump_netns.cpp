@@ -114,8 +114,8 @@ TEST(TcpDump, TheBytecodeFilterAppliesToTheOneDump) {
     constexpr uint32_t kStates = (1u << static_cast<int>(TcpState::established)) |
                                  (1u << static_cast<int>(TcpState::listen));
     auto st = dump_tcp(fd.get(), true, true, kStates, 0, filter, [&](const TcpConn& c) {
-        if (c.local.port == p4.port || c.local.port == p6.port ||
-            c.remote.port == p4.port || c.remote.port == p6.port)
+        if (c.local.port == p4.port || c.local.port == p6.port || c.remote.port == p4.port ||
+            c.remote.port == p6.port)
             seen.insert({c.local.family, c.local.port});
     });
     ASSERT_TRUE(st) << (st ? "" : st.error().message);

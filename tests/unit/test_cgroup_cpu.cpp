@@ -15,7 +15,8 @@ TEST(CgroupCpu, ParsesV2AndV1LimitsAndStat) {
     EXPECT_DOUBLE_EQ(*parse_cfs_quota("50000\n", "100000\n"), 0.5);
     EXPECT_FALSE(parse_cfs_quota("-1\n", "100000\n"));
 
-    auto v2 = parse_cpu_stat("usage_usec 9\nnr_periods 200\nnr_throttled 150\nthrottled_usec 7000\n");
+    auto v2 =
+        parse_cpu_stat("usage_usec 9\nnr_periods 200\nnr_throttled 150\nthrottled_usec 7000\n");
     EXPECT_EQ(v2.periods, 200u);
     EXPECT_EQ(v2.throttled, 150u);
     EXPECT_EQ(v2.throttled_ns, 7'000'000u);

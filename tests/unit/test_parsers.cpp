@@ -165,12 +165,12 @@ TEST(Process, ReadsFixtureProcess) {
 // Prometheus labels, so nothing in them may forge a line or break an encoder.
 TEST(Printable, EscapesControlBytesAndBrokenUtf8AndKeepsTheRest) {
     EXPECT_EQ(printable("nginx: worker"), "nginx: worker");
-    EXPECT_EQ(printable("caf\xc3\xa9"), "caf\xc3\xa9");             // UTF-8 kept
+    EXPECT_EQ(printable("caf\xc3\xa9"), "caf\xc3\xa9");            // UTF-8 kept
     EXPECT_EQ(printable("a\nOK b\x1b[2J"), "a\\x0aOK b\\x1b[2J");  // newline, escape
     EXPECT_EQ(printable("x\x7f"), "x\\x7f");
     // A 15-byte comm cut in the middle of a 3-byte character.
     EXPECT_EQ(printable("worker-\xe2\x82"), "worker-\\xe2\\x82");
-    EXPECT_EQ(printable("\xc0\xaf"), "\\xc0\\xaf");          // overlong '/'
+    EXPECT_EQ(printable("\xc0\xaf"), "\\xc0\\xaf");           // overlong '/'
     EXPECT_EQ(printable("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // a surrogate
     EXPECT_EQ(printable(std::string("a\0b", 3)), "a\\x00b");
 }

@@ -130,9 +130,9 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
     if (on_interval) {
         IntervalRates r;
         r.bpf = bpf != nullptr;
-        r.began = fmt::format("probing PID {} ({}) for {:g} s with {} (Ctrl-C ends early)",
-                              o.pid, sampler.comm(), o.duration_s,
-                              bpf ? "eBPF" : "/proc and sock_diag samples");
+        r.began =
+            fmt::format("probing PID {} ({}) for {:g} s with {} (Ctrl-C ends early)", o.pid,
+                        sampler.comm(), o.duration_s, bpf ? "eBPF" : "/proc and sock_diag samples");
         on_interval(r);
     }
     auto end = start + std::chrono::duration_cast<Clock::duration>(
@@ -236,8 +236,7 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
             try_follow();
             if (e.followed)
                 began = fmt::format("following PID {} ({}), which serves {}", e.followed->pid,
-                                      e.followed->comm,
-                                      e.followed->destination.to_string());
+                                    e.followed->comm, e.followed->destination.to_string());
         }
         IntervalRates r;
         if (bpf) {

@@ -142,13 +142,12 @@ json sampled_json(const SampledEvidence& s) {
             {"cpu_cores", s.cpu_cores},
             {"host_busy", s.host_busy},
             {"steal_share", s.steal_share},
-            {"cpu_limit",
-             s.cpu_limit_cores > 0
-                 ? json{{"cores", s.cpu_limit_cores},
-                        {"cgroup", s.cpu_limit_cgroup},
-                        {"throttled_share", s.throttled_share},
-                        {"throttled_seconds_per_second", s.throttled_s_per_s}}
-                 : json(nullptr)},
+            {"cpu_limit", s.cpu_limit_cores > 0
+                              ? json{{"cores", s.cpu_limit_cores},
+                                     {"cgroup", s.cpu_limit_cgroup},
+                                     {"throttled_share", s.throttled_share},
+                                     {"throttled_seconds_per_second", s.throttled_s_per_s}}
+                              : json(nullptr)},
             {"fds_max", s.fds_max},
             {"nofile_soft", s.nofile_soft},
             {"threads_max", s.threads_max},

@@ -40,26 +40,25 @@ void Judge::cpu_saturated() {
     if (!cpu_limited) return;
     bool symptom = storm || poll_scan;
     bool one_thread = !quota_bound && pegged && (!cpu_busy || threads > 1);
-    auto f =
-        make(Bottleneck::cpu_saturated, symptom ? Severity::warn : Severity::crit, 0.8,
-             quota_bound
-                 ? fmt::format("the cgroup's CPU limit of {:.2f} cores is used up: throttled in "
-                               "{:.0f}% of its periods, {:.2f} s of waiting per second",
-                               s.cpu_limit_cores, s.throttled_share * 100, s.throttled_s_per_s)
-             : one_thread ? fmt::format("thread {} ({}) always has work: on the CPU {:.0f}% and "
-                                      "waiting for it {:.0f}% of the time, while the "
-                                      "process uses {:.2f} of {} cores",
-                                      pegged->tid, pegged->comm, pegged->cores * 100,
-                                      (pegged->busy - pegged->cores) * 100, s.cpu_cores, s.cpus)
-                        : fmt::format("process uses {:.2f} of the {:.0f} cores it can use",
-                                      s.cpu_cores, usable_cores));
+    auto f = make(
+        Bottleneck::cpu_saturated, symptom ? Severity::warn : Severity::crit, 0.8,
+        quota_bound ? fmt::format("the cgroup's CPU limit of {:.2f} cores is used up: throttled in "
+                                  "{:.0f}% of its periods, {:.2f} s of waiting per second",
+                                  s.cpu_limit_cores, s.throttled_share * 100, s.throttled_s_per_s)
+        : one_thread ? fmt::format("thread {} ({}) always has work: on the CPU {:.0f}% and "
+                                   "waiting for it {:.0f}% of the time, while the "
+                                   "process uses {:.2f} of {} cores",
+                                   pegged->tid, pegged->comm, pegged->cores * 100,
+                                   (pegged->busy - pegged->cores) * 100, s.cpu_cores, s.cpus)
+                     : fmt::format("process uses {:.2f} of the {:.0f} cores it can use",
+                                   s.cpu_cores, usable_cores));
     if (quota_bound) {
         f.subject = fmt::format("cgroup {} (CPU limit {:.2f} cores)", s.cpu_limit_cgroup,
                                 s.cpu_limit_cores);
         ev(f, "cpu_limit_cores", "cgroup CPU limit (quota / period)", s.cpu_limit_cores, "cores");
         ev(f, "throttled_percent", "periods that ran out of quota", s.throttled_share * 100, "%");
-        ev(f, "throttled_seconds_per_second", "threads held back by the quota",
-           s.throttled_s_per_s, "s/s");
+        ev(f, "throttled_seconds_per_second", "threads held back by the quota", s.throttled_s_per_s,
+           "s/s");
     }
     if (one_thread) {
         f.subject = fmt::format("thread {} ({})", pegged->tid, pegged->comm);
@@ -70,7 +69,8 @@ void Judge::cpu_saturated() {
                s.busiest_threads[1].cores * 100, "%");
     }
     ev(f, "cpu_cores", "process CPU", s.cpu_cores, "cores");
-    ev(f, "usable_cores", "cores usable (min of CPUs, threads, cgroup CPU limit)", usable_cores, "cores");
+    ev(f, "usable_cores", "cores usable (min of CPUs, threads, cgroup CPU limit)", usable_cores,
+       "cores");
     ev(f, "host_busy_percent", "host CPU busy", s.host_busy * 100, "%");
     if (b) {
         double on = static_cast<double>(b->sched.on_cpu_ns);
@@ -90,11 +90,12 @@ void Judge::cpu_saturated() {
             "idle the host ({:.0f}% busy). Requests queue behind the limit, not behind the "
             "machine: tail latency grows by up to a period.",
             s.cpu_limit_cores, s.host_busy * 100);
-        f.fix = {"raise or remove the CPU limit (docker run --cpus, Kubernetes "
-                 "resources.limits.cpu, systemd CPUQuota=)",
-                 "or cut the CPU each request costs: perf top -p " + std::to_string(e.pid),
-                 "threads beyond the limit's cores only spend the quota faster: size pools "
-                 "and GOMAXPROCS-like settings to the limit, not to the host's cores"};
+        f.fix = {
+            "raise or remove the CPU limit (docker run --cpus, Kubernetes "
+            "resources.limits.cpu, systemd CPUQuota=)",
+            "or cut the CPU each request costs: perf top -p " + std::to_string(e.pid),
+            "threads beyond the limit's cores only spend the quota faster: size pools "
+            "and GOMAXPROCS-like settings to the limit, not to the host's cores"};
     } else if (one_thread) {
         f.why = fmt::format(
             "One thread does the work of every connection it serves and it has no time left: "
@@ -196,8 +197,8 @@ void Judge::blocking_and_locks() {
         // hypervisor's steal slows that pace for every thread alike: the rate is
         // judged on the CPU time the VM left us (at 70% steal a lock that would
         // change hands 1,300 times a second does so 400 times).
-        if (futex_share >= kFutexShare && futex_per_s / ours >= kFutexPerS &&
-            s.threads_max >= 4 && !storm && !pool) {
+        if (futex_share >= kFutexShare && futex_per_s / ours >= kFutexPerS && s.threads_max >= 4 &&
+            !storm && !pool) {
             auto f = make(Bottleneck::lock_contention, Severity::crit, b ? 0.85 : 0.6,
                           fmt::format("{:.0f}% of {} in futex waits, {:.0f} futex calls per second",
                                       futex_share * 100, source, futex_per_s));

@@ -67,15 +67,14 @@ double Judge::pool_busy(const DestinationWait& d) {
 void Judge::connection_pool() {
     if (!pool) return;
     const auto& d = *pool;
-    auto f = make(Bottleneck::app_connection_limit, Severity::crit, 0.85,
-                  fmt::format("connection pool to {} exhausted: {:.0f}% of its {} connections "
-                              "busy, {:.0f} threads waiting for a slot",
-                              d.remote.to_string(), pool_busy(d) * 100, d.conns_max,
-                              futex_waiters));
+    auto f =
+        make(Bottleneck::app_connection_limit, Severity::crit, 0.85,
+             fmt::format("connection pool to {} exhausted: {:.0f}% of its {} connections "
+                         "busy, {:.0f} threads waiting for a slot",
+                         d.remote.to_string(), pool_busy(d) * 100, d.conns_max, futex_waiters));
     f.subject = fmt::format("pool of {} to {}", d.conns_max, d.remote.to_string());
     ev(f, "pool_connections", "connections to the destination", d.conns_max, "connections");
-    ev(f, "pool_busy_percent", "pool connections awaiting a reply (mean)", pool_busy(d) * 100,
-       "%");
+    ev(f, "pool_busy_percent", "pool connections awaiting a reply (mean)", pool_busy(d) * 100, "%");
     ev(f, "pool_all_busy_percent", "samples with every connection busy",
        per_sample(d.samples_all_busy, d.samples_seen) * 100, "%");
     ev(f, "futex_waiters", "threads waiting in futex (mean)", futex_waiters, "threads");

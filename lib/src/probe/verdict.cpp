@@ -52,8 +52,9 @@ Judge::Judge(const ProbeEvidence& evidence)
     // Throttled in most of the periods it had work: the group ran out of quota
     // with threads still runnable, and they sat out the rest of each period.
     throttled = s.cpu_limit_cores > 0 && s.throttled_share >= kMostOfTheTime;
-    quota_bound = s.cpu_limit_cores > 0 &&
-                  (throttled || (cpu_busy && s.cpu_limit_cores < std::min<double>(s.cpus, threads)));
+    quota_bound =
+        s.cpu_limit_cores > 0 &&
+        (throttled || (cpu_busy && s.cpu_limit_cores < std::min<double>(s.cpus, threads)));
     cpu_limited = cpu_busy || pegged || throttled;
     futex_waiters = s.samples > 0 ? static_cast<double>(s.futex_active) / s.samples : 0;
     find_pool();

@@ -73,8 +73,8 @@ std::optional<std::string> invalid_value_reason(std::string_view key, std::strin
                 return std::string(key) + " needs two port numbers \"LOW HIGH\", got '" +
                        shown(value) + "'";
             if ((*v)[0] < 1 || (*v)[1] > 65535)
-                return std::string(key) + " ports must be within 1-65535, got '" +
-                       shown(value) + "'";
+                return std::string(key) + " ports must be within 1-65535, got '" + shown(value) +
+                       "'";
             if ((*v)[0] >= (*v)[1])
                 return std::string(key) + " needs LOW < HIGH, got '" + shown(value) + "'";
             return std::nullopt;
@@ -92,8 +92,8 @@ std::optional<std::string> invalid_value_reason(std::string_view key, std::strin
         case KeyKind::minimum: {
             auto v = ints(1);
             if (!v)
-                return std::string(key) + " needs one non-negative integer, got '" +
-                       shown(value) + "'";
+                return std::string(key) + " needs one non-negative integer, got '" + shown(value) +
+                       "'";
             return std::nullopt;
         }
         case KeyKind::exact:

@@ -32,10 +32,14 @@ CpuThrottling parse_cpu_stat(std::string_view text) {
         if (f.size() != 2) continue;
         auto v = parse_uint(f[1]);
         if (!v) continue;
-        if (f[0] == "nr_periods") t.periods = *v;
-        else if (f[0] == "nr_throttled") t.throttled = *v;
-        else if (f[0] == "throttled_usec") t.throttled_ns = *v * 1000;
-        else if (f[0] == "throttled_time") t.throttled_ns = *v;
+        if (f[0] == "nr_periods")
+            t.periods = *v;
+        else if (f[0] == "nr_throttled")
+            t.throttled = *v;
+        else if (f[0] == "throttled_usec")
+            t.throttled_ns = *v * 1000;
+        else if (f[0] == "throttled_time")
+            t.throttled_ns = *v;
     }
     return t;
 }

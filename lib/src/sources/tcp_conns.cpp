@@ -160,8 +160,8 @@ std::vector<uint8_t> request(uint16_t type, const Req& req, std::span<const uint
     };
     size_t head = NLMSG_LENGTH(sizeof(Req));
     nlmsghdr nlh{};
-    nlh.nlmsg_len =
-        static_cast<uint32_t>(head + (bytecode.empty() ? 0 : NLA_HDRLEN + NLA_ALIGN(bytecode.size())));
+    nlh.nlmsg_len = static_cast<uint32_t>(
+        head + (bytecode.empty() ? 0 : NLA_HDRLEN + NLA_ALIGN(bytecode.size())));
     nlh.nlmsg_type = type;
     nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
     put(&nlh, sizeof nlh);
@@ -182,7 +182,8 @@ std::vector<uint8_t> request(uint16_t type, const Req& req, std::span<const uint
 }  // namespace
 
 Status dump_tcp(int fd, bool ipv4, bool ipv6, uint32_t states, uint8_t ext,
-                std::span<const uint8_t> bytecode, const std::function<void(const TcpConn&)>& each) {
+                std::span<const uint8_t> bytecode,
+                const std::function<void(const TcpConn&)>& each) {
     // Every dump walks the kernel's whole established table (sized for the
     // host and shared by every namespace and both families), whatever it
     // keeps. The old TCPDIAG_GETSOCK request dumps with no family (AF_UNSPEC):

@@ -17,10 +17,10 @@
 #include <vector>
 
 #include "c10k/probe/conn_evidence.hpp"
-#include "c10k/sources/cgroup_cpu.hpp"
 #include "c10k/probe/evidence.hpp"
 #include "c10k/result.hpp"
 #include "c10k/snapshot.hpp"
+#include "c10k/sources/cgroup_cpu.hpp"
 
 namespace c10k {
 
