@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <thread>
 
 #include "c10k/sources/netns.hpp"
@@ -145,14 +147,17 @@ Result<Collected> collect(const CollectOptions& opts) {
     Snapshot& s = out.now;
     s.sample = take_sample(opts.root, *scope, opts.pid);
     s.sysctls = read_sysctls(opts.root, checked_sysctl_keys());
-    if (scope->label != "host" && opts.root.is_live()) {
-        // In another namespace, host-wide net.* keys are missing: read them
-        // from the host's, where they live and from where they apply here too.
+    if (opts.root.is_live()) {
+        // In any namespace but the initial one (a --pid target's, or our own
+        // inside a container), host-wide net.* keys are missing: read them from
+        // the host's, where they live and from where they apply here too.
         std::vector<std::string> missing;
-        for (const auto& [key, _] : s.sysctls.errors)
-            if (key.starts_with("net.")) missing.push_back(key);
+        for (const auto& [key, error] : s.sysctls.errors)
+            if (key.starts_with("net.") && error.find(std::strerror(ENOENT)) != std::string::npos)
+                missing.push_back(key);
+        auto host = missing.empty() ? HostSysctls{} : read_host_sysctls(missing);
         std::string read;
-        for (auto& [key, value] : read_host_sysctls(missing)) {
+        for (auto& [key, value] : host.values) {
             s.sysctls.errors.erase(key);
             s.sysctls.host_wide.insert(key);
             read += (read.empty() ? "" : ", ") + key;
@@ -160,6 +165,11 @@ Result<Collected> collect(const CollectOptions& opts) {
         }
         if (!read.empty())
             scope->notes.push_back("host-wide keys, read from the host's namespace: " + read);
+        // Refused: say so where the key is judged, not "No such file".
+        if (host.values.empty() && !host.error.empty())
+            for (const auto& key : missing)
+                s.sysctls.errors[key] =
+                    key + " is host-wide and not visible in this network namespace; " + host.error;
     }
     s.load = read_loadavg(opts.root);
     s.pressure = read_cpu_pressure(opts.root);

@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <memory>
+#include <set>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -213,4 +215,43 @@ TEST(CheckNetns, NamedNetnsPathIsEntered) {
         finding(doc, "backlog.listener", "127.0.0.1:" + std::to_string(listener.ready_port()));
     ASSERT_TRUE(f);
     EXPECT_EQ(ev(*f, "backlog"), 9);
+}
+
+// check run inside a namespace of its own (a container's view, no --pid): the
+// host-wide keys are read from the host and said to be; none is UNKNOWN.
+TEST(CheckNetns, HostWideKeysAreReadFromTheHostWhenRunInsideANamespace) {
+    REQUIRE_PRIVATE_NETNS();
+    auto doc = check_json({"--interval", "0"});
+    for (const char* id : {"backlog.netdev", "buffers.tcp-mem", "buffers.capacity"}) {
+        const json* f = finding(doc, id);
+        ASSERT_NE(f, nullptr) << id;
+        EXPECT_NE((*f)["severity"], "UNKNOWN") << (*f).dump(2);
+    }
+    EXPECT_NE(doc["notes"].dump().find("host-wide keys, read from the host"), std::string::npos)
+        << doc["notes"];
+}
+
+// Unprivileged (as nobody, every capability gone): UNKNOWN only where a read
+// is truly refused, each saying why, and the exit code as documented (0-2).
+TEST(CheckNetns, AsNobodyUnknownOnlyWhereAReadIsRefused) {
+    REQUIRE_PRIVATE_NETNS();
+    auto r = run_command(
+        {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+         "--bounding-set=-all", C10K_DOCTOR_PATH, "check", "--interval", "1", "--json"},
+        60);
+    ASSERT_TRUE(r.exit_code >= 0 && r.exit_code <= 2) << r.exit_code << " " << r.err;
+    auto doc = json::parse(r.out);
+    // Only the host's namespace is out of reach for nobody: the keys that live
+    // there and the findings built on them.
+    const std::set<std::string> refusable = {"backlog.netdev", "buffers.tcp-mem",
+                                             "buffers.capacity"};
+    for (const auto& f : doc["findings"]) {
+        if (f["severity"] != "UNKNOWN") continue;
+        EXPECT_TRUE(refusable.count(f["id"].get<std::string>())) << f.dump(2);
+        EXPECT_NE(f["why"].get<std::string>().find("Permission denied"), std::string::npos)
+            << "an UNKNOWN says which read was refused: " << f.dump(2);
+    }
+    // UNKNOWN findings do not change the status of the others (man page).
+    std::map<std::string, int> code = {{"OK", 0}, {"WARN", 1}, {"CRIT", 2}};
+    EXPECT_EQ(r.exit_code, code.at(doc["status"].get<std::string>())) << doc["status"];
 }

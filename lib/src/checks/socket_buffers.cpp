@@ -84,9 +84,14 @@ Finding capacity(const CheckInput& in) {
     auto wmem = in.sysctl().integers("net.ipv4.tcp_wmem");
     if (!mem || mem->size() != 3 || !rmem || rmem->size() != 3 || !wmem || wmem->size() != 3 ||
         !in.now().mem) {
-        return unknown_finding(
-            "buffers.capacity", "buffers", "buffer sizes or RAM unreadable",
-            !in.now().mem ? in.now().mem.error().message : in.sysctl().error("net.ipv4.tcp_rmem"));
+        // Name the read that failed, not the first key of the three.
+        std::string why = !in.now().mem ? in.now().mem.error().message
+                          : !mem        ? in.sysctl().error("net.ipv4.tcp_mem")
+                          : !rmem       ? in.sysctl().error("net.ipv4.tcp_rmem")
+                          : !wmem       ? in.sysctl().error("net.ipv4.tcp_wmem")
+                                        : "tcp_mem, tcp_rmem or tcp_wmem is not three numbers";
+        return unknown_finding("buffers.capacity", "buffers", "buffer sizes or RAM unreadable",
+                               why);
     }
     double n = static_cast<double>(in.target().connections);
     double ram = static_cast<double>(in.now().mem->total_bytes);

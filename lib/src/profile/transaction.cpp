@@ -147,7 +147,7 @@ Result<ApplyPlan> make_plan(const Profile& profile, const NamespaceTarget& ns,
             // Missing in the target's namespace but present in the host's: a
             // host-wide key (netdev_max_backlog, tcp_mem, ...), not a missing one.
             auto host = read_host_sysctls({e.key});
-            if (auto it = host.find(e.key); it != host.end()) {
+            if (auto it = host.values.find(e.key); it != host.values.end()) {
                 r.decision = {Action::host_wide, ""};
                 r.current = normalize_value(it->second);
                 r.note = "host-wide key: applying it for one namespace would change every process";

@@ -37,21 +37,35 @@ Status enter_netns(int fd, const std::string& what) {
     return ok_status();
 }
 
-std::map<std::string, std::string> read_host_sysctls(const std::vector<std::string>& keys) {
-    std::map<std::string, std::string> out;
+HostSysctls read_host_sysctls(const std::vector<std::string>& keys) {
+    HostSysctls out;
     // kthreadd (PID 2) lives in the initial namespace on every host and, unlike
     // PID 1, is readable even to a root without every capability; PID 1 is the
     // fallback where /proc shows another PID namespace's processes.
     for (const char* ns : {"/proc/2/ns/net", "/proc/1/ns/net"}) {
+        std::string error;
         std::thread reader([&] {
             UniqueFd host(::open(ns, O_RDONLY | O_CLOEXEC));
-            if (!host || ::setns(host.get(), CLONE_NEWNET) != 0) return;
+            if (!host) {
+                error = std::string("cannot open ") + ns + ": " + std::strerror(errno) +
+                        (errno == EACCES || errno == EPERM
+                             ? " (entering it needs CAP_SYS_ADMIN; run as root)"
+                             : "");
+                return;
+            }
+            if (::setns(host.get(), CLONE_NEWNET) != 0) {
+                error = std::string("cannot enter the host's network namespace: ") +
+                        std::strerror(errno) +
+                        (errno == EPERM ? " (needs CAP_SYS_ADMIN; run as root)" : "");
+                return;
+            }
             SysRoot live;
             for (const auto& k : keys)
-                if (auto v = read_sysctl(live, k)) out[k] = std::string(trim(*v));
+                if (auto v = read_sysctl(live, k)) out.values[k] = std::string(trim(*v));
         });
         reader.join();
-        if (!out.empty()) break;
+        if (!out.values.empty()) return out;
+        if (out.error.empty()) out.error = error;
     }
     return out;
 }

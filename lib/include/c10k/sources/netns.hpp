@@ -30,8 +30,12 @@ std::optional<uint64_t> netns_inode_of(const std::string& ns_path);
 // they are missing, though they hold for it too. Reads `keys` from /proc/sys as
 // the initial namespace sees them (kthreadd's, else PID 1's), on a short-lived
 // thread that enters it (the caller's thread stays where it is). Keys it cannot
-// read are left out; an empty map when that namespace cannot be entered (no
-// CAP_SYS_ADMIN, or inside a container's PID namespace).
-std::map<std::string, std::string> read_host_sysctls(const std::vector<std::string>& keys);
+// read are left out; none when that namespace cannot be entered (no
+// CAP_SYS_ADMIN, or inside a container's PID namespace), and `error` says why.
+struct HostSysctls {
+    std::map<std::string, std::string> values;
+    std::string error;  // why the host's namespace could not be read; empty when it was
+};
+HostSysctls read_host_sysctls(const std::vector<std::string>& keys);
 
 }  // namespace c10k
