@@ -141,6 +141,29 @@ TEST(ProbeBpf, ClassicTracepointFallbackForSyscalls) {
     EXPECT_GT(calls, 0u);
 }
 
+// Where tracefs is not mounted, the probe mounts it only in a mount namespace
+// of its own: none is left behind when it ends, nor when it is killed. The
+// test's shell has a private mount namespace too, so the host's never changes.
+TEST(ProbeBpf, TracefsIsNeverLeftMounted) {
+    REQUIRE_BPF();
+    Scenario s(target({"healthy", "30"}), driver({"pingpong", "PORT", "4", "30", "10"}));
+    ASSERT_TRUE(s.ok());
+    std::string probe = std::string(C10K_DOCTOR_PATH) + " probe --pid " + std::to_string(s.pid()) +
+                        " --syscall-attach tracepoint --json";
+    std::string script =
+        "umount /sys/kernel/tracing 2>/dev/null; umount /sys/kernel/debug/tracing 2>/dev/null; "
+        "grep -c ' tracefs ' /proc/mounts; " +
+        probe + " --duration 1s >/dev/null || exit 9; grep -c ' tracefs ' /proc/mounts; " + probe +
+        " --duration 20s >/dev/null 2>e & p=$!; i=0; until grep -q 'probing PID' e || "
+        "[ $i -ge 300 ]; do i=$((i+1)); sleep 0.05; done; sleep 1.5; kill -9 $p; wait $p; "
+        "grep -c ' tracefs ' /proc/mounts; rm -f e";
+    auto r = run_command({"/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c",
+                          "cd \"$(mktemp -d)\" && " + script},
+                         90);
+    // Three counts: before, after a probe that ended, after one killed mid-window.
+    EXPECT_EQ(r.out, "0\n0\n0\n") << r.err;
+}
+
 TEST(ProbeSample, FdLimit) {
     REQUIRE_PRIVATE_NETNS();
     auto s = fd_limit_scenario();

@@ -424,3 +424,15 @@ TEST(Verdict, ACgroupThrottledMostPeriodsIsCpuSaturatedByItsLimit) {
     e.sampled.cpu_cores = 0.39;
     EXPECT_EQ(judge(e).findings.front().id, "healthy");
 }
+
+// A probe group that did not attach is named in what the window could not see.
+TEST(Verdict, AGroupThatDidNotAttachIsUnobserved) {
+    auto e = base();
+    e.bpf->syscall_duty = 1.0;
+    e.bpf->attach = {"sched, tcp, sock: raw_tp", "syscalls: raw_tp"};
+    EXPECT_TRUE(judge(e).unobserved.empty());
+    e.bpf->attach.push_back("not attached: tcp_probe (EINVAL: Invalid argument)");
+    auto v = judge(e);
+    ASSERT_EQ(v.unobserved.size(), 1u);
+    EXPECT_NE(v.unobserved[0].find("tcp_probe (EINVAL"), std::string::npos) << v.unobserved[0];
+}

@@ -1,6 +1,7 @@
 #include "c10k/probe/bpf_session.hpp"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <set>
+#include <thread>
 
 #include "c10k/sources/sys_root.hpp"
 #include "c10k/text.hpp"
@@ -69,13 +71,31 @@ std::string err_text(long err) {
     return std::string(name ? name : "errno") + ": " + std::strerror(e);
 }
 
-// Classic tracepoints attach through tracefs; mount it when the system has not.
-// Returns true when we mounted it (and so must unmount it again).
-bool ensure_tracefs() {
+// Classic tracepoints attach through tracefs (libbpf reads each one's id there).
+// Where the system has not mounted it, `attach` runs on a short-lived thread
+// in a mount namespace of its own with tracefs mounted: the attachment outlives
+// the thread, the mount does not, so nothing is left mounted on the host even
+// when the probe is killed.
+template <typename Attach>
+void with_tracefs(Attach attach) {
     struct stat st {};
-    if (::stat("/sys/kernel/tracing/events", &st) == 0) return false;
-    if (::stat("/sys/kernel/debug/tracing/events", &st) == 0) return false;
-    return ::mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, nullptr) == 0;
+    if (::stat("/sys/kernel/tracing/events", &st) == 0 ||
+        ::stat("/sys/kernel/debug/tracing/events", &st) == 0) {
+        attach();
+        return;
+    }
+    int saved = 0;
+    std::thread t([&] {
+        // A thread may leave its process's mount namespace (it then stops
+        // sharing cwd and root with the others, which the probe never changes).
+        if (::unshare(CLONE_NEWNS) == 0 &&
+            ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0)
+            ::mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, nullptr);
+        attach();
+        saved = errno;
+    });
+    t.join();
+    errno = saved;
 }
 
 uint64_t map_memlock(int fd) {
@@ -116,7 +136,6 @@ struct BpfSession::Impl {
     bpf_link* tcp_probe_link = nullptr;  // per segment: duty-cycled with the syscall probes
     bool syscall_via_tracepoint = false;
     bool raw_tp_only = false;
-    bool mounted_tracefs = false;
     uint64_t map_bytes = 0;  // left as we found it when the session ends
     std::vector<std::string> attach;
     double attach_ms = 0;
@@ -131,7 +150,6 @@ struct BpfSession::Impl {
         for (auto* l : base_links)
             bpf_link__destroy(l);
         if (skel) c10k_probe__destroy(skel);
-        if (mounted_tracefs) ::umount2("/sys/kernel/tracing", MNT_DETACH);
     }
 };
 
@@ -187,7 +205,6 @@ Result<std::unique_ptr<BpfSession>> BpfSession::start(pid_t tgid, bool verbose,
     if (impl->base_links.empty())
         return make_error("no BPF program could attach: " + *failed.begin());
     impl->attach.push_back("sched, tcp, sock: raw_tp");
-    impl->attach.push_back("tcp_probe: raw_tp, duty-cycled with syscalls");
     for (const auto& f : failed)
         impl->attach.push_back("not attached: " + f);
     // Map memory is fixed once the maps exist (preallocated), so it is read once.
@@ -207,7 +224,18 @@ Status BpfSession::attach_syscalls() {
     auto& p = im.skel->progs;
     // tcp_probe fires on every segment received, so it shares the duty cycle;
     // without it socket-buffer-limited cannot be judged, which the verdict says.
-    if (!im.tcp_probe_link) im.tcp_probe_link = bpf_program__attach(p.raw_tcp_probe);
+    if (!im.tcp_probe_link) {
+        im.tcp_probe_link = bpf_program__attach(p.raw_tcp_probe);
+        // Said as it is: the attach list names it only while it does attach.
+        auto said = std::find_if(im.attach.begin(), im.attach.end(),
+                                 [](const std::string& a) { return a.starts_with("tcp_probe"); });
+        std::string now = im.tcp_probe_link ? "tcp_probe: raw_tp, duty-cycled with syscalls"
+                                            : "not attached: tcp_probe (" + err_text(errno) + ")";
+        if (said == im.attach.end())
+            im.attach.push_back(now);
+        else if (!im.tcp_probe_link || said->starts_with("tcp_probe"))
+            *said = now;
+    }
     if (!im.syscall_via_tracepoint) {
         auto* a = bpf_program__attach(p.raw_sys_enter);
         auto* b = a ? bpf_program__attach(p.raw_sys_exit) : nullptr;
@@ -224,14 +252,18 @@ Status BpfSession::attach_syscalls() {
         if (im.raw_tp_only) return make_error("syscall probes (raw_tp): " + err_text(err));
         im.syscall_via_tracepoint = true;
     }
-    if (ensure_tracefs()) im.mounted_tracefs = true;
-    auto* a = bpf_program__attach(p.tp_sys_enter);
-    if (!a) return make_error("syscall probes: " + err_text(errno));
-    auto* b = bpf_program__attach(p.tp_sys_exit);
+    bpf_link *a = nullptr, *b = nullptr;
+    int err = 0;
+    with_tracefs([&] {
+        a = bpf_program__attach(p.tp_sys_enter);
+        err = errno;
+        if (a) b = bpf_program__attach(p.tp_sys_exit);
+        if (a && !b) err = errno;
+    });
+    if (!a) return make_error("syscall probes: " + err_text(err));
     if (!b) {
-        int e = errno;
         bpf_link__destroy(a);
-        return make_error("syscall probes: " + err_text(e));
+        return make_error("syscall probes: " + err_text(err));
     }
     im.syscall_links = {a, b};
     if (std::find(im.attach.begin(), im.attach.end(), "syscalls: tracepoint") == im.attach.end())

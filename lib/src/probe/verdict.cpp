@@ -116,6 +116,12 @@ Verdict Judge::run() {
             "counts are per traced second",
             b->syscall_duty * 100, b->syscall_seconds));
     }
+    if (b)
+        for (const auto& a : b->attach)
+            if (a.starts_with("not attached: "))
+                v.unobserved.push_back("what " + a.substr(14) +
+                                       " shows: it did not attach, so what it feeds is judged "
+                                       "from the samples alone");
     if (e.target_exited) v.unobserved.push_back("the target exited before the window ended");
     return v;
 }
