@@ -12,6 +12,7 @@ TEST(CgroupCpu, ParsesV2AndV1LimitsAndStat) {
     EXPECT_FALSE(parse_cpu_max("max 100000\n"));
     EXPECT_FALSE(parse_cpu_max("garbage"));
     EXPECT_FALSE(parse_cpu_max("10 0"));
+    EXPECT_FALSE(parse_cpu_max("0 100000"));  // a zero limit is no limit (fuzzer: 0 usable cores)
     EXPECT_DOUBLE_EQ(*parse_cfs_quota("50000\n", "100000\n"), 0.5);
     EXPECT_FALSE(parse_cfs_quota("-1\n", "100000\n"));
 

@@ -187,6 +187,14 @@ TEST(KeyRules, CapacityKeysAreMinimums) {
     EXPECT_EQ(decide_key("net.core.somaxconn", "100000", "65535", true).action, Action::set);
 }
 
+// Found by the fuzzer: widening keeps the host's fields, so a host value that is
+// not a valid range itself is replaced, never merged into an invalid one.
+TEST(KeyRules, AnInvalidHostRangeIsReplacedNotWidened) {
+    auto d = decide_key("net.ipv4.ip_local_port_range", "32768 609990", "124 65535", false);
+    EXPECT_EQ(d.action, Action::set);
+    EXPECT_EQ(d.target, "124 65535");
+}
+
 TEST(KeyRules, VectorsRisePerFieldAndRangesOnlyWiden) {
     auto mem =
         decide_key("net.ipv4.tcp_mem", "287898\t383867\t575796", "262144 524288 786432", false);

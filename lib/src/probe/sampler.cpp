@@ -62,22 +62,6 @@ namespace {
 
 const double kTick = static_cast<double>(::sysconf(_SC_CLK_TCK));
 
-// Fields 14 and 15 of /proc/PID/stat (or of one task's): utime and stime, in ticks.
-std::optional<std::pair<uint64_t, uint64_t>> user_sys_ticks(std::string_view stat_text) {
-    auto f = stat_fields(stat_text);
-    if (f.size() < 13) return std::nullopt;
-    auto ut = parse_uint(f[11]), st = parse_uint(f[12]);
-    if (!ut || !st) return std::nullopt;
-    return std::pair{*ut, *st};
-}
-
-std::string comm_of(std::string_view stat_text) {
-    auto open = stat_text.find('('), close = stat_text.rfind(')');
-    if (open == std::string_view::npos || close == std::string_view::npos || close < open)
-        return "";
-    return printable(stat_text.substr(open + 1, close - open - 1));
-}
-
 double thread_cpu_now() {
     timespec ts{};
     ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
@@ -133,34 +117,28 @@ void Sampler::sample_threads(Clock::time_point at) {
                 auto [t, fresh] = thread_cpu_.try_emplace(static_cast<uint32_t>(*tid));
                 track = &t->second;
                 uint64_t total = ticks->first + ticks->second;
-                // "on-CPU ns, run-queue wait ns, times scheduled in"
-                std::optional<uint64_t> ns, wait, runs;
-                if (auto ss = read_text(it->path() / "schedstat")) {
-                    auto f = split_ws(*ss);
-                    if (f.size() >= 3) {
-                        ns = parse_uint(f[0]);
-                        wait = parse_uint(f[1]);
-                        runs = parse_uint(f[2]);
-                    }
-                }
+                TaskSchedStat sched;
+                bool have_sched = false;
+                if (auto ss = read_text(it->path() / "schedstat"))
+                    if (auto parsed = parse_schedstat(*ss)) sched = *parsed, have_sched = true;
                 auto& tr = t->second;
                 if (fresh) {
-                    tr.comm = comm_of(*stat);
+                    tr.comm = stat_comm(*stat);
                     tr.first_ticks = total;
                     tr.first_at = at;
-                    tr.schedstat = ns && wait && runs;
-                    if (tr.schedstat) {
-                        tr.first_ns = *ns;
-                        tr.first_wait_ns = *wait;
-                        tr.first_runs = *runs;
+                    tr.schedstat = have_sched;
+                    if (have_sched) {
+                        tr.first_ns = sched.on_cpu_ns;
+                        tr.first_wait_ns = sched.wait_ns;
+                        tr.first_runs = sched.runs;
                     }
                 }
                 tr.last_ticks = total;
                 tr.last_at = at;
-                if (tr.schedstat && ns && wait && runs) {
-                    tr.last_ns = *ns;
-                    tr.last_wait_ns = *wait;
-                    tr.last_runs = *runs;
+                if (tr.schedstat && have_sched) {
+                    tr.last_ns = sched.on_cpu_ns;
+                    tr.last_wait_ns = sched.wait_ns;
+                    tr.last_runs = sched.runs;
                 }
             }
         }

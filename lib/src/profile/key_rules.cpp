@@ -121,6 +121,9 @@ KeyDecision decide_key(std::string_view key, std::string_view current, std::stri
     auto c = ints(cur);
     auto w = ints(want);
     if (!c || !w || c->size() != w->size()) return {Action::set, want};
+    // Merging keeps the host's fields, so it needs a host value that is itself
+    // valid (the fuzzer's "32768 609990" would otherwise widen to an invalid range).
+    if (invalid_value_reason(key, cur)) return {Action::set, want};
     switch (key_kind(key)) {
         case KeyKind::exact:
             return {Action::set, want};

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cctype>
+#include <unordered_map>
 
 #include "c10k/profile/key_rules.hpp"
 #include "c10k/profile/profile.hpp"
@@ -120,6 +121,7 @@ std::string normalize_value(std::string_view value) {
 Result<ProfileFile> parse_profile(std::string_view text, const std::string& path,
                                   const std::string& name) {
     ProfileFile pf;
+    std::unordered_map<std::string, int> line_of_key;
     pf.name = name;
     pf.path = path;
     if (text.size() > kMaxProfileBytes)
@@ -203,11 +205,12 @@ Result<ProfileFile> parse_profile(std::string_view text, const std::string& path
         }
         if (auto why = invalid_key_reason(key)) return at(path, lineno, *why);
         if (auto why = invalid_value_reason(key, value)) return at(path, lineno, *why);
-        for (const auto& prev : pf.entries)
-            if (prev.key == key)
-                return at(path, lineno,
-                          "duplicate key " + std::string(key) + " (first set at line " +
-                              std::to_string(prev.origin.line) + ")");
+        // An index, not a scan: a 4 MiB file may hold 300,000 keys.
+        auto [prev, fresh] = line_of_key.try_emplace(std::string(key), lineno);
+        if (!fresh)
+            return at(path, lineno,
+                      "duplicate key " + std::string(key) + " (first set at line " +
+                          std::to_string(prev->second) + ")");
         e.key = std::string(key);
         e.value = normalize_value(value);
         e.origin = SourceLine{path, lineno};

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <map>
+#include <unordered_map>
 #include <system_error>
 
 #include "c10k/sources/sys_root.hpp"
@@ -109,15 +110,20 @@ Status ProfileStore::merge(const std::string& name, std::vector<std::string>& st
             out.nofile_origin = pf->nofile_origin->str();
         }
     }
+    // Indexed, not scanned: profiles may hold hundreds of thousands of keys.
+    std::unordered_map<std::string, size_t> index;
+    for (size_t i = 0; i < out.entries.size(); ++i)
+        index.emplace(out.entries[i].key, i);
     for (auto& e : pf->entries) {
-        auto it = std::find_if(out.entries.begin(), out.entries.end(),
-                               [&](const ProfileEntry& x) { return x.key == e.key; });
-        if (it == out.entries.end()) {
+        auto it = index.find(e.key);
+        if (it == index.end()) {
+            index.emplace(e.key, out.entries.size());
             out.entries.push_back(e);
         } else {
-            e.overrides = it->origin.str();
-            if (e.why.empty()) e.why = it->why;  // an override keeps the reason it refines
-            *it = e;
+            auto& prev = out.entries[it->second];
+            e.overrides = prev.origin.str();
+            if (e.why.empty()) e.why = prev.why;  // an override keeps the reason it refines
+            prev = e;
         }
     }
     if (stack.empty()) {

@@ -14,7 +14,7 @@ std::optional<double> parse_cpu_max(std::string_view text) {
     if (f.size() < 2 || f[0] == "max") return std::nullopt;
     auto quota = parse_uint(f[0]);
     auto period = parse_uint(f[1]);
-    if (!quota || !period || *period == 0) return std::nullopt;
+    if (!quota || !period || *quota == 0 || *period == 0) return std::nullopt;
     return static_cast<double>(*quota) / static_cast<double>(*period);
 }
 

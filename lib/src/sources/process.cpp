@@ -44,22 +44,6 @@ Result<FdTable> read_fds(const std::filesystem::path& fd_dir) {
     return t;
 }
 
-std::optional<uint64_t> status_field(std::string_view status, std::string_view name) {
-    for (auto line : split_lines(status)) {
-        if (starts_with(line, name) && line.size() > name.size() && line[name.size()] == ':')
-            return parse_uint(trim(line.substr(name.size() + 1)));
-    }
-    return std::nullopt;
-}
-
-std::string status_text_field(std::string_view status, std::string_view name) {
-    for (auto line : split_lines(status)) {
-        if (starts_with(line, name) && line.size() > name.size() && line[name.size()] == ':')
-            return std::string(trim(line.substr(name.size() + 1)));
-    }
-    return {};
-}
-
 // systemd sets LimitNOFILE per unit; the unit is the last path element of the
 // cgroup when it ends in ".service".
 std::string systemd_origin(const SysRoot& root, pid_t pid) {
@@ -101,6 +85,45 @@ std::vector<std::string_view> stat_fields(std::string_view stat_text) {
     return split_ws(stat_text.substr(close + 1));
 }
 
+std::optional<uint64_t> status_field(std::string_view status, std::string_view name) {
+    for (auto line : split_lines(status)) {
+        if (starts_with(line, name) && line.size() > name.size() && line[name.size()] == ':')
+            return parse_uint(trim(line.substr(name.size() + 1)));
+    }
+    return std::nullopt;
+}
+
+std::string status_text_field(std::string_view status, std::string_view name) {
+    for (auto line : split_lines(status)) {
+        if (starts_with(line, name) && line.size() > name.size() && line[name.size()] == ':')
+            return std::string(trim(line.substr(name.size() + 1)));
+    }
+    return {};
+}
+
+std::optional<std::pair<uint64_t, uint64_t>> user_sys_ticks(std::string_view stat_text) {
+    auto f = stat_fields(stat_text);
+    if (f.size() < 13) return std::nullopt;
+    auto ut = parse_uint(f[11]), st = parse_uint(f[12]);
+    if (!ut || !st) return std::nullopt;
+    return std::pair{*ut, *st};
+}
+
+std::string stat_comm(std::string_view stat_text) {
+    auto open = stat_text.find('('), close = stat_text.rfind(')');
+    if (open == std::string_view::npos || close == std::string_view::npos || close < open)
+        return "";
+    return printable(stat_text.substr(open + 1, close - open - 1));
+}
+
+std::optional<TaskSchedStat> parse_schedstat(std::string_view text) {
+    auto f = split_ws(text);
+    if (f.size() < 3) return std::nullopt;
+    auto ns = parse_uint(f[0]), wait = parse_uint(f[1]), runs = parse_uint(f[2]);
+    if (!ns || !wait || !runs) return std::nullopt;
+    return TaskSchedStat{*ns, *wait, *runs};
+}
+
 Result<NofileLimit> parse_nofile_limit(std::string_view limits_text) {
     for (auto line : split_lines(limits_text)) {
         if (!starts_with(line, "Max open files")) continue;
@@ -134,14 +157,11 @@ Result<ThreadStats> read_thread_stats(const SysRoot& root, pid_t pid) {
             s.voluntary_switches += status_field(*st, "voluntary_ctxt_switches").value_or(0);
             s.involuntary_switches += status_field(*st, "nonvoluntary_ctxt_switches").value_or(0);
         }
-        // schedstat: on-cpu ns, run-queue wait ns, timeslices.
-        if (auto ss = read_text(tdir / "schedstat")) {
-            auto f = split_ws(*ss);
-            if (f.size() >= 2) {
-                s.on_cpu_ns += parse_uint(f[0]).value_or(0);
-                s.runqueue_wait_ns += parse_uint(f[1]).value_or(0);
+        if (auto ss = read_text(tdir / "schedstat"))
+            if (auto parsed = parse_schedstat(*ss)) {
+                s.on_cpu_ns += parsed->on_cpu_ns;
+                s.runqueue_wait_ns += parsed->wait_ns;
             }
-        }
     }
     if (s.threads == 0) return make_error(task_dir.string() + ": no threads (process exited?)");
     return s;

@@ -65,15 +65,21 @@ void fill_mem(TcpConn& c, const uint8_t* data, size_t len) {
 
 Result<bool> parse_tcp_conns(std::span<const uint8_t> buf,
                              const std::function<void(const TcpConn&)>& each) {
-    size_t len = buf.size();
-    auto* h = reinterpret_cast<const nlmsghdr*>(buf.data());
-    for (; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+    // Walked by offset, not NLMSG_NEXT: that subtracts the aligned length from
+    // what is left, which wraps around when the last message's length is not a
+    // multiple of 4 (found by the fuzzer: a read past the buffer).
+    for (size_t at = 0; buf.size() - at >= sizeof(nlmsghdr);) {
+        auto* h = reinterpret_cast<const nlmsghdr*>(buf.data() + at);
+        if (h->nlmsg_len < sizeof(nlmsghdr) || h->nlmsg_len > buf.size() - at) break;
+        at += std::min<size_t>(NLMSG_ALIGN(h->nlmsg_len), buf.size() - at);
         if (h->nlmsg_type == NLMSG_DONE) return false;
         if (h->nlmsg_type == NLMSG_ERROR) {
             if (h->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr)))
                 return make_error("sock_diag: truncated error message");
             auto* err = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
-            return make_error(std::string("sock_diag: ") + std::strerror(-err->error));
+            // The kernel sends -errno; anything else is not an errno to negate.
+            int code = err->error < 0 && err->error > -4096 ? -err->error : EPROTO;
+            return make_error(std::string("sock_diag: ") + std::strerror(code));
         }
         // A compat dump (see dump_tcp) answers with its request's type.
         if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY && h->nlmsg_type != TCPDIAG_GETSOCK) continue;

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "c10k/result.hpp"
@@ -53,6 +54,20 @@ Result<NofileLimit> parse_nofile_limit(std::string_view limits_text);
 // /proc/PID/stat split after "(comm)", which may itself hold spaces and ')':
 // result[0] is field 3 (state), result[N] is field N + 3. Empty when malformed.
 std::vector<std::string_view> stat_fields(std::string_view stat_text);
+// "Name:\tnginx" style lines of /proc/PID/status: the number, or the raw text.
+std::optional<uint64_t> status_field(std::string_view status, std::string_view name);
+std::string status_text_field(std::string_view status, std::string_view name);
+// Fields 14 and 15 of /proc/PID/stat (or of one task's): utime and stime, in ticks.
+std::optional<std::pair<uint64_t, uint64_t>> user_sys_ticks(std::string_view stat_text);
+// The command name between the first '(' and the last ')', made printable.
+std::string stat_comm(std::string_view stat_text);
+// /proc/PID/task/TID/schedstat: "on-CPU ns, run-queue wait ns, times scheduled in".
+struct TaskSchedStat {
+    uint64_t on_cpu_ns = 0;
+    uint64_t wait_ns = 0;
+    uint64_t runs = 0;
+};
+std::optional<TaskSchedStat> parse_schedstat(std::string_view text);
 // "LimitNOFILE=65536" or "LimitNOFILE=1024:524288" in a unit file, last one wins.
 std::optional<std::string> find_limit_nofile(std::string_view unit_text);
 
