@@ -34,8 +34,13 @@ struct {
     __type(value, __u64);
 } syscall_errors SEC(".maps");
 
+/* Per-thread maps are plain hash maps, not LRU: an LRU map makes room by
+ * evicting an entry nobody counts, so "lost events: 0" could be false. Here a
+ * full map refuses the insert, which is counted as lost, and entries leave when
+ * their thread switches out for the last time (raw_sched_switch), so 16,384 is
+ * a bound on threads alive at once, not on threads seen over the window. */
 struct {
-    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, 16384);
     __type(key, __u32);
     __type(value, struct syscall_start);
@@ -49,7 +54,7 @@ struct {
 } sched_stats SEC(".maps");
 
 struct {
-    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, 16384);
     __type(key, __u32);
     __type(value, struct c10k_thread_sched);
@@ -241,7 +246,18 @@ int BPF_PROG(raw_sched_switch, bool preempt, struct task_struct* prev, struct ta
     if (!st) return 0;
     __u64 now = bpf_ktime_get_ns();
 
-    if (prev_tgid == target_tgid) {
+    if (prev_tgid == target_tgid && BPF_CORE_READ(prev, exit_state)) {
+        /* Its last switch: exit_notify() has run (EXIT_ZOMBIE or EXIT_DEAD), so it
+         * never runs again. Its time goes into the sums and its entries go, which
+         * keeps the maps to live threads (sched_process_exit fires before this
+         * switch, so freeing there would be undone by the insert below). */
+        __u32 tid = BPF_CORE_READ(prev, pid);
+        struct c10k_thread_sched* t = bpf_map_lookup_elem(&threads, &tid);
+        if (t && t->on_ts) st->on_cpu_ns += now - t->on_ts;
+        bpf_map_delete_elem(&threads, &tid);
+        bpf_map_delete_elem(&syscall_starts, &tid);
+        st->threads_exited++;
+    } else if (prev_tgid == target_tgid) {
         __u32 tid = BPF_CORE_READ(prev, pid);
         struct c10k_thread_sched* t = bpf_map_lookup_elem(&threads, &tid);
         struct c10k_thread_sched fresh = {};

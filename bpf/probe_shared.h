@@ -35,6 +35,7 @@ struct c10k_sched_stats {
     __u64 runq_count;
     __u64 runq_total_ns;
     __u64 runq_hist[C10K_HIST_SLOTS];
+    __u64 threads_exited; /* target threads that exited, their map entries freed */
 };
 
 struct c10k_tcp_stats {

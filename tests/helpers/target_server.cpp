@@ -27,9 +27,13 @@
 //   c10k-target two-writes SECONDS      keep-alive; each response in two writes, Nagle on
 //   c10k-target two-writes-nodelay SECONDS    the same with TCP_NODELAY
 //   c10k-target poll-server SECONDS     a poll() loop over every connection it holds
+//   c10k-target thread-spawn N SECONDS  epoll echo; on SIGUSR1 starts and joins N short-lived
+//                                       threads (100 at a time), then names itself
+//                                       "c10k-spawned" (tests watch /proc/PID/comm)
 //
 // Prints "ready PORT" once listening (churn: "ready 0").
 #include <poll.h>
+#include <signal.h>
 #include <pthread.h>
 #include <sys/epoll.h>
 #include <time.h>
@@ -193,6 +197,35 @@ void churn(long port, long secs) {
 
 }  // namespace
 
+// Threads that come and go mid-window: more in total than the probe's per-thread
+// maps hold at once, so an evicting map would lose them without a word.
+void thread_spawn(long n, long secs) {
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &usr1, nullptr);  // the threads below inherit the mask
+    int l = make_listener(0, 4096);
+    ready(port_of(l));
+    auto until = deadline_after(secs);
+    pthread_t main_thread = pthread_self();
+    std::thread spawner([&] {
+        timespec left{std::max<long>(1, secs), 0};
+        if (sigtimedwait(&usr1, nullptr, &left) != SIGUSR1) return;
+        long started = 0;
+        while (started < n && Clock::now() < until) {
+            std::vector<std::thread> batch;
+            for (int i = 0; i < 100 && started < n; ++i, ++started)
+                batch.emplace_back([] { burn_cpu(std::chrono::microseconds(20)); });
+            for (auto& t : batch)
+                t.join();
+        }
+        std::fprintf(stderr, "spawned %ld\n", started);
+        pthread_setname_np(main_thread, "c10k-spawned");
+    });
+    serve_epoll(l, secs, [] {});
+    spawner.join();
+}
+
 int main(int argc, char** argv) {
     g_program = "c10k-target";
     if (argc < 3) {
@@ -251,6 +284,8 @@ int main(int argc, char** argv) {
         run_two_writes(mode == "two-writes-nodelay", arg(argv, 2, argc));
     } else if (mode == "poll-server") {
         run_poll_server(arg(argv, 2, argc));
+    } else if (mode == "thread-spawn") {
+        thread_spawn(arg(argv, 2, argc), arg(argv, 3, argc));
     } else {
         std::fprintf(stderr, "c10k-target: unknown mode '%s'\n", mode.c_str());
         return 2;

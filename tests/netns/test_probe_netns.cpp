@@ -284,6 +284,24 @@ TEST(ProbeCli, TargetExitingMidWindowGivesAPartialVerdict) {
     EXPECT_TRUE(noted) << p.doc["notes"].dump();
 }
 
+// 20,000 threads come and go mid-window, more than the per-thread maps hold at
+// once (16,384): every one is counted, and nothing is lost or evicted unsaid.
+TEST(ProbeBpf, ThreadsSpawnedMidWindowAreAllCounted) {
+    REQUIRE_BPF();
+    Background server(target({"thread-spawn", "20000", "60"}));
+    ASSERT_TRUE(server.ok());
+    std::string pid = std::to_string(server.pid());
+    auto p = probe_then(server.pid(), "bpf", "50s", {}, "probing PID",
+                        "kill -USR1 " + pid +
+                            "; i=0; until grep -q spawned /proc/" + pid +
+                            "/comm || [ $i -ge 1000 ]; do i=$((i+1)); sleep 0.05; done; "
+                            "kill -INT $p");
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_GE(p.doc["sched"]["threads_seen"].get<uint64_t>(), 20000u) << p.doc["sched"].dump();
+    EXPECT_EQ(p.doc["lost_events"].get<uint64_t>(), 0u);
+    EXPECT_FALSE(p.doc["target"]["exited"].get<bool>());
+}
+
 TEST(ProbeCli, CtrlCEndsTheWindowEarlyAndStillGivesTheVerdict) {
     REQUIRE_PRIVATE_NETNS();
     auto s = cpu_scenario();

@@ -352,6 +352,7 @@ BpfEvidence BpfSession::read() const {
         s.wakeups += c.wakeups;
         s.runq_count += c.runq_count;
         s.runq_total_ns += c.runq_total_ns;
+        s.threads_exited += c.threads_exited;
         for (size_t i = 0; i < C10K_HIST_SLOTS; ++i)
             s.runq.slots[i] += c.runq_hist[i];
     }
@@ -381,7 +382,8 @@ BpfEvidence BpfSession::read() const {
 }
 
 void BpfSession::read_threads(SchedStat& sched) const {
-    sched.threads_seen = 0;
+    // Exited threads left the map; they were seen all the same.
+    sched.threads_seen = static_cast<uint32_t>(sched.threads_exited);
     sched.busiest_threads.clear();
     for_each_entry<uint32_t, c10k_thread_sched>(
         bpf_map__fd(impl_->skel->maps.threads), [&](uint32_t tid, const c10k_thread_sched& t) {

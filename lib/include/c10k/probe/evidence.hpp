@@ -46,7 +46,8 @@ struct SchedStat {
     uint64_t runq_count = 0;
     uint64_t runq_total_ns = 0;
     Log2Hist runq;
-    uint32_t threads_seen = 0;
+    uint32_t threads_seen = 0;     // alive at the end plus exited during the window
+    uint64_t threads_exited = 0;
     std::vector<ThreadTime> busiest_threads;  // most on-CPU time first, at most 5
 };
 
