@@ -376,14 +376,25 @@ TEST(ProbeReport, Log2HistogramPercentilesAndBars) {
 
 TEST(ProbeReport, JsonCarriesVerdictFindingsAndHistograms) {
     auto e = base();
-    e.bpf->attach = {"sched, tcp, sock: raw_tp", "syscalls: raw_tp"};
+    e.bpf->attach = {{.group = ProbeGroup::sched},
+                     {.group = ProbeGroup::syscalls,
+                      .how = AttachHow::tracepoint,
+                      .status = AttachStatus::failed,
+                      .error = "EPERM: Operation not permitted"}};
     e.bpf->syscalls = {call("accept4", 10, 10'000, {{EMFILE, 3}})};
     e.sampled.nofile_soft = 128;
     auto doc = nlohmann::json::parse(render_probe_json(e, judge(e)));
     EXPECT_EQ(doc["schema"], "c10k-doctor/probe");
     EXPECT_EQ(doc["verdict"]["id"], "fd-limit");
     EXPECT_EQ(doc["syscalls"][0]["errnos"]["EMFILE"], 3);
-    EXPECT_EQ(doc["attach"].size(), 2u);
+    EXPECT_EQ(doc["schema_version"], 2);
+    ASSERT_EQ(doc["attach"].size(), 2u);
+    EXPECT_EQ(doc["attach"][0]["group"], "sched");
+    EXPECT_EQ(doc["attach"][0]["status"], "attached");
+    EXPECT_FALSE(doc["attach"][0].contains("error"));
+    EXPECT_EQ(doc["attach"][1]["how"], "tracepoint");
+    EXPECT_EQ(doc["attach"][1]["status"], "failed");
+    EXPECT_EQ(doc["attach"][1]["error"], "EPERM: Operation not permitted");
     EXPECT_TRUE(doc["findings"][0].contains("confidence"));
 }
 
@@ -429,10 +440,24 @@ TEST(Verdict, ACgroupThrottledMostPeriodsIsCpuSaturatedByItsLimit) {
 TEST(Verdict, AGroupThatDidNotAttachIsUnobserved) {
     auto e = base();
     e.bpf->syscall_duty = 1.0;
-    e.bpf->attach = {"sched, tcp, sock: raw_tp", "syscalls: raw_tp"};
+    e.bpf->attach = {{.group = ProbeGroup::sched}, {.group = ProbeGroup::syscalls}};
     EXPECT_TRUE(judge(e).unobserved.empty());
-    e.bpf->attach.push_back("not attached: tcp_probe (EINVAL: Invalid argument)");
+    e.bpf->attach.push_back({.group = ProbeGroup::tcp_probe,
+                             .status = AttachStatus::failed,
+                             .error = "EINVAL: Invalid argument"});
+    e.bpf->attach.push_back({.group = ProbeGroup::tcp,
+                             .status = AttachStatus::partial,
+                             .error = "tcp_send_reset (ENOENT: No such file or directory)"});
     auto v = judge(e);
-    ASSERT_EQ(v.unobserved.size(), 1u);
-    EXPECT_NE(v.unobserved[0].find("tcp_probe (EINVAL"), std::string::npos) << v.unobserved[0];
+    ASSERT_EQ(v.unobserved.size(), 2u);
+    EXPECT_NE(v.unobserved[0].find("tcp_probe shows: it did not attach (EINVAL"),
+              std::string::npos)
+        << v.unobserved[0];
+    EXPECT_NE(v.unobserved[1].find("part of it did not attach (tcp_send_reset"),
+              std::string::npos)
+        << v.unobserved[1];
+    EXPECT_EQ(describe(e.bpf->attach[2]), "not attached: tcp_probe (EINVAL: Invalid argument)");
+    EXPECT_EQ(describe({.group = ProbeGroup::syscalls, .how = AttachHow::tracepoint,
+                        .duty_cycled = true}),
+              "syscalls: tracepoint, duty-cycled");
 }

@@ -98,6 +98,20 @@ void with_tracefs(Attach attach) {
     errno = saved;
 }
 
+GroupAttach attached(ProbeGroup g, AttachHow how = AttachHow::raw_tp) {
+    GroupAttach a;
+    a.group = g;
+    a.how = how;
+    return a;
+}
+
+GroupAttach not_attached(ProbeGroup g, AttachHow how, std::string error) {
+    GroupAttach a = attached(g, how);
+    a.status = AttachStatus::failed;
+    a.error = std::move(error);
+    return a;
+}
+
 uint64_t map_memlock(int fd) {
     auto text = read_text("/proc/self/fdinfo/" + std::to_string(fd));
     if (!text) return 0;
@@ -137,7 +151,16 @@ struct BpfSession::Impl {
     bool syscall_via_tracepoint = false;
     bool raw_tp_only = false;
     uint64_t map_bytes = 0;  // left as we found it when the session ends
-    std::vector<std::string> attach;
+    std::vector<GroupAttach> attach;  // one entry per group, replaced as it changes
+
+    void note(GroupAttach a) {
+        for (auto& x : attach)
+            if (x.group == a.group) {
+                x = std::move(a);
+                return;
+            }
+        attach.push_back(std::move(a));
+    }
     double attach_ms = 0;
     std::chrono::steady_clock::time_point syscall_since;
     double syscall_seconds = 0;
@@ -177,36 +200,43 @@ Result<std::unique_ptr<BpfSession>> BpfSession::start(pid_t tgid, bool verbose,
     }
 
     struct Want {
-        const char* group;
+        ProbeGroup group;
         bpf_program* prog;
         const char* what;
     };
     auto& p = impl->skel->progs;
     Want cheap[] = {
-        {"sched", p.raw_sched_switch, "sched_switch"},
-        {"sched", p.raw_sched_wakeup, "sched_wakeup"},
-        {"sched", p.raw_sched_wakeup_new, "sched_wakeup_new"},
-        {"tcp", p.raw_set_state, "inet_sock_set_state"},
-        {"tcp", p.raw_retransmit, "tcp_retransmit_skb"},
-        {"tcp", p.raw_send_reset, "tcp_send_reset"},
-        {"tcp", p.raw_receive_reset, "tcp_receive_reset"},
-        {"tcp", p.raw_rcvqueue_full, "sock_rcvqueue_full"},
-        {"tcp", p.raw_exceed_buf, "sock_exceed_buf_limit"},
+        {ProbeGroup::sched, p.raw_sched_switch, "sched_switch"},
+        {ProbeGroup::sched, p.raw_sched_wakeup, "sched_wakeup"},
+        {ProbeGroup::sched, p.raw_sched_wakeup_new, "sched_wakeup_new"},
+        {ProbeGroup::tcp, p.raw_set_state, "inet_sock_set_state"},
+        {ProbeGroup::tcp, p.raw_retransmit, "tcp_retransmit_skb"},
+        {ProbeGroup::tcp, p.raw_send_reset, "tcp_send_reset"},
+        {ProbeGroup::tcp, p.raw_receive_reset, "tcp_receive_reset"},
+        {ProbeGroup::tcp, p.raw_rcvqueue_full, "sock_rcvqueue_full"},
+        {ProbeGroup::tcp, p.raw_exceed_buf, "sock_exceed_buf_limit"},
     };
-    std::set<std::string> failed;
-    for (const auto& w : cheap) {
-        auto* link = bpf_program__attach(w.prog);
-        if (!link) {
-            failed.insert(std::string(w.what) + " (" + err_text(errno) + ")");
-            continue;
+    for (ProbeGroup g : {ProbeGroup::sched, ProbeGroup::tcp}) {
+        GroupAttach a = attached(g);
+        size_t wanted = 0, failed = 0;
+        for (const auto& w : cheap) {
+            if (w.group != g) continue;
+            ++wanted;
+            if (auto* link = bpf_program__attach(w.prog)) {
+                impl->base_links.push_back(link);
+                continue;
+            }
+            ++failed;
+            a.error += (a.error.empty() ? "" : ", ") + std::string(w.what) + " (" +
+                       err_text(errno) + ")";
         }
-        impl->base_links.push_back(link);
+        a.status = failed == 0        ? AttachStatus::attached
+                   : failed == wanted ? AttachStatus::failed
+                                      : AttachStatus::partial;
+        impl->note(std::move(a));
     }
     if (impl->base_links.empty())
-        return make_error("no BPF program could attach: " + *failed.begin());
-    impl->attach.push_back("sched, tcp, sock: raw_tp");
-    for (const auto& f : failed)
-        impl->attach.push_back("not attached: " + f);
+        return make_error("no BPF program could attach: " + impl->attach.front().error);
     // Map memory is fixed once the maps exist (preallocated), so it is read once.
     auto& maps = impl->skel->maps;
     for (auto* m :
@@ -226,30 +256,25 @@ Status BpfSession::attach_syscalls() {
     // without it socket-buffer-limited cannot be judged, which the verdict says.
     if (!im.tcp_probe_link) {
         im.tcp_probe_link = bpf_program__attach(p.raw_tcp_probe);
-        // Said as it is: the attach list names it only while it does attach.
-        auto said = std::find_if(im.attach.begin(), im.attach.end(),
-                                 [](const std::string& a) { return a.starts_with("tcp_probe"); });
-        std::string now = im.tcp_probe_link ? "tcp_probe: raw_tp, duty-cycled with syscalls"
-                                            : "not attached: tcp_probe (" + err_text(errno) + ")";
-        if (said == im.attach.end())
-            im.attach.push_back(now);
-        else if (!im.tcp_probe_link || said->starts_with("tcp_probe"))
-            *said = now;
+        im.note(im.tcp_probe_link
+                    ? attached(ProbeGroup::tcp_probe)
+                    : not_attached(ProbeGroup::tcp_probe, AttachHow::raw_tp, err_text(errno)));
     }
     if (!im.syscall_via_tracepoint) {
         auto* a = bpf_program__attach(p.raw_sys_enter);
         auto* b = a ? bpf_program__attach(p.raw_sys_exit) : nullptr;
         if (a && b) {
             im.syscall_links = {a, b};
-            if (std::find(im.attach.begin(), im.attach.end(), "syscalls: raw_tp") ==
-                im.attach.end())
-                im.attach.push_back("syscalls: raw_tp");
+            im.note(attached(ProbeGroup::syscalls));
             im.syscall_since = std::chrono::steady_clock::now();
             return ok_status();
         }
         int err = errno;
         if (a) bpf_link__destroy(a);
-        if (im.raw_tp_only) return make_error("syscall probes (raw_tp): " + err_text(err));
+        if (im.raw_tp_only) {
+            im.note(not_attached(ProbeGroup::syscalls, AttachHow::raw_tp, err_text(err)));
+            return make_error("syscall probes (raw_tp): " + err_text(err));
+        }
         im.syscall_via_tracepoint = true;
     }
     bpf_link *a = nullptr, *b = nullptr;
@@ -260,14 +285,13 @@ Status BpfSession::attach_syscalls() {
         if (a) b = bpf_program__attach(p.tp_sys_exit);
         if (a && !b) err = errno;
     });
-    if (!a) return make_error("syscall probes: " + err_text(err));
-    if (!b) {
-        bpf_link__destroy(a);
+    if (!a || !b) {
+        if (a) bpf_link__destroy(a);
+        im.note(not_attached(ProbeGroup::syscalls, AttachHow::tracepoint, err_text(err)));
         return make_error("syscall probes: " + err_text(err));
     }
     im.syscall_links = {a, b};
-    if (std::find(im.attach.begin(), im.attach.end(), "syscalls: tracepoint") == im.attach.end())
-        im.attach.push_back("syscalls: tracepoint");
+    im.note(attached(ProbeGroup::syscalls, AttachHow::tracepoint));
     im.syscall_since = std::chrono::steady_clock::now();
     return ok_status();
 }

@@ -34,6 +34,45 @@ void Log2Hist::record(uint64_t ns) {
     ++slots[std::min(slot, slots.size() - 1)];
 }
 
+const char* probe_group_name(ProbeGroup g) {
+    switch (g) {
+        case ProbeGroup::sched:
+            return "sched";
+        case ProbeGroup::tcp:
+            return "tcp";
+        case ProbeGroup::tcp_probe:
+            return "tcp_probe";
+        case ProbeGroup::syscalls:
+            return "syscalls";
+    }
+    return "?";
+}
+
+const char* attach_how_name(AttachHow h) {
+    return h == AttachHow::raw_tp ? "raw_tp" : "tracepoint";
+}
+
+const char* attach_status_name(AttachStatus s) {
+    switch (s) {
+        case AttachStatus::attached:
+            return "attached";
+        case AttachStatus::partial:
+            return "partial";
+        case AttachStatus::failed:
+            return "failed";
+    }
+    return "?";
+}
+
+std::string describe(const GroupAttach& a) {
+    std::string name = probe_group_name(a.group);
+    if (a.status == AttachStatus::failed) return "not attached: " + name + " (" + a.error + ")";
+    std::string out = name + ": " + attach_how_name(a.how);
+    if (a.duty_cycled) out += ", duty-cycled";
+    if (a.status == AttachStatus::partial) out += " (not attached: " + a.error + ")";
+    return out;
+}
+
 const SyscallStat* BpfEvidence::syscall(std::string_view name) const {
     for (const auto& s : syscalls)
         if (s.name == name) return &s;

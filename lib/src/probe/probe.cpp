@@ -272,6 +272,10 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
         bpf->read_threads(e.bpf->sched);
         double observed = std::chrono::duration<double>(Clock::now() - start).count();
         e.bpf->syscall_duty = observed > 0 ? std::min(1.0, e.bpf->syscall_seconds / observed) : 0;
+        // tcp_probe shares the syscall probes' duty cycle (see attach_syscalls).
+        for (auto& a : e.bpf->attach)
+            if (a.group == ProbeGroup::syscalls || a.group == ProbeGroup::tcp_probe)
+                a.duty_cycled = a.status != AttachStatus::failed && e.bpf->syscall_duty < 0.99;
         e.bpf->attached_after_ms = attached_after_ms;
     }
     e.sampled = sampler.evidence();

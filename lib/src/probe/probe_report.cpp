@@ -210,7 +210,7 @@ std::string render_probe_text(const ProbeEvidence& e, const Verdict& v, bool col
     if (e.bpf) {
         std::string attach;
         for (const auto& a : e.bpf->attach)
-            attach += (attach.empty() ? "" : "; ") + a;
+            attach += (attach.empty() ? "" : "; ") + describe(a);
         out += fmt::format(
             "attached: {} ({:.0f} ms after start)\nsyscalls traced {:.0f}% of the window, costing "
             "the host about {:.1f}% of its CPU time (estimated)\n",
@@ -334,7 +334,16 @@ std::string render_probe_json(const ProbeEvidence& e, const Verdict& v) {
     }
     if (e.bpf) {
         const auto& b = *e.bpf;
-        doc["attach"] = b.attach;
+        json attach = json::array();
+        for (const auto& a : b.attach) {
+            json j = {{"group", probe_group_name(a.group)},
+                      {"how", attach_how_name(a.how)},
+                      {"status", attach_status_name(a.status)},
+                      {"duty_cycled", a.duty_cycled}};
+            if (!a.error.empty()) j["error"] = a.error;
+            attach.push_back(std::move(j));
+        }
+        doc["attach"] = std::move(attach);
         doc["lost_events"] = b.lost_events;
         doc["bpf_map_bytes"] = b.map_bytes;
         doc["syscall_duty"] = b.syscall_duty;

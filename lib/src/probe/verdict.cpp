@@ -118,10 +118,12 @@ Verdict Judge::run() {
     }
     if (b)
         for (const auto& a : b->attach)
-            if (a.starts_with("not attached: "))
-                v.unobserved.push_back("what " + a.substr(14) +
-                                       " shows: it did not attach, so what it feeds is judged "
-                                       "from the samples alone");
+            if (a.status != AttachStatus::attached)
+                v.unobserved.push_back(fmt::format(
+                    "what {} shows: {} did not attach ({}), so what it feeds is judged from the "
+                    "samples alone",
+                    probe_group_name(a.group),
+                    a.status == AttachStatus::failed ? "it" : "part of it", a.error));
     if (e.target_exited) v.unobserved.push_back("the target exited before the window ended");
     return v;
 }

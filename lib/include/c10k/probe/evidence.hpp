@@ -59,8 +59,31 @@ struct TcpStat {
     uint64_t segments_in = 0, segments_small_window = 0;
 };
 
+// The probe groups, each attached (or not) as one: what the `attached:` line,
+// the JSON `attach` list and the verdict's `unobserved` list are all made from.
+enum class ProbeGroup { sched, tcp, tcp_probe, syscalls };
+enum class AttachHow { raw_tp, tracepoint };
+enum class AttachStatus {
+    attached,  // every program of the group
+    partial,   // some programs did not attach (`error` names them)
+    failed,    // none did
+};
+const char* probe_group_name(ProbeGroup g);
+const char* attach_how_name(AttachHow h);
+const char* attach_status_name(AttachStatus s);
+
+struct GroupAttach {
+    ProbeGroup group = ProbeGroup::sched;
+    AttachHow how = AttachHow::raw_tp;
+    AttachStatus status = AttachStatus::attached;
+    std::string error;         // the programs that failed and why ("tcp_probe (EINVAL: ...)")
+    bool duty_cycled = false;  // attached only for part of each interval
+};
+// "tcp_probe: raw_tp, duty-cycled", "not attached: syscalls (EPERM: ...)".
+std::string describe(const GroupAttach& a);
+
 struct BpfEvidence {
-    std::vector<std::string> attach;  // "sched: raw_tp", "syscalls: tracepoint", ...
+    std::vector<GroupAttach> attach;
     double syscall_seconds = 0;       // how long syscall probes were attached
     double syscall_duty = 1;          // the fraction of the window traced
     std::vector<SyscallStat> syscalls;

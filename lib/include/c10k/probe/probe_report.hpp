@@ -8,7 +8,7 @@
 
 namespace c10k {
 
-inline constexpr int kProbeSchemaVersion = 1;
+inline constexpr int kProbeSchemaVersion = 2;
 
 std::string render_probe_text(const ProbeEvidence& e, const Verdict& v, bool colour);
 std::string render_probe_json(const ProbeEvidence& e, const Verdict& v);
