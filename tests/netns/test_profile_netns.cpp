@@ -116,6 +116,40 @@ TEST(ProfileNetns, ApplyC100kRaisesKeepsHigherAndRollbackRestoresExactly) {
     EXPECT_EQ(snapshot(kC100kNetKeys), before);
 }
 
+// What configuration management asks: verify says drift (1) before an apply
+// and at-profile (0) after; apply --json says changed the first time only; a
+// profile verify cannot resolve is 3, never a "drift" of 1.
+TEST(ProfileNetns, VerifyAndChangedAnswerConfigurationManagement) {
+    REQUIRE_PRIVATE_NETNS();
+    Workspace w;
+    w.profile("two", "net.core.somaxconn = 5000\nnet.ipv4.tcp_max_syn_backlog = 3000\n");
+    set_key("net.core.somaxconn", "4096");
+    set_key("net.ipv4.tcp_max_syn_backlog", "9000");  // above: a minimum, so not drift
+
+    auto before = w.doctor({"verify", "two"});
+    EXPECT_EQ(before.exit_code, 1) << before.out << before.err;
+    EXPECT_NE(before.out.find("net.core.somaxconn: 4096, profile 5000"), std::string::npos)
+        << before.out;
+    EXPECT_EQ(before.out.find("tcp_max_syn_backlog"), std::string::npos) << before.out;
+    auto exact = json::parse(w.doctor({"verify", "two", "--exact", "--json"}).out);
+    EXPECT_FALSE(exact["at_profile"].get<bool>());
+    EXPECT_EQ(exact["drift"].size(), 2u) << exact["drift"].dump();
+
+    auto dry = json::parse(w.doctor({"apply", "two", "--dry-run", "--json"}).out);
+    EXPECT_TRUE(dry["changed"].get<bool>());
+    EXPECT_EQ(read_key("net.core.somaxconn"), "4096");
+    auto first = w.doctor({"apply", "two", "--json"});
+    ASSERT_EQ(first.exit_code, 0) << first.err;
+    EXPECT_TRUE(json::parse(first.out)["changed"].get<bool>());
+    auto second = w.doctor({"apply", "two", "--json"});
+    ASSERT_EQ(second.exit_code, 0) << second.err;
+    EXPECT_FALSE(json::parse(second.out)["changed"].get<bool>()) << second.out;
+
+    auto after = w.doctor({"verify", "two"});
+    EXPECT_EQ(after.exit_code, 0) << after.out << after.err;
+    EXPECT_EQ(w.doctor({"verify", "no-such-profile"}).exit_code, 3);
+}
+
 TEST(ProfileNetns, KernelRefusalRestoresEarlierKeysAndNamesKeyAndErrno) {
     REQUIRE_PRIVATE_NETNS();
     Workspace w;

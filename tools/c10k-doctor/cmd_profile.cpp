@@ -105,6 +105,39 @@ int run_diff(const ProfileOptions& o) {
     return kExitOk;
 }
 
+// Configuration management's question: is this host at profile NAME? Exit 0
+// when it is, 1 on drift (listed), 3 when it cannot tell (unknown profile, no
+// such process) - never 1 for an error, so "drift" always means drift.
+int run_verify(const ProfileOptions& o) {
+    auto a = apply_options(o);
+    auto plan = plan_for(o, a);
+    if (!plan) {
+        fmt::print(stderr, "c10k-doctor profile verify: {}\n", plan.error().message);
+        return kExitUnknown;
+    }
+    auto drift = plan->drift();
+    if (o.json) {
+        auto j = render_plan_json(*plan);
+        j["at_profile"] = drift.empty();
+        j["drift"] = drift;
+        emit(j);
+    } else if (drift.empty()) {
+        fmt::print("at profile {}: {} key(s){} checked\n", plan->profile.name, plan->rows.size(),
+                   plan->nofile ? " and the fd limit" : "");
+    } else {
+        fmt::print("drift from profile {}: {} of {} key(s){}\n", plan->profile.name, drift.size(),
+                   plan->rows.size() + (plan->nofile ? 1 : 0),
+                   o.exact ? " (compared exactly)" : "");
+        for (const auto& d : drift)
+            fmt::print("  {}\n", d);
+        fmt::print("fix: c10k-doctor profile apply {}{}\n", plan->profile.name,
+                   o.exact ? " --exact" : "");
+    }
+    for (const auto& n : plan->notes)
+        if (!o.json) fmt::print(stderr, "note: {}\n", n);
+    return drift.empty() ? kExitOk : kExitWarn;
+}
+
 int run_apply(const ProfileOptions& o) {
     auto a = apply_options(o);
     auto plan = plan_for(o, a);
@@ -113,6 +146,7 @@ int run_apply(const ProfileOptions& o) {
         if (o.json) {
             auto j = render_plan_json(*plan);
             j["dry_run"] = true;
+            j["changed"] = plan->changes();  // what a real apply would change
             emit(j);
         } else {
             std::fputs(render_plan_text(*plan, ::isatty(STDOUT_FILENO)).c_str(), stdout);
@@ -120,6 +154,7 @@ int run_apply(const ProfileOptions& o) {
         }
         return kExitOk;
     }
+    bool changes = plan->changes();
     auto state = StateDir::open(o.state_dir);
     if (!state) return fail("apply", state.error().message);
     auto done = apply_plan(*plan, a, *state);
@@ -127,6 +162,7 @@ int run_apply(const ProfileOptions& o) {
     if (o.json) {
         auto j = render_plan_json(*plan);
         j["dry_run"] = false;
+        j["changed"] = changes;  // for Ansible's changed_when: false when already at the profile
         j["journal"] = done->journal_id;
         j["written"] = done->written;
         j["result_notes"] = done->notes;
@@ -221,7 +257,9 @@ Runner setup_profile(CLI::App& app) {
     auto* profile = app.add_subcommand(
         "profile", "List, inspect, apply and roll back sysctl and fd-limit profiles.");
     profile->require_subcommand(1);
-    profile->footer("Exit status: 0 success, 1 failure (one line on stderr), 3 bad command line.");
+    profile->footer(
+        "Exit status: 0 success, 1 failure (one line on stderr), 3 bad command line.\n"
+        "verify: 0 at the profile, 1 drift, 3 cannot tell (unknown profile, no such process).");
 
     auto* list = profile->add_subcommand("list", "Profiles and what each is for");
     add_common(list, *o);
@@ -236,6 +274,13 @@ Runner setup_profile(CLI::App& app) {
     diff->add_flag("--exact", o->exact, "Compare as apply --exact would");
     add_target(diff, *o);
     add_common(diff, *o);
+
+    auto* verify = profile->add_subcommand(
+        "verify", "Exit 0 when this host is at the profile, 1 on drift (listing the keys)");
+    verify->add_option("name", o->name, "Profile name")->required()->type_name("NAME");
+    verify->add_flag("--exact", o->exact, "Drift is any value other than the profile's");
+    add_target(verify, *o);
+    add_common(verify, *o);
 
     auto* apply = profile->add_subcommand(
         "apply", "Apply a profile as one transaction: backed up, verified, all or nothing");
@@ -268,6 +313,7 @@ Runner setup_profile(CLI::App& app) {
         if (list->parsed()) return run_list(*o);
         if (show->parsed()) return run_show(*o);
         if (diff->parsed()) return run_diff(*o);
+        if (verify->parsed()) return run_verify(*o);
         if (apply->parsed()) return run_apply(*o);
         if (rb->parsed()) return run_rollback(*o);
         if (backups->parsed()) return run_backups(*o);

@@ -33,6 +33,26 @@ size_t ApplyPlan::writes() const {
         rows.begin(), rows.end(), [](const PlanRow& r) { return is_write(r.decision.action); }));
 }
 
+bool ApplyPlan::changes() const {
+    if (writes() > 0 || (nofile && is_write(nofile->action))) return true;
+    return std::any_of(files.begin(), files.end(),
+                       [](const JournalFile& f) { return !f.existed || f.before != f.after; });
+}
+
+std::vector<std::string> ApplyPlan::drift() const {
+    std::vector<std::string> out;
+    for (const auto& r : rows)
+        if (is_write(r.decision.action))
+            out.push_back(r.entry.key + ": " + (r.current ? *r.current : "?") + ", profile " +
+                          r.entry.value + " (" + action_name(r.decision.action) + " to " +
+                          r.decision.target + ")");
+    if (nofile && is_write(nofile->action))
+        out.push_back("RLIMIT_NOFILE of PID " + std::to_string(nofile->pid) + ": " +
+                      std::to_string(nofile->current.soft) + ", profile " +
+                      std::to_string(nofile->wanted));
+    return out;
+}
+
 Result<NamespaceTarget> enter_target_namespace(const ApplyOptions& o) {
     NamespaceTarget t;
     if (!o.root.is_live()) return t;

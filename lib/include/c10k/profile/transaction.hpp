@@ -65,6 +65,11 @@ struct ApplyPlan {
     std::vector<JournalFile> files;  // what --persist will write
     std::vector<std::string> notes;
     size_t writes() const;
+    // Whether applying would change anything: a key, the rlimit, or a file's
+    // bytes (what configuration management reports as "changed").
+    bool changes() const;
+    // Keys and the rlimit not at the profile (what `profile verify` lists).
+    std::vector<std::string> drift() const;
 };
 
 // Reads every current value; writes nothing. Errors only when --strict finds a
