@@ -1,6 +1,8 @@
 // The command line as users and monitoring systems see it: exit codes, one-line errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -56,6 +58,36 @@ TEST(Cli, JsonGoesToStdoutAlone) {
         nlohmann::json::parse(r.out);  // throws (fails the test) if anything else is mixed in
     EXPECT_EQ(doc["target"]["connections"], 20000);
     EXPECT_EQ(doc["target"]["source"], "flag");
+}
+
+// --output replaces the file whole (temp file, fsync, rename, 0644) and keeps the
+// exit code; a directory that is not there is one line, exit 3, no file at all.
+TEST(Cli, OutputIsWrittenAtomicallyOrNotAtAll) {
+    auto root = fixture_root("fd-limit-1024");
+    auto out = root.dir() / "out";
+    std::filesystem::create_directories(out);
+    auto file = out / "c10k.prom";
+    auto r = run_doctor({"check", "--root", root.dir().string(), "-i", "0", "--format",
+                         "prometheus", "--output", file.string()});
+    EXPECT_EQ(r.exit_code, 1) << r.err;  // the fixture's WARN, as without --output
+    EXPECT_TRUE(r.out.empty()) << r.out;
+    std::ifstream in(file);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find("c10k_doctor_status"), std::string::npos);
+    EXPECT_EQ(std::filesystem::status(file).permissions() & std::filesystem::perms::all,
+              std::filesystem::perms(0644));
+    size_t entries = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(out))
+        ++entries;
+    EXPECT_EQ(entries, 1u);  // no temp file left beside it
+
+    auto missing = out / "no-such-dir" / "c10k.prom";
+    auto bad = run_doctor({"check", "--root", root.dir().string(), "-i", "0", "--output",
+                           missing.string()});
+    EXPECT_EQ(bad.exit_code, 3);
+    EXPECT_EQ(std::count(bad.err.begin(), bad.err.end(), '\n'), 1) << bad.err;
+    EXPECT_NE(bad.err.find("--output " + missing.string()), std::string::npos) << bad.err;
+    EXPECT_FALSE(std::filesystem::exists(missing.parent_path()));
 }
 
 TEST(Cli, BogusPidIsOneLineAndExit3) {
@@ -123,6 +155,7 @@ TEST(Cli, ProfileManPageMatchesHelp) {
     expect_man_matches_help({{"profile", "list"},
                              {"profile", "show"},
                              {"profile", "diff"},
+                             {"profile", "verify"},
                              {"profile", "apply"},
                              {"profile", "rollback"},
                              {"profile", "backups"}},

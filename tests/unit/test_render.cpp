@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "c10k/report/report.hpp"
@@ -59,6 +60,45 @@ TEST(Render, PrometheusEscapesLabelsAndUsesInf) {
     EXPECT_NE(text.find("c10k_doctor_nofile_hard{"), std::string::npos);
     EXPECT_NE(text.find("} +Inf"), std::string::npos);
     EXPECT_NE(text.find("# TYPE c10k_doctor_somaxconn gauge"), std::string::npos);
+}
+
+// The monitoring-plugin format: a status line whose word follows the exit code,
+// perfdata in 'label'=value[UOM];warn;crit;min;max, then one line per problem.
+TEST(Render, NagiosStatusLinePerfdataAndLongOutput) {
+    auto r = sample_report();
+    r.findings[0].title = "240 of 256 fds | open";  // '|' would start perfdata
+    Finding c = make_finding("backlog.listen-overflows", "backlog", Severity::warn, "drops");
+    c.subject = "it's=odd";
+    add_evidence(c, "listen_overflows_total", "since boot", 12, "");
+    add_evidence(c, "listen_overflows_per_second", "rate", 0.5, "/s");
+    r.findings.push_back(c);
+    auto text = render_nagios(r, Severity::crit);
+    auto nl = text.find('\n');
+    ASSERT_NE(nl, std::string::npos);
+    std::string first = text.substr(0, nl);
+    EXPECT_EQ(first.rfind("C10K CRITICAL - 240 of 256 fds / open [fd.process-nofile] | ", 0), 0u)
+        << first;
+    EXPECT_EQ(std::count(first.begin(), first.end(), '|'), 1) << first;
+    EXPECT_NE(first.find("'fd.process-nofile[pid 7 (say \"hi\")].fds_open'=240;;;;"),
+              std::string::npos)
+        << first;
+    EXPECT_NE(first.find(".nofile_hard'=U;;;;"), std::string::npos) << first;  // unlimited
+    // A quote in a label is doubled, '=' is not allowed; counters are "c".
+    EXPECT_NE(first.find("'backlog.listen-overflows[it''s:odd].listen_overflows_total'=12c;;;;"),
+              std::string::npos)
+        << first;
+    EXPECT_NE(first.find("listen_overflows_per_second'=0.5;;;;"), std::string::npos) << first;
+    std::string rest = text.substr(nl + 1);
+    EXPECT_NE(rest.find("CRIT fd.process-nofile: 240 of 256 fds / open -- fix: prlimit"),
+              std::string::npos)
+        << rest;
+    EXPECT_NE(rest.find("WARN backlog.listen-overflows: drops"), std::string::npos) << rest;
+    EXPECT_EQ(rest.find("somaxconn"), std::string::npos) << rest;  // OK findings stay out
+
+    // --fail-on crit turns a WARN host's exit code into 0, and the word with it.
+    r.findings.erase(r.findings.begin());
+    EXPECT_EQ(render_nagios(r, Severity::ok).rfind("C10K OK - drops [backlog.listen-overflows]", 0),
+              0u);
 }
 
 TEST(Severity, OverallIgnoresUnknownUnlessAlone) {

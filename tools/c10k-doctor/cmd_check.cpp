@@ -7,6 +7,7 @@
 
 #include "c10k/checks/checks.hpp"
 #include "c10k/collect.hpp"
+#include "c10k/profile/journal.hpp"
 #include "c10k/report/report.hpp"
 #include "commands.hpp"
 
@@ -24,6 +25,7 @@ struct CheckOptions {
     bool quiet = false;
     std::string fail_on = "warn";
     std::string root;
+    std::string output;
 };
 
 int exit_code_for(Severity overall, const std::string& fail_on) {
@@ -71,17 +73,32 @@ int run_check(const CheckOptions& o) {
         make_check_report(collected->now, collected->interval_s, target, run_all_checks(input));
 
     std::string format = o.json ? "json" : o.format;
+    int code = exit_code_for(overall_severity(report.findings), o.fail_on);
+    std::string out;
     if (format == "json") {
-        std::fputs(render_json(report).c_str(), stdout);
+        out = render_json(report);
     } else if (format == "prometheus") {
-        std::fputs(render_prometheus(report).c_str(), stdout);
+        out = render_prometheus(report);
+    } else if (format == "nagios") {
+        static constexpr Severity kByCode[] = {Severity::ok, Severity::warn, Severity::crit,
+                                               Severity::unknown};
+        out = render_nagios(report, kByCode[code]);
     } else {
         TextStyle style;
-        style.colour = ::isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
+        style.colour = o.output.empty() && ::isatty(STDOUT_FILENO) &&
+                       std::getenv("NO_COLOR") == nullptr;
         style.quiet = o.quiet;
-        std::fputs(render_text(report, style).c_str(), stdout);
+        out = render_text(report, style);
     }
-    return exit_code_for(overall_severity(report.findings), o.fail_on);
+    if (o.output.empty()) {
+        std::fputs(out.c_str(), stdout);
+    } else if (auto st = write_file_atomic(o.output, out, 0644); !st) {
+        // Readers (node_exporter's textfile collector) see the old file or the
+        // new one, never half of one; a failed write leaves no temp file behind.
+        fmt::print(stderr, "c10k-doctor check: --output {}: {}\n", o.output, st.error().message);
+        return kExitUnknown;
+    }
+    return code;
 }
 
 }  // namespace
@@ -109,9 +126,12 @@ Runner setup_check(CLI::App& app) {
         ->type_name("SECONDS");
     auto* json = sub->add_flag("--json", o->json, "Same as --format json");
     sub->add_option("-f,--format", o->format, "Output format")
-        ->check(CLI::IsMember({"text", "json", "prometheus"}))
-        ->type_name("text|json|prometheus")
+        ->check(CLI::IsMember({"text", "json", "prometheus", "nagios"}))
+        ->type_name("text|json|prometheus|nagios")
         ->excludes(json);
+    sub->add_option("-o,--output", o->output,
+                    "Write to FILE atomically (a temp file beside it, fsync, rename; mode 0644)")
+        ->type_name("FILE");
     sub->add_flag("-q,--quiet", o->quiet, "Text output: show only findings that are not OK");
     sub->add_option("--fail-on", o->fail_on, "Lowest severity that makes the exit code non-zero")
         ->check(CLI::IsMember({"warn", "crit"}))

@@ -90,10 +90,15 @@ Finding syn_backlog(const CheckInput& in, uint64_t need) {
 
 // Counter evidence: the rate over the window is the alarm, the since-boot total is context.
 void add_counter(Finding& f, const CheckInput& in, std::string_view key, std::string_view name) {
+    // "TCPReqQFullDrop" -> "tcp_req_q_full_drop": a word starts at a capital after
+    // a lower-case letter, or at the last capital of an acronym ("TCPReq").
     std::string snake;
-    for (char c : name) {
-        if (std::isupper(static_cast<unsigned char>(c)) && !snake.empty()) snake += '_';
-        snake += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    auto up = [&](size_t i) { return std::isupper(static_cast<unsigned char>(name[i])) != 0; };
+    for (size_t i = 0; i < name.size(); ++i) {
+        bool starts_word = i > 0 && up(i) &&
+                           (!up(i - 1) || (i + 1 < name.size() && !up(i + 1)));
+        if (starts_word) snake += '_';
+        snake += static_cast<char>(std::tolower(static_cast<unsigned char>(name[i])));
     }
     if (auto r = in.rate(key))
         add_evidence(f, snake + "_per_second", std::string(name) + " rate", *r, "/s");

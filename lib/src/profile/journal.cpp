@@ -115,7 +115,7 @@ Status fsync_dir(const fs::path& dir) {
 }  // namespace
 
 Status write_file_atomic(const fs::path& path, const std::string& content, uint32_t mode) {
-    auto dir = path.parent_path();
+    auto dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
     std::string tmp_name = ".";
     tmp_name += path.filename().string();
     tmp_name += ".tmp." + std::to_string(::getpid());
@@ -127,7 +127,8 @@ Status write_file_atomic(const fs::path& path, const std::string& content, uint3
     };
     UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
                        static_cast<mode_t>(mode)));
-    if (!fd) return make_error(tmp.string() + ": " + std::strerror(errno));
+    if (!fd)
+        return make_error("cannot create a file in " + dir.string() + ": " + std::strerror(errno));
     if (::fchmod(fd.get(), static_cast<mode_t>(mode)) != 0) return fail(tmp.string());
     size_t off = 0;
     while (off < content.size()) {

@@ -41,6 +41,9 @@ std::string render_json(const CheckReport& r);
 // One finding as the JSON outputs (check and probe) spell it.
 nlohmann::json finding_json(const Finding& f);
 std::string render_prometheus(const CheckReport& r);
+// The monitoring-plugin format: "C10K CRITICAL - ... | perfdata", then one line
+// per finding that is not OK. `status` is what the exit code says.
+std::string render_nagios(const CheckReport& r, Severity status);
 
 // "fd" -> "fd limits"
 std::string_view area_title(std::string_view area);

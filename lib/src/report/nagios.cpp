@@ -1,0 +1,113 @@
+// The monitoring-plugin format (Nagios, Icinga, Sensu, Checkmk, Zabbix's
+// plugin runner): one status line with perfdata, then the long output.
+//   C10K CRITICAL - somaxconn 4096 clamps ... [backlog.somaxconn] | 'x'=1;;;;
+// The status word follows the exit code, so --fail-on crit turns a WARN into
+// "OK" with exit 0 (the long output still lists the warnings).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "c10k/report/report.hpp"
+#include "c10k/text.hpp"
+
+namespace c10k {
+
+namespace {
+
+const char* status_word(Severity s) {
+    switch (s) {
+        case Severity::ok:
+            return "OK";
+        case Severity::warn:
+            return "WARNING";
+        case Severity::crit:
+            return "CRITICAL";
+        case Severity::unknown:
+            return "UNKNOWN";
+    }
+    return "UNKNOWN";
+}
+
+// The status line and the long output are single lines each: anything from
+// outside is made printable, and '|' (which starts perfdata) is replaced.
+std::string plugin_text(std::string_view s) {
+    std::string out = printable(s);
+    std::replace(out.begin(), out.end(), '|', '/');
+    return out;
+}
+
+// Labels may hold anything but '=' and a quote (which is doubled inside the
+// quotes the label is given).
+std::string perf_label(const Finding& f, const Evidence& e) {
+    std::string label = f.id;
+    if (!f.subject.empty()) label += "[" + f.subject + "]";
+    label += "." + e.key;
+    std::string out;
+    for (char c : printable(label)) {
+        if (c == '=') c = ':';
+        if (c == '\'') out += '\'';
+        out += c;
+    }
+    return out;
+}
+
+// The plugin units: s, ms, us, %, B/KB/MB/TB, c; everything else is a plain number.
+// Since-boot counters (keys ending in _total) are "c", so graphers derive rates.
+std::string_view perf_unit(std::string_view key, std::string_view unit) {
+    if (key.size() > 6 && key.substr(key.size() - 6) == "_total") return "c";
+    for (std::string_view u : {"s", "ms", "us", "%"})
+        if (unit == u) return u;
+    if (unit == "bytes") return "B";
+    return "";
+}
+
+std::string perf_value(double v) {
+    if (!std::isfinite(v)) return "U";  // the format's "could not be determined"
+    if (std::fabs(v - std::round(v)) < 1e-9 && std::fabs(v) < 9e15)
+        return fmt::format("{}", static_cast<int64_t>(v));
+    return fmt::format("{:.6g}", v);  // fmt never uses the locale's decimal comma here
+}
+
+}  // namespace
+
+std::string render_nagios(const CheckReport& r, Severity status) {
+    Severity worst = overall_severity(r.findings);
+    std::vector<const Finding*> shown;
+    for (const auto& f : r.findings)
+        if (f.severity == worst && worst != Severity::ok) shown.push_back(&f);
+
+    std::string summary;
+    size_t listed = std::min<size_t>(shown.size(), 3);
+    for (size_t i = 0; i < listed; ++i)
+        summary += (i ? "; " : "") + plugin_text(shown[i]->title) + " [" + shown[i]->id + "]";
+    if (shown.size() > listed) summary += fmt::format(" (+{} more)", shown.size() - listed);
+    if (summary.empty()) {
+        summary = fmt::format("{} checks OK", r.findings.size());
+        if (r.target.from_flag) summary += fmt::format(" for {} connections", r.target.connections);
+    }
+
+    std::string perf;
+    std::set<std::string> seen;
+    for (const auto& f : r.findings)
+        for (const auto& e : f.evidence) {
+            auto label = perf_label(f, e);
+            if (!seen.insert(label).second) continue;
+            perf += fmt::format("{}'{}'={}{};;;;", perf.empty() ? "" : " ", label,
+                                perf_value(e.value), perf_unit(e.key, e.unit));
+        }
+
+    std::string out = fmt::format("C10K {} - {}", status_word(status), summary);
+    if (!perf.empty()) out += " | " + perf;
+    out += "\n";
+    for (const auto& f : r.findings) {
+        if (f.severity == Severity::ok) continue;
+        out += fmt::format("{} {}: {}", to_string(f.severity), f.id, plugin_text(f.title));
+        if (!f.fix.empty()) out += " -- fix: " + plugin_text(f.fix.front());
+        out += "\n";
+    }
+    return out;
+}
+
+}  // namespace c10k
