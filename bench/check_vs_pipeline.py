@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """check vs the shell pipeline a person would run, in a network namespace
 holding 1,000 .. 50,000 TCP sockets, in one of two mixes:
 

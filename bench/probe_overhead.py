@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """What `c10k-doctor probe` costs the server it watches, against bpftrace doing
 comparable in-kernel aggregation on the same tracepoints.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // In-kernel aggregation for `c10k-doctor probe`: syscalls, scheduling and TCP of
 // one process, filtered by its tgid (and TCP events by its ports) so every
 // other process pays a compare and a return.

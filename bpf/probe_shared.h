@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Map layouts shared by bpf/probe.bpf.c and the user-space loader. Everything
  * is aggregated in the kernel; user space reads the maps once per interval. */
 #ifndef C10K_PROBE_SHARED_H

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Install the Debian 12 packages c10k-doctor needs to build, test and benchmark.
 # Idempotent: does nothing (and prints nothing) when everything is already there.
 set -euo pipefail

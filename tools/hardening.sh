@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Hardening runs, each in a build directory of its own next to build/:
 #   tools/hardening.sh sanitize        unit and privileged suites under ASan + UBSan
 #   tools/hardening.sh fuzz [SECONDS]  each libFuzzer target for SECONDS (default 60)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Runs a program with a time limit and captures what it prints.
 #pragma once
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Validates `check --json` against its schema and parses `--format prometheus`
 back with the Prometheus client's own parser, over every fixture host and the
 live host. Usage: validate_outputs.py C10K_DOCTOR SCHEMA FIXTURES_DIR"""

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Validates `probe --json` against its schema for live targets: a busy and an
 idle server, in BPF mode (when this machine allows BPF; CI does) and in
 sampling mode. Usage: validate_probe.py C10K_DOCTOR C10K_TARGET C10K_LOAD SCHEMA"""

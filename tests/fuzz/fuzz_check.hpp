@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What every fuzz target asserts besides "no crash, no sanitizer report": the
 // invariants the output formats rely on. A failed one aborts, which libFuzzer
 // reports as a crash with the input that caused it.

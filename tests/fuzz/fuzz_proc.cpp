@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Every /proc and cgroup text parser over the same bytes: limits, status, stat,
 // schedstat, syscall, snmp/netstat, sockstat, softnet_stat, meminfo, loadavg,
 // /proc/stat, pressure, cpu.max and cpu.stat, and a unit's LimitNOFILE=. The

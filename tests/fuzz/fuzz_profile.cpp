@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Profiles as an administrator (or an attacker with write access to
 // /etc/c10k-doctor/profiles) could write them: the parser over one file, and
 // include resolution over three that name each other. The input is split at

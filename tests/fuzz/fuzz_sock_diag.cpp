@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The sock_diag (inet_diag) message parsers, over what a netlink recv could
 // hold: truncated headers, lengths that point past the buffer, attributes of
 // any size, NLMSG_ERROR and NLMSG_DONE anywhere.

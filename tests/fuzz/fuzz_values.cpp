@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Sysctl names and values as profiles and the kernel spell them: the number
 // parsers, key and value validation, normalisation and the apply decision, and
 // `printable`, which every string from outside goes through before any output.

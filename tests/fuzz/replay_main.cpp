@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Without libFuzzer (a gcc build), each fuzz target is linked with this driver
 // and run over its kept inputs: every crash a fuzzer ever found stays a test.
 #include <cstdint>

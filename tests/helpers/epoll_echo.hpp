@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The nonblocking epoll echo loop the target servers share: accept on
 // `listener` (other loops may share it), echo each request after `on_request`.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // c10k-load: drives the target servers over loopback. Every mode is bounded by
 // SECONDS and exits by itself.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Loopback socket plumbing shared by the test helper programs (testkit,
 // target servers, load driver). Helpers die with a message instead of
 // returning errors: they are test fixtures, and a failed fixture must be loud.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // c10k-target: small servers, each with one known bottleneck, for the probe
 // tests and bench/. Loopback only; every mode exits by itself after SECONDS.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Target servers for what real servers wait on (see target_server.cpp for the
 // modes): a dependency, a connection pool, a connection cap, a pegged event
 // loop, Nagle's algorithm, poll() scans - and a lookalike of each that must not

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Target servers defined outside target_server.cpp (see its header for the modes).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // c10k-testkit: holds sockets and fds in known shapes for the integration tests
 // and benchmarks. Loopback only; every mode ends by itself after SECONDS.
 //

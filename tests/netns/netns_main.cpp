@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Every privileged test process runs in a private network namespace of its own,
 // so sockets and net.* sysctls never touch the host. Without the privilege to
 // create one, the tests skip with the reason printed.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The probe tests' shared pieces: run `probe`, start a target server with the
 // load that exposes it, and skip only where BPF is truly unavailable.
 #pragma once

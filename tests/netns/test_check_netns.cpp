@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // `check` against real sockets and sysctls inside this process's private netns.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Strings from outside - a process's own name, a profile's text - reach every
 // subcommand and output format valid and escaped, and are never fatal: any
 // local user can name a process "bad\x83\xff" and must not blind the

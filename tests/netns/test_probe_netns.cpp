@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // `probe` against real servers with one known bottleneck each, driven over
 // loopback inside this test process's private network namespace. CI is root
 // with BPF: the BPF cases must run there, and skip only without the privilege.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // `probe` on what real servers wait on: a dependency, a connection pool, their
 // own connection cap, a pegged event loop, Nagle, poll() scans. Each case has a
 // lookalike that must not get its id. All servers and load run on loopback in

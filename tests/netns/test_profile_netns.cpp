@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // `profile apply/rollback` against the real kernel, inside this test process's
 // private network namespace: net.* keys only, so the host never changes.
 #include <gtest/gtest.h>

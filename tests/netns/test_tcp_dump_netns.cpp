@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dump_tcp against a live kernel, in this process's private namespace: one
 // compat dump for both families must give each socket once, as the two
 // per-family dumps do.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "fixture_root.hpp"
 
 #include <unistd.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A fixture tree copied into a private temp dir, optionally overlaid with a
 // variant's files and extra processes, so tests can point sources at it.
 #pragma once

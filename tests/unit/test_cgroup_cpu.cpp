@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The cgroup CPU limit source: both cgroup versions, from fixture trees.
 #include <gtest/gtest.h>
 

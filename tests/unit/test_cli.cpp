@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The command line as users and monitoring systems see it: exit codes, one-line errors.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The connection-level evidence: the predicates that read TCP_INFO, the tracker
 // that turns samples into per-destination waits, and the sock_diag parser.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The verdict rules over synthetic evidence: causes above symptoms, the
 // lookalikes told apart, and "healthy" when nothing stands out.
 #include <gtest/gtest.h>

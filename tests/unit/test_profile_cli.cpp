@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // `profile` end to end against a fixture sysctl root: fs.* keys and the
 // --persist files are exercised here without touching the host.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Profiles: parsing, validation of hostile input, include resolution, key rules.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Each fixture host differs from `healthy` in one limit; the rules must name it.
 #include <gtest/gtest.h>
 

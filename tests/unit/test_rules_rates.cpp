@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Rules that need two samples: rates are the alarm, since-boot totals only context.
 #include <gtest/gtest.h>
 

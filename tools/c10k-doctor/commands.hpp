@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // One file per subcommand: setup_x() declares its options on the CLI11 app,
 // and the returned callback runs it and yields the process exit code.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Text and JSON for the profile subcommands.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Reads the system into snapshots. The only place in `check` that does I/O.
 #pragma once
 

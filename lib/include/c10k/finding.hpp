@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The one currency of the program: check, profile and probe all produce Findings,
 // and every renderer consumes them.
 #pragma once

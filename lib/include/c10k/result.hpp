@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Errors as values: the library never throws across its API.
 // Shaped like std::expected so it can be swapped for it once the toolchain has it.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Plain, time-stamped data read from the system. Rules see nothing else.
 #pragma once
 

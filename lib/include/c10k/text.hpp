@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Small parsing helpers shared by the /proc parsers.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Accept and SYN backlogs. A connection waits in the SYN queue until the
 // handshake completes, then in the listener's accept queue until accept().
 // The accept queue holds at most min(listen(backlog), net.core.somaxconn).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Connection tracking: when nf_conntrack is loaded every connection (and every
 // TIME_WAIT) takes an entry; when the table is full new packets are dropped.
 #include <fmt/format.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Ephemeral ports: a connection is unique by (src addr, src port, dst addr,
 // dst port), so a client can hold at most one connection per local port to
 // each destination: the port range, less reserved ports, is a per-destination cap.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // fd limits: every connection is a file descriptor, and four limits stand in
 // line: the process's RLIMIT_NOFILE (soft, then hard), fs.nr_open (the most any
 // hard limit may be raised to) and fs.file-max (all open files on the host).

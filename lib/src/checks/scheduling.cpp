@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Context switches, run queue and threads. Thread-per-connection servers hit
 // these long before fds or ports: thousands of threads switching tens of
 // thousands of times a second, waiting on the run queue for a CPU.

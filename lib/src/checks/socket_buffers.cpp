@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Socket buffers and TCP memory. tcp_mem is three page counts (min, pressure,
 // max) for all TCP buffers of the namespace: above `pressure` the kernel shrinks
 // every socket's buffers, at `max` it refuses memory and aborts connections.

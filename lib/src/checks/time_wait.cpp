@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // TIME_WAIT: the side that closes first keeps the connection for 60 s (fixed in
 // the kernel as TCP_TIMEWAIT_LEN; tcp_fin_timeout does not shorten it). Beyond
 // tcp_max_tw_buckets the kernel destroys them early and logs an overflow.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include <algorithm>
 
 #include "c10k/probe/conn_evidence.hpp"

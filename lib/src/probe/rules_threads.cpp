@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "verdict_rules.hpp"
 
 namespace c10k::verdict {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What the process waits on, read from its own connections (TCP_INFO) and its
 // threads: replies from a dependency, a slot in a connection pool, ACKs that
 // Nagle waits for, and fd scans by poll()/select().

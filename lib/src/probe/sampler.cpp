@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "c10k/probe/sampler.hpp"
 
 #include <signal.h>

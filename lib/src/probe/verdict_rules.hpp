@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Internal to the verdict: the rules as methods of one Judge over one
 // ProbeEvidence, split by what they look at. The Judge computes the facts more
 // than one rule depends on (fd-limited, thread storm, CPU busy) once, so a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // JSON output, schema "c10k-doctor/check" version 1 (lib/schema/check-v1.schema.json).
 // Additive changes keep the version; renames or removals bump it.
 #include <cmath>

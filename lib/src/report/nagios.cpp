@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The monitoring-plugin format (Nagios, Icinga, Sensu, Checkmk, Zabbix's
 // plugin runner): one status line with perfdata, then the long output.
 //   C10K CRITICAL - somaxconn 4096 clamps ... [backlog.somaxconn] | 'x'=1;;;;

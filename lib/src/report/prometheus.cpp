@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Prometheus text exposition format (0.0.4), for node_exporter's textfile
 // collector: one gauge per finding's severity, and every evidence number as a
 // gauge named after its key, labelled by the finding it belongs to.

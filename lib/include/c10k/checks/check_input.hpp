@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What every rule receives: the snapshot, the earlier sample for rates, and the
 // target the thresholds are sized for. Rules are pure functions of this.
 #pragma once

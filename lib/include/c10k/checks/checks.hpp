@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // One function per area; each is pure over a CheckInput.
 #pragma once
 

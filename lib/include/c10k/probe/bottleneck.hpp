@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The verdict's vocabulary, declared once: every id probe can name, what it
 // means, how it ranks against the others, and which histograms back it up.
 // Ids are stable (JSON, scripts); add new ones, never rename one.

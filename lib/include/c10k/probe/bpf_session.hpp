@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The loaded and attached BPF programs for one target process.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What the target's own connections showed across many samples: who it waits
 // for (outbound destinations), who waits for it (inbound requests), data held
 // back by Nagle, receive buffers. Built by ConnTracker from sock_diag TCP_INFO,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What `probe` measured about one process over its window: the BPF aggregates
 // (when BPF was available) and what user space sampled. Verdict rules are pure
 // functions of this.

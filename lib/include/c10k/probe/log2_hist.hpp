@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // log2 histograms of nanoseconds, the shape the BPF maps keep.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // One probe run: BPF (or sampling) over a bounded window, then evidence.
 #pragma once
 

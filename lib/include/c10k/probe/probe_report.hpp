@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The probe's verdict for people (text, log2 histograms) and for programs (JSON).
 #pragma once
 

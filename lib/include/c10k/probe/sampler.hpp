@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What user space samples about the target during the window: the only source
 // in sampling mode, and the queue, connection and thread evidence BPF cannot
 // see (no tracepoint fires on an accept-queue overflow, none says which peer a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // From evidence to a ranked verdict in the design's bottleneck vocabulary:
 // root causes above the symptoms they drag along.
 #pragma once

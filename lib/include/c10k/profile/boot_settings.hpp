@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What the sysctl.d configuration will set at boot, and from which file, so a
 // diff can show that /etc/sysctl.d/99-foo.conf will undo a change at the next boot.
 #pragma once

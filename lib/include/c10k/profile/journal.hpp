@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The backup journal of one apply: everything needed to put the host back,
 // written durably before the first change, so a rollback works even after the
 // apply was killed half way.

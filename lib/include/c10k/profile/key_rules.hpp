@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What applying one key means. Capacity keys are minimums (never lower a limit
 // the host already has higher); vectors are raised element by element; a port
 // range is only ever widened; everything else is set exactly.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A sysctl profile: sysctl.d syntax ("key = value", '#' comments) plus metadata
 // comments ("# description:", "# include:", "# nofile:"), so `sysctl -p` can load
 // one and a person can read it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Where profiles live: the override directory (/etc/c10k-doctor/profiles) first,
 // then the shipped one. A file NAME.conf there is profile NAME.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Applying a profile as one transaction: plan (read-only), journal, write and
 // verify each key, restore everything on the first failure; and rollback.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What a `check` run hands to the renderers: findings plus the context needed
 // to read them (which host, namespace, target and window).
 #pragma once

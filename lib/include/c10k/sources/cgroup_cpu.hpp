@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The CPU limit a process's cgroups put on it (CFS bandwidth control: a quota
 // of CPU time per period, what `docker --cpus`, Kubernetes CPU limits and
 // systemd's CPUQuota= set) and how often the group was throttled for it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Host-wide scheduler and memory figures: /proc/stat, /proc/loadavg,
 // /proc/pressure/cpu, /proc/meminfo.
 #pragma once

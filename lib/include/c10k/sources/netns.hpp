@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Entering another network namespace, so that /proc/net, /proc/sys/net and
 // netlink all answer for it (a container's view rather than the host's).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Parsers for the per-network-namespace counter files under /proc/net.
 #pragma once
 

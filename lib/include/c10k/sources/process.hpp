@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // One process as /proc shows it: limits, fds, threads and their scheduling.
 #pragma once
 

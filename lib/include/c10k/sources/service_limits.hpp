@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The fd limit services get from systemd when their unit sets none: what
 // `check` judges when it is run by a timer, cron or an agent, whose own limit
 // belongs to no server.

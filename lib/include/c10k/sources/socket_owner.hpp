@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Which process holds a socket: the way to name the local server behind a
 // destination the target waits on.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // TCP sockets of one network namespace, read through netlink sock_diag (never by
 // parsing /proc/net/tcp, which is O(n) text), reduced while reading to what the
 // rules need: state counts, listeners, and ephemeral-port use per destination.

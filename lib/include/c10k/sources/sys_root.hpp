@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Where the sources read the system from. "/" in production; a fixture tree in tests,
 // the way iproute2 honours PROC_ROOT.
 #pragma once

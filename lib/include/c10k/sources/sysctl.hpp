@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Reading sysctls by name through /proc/sys (per network namespace for net.*).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The target's own TCP sockets with what the kernel knows of each (TCP_INFO and
 // SKMEMINFO through sock_diag): who is waiting for whom, what is held back
 // unsent, how full the buffers are. What `probe` samples many times a second.
