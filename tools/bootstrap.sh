@@ -10,6 +10,7 @@ packages=(
   libfmt-dev libcli11-dev nlohmann-json3-dev libgtest-dev
   iproute2 util-linux procps time
   python3 python3-jsonschema python3-prometheus-client
+  prometheus  # promtool: the exposition lint and the alerting rules' tests
 )
 
 missing=()

@@ -61,7 +61,7 @@ TEST(HostileInput, ProcessNamesReachEveryFormatEscaped) {
     Background named({C10K_TESTKIT_PATH, "named", kHostile, "30"});
     ASSERT_TRUE(named.ok());
     std::string pid = std::to_string(named.pid());
-    for (const auto& fmt : {"text", "json", "prometheus"}) {
+    for (const auto& fmt : {"text", "json", "prometheus", "nagios"}) {
         auto r = run_doctor({"check", "--pid", pid, "--interval", "0", "--format", fmt});
         expect_clean(r, std::string("check --format ") + fmt);
         if (std::string(fmt) == "json") {

@@ -57,10 +57,42 @@ TEST(Render, TextGroupsByAreaAndQuietHidesOk) {
 TEST(Render, PrometheusEscapesLabelsAndUsesInf) {
     auto text = render_prometheus(sample_report());
     EXPECT_NE(text.find("c10k_doctor_status{netns=\"host\"} 2"), std::string::npos);
-    EXPECT_NE(text.find("subject=\"pid 7 (say \\\"hi\\\")\""), std::string::npos) << text;
-    EXPECT_NE(text.find("c10k_doctor_nofile_hard{"), std::string::npos);
+    // A process is labelled by its comm (escaped), never by its PID.
+    EXPECT_NE(text.find("comm=\"say \\\"hi\\\"\""), std::string::npos) << text;
+    EXPECT_EQ(text.find("pid 7"), std::string::npos) << text;
+    EXPECT_NE(text.find("c10k_doctor_process_nofile_hard{"), std::string::npos);
     EXPECT_NE(text.find("} +Inf"), std::string::npos);
     EXPECT_NE(text.find("# TYPE c10k_doctor_somaxconn gauge"), std::string::npos);
+}
+
+// By Prometheus's naming rules: counters typed counter, rates left to the
+// server, percentages as 0..1 ratios, one meaning (and HELP) per name.
+TEST(Render, PrometheusCountersRatiosAndNoRates) {
+    CheckReport r;
+    r.netns = "host";
+    Finding a = make_finding("backlog.listen-overflows", "backlog", Severity::warn, "drops");
+    a.subject = "host";
+    add_evidence(a, "listen_overflows_total", "ListenOverflows since boot", 42, "");
+    add_evidence(a, "listen_overflows_per_second", "ListenOverflows rate", 3.5, "/s");
+    Finding b = make_finding("sched.run-queue", "sched", Severity::ok, "fine");
+    add_evidence(b, "cpu_pressure_some_avg10_percent", "PSI some avg10", 16.5, "%");
+    add_evidence(b, "threads", "threads on the host", 300, "threads");
+    Finding c = make_finding("sched.process", "sched", Severity::ok, "fine");
+    c.subject = "pid 9 (nginx)";
+    add_evidence(c, "threads", "threads", 4, "threads");
+    r.findings = {a, b, c};
+    auto text = render_prometheus(r);
+    EXPECT_NE(text.find("# TYPE c10k_doctor_listen_overflows_total counter\n"), std::string::npos)
+        << text;
+    EXPECT_EQ(text.find("per_second"), std::string::npos) << text;
+    EXPECT_NE(text.find("c10k_doctor_cpu_pressure_some_avg10_ratio{"), std::string::npos) << text;
+    EXPECT_NE(text.find("} 0.165\n"), std::string::npos) << text;
+    EXPECT_EQ(text.find("_percent"), std::string::npos) << text;
+    EXPECT_NE(text.find("c10k_doctor_threads{id=\"sched.run-queue\""), std::string::npos);
+    EXPECT_NE(text.find("c10k_doctor_process_threads{id=\"sched.process\",area=\"sched\","
+                        "comm=\"nginx\"} 4"),
+              std::string::npos)
+        << text;
 }
 
 // The monitoring-plugin format: a status line whose word follows the exit code,

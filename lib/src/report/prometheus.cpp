@@ -1,11 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Prometheus text exposition format (0.0.4), for node_exporter's textfile
-// collector: one gauge per finding's severity, and every evidence number as a
-// gauge named after its key, labelled by the finding it belongs to.
+// collector, by Prometheus's naming rules (what `promtool check metrics` checks):
+// - since-boot counters (evidence keys ending in _total) are typed counter;
+// - rates are left out: the server computes them from the counters;
+// - percentages become 0..1 ratios (_percent -> _ratio);
+// - labels identify a series across restarts: id, area and subject, and for a
+//   finding about a process its comm instead of "pid N (comm)", whose PID would
+//   start a new series at every restart. Those metrics are named
+//   c10k_doctor_process_*, so a key means one thing per name (the host's
+//   threads and a process's threads are two metrics, each with one HELP).
 #include <fmt/format.h>
 
 #include <cmath>
 #include <map>
+#include <optional>
+#include <set>
 #include <vector>
 
 #include "c10k/report/report.hpp"
@@ -42,8 +51,9 @@ std::string escape_help(std::string_view v) {
     return out;
 }
 
-std::string metric_name(std::string_view key) {
+std::string metric_name(std::string_view prefix, std::string_view key) {
     std::string out = "c10k_doctor_";
+    out += prefix;
     for (char c : key)
         out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
     return out;
@@ -57,8 +67,21 @@ std::string value_text(double v) {
     return fmt::format("{:.6g}", v);
 }
 
+bool ends_with(std::string_view s, std::string_view suffix) {
+    return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// "pid 812 (postgres)" -> "postgres"; nothing for other subjects.
+std::optional<std::string> process_comm(std::string_view subject) {
+    if (!subject.starts_with("pid ")) return std::nullopt;
+    auto open = subject.find(" (");
+    if (open == std::string_view::npos || !ends_with(subject, ")")) return std::nullopt;
+    return std::string(subject.substr(open + 2, subject.size() - open - 3));
+}
+
 struct Family {
     std::string help;
+    bool counter = false;
     std::vector<std::string> samples;
 };
 
@@ -67,6 +90,9 @@ struct Family {
 std::string render_prometheus(const CheckReport& r) {
     std::string out;
     auto labels = [](const Finding& f) {
+        if (auto comm = process_comm(f.subject))
+            return fmt::format("id=\"{}\",area=\"{}\",comm=\"{}\"", escape_label(f.id),
+                               escape_label(f.area), escape_label(*comm));
         return fmt::format("id=\"{}\",area=\"{}\",subject=\"{}\"", escape_label(f.id),
                            escape_label(f.area), escape_label(f.subject));
     };
@@ -84,32 +110,47 @@ std::string render_prometheus(const CheckReport& r) {
         "# HELP c10k_doctor_finding_severity Severity of each finding: 0 OK, 1 WARN, 2 CRIT, 3 "
         "UNKNOWN.\n";
     out += "# TYPE c10k_doctor_finding_severity gauge\n";
-    for (const auto& f : r.findings)
-        out += fmt::format("c10k_doctor_finding_severity{{{}}} {}\n", labels(f),
-                           static_cast<int>(f.severity));
+    std::set<std::string> severity_seen;
+    for (const auto& f : r.findings) {
+        auto sample = fmt::format("c10k_doctor_finding_severity{{{}}}", labels(f));
+        if (severity_seen.insert(sample).second)
+            out += fmt::format("{} {}\n", sample, static_cast<int>(f.severity));
+    }
 
-    // Evidence grouped into one family per key, in first-seen order; a key seen
-    // twice for the same finding and subject is emitted once.
+    // Evidence grouped into one family per name, in first-seen order; a series
+    // seen twice (the same key of the same finding and subject) is emitted once.
     std::vector<std::string> order;
     std::map<std::string, Family> families;
-    std::map<std::string, bool> seen;
+    std::set<std::string> seen;
     for (const auto& f : r.findings) {
+        bool of_process = process_comm(f.subject).has_value();
         for (const auto& e : f.evidence) {
-            auto name = metric_name(e.key);
+            if (e.unit == "/s" || ends_with(e.key, "_per_second")) continue;
+            std::string key = e.key;
+            double value = e.value;
+            std::string unit = e.unit;
+            if (unit == "%") {
+                if (ends_with(key, "_percent")) key.resize(key.size() - 8);
+                key += "_ratio";
+                value /= 100;
+                unit = "0..1";
+            }
+            auto name = metric_name(of_process ? "process_" : "", key);
             auto sample = fmt::format("{}{{{}}}", name, labels(f));
-            if (seen[sample]) continue;
-            seen[sample] = true;
+            if (!seen.insert(sample).second) continue;
             auto [it, fresh] = families.try_emplace(name);
             if (fresh) {
                 order.push_back(name);
-                it->second.help = e.label + (e.unit.empty() ? "" : " (" + e.unit + ")");
+                it->second.help = e.label + (unit.empty() ? "" : " (" + unit + ")");
+                it->second.counter = ends_with(key, "_total");
             }
-            it->second.samples.push_back(sample + " " + value_text(e.value));
+            it->second.samples.push_back(sample + " " + value_text(value));
         }
     }
     for (const auto& name : order) {
         const auto& fam = families[name];
-        out += fmt::format("# HELP {} {}\n# TYPE {} gauge\n", name, escape_help(fam.help), name);
+        out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, escape_help(fam.help), name,
+                           fam.counter ? "counter" : "gauge");
         for (const auto& s : fam.samples)
             out += s + "\n";
     }
