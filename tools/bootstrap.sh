@@ -11,6 +11,7 @@ packages=(
   iproute2 util-linux procps time
   python3 python3-jsonschema python3-prometheus-client
   prometheus  # promtool: the exposition lint and the alerting rules' tests
+  ansible-core systemd  # the example playbook and the units, run by the tests
 )
 
 missing=()
