@@ -161,7 +161,7 @@ Runner setup_probe(CLI::App& app) {
     sub->add_flag("--follow", o->follow,
                   "Also probe, in the same window, the local process serving the destination "
                   "the target waits on, and chain the two verdicts");
-    sub->add_flag("--json", o->json, "Machine-readable verdict (schema c10k-doctor/probe v1)");
+    sub->add_flag("--json", o->json, "Machine-readable verdict (schema c10k-doctor/probe v2)");
     sub->add_flag("-v,--verbose", o->verbose, "Show libbpf's log (verifier output on failure)");
     sub->footer(
         "Exit status: 0 a verdict was printed (whatever it says), 1 the probe could not run, "

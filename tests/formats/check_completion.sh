@@ -1,0 +1,34 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Drives the bash completion as bash does: COMP_WORDS/COMP_CWORD, then the
+# function `complete -p c10k-doctor` names, then COMPREPLY.
+# Usage: check_completion.sh C10K_DOCTOR COMPLETION_FILE PROFILE_DIR
+set -u
+doctor=$1 script=$2
+export C10K_DOCTOR_PROFILE_DIR=$3
+source "$script"
+fn=$(complete -p c10k-doctor | sed -E 's/.*-F ([^ ]+).*/\1/')
+fails=0
+expect() {  # expect WANTED WORDS...: the completion of the last word includes WANTED
+    local want=$1; shift
+    COMP_WORDS=("$doctor" "$@"); COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 )); COMPREPLY=()
+    "$fn" c10k-doctor "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+    if [[ " ${COMPREPLY[*]} " != *" $want "* ]]; then
+        echo "FAIL: '$*' completes to '${COMPREPLY[*]}', not including '$want'"; fails=$((fails+1))
+    fi
+}
+expect check ""
+expect profile pro
+expect verify profile ""
+expect rollback profile roll
+expect c100k profile apply c1
+expect c10k profile verify ""
+expect --connections check --con
+expect --fail-on check --fa
+expect --format check -
+expect nagios check --format na
+expect --follow probe --fol
+expect sample probe --mode s
+expect --persist profile apply c10k --pers
+expect "$$" probe --pid "$$"
+[ $fails -eq 0 ] && echo "ok: completion" || exit 1
