@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Install the Debian 12 packages c10k-doctor needs to build, test and benchmark.
-# Idempotent: does nothing (and prints nothing) when everything is already there.
+# Install the Debian 12 packages c10k-doctor needs. Idempotent: does nothing
+# (and prints nothing) when everything is already there.
+#   tools/bootstrap.sh              to build (and run the unit tests)
+#   tools/bootstrap.sh --test       also what every test runs (promtool, ansible)
+#   tools/bootstrap.sh --package    also what tools/package.sh needs
+#   tools/bootstrap.sh --hardening  also what tools/hardening.sh needs (libFuzzer)
 set -euo pipefail
 
 packages=(
@@ -10,9 +14,17 @@ packages=(
   libfmt-dev libcli11-dev nlohmann-json3-dev libgtest-dev
   iproute2 util-linux procps time
   python3 python3-jsonschema python3-prometheus-client
-  prometheus  # promtool: the exposition lint and the alerting rules' tests
-  ansible-core systemd  # the example playbook and the units, run by the tests
 )
+for mode in "$@"; do
+  case $mode in
+    # promtool lints the exposition and tests the alerting rules; the playbook
+    # and the units are run as written.
+    --test) packages+=(prometheus ansible-core systemd) ;;
+    --package) packages+=(debhelper dpkg-dev fakeroot lintian man-db git) ;;
+    --hardening) packages+=(libclang-rt-14-dev) ;;
+    *) echo "usage: tools/bootstrap.sh [--test] [--package] [--hardening]" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

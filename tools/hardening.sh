@@ -9,7 +9,9 @@ cd "$(dirname "$0")/.."
 jobs=${JOBS:-2}
 
 sanitize() {
-    cmake -S . -B build-asan -DC10K_SANITIZE=ON >/dev/null
+    # -O1: what the sanitizers' authors advise (readable reports, a faster build).
+    cmake -S . -B build-asan -DC10K_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS=-O1 \
+        -DCMAKE_C_FLAGS=-O1 >/dev/null
     cmake --build build-asan -j"$jobs"
     local logs
     logs=$(mktemp -d /tmp/c10k-asan.XXXXXX)
