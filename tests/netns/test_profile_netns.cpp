@@ -231,3 +231,137 @@ TEST(ProfileNetns, PidRaisesALiveProcessNofileAndRollbackLowersIt) {
     EXPECT_EQ(limit().soft, 256u);
     EXPECT_EQ(limit().hard, 8192u);
 }
+
+namespace {
+
+// Four keys the apply raises, in this order, and a port range the kernel takes.
+const std::vector<std::pair<std::string, std::string>> kRaised = {
+    {"net.core.somaxconn", "9001"},
+    {"net.ipv4.tcp_max_syn_backlog", "9002"},
+    {"net.ipv4.tcp_max_tw_buckets", "300003"},
+    {"net.ipv4.ip_local_port_range", "20000 60999"},
+    {"net.ipv4.tcp_keepalive_time", "600"},
+};
+
+std::vector<std::string> raised_keys() {
+    std::vector<std::string> keys;
+    for (const auto& [k, v] : kRaised)
+        keys.push_back(k);
+    return keys;
+}
+
+void lower_raised_keys() {
+    set_key("net.core.somaxconn", "4096");
+    set_key("net.ipv4.tcp_max_syn_backlog", "512");
+    set_key("net.ipv4.tcp_max_tw_buckets", "131072");
+    set_key("net.ipv4.ip_local_port_range", "32768 60999");
+    set_key("net.ipv4.tcp_keepalive_time", "7200");
+}
+
+}  // namespace
+
+// Every position a refusal can come at: key k's value is one the kernel refuses
+// (a port range below ip_unprivileged_port_start, EINVAL), and every key before
+// it is restored, whichever k. No key, before or after, is left changed.
+TEST(ProfileNetns, ARefusalAtEveryPositionLeavesEveryKeyAsBefore) {
+    REQUIRE_PRIVATE_NETNS();
+    auto keys = raised_keys();
+    for (size_t k = 0; k < kRaised.size(); ++k) {
+        Workspace w;
+        std::string text;
+        // The refused range at position k, the other four keys around it.
+        std::vector<std::string> lines;
+        for (const auto& [key, value] : kRaised)
+            if (key != "net.ipv4.ip_local_port_range") lines.push_back(key + " = " + value);
+        lines.insert(lines.begin() + static_cast<long>(std::min(k, lines.size())),
+                     "net.ipv4.ip_local_port_range = 500 60999");
+        for (const auto& l : lines)
+            text += l + "\n";
+        w.profile("refused", text);
+        lower_raised_keys();
+        auto before = snapshot(keys);
+        auto r = w.doctor({"apply", "refused"});
+        EXPECT_EQ(r.exit_code, 1) << "refusal at " << k << ": " << r.out;
+        EXPECT_NE(r.err.find("restored the " + std::to_string(k) + " key(s) already written"),
+                  std::string::npos)
+            << "refusal at " << k << ": " << r.err;
+        EXPECT_EQ(snapshot(keys), before) << "refusal at " << k;
+    }
+}
+
+// Every position a crash can come at: the apply is SIGKILLed after write k, for
+// each k, and `rollback` of its pending journal brings every key back.
+TEST(ProfileNetns, AKillAfterEveryWriteIsRolledBackExactly) {
+    REQUIRE_PRIVATE_NETNS();
+    auto keys = raised_keys();
+    std::string text;
+    for (const auto& [key, value] : kRaised)
+        text += key + " = " + value + "\n";
+    for (size_t k = 1; k <= kRaised.size(); ++k) {
+        Workspace w;
+        w.profile("five", text);
+        lower_raised_keys();
+        auto before = snapshot(keys);
+        ::setenv("C10K_DOCTOR_TEST_PAUSE_AFTER_WRITES", std::to_string(k).c_str(), 1);
+        auto argv = w.args({"apply", "five"});
+        argv.insert(argv.begin(), C10K_DOCTOR_PATH);
+        {
+            Background apply(argv);
+            ::unsetenv("C10K_DOCTOR_TEST_PAUSE_AFTER_WRITES");
+            ASSERT_TRUE(apply.ok()) << "kill after " << k;
+            EXPECT_EQ(read_key(kRaised[k - 1].first), kRaised[k - 1].second);
+            ::kill(apply.pid(), SIGKILL);
+            apply.wait(10);
+        }
+        auto rb = w.doctor({"rollback"}, false);
+        ASSERT_EQ(rb.exit_code, 0) << "kill after " << k << ": " << rb.out << rb.err;
+        EXPECT_EQ(snapshot(keys), before) << "kill after " << k;
+    }
+}
+
+// Two applies at once never interleave: the second is refused while the first
+// holds the lock, and changes nothing; as nobody, an apply is refused before
+// anything is written and leaves no journal.
+TEST(ProfileNetns, ConcurrentAppliesAndAnUnprivilegedApplyChangeNothing) {
+    REQUIRE_PRIVATE_NETNS();
+    auto keys = raised_keys();
+    Workspace w;
+    std::string text;
+    for (const auto& [key, value] : kRaised)
+        text += key + " = " + value + "\n";
+    w.profile("five", text);
+    w.profile("other", "net.core.somaxconn = 7777\n");
+    lower_raised_keys();
+    ::setenv("C10K_DOCTOR_TEST_PAUSE_AFTER_WRITES", "1", 1);
+    auto argv = w.args({"apply", "five"});
+    argv.insert(argv.begin(), C10K_DOCTOR_PATH);
+    {
+        Background first(argv);
+        ::unsetenv("C10K_DOCTOR_TEST_PAUSE_AFTER_WRITES");
+        ASSERT_TRUE(first.ok());
+        auto second = w.doctor({"apply", "other"});
+        EXPECT_EQ(second.exit_code, 1);
+        EXPECT_NE(second.err.find("another c10k-doctor apply or rollback holds"),
+                  std::string::npos)
+            << second.err;
+        EXPECT_EQ(read_key("net.core.somaxconn"), "9001");  // the first's, not 7777
+        ::kill(first.pid(), SIGKILL);
+        first.wait(10);
+    }
+    ASSERT_EQ(w.doctor({"rollback"}, false).exit_code, 0);
+
+    lower_raised_keys();
+    auto before = snapshot(keys);
+    auto state = w.dir / "state-nobody";
+    auto as_nobody = w.args({"apply", "five"});
+    as_nobody.insert(as_nobody.begin(), {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
+                                         "--clear-groups", C10K_DOCTOR_PATH});
+    // Its own state directory, in a place nobody can create one.
+    for (size_t i = 0; i + 1 < as_nobody.size(); ++i)
+        if (as_nobody[i] == "--state-dir") as_nobody[i + 1] = state.string();
+    auto r = run_command(as_nobody, 30);
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(snapshot(keys), before);
+    EXPECT_FALSE(fs::exists(state));
+}

@@ -301,6 +301,60 @@ Status restore_file(const JournalFile& f) {
     return st;
 }
 
+// How far an apply got, in its order: sysctls, then rlimits, then files.
+struct Progress {
+    size_t sysctls = 0, rlimits = 0, files = 0;
+};
+
+struct Restored {
+    std::vector<std::string> restored, problems;
+};
+
+// The one way back, for the undo of a failed apply and for `rollback`: the
+// changes made so far, last first (files, rlimits, sysctls: the apply's order
+// reversed). `net_reachable` false skips net.* keys of a namespace we cannot
+// enter; a value changed since the apply is restored anyway, and said.
+Restored restore_changes(const Journal& j, const SysRoot& root, Progress done,
+                         bool net_reachable) {
+    Restored out;
+    for (size_t i = done.files; i-- > 0;) {
+        const auto& f = j.files[i];
+        if (auto s = restore_file(f); !s)
+            out.problems.push_back(s.error().message);
+        else
+            out.restored.push_back(f.existed ? f.path + " restored" : f.path + " removed");
+    }
+    for (size_t i = done.rlimits; i-- > 0;) {
+        const auto& r = j.rlimits[i];
+        auto start = process_start_time(SysRoot{}, r.pid);
+        if (!start || *start != r.start_time) {
+            out.restored.push_back("PID " + std::to_string(r.pid) +
+                                   " has exited; its raised nofile limit went with it");
+            continue;
+        }
+        if (auto s = set_nofile(r.pid, r.before_soft, r.before_hard); !s)
+            out.problems.push_back(s.error().message);
+        else
+            out.restored.push_back("PID " + std::to_string(r.pid) +
+                                   " nofile = " + std::to_string(r.before_soft) + ":" +
+                                   std::to_string(r.before_hard));
+    }
+    for (size_t i = done.sysctls; i-- > 0;) {
+        const auto& s = j.sysctls[i];
+        if (!net_reachable && is_namespaced_key(s.key)) continue;
+        auto cur = read_sysctl(root, s.key);
+        if (cur && normalize_value(*cur) != normalize_value(s.after) &&
+            normalize_value(*cur) != normalize_value(s.before))
+            out.problems.push_back(s.key + " was changed since the apply (now '" +
+                                   normalize_value(*cur) + "'); restored anyway");
+        if (auto w = write_verified(root, s.key, s.before); !w)
+            out.problems.push_back(w.error().message);
+        else
+            out.restored.push_back(s.key + " = " + s.before);
+    }
+    return out;
+}
+
 }  // namespace
 
 Result<ApplyOutcome> apply_plan(const ApplyPlan& plan, const ApplyOptions& o, StateDir& state) {
@@ -334,24 +388,15 @@ Result<ApplyOutcome> apply_plan(const ApplyPlan& plan, const ApplyOptions& o, St
 
     ApplyOutcome out;
     out.journal_id = j.id;
-    size_t written = 0, rlimits_set = 0, files_written = 0;
+    Progress done;
     auto undo = [&](const std::string& why) -> Error {
-        std::vector<std::string> unrestored;
-        for (size_t i = files_written; i-- > 0;)
-            if (auto r = restore_file(j.files[i]); !r) unrestored.push_back(r.error().message);
-        for (size_t i = rlimits_set; i-- > 0;) {
-            const auto& r = j.rlimits[i];
-            if (auto s = set_nofile(r.pid, r.before_soft, r.before_hard); !s)
-                unrestored.push_back(s.error().message);
-        }
-        for (size_t i = written; i-- > 0;)
-            if (auto s = write_verified(o.root, j.sysctls[i].key, j.sysctls[i].before); !s)
-                unrestored.push_back(s.error().message);
+        auto back = restore_changes(j, o.root, done, true);
+        const auto& unrestored = back.problems;
         j.state = JournalState::failed;
         j.message = why;
         std::string msg = why;
         if (unrestored.empty()) {
-            msg += "; restored the " + std::to_string(written) +
+            msg += "; restored the " + std::to_string(done.sysctls) +
                    " key(s) already written, nothing else changed";
         } else {
             msg += "; COULD NOT RESTORE: ";
@@ -366,9 +411,10 @@ Result<ApplyOutcome> apply_plan(const ApplyPlan& plan, const ApplyOptions& o, St
 
     for (const auto& s : j.sysctls) {
         if (auto w = write_verified(o.root, s.key, s.after); !w) return undo(w.error().message);
-        ++written;
-        if (o.pause_after_writes >= 0 && written == static_cast<size_t>(o.pause_after_writes)) {
-            std::printf("test-pause after %zu writes, journal %s\n", written, j.id.c_str());
+        ++done.sysctls;
+        if (o.pause_after_writes >= 0 &&
+            done.sysctls == static_cast<size_t>(o.pause_after_writes)) {
+            std::printf("test-pause after %zu writes, journal %s\n", done.sysctls, j.id.c_str());
             std::fflush(stdout);
             std::this_thread::sleep_for(std::chrono::seconds(60));
         }
@@ -390,7 +436,7 @@ Result<ApplyOutcome> apply_plan(const ApplyPlan& plan, const ApplyOptions& o, St
             }
         }
         if (!s) return undo(s.error().message);
-        ++rlimits_set;
+        ++done.rlimits;
     }
     for (const auto& f : j.files) {
         auto parent = fs::path(f.path).parent_path();
@@ -398,13 +444,13 @@ Result<ApplyOutcome> apply_plan(const ApplyPlan& plan, const ApplyOptions& o, St
         fs::create_directories(parent, ec);
         if (ec) return undo(parent.string() + ": " + ec.message());
         if (auto w = write_file_atomic(f.path, f.after, f.mode); !w) return undo(w.error().message);
-        ++files_written;
+        ++done.files;
     }
     j.state = JournalState::applied;
     if (auto w = state.write(j); !w)
         out.notes.push_back("applied, but the journal could not be marked so: " +
                             w.error().message);
-    out.written = written;
+    out.written = done.sysctls;
     return out;
 }
 
@@ -457,38 +503,10 @@ Result<RollbackOutcome> rollback(StateDir& state, const std::optional<std::strin
         }
     }
 
-    for (auto it = j.sysctls.rbegin(); it != j.sysctls.rend(); ++it) {
-        if (!net_reachable && is_namespaced_key(it->key)) continue;
-        auto cur = read_sysctl(root, it->key);
-        if (cur && normalize_value(*cur) != normalize_value(it->after) &&
-            normalize_value(*cur) != normalize_value(it->before))
-            out.problems.push_back(it->key + " was changed since the apply (now '" +
-                                   normalize_value(*cur) + "'); restored anyway");
-        if (auto s = write_verified(root, it->key, it->before); !s)
-            out.problems.push_back(s.error().message);
-        else
-            out.restored.push_back(it->key + " = " + it->before);
-    }
-    for (const auto& r : j.rlimits) {
-        auto start = process_start_time(SysRoot{}, r.pid);
-        if (!start || *start != r.start_time) {
-            out.restored.push_back("PID " + std::to_string(r.pid) +
-                                   " has exited; its raised nofile limit went with it");
-            continue;
-        }
-        if (auto s = set_nofile(r.pid, r.before_soft, r.before_hard); !s)
-            out.problems.push_back(s.error().message);
-        else
-            out.restored.push_back("PID " + std::to_string(r.pid) +
-                                   " nofile = " + std::to_string(r.before_soft) + ":" +
-                                   std::to_string(r.before_hard));
-    }
-    for (const auto& f : j.files) {
-        if (auto s = restore_file(f); !s)
-            out.problems.push_back(s.error().message);
-        else
-            out.restored.push_back(f.existed ? f.path + " restored" : f.path + " removed");
-    }
+    auto back = restore_changes(j, root, {j.sysctls.size(), j.rlimits.size(), j.files.size()},
+                                net_reachable);
+    out.restored.insert(out.restored.end(), back.restored.begin(), back.restored.end());
+    out.problems.insert(out.problems.end(), back.problems.begin(), back.problems.end());
     j.state = JournalState::rolled_back;
     if (!out.problems.empty()) {
         j.message.clear();
