@@ -31,6 +31,8 @@
 //   c10k-target thread-spawn N SECONDS  epoll echo; on SIGUSR1 starts and joins N short-lived
 //                                       threads (100 at a time), then names itself
 //                                       "c10k-spawned" (tests watch /proc/PID/comm)
+//   c10k-target exec-on-usr1 SECONDS    epoll echo and 4 idle threads; on SIGUSR1 execs
+//                                       itself as "healthy SECONDS" (same PID, new image)
 //
 // Prints "ready PORT" once listening (churn: "ready 0").
 #include <poll.h>
@@ -227,6 +229,29 @@ void thread_spawn(long n, long secs) {
     spawner.join();
 }
 
+// A server that replaces its image mid-window (a restart by exec, as nginx's
+// binary upgrade or a shell wrapper's `exec` do): same PID, new threads.
+void exec_on_usr1(const char* self, long secs) {
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &usr1, nullptr);
+    int l = make_listener(0, 4096);
+    ready(port_of(l));
+    std::vector<std::thread> idle;
+    for (int i = 0; i < 4; ++i)
+        idle.emplace_back([secs] { std::this_thread::sleep_for(std::chrono::seconds(secs)); });
+    std::thread waiter([self, secs, usr1] {
+        timespec left{std::max<long>(1, secs), 0};
+        if (sigtimedwait(&usr1, nullptr, &left) != SIGUSR1) std::_Exit(0);
+        std::string s = std::to_string(secs);
+        execl(self, self, "healthy", s.c_str(), static_cast<char*>(nullptr));
+        std::_Exit(1);
+    });
+    serve_epoll(l, secs, [] {});
+    std::_Exit(0);
+}
+
 int main(int argc, char** argv) {
     g_program = "c10k-target";
     if (argc < 3) {
@@ -285,6 +310,8 @@ int main(int argc, char** argv) {
         run_two_writes(mode == "two-writes-nodelay", arg(argv, 2, argc));
     } else if (mode == "poll-server") {
         run_poll_server(arg(argv, 2, argc));
+    } else if (mode == "exec-on-usr1") {
+        exec_on_usr1("/proc/self/exe", arg(argv, 2, argc));
     } else if (mode == "thread-spawn") {
         thread_spawn(arg(argv, 2, argc), arg(argv, 3, argc));
     } else {

@@ -306,6 +306,47 @@ TEST(ProbeBpf, ThreadsSpawnedMidWindowAreAllCounted) {
     EXPECT_FALSE(p.doc["target"]["exited"].get<bool>());
 }
 
+// Two probes on one target at once (two people, or a timer and a person): each
+// loads its own programs and maps, and both give a verdict with nothing lost.
+TEST(ProbeBpf, TwoProbesOnOneTargetAtOnceBothWork) {
+    REQUIRE_BPF();
+    Scenario s(target({"healthy", "30"}), driver({"pingpong", "PORT", "4", "30", "10"}));
+    ASSERT_TRUE(s.ok());
+    std::string probe = std::string(C10K_DOCTOR_PATH) + " probe --pid " + std::to_string(s.pid()) +
+                        " --mode bpf --duration 3s --json";
+    auto r = run_command({"/bin/sh", "-c",
+                          "d=$(mktemp -d); " + probe + " > $d/a & a=$!; " + probe +
+                              " > $d/b & b=$!; wait $a; ra=$?; wait $b; rb=$?; "
+                              "cat $d/a; echo '---'; cat $d/b; rm -rf $d; exit $((ra + rb))"},
+                         60);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto cut = r.out.find("\n---\n");
+    ASSERT_NE(cut, std::string::npos) << r.out;
+    for (const auto& text : {r.out.substr(0, cut), r.out.substr(cut + 5)}) {
+        auto doc = json::parse(text);
+        EXPECT_EQ(doc["mode"], "bpf");
+        EXPECT_FALSE(doc["verdict"]["id"].get<std::string>().empty());
+        EXPECT_EQ(doc["lost_events"].get<uint64_t>(), 0u);
+        EXPECT_GT(doc["sched"]["threads_seen"].get<uint64_t>(), 0u) << doc["sched"].dump();
+    }
+}
+
+// A target that execs mid-window keeps its PID: the probe follows it into the
+// new image and gives a verdict, the target not taken for exited.
+TEST(ProbeBpf, ATargetThatExecsMidWindowStillGetsAVerdict) {
+    REQUIRE_BPF();
+    Background server(target({"exec-on-usr1", "30"}));
+    ASSERT_TRUE(server.ok());
+    std::string pid = std::to_string(server.pid());
+    auto p = probe_then(server.pid(), "bpf", "3s", {}, "probing PID",
+                        "sleep 0.5; kill -USR1 " + pid);
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_FALSE(p.doc["target"]["exited"].get<bool>()) << p.doc.dump(2);
+    EXPECT_FALSE(p.doc["verdict"]["id"].get<std::string>().empty());
+    // The old image's helper threads exited at the exec, and were counted.
+    EXPECT_GE(p.doc["sched"]["threads_seen"].get<uint64_t>(), 5u) << p.doc["sched"].dump();
+}
+
 TEST(ProbeCli, CtrlCEndsTheWindowEarlyAndStillGivesTheVerdict) {
     REQUIRE_PRIVATE_NETNS();
     auto s = cpu_scenario();
