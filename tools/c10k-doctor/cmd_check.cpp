@@ -86,8 +86,7 @@ int run_check(const CheckOptions& o) {
         out = render_nagios(report, kByCode[code]);
     } else {
         TextStyle style;
-        style.colour = o.output.empty() && ::isatty(STDOUT_FILENO) &&
-                       std::getenv("NO_COLOR") == nullptr;
+        style.colour = o.output.empty() && colour_for(STDOUT_FILENO);
         style.quiet = o.quiet;
         out = render_text(report, style);
     }

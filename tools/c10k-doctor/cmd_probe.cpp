@@ -12,6 +12,7 @@
 #include "c10k/probe/probe_report.hpp"
 #include "c10k/probe/verdict.hpp"
 #include "c10k/text.hpp"
+#include "c10k/report/output.hpp"
 #include "commands.hpp"
 
 namespace c10k::cli {
@@ -120,7 +121,7 @@ int run(const ProbeCliOptions& o, std::chrono::steady_clock::time_point started)
         std::fputs(render_probe_json(*evidence, verdict).c_str(), stdout);
     else
         std::fputs(render_probe_text(*evidence, verdict,
-                                     ::isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr)
+                                     colour_for(STDOUT_FILENO))
                        .c_str(),
                    stdout);
     return kExitOk;

@@ -9,7 +9,8 @@
 #include "c10k/profile/profile_store.hpp"
 #include "c10k/profile/transaction.hpp"
 #include "commands.hpp"
-#include "profile_render.hpp"
+#include "c10k/report/output.hpp"
+#include "c10k/report/profile_render.hpp"
 
 namespace c10k::cli {
 
@@ -37,8 +38,7 @@ int fail(const std::string& sub, const std::string& message) {
 }
 
 void emit(const nlohmann::json& j) {
-    std::fputs((j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n").c_str(),
-               stdout);
+    std::fputs(json_text(j).c_str(), stdout);
 }
 
 SysRoot root_of(const ProfileOptions& o) {
@@ -102,7 +102,7 @@ int run_diff(const ProfileOptions& o) {
     if (o.json)
         emit(render_plan_json(*plan));
     else
-        std::fputs(render_plan_text(*plan, ::isatty(STDOUT_FILENO)).c_str(), stdout);
+        std::fputs(render_plan_text(*plan, colour_for(STDOUT_FILENO)).c_str(), stdout);
     return kExitOk;
 }
 
@@ -150,7 +150,7 @@ int run_apply(const ProfileOptions& o) {
             j["changed"] = plan->changes();  // what a real apply would change
             emit(j);
         } else {
-            std::fputs(render_plan_text(*plan, ::isatty(STDOUT_FILENO)).c_str(), stdout);
+            std::fputs(render_plan_text(*plan, colour_for(STDOUT_FILENO)).c_str(), stdout);
             std::puts("\n--dry-run: nothing was changed.");
         }
         return kExitOk;
@@ -170,7 +170,7 @@ int run_apply(const ProfileOptions& o) {
         emit(j);
         return kExitOk;
     }
-    std::fputs(render_plan_text(*plan, ::isatty(STDOUT_FILENO)).c_str(), stdout);
+    std::fputs(render_plan_text(*plan, colour_for(STDOUT_FILENO)).c_str(), stdout);
     std::puts("");
     for (const auto& n : done->notes)
         fmt::print("{}\n", n);
@@ -199,10 +199,7 @@ int run_rollback(const ProfileOptions& o) {
     auto done = rollback(*state, id);
     if (!done) return fail("rollback", done.error().message);
     if (o.json) {
-        auto j = journal_summary_json(done->journal);
-        j["restored"] = done->restored;
-        j["problems"] = done->problems;
-        emit(j);
+        emit(render_rollback_json(done->journal, done->restored, done->problems));
     } else {
         fmt::print("rolled back {} (profile {}):\n", done->journal.id, done->journal.profile);
         for (const auto& r : done->restored)

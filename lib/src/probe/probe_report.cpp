@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "c10k/probe/probe_report.hpp"
+#include "c10k/report/output.hpp"
 
 #include <fmt/format.h>
 
@@ -38,14 +39,6 @@ std::vector<std::pair<std::string, const Log2Hist*>> histograms_for(const std::s
     if (e.bpf && e.bpf->sched.runq.count() > 0)
         out.emplace_back("run-queue latency", &e.bpf->sched.runq);
     return out;
-}
-
-std::string evidence_value(const Evidence& e) {
-    double v = e.value;
-    std::string num = (v == static_cast<double>(static_cast<int64_t>(v)) && std::abs(v) < 1e15)
-                          ? fmt::format("{}", static_cast<int64_t>(v))
-                          : fmt::format("{:.2f}", v);
-    return e.unit.empty() ? num : num + " " + e.unit;
 }
 
 const char* errno_name(int e) {
@@ -237,7 +230,7 @@ std::string render_probe_text(const ProbeEvidence& e, const Verdict& v, bool col
         out += fmt::format("{}. {:<4} {}  ({:.0f}%)  {}\n", ++rank, to_string(f.severity), f.id,
                            f.confidence * 100, f.title);
         for (const auto& ev : f.evidence)
-            out += fmt::format("     {:<44} {}\n", ev.label, evidence_value(ev));
+            out += fmt::format("     {:<44} {}\n", ev.label, evidence_text(ev));
         if (!f.why.empty()) out += "     why: " + f.why + "\n";
         for (const auto& fix : f.fix)
             out += "     fix: " + fix + "\n";
@@ -282,10 +275,8 @@ std::string render_probe_json(const ProbeEvidence& e, const Verdict& v) {
         findings.push_back(j);
     }
     const auto& top = v.findings.front();
-    json doc = {
-        {"schema", "c10k-doctor/probe"},
-        {"schema_version", kProbeSchemaVersion},
-        {"tool_version", kVersion},
+    json doc = json_header("probe", kProbeSchemaVersion);
+    doc.update({
         {"target", {{"pid", e.pid}, {"comm", e.comm}, {"exited", e.target_exited}}},
         {"mode", e.mode},
         {"window",
@@ -313,7 +304,7 @@ std::string render_probe_json(const ProbeEvidence& e, const Verdict& v) {
         {"chain", v.chain.empty() ? json(nullptr) : json(v.chain)},
         {"poll", nullptr},
         {"follow", nullptr},
-    };
+    });
     if (e.followed) {
         const auto& f = *e.followed;
         json fj = {{"destination", f.destination.to_string()},
@@ -397,7 +388,7 @@ std::string render_probe_json(const ProbeEvidence& e, const Verdict& v) {
                                        {"latency", hist_json(s.latency)}});
         }
     }
-    return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+    return json_text(doc);
 }
 
 }  // namespace c10k

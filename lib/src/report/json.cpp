@@ -38,10 +38,8 @@ std::string render_json(const CheckReport& r) {
         ++counts[std::string(to_string(f.severity))];
         findings.push_back(finding_json(f));
     }
-    json doc = {
-        {"schema", "c10k-doctor/check"},
-        {"schema_version", kCheckSchemaVersion},
-        {"tool_version", kVersion},
+    json doc = json_header("check", kCheckSchemaVersion);
+    doc.update({
         {"host", {{"hostname", r.hostname}, {"kernel", r.kernel}, {"netns", r.netns}}},
         {"target",
          {{"connections", r.target.connections},
@@ -56,8 +54,8 @@ std::string render_json(const CheckReport& r) {
           {"unknown", counts["UNKNOWN"]}}},
         {"notes", r.notes},
         {"findings", findings},
-    };
-    return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+    });
+    return json_text(doc);
 }
 
 }  // namespace c10k

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 
+#include "c10k/report/output.hpp"
 #include "c10k/report/report.hpp"
 
 namespace c10k {
@@ -22,43 +23,6 @@ std::string_view colour_of(Severity s) {
             return "\033[35m";
     }
     return "";
-}
-
-std::string format_value(const Evidence& e) {
-    if (std::isinf(e.value)) return "unlimited";
-    std::string v;
-    if (e.unit == "bytes" && e.value >= 1024 * 1024) {
-        v = fmt::format("{:.1f} MiB", e.value / (1024 * 1024));
-        return v;
-    }
-    if (e.unit == "ratio") return fmt::format("{:.2f}", e.value);
-    if (std::fabs(e.value - std::round(e.value)) < 1e-9 && std::fabs(e.value) < 1e15)
-        v = fmt::format("{}", static_cast<int64_t>(e.value));
-    else
-        v = fmt::format("{:.2f}", e.value);
-    if (e.unit.empty()) return v;
-    if (e.unit == "/s" || e.unit == "%") return v + e.unit;
-    return v + " " + e.unit;
-}
-
-// Wraps at word boundaries so long explanations stay readable in 100 columns.
-std::string wrap(std::string_view text, size_t indent, size_t width) {
-    std::string out, line;
-    std::string pad(indent, ' ');
-    size_t i = 0;
-    while (i < text.size()) {
-        size_t j = text.find(' ', i);
-        if (j == std::string_view::npos) j = text.size();
-        auto word = text.substr(i, j - i);
-        if (!line.empty() && indent + line.size() + 1 + word.size() > width) {
-            out += line + "\n" + pad;
-            line.clear();
-        }
-        if (!line.empty()) line += ' ';
-        line += word;
-        i = j + 1;
-    }
-    return out + line;
 }
 
 constexpr size_t kWidth = 100;
@@ -98,7 +62,7 @@ std::string render_text(const CheckReport& r, const TextStyle& style) {
             std::string ev;
             for (const auto& e : f.evidence) {
                 if (!ev.empty()) ev += " · ";
-                ev += e.label + " " + format_value(e);
+                ev += e.label + " " + evidence_text(e);
             }
             out += fmt::format("          evidence: {}\n", wrap(ev, 20, kWidth));
         }

@@ -11,11 +11,11 @@
 
 #include "c10k/checks/check_input.hpp"
 #include "c10k/finding.hpp"
+#include "c10k/report/output.hpp"
 
 namespace c10k {
 
 inline constexpr int kCheckSchemaVersion = 1;
-inline constexpr const char* kVersion = "0.1.0";
 
 struct CheckReport {
     std::string hostname;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Text and JSON for the profile subcommands.
+// Text and JSON for the profile subcommands (JSON: lib/schema/profile-v1.schema.json).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -9,7 +9,7 @@
 #include "c10k/profile/profile_store.hpp"
 #include "c10k/profile/transaction.hpp"
 
-namespace c10k::cli {
+namespace c10k {
 
 std::string render_list_text(const std::vector<ProfileListing>& list);
 nlohmann::json render_list_json(const std::vector<ProfileListing>& list);
@@ -25,5 +25,10 @@ std::string render_backups_text(const std::vector<Result<Journal>>& all);
 nlohmann::json render_backups_json(const std::vector<Result<Journal>>& all);
 
 nlohmann::json journal_summary_json(const Journal& j);
+// What `rollback --json` prints: the journal, what was restored, what was not.
+nlohmann::json render_rollback_json(const Journal& j, const std::vector<std::string>& restored,
+                                    const std::vector<std::string>& problems);
 
-}  // namespace c10k::cli
+inline constexpr int kProfileSchemaVersion = 1;
+
+}  // namespace c10k

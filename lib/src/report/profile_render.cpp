@@ -1,36 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "profile_render.hpp"
+#include "c10k/report/profile_render.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <ctime>
 
-namespace c10k::cli {
+#include "c10k/report/output.hpp"
+
+namespace c10k {
 
 using nlohmann::json;
 
 namespace {
 
-std::string table(const std::vector<std::vector<std::string>>& rows) {
-    std::vector<size_t> width;
-    for (const auto& r : rows)
-        for (size_t i = 0; i < r.size(); ++i) {
-            if (width.size() <= i) width.push_back(0);
-            width[i] = std::max(width[i], r[i].size());
-        }
-    std::string out;
-    for (const auto& r : rows) {
-        std::string line;
-        for (size_t i = 0; i < r.size(); ++i) {
-            line += r[i];
-            if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 2, ' ');
-        }
-        while (!line.empty() && line.back() == ' ')
-            line.pop_back();
-        out += line + "\n";
-    }
-    return out;
+// Every profile document: the common header, and which of the documents it is.
+json header(const char* kind) {
+    json h = json_header("profile", kProfileSchemaVersion);
+    h["kind"] = kind;
+    return h;
 }
 
 std::string boot_text(const std::vector<BootSetting>& boot) {
@@ -87,7 +75,8 @@ std::string render_list_text(const std::vector<ProfileListing>& list) {
 }
 
 json render_list_json(const std::vector<ProfileListing>& list) {
-    json out = {{"schema", 1}, {"profiles", json::array()}};
+    json out = header("list");
+    out["profiles"] = json::array();
     for (const auto& l : list) {
         json p = {{"name", l.name},
                   {"path", l.path},
@@ -120,13 +109,13 @@ std::string render_show_text(const Profile& p) {
 }
 
 json render_show_json(const Profile& p) {
-    json out = {{"schema", 1},
-                {"name", p.name},
+    json out = header("show");
+    out.update({{"name", p.name},
                 {"description", p.description},
                 {"path", p.path},
                 {"chain", p.chain},
                 {"nofile", p.nofile ? json(*p.nofile) : json(nullptr)},
-                {"keys", json::array()}};
+                {"keys", json::array()}});
     for (const auto& e : p.entries)
         out["keys"].push_back({{"key", e.key},
                                {"value", e.value},
@@ -171,13 +160,13 @@ std::string render_plan_text(const ApplyPlan& plan, bool colour) {
 }
 
 json render_plan_json(const ApplyPlan& plan) {
-    json out = {{"schema", 1},
-                {"profile", plan.profile.name},
+    json out = header("plan");
+    out.update({{"profile", plan.profile.name},
                 {"namespace", {{"path", plan.ns.path}, {"inode", plan.ns.inode}}},
                 {"keys", json::array()},
                 {"nofile", nullptr},
                 {"files", json::array()},
-                {"notes", plan.notes}};
+                {"notes", plan.notes}});
     for (const auto& r : plan.rows) {
         json boot = json::array();
         for (const auto& b : r.boot)
@@ -234,7 +223,9 @@ std::string render_backups_text(const std::vector<Result<Journal>>& all) {
 }
 
 json render_backups_json(const std::vector<Result<Journal>>& all) {
-    json out = {{"schema", 1}, {"backups", json::array()}, {"errors", json::array()}};
+    json out = header("backups");
+    out["backups"] = json::array();
+    out["errors"] = json::array();
     for (const auto& j : all) {
         if (j)
             out["backups"].push_back(journal_summary_json(*j));
@@ -244,4 +235,13 @@ json render_backups_json(const std::vector<Result<Journal>>& all) {
     return out;
 }
 
-}  // namespace c10k::cli
+json render_rollback_json(const Journal& j, const std::vector<std::string>& restored,
+                          const std::vector<std::string>& problems) {
+    json out = header("rollback");
+    out["journal"] = journal_summary_json(j);
+    out["restored"] = restored;
+    out["problems"] = problems;
+    return out;
+}
+
+}  // namespace c10k

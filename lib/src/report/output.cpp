@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "c10k/report/output.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+namespace c10k {
+
+bool colour_for(int fd) {
+    const char* no_colour = std::getenv("NO_COLOR");
+    if (no_colour && *no_colour) return false;
+    const char* term = std::getenv("TERM");
+    if (term && std::strcmp(term, "dumb") == 0) return false;
+    return ::isatty(fd) != 0;
+}
+
+nlohmann::json json_header(std::string_view document, int version) {
+    return {{"schema", "c10k-doctor/" + std::string(document)},
+            {"schema_version", version},
+            {"tool_version", kVersion}};
+}
+
+std::string json_text(const nlohmann::json& doc) {
+    return doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+std::string number_text(double v) {
+    if (std::isinf(v)) return v > 0 ? "unlimited" : "-unlimited";
+    if (std::isnan(v)) return "?";
+    if (std::fabs(v - std::round(v)) < 1e-9 && std::fabs(v) < 1e15)
+        return fmt::format("{}", static_cast<int64_t>(v));
+    return fmt::format("{:.2f}", v);
+}
+
+std::string evidence_text(const Evidence& e) {
+    if (std::isinf(e.value)) return "unlimited";
+    if (e.unit == "bytes" && e.value >= 1024 * 1024)
+        return fmt::format("{:.1f} MiB", e.value / (1024 * 1024));
+    if (e.unit == "ratio") return fmt::format("{:.2f}", e.value);
+    std::string v = number_text(e.value);
+    if (e.unit.empty()) return v;
+    if (e.unit == "/s" || e.unit == "%") return v + e.unit;
+    return v + " " + e.unit;
+}
+
+std::string wrap(std::string_view text, size_t indent, size_t width) {
+    std::string out, line;
+    std::string pad(indent, ' ');
+    size_t i = 0;
+    while (i < text.size()) {
+        size_t j = text.find(' ', i);
+        if (j == std::string_view::npos) j = text.size();
+        auto word = text.substr(i, j - i);
+        if (!line.empty() && indent + line.size() + 1 + word.size() > width) {
+            out += line + "\n" + pad;
+            line.clear();
+        }
+        if (!line.empty()) line += ' ';
+        line += word;
+        i = j + 1;
+    }
+    return out + line;
+}
+
+std::string table(const std::vector<std::vector<std::string>>& rows) {
+    std::vector<size_t> width;
+    for (const auto& r : rows)
+        for (size_t i = 0; i < r.size(); ++i) {
+            if (width.size() <= i) width.push_back(0);
+            width[i] = std::max(width[i], r[i].size());
+        }
+    std::string out;
+    for (const auto& r : rows) {
+        std::string line;
+        for (size_t i = 0; i < r.size(); ++i) {
+            line += r[i];
+            if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 2, ' ');
+        }
+        while (!line.empty() && line.back() == ' ')
+            line.pop_back();
+        out += line + "\n";
+    }
+    return out;
+}
+
+}  // namespace c10k
