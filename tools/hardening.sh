@@ -10,7 +10,10 @@ jobs=${JOBS:-2}
 
 sanitize() {
     # -O1: what the sanitizers' authors advise (readable reports, a faster build).
-    cmake -S . -B build-asan -DC10K_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS=-O1 \
+    # gcc warns maybe-uninitialized inside std::regex and std::function under ASan:
+    # false positives of that combination, silenced here only.
+    cmake -S . -B build-asan -DC10K_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug \
+        -DCMAKE_CXX_FLAGS="-O1 -Wno-maybe-uninitialized" \
         -DCMAKE_C_FLAGS=-O1 >/dev/null
     cmake --build build-asan -j"$jobs"
     local logs
