@@ -17,8 +17,11 @@
 // What real servers wait on (target_waits.cpp), each with a lookalike:
 //   c10k-target db MS SECONDS           a dependency: replies after sleeping MS ms
 //   c10k-target busy-db MS SECONDS      a dependency: replies after MS ms of CPU
-//   c10k-target pool-app DBPORT WORKERS POOL SECONDS
-//                                       WORKERS threads, a pool of POOL connections to DBPORT
+//   c10k-target pool-app DBPORT WORKERS POOL SECONDS [read|poll|epoll]
+//                                       WORKERS threads, a pool of POOL connections to DBPORT;
+//                                       each use a request and a blocking read (read), or a
+//                                       two-statement transaction waited for in poll() on the
+//                                       socket (poll: libpq, JDBC) or in epoll_wait (epoll)
 //   c10k-target capped WORKERS SECONDS  accepts only while one of WORKERS is free (backlog 64)
 //   c10k-target burst-accept BACKLOG SECONDS  accepts in a loop, ~0.2 ms of CPU each
 //   c10k-target pegged-loop HELPERS SECONDS   epoll loop, ~1 ms of CPU per request, HELPERS
@@ -296,8 +299,15 @@ int main(int argc, char** argv) {
     } else if (mode == "db" || mode == "busy-db") {
         run_db(arg(argv, 2, argc), mode == "busy-db", arg(argv, 3, argc));
     } else if (mode == "pool-app") {
+        std::string wait = argc > 6 ? argv[6] : "read";
+        if (wait != "read" && wait != "poll" && wait != "epoll") {
+            std::fprintf(stderr, "c10k-target: pool-app WAIT is read, poll or epoll, not %s\n",
+                         wait.c_str());
+            return 2;
+        }
         run_pool_app(arg(argv, 2, argc), arg(argv, 3, argc), arg(argv, 4, argc),
-                     arg(argv, 5, argc));
+                     arg(argv, 5, argc),
+                     wait == "poll" ? PoolWait::poll : wait == "epoll" ? PoolWait::epoll : PoolWait::read);
     } else if (mode == "capped") {
         run_capped(arg(argv, 2, argc), arg(argv, 3, argc));
     } else if (mode == "burst-accept") {

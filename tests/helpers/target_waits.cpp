@@ -152,10 +152,45 @@ void run_db(long ms, bool busy, long secs) {
         });
 }
 
+namespace {
+
+// Waits up to 1 s for `db` to become readable, the way the client waits.
+bool wait_readable(int db, PoolWait wait, int epfd) {
+    if (wait == PoolWait::poll) {
+        pollfd p{db, POLLIN, 0};
+        return ::poll(&p, 1, 1000) == 1;
+    }
+    epoll_event ev{};
+    return ::epoll_wait(epfd, &ev, 1, 1000) == 1;
+}
+
+// One use of a pooled connection. `read`: the request, then a blocking read.
+// `poll` and `epoll`: a two-statement transaction (BEGIN, then the query, sent
+// the moment BEGIN's reply lands) on a nonblocking socket, waiting for each
+// reply in poll() on the socket (libpq, JDBC) or in epoll_wait() (an async
+// driver: the wait names no socket).
+bool ask(int db, PoolWait wait, int epfd, char* buf, size_t len) {
+    if (wait == PoolWait::read)
+        return write_all(db, "SELECT 1;-----------------------", 32) && read_request(db, buf, len);
+    for (const char* stmt : {"BEGIN;--------------------------", "SELECT 1;-----------------------"}) {
+        if (!write_all(db, stmt, 32)) return false;
+        ssize_t n = -1;
+        while (n < 0) {
+            if (!wait_readable(db, wait, epfd)) return false;
+            n = ::read(db, buf, len);
+            if (n < 0 && errno != EAGAIN) return false;
+        }
+        if (n == 0) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
 // An application server: WORKERS threads serve keep-alive clients; each request
 // takes a connection from a pool of POOL connections to the dependency at
-// DBPORT, asks it, gives the connection back and replies.
-void run_pool_app(long db_port, long workers, long pool_size, long secs) {
+// DBPORT, asks it (as `wait` says), gives the connection back and replies.
+void run_pool_app(long db_port, long workers, long pool_size, long secs, PoolWait wait) {
     ConnPool pool(static_cast<uint16_t>(db_port), pool_size);
     int l = make_listener(0, 1024);
     ready(port_of(l));
@@ -176,8 +211,17 @@ void run_pool_app(long db_port, long workers, long pool_size, long secs) {
                     }
                     int db = pool.take(end);
                     if (db < 0) break;
-                    bool ok = write_all(db, "SELECT 1;-----------------------", 32) &&
-                              read_request(db, buf, sizeof buf);
+                    int epfd = -1;
+                    if (wait != PoolWait::read) {
+                        ::fcntl(db, F_SETFL, O_NONBLOCK);
+                        if (wait == PoolWait::epoll) {
+                            epfd = ::epoll_create1(0);
+                            epoll_event ev{EPOLLIN, {}};
+                            ::epoll_ctl(epfd, EPOLL_CTL_ADD, db, &ev);
+                        }
+                    }
+                    bool ok = ask(db, wait, epfd, buf, sizeof buf);
+                    if (epfd >= 0) ::close(epfd);
                     pool.give(db);
                     if (!ok || !write_all(c, buf, 32)) break;
                 }

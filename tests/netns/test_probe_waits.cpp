@@ -31,13 +31,15 @@ struct AppWithDb {
     std::string db_addr;
 
     AppWithDb(const std::string& db_mode, const std::string& workers, const std::string& pool,
-              const std::string& clients, const std::string& db_secs = "20") {
-        db = std::make_unique<Background>(target({db_mode, "20", db_secs}));
+              const std::string& clients, const std::string& db_secs = "20",
+              const std::string& wait = "read", const std::string& db_ms = "20",
+              const std::string& think_ms = "0") {
+        db = std::make_unique<Background>(target({db_mode, db_ms, db_secs}));
         if (!db->ok()) return;
         db_addr = "127.0.0.1:" + std::to_string(db->ready_port());
         app = std::make_unique<Scenario>(
-            target({"pool-app", std::to_string(db->ready_port()), workers, pool, "20"}),
-            driver({"pingpong", "PORT", clients, "20"}));
+            target({"pool-app", std::to_string(db->ready_port()), workers, pool, "20", wait}),
+            driver({"pingpong", "PORT", clients, "20", think_ms}));
     }
     bool ok() const { return db->ok() && app && app->ok(); }
 };
@@ -58,8 +60,8 @@ void expect_downstream(const std::string& mode) {
               std::string::npos);
 }
 
-void expect_pool(const std::string& mode) {
-    AppWithDb s("db", "16", "4", "12");
+void expect_pool(const std::string& mode, const std::string& wait = "read") {
+    AppWithDb s("db", "16", "4", "12", "20", wait);
     ASSERT_TRUE(s.ok());
     // 28 threads make each look costly, so looks are fewer: a longer window.
     auto p = probe_expecting("app-connection-limit", s.app->pid(), mode, "5s");
@@ -124,6 +126,37 @@ TEST(ProbeWaits, ExhaustedConnectionPool) {
 TEST(ProbeWaits, ExhaustedConnectionPoolWithoutBpf) {
     REQUIRE_PRIVATE_NETNS();
     expect_pool("sample");
+}
+
+// libpq and JDBC wait for a reply in poll() on the socket, and send a
+// transaction's next statement the moment the last reply lands, so TCP_INFO's
+// send and receive times fall in one tick: the poll set and the ACKs tell.
+TEST(ProbeWaits, ExhaustedConnectionPoolWaitingInPoll) {
+    REQUIRE_BPF();
+    expect_pool("bpf", "poll");
+}
+
+// An async driver waits in epoll_wait, which names no socket: TCP_INFO alone.
+TEST(ProbeWaits, ExhaustedConnectionPoolSeenByTcpInfoAlone) {
+    REQUIRE_PRIVATE_NETNS();
+    expect_pool("sample", "epoll");
+}
+
+// Lookalike: the same application over a dependency that answers at once, its
+// clients thinking 20 ms between requests. Each exchange ends inside one clock
+// tick, so send and receive times tie there too; the connections are idle.
+TEST(ProbeWaits, AFastDependencyBehindAnIdlePoolIsNotAWait) {
+    REQUIRE_PRIVATE_NETNS();
+    AppWithDb s("db", "16", "4", "4", "20", "epoll", "0", "20");
+    ASSERT_TRUE(s.ok());
+    auto p = probe(s.app->pid(), "sample");
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_FALSE(has_finding(p, "downstream-bound")) << p.doc.dump(2);
+    EXPECT_FALSE(has_finding(p, "app-connection-limit")) << p.doc.dump(2);
+    const auto& dests = p.doc["sampled"]["connections"]["destinations"];
+    ASSERT_FALSE(dests.empty()) << "the pool's connections were not seen";
+    EXPECT_LT(dests[0]["waiting_sum"].get<double>(), 0.5 * dests[0]["connections_sum"].get<double>())
+        << dests[0].dump();
 }
 
 // Lookalike: threads fighting over one mutex, no pool of connections behind it.

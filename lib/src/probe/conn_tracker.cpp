@@ -7,14 +7,24 @@ namespace c10k {
 
 // TCP_INFO's last_data_sent/last_data_recv are milliseconds since the last data
 // segment went out / came in, at clock-tick resolution. "Sent more recently than
-// received" means a request is out and its reply has not come; a tie (both in
-// one tick) says nothing and counts as neither.
+// received" means a request is out and its reply has not come.
+//
+// A tie (both in one tick) is the common case of a client that sends its next
+// request as soon as a reply lands: a transaction's statements, a pooled
+// connection handed straight to the next waiting thread. The ACKs break it. A
+// reply carries the ACK of the request it answers, so data of ours still
+// unacknowledged was sent after the peer last spoke; and an ACK that came after
+// our last data, with no data since, acknowledged a request it has not answered
+// (the peer's delayed-ACK timer fired while it worked). With neither, the
+// exchange finished inside the tick and the connection is idle.
 bool awaiting_reply(const TcpConn& c) {
     if (!c.has_info || c.state != static_cast<uint8_t>(TcpState::established)) return false;
     if (c.rqueue > 0) return false;  // the reply is here, unread: waiting on us, not them
     // A peer that has never sent data is fed, not asked (a log or replication stream).
     if (c.bytes_received == 0) return false;
-    return c.notsent_bytes > 0 || c.last_data_sent_ms < c.last_data_recv_ms;
+    if (c.notsent_bytes > 0 || c.last_data_sent_ms < c.last_data_recv_ms) return true;
+    if (c.last_data_sent_ms != c.last_data_recv_ms) return false;
+    return c.unacked > 0 || c.last_ack_recv_ms < c.last_data_sent_ms;
 }
 
 bool owes_reply(const TcpConn& c) {

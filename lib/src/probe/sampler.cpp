@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "c10k/probe/sampler.hpp"
 
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <filesystem>
 
@@ -59,7 +62,50 @@ std::optional<uint64_t> poll_nfds(const TaskSyscall& sc) {
     return std::nullopt;
 }
 
+std::vector<int> fds_awaiting_input(const TaskSyscall& sc, const ReadMemory& read_mem) {
+    static const int read = syscall_number("read"), recvfrom = syscall_number("recvfrom"),
+                     recvmsg = syscall_number("recvmsg"), readv = syscall_number("readv"),
+                     poll = syscall_number("poll"), ppoll = syscall_number("ppoll"),
+                     select = syscall_number("select"), pselect6 = syscall_number("pselect6");
+    std::vector<int> fds;
+    if (sc.nr < 0) return fds;
+    if (sc.nr == read || sc.nr == recvfrom || sc.nr == recvmsg || sc.nr == readv) {
+        if (sc.args[0] <= static_cast<uint64_t>(INT32_MAX)) fds.push_back(static_cast<int>(sc.args[0]));
+        return fds;
+    }
+    if (sc.nr == poll || sc.nr == ppoll) {
+        uint64_t n = sc.args[1];
+        if (n == 0 || n > kMaxPolledFds || sc.args[0] == 0) return fds;
+        pollfd set[kMaxPolledFds];
+        if (!read_mem(sc.args[0], set, n * sizeof(pollfd))) return fds;
+        for (uint64_t i = 0; i < n; ++i)
+            if (set[i].fd >= 0 && (set[i].events & (POLLIN | POLLRDNORM))) fds.push_back(set[i].fd);
+        return fds;
+    }
+    if (sc.nr == select || sc.nr == pselect6) {
+        // select(nfds, readfds, ...): the read set is a bitmap of nfds bits. A small
+        // nfds still means a few low fds; 64 covers one word of it.
+        uint64_t n = sc.args[0];
+        if (n == 0 || n > 64 || sc.args[1] == 0) return fds;
+        uint64_t bits = 0;
+        if (!read_mem(sc.args[1], &bits, sizeof bits)) return fds;
+        if (n < 64) bits &= (uint64_t{1} << n) - 1;
+        if (static_cast<uint64_t>(std::popcount(bits)) > kMaxPolledFds) return fds;
+        for (uint64_t fd = 0; fd < n; ++fd)
+            if (bits & (uint64_t{1} << fd)) fds.push_back(static_cast<int>(fd));
+    }
+    return fds;
+}
+
 namespace {
+
+// The target's memory, by process_vm_readv: the same permission reading its
+// /proc/PID/task/TID/syscall already needed (ptrace attach).
+bool read_target_memory(pid_t pid, uint64_t addr, void* buf, size_t len) {
+    iovec local{buf, len};
+    iovec remote{reinterpret_cast<void*>(addr), len};
+    return ::process_vm_readv(pid, &local, 1, &remote, 1, 0) == static_cast<ssize_t>(len);
+}
 
 const double kTick = static_cast<double>(::sysconf(_SC_CLK_TCK));
 
@@ -100,8 +146,6 @@ std::optional<uint64_t> socket_inode_of(pid_t pid, uint64_t fd) {
 }
 
 void Sampler::sample_threads(Clock::time_point at) {
-    static const int reads[] = {syscall_number("read"), syscall_number("recvfrom"),
-                                syscall_number("recvmsg"), syscall_number("readv")};
     read_blocked_.clear();
     std::error_code ec;
     auto dir = "/proc/" + std::to_string(pid_) + "/task";
@@ -157,10 +201,15 @@ void Sampler::sample_threads(Clock::time_point at) {
                 ++acc_.blocked_in[syscall_name(sc->nr)];
                 static const int futex = syscall_number("futex");
                 if (sc->nr == futex && track) ++track->futex_samples;
-                // A thread asleep in read() on a socket waits for that socket's peer.
-                if (std::find(std::begin(reads), std::end(reads), sc->nr) != std::end(reads) &&
-                    read_blocked_.size() < kMaxThreadsToWalk)
-                    if (auto ino = socket_inode_of(pid_, sc->args[0])) read_blocked_.insert(*ino);
+                // A thread asleep reading a socket, or polling a few, waits for their peers.
+                if (read_blocked_.size() < kMaxThreadsToWalk) {
+                    auto mem = [this](uint64_t addr, void* buf, size_t len) {
+                        return read_target_memory(pid_, addr, buf, len);
+                    };
+                    for (int fd : fds_awaiting_input(*sc, mem))
+                        if (auto ino = socket_inode_of(pid_, static_cast<uint64_t>(fd)))
+                            read_blocked_.insert(*ino);
+                }
                 if (auto n = poll_nfds(*sc)) {
                     ++acc_.poll_samples;
                     acc_.poll_nfds_sum += *n;

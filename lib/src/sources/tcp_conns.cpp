@@ -40,6 +40,7 @@ void fill_info(TcpConn& c, const uint8_t* data, size_t len) {
     c.notsent_bytes = i.tcpi_notsent_bytes;
     c.last_data_sent_ms = i.tcpi_last_data_sent;
     c.last_data_recv_ms = i.tcpi_last_data_recv;
+    c.last_ack_recv_ms = i.tcpi_last_ack_recv;
     c.rcv_space = i.tcpi_rcv_space;
     c.snd_wnd = i.tcpi_snd_wnd;
     if (len >= kRcvWndOffset + sizeof(uint32_t)) std::memcpy(&c.rcv_wnd, data + kRcvWndOffset, 4);

@@ -12,6 +12,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
@@ -98,5 +99,15 @@ struct TaskSyscall {
 std::optional<TaskSyscall> parse_task_syscall_args(std::string_view syscall_text);
 // How many fds a poll-family call scans, from its arguments; nothing for other syscalls.
 std::optional<uint64_t> poll_nfds(const TaskSyscall& sc);
+
+// The fds a thread asleep in read()/recv*() or in a small poll()/select() waits
+// to read from. A client library waiting for its server's reply sits in one of
+// these: libpq, libmysqlclient and JDBC poll() the one socket (to honour a
+// timeout) and read() after. The poll and select sets live in the target's
+// memory, read through `read_mem(addr, buf, len)` (false: unreadable). Sets over
+// kMaxPolledFds are an event loop's readiness wait, which names no one peer.
+inline constexpr uint64_t kMaxPolledFds = 8;
+using ReadMemory = std::function<bool(uint64_t addr, void* buf, size_t len)>;
+std::vector<int> fds_awaiting_input(const TaskSyscall& sc, const ReadMemory& read_mem);
 
 }  // namespace c10k

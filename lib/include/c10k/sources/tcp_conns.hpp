@@ -32,6 +32,7 @@ struct TcpConn {
     uint32_t notsent_bytes = 0;  // written by the process, not yet sent by TCP
     uint32_t last_data_sent_ms = 0;
     uint32_t last_data_recv_ms = 0;
+    uint32_t last_ack_recv_ms = 0;  // any ACK from the peer, with or without data
     uint32_t rcv_space = 0;
     uint32_t snd_wnd = 0;  // the peer's advertised window
     uint32_t rcv_wnd = 0;  // ours (kernels >= 6.2; 0 when absent)

@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// What a sleeping thread's /proc/PID/task/TID/syscall says it waits for: the
+// syscall and its arguments, the fds it polls or reads, read from (here, fake)
+// target memory.
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/syscall.h>
+
+#include <cstring>
+#include <map>
+
+#include "c10k/probe/sampler.hpp"
+
+using namespace c10k;
+
+namespace {
+
+// A target address space of a few blocks; any other read fails, as
+// process_vm_readv does on an unmapped address.
+struct FakeMemory {
+    std::map<uint64_t, std::vector<uint8_t>> blocks;
+    bool operator()(uint64_t addr, void* buf, size_t len) const {
+        auto it = blocks.find(addr);
+        if (it == blocks.end() || it->second.size() < len) return false;
+        std::memcpy(buf, it->second.data(), len);
+        return true;
+    }
+    void put_pollfds(uint64_t addr, std::vector<pollfd> set) {
+        std::vector<uint8_t> bytes(set.size() * sizeof(pollfd));
+        std::memcpy(bytes.data(), set.data(), bytes.size());
+        blocks[addr] = bytes;
+    }
+};
+
+TaskSyscall call(long nr, std::array<uint64_t, 6> args) {
+    TaskSyscall sc;
+    sc.nr = static_cast<int>(nr);
+    sc.args = args;
+    return sc;
+}
+
+}  // namespace
+
+TEST(TaskSyscall, ParsesTheNumberAndSixArguments) {
+    auto sc = parse_task_syscall_args("7 0x7ffd1000 0x1 0x2710 0x0 0x0 0x0 0x7ffd0ff8 0x7f01\n");
+    ASSERT_TRUE(sc);
+    EXPECT_EQ(sc->nr, 7);
+    EXPECT_EQ(sc->args[0], 0x7ffd1000u);
+    EXPECT_EQ(sc->args[1], 1u);
+    EXPECT_EQ(sc->args[2], 10000u);
+    EXPECT_FALSE(parse_task_syscall_args("running\n"));
+    EXPECT_FALSE(parse_task_syscall_args("-1 0x7ffd0ff8 0x7f01\n"));  // not in a syscall
+    EXPECT_FALSE(parse_task_syscall_args("7 0xzz 0x1 0x2 0x3 0x4 0x5 0x6 0x7\n"));
+}
+
+TEST(TaskSyscall, AReadWaitsOnItsFd) {
+    FakeMemory mem;
+    EXPECT_EQ(fds_awaiting_input(call(SYS_read, {9, 0x1000, 4096}), mem), std::vector<int>{9});
+    EXPECT_EQ(fds_awaiting_input(call(SYS_recvfrom, {12, 0x1000, 4096}), mem),
+              std::vector<int>{12});
+    EXPECT_TRUE(fds_awaiting_input(call(SYS_write, {9, 0x1000, 4096}), mem).empty());
+    EXPECT_TRUE(fds_awaiting_input(call(SYS_futex, {0x1000, 0, 0}), mem).empty());
+}
+
+// libpq and JDBC wait for a reply in poll() on the one socket, to honour a timeout.
+TEST(TaskSyscall, ASmallPollWaitsOnTheFdsItWantsToRead) {
+    FakeMemory mem;
+    mem.put_pollfds(0x5000, {{7, POLLIN | POLLERR, 0}});
+    EXPECT_EQ(fds_awaiting_input(call(SYS_poll, {0x5000, 1, 30000}), mem), std::vector<int>{7});
+    EXPECT_EQ(fds_awaiting_input(call(SYS_ppoll, {0x5000, 1, 0, 0, 8}), mem), std::vector<int>{7});
+    // Waiting to write is not waiting for a reply; a negative fd is ignored by poll.
+    mem.put_pollfds(0x6000, {{7, POLLOUT, 0}, {-1, POLLIN, 0}, {11, POLLIN, 0}});
+    EXPECT_EQ(fds_awaiting_input(call(SYS_poll, {0x6000, 3, -1ull}), mem), std::vector<int>{11});
+}
+
+TEST(TaskSyscall, AnEventLoopsPollOrAnUnreadableSetNamesNoFd) {
+    FakeMemory mem;
+    std::vector<pollfd> many;
+    for (int fd = 3; fd < 3 + static_cast<int>(kMaxPolledFds) + 1; ++fd) many.push_back({fd, POLLIN, 0});
+    mem.put_pollfds(0x7000, many);
+    EXPECT_TRUE(fds_awaiting_input(call(SYS_poll, {0x7000, many.size(), 1000}), mem).empty());
+    EXPECT_TRUE(fds_awaiting_input(call(SYS_poll, {0x9999, 1, 1000}), mem).empty());  // unmapped
+    EXPECT_TRUE(fds_awaiting_input(call(SYS_poll, {0, 1, 1000}), mem).empty());
+}
+
+TEST(TaskSyscall, ASmallSelectWaitsOnItsReadSet) {
+    FakeMemory mem;
+    uint64_t bits = (1u << 5) | (1u << 9) | (1ull << 40);  // fd 40 is past nfds: ignored
+    mem.blocks[0x8000].resize(8);
+    std::memcpy(mem.blocks[0x8000].data(), &bits, 8);
+    EXPECT_EQ(fds_awaiting_input(call(SYS_select, {10, 0x8000, 0, 0, 0x9000}), mem),
+              (std::vector<int>{5, 9}));
+    EXPECT_TRUE(fds_awaiting_input(call(SYS_select, {10, 0, 0x8000, 0, 0}), mem).empty());  // writes only
+    EXPECT_TRUE(fds_awaiting_input(call(SYS_select, {1000, 0x8000, 0, 0, 0}), mem).empty());
+    EXPECT_EQ(poll_nfds(call(SYS_select, {1000, 0x8000, 0, 0, 0})), 1000u);
+    EXPECT_EQ(poll_nfds(call(SYS_poll, {0x7000, 10000, 0})), 10000u);
+    EXPECT_FALSE(poll_nfds(call(SYS_read, {3, 0, 0})));
+}
