@@ -12,6 +12,7 @@
 //   c10k-target slow-reader SECONDS     SO_RCVBUF 1024; reads 512 bytes at a time
 //   c10k-target healthy SECONDS         epoll echo, nothing else
 //   c10k-target accept-close SECONDS    accepts and closes at once (a peer for churn)
+//   c10k-target hog THREADS SECONDS     THREADS threads spinning, named c10k-hog (a neighbour)
 //   c10k-target churn PORT SECONDS      a client: connect to PORT, close, repeat
 //
 // What real servers wait on (target_waits.cpp), each with a lookalike:
@@ -37,11 +38,12 @@
 //   c10k-target exec-on-usr1 SECONDS    epoll echo and 4 idle threads; on SIGUSR1 execs
 //                                       itself as "healthy SECONDS" (same PID, new image)
 //
-// Prints "ready PORT" once listening (churn: "ready 0").
+// Prints "ready PORT" once listening (churn, hog: "ready 0").
 #include <poll.h>
 #include <signal.h>
 #include <pthread.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #include <atomic>
@@ -288,6 +290,21 @@ int main(int argc, char** argv) {
         } else {
             serve_epoll(l, secs, [] {});
         }
+    } else if (mode == "hog") {
+        // Another tenant's CPU load: THREADS threads spinning, named c10k-hog so
+        // the probe's list of CPU users tells it from the target. Prints "ready 0".
+        long threads = arg(argv, 2, argc);
+        auto end = deadline_after(arg(argv, 3, argc));
+        ::prctl(PR_SET_NAME, "c10k-hog");
+        std::vector<std::thread> spinners;
+        for (long i = 0; i < threads; ++i)
+            spinners.emplace_back([end] {
+                while (Clock::now() < end)
+                    burn_cpu(std::chrono::milliseconds(10));
+            });
+        ready(0);
+        for (auto& t : spinners)
+            t.join();
     } else if (mode == "lock") {
         lock_contention(arg(argv, 2, argc));
     } else if (mode == "slow-reader") {

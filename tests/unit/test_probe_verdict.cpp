@@ -14,6 +14,7 @@
 #include "c10k/probe/probe_report.hpp"
 #include "c10k/probe/sampler.hpp"
 #include "c10k/probe/verdict.hpp"
+#include "c10k/sources/cpu_users.hpp"
 
 using namespace c10k;
 
@@ -461,4 +462,63 @@ TEST(Verdict, AGroupThatDidNotAttachIsUnobserved) {
     EXPECT_EQ(describe({.group = ProbeGroup::syscalls, .how = AttachHow::tracepoint,
                         .duty_cycled = true}),
               "syscalls: tracepoint, duty-cycled");
+}
+
+// Starved: the host's cores full of others' work and the process's threads
+// waiting for a CPU longer than they run. Told from its own saturation (its
+// demand fills its usable cores) and from an idle process on a busy host.
+TEST(Verdict, AProcessWaitingForCoresOthersFillIsCpuSaturatedByTheHost) {
+    auto e = base();
+    e.sampled.cpus = 2;
+    e.sampled.threads_max = 1;
+    e.sampled.cpu_cores = 0.25;
+    e.sampled.runq_wait_share = 0.7;
+    e.sampled.host_busy = 1.0;
+    e.sampled.busiest_threads = {{101, "server", 0.25, 0.95}};
+    e.sampled.host_cpu_users = {{"batch", 3, 1.7}, {"server", 1, 0.25}};
+    auto v = judge(e);
+    ASSERT_EQ(v.findings.front().id, "cpu-saturated");
+    EXPECT_EQ(v.findings.front().subject, "host CPU (2 cores)");
+    EXPECT_NE(v.findings.front().why.find("batch x3 1.70 cores"), std::string::npos)
+        << v.findings.front().why;
+    EXPECT_NE(v.findings.front().fix.front().find("other load"), std::string::npos);
+    // Its own sibling processes filling the cores (a process per connection).
+    e.sampled.host_cpu_users = {{"server", 9, 1.9}};
+    EXPECT_NE(judge(e).findings.front().fix.front().find("own processes"), std::string::npos);
+    // Lookalike: the same host, the process barely running and barely waiting.
+    auto idle = e;
+    idle.sampled.cpu_cores = 0.02;
+    idle.sampled.runq_wait_share = 0.02;
+    idle.sampled.busiest_threads = {{101, "server", 0.02, 0.04}};
+    EXPECT_EQ(judge(idle).findings.front().id, "healthy");
+    // Lookalike: waiting less than it runs: contended, not starved.
+    auto contended = e;
+    contended.sampled.runq_wait_share = 0.2;
+    EXPECT_EQ(judge(contended).findings.front().id, "healthy");
+    // Lookalike: the cores busy only with what a hypervisor stole: steal is
+    // run time of another guest, and the guest's own CPUs are half idle.
+    auto stolen = e;
+    stolen.sampled.steal_share = 0.3;
+    stolen.sampled.host_busy = 0.7;
+    EXPECT_EQ(judge(stolen).findings.front().id, "healthy");
+}
+
+TEST(CpuUsers, SummedByCommandBetweenTwoReads) {
+    std::vector<ProcessTicks> before = {{10, "postgres", 100}, {11, "postgres", 50}, {12, "nginx", 7},
+                                        {13, "idle", 3}};
+    std::vector<ProcessTicks> after = {{10, "postgres", 300}, {11, "postgres", 150}, {12, "nginx", 57},
+                                       {13, "idle", 3},         // used nothing: not listed
+                                       {14, "batch", 20},       // born in the window: all of it
+                                       {15, "recycled", 5}};
+    before.push_back({15, "old", 900});  // a PID reused by a new process: counted from zero
+    auto users = top_cpu_users(before, after, 2.0, 100.0, 3);
+    ASSERT_EQ(users.size(), 3u);
+    EXPECT_EQ(users[0].comm, "postgres");
+    EXPECT_EQ(users[0].processes, 2u);
+    EXPECT_DOUBLE_EQ(users[0].cores, 1.5);  // 300 ticks / 100 Hz / 2 s
+    EXPECT_EQ(users[1].comm, "nginx");
+    EXPECT_DOUBLE_EQ(users[1].cores, 0.25);
+    EXPECT_EQ(users[2].comm, "batch");
+    EXPECT_DOUBLE_EQ(users[2].cores, 0.1);
+    EXPECT_TRUE(top_cpu_users(before, after, 0, 100.0, 3).empty());
 }

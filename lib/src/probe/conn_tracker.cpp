@@ -124,7 +124,14 @@ void ConnTracker::add(const std::vector<TcpConn>& conns,
         seen.dest = static_cast<int64_t>(it->second);
         auto& pd = per_dest[key];
         ++pd.conns;
-        if (awaiting_reply(c) || read_blocked.count(c.inode)) ++pd.waiting;
+        if (awaiting_reply(c) || read_blocked.count(c.inode)) {
+            ++pd.waiting;
+            auto& d = acc_.destinations[it->second];
+            if (++seen.waiting_samples > d.busiest_waits) {
+                d.busiest_waits = seen.waiting_samples;
+                d.busiest_local = c.local;
+            }
+        }
         // A reply that arrived since we last looked closes one exchange: its
         // latency is the gap between the request's last byte out and the reply's
         // last byte in.

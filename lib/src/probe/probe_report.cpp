@@ -72,7 +72,11 @@ json conns_json(const ConnEvidence& c) {
     json dests = json::array();
     for (const auto& d : c.destinations) {
         json server = nullptr;
-        if (d.server_pid) server = {{"pid", d.server_pid}, {"comm", d.server_comm}};
+        if (d.server_pid) {
+            server = {{"pid", d.server_pid}, {"comm", d.server_comm}};
+            if (d.listener_pid && d.listener_pid != d.server_pid)
+                server["listener_pid"] = d.listener_pid;
+        }
         dests.push_back({{"remote", d.remote.to_string()},
                          {"connections_min", d.conns_min},
                          {"connections_max", d.conns_max},
@@ -120,6 +124,9 @@ json sampled_json(const SampledEvidence& s) {
     json threads = json::array();
     for (const auto& t : s.busiest_threads)
         threads.push_back({{"tid", t.tid}, {"comm", t.comm}, {"cores", t.cores}, {"busy", t.busy}});
+    json cpu_users = json::array();
+    for (const auto& u : s.host_cpu_users)
+        cpu_users.push_back({{"comm", u.comm}, {"processes", u.processes}, {"cores", u.cores}});
     return {{"samples", s.samples},
             {"full_samples", s.full_samples},
             {"sample_period_s", s.sample_period_s},
@@ -135,6 +142,7 @@ json sampled_json(const SampledEvidence& s) {
             {"cpus", s.cpus},
             {"cpu_cores", s.cpu_cores},
             {"host_busy", s.host_busy},
+            {"host_cpu_users", cpu_users},
             {"steal_share", s.steal_share},
             {"cpu_limit", s.cpu_limit_cores > 0
                               ? json{{"cores", s.cpu_limit_cores},

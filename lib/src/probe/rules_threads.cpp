@@ -51,8 +51,11 @@ void Judge::cpu_saturated() {
                                    "process uses {:.2f} of {} cores",
                                    pegged->tid, pegged->comm, pegged->cores * 100,
                                    (pegged->busy - pegged->cores) * 100, s.cpu_cores, s.cpus)
-                     : fmt::format("process uses {:.2f} of the {:.0f} cores it can use",
-                                   s.cpu_cores, usable_cores));
+        : starved ? fmt::format("the host's {} cores are {:.0f}% busy: the process's threads wait "
+                                "{:.2f} s per second for a CPU and run {:.2f} s",
+                                s.cpus, guest_busy * 100, runq_wait, s.cpu_cores / ours)
+                  : fmt::format("process uses {:.2f} of the {:.0f} cores it can use",
+                                s.cpu_cores, usable_cores));
     if (quota_bound) {
         f.subject = fmt::format("cgroup {} (CPU limit {:.2f} cores)", s.cpu_limit_cgroup,
                                 s.cpu_limit_cores);
@@ -68,6 +71,16 @@ void Judge::cpu_saturated() {
         if (s.busiest_threads.size() > 1)
             ev(f, "next_thread_cpu_percent", "next busiest thread on CPU",
                s.busiest_threads[1].cores * 100, "%");
+    }
+    if (starved) {
+        f.subject = fmt::format("host CPU ({} cores)", s.cpus);
+        ev(f, "runq_wait_seconds_per_second", "threads waiting for a CPU", runq_wait, "s/s");
+        int rank = 0;
+        for (const auto& u : s.host_cpu_users)
+            ev(f, fmt::format("host_cpu_user_{}_cores", ++rank),
+               fmt::format("CPU of {} ({} process{})", u.comm, u.processes,
+                           u.processes == 1 ? "" : "es"),
+               u.cores, "cores");
     }
     ev(f, "cpu_cores", "process CPU", s.cpu_cores, "cores");
     ev(f, "usable_cores", "cores usable (min of CPUs, threads, cgroup CPU limit)", usable_cores,
@@ -97,6 +110,32 @@ void Judge::cpu_saturated() {
             "or cut the CPU each request costs: perf top -p " + std::to_string(e.pid),
             "threads beyond the limit's cores only spend the quota faster: size pools "
             "and GOMAXPROCS-like settings to the limit, not to the host's cores"};
+    } else if (starved) {
+        std::string users;
+        bool own = false;
+        for (const auto& u : s.host_cpu_users) {
+            users += fmt::format("{}{} x{} {:.2f} cores", users.empty() ? "" : ", ", u.comm,
+                                 u.processes, u.cores);
+            own = own || u.comm == e.comm;
+        }
+        bool own_first = !s.host_cpu_users.empty() && s.host_cpu_users.front().comm == e.comm;
+        f.why = fmt::format(
+            "Every core is taken: the process's threads are runnable but wait their turn, so "
+            "each request's computation takes {:.1f}x its CPU time. The limit is the host's "
+            "CPU{}{}.",
+            s.cpu_cores > 0 ? (s.cpu_cores / ours + runq_wait) / (s.cpu_cores / ours) : 0.0,
+            users.empty() ? "" : ", held by ", users);
+        if (own_first)
+            f.fix = {fmt::format("{0}'s own processes fill the cores: run fewer of them at once "
+                                 "(a smaller pool in front of it, fewer workers or "
+                                 "connections), make each cheaper, or give the host more cores",
+                                 e.comm)};
+        else
+            f.fix = {"reduce or move the other load on this host (another host, a lower "
+                     "priority: nice, systemd CPUWeight=)"};
+        f.fix.push_back("give this service a larger CPU share (CPUWeight=, cpu.weight) or "
+                        "cores of its own (a cpuset, more cores)");
+        if (!own) f.fix.push_back("see who runs: top -o %CPU; pidstat 1");
     } else if (one_thread) {
         f.why = fmt::format(
             "One thread does the work of every connection it serves and it has no time left: "

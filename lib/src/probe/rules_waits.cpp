@@ -33,6 +33,11 @@ void reply_evidence(Finding& f, const DestinationWait& d) {
 
 std::vector<std::string> next_probe(const DestinationWait& d) {
     if (!d.server_pid) return {};
+    if (d.listener_pid && d.listener_pid != d.server_pid)
+        return {fmt::format(
+            "c10k-doctor probe --pid {}   # {} serves the busiest connection to {} (a process "
+            "of its own; PID {} holds the listener): probe it next",
+            d.server_pid, d.server_comm, d.remote.to_string(), d.listener_pid)};
     return {fmt::format("c10k-doctor probe --pid {}   # {} serves {}: probe it next", d.server_pid,
                         d.server_comm, d.remote.to_string())};
 }

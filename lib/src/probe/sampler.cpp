@@ -14,6 +14,7 @@
 #include <filesystem>
 
 #include "c10k/collect.hpp"
+#include "c10k/sources/cpu_users.hpp"
 #include "c10k/sources/socket_owner.hpp"
 #include "c10k/text.hpp"
 
@@ -308,7 +309,11 @@ Result<bool> Sampler::sample() {
             ProcTimes t{snap.sample.taken,
                         static_cast<double>(ticks->first + ticks->second) / kTick,
                         static_cast<double>(ticks->second) / kTick};
-            if (!first_times_) first_times_ = t;
+            if (!first_times_) {
+                first_times_ = t;
+                // Who else uses the CPUs, for a target starved of them: once, at the start.
+                host_ticks_before_ = read_process_ticks();
+            }
             last_times_ = t;
         }
     if (snap.process) {
@@ -446,7 +451,7 @@ bool is_loopback(const Endpoint& e) {
 
 }  // namespace
 
-void Sampler::name_servers(ConnEvidence& c) const {
+void Sampler::name_servers(ConnEvidence& c) {
     if (!last_ || !last_->sockets) return;
     std::optional<uint64_t> netns;
     if (last_->process) netns = last_->process->netns_inode;
@@ -460,12 +465,33 @@ void Sampler::name_servers(ConnEvidence& c) const {
             if (l.local.port != d.remote.port) continue;
             if (!(l.local.addr == d.remote.addr || (ours && is_any(l.local)))) continue;
             if (auto owner = find_socket_owner(l.inode, netns)) {
-                d.server_pid = owner->pid;
+                d.server_pid = d.listener_pid = owner->pid;
                 d.server_comm = owner->comm;
             }
             break;
         }
+        if (!d.server_pid || d.busiest_waits == 0) continue;
+        // The far end of the busiest connection, and who holds it.
+        if (!reader_) continue;
+        std::vector<TcpConn> peer;
+        auto st = reader_->read(
+            [&](const TcpConn& c) {
+                return c.state == static_cast<uint8_t>(TcpState::established) &&
+                       c.local == d.remote && c.remote == d.busiest_local;
+            },
+            peer, d.remote.family == AF_INET, d.remote.family == AF_INET6);
+        if (!st || peer.empty()) continue;
+        if (auto owner = find_socket_owner(peer.front().inode, netns)) {
+            d.server_pid = owner->pid;
+            d.server_comm = owner->comm;
+        }
     }
+}
+
+std::vector<CpuUser> Sampler::host_cpu_users(size_t n) const {
+    if (!first_times_) return {};
+    double wall = std::chrono::duration<double>(Clock::now() - first_times_->at).count();
+    return top_cpu_users(host_ticks_before_, read_process_ticks(), wall, kTick, n);
 }
 
 std::vector<uint16_t> Sampler::ports() const {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "c10k/probe/verdict.hpp"
 
+#include <algorithm>
+
 #include "verdict_rules.hpp"
 
 namespace c10k {
@@ -56,7 +58,16 @@ Judge::Judge(const ProbeEvidence& evidence)
     quota_bound =
         s.cpu_limit_cores > 0 &&
         (throttled || (cpu_busy && s.cpu_limit_cores < std::min<double>(s.cpus, threads)));
-    cpu_limited = cpu_busy || pegged || throttled;
+    // Starved: not the process's own demand but the host's CPUs full (with the
+    // guest's work: steal is another guest's) and its threads runnable, waiting
+    // their turn at least as long as they run.
+    guest_busy = s.steal_share < 1 ? std::clamp((s.host_busy - s.steal_share) /
+                                                    (1.0 - s.steal_share), 0.0, 1.0)
+                                   : 0;
+    runq_wait = s.runq_wait_share / ours;
+    starved = !cpu_busy && !pegged && !throttled && guest_busy >= kCpuBusy &&
+              runq_wait >= s.cpu_cores / ours && runq_wait >= kStarvedWait * std::min(1.0, usable_cores);
+    cpu_limited = cpu_busy || pegged || throttled || starved;
     futex_waiters = s.samples > 0 ? static_cast<double>(s.futex_active) / s.samples : 0;
     find_pool();
     find_poll_scan();

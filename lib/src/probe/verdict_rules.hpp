@@ -44,6 +44,12 @@ constexpr double kPeggedThread = 0.9;
 // ... and does three quarters of the process's CPU: one thread serving every
 // connection, not one of several loops sharing them.
 constexpr double kPeggedShareOfProcess = 0.75;
+// A process starved of CPU by others: the host's CPUs this busy with the
+// guest's own work (kCpuBusy), and the process's threads waiting in the run
+// queue at least as long as they run (each request's computation takes twice
+// its time or more) and at least this share of one thread's time. Below it the
+// process is mostly idle: others' load costs it latency, not capacity.
+constexpr double kStarvedWait = 0.25;
 // Shares of samples are only meaningful over several observations: below this
 // many, one or two lucky samples would decide.
 constexpr uint64_t kMinSamples = 5;
@@ -142,6 +148,9 @@ class Judge {
     const ThreadCpu* pegged = nullptr;      // one thread near a whole core
     bool throttled = false;                 // by its cgroup's CPU quota, most periods
     bool quota_bound = false;               // the cgroup's CPU limit is what binds
+    bool starved = false;                   // runnable, waiting for CPUs others fill
+    double guest_busy = 0;                  // host CPUs busy with our guest's work, 0..1
+    double runq_wait = 0;                   // threads' run-queue wait, s/s of our CPU time
     bool cpu_limited;                       // the process or one of its threads
     const DestinationWait* pool = nullptr;  // an exhausted connection pool
     double futex_waiters = 0;               // threads in futex per sample

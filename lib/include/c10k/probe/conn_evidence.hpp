@@ -39,9 +39,18 @@ struct DestinationWait {
     // resolution. A reply of several segments counts several times, so this
     // errs low, never high. 0 when nothing came back.
     double reply_mean_s = 0;
-    // The local process that serves it, when one listens in the target's namespace.
+    // Our end of the connection that waited in the most samples: its peer
+    // socket's owner is the process doing the work.
+    Endpoint busiest_local;
+    uint64_t busiest_waits = 0;
+    // The local process that serves it, when one listens in the target's
+    // namespace: the one holding the far end of the busiest connection. A
+    // server that hands each connection to a process of its own (PostgreSQL's
+    // backends, a prefork Apache) shows here as that process, with the
+    // listener's holder in listener_pid; otherwise listener_pid == server_pid.
     pid_t server_pid = 0;
     std::string server_comm;
+    pid_t listener_pid = 0;
 };
 
 struct ConnEvidence {
@@ -98,6 +107,7 @@ class ConnTracker {
         uint64_t last_sample = 0;
         int64_t dest = -1;  // index into destinations, for outbound connections
         uint32_t first_segs_in = 0, last_segs_in = 0;
+        uint64_t waiting_samples = 0;
     };
     static void fold(const Seen& s, ConnEvidence& into);
     ConnEvidence acc_;

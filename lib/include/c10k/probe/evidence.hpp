@@ -17,6 +17,7 @@
 
 #include "c10k/probe/conn_evidence.hpp"
 #include "c10k/probe/log2_hist.hpp"
+#include "c10k/sources/cpu_users.hpp"
 #include "c10k/sources/sockets.hpp"
 
 namespace c10k {
@@ -143,6 +144,7 @@ struct SampledEvidence {
     double sys_cores = 0;                    // the part of cpu_cores spent in the kernel
     std::vector<ThreadCpu> busiest_threads;  // busiest first, at most 5
     double host_busy = 0;                    // all CPUs, 0..1
+    std::vector<CpuUser> host_cpu_users;     // biggest first, by command, over the window
     // Share of the CPUs' time a hypervisor gave to other guests: neither run time
     // nor run-queue wait of ours, so busy shares are scaled by 1 / (1 - steal).
     double steal_share = 0;

@@ -23,6 +23,7 @@
 #include "c10k/result.hpp"
 #include "c10k/snapshot.hpp"
 #include "c10k/sources/cgroup_cpu.hpp"
+#include "c10k/sources/cpu_users.hpp"
 
 namespace c10k {
 
@@ -39,8 +40,12 @@ class Sampler {
     SampledEvidence evidence() const;
     // Names the local process serving each of the busiest destinations in `c`:
     // one listening on its address and port in the target's namespace. Scans
-    // /proc: call once, at the end.
-    void name_servers(ConnEvidence& c) const;
+    // /proc and asks sock_diag for the far end of the busiest connection: call
+    // it once per question (the follow, the end), not per sample.
+    void name_servers(ConnEvidence& c);
+    // The host's biggest CPU users since the first sample, by command: reads
+    // every /proc/PID/stat, so call it once, at the end.
+    std::vector<CpuUser> host_cpu_users(size_t n = 3) const;
     // The target's listening ports and the remote ports of its busiest destinations.
     std::vector<uint16_t> ports() const;
     const std::optional<Snapshot>& last() const { return last_; }
@@ -71,6 +76,7 @@ class Sampler {
     std::string comm_;
     std::optional<Snapshot> first_, last_;
     std::optional<ProcTimes> first_times_, last_times_;
+    std::vector<ProcessTicks> host_ticks_before_;
     std::optional<CgroupCpuLimit> cpu_limit_;  // read once, at the first sample
     std::optional<std::pair<Clock::time_point, CpuThrottling>> first_throttle_, last_throttle_;
     SampledEvidence acc_;
