@@ -68,7 +68,10 @@ struct {
     __type(value, struct c10k_tcp_stats);
 } tcp_stats SEC(".maps");
 
-/* The target's listening ports and the remote ports it connects to. */
+/* The target's listening ports (PORT_LISTEN: its sockets have them as the local
+ * port) and the remote ports it connects to (PORT_REMOTE: as the remote port).
+ * A socket counts only from the target's side: on loopback the peer's socket
+ * of every connection has the same two ports the other way round. */
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, 1024);
@@ -337,7 +340,10 @@ static __always_inline bool watched(const struct sock* sk) {
     if (!sk) return false;
     __u16 local = BPF_CORE_READ(sk, __sk_common.skc_num);
     __u16 remote = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-    return bpf_map_lookup_elem(&ports, &local) || bpf_map_lookup_elem(&ports, &remote);
+    __u8* as_local = bpf_map_lookup_elem(&ports, &local);
+    if (as_local && (*as_local & PORT_LISTEN)) return true;
+    __u8* as_remote = bpf_map_lookup_elem(&ports, &remote);
+    return as_remote && (*as_remote & PORT_REMOTE);
 }
 
 static __always_inline struct c10k_tcp_stats* tcp(void) {

@@ -39,6 +39,10 @@ struct c10k_sched_stats {
     __u64 threads_exited; /* target threads that exited, their map entries freed */
 };
 
+/* Values of the ports map: how a port marks a socket as the target's. */
+#define PORT_LISTEN 1 /* the socket's local port: it was accepted from the target's listener */
+#define PORT_REMOTE 2 /* the socket's remote port: the target connected out to it */
+
 struct c10k_tcp_stats {
     __u64 state_changes;
     __u64 established;

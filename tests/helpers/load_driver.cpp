@@ -6,6 +6,9 @@
 //                                  each sending 32 bytes and waiting for the reply (the
 //                                  first bytes back, or RESPONSE_BYTES of them); PAUSE_MS
 //                                  between rounds; prints "done ROUND_TRIPS" at the end
+//   c10k-load pingpong-reconnect PORT CONNS SECONDS [PAUSE_MS]   the same, opening a new
+//                                  connection (and sending again) whenever one is closed or
+//                                  reset by the server
 //   c10k-load connect-rate PORT PER_SECOND SECONDS    new connections at a steady rate,
 //                                  each closed after 2 s
 //   c10k-load blast PORT SECONDS   one connection, writing as fast as the peer lets it
@@ -28,22 +31,34 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-void pingpong(long port, long conns, long secs, long pause_ms, long response_bytes) {
+void pingpong(long port, long conns, long secs, long pause_ms, long response_bytes,
+              bool reconnect) {
     raise_nofile();
     int ep = ::epoll_create1(0);
     std::vector<int> fds;
     char msg[32] = "ping-ping-ping-ping-ping-ping-p";
-    for (long i = 0; i < conns; ++i) {
+    auto open_one = [&] {
         int fd = connect_to(static_cast<uint16_t>(port), false);
         ::fcntl(fd, F_SETFL, O_NONBLOCK);
         epoll_event ev{};
         ev.events = EPOLLIN;
         ev.data.fd = fd;
         ::epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-        fds.push_back(fd);
-    }
+        return fd;
+    };
+    for (long i = 0; i < conns; ++i)
+        fds.push_back(open_one());
     ready(0);
-    std::deque<std::pair<Clock::time_point, int>> due;  // connections waiting out their pause
+    // Connections waiting out their pause, by fd and the fd's generation: a
+    // closed fd's number comes back for the next connection, which must not
+    // get the old one's request.
+    struct Due {
+        Clock::time_point at;
+        int fd;
+        uint64_t generation;
+    };
+    std::deque<Due> due;
+    std::unordered_map<int, uint64_t> generation;
     for (int fd : fds)
         (void)!::write(fd, msg, sizeof msg);
     auto end = Clock::now() + std::chrono::seconds(secs);
@@ -57,8 +72,13 @@ void pingpong(long port, long conns, long secs, long pause_ms, long response_byt
         for (int i = 0; i < n; ++i) {
             int fd = events[static_cast<size_t>(i)].data.fd;
             ssize_t r = ::read(fd, buf, sizeof buf);
-            if (r == 0) {
+            if (r == 0 || (r < 0 && errno != EAGAIN && reconnect)) {
+                // Closed or reset by the server: as a keep-alive client does
+                // (wrk, a browser), open a new connection and send again.
                 ::close(fd);
+                received.erase(fd);
+                ++generation[fd];
+                if (reconnect) (void)!::write(open_one(), msg, sizeof msg);
                 continue;
             }
             if (r < 0) continue;
@@ -71,12 +91,13 @@ void pingpong(long port, long conns, long secs, long pause_ms, long response_byt
             }
             ++round_trips;
             if (pause_ms > 0)
-                due.emplace_back(now + std::chrono::milliseconds(pause_ms), fd);
+                due.push_back({now + std::chrono::milliseconds(pause_ms), fd, generation[fd]});
             else
                 (void)!::write(fd, msg, sizeof msg);
         }
-        while (!due.empty() && due.front().first <= now) {
-            (void)!::write(due.front().second, msg, sizeof msg);
+        while (!due.empty() && due.front().at <= now) {
+            if (generation[due.front().fd] == due.front().generation)
+                (void)!::write(due.front().fd, msg, sizeof msg);
             due.pop_front();
         }
     }
@@ -137,9 +158,9 @@ int main(int argc, char** argv) {
         return 2;
     }
     std::string mode = argv[1];
-    if (mode == "pingpong")
+    if (mode == "pingpong" || mode == "pingpong-reconnect")
         pingpong(arg(argv, 2, argc), arg(argv, 3, argc), arg(argv, 4, argc), arg(argv, 5, argc, 0),
-                 arg(argv, 6, argc, 0));
+                 arg(argv, 6, argc, 0), mode == "pingpong-reconnect");
     else if (mode == "connect-rate")
         connect_rate(arg(argv, 2, argc), arg(argv, 3, argc), arg(argv, 4, argc));
     else if (mode == "bursts")

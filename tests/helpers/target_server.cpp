@@ -24,6 +24,10 @@
 //                                       two-statement transaction waited for in poll() on the
 //                                       socket (poll: libpq, JDBC) or in epoll_wait (epoll)
 //   c10k-target capped WORKERS SECONDS  accepts only while one of WORKERS is free (backlog 64)
+//   c10k-target evict-cap CAP SECONDS   epoll echo that keeps accepting, and past CAP
+//                                       connections closes the one idle longest (nginx at
+//                                       worker_connections)
+//   c10k-target close-after-reply SECONDS     epoll echo that closes after each reply
 //   c10k-target burst-accept BACKLOG SECONDS  accepts in a loop, ~0.2 ms of CPU each
 //   c10k-target pegged-loop HELPERS SECONDS   epoll loop, ~1 ms of CPU per request, HELPERS
 //                                       idle threads beside it
@@ -325,6 +329,10 @@ int main(int argc, char** argv) {
         run_pool_app(arg(argv, 2, argc), arg(argv, 3, argc), arg(argv, 4, argc),
                      arg(argv, 5, argc),
                      wait == "poll" ? PoolWait::poll : wait == "epoll" ? PoolWait::epoll : PoolWait::read);
+    } else if (mode == "evict-cap") {
+        run_evicting(arg(argv, 2, argc), arg(argv, 3, argc));
+    } else if (mode == "close-after-reply") {
+        run_evicting(0, arg(argv, 2, argc));
     } else if (mode == "capped") {
         run_capped(arg(argv, 2, argc), arg(argv, 3, argc));
     } else if (mode == "burst-accept") {

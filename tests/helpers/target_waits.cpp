@@ -9,12 +9,14 @@
 #include <sys/epoll.h>
 #include <time.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "epoll_echo.hpp"
@@ -416,6 +418,64 @@ void run_poll_server(long secs) {
                 continue;
             }
             (void)!::write(fds[i].fd, buf, static_cast<size_t>(r));
+        }
+    }
+}
+
+// A connection cap enforced by eviction, as nginx does at worker_connections:
+// it keeps accepting, and past CAP connections closes the one idle longest
+// (ngx_drain_connections reclaims idle keep-alive connections) so the new one
+// has a slot. The evicted client's next request meets a closed socket and a
+// reset. With `cap` 0, the lookalike: a server that answers one request and
+// closes (HTTP/1.0, Connection: close), which ends every connection itself
+// but cleanly.
+void run_evicting(long cap, long secs) {
+    int l = make_listener(0, 1024);
+    ready(port_of(l));
+    auto end = deadline_after(secs);
+    ::fcntl(l, F_SETFL, O_NONBLOCK);
+    int ep = ::epoll_create1(0);
+    epoll_event ev{EPOLLIN, {}};
+    ev.data.fd = l;
+    ::epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev);
+    std::unordered_map<int, Clock::time_point> last_active;
+    std::vector<epoll_event> events(256);
+    char buf[4096];
+    while (Clock::now() < end) {
+        int n = ::epoll_wait(ep, events.data(), static_cast<int>(events.size()), 100);
+        for (int i = 0; i < n; ++i) {
+            int fd = events[static_cast<size_t>(i)].data.fd;
+            if (fd == l) {
+                int c;
+                while ((c = ::accept4(l, nullptr, nullptr, SOCK_NONBLOCK)) >= 0) {
+                    if (cap > 0 && static_cast<long>(last_active.size()) >= cap) {
+                        auto idlest = std::min_element(
+                            last_active.begin(), last_active.end(),
+                            [](const auto& a, const auto& b) { return a.second < b.second; });
+                        ::close(idlest->first);
+                        last_active.erase(idlest);
+                    }
+                    epoll_event cev{EPOLLIN, {}};
+                    cev.data.fd = c;
+                    ::epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
+                    last_active[c] = Clock::now();
+                }
+                continue;
+            }
+            ssize_t r = ::read(fd, buf, sizeof buf);
+            if (r <= 0) {
+                if (r < 0 && errno == EAGAIN) continue;
+                last_active.erase(fd);
+                ::close(fd);
+                continue;
+            }
+            (void)!::write(fd, buf, static_cast<size_t>(r));
+            if (cap == 0) {
+                last_active.erase(fd);
+                ::close(fd);
+            } else {
+                last_active[fd] = Clock::now();
+            }
         }
     }
 }

@@ -8,6 +8,7 @@ void run_db(long ms, bool busy, long secs);
 // How a pool-app worker waits for the dependency's reply (see run_pool_app).
 enum class PoolWait { read, poll, epoll };
 void run_pool_app(long db_port, long workers, long pool_size, long secs, PoolWait wait);
+void run_evicting(long cap, long secs);
 void run_capped(long workers, long secs);
 void run_burst_accept(long backlog, long secs);
 void run_pegged_loop(long helpers, long secs);

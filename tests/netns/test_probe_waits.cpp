@@ -281,6 +281,34 @@ TEST(ProbeWaits, AnIdleServerBesideANeighboursLoadIsNotCpuSaturated) {
     EXPECT_GT(p.doc["sampled"]["host_busy"].get<double>(), 0.85) << "the hog filled the cores";
 }
 
+// nginx at worker_connections: it keeps accepting and makes room by ending
+// idle keep-alive connections, whose clients' next requests meet a reset. No
+// queue fills; the process's own limit is the bottleneck. (Found on nginx with
+// worker_connections 64 under wrk -c300: it said "healthy".)
+TEST(ProbeWaits, ACapKeptByEvictingConnectionsIsTheApplicationsLimit) {
+    REQUIRE_BPF();
+    Scenario s(target({"evict-cap", "50", "20"}), driver({"pingpong-reconnect", "PORT", "200", "20"}));
+    ASSERT_TRUE(s.ok());
+    auto p = probe_expecting("app-connection-limit", s.pid(), "bpf");
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_EQ(p.id, "app-connection-limit") << p.doc.dump(2);
+    EXPECT_EQ(subject(p).rfind("connection cap", 0), 0u) << subject(p);
+    // About the cap of 50: a look can land between an accept and its eviction.
+    EXPECT_NEAR(p.doc["sampled"]["connections"]["inbound_max"].get<int>(), 50, 10);
+}
+
+// Lookalike: a server that ends every connection itself after one reply, as
+// fast, with clients that reconnect at once: churn, but no cap.
+TEST(ProbeWaits, EndingEachConnectionAfterOneReplyIsNotACap) {
+    REQUIRE_BPF();
+    Scenario s(target({"close-after-reply", "20"}), driver({"pingpong-reconnect", "PORT", "200", "20"}));
+    ASSERT_TRUE(s.ok());
+    auto p = probe(s.pid(), "bpf");
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_FALSE(has_finding(p, "app-connection-limit")) << p.doc.dump(2);
+    EXPECT_GT(p.doc["tcp"]["closed_first_by_target"].get<double>(), 1000) << "it churned";
+}
+
 TEST(ProbeWaits, NagleDelayedAck) {
     REQUIRE_BPF();
     auto p = nagle("two-writes", "bpf");

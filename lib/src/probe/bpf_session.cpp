@@ -15,6 +15,7 @@
 #include <cstring>
 #include <set>
 #include <thread>
+#include <unordered_map>
 
 #include "c10k/sources/sys_root.hpp"
 #include "c10k/text.hpp"
@@ -44,7 +45,7 @@ void BpfSession::detach_syscalls() {}
 bool BpfSession::syscalls_attached() const {
     return false;
 }
-void BpfSession::set_ports(const std::vector<uint16_t>&) {}
+void BpfSession::set_ports(const TargetPorts&) {}
 uint64_t BpfSession::host_syscalls() const {
     return 0;
 }
@@ -323,11 +324,19 @@ uint64_t BpfSession::host_syscalls() const {
     return n;
 }
 
-void BpfSession::set_ports(const std::vector<uint16_t>& ports) {
+void BpfSession::set_ports(const TargetPorts& ports) {
     int fd = bpf_map__fd(impl_->skel->maps.ports);
-    uint8_t one = 1;
-    for (uint16_t port : ports)
-        bpf_map_update_elem(fd, &port, &one, BPF_ANY);
+    std::unordered_map<uint16_t, uint8_t> marks;
+    for (uint16_t port : ports.listening)
+        marks[port] |= PORT_LISTEN;
+    for (uint16_t port : ports.remote)
+        marks[port] |= PORT_REMOTE;
+    for (auto [port, mark] : marks) {
+        uint8_t old = 0;
+        // Marks only add up: a port once seen either way stays watched that way.
+        if (bpf_map_lookup_elem(fd, &port, &old) == 0) mark |= old;
+        bpf_map_update_elem(fd, &port, &mark, BPF_ANY);
+    }
 }
 
 BpfEvidence BpfSession::read() const {

@@ -160,6 +160,7 @@ void ConnTracker::add(const std::vector<TcpConn>& conns,
     acc_.inbound_min = first_ ? inbound : std::min(acc_.inbound_min, inbound);
     acc_.inbound_max = std::max(acc_.inbound_max, inbound);
     acc_.inbound_pending_sum += pending;
+    acc_.inbound_sum += inbound;
     if (pending) ++acc_.samples_inbound_pending;
     acc_.nagle_held_sum += held;
     if (held) ++acc_.samples_nagle_held;
@@ -186,6 +187,14 @@ void ConnTracker::fold(const Seen& s, ConnEvidence& into) {
     if (s.dest >= 0 && static_cast<size_t>(s.dest) < into.destinations.size() &&
         s.last_segs_in >= s.first_segs_in)
         into.destinations[static_cast<size_t>(s.dest)].replies += s.last_segs_in - s.first_segs_in;
+}
+
+std::vector<uint16_t> ConnTracker::destination_ports() const {
+    std::vector<uint16_t> out;
+    for (const auto& d : acc_.destinations)
+        if (std::find(out.begin(), out.end(), d.remote.port) == out.end())
+            out.push_back(d.remote.port);
+    return out;
 }
 
 ConnEvidence ConnTracker::evidence() const {

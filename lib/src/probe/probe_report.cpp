@@ -94,6 +94,7 @@ json conns_json(const ConnEvidence& c) {
     return {{"samples", c.samples},
             {"inbound_min", c.inbound_min},
             {"inbound_max", c.inbound_max},
+            {"inbound_mean", c.samples ? static_cast<double>(c.inbound_sum) / static_cast<double>(c.samples) : 0.0},
             {"inbound_pending_mean", c.mean_inbound_pending()},
             {"accepted", c.accepted},
             {"destinations", dests},

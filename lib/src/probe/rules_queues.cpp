@@ -138,4 +138,56 @@ void Judge::syn_backlog() {
     }
 }
 
+// A connection cap kept by eviction: the process keeps accepting but, to stay
+// under its own limit, ends connections its peers were still using (nginx at
+// worker_connections closes idle keep-alive connections to reuse their slots).
+// No queue fills; clients see resets and reconnect, so new connections arrive
+// as fast as old ones are ended. BPF counts the target's accepts and the ends
+// it starts; the aborts are the namespace's counters, so they must be of the
+// same order as the target's own ends to be its.
+void Judge::evicting_cap() {
+    if (!b || fd_limited) return;
+    double window = std::max(s.seconds, 1e-3);
+    double accepted = static_cast<double>(b->tcp.established);
+    double ended = static_cast<double>(b->tcp.closed_first_local);
+    // Aborted rather than closed: resets the target's sockets sent (a close with
+    // SO_LINGER 0, as nginx drains idle keep-alive connections), or the
+    // namespace's resets for data after a close or left unread.
+    double aborted = std::max(
+        static_cast<double>(b->tcp.resets_sent),
+        (rate(s, "TcpExt.TCPAbortOnData") + rate(s, "TcpExt.TCPAbortOnClose")) * window);
+    if (accepted < kMinConnections || ended < kEndsItself * accepted) return;
+    if (aborted < kAbortedShare * ended) return;
+    const auto& c = s.conns;
+    double held_mean =
+        c.samples ? static_cast<double>(c.inbound_sum) / static_cast<double>(c.samples) : 0;
+    bool steady = c.samples >= kMinSamples && c.inbound_max >= 1 &&
+                  held_mean >= (1 - kEvictedPlateau) * c.inbound_max;
+    if (!steady) return;
+    auto f = make(Bottleneck::app_connection_limit, Severity::crit, 0.8,
+                  fmt::format("ends {:.0f} connections a second itself, {:.0f}% of them while "
+                              "the peer was still using them, holding at most {}",
+                              ended / window, std::min(1.0, aborted / ended) * 100,
+                              c.inbound_max));
+    f.subject = fmt::format("connection cap (about {} held)", c.inbound_max);
+    ev(f, "accepted_per_second", "connections accepted per second", accepted / window, "/s");
+    ev(f, "ended_by_it_per_second", "connections it ended first, per second", ended / window, "/s");
+    ev(f, "aborted_per_second", "connections aborted (resets sent, data after close or unread)",
+       aborted / window, "/s");
+    ev(f, "connections_max", "connections held at once (most seen)", c.inbound_max, "connections");
+    ev(f, "connections_mean", "connections held at once (mean)", held_mean, "connections");
+    ev(f, "cpu_cores", "process CPU", s.cpu_cores, "cores");
+    f.why =
+        "The process holds no more than its own limit of connections. It keeps accepting, "
+        "and makes room by ending connections that are still in use (idle keep-alive ones "
+        "first): their clients' next requests meet a closed socket and a reset, and they "
+        "reconnect. The CPU goes into connection churn; kernel queues and limits are not "
+        "involved.";
+    f.fix = {"raise the server's own connection limit: nginx worker_connections (and "
+             "worker_rlimit_nofile), HAProxy maxconn, Apache MaxRequestWorkers",
+             "or hold fewer idle connections per client (shorter keep-alive timeouts, "
+             "fewer connections per client in front of it)"};
+    out.push_back(std::move(f));
+}
+
 }  // namespace c10k::verdict

@@ -129,6 +129,10 @@ constexpr const char* kRateCounters[] = {
     "Tcp.PassiveOpens",
     "Tcp.AttemptFails",
     "TcpExt.TCPAbortOnMemory",
+    // Connections reset because data came after the application closed them, or
+    // because it closed them with data unread: a peer that still had requests.
+    "TcpExt.TCPAbortOnData",
+    "TcpExt.TCPAbortOnClose",
 };
 
 constexpr size_t kMaxThreadsToWalk = 8192;
@@ -494,17 +498,14 @@ std::vector<CpuUser> Sampler::host_cpu_users(size_t n) const {
     return top_cpu_users(host_ticks_before_, read_process_ticks(), wall, kTick, n);
 }
 
-std::vector<uint16_t> Sampler::ports() const {
-    std::vector<uint16_t> out;
+TargetPorts Sampler::ports() const {
+    TargetPorts out;
     for (const auto& l : acc_.listeners)
-        out.push_back(l.local.port);
-    if (last_ && last_->sockets) {
-        size_t n = 0;
-        for (const auto& d : last_->sockets->destinations) {
-            if (n++ >= 8) break;
-            out.push_back(d.remote.port);
-        }
-    }
+        out.listening.push_back(l.local.port);
+    // The target's own outbound connections (the namespace's busiest
+    // destinations may be its clients' connections to it). The map holds 1024.
+    out.remote = conns_.destination_ports();
+    if (out.remote.size() > 512) out.remote.resize(512);
     return out;
 }
 

@@ -75,7 +75,7 @@ Judge::Judge(const ProbeEvidence& evidence)
 
 Verdict Judge::run() {
     for (auto rule :
-         {&Judge::fd_limit, &Judge::accept_queue, &Judge::syn_backlog, &Judge::thread_storm,
+         {&Judge::fd_limit, &Judge::accept_queue, &Judge::evicting_cap, &Judge::syn_backlog, &Judge::thread_storm,
           &Judge::cpu_saturated, &Judge::ephemeral_ports, &Judge::socket_buffers,
           &Judge::blocking_and_locks, &Judge::tcp_counters, &Judge::downstream,
           &Judge::connection_pool, &Judge::nagle, &Judge::poll_scaling})

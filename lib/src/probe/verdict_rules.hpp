@@ -61,6 +61,23 @@ constexpr double kQueueFullSteady = 0.5;
 // A connection cap holds its count still: at most this share (or one
 // connection) of movement between the fewest and the most seen.
 constexpr double kPlateau = 0.1;
+// A cap kept by eviction (nginx at worker_connections): the process ends at
+// least this share of the connections it accepts itself ...
+constexpr double kEndsItself = 0.5;
+// ... and peers were still using this share of those it ended (data arrived
+// after the close, or was left unread). A keep-alive server closing idle
+// connections after a timeout races a client's next request only in the
+// instant of the close, far under 1%; a quarter is eviction, not a race.
+constexpr double kAbortedShare = 0.25;
+// ... while it holds about as many as it ever does: on average within this
+// share of the most seen. Each slot an eviction frees is taken by the next
+// accept, so the count sits at its ceiling but for the instants between the
+// two (the mean, unlike the fewest seen, is not decided by one unlucky look).
+// A server that ends every connection after one reply holds a count that
+// follows its load, mostly far below the peak of a busy instant.
+constexpr double kEvictedPlateau = 0.25;
+// Connections accepted in the window below which a few aborts would decide.
+constexpr double kMinConnections = 100;
 // A pool whose connections are out awaiting replies this share of the time,
 // with threads parked waiting: exhausted. A pool with headroom hands a
 // connection back and finds no taker, so its share sits well below this; one
@@ -110,6 +127,7 @@ class Judge {
     // rules_queues.cpp: fds and the kernel's queues in front of the process.
     void fd_limit();
     void accept_queue();
+    void evicting_cap();
     void syn_backlog();
     // rules_threads.cpp: how the process's threads spend their time.
     void thread_storm();

@@ -35,8 +35,9 @@ class BpfSession {
     // tracing has cost the host so far is proportional to it. One map read.
     uint64_t host_syscalls() const;
 
-    // Which ports' TCP events count as the target's.
-    void set_ports(const std::vector<uint16_t>& ports);
+    // Which sockets' TCP events count as the target's: those with a local port
+    // it listens on, and those with a remote port it connects to.
+    void set_ports(const TargetPorts& ports);
 
     // Cumulative since start; cheap enough for every interval.
     BpfEvidence read() const;

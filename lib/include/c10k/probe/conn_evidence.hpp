@@ -60,6 +60,7 @@ struct ConnEvidence {
     uint64_t inbound_pending_sum = 0;  // owing a reply (request unread or unanswered)
     uint64_t samples_inbound_pending = 0;
     uint32_t inbound_min = 0, inbound_max = 0;
+    uint64_t inbound_sum = 0;  // connections held, summed over samples
     uint64_t accepted = 0;  // inbound connections first seen after the first sample
     std::vector<DestinationWait> destinations;  // most waited-on first
     // Nagle: a sub-MSS tail held unsent behind one small unacknowledged segment
@@ -98,6 +99,8 @@ class ConnTracker {
     void add(const std::vector<TcpConn>& conns, const std::unordered_set<uint16_t>& listening,
              const std::unordered_set<uint64_t>& read_blocked, TimePoint at);
     ConnEvidence evidence() const;
+    // The remote ports of the target's own outbound connections seen so far.
+    std::vector<uint16_t> destination_ports() const;
 
   private:
     struct Seen {

@@ -176,6 +176,13 @@ struct SampledEvidence {
     std::optional<DestinationUse> busiest_destination;
 };
 
+// The ports that mark a socket as the target's: a local port it listens on, a
+// remote port it connects to.
+struct TargetPorts {
+    std::vector<uint16_t> listening;
+    std::vector<uint16_t> remote;
+};
+
 struct ProbeEvidence;
 
 // The local process behind a destination the target waits on, probed in the

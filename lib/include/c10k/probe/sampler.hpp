@@ -46,8 +46,8 @@ class Sampler {
     // The host's biggest CPU users since the first sample, by command: reads
     // every /proc/PID/stat, so call it once, at the end.
     std::vector<CpuUser> host_cpu_users(size_t n = 3) const;
-    // The target's listening ports and the remote ports of its busiest destinations.
-    std::vector<uint16_t> ports() const;
+    // The target's listening ports and the remote ports of its own outbound connections.
+    TargetPorts ports() const;
     const std::optional<Snapshot>& last() const { return last_; }
     std::string comm() const { return comm_; }
 
