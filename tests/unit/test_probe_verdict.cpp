@@ -522,3 +522,36 @@ TEST(CpuUsers, SummedByCommandBetweenTwoReads) {
     EXPECT_DOUBLE_EQ(users[2].cores, 0.1);
     EXPECT_TRUE(top_cpu_users(before, after, 0, 100.0, 3).empty());
 }
+
+// A cap kept by eviction: the process ends the connections it accepts itself,
+// many while their peers still used them, holding a steady count.
+TEST(Verdict, EndingConnectionsStillInUseAtASteadyCountIsACap) {
+    auto e = base();
+    e.sampled.seconds = 4;
+    auto& c = e.sampled.conns;
+    c.samples = 40;
+    c.inbound_min = 47;
+    c.inbound_max = 62;
+    c.inbound_sum = 40 * 56;
+    e.bpf->tcp.established = 80000;
+    e.bpf->tcp.closed_first_local = 80000;
+    e.bpf->tcp.resets_sent = 48000;
+    auto v = judge(e);
+    ASSERT_EQ(v.findings.front().id, "app-connection-limit");
+    EXPECT_EQ(v.findings.front().subject, "connection cap (about 62 held)");
+    // Lookalike: the same churn ended cleanly (close after each reply, keep-alive timeouts).
+    auto clean = e;
+    clean.bpf->tcp.resets_sent = 100;
+    EXPECT_EQ(judge(clean).findings.front().id, "healthy");
+    // Lookalike: aborts, but a count that follows the load (a server that ends
+    // every connection after one reply holds few, now and then many).
+    auto follows = e;
+    follows.sampled.conns.inbound_min = 0;
+    follows.sampled.conns.inbound_sum = 40 * 12;
+    EXPECT_EQ(judge(follows).findings.front().id, "healthy");
+    // Lookalike: the peers end the connections.
+    auto peers = e;
+    peers.bpf->tcp.closed_first_local = 1000;
+    peers.bpf->tcp.closed_first_peer = 79000;
+    EXPECT_EQ(judge(peers).findings.front().id, "healthy");
+}

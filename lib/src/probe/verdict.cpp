@@ -121,6 +121,8 @@ Verdict Judge::run() {
             "what a thread does while on the CPU: poll-scaling is judged only from threads "
             "caught asleep inside poll()/select()",
             "run-queue latency histograms (schedstat gives a total only)",
+            "which side ends each connection: a connection cap kept by evicting connections "
+            "(nginx at worker_connections) is not judged",
         };
     } else if (b->syscall_duty < 0.99) {
         v.unobserved.push_back(fmt::format(
