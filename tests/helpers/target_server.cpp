@@ -23,7 +23,8 @@
 //                                       each use a request and a blocking read (read), or a
 //                                       two-statement transaction waited for in poll() on the
 //                                       socket (poll: libpq, JDBC) or in epoll_wait (epoll)
-//   c10k-target capped WORKERS SECONDS  accepts only while one of WORKERS is free (backlog 64)
+//   c10k-target capped WORKERS SECONDS [BACKLOG]  accepts only while one of WORKERS is free
+//                                       (backlog 64 unless given)
 //   c10k-target evict-cap CAP SECONDS   epoll echo that keeps accepting, and past CAP
 //                                       connections closes the one idle longest (nginx at
 //                                       worker_connections)
@@ -334,7 +335,7 @@ int main(int argc, char** argv) {
     } else if (mode == "close-after-reply") {
         run_evicting(0, arg(argv, 2, argc));
     } else if (mode == "capped") {
-        run_capped(arg(argv, 2, argc), arg(argv, 3, argc));
+        run_capped(arg(argv, 2, argc), arg(argv, 3, argc), arg(argv, 4, argc, 64));
     } else if (mode == "burst-accept") {
         run_burst_accept(arg(argv, 2, argc), arg(argv, 3, argc));
     } else if (mode == "pegged-loop") {

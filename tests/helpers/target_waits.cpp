@@ -243,8 +243,8 @@ void run_pool_app(long db_port, long workers, long pool_size, long secs, PoolWai
 
 // At its own cap: WORKERS threads each serve one keep-alive client to the end;
 // the acceptor takes a connection only when a worker is free.
-void run_capped(long workers, long secs) {
-    int l = make_listener(0, 64);
+void run_capped(long workers, long secs, long backlog) {
+    int l = make_listener(0, static_cast<int>(backlog));
     ready(port_of(l));
     auto end = deadline_after(secs);
     std::mutex m;

@@ -9,7 +9,7 @@ void run_db(long ms, bool busy, long secs);
 enum class PoolWait { read, poll, epoll };
 void run_pool_app(long db_port, long workers, long pool_size, long secs, PoolWait wait);
 void run_evicting(long cap, long secs);
-void run_capped(long workers, long secs);
+void run_capped(long workers, long secs, long backlog);
 void run_burst_accept(long backlog, long secs);
 void run_pegged_loop(long helpers, long secs);
 void run_spread_cpu(long threads, long secs);

@@ -71,9 +71,9 @@ void expect_pool(const std::string& mode, const std::string& wait = "read") {
     EXPECT_FALSE(has_finding(p, "lock-contention")) << "threads wait for a slot, not a lock";
 }
 
-Probe capped(const std::string& mode) {
+Probe capped(const std::string& mode, const std::string& backlog = "64") {
     // 8 workers each held by a keep-alive client, new connections queueing behind them.
-    Scenario s(target({"capped", "8", "20"}), driver({"pingpong", "PORT", "8", "20", "50"}),
+    Scenario s(target({"capped", "8", "20", backlog}), driver({"pingpong", "PORT", "8", "20", "50"}),
                driver({"connect-rate", "PORT", "100", "20"}));
     EXPECT_TRUE(s.ok());
     return probe_expecting("app-connection-limit", s.pid(), mode);
@@ -307,6 +307,18 @@ TEST(ProbeWaits, EndingEachConnectionAfterOneReplyIsNotACap) {
     ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
     EXPECT_FALSE(has_finding(p, "app-connection-limit")) << p.doc.dump(2);
     EXPECT_GT(p.doc["tcp"]["closed_first_by_target"].get<double>(), 1000) << "it churned";
+}
+
+// The same cap behind a backlog of 4096: at 100 connections a second the
+// queue does not fill in the window, and no overflow is counted, but every
+// look finds connections waiting that nobody accepts. (It said "healthy".)
+TEST(ProbeWaits, AnApplicationAtItsCapBehindADeepBacklog) {
+    REQUIRE_BPF();
+    auto p = capped("bpf", "4096");
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_EQ(p.id, "app-connection-limit") << p.doc.dump(2);
+    EXPECT_EQ(subject(p).rfind("127.0.0.1:", 0), 0u) << "the listener: " << subject(p);
+    EXPECT_EQ(p.doc["sampled"]["listeners"][0]["full_samples"], 0) << "the queue never filled";
 }
 
 TEST(ProbeWaits, NagleDelayedAck) {

@@ -113,6 +113,37 @@ TEST(Verdict, FullQueueBehindAFlatPlateauIsTheApplicationsOwnLimit) {
     }
 }
 
+// Below its backlog, a queue that holds connections in every look is a cap
+// when they wait there long (no accepts), not when a busy loop takes each
+// within a millisecond.
+TEST(Verdict, ConnectionsWaitingLongBelowTheBacklogAreACap) {
+    auto e = base();
+    ListenerSample l;
+    l.backlog = 4096;
+    l.queued_max = 400;
+    l.samples = 30;
+    l.waiting_samples = 30;
+    l.queued_sum = 30 * 200;
+    e.sampled.listeners = {l};
+    e.sampled.cpu_cores = 0.1;
+    e.sampled.conns.samples = 30;
+    e.sampled.conns.inbound_min = 8;
+    e.sampled.conns.inbound_max = 8;
+    auto v = judge(e);  // no accept() traced: an unbounded wait
+    ASSERT_EQ(v.findings.front().id, "app-connection-limit");
+    EXPECT_NE(v.findings.front().title.find("below its backlog of 4096"), std::string::npos);
+    // Lookalike: a few queued in every look, but accepted at 5,000 a second (1 ms each).
+    auto busy = e;
+    busy.sampled.listeners[0].queued_sum = 30 * 5;
+    busy.sampled.listeners[0].queued_max = 19;
+    busy.bpf->syscalls.push_back(call("accept4", 5000 * 2.5, 1000));
+    EXPECT_EQ(judge(busy).findings.front().id, "healthy");
+    // Lookalike: connections waiting in only a few looks.
+    auto rare = e;
+    rare.sampled.listeners[0].waiting_samples = 5;
+    EXPECT_EQ(judge(rare).findings.front().id, "healthy");
+}
+
 TEST(Verdict, QueueFullOnlyInBurstsIsOverflowNotACap) {
     auto e = base();
     e.sampled.listeners = {{{}, 8, 9, 30, 3}};  // full in 3 of 30 samples

@@ -116,7 +116,9 @@ json sampled_json(const SampledEvidence& s) {
                              {"backlog", l.backlog},
                              {"queued_max", l.queued_max},
                              {"samples", l.samples},
-                             {"full_samples", l.full_samples}});
+                             {"full_samples", l.full_samples},
+                             {"waiting_samples", l.waiting_samples},
+                             {"queued_sum", l.queued_sum}});
     json dest = nullptr;
     if (s.busiest_destination)
         dest = {{"remote", s.busiest_destination->remote.to_string()},

@@ -3,6 +3,18 @@
 
 namespace c10k::verdict {
 
+namespace {
+
+std::vector<std::string> cap_fixes() {
+    return {"raise the application's worker/connection limit (thread pool size, max clients, "
+            "nginx worker_connections, HAProxy maxconn, Apache MaxRequestWorkers, gunicorn "
+            "--workers/--threads)",
+            "or free workers sooner: shorter keep-alive timeouts, an event loop instead of a "
+            "worker per connection"};
+}
+
+}  // namespace
+
 // fd-limit: every new connection needs an fd.
 void Judge::fd_limit() {
     if (fd_limited) {
@@ -43,7 +55,19 @@ void Judge::accept_queue() {
         if (l.backlog > 0 && l.queued_max >= l.backlog &&
             (!full || l.full_samples > full->full_samples))
             full = &l;
-    if (overflows <= 0 && !full) return;
+    // Connections waiting to be accepted most of the time, the queue below its
+    // backlog: an application at its cap behind a deep backlog (4096 takes
+    // a while to fill) leaves them there as surely as behind a small one. A
+    // process that accepts promptly leaves a connection queued for microseconds,
+    // so looks rarely find one.
+    const ListenerSample* waiting = nullptr;
+    for (const auto& l : s.listeners)
+        if (l.samples >= kMinSamples &&
+            static_cast<double>(l.waiting_samples) >=
+                kQueueFullSteady * static_cast<double>(l.samples) &&
+            (!waiting || l.waiting_samples > waiting->waiting_samples))
+            waiting = &l;
+    if (overflows <= 0 && !full && !waiting) return;
 
     const auto& c = s.conns;
     double full_share =
@@ -58,8 +82,48 @@ void Judge::accept_queue() {
                                                      b->errors_of({"accept", "accept4"})) /
                                      sys_s
                                : static_cast<double>(c.accepted) / window;
-    bool at_cap = full && full->samples >= kMinSamples && full_share >= kQueueFullSteady &&
-                  plateau && !fd_limited && !cpu_limited;
+    bool full_steady = full && full->samples >= kMinSamples && full_share >= kQueueFullSteady;
+    double queued_mean = waiting ? static_cast<double>(waiting->queued_sum) /
+                                       static_cast<double>(waiting->samples)
+                                 : 0;
+    // Little's law; no accepts at all is an unbounded wait.
+    double queue_wait_s = accepts_per_s > 0 ? queued_mean / accepts_per_s : 1e9;
+    bool waits_long = waiting && queue_wait_s >= kCapQueueWaitS;
+    bool at_cap = (full_steady || waits_long) && plateau && !fd_limited && !cpu_limited;
+    // A queue that drains, with no overflow, is not a finding.
+    if (!at_cap && overflows <= 0 && !full) return;
+    if (at_cap && !full_steady) {
+        double share = static_cast<double>(waiting->waiting_samples) /
+                       static_cast<double>(waiting->samples);
+        auto f = make(Bottleneck::app_connection_limit, Severity::crit, 0.8,
+                      fmt::format("the application holds {} connections and accepts no more: up "
+                                  "to {} wait in the accept queue of {} ({:.0f}% of samples), "
+                                  "below its backlog of {}",
+                                  c.inbound_max, waiting->queued_max, waiting->local.to_string(),
+                                  share * 100, waiting->backlog));
+        f.subject = waiting->local.to_string();
+        ev(f, "accept_queue_max", "accept queue (max seen)", waiting->queued_max, "connections");
+        ev(f, "backlog", "listen backlog (after the somaxconn clamp)", waiting->backlog,
+           "connections");
+        ev(f, "queue_waiting_percent", "samples with connections waiting", share * 100, "%");
+        ev(f, "queue_wait_ms", "wait in the queue (mean queued / accepts per second)",
+           std::min(queue_wait_s, 3600.0) * 1e3, "ms");
+        ev(f, "accepts_per_second", b ? "accept() calls per second" : "new connections per second",
+           accepts_per_s, "/s");
+        ev(f, "connections_min", "connections held (fewest seen)", c.inbound_min, "connections");
+        ev(f, "connections_max", "connections held (most seen)", c.inbound_max, "connections");
+        ev(f, "cpu_cores", "process CPU", s.cpu_cores, "cores");
+        f.why = fmt::format(
+            "The process holds a flat {} connections and takes a new one only when one leaves, "
+            "while it uses {:.2f} of {} cores and no call fails: its own concurrency cap (worker "
+            "pool, max clients, threads) is full. New connections wait in the kernel's accept "
+            "queue, unanswered; the deep backlog hides it (no overflow yet) and only makes "
+            "them wait longer.",
+            c.inbound_max, s.cpu_cores, s.cpus);
+        f.fix = cap_fixes();
+        out.push_back(std::move(f));
+        return;
+    }
 
     auto f = make(at_cap ? Bottleneck::app_connection_limit : Bottleneck::accept_queue_overflow,
                   Severity::crit, full && overflows > 0 ? 0.9 : 0.7,
@@ -99,11 +163,7 @@ void Judge::accept_queue() {
             "pool, max clients, threads) is full. The kernel queue fills as a consequence; "
             "a deeper backlog would only make clients wait longer.",
             c.inbound_max, s.cpu_cores, s.cpus);
-        f.fix = {
-            "raise the application's worker/connection limit (thread pool size, max clients, "
-            "nginx worker_connections, a server's MaxRequestWorkers)",
-            "or free workers sooner: shorter keep-alive timeouts, an event loop instead of a "
-            "worker per connection"};
+        f.fix = cap_fixes();
     } else {
         bool clamped = full && s.somaxconn > 0 && full->backlog == s.somaxconn;
         f.why = fmt::format(

@@ -231,7 +231,7 @@ void Sampler::note_listener(const Endpoint& local, uint32_t backlog, uint32_t qu
     auto it = std::find_if(acc_.listeners.begin(), acc_.listeners.end(),
                            [&](const ListenerSample& s) { return s.local == local; });
     if (it == acc_.listeners.end()) {
-        acc_.listeners.push_back({local, backlog, 0, 0, 0});
+        acc_.listeners.push_back({local, backlog, 0, 0, 0, 0, 0});
         it = acc_.listeners.end() - 1;
     }
     it->backlog = backlog;
@@ -240,6 +240,8 @@ void Sampler::note_listener(const Endpoint& local, uint32_t backlog, uint32_t qu
     // The kernel refuses a new connection once the queue holds more than the backlog
     // (sk_acceptq_is_full), so "at the backlog" is full.
     if (backlog > 0 && queued >= backlog) ++it->full_samples;
+    if (queued > 0) ++it->waiting_samples;
+    it->queued_sum += queued;
 }
 
 void Sampler::sample_conns(Clock::time_point at) {

@@ -117,6 +117,8 @@ struct ListenerSample {
     uint32_t queued_max = 0;
     uint64_t samples = 0;
     uint64_t full_samples = 0;  // samples with the accept queue at its backlog
+    uint64_t waiting_samples = 0;  // samples with connections waiting to be accepted
+    uint64_t queued_sum = 0;       // connections waiting, summed over samples
 };
 
 // One thread's CPU over the part of the window it was seen in.
