@@ -12,6 +12,7 @@ c10k-load pingpong (many connections, no pauses) for SECONDS per run, with:
   probe-sample  c10k-doctor probe --mode sample (no BPF: /proc and sock_diag samples only)
   bpftrace    raw_syscalls enter/exit per-syscall latency hist, count and errno,
               sched_switch/wakeup off-CPU hist, tcp/sock tracepoint counts
+  probe-follow  c10k-doctor probe --follow (with --chain: the dependency probed too)
 Runs alternate (none, probe, probe-full, bpftrace, none, ...) and the medians
 are printed with each condition's loss against `none`. Also: time from start
 until attached, peak RSS of the tool, BPF map memory, lost events.
@@ -20,7 +21,12 @@ Everything runs in a private network namespace and mount namespace (bpftrace's
 classic tracepoints need tracefs; it is mounted there only). Needs root,
 bpftrace (apt-get install bpftrace) and a build (cmake --build build).
 
+With --chain the server is an application in front of a local dependency
+(c10k-target pool-app, 16 workers and 16 pooled connections, to c10k-target db
+answering after 1 ms): what --follow adds, by default none,probe,probe-follow.
+
 usage: sudo bench/probe_overhead.py [--build build] [--runs 5] [--seconds 5] [--conns 64]
+                                    [--chain]
 """
 import argparse
 import json
@@ -65,7 +71,8 @@ def one_run(args, cond, server_pid, port, script):
     secs = args.seconds
     if cond.startswith("probe"):
         # probe: auto duty; probe-full: 100%; probe-N: N% (for calibration)
-        extra = ["--mode", "sample"] if cond == "probe-sample" else [
+        extra = ["--mode", "sample"] if cond == "probe-sample" else ["--follow"] \
+            if cond == "probe-follow" else [
             "--syscall-duty", "100" if cond == "probe-full" else
             cond[6:] if cond.startswith("probe-") else "auto"]
         tool = subprocess.Popen(
@@ -97,7 +104,8 @@ def one_run(args, cond, server_pid, port, script):
                      duty=doc["syscall_duty"] * 100,
                      sampler_ms_per_s=doc["sampled"]["sampler_cpu_s"] * 1000 /
                      max(doc["sampled"]["seconds"], 1e-3),
-                     samples=doc["sampled"]["samples"])
+                     samples=doc["sampled"]["samples"],
+                     followed=1 if doc.get("follow") else 0)
     elif cond == "bpftrace":
         # GNU time does not forward signals: stop bpftrace itself, it then prints its maps.
         children = open(f"/proc/{tool.pid}/task/{tool.pid}/children").read().split()
@@ -149,12 +157,17 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--conns", type=int, default=64)
-    ap.add_argument("--conditions", default="none,probe,probe-full,probe-sample,bpftrace",
+    ap.add_argument("--chain", action="store_true",
+                    help="an application in front of a local dependency (for probe-follow)")
+    ap.add_argument("--conditions", default=None,
                     help="also: probe-N, syscall tracing fixed at N%% (probe-0: none)")
     ap.add_argument("--threads", type=int, default=0,
                     help="instead: the cost of probing an idle target with this many threads")
     ap.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.conditions is None:
+        args.conditions = ("none,probe,probe-follow" if args.chain else
+                           "none,probe,probe-full,probe-sample,bpftrace")
     if not args.inner:
         if os.geteuid() != 0:
             sys.exit("needs root (BPF, namespaces)")
@@ -175,7 +188,12 @@ def main():
         f.write(BPFTRACE)
         script = f.name
     total = args.runs * len(args.conditions.split(",")) * (args.seconds + 3) + 30
-    server, port = start_ready([target, "healthy", str(total)])
+    db = None
+    if args.chain:
+        db, db_port = start_ready([target, "db", "1", str(total)])
+        server, port = start_ready([target, "pool-app", str(db_port), "16", "16", str(total)])
+    else:
+        server, port = start_ready([target, "healthy", str(total)])
     conds = args.conditions.split(",")
     rps = {c: [] for c in conds}
     stats = {c: [] for c in conds}
@@ -188,9 +206,13 @@ def main():
                 print(f"run {r + 1}/{args.runs} {c:<10} {v:10.0f} round trips/s", file=sys.stderr)
     finally:
         server.kill()
+        if db:
+            db.kill()
         os.unlink(script)
     base = statistics.median(rps["none"])
-    print(f"\nloopback epoll echo server, {args.conns} connections, {args.seconds} s x "
+    what = ("application in front of a local dependency (1 ms replies)" if args.chain
+            else "epoll echo server")
+    print(f"\nloopback {what}, {args.conns} connections, {args.seconds} s x "
           f"{args.runs} alternating runs, medians:\n")
     print(f"{'condition':<12} {'round trips/s':>14} {'loss':>7} {'attached after':>15} "
           f"{'peak RSS':>9} {'BPF maps':>9} {'lost':>5} {'traced':>7} {'sampler CPU':>12}")
@@ -209,6 +231,9 @@ def main():
               f"{rss and f'{rss:.1f} MB' or '-':>9} {maps and f'{maps:.1f} MB' or '-':>9} "
               f"{lost if c.startswith('probe') else '-':>5} {duty is not None and f'{duty:.0f}%' or '-':>7} "
               f"{sampler is not None and f'{sampler:.1f} ms/s' or '-':>12}")
+    if "probe-follow" in stats:
+        followed = sum(s.get("followed", 0) for s in stats["probe-follow"])
+        print(f"\nprobe-follow followed the dependency in {followed} of {len(stats['probe-follow'])} runs")
     if "probe" in rps and "bpftrace" in rps:
         p_loss = (base - statistics.median(rps["probe"])) / base
         bt_loss = (base - statistics.median(rps["bpftrace"])) / base
