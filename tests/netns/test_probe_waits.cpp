@@ -309,6 +309,28 @@ TEST(ProbeWaits, EndingEachConnectionAfterOneReplyIsNotACap) {
     EXPECT_GT(p.doc["tcp"]["closed_first_by_target"].get<double>(), 1000) << "it churned";
 }
 
+// Without BPF: the namespace's passive opens and aborts, and the target seen
+// churning in the looks.
+TEST(ProbeWaits, ACapKeptByEvictingConnectionsWithoutBpf) {
+    REQUIRE_PRIVATE_NETNS();
+    Scenario s(target({"evict-cap", "50", "20"}), driver({"pingpong-reconnect", "PORT", "200", "20"}));
+    ASSERT_TRUE(s.ok());
+    auto p = probe_expecting("app-connection-limit", s.pid(), "sample");
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_EQ(p.id, "app-connection-limit") << p.doc.dump(2);
+    EXPECT_EQ(subject(p).rfind("connection cap", 0), 0u) << subject(p);
+}
+
+TEST(ProbeWaits, EndingEachConnectionAfterOneReplyIsNotACapWithoutBpf) {
+    REQUIRE_PRIVATE_NETNS();
+    Scenario s(target({"close-after-reply", "20"}), driver({"pingpong-reconnect", "PORT", "200", "20"}));
+    ASSERT_TRUE(s.ok());
+    auto p = probe(s.pid(), "sample");
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_FALSE(has_finding(p, "app-connection-limit")) << p.doc.dump(2);
+    EXPECT_GT(p.doc["sampled"]["connections"]["accepted"].get<double>(), 100) << "it churned";
+}
+
 // The same cap behind a backlog of 4096: at 100 connections a second the
 // queue does not fill in the window, and no overflow is counted, but every
 // look finds connections waiting that nobody accepts. (It said "healthy".)

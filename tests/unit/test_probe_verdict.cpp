@@ -586,3 +586,35 @@ TEST(Verdict, EndingConnectionsStillInUseAtASteadyCountIsACap) {
     peers.bpf->tcp.closed_first_peer = 79000;
     EXPECT_EQ(judge(peers).findings.front().id, "healthy");
 }
+
+// Without BPF the namespace's counters stand in for the target's: passive
+// opens for its accepts, aborts for the ends it began; the target itself must
+// be seen churning (new connections on its ports in the average look).
+TEST(Verdict, EvictingCapWithoutBpfFromTheNamespacesCounters) {
+    auto e = base(false);
+    e.sampled.seconds = 4;
+    auto& c = e.sampled.conns;
+    c.samples = 80;
+    c.inbound_min = 45;
+    c.inbound_max = 62;
+    c.inbound_sum = 80 * 56;
+    c.accepted = 80 * 40;  // each look found about 40 it had not seen
+    e.sampled.counter_rates["Tcp.PassiveOpens"] = 20000;
+    e.sampled.counter_rates["TcpExt.TCPAbortOnData"] = 11000;
+    auto v = judge(e);
+    ASSERT_EQ(v.findings.front().id, "app-connection-limit");
+    EXPECT_EQ(v.findings.front().subject, "connection cap (about 62 held)");
+    // Lookalike: the same churn ended cleanly (HTTP/1.0, close after the reply).
+    auto clean = e;
+    clean.sampled.counter_rates["TcpExt.TCPAbortOnData"] = 40;
+    EXPECT_EQ(judge(clean).findings.front().id, "healthy");
+    // Lookalike: the counters are another process's: the target keeps its
+    // connections (nothing new in most looks).
+    auto other = e;
+    other.sampled.conns.accepted = 30;
+    EXPECT_EQ(judge(other).findings.front().id, "healthy");
+    // Lookalike: a count that follows the load.
+    auto follows = e;
+    follows.sampled.conns.inbound_sum = 80 * 12;
+    EXPECT_EQ(judge(follows).findings.front().id, "healthy");
+}

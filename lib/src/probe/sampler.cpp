@@ -133,6 +133,10 @@ constexpr const char* kRateCounters[] = {
     // because it closed them with data unread: a peer that still had requests.
     "TcpExt.TCPAbortOnData",
     "TcpExt.TCPAbortOnClose",
+    // Every reset the namespace sent, for whatever reason (the two above, a
+    // close with SO_LINGER 0, data for a socket already gone): sampling mode's
+    // stand-in for the resets BPF sees the target's own sockets send.
+    "Tcp.OutRsts",
 };
 
 constexpr size_t kMaxThreadsToWalk = 8192;

@@ -122,7 +122,8 @@ Verdict Judge::run() {
             "caught asleep inside poll()/select()",
             "run-queue latency histograms (schedstat gives a total only)",
             "which side ends each connection: a connection cap kept by evicting connections "
-            "(nginx at worker_connections) is not judged",
+            "(nginx at worker_connections) is judged from the namespace's accept and abort "
+            "counters, which other processes in it add to",
         };
     } else if (b->syscall_duty < 0.99) {
         v.unobserved.push_back(fmt::format(
