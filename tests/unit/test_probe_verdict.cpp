@@ -336,6 +336,29 @@ TEST(Verdict, IdleWorkersOnACondvarAreNotLockContention) {
     EXPECT_EQ(judge(e).findings.front().id, "lock-contention");
 }
 
+// A lock that guards computation is busy at most the process's CPU demand:
+// at 0.3 cores its waits add latency but cannot be what caps the process, so a
+// tiny backlog overflowing beside it stays the verdict (Python's GIL behind
+// http.server's backlog of 5). At a core of demand, or with holders that sleep,
+// the lock can be the cap and outranks the overflow it may cause.
+TEST(Verdict, ALockFreeMostOfTheTimeDoesNotOutrankWhatCapsTheProcess) {
+    auto e = base();
+    e.sampled.threads_max = 8;
+    e.sampled.listeners = {{{}, 5, 6}};
+    e.sampled.counter_rates["TcpExt.ListenOverflows"] = 100;
+    e.bpf->syscalls = {call("futex", 50'000, 9'000'000'000)};
+    auto v = judge(e);
+    ASSERT_EQ(ids(v), (std::vector<std::string>{"accept-queue-overflow", "lock-contention"}));
+    EXPECT_EQ(v.findings[1].severity, Severity::warn);
+    auto busy = e;
+    busy.sampled.cpu_cores = 0.7;
+    busy.sampled.runq_wait_share = 0.3;
+    EXPECT_EQ(judge(busy).findings.front().id, "lock-contention");
+    auto sleepy_holder = e;
+    sleepy_holder.bpf->syscalls.push_back(call("nanosleep", 100, 1'500'000'000));
+    EXPECT_EQ(judge(sleepy_holder).findings.front().id, "lock-contention");
+}
+
 TEST(Verdict, PortsNearTheRangeToOneDestinationAreExhaustion) {
     auto e = base();
     e.sampled.port_range = 100;

@@ -32,6 +32,12 @@ constexpr double kFutexShare = 0.4;          // of syscall time, in futex
 // times a second, one waking a parked worker per task needs hundreds of tasks
 // a second before it reaches this.
 constexpr double kFutexPerS = 500;
+// A lock that guards computation is busy at most the process's CPU demand:
+// under half a core it is free most of the time and cannot be the cap ...
+constexpr double kLockCanCap = 0.5;
+// ... unless its holders block while holding it: this share of syscall time
+// (or of working thread samples) in sleeps, fsync or disk waits.
+constexpr double kHolderBlocks = 0.1;
 // Sockets to one destination / port range: past half, connect() walks the whole
 // first-parity half of the range on every call (see checks/ephemeral_ports.cpp).
 constexpr double kPortsUsed = 0.5;
