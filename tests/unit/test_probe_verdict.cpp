@@ -305,7 +305,18 @@ TEST(Verdict, OneBusyThreadIsCpuSaturatedEvenWithIdleCores) {
     auto e = base();
     e.sampled.threads_max = 1;
     e.sampled.cpu_cores = 0.99;
-    EXPECT_EQ(judge(e).findings.front().id, "cpu-saturated");
+    e.sampled.busiest_threads = {{7, "python3", 0.99, 1.0}};
+    auto v = judge(e);
+    ASSERT_EQ(v.findings.front().id, "cpu-saturated");
+    // A single-threaded event loop (asyncio) is named as the thread, with the
+    // thread's fixes, when the host has cores it cannot use ...
+    EXPECT_EQ(v.findings.front().subject, "thread 7 (python3)");
+    EXPECT_NE(v.findings.front().fix.front().find("off the loop"), std::string::npos);
+    // ... and on a one-core host it is simply the machine's CPU.
+    e.sampled.cpus = 1;
+    EXPECT_EQ(judge(e).findings.front().subject, "");
+    e.sampled.cpus = 4;
+    e.sampled.busiest_threads.clear();
     e.sampled.cpu_cores = 0.5;
     EXPECT_EQ(judge(e).findings.front().id, "healthy");
 }

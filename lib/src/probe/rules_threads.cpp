@@ -40,7 +40,10 @@ void Judge::thread_storm() {
 void Judge::cpu_saturated() {
     if (!cpu_limited) return;
     bool symptom = storm || poll_scan;
-    bool one_thread = !quota_bound && pegged && (!cpu_busy || threads > 1);
+    // A single-threaded process on a host of several cores is "all the cores it
+    // can use" by its own count, but its fix is the thread's (work off the loop,
+    // a loop per core): on one core only, it is simply the machine's.
+    bool one_thread = !quota_bound && pegged && (!cpu_busy || threads > 1 || s.cpus > 1);
     auto f = make(
         Bottleneck::cpu_saturated, symptom ? Severity::warn : Severity::crit, 0.8,
         quota_bound ? fmt::format("the cgroup's CPU limit of {:.2f} cores is used up: throttled in "
