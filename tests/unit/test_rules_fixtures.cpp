@@ -106,6 +106,21 @@ TEST(ProcessFds, NearlyFullSoftLimitIsCritWithOrigin) {
     EXPECT_EQ(find(calm, "fd.process-nofile")->severity, Severity::ok);
 }
 
+// nginx's workers set their own limit from nginx.conf at every start and
+// reload: the fix names that setting too, not only prlimit and the unit.
+TEST(ProcessFds, AKnownServerGetsItsOwnSetting) {
+    auto root = fixture_root("healthy");
+    root.add_process({.pid = 780, .comm = "nginx", .soft = 128, .hard = 128, .fds = 126});
+    auto fs = check_fixture(root, {}, 780);
+    auto* f = find(fs, "fd.process-nofile");
+    ASSERT_TRUE(f);
+    ASSERT_GE(f->fix.size(), 3u);
+    EXPECT_EQ(f->fix[1].rfind("nginx: worker_rlimit_nofile ", 0), 0u) << f->fix[1];
+    root.add_process({.pid = 781, .comm = "myserver", .soft = 128, .hard = 128, .fds = 126});
+    auto other = check_fixture(root, {}, 781);
+    EXPECT_EQ(find(other, "fd.process-nofile")->fix.size(), 2u);
+}
+
 TEST(ProcessFds, ThreeQuartersIsWarn) {
     auto root = fixture_root("healthy");
     root.add_process({.pid = 779, .comm = "w", .soft = 100, .hard = 100, .fds = 80});

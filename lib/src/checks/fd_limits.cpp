@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "c10k/checks/checks.hpp"
+#include "c10k/server_settings.hpp"
 
 namespace c10k {
 
@@ -212,6 +213,7 @@ Finding process_nofile(const CheckInput& in, const ProcessSnapshot& p, uint64_t 
         f.fix.push_back(fmt::format(
             "prlimit --pid {} --nofile={}:{}   # live, no restart", p.pid, want,
             std::max<uint64_t>(want, p.nofile->hard == kUnlimited ? want : p.nofile->hard)));
+        if (auto own = nofile_setting(p.comm, want)) f.fix.push_back(*own);
         f.fix.push_back(
             fmt::format("systemd: [Service] LimitNOFILE={} in a drop-in, then restart", want));
     }

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include "c10k/server_settings.hpp"
 #include "verdict_rules.hpp"
 
 namespace c10k::verdict {
@@ -38,6 +39,7 @@ void Judge::fd_limit() {
             "c10k-doctor profile apply c10k --pid " + std::to_string(e.pid) +
                 "   # the same, backed up and reversible",
             "LimitNOFILE=65536 in the service's unit (or ulimit -n in its start script)"};
+        if (auto own = nofile_setting(e.comm, 65536)) f.fix.insert(f.fix.begin() + 1, *own);
         out.push_back(std::move(f));
     }
 }

@@ -1,0 +1,17 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Where well-known servers take a limit from their own configuration, so a fix
+// names the setting that survives a reload, not only the kernel-side knob.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace c10k {
+
+// The server's own setting for its fd limit, by process name (comm), with
+// `want` filled in; nullopt for a process we do not know.
+std::optional<std::string> nofile_setting(std::string_view comm, uint64_t want);
+
+}  // namespace c10k

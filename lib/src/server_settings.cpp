@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "c10k/server_settings.hpp"
+
+#include <fmt/format.h>
+
+namespace c10k {
+
+std::optional<std::string> nofile_setting(std::string_view comm, uint64_t want) {
+    // nginx's workers set their own limit at start from worker_rlimit_nofile;
+    // a prlimit on a worker is lost at the next reload, which starts new ones.
+    if (comm == "nginx")
+        return fmt::format("nginx: worker_rlimit_nofile {}; in nginx.conf, then nginx -s reload",
+                           want);
+    // HAProxy raises its own limit to what maxconn needs (unless ulimit-n or
+    // fd-hard-limit caps it), so a low one is a capped or unprivileged start.
+    if (comm == "haproxy")
+        return fmt::format("haproxy: drop a low ulimit-n / fd-hard-limit in the global section "
+                           "(it sizes the limit from maxconn), or start it with {} fds",
+                           want);
+    // Redis shrinks maxclients to fit the limit it finds at start, and logs it.
+    if (comm == "redis-server")
+        return fmt::format("redis: LimitNOFILE={} in its unit, then restart (it lowers "
+                           "maxclients to fit a small limit at start)",
+                           want);
+    if (comm == "mysqld" || comm == "mariadbd")
+        return fmt::format("{}: open_files_limit = {} under [mysqld], and LimitNOFILE in its "
+                           "unit, then restart",
+                           comm, want);
+    return std::nullopt;
+}
+
+}  // namespace c10k
