@@ -29,4 +29,18 @@ std::optional<std::string> nofile_setting(std::string_view comm, uint64_t want) 
     return std::nullopt;
 }
 
+std::optional<std::string> upstream_reuse_setting(std::string_view comm) {
+    // nginx keeps at most `keepalive` idle connections per upstream block per
+    // worker and closes the rest: each close leaves a local port in TIME_WAIT.
+    if (comm == "nginx")
+        return std::string(
+            "nginx: keepalive N in the upstream block, N about the requests in flight to it, "
+            "with proxy_http_version 1.1 and proxy_set_header Connection \"\" (idle connections "
+            "beyond N are closed, each leaving a port in TIME_WAIT)");
+    if (comm == "haproxy")
+        return std::string("haproxy: http-reuse safe (or always) on the backend, and no option "
+                           "httpclose / http-server-close");
+    return std::nullopt;
+}
+
 }  // namespace c10k

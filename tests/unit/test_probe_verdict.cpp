@@ -381,6 +381,13 @@ TEST(Verdict, PortsNearTheRangeToOneDestinationAreExhaustion) {
     auto v = judge(e);
     ASSERT_EQ(v.findings.front().id, "ephemeral-port-exhaustion");
     EXPECT_GE(v.findings.front().confidence, 0.95);
+    EXPECT_EQ(v.findings.front().fix.size(), 4u);
+    // nginx closes idle upstream connections beyond its upstream keepalive:
+    // the fix names that setting.
+    e.comm = "nginx";
+    auto fixes = judge(e).findings.front().fix;
+    ASSERT_EQ(fixes.size(), 5u);
+    EXPECT_EQ(fixes[1].rfind("nginx: keepalive N in the upstream block", 0), 0u) << fixes[1];
 }
 
 TEST(Verdict, TinyWindowsAndTinyReadsAreSocketBufferLimited) {

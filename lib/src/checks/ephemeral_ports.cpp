@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include "c10k/checks/checks.hpp"
+#include "c10k/server_settings.hpp"
 #include "c10k/text.hpp"
 
 namespace c10k {
@@ -126,6 +127,9 @@ std::vector<Finding> check_ephemeral_ports(const CheckInput& in) {
             f.fix.push_back(
                 "reuse connections to it (HTTP keep-alive, a connection pool) instead of one per "
                 "request");
+            if (in.now().process)
+                if (auto own = upstream_reuse_setting(in.now().process->comm))
+                    f.fix.push_back(*own);
             f.fix.push_back(
                 "spread load over more destination addresses or ports, or bind() more source "
                 "addresses (each source address has its own ports)");

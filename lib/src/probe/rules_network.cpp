@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include "c10k/server_settings.hpp"
 #include "verdict_rules.hpp"
 
 namespace c10k::verdict {
@@ -51,6 +52,7 @@ void Judge::ephemeral_ports() {
                  "sysctl -w net.ipv4.ip_local_port_range=\"1024 65535\"   # or: c10k-doctor "
                  "profile apply loadgen",
                  "sysctl -w net.ipv4.tcp_tw_reuse=1   # for loopback and your own clients"};
+        if (auto own = upstream_reuse_setting(e.comm)) f.fix.insert(f.fix.begin() + 1, *own);
         out.push_back(std::move(f));
     }
 }
