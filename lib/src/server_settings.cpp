@@ -29,6 +29,31 @@ std::optional<std::string> nofile_setting(std::string_view comm, uint64_t want) 
     return std::nullopt;
 }
 
+std::optional<std::string> backlog_setting(std::string_view comm, uint64_t want) {
+    if (comm == "nginx")
+        return fmt::format("nginx: listen PORT backlog={}; (default 511), then nginx -s reload",
+                           want);
+    if (comm == "haproxy")
+        return fmt::format("haproxy: backlog {} in the frontend (it defaults to maxconn)", want);
+    if (comm == "redis-server")
+        return fmt::format("redis: tcp-backlog {} in redis.conf (default 511), then restart", want);
+    // Python's socketserver (http.server, wsgiref) asks for 5 unless the class
+    // says otherwise; its WSGI servers have options of their own.
+    if (comm.rfind("python", 0) == 0)
+        return fmt::format("Python: request_queue_size = {} on a socketserver/http.server class "
+                           "(default 5); gunicorn --backlog {}, uvicorn --backlog {}",
+                           want, want, want);
+    if (comm == "gunicorn")
+        return fmt::format("gunicorn: --backlog {} (default 2048)", want);
+    if (comm == "node")
+        return fmt::format("node: server.listen({{ port, backlog: {} }}) (default 511)", want);
+    if (comm == "java")
+        return fmt::format("Java: Tomcat acceptCount=\"{}\" (default 100), Jetty "
+                           "acceptQueueSize, Netty SO_BACKLOG",
+                           want);
+    return std::nullopt;
+}
+
 std::optional<std::string> upstream_reuse_setting(std::string_view comm) {
     // nginx keeps at most `keepalive` idle connections per upstream block per
     // worker and closes the rest: each close leaves a local port in TIME_WAIT.

@@ -92,6 +92,19 @@ TEST(Verdict, SmallBacklogOverflowingIsAcceptQueueAndSaysWhenSomaxconnClamped) {
     ASSERT_EQ(v.findings.front().id, "accept-queue-overflow");
     EXPECT_NE(v.findings.front().why.find("clamped"), std::string::npos);
     EXPECT_EQ(v.findings.front().fix.front().rfind("sysctl -w net.core.somaxconn", 0), 0u);
+    // A server we know gets its own setting beside listen(): clamped, after somaxconn ...
+    e.comm = "nginx";
+    auto fixes = judge(e).findings.front().fix;
+    ASSERT_EQ(fixes.size(), 4u);
+    EXPECT_EQ(fixes[0].rfind("sysctl -w net.core.somaxconn", 0), 0u);
+    EXPECT_EQ(fixes[2].rfind("nginx: listen PORT backlog=4096;", 0), 0u) << fixes[2];
+    // ... and not clamped (Python's socketserver asks for 5), the app's ask first.
+    e.comm = "python3";
+    e.sampled.listeners = {{{}, 5, 6}};
+    fixes = judge(e).findings.front().fix;
+    ASSERT_EQ(fixes.size(), 4u);
+    EXPECT_EQ(fixes[0].rfind("raise the listen backlog", 0), 0u);
+    EXPECT_NE(fixes[1].find("request_queue_size"), std::string::npos) << fixes[1];
 }
 
 // A full queue in front of a process that holds a flat number of connections

@@ -14,6 +14,10 @@ namespace c10k {
 // `want` filled in; nullopt for a process we do not know.
 std::optional<std::string> nofile_setting(std::string_view comm, uint64_t want);
 
+// The server's own setting for the backlog it passes to listen(), by process
+// name, with `want` filled in; nullopt for a process we do not know.
+std::optional<std::string> backlog_setting(std::string_view comm, uint64_t want);
+
 // The server's own setting that keeps connections to its upstreams open for
 // reuse, by process name; nullopt for a process we do not know.
 std::optional<std::string> upstream_reuse_setting(std::string_view comm);

@@ -180,7 +180,10 @@ void Judge::accept_queue() {
             "backlog setting)",
             "sysctl -w net.core.somaxconn=4096   # or: c10k-doctor profile apply c10k",
             "accept in a loop until EAGAIN, or add acceptor threads"};
-        if (clamped) std::swap(f.fix[0], f.fix[1]);
+        if (auto own = backlog_setting(e.comm, 4096)) f.fix.insert(f.fix.begin() + 1, *own);
+        // Clamped: somaxconn (second from the end) first, or the app's ask stays cut.
+        auto somaxconn_fix = f.fix.end() - 2;
+        if (clamped) std::rotate(f.fix.begin(), somaxconn_fix, somaxconn_fix + 1);
     }
     out.push_back(std::move(f));
 }
