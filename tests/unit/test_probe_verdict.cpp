@@ -361,19 +361,20 @@ TEST(Verdict, IdleWorkersOnACondvarAreNotLockContention) {
 }
 
 // A lock that guards computation is busy at most the process's CPU demand:
-// at 0.3 cores its waits add latency but cannot be what caps the process, so a
-// tiny backlog overflowing beside it stays the verdict (Python's GIL behind
-// http.server's backlog of 5). At a core of demand, or with holders that sleep,
-// the lock can be the cap and outranks the overflow it may cause.
-TEST(Verdict, ALockFreeMostOfTheTimeDoesNotOutrankWhatCapsTheProcess) {
+// at 0.3 cores its waits add latency but cannot be what caps the process. At
+// a core of demand, or with holders that sleep, it can be the cap and
+// outranks the overflow it may cause - unless the overflow holds up more
+// connections: each overflow stalls a client a second for its SYN retransmit,
+// each futex waiter one request (Python's GIL behind http.server's backlog of 5).
+TEST(Verdict, ALockOutranksAnOverflowOnlyWhenItCanCapAndStallsMore) {
     auto e = base();
     e.sampled.threads_max = 8;
     e.sampled.listeners = {{{}, 5, 6}};
-    e.sampled.counter_rates["TcpExt.ListenOverflows"] = 100;
-    e.bpf->syscalls = {call("futex", 50'000, 9'000'000'000)};
+    e.sampled.counter_rates["TcpExt.ListenOverflows"] = 2;
+    e.bpf->syscalls = {call("futex", 50'000, 9'000'000'000)};  // 3.6 threads waiting at once
     auto v = judge(e);
     ASSERT_EQ(ids(v), (std::vector<std::string>{"accept-queue-overflow", "lock-contention"}));
-    EXPECT_EQ(v.findings[1].severity, Severity::warn);
+    EXPECT_EQ(v.findings[1].severity, Severity::warn) << "0.3 cores: free most of the time";
     auto busy = e;
     busy.sampled.cpu_cores = 0.7;
     busy.sampled.runq_wait_share = 0.3;
@@ -381,6 +382,13 @@ TEST(Verdict, ALockFreeMostOfTheTimeDoesNotOutrankWhatCapsTheProcess) {
     auto sleepy_holder = e;
     sleepy_holder.bpf->syscalls.push_back(call("nanosleep", 100, 1'500'000'000));
     EXPECT_EQ(judge(sleepy_holder).findings.front().id, "lock-contention");
+    // 100 overflows a second stall 100 clients at once; the lock holds up 3.6.
+    busy.sampled.counter_rates["TcpExt.ListenOverflows"] = 100;
+    auto outweighed = judge(busy);
+    ASSERT_EQ(ids(outweighed),
+              (std::vector<std::string>{"accept-queue-overflow", "lock-contention"}));
+    EXPECT_EQ(outweighed.findings[1].severity, Severity::warn);
+    EXPECT_NE(outweighed.findings[1].why.find("SYN retransmit"), std::string::npos);
 }
 
 TEST(Verdict, PortsNearTheRangeToOneDestinationAreExhaustion) {

@@ -252,10 +252,32 @@ void Judge::blocking_and_locks() {
             // busy while its holder sleeps, which the blocking share shows.
             double lock_busy_bound = (s.cpu_cores + s.runq_wait_share) / ours;
             bool can_cap = lock_busy_bound >= kLockCanCap || blocking >= kHolderBlocks;
+            // And whether it stalls more than the target's overflowing accept
+            // queue does (Little's law, both in connections held up at once):
+            // each overflow leaves a client waiting for its SYN retransmit, a
+            // second at least, while each thread in futex holds up one request
+            // at most. A slow acceptor behind the lock would still overflow a
+            // deep queue far less: the small backlog is the cheaper, surer fix.
+            double lock_stalled = b && sys_s > 0
+                                      ? static_cast<double>(b->ns_of({"futex"})) / 1e9 / sys_s
+                                      : futex_waiters;
+            bool overflowing = std::any_of(out.begin(), out.end(), [](const Finding& o) {
+                return o.id == to_string(Bottleneck::accept_queue_overflow) &&
+                       o.severity == Severity::crit;
+            });
+            double syn_stalled =
+                overflowing ? rate(s, "TcpExt.ListenOverflows") * kSynRetransmitS : 0;
+            bool outweighed = syn_stalled > lock_stalled;
+            if (outweighed) can_cap = false;
             auto f = make(Bottleneck::lock_contention, can_cap ? Severity::crit : Severity::warn,
                           b ? 0.85 : 0.6,
                           fmt::format("{:.0f}% of {} in futex waits, {:.0f} futex calls per second",
                                       futex_share * 100, source, futex_per_s));
+            ev(f, "lock_stalled", "threads waiting in futex at once (mean)", lock_stalled,
+               "threads");
+            if (overflowing)
+                ev(f, "syn_stalled", "clients waiting on a SYN retransmit at once (overflows x 1 s)",
+                   syn_stalled, "connections");
             ev(f, "futex_percent", "share in futex", futex_share * 100, "%");
             ev(f, "futex_per_second", b ? "futex calls per second" : "context switches per second",
                futex_per_s, "/s");
@@ -268,7 +290,11 @@ void Judge::blocking_and_locks() {
                     ev(f, "futex_p99_us", "futex latency p99",
                        static_cast<double>(fx->latency.percentile_ns(0.99)) / 1e3, "us");
             }
-            f.why = can_cap
+            f.why = outweighed
+                        ? "Threads wait for each other on a lock (futex), but the overflowing "
+                          "accept queue above holds up more connections than the lock does: "
+                          "each overflow costs a client a SYN retransmit of a second or more."
+                    : can_cap
                         ? "Threads spend their time waiting for each other on a lock (futex) "
                           "instead of working; adding threads makes it worse."
                         : "Threads wait for each other on a lock (futex), but the process "

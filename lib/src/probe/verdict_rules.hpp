@@ -38,6 +38,9 @@ constexpr double kLockCanCap = 0.5;
 // ... unless its holders block while holding it: this share of syscall time
 // (or of working thread samples) in sleeps, fsync or disk waits.
 constexpr double kHolderBlocks = 0.1;
+// A dropped handshake costs its client the initial retransmission timeout:
+// TCP_TIMEOUT_INIT, 1 s (RFC 6298), doubling on each further drop.
+constexpr double kSynRetransmitS = 1.0;
 // Sockets to one destination / port range: past half, connect() walks the whole
 // first-parity half of the range on every call (see checks/ephemeral_ports.cpp).
 constexpr double kPortsUsed = 0.5;
