@@ -71,10 +71,13 @@ def one_run(args, cond, server_pid, port, script):
     secs = args.seconds
     if cond.startswith("probe"):
         # probe: auto duty; probe-full: 100%; probe-N: N% (for calibration)
-        extra = ["--mode", "sample"] if cond == "probe-sample" else ["--follow"] \
-            if cond == "probe-follow" else [
-            "--syscall-duty", "100" if cond == "probe-full" else
-            cond[6:] if cond.startswith("probe-") else "auto"]
+        if cond == "probe-sample":
+            extra = ["--mode", "sample"]
+        elif cond == "probe-follow":
+            extra = ["--follow"]
+        else:
+            extra = ["--syscall-duty", "100" if cond == "probe-full" else
+                     cond[6:] if cond.startswith("probe-") else "auto"]
         tool = subprocess.Popen(
             ["/usr/bin/time", "-f", "%M", args.doctor, "probe", "--pid", str(server_pid),
              "--duration", f"{secs + 2}s", "--json"] + extra,

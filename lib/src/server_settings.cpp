@@ -5,67 +5,83 @@
 
 namespace c10k {
 
-std::optional<std::string> nofile_setting(std::string_view comm, uint64_t want) {
-    // nginx's workers set their own limit at start from worker_rlimit_nofile;
+namespace {
+
+// One row a server, by process name; `{0}` is the value wanted, `{1}` the
+// process name. Empty: the server has no setting of its own for that limit.
+struct ServerSettings {
+    std::string_view comm;
+    bool prefix;  // comm only starts with this (python3, python3.11)
+    const char* nofile;
+    const char* backlog;
+    const char* upstream_reuse;
+};
+
+constexpr ServerSettings kServers[] = {
+    // nginx's workers set their own fd limit at start from worker_rlimit_nofile:
     // a prlimit on a worker is lost at the next reload, which starts new ones.
-    if (comm == "nginx")
-        return fmt::format("nginx: worker_rlimit_nofile {}; in nginx.conf, then nginx -s reload",
-                           want);
-    // HAProxy raises its own limit to what maxconn needs (unless ulimit-n or
+    // It keeps at most `keepalive` idle connections per upstream block per
+    // worker and closes the rest, each close leaving a local port in TIME_WAIT.
+    {"nginx", false, "nginx: worker_rlimit_nofile {0}; in nginx.conf, then nginx -s reload",
+     "nginx: listen PORT backlog={0}; (default 511), then nginx -s reload",
+     "nginx: keepalive N in the upstream block, N about the requests in flight to it, with "
+     "proxy_http_version 1.1 and proxy_set_header Connection \"\" (idle connections beyond N "
+     "are closed, each leaving a port in TIME_WAIT)"},
+    // HAProxy raises its own fd limit to what maxconn needs (unless ulimit-n or
     // fd-hard-limit caps it), so a low one is a capped or unprivileged start.
-    if (comm == "haproxy")
-        return fmt::format("haproxy: drop a low ulimit-n / fd-hard-limit in the global section "
-                           "(it sizes the limit from maxconn), or start it with {} fds",
-                           want);
-    // Redis shrinks maxclients to fit the limit it finds at start, and logs it.
-    if (comm == "redis-server")
-        return fmt::format("redis: LimitNOFILE={} in its unit, then restart (it lowers "
-                           "maxclients to fit a small limit at start)",
-                           want);
-    if (comm == "mysqld" || comm == "mariadbd")
-        return fmt::format("{}: open_files_limit = {} under [mysqld], and LimitNOFILE in its "
-                           "unit, then restart",
-                           comm, want);
+    {"haproxy", false,
+     "haproxy: drop a low ulimit-n / fd-hard-limit in the global section (it sizes the limit "
+     "from maxconn), or start it with {0} fds",
+     "haproxy: backlog {0} in the frontend (it defaults to maxconn)",
+     "haproxy: http-reuse safe (or always) on the backend, and no option httpclose / "
+     "http-server-close"},
+    // Redis shrinks maxclients to fit the fd limit it finds at start, and logs it.
+    {"redis-server", false,
+     "redis: LimitNOFILE={0} in its unit, then restart (it lowers maxclients to fit a small "
+     "limit at start)",
+     "redis: tcp-backlog {0} in redis.conf (default 511), then restart", ""},
+    {"mysqld", false,
+     "{1}: open_files_limit = {0} under [mysqld], and LimitNOFILE in its unit, then restart", "",
+     ""},
+    {"mariadbd", false,
+     "{1}: open_files_limit = {0} under [mysqld], and LimitNOFILE in its unit, then restart", "",
+     ""},
+    // Python's socketserver (http.server, wsgiref) asks for 5 unless the class
+    // says otherwise; its WSGI servers have options of their own.
+    {"python", true, "",
+     "Python: request_queue_size = {0} on a socketserver/http.server class (default 5); "
+     "gunicorn --backlog {0}, uvicorn --backlog {0}",
+     ""},
+    {"gunicorn", false, "", "gunicorn: --backlog {0} (default 2048)", ""},
+    {"node", false, "", "node: server.listen({{ port, backlog: {0} }}) (default 511)", ""},
+    {"java", false, "",
+     "Java: Tomcat acceptCount=\"{0}\" (default 100), Jetty acceptQueueSize, Netty SO_BACKLOG", ""},
+};
+
+std::optional<std::string> setting(std::string_view comm, const char* ServerSettings::*which,
+                                   uint64_t want) {
+    for (const auto& row : kServers) {
+        bool match = row.prefix ? comm.rfind(row.comm, 0) == 0 : comm == row.comm;
+        if (!match) continue;
+        std::string_view text = row.*which;
+        if (text.empty()) return std::nullopt;
+        return fmt::format(fmt::runtime(text), want, comm);
+    }
     return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> nofile_setting(std::string_view comm, uint64_t want) {
+    return setting(comm, &ServerSettings::nofile, want);
 }
 
 std::optional<std::string> backlog_setting(std::string_view comm, uint64_t want) {
-    if (comm == "nginx")
-        return fmt::format("nginx: listen PORT backlog={}; (default 511), then nginx -s reload",
-                           want);
-    if (comm == "haproxy")
-        return fmt::format("haproxy: backlog {} in the frontend (it defaults to maxconn)", want);
-    if (comm == "redis-server")
-        return fmt::format("redis: tcp-backlog {} in redis.conf (default 511), then restart", want);
-    // Python's socketserver (http.server, wsgiref) asks for 5 unless the class
-    // says otherwise; its WSGI servers have options of their own.
-    if (comm.rfind("python", 0) == 0)
-        return fmt::format("Python: request_queue_size = {} on a socketserver/http.server class "
-                           "(default 5); gunicorn --backlog {}, uvicorn --backlog {}",
-                           want, want, want);
-    if (comm == "gunicorn")
-        return fmt::format("gunicorn: --backlog {} (default 2048)", want);
-    if (comm == "node")
-        return fmt::format("node: server.listen({{ port, backlog: {} }}) (default 511)", want);
-    if (comm == "java")
-        return fmt::format("Java: Tomcat acceptCount=\"{}\" (default 100), Jetty "
-                           "acceptQueueSize, Netty SO_BACKLOG",
-                           want);
-    return std::nullopt;
+    return setting(comm, &ServerSettings::backlog, want);
 }
 
 std::optional<std::string> upstream_reuse_setting(std::string_view comm) {
-    // nginx keeps at most `keepalive` idle connections per upstream block per
-    // worker and closes the rest: each close leaves a local port in TIME_WAIT.
-    if (comm == "nginx")
-        return std::string(
-            "nginx: keepalive N in the upstream block, N about the requests in flight to it, "
-            "with proxy_http_version 1.1 and proxy_set_header Connection \"\" (idle connections "
-            "beyond N are closed, each leaving a port in TIME_WAIT)");
-    if (comm == "haproxy")
-        return std::string("haproxy: http-reuse safe (or always) on the backend, and no option "
-                           "httpclose / http-server-close");
-    return std::nullopt;
+    return setting(comm, &ServerSettings::upstream_reuse, 0);
 }
 
 }  // namespace c10k

@@ -545,16 +545,15 @@ TEST(Verdict, AGroupThatDidNotAttachIsUnobserved) {
                              .error = "tcp_send_reset (ENOENT: No such file or directory)"});
     auto v = judge(e);
     ASSERT_EQ(v.unobserved.size(), 2u);
-    EXPECT_NE(v.unobserved[0].find("tcp_probe shows: it did not attach (EINVAL"),
-              std::string::npos)
+    EXPECT_NE(v.unobserved[0].find("tcp_probe shows: it did not attach (EINVAL"), std::string::npos)
         << v.unobserved[0];
-    EXPECT_NE(v.unobserved[1].find("part of it did not attach (tcp_send_reset"),
-              std::string::npos)
+    EXPECT_NE(v.unobserved[1].find("part of it did not attach (tcp_send_reset"), std::string::npos)
         << v.unobserved[1];
     EXPECT_EQ(describe(e.bpf->attach[2]), "not attached: tcp_probe (EINVAL: Invalid argument)");
-    EXPECT_EQ(describe({.group = ProbeGroup::syscalls, .how = AttachHow::tracepoint,
-                        .duty_cycled = true}),
-              "syscalls: tracepoint, duty-cycled");
+    EXPECT_EQ(
+        describe(
+            {.group = ProbeGroup::syscalls, .how = AttachHow::tracepoint, .duty_cycled = true}),
+        "syscalls: tracepoint, duty-cycled");
 }
 
 // Starved: the host's cores full of others' work and the process's threads
@@ -597,12 +596,13 @@ TEST(Verdict, AProcessWaitingForCoresOthersFillIsCpuSaturatedByTheHost) {
 }
 
 TEST(CpuUsers, SummedByCommandBetweenTwoReads) {
-    std::vector<ProcessTicks> before = {{10, "postgres", 100}, {11, "postgres", 50}, {12, "nginx", 7},
-                                        {13, "idle", 3}};
-    std::vector<ProcessTicks> after = {{10, "postgres", 300}, {11, "postgres", 150}, {12, "nginx", 57},
-                                       {13, "idle", 3},         // used nothing: not listed
-                                       {14, "batch", 20},       // born in the window: all of it
-                                       {15, "recycled", 5}};
+    std::vector<ProcessTicks> before = {
+        {10, "postgres", 100}, {11, "postgres", 50}, {12, "nginx", 7}, {13, "idle", 3}};
+    std::vector<ProcessTicks> after = {
+        {10, "postgres", 300}, {11, "postgres", 150},
+        {12, "nginx", 57},     {13, "idle", 3},  // used nothing: not listed
+        {14, "batch", 20},                       // born in the window: all of it
+        {15, "recycled", 5}};
     before.push_back({15, "old", 900});  // a PID reused by a new process: counted from zero
     auto users = top_cpu_users(before, after, 2.0, 100.0, 3);
     ASSERT_EQ(users.size(), 3u);

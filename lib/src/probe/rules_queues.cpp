@@ -7,11 +7,12 @@ namespace c10k::verdict {
 namespace {
 
 std::vector<std::string> cap_fixes() {
-    return {"raise the application's worker/connection limit (thread pool size, max clients, "
-            "nginx worker_connections, HAProxy maxconn, Apache MaxRequestWorkers, gunicorn "
-            "--workers/--threads)",
-            "or free workers sooner: shorter keep-alive timeouts, an event loop instead of a "
-            "worker per connection"};
+    return {
+        "raise the application's worker/connection limit (thread pool size, max clients, "
+        "nginx worker_connections, HAProxy maxconn, Apache MaxRequestWorkers, gunicorn "
+        "--workers/--threads)",
+        "or free workers sooner: shorter keep-alive timeouts, an event loop instead of a "
+        "worker per connection"};
 }
 
 }  // namespace
@@ -85,9 +86,9 @@ void Judge::accept_queue() {
                                      sys_s
                                : static_cast<double>(c.accepted) / window;
     bool full_steady = full && full->samples >= kMinSamples && full_share >= kQueueFullSteady;
-    double queued_mean = waiting ? static_cast<double>(waiting->queued_sum) /
-                                       static_cast<double>(waiting->samples)
-                                 : 0;
+    double queued_mean =
+        waiting ? static_cast<double>(waiting->queued_sum) / static_cast<double>(waiting->samples)
+                : 0;
     // Little's law; no accepts at all is an unbounded wait.
     double queue_wait_s = accepts_per_s > 0 ? queued_mean / accepts_per_s : 1e9;
     bool waits_long = waiting && queue_wait_s >= kCapQueueWaitS;
@@ -95,8 +96,8 @@ void Judge::accept_queue() {
     // A queue that drains, with no overflow, is not a finding.
     if (!at_cap && overflows <= 0 && !full) return;
     if (at_cap && !full_steady) {
-        double share = static_cast<double>(waiting->waiting_samples) /
-                       static_cast<double>(waiting->samples);
+        double share =
+            static_cast<double>(waiting->waiting_samples) / static_cast<double>(waiting->samples);
         auto f = make(Bottleneck::app_connection_limit, Severity::crit, 0.8,
                       fmt::format("the application holds {} connections and accepts no more: up "
                                   "to {} wait in the accept queue of {} ({:.0f}% of samples), "
@@ -177,13 +178,13 @@ void Judge::accept_queue() {
                     : "The backlog is what the application asked for in listen().");
         f.fix = {
             "raise the listen backlog in the application (listen(fd, 4096) or its "
-            "backlog setting)",
-            "sysctl -w net.core.somaxconn=4096   # or: c10k-doctor profile apply c10k",
-            "accept in a loop until EAGAIN, or add acceptor threads"};
-        if (auto own = backlog_setting(e.comm, 4096)) f.fix.insert(f.fix.begin() + 1, *own);
-        // Clamped: somaxconn (second from the end) first, or the app's ask stays cut.
-        auto somaxconn_fix = f.fix.end() - 2;
-        if (clamped) std::rotate(f.fix.begin(), somaxconn_fix, somaxconn_fix + 1);
+            "backlog setting)"};
+        if (auto own = backlog_setting(e.comm, 4096)) f.fix.push_back(*own);
+        // Clamped: somaxconn first, or the application's ask stays cut.
+        std::string somaxconn_fix =
+            "sysctl -w net.core.somaxconn=4096   # or: c10k-doctor profile apply c10k";
+        f.fix.insert(clamped ? f.fix.begin() : f.fix.end(), std::move(somaxconn_fix));
+        f.fix.push_back("accept in a loop until EAGAIN, or add acceptor threads");
     }
     out.push_back(std::move(f));
 }
@@ -249,12 +250,14 @@ void Judge::evicting_cap() {
                   held_mean >= (1 - kEvictedPlateau) * c.inbound_max;
     if (!steady) return;
     auto headline =
-        b ? fmt::format("ends {:.0f} connections a second itself, {:.0f}% of them while the peer "
-                        "was still using them, holding at most {}",
-                        ended / window, std::min(1.0, aborted / ended) * 100, c.inbound_max)
-          : fmt::format("accepts {:.0f} connections a second and aborts {:.0f} a second while "
-                        "the peer was still using them, holding at most {}",
-                        accepted / window, aborted / window, c.inbound_max);
+        b ? fmt::format(
+                "ends {:.0f} connections a second itself, {:.0f}% of them while the peer "
+                "was still using them, holding at most {}",
+                ended / window, std::min(1.0, aborted / ended) * 100, c.inbound_max)
+          : fmt::format(
+                "accepts {:.0f} connections a second and aborts {:.0f} a second while "
+                "the peer was still using them, holding at most {}",
+                accepted / window, aborted / window, c.inbound_max);
     auto f = make(Bottleneck::app_connection_limit, Severity::crit, 0.8, std::move(headline));
     f.subject = fmt::format("connection cap (about {} held)", c.inbound_max);
     ev(f, "accepted_per_second",
@@ -278,10 +281,11 @@ void Judge::evicting_cap() {
         "first): their clients' next requests meet a closed socket and a reset, and they "
         "reconnect. The CPU goes into connection churn; kernel queues and limits are not "
         "involved.";
-    f.fix = {"raise the server's own connection limit: nginx worker_connections (and "
-             "worker_rlimit_nofile), HAProxy maxconn, Apache MaxRequestWorkers",
-             "or hold fewer idle connections per client (shorter keep-alive timeouts, "
-             "fewer connections per client in front of it)"};
+    f.fix = {
+        "raise the server's own connection limit: nginx worker_connections (and "
+        "worker_rlimit_nofile), HAProxy maxconn, Apache MaxRequestWorkers",
+        "or hold fewer idle connections per client (shorter keep-alive timeouts, "
+        "fewer connections per client in front of it)"};
     out.push_back(std::move(f));
 }
 

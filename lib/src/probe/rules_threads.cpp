@@ -57,8 +57,8 @@ void Judge::cpu_saturated() {
         : starved ? fmt::format("the host's {} cores are {:.0f}% busy: the process's threads wait "
                                 "{:.2f} s per second for a CPU and run {:.2f} s",
                                 s.cpus, guest_busy * 100, runq_wait, s.cpu_cores / ours)
-                  : fmt::format("process uses {:.2f} of the {:.0f} cores it can use",
-                                s.cpu_cores, usable_cores));
+                  : fmt::format("process uses {:.2f} of the {:.0f} cores it can use", s.cpu_cores,
+                                usable_cores));
     if (quota_bound) {
         f.subject = fmt::format("cgroup {} (CPU limit {:.2f} cores)", s.cpu_limit_cgroup,
                                 s.cpu_limit_cores);
@@ -129,15 +129,18 @@ void Judge::cpu_saturated() {
             s.cpu_cores > 0 ? (s.cpu_cores / ours + runq_wait) / (s.cpu_cores / ours) : 0.0,
             users.empty() ? "" : ", held by ", users);
         if (own_first)
-            f.fix = {fmt::format("{0}'s own processes fill the cores: run fewer of them at once "
-                                 "(a smaller pool in front of it, fewer workers or "
-                                 "connections), make each cheaper, or give the host more cores",
-                                 e.comm)};
+            f.fix = {
+                fmt::format("{0}'s own processes fill the cores: run fewer of them at once "
+                            "(a smaller pool in front of it, fewer workers or "
+                            "connections), make each cheaper, or give the host more cores",
+                            e.comm)};
         else
-            f.fix = {"reduce or move the other load on this host (another host, a lower "
-                     "priority: nice, systemd CPUWeight=)"};
-        f.fix.push_back("give this service a larger CPU share (CPUWeight=, cpu.weight) or "
-                        "cores of its own (a cpuset, more cores)");
+            f.fix = {
+                "reduce or move the other load on this host (another host, a lower "
+                "priority: nice, systemd CPUWeight=)"};
+        f.fix.push_back(
+            "give this service a larger CPU share (CPUWeight=, cpu.weight) or "
+            "cores of its own (a cpuset, more cores)");
         if (!own) f.fix.push_back("see who runs: top -o %CPU; pidstat 1");
     } else if (one_thread) {
         f.why = fmt::format(
@@ -250,8 +253,7 @@ void Judge::blocking_and_locks() {
             // behind a thread-per-connection server at 0.48 cores, whose limit
             // was a listen backlog of 5. A lock held across a blocking call is
             // busy while its holder sleeps, which the blocking share shows.
-            double lock_busy_bound = (s.cpu_cores + s.runq_wait_share) / ours;
-            bool can_cap = lock_busy_bound >= kLockCanCap || blocking >= kHolderBlocks;
+            bool can_cap = demand >= kLockCanCap || blocking >= kHolderBlocks;
             // And whether it stalls more than the target's overflowing accept
             // queue does (Little's law, both in connections held up at once):
             // each overflow leaves a client waiting for its SYN retransmit, a
@@ -261,6 +263,7 @@ void Judge::blocking_and_locks() {
             double lock_stalled = b && sys_s > 0
                                       ? static_cast<double>(b->ns_of({"futex"})) / 1e9 / sys_s
                                       : futex_waiters;
+            // (accept_queue() runs before this rule: see the order in run().)
             bool overflowing = std::any_of(out.begin(), out.end(), [](const Finding& o) {
                 return o.id == to_string(Bottleneck::accept_queue_overflow) &&
                        o.severity == Severity::crit;
@@ -276,15 +279,16 @@ void Judge::blocking_and_locks() {
             ev(f, "lock_stalled", "threads waiting in futex at once (mean)", lock_stalled,
                "threads");
             if (overflowing)
-                ev(f, "syn_stalled", "clients waiting on a SYN retransmit at once (overflows x 1 s)",
-                   syn_stalled, "connections");
+                ev(f, "syn_stalled",
+                   "clients waiting on a SYN retransmit at once (overflows x 1 s)", syn_stalled,
+                   "connections");
             ev(f, "futex_percent", "share in futex", futex_share * 100, "%");
             ev(f, "futex_per_second", b ? "futex calls per second" : "context switches per second",
                futex_per_s, "/s");
             ev(f, "threads", "threads", s.threads_max, "threads");
             ev(f, "cpu_cores", "process CPU", s.cpu_cores, "cores");
-            ev(f, "lock_busy_bound_cores", "CPU demand (on a CPU or waiting for one)",
-               lock_busy_bound, "cores");
+            ev(f, "lock_busy_bound_cores", "CPU demand (on a CPU or waiting for one)", demand,
+               "cores");
             if (b) {
                 if (auto* fx = b->syscall("futex"))
                     ev(f, "futex_p99_us", "futex latency p99",
@@ -294,13 +298,12 @@ void Judge::blocking_and_locks() {
                         ? "Threads wait for each other on a lock (futex), but the overflowing "
                           "accept queue above holds up more connections than the lock does: "
                           "each overflow costs a client a SYN retransmit of a second or more."
-                    : can_cap
-                        ? "Threads spend their time waiting for each other on a lock (futex) "
-                          "instead of working; adding threads makes it worse."
-                        : "Threads wait for each other on a lock (futex), but the process "
-                          "uses under half a core and blocks little: a lock held only while "
-                          "computing is free most of the time, so the waits add latency "
-                          "without capping throughput. Look at what stands above this.";
+                    : can_cap ? "Threads spend their time waiting for each other on a lock (futex) "
+                                "instead of working; adding threads makes it worse."
+                              : "Threads wait for each other on a lock (futex), but the process "
+                                "uses under half a core and blocks little: a lock held only while "
+                                "computing is free most of the time, so the waits add latency "
+                                "without capping throughput. Look at what stands above this.";
             f.fix = {"shorten or split the critical section; shard the shared state",
                      "use per-thread data or lock-free structures on the hot path"};
             out.push_back(std::move(f));

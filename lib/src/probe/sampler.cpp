@@ -71,7 +71,8 @@ std::vector<int> fds_awaiting_input(const TaskSyscall& sc, const ReadMemory& rea
     std::vector<int> fds;
     if (sc.nr < 0) return fds;
     if (sc.nr == read || sc.nr == recvfrom || sc.nr == recvmsg || sc.nr == readv) {
-        if (sc.args[0] <= static_cast<uint64_t>(INT32_MAX)) fds.push_back(static_cast<int>(sc.args[0]));
+        if (sc.args[0] <= static_cast<uint64_t>(INT32_MAX))
+            fds.push_back(static_cast<int>(sc.args[0]));
         return fds;
     }
     if (sc.nr == poll || sc.nr == ppoll) {

@@ -37,7 +37,7 @@ Judge::Judge(const ProbeEvidence& evidence)
     // ... as a share of the CPU time that was ours: a hypervisor's steal is
     // neither (the evidence's busy shares are scaled the same way).
     ours = std::max(0.25, 1.0 - s.steal_share);
-    double demand = (s.cpu_cores + s.runq_wait_share) / ours;
+    demand = (s.cpu_cores + s.runq_wait_share) / ours;
     // (Using at least half a core, or half of a smaller limit: a process that
     // barely runs is not saturated by others' load on the run queue.)
     cpu_busy = demand >= kCpuBusy * usable_cores && s.cpu_cores > 0.5 * std::min(1.0, usable_cores);
@@ -61,12 +61,13 @@ Judge::Judge(const ProbeEvidence& evidence)
     // Starved: not the process's own demand but the host's CPUs full (with the
     // guest's work: steal is another guest's) and its threads runnable, waiting
     // their turn at least as long as they run.
-    guest_busy = s.steal_share < 1 ? std::clamp((s.host_busy - s.steal_share) /
-                                                    (1.0 - s.steal_share), 0.0, 1.0)
-                                   : 0;
+    guest_busy = s.steal_share < 1
+                     ? std::clamp((s.host_busy - s.steal_share) / (1.0 - s.steal_share), 0.0, 1.0)
+                     : 0;
     runq_wait = s.runq_wait_share / ours;
     starved = !cpu_busy && !pegged && !throttled && guest_busy >= kCpuBusy &&
-              runq_wait >= s.cpu_cores / ours && runq_wait >= kStarvedWait * std::min(1.0, usable_cores);
+              runq_wait >= s.cpu_cores / ours &&
+              runq_wait >= kStarvedWait * std::min(1.0, usable_cores);
     cpu_limited = cpu_busy || pegged || throttled || starved;
     futex_waiters = s.samples > 0 ? static_cast<double>(s.futex_active) / s.samples : 0;
     find_pool();
@@ -75,10 +76,10 @@ Judge::Judge(const ProbeEvidence& evidence)
 
 Verdict Judge::run() {
     for (auto rule :
-         {&Judge::fd_limit, &Judge::accept_queue, &Judge::evicting_cap, &Judge::syn_backlog, &Judge::thread_storm,
-          &Judge::cpu_saturated, &Judge::ephemeral_ports, &Judge::socket_buffers,
-          &Judge::blocking_and_locks, &Judge::tcp_counters, &Judge::downstream,
-          &Judge::connection_pool, &Judge::nagle, &Judge::poll_scaling})
+         {&Judge::fd_limit, &Judge::accept_queue, &Judge::evicting_cap, &Judge::syn_backlog,
+          &Judge::thread_storm, &Judge::cpu_saturated, &Judge::ephemeral_ports,
+          &Judge::socket_buffers, &Judge::blocking_and_locks, &Judge::tcp_counters,
+          &Judge::downstream, &Judge::connection_pool, &Judge::nagle, &Judge::poll_scaling})
         (this->*rule)();
 
     // Worse severity first (a symptom a cause explains is demoted to WARN), then

@@ -178,6 +178,8 @@ class Judge {
     // (at least a quarter, so a bad steal reading cannot inflate rates 10x).
     double ours;
     bool storm;
+    // CPU demand in cores: on a CPU plus waiting for one, of the CPU time that was ours.
+    double demand;
     bool cpu_busy;
     const ThreadCpu* pegged = nullptr;      // one thread near a whole core
     bool throttled = false;                 // by its cgroup's CPU quota, most periods
