@@ -89,7 +89,7 @@ Result<Scope> choose_scope(const CollectOptions& opts, const std::optional<Proce
     // /proc/PID/net, but sysctls would be ours and its sockets out of sight: say so.
     scope.net_dir = opts.root.proc(std::to_string(proc->pid) + "/net");
     scope.sockets_visible = false;
-    scope.notes.push_back(entered.error().message +
+    scope.notes.push_back(entered.error().message() +
                           "; its counters are read from /proc/PID/net, but the net.* sysctls shown "
                           "are this namespace's and its sockets are not listed");
     return scope;
@@ -154,7 +154,7 @@ Result<Collected> collect(const CollectOptions& opts) {
         // the host's, where they live and from where they apply here too.
         std::vector<std::string> missing;
         for (const auto& [key, error] : s.sysctls.errors)
-            if (key.starts_with("net.") && error.find(std::strerror(ENOENT)) != std::string::npos)
+            if (key.starts_with("net.") && error.code == ENOENT)
                 missing.push_back(key);
         auto host = missing.empty() ? HostSysctls{} : read_host_sysctls(missing);
         std::string read;
@@ -169,8 +169,8 @@ Result<Collected> collect(const CollectOptions& opts) {
         // Refused: say so where the key is judged, not "No such file".
         if (host.values.empty() && !host.error.empty())
             for (const auto& key : missing)
-                s.sysctls.errors[key] =
-                    key + " is host-wide and not visible in this network namespace; " + host.error;
+                s.sysctls.errors[key] = make_error(
+                    key + " is host-wide and not visible in this network namespace; " + host.error);
     }
     s.load = read_loadavg(opts.root);
     s.pressure = read_cpu_pressure(opts.root);

@@ -39,7 +39,7 @@ void write_file(const fs::path& p, std::string_view text) {
 
 void check(const Result<ProfileFile>& f) {
     if (!f) {
-        fuzz::require(!f.error().message.empty(), "a parse error says what is wrong");
+        fuzz::require(!f.error().message().empty(), "a parse error says what is wrong");
         return;
     }
     for (const auto& e : f->entries) {
@@ -71,7 +71,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         fuzz::require(p->chain.size() <= static_cast<size_t>(kMaxIncludeDepth) + 1,
                       "include depth is bounded");
     } else {
-        fuzz::require(!p.error().message.empty(), "a resolve error says what is wrong");
+        fuzz::require(!p.error().message().empty(), "a resolve error says what is wrong");
     }
     for (const auto& l : store.list())
         fuzz::require(fuzz::is_printable_utf8(l.description) || !l.error.empty(),

@@ -119,8 +119,19 @@ void expect_evicting_cap(const Probe& p) {
     ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
     EXPECT_EQ(p.id, "app-connection-limit") << p.doc.dump(2);
     EXPECT_EQ(subject(p).rfind("connection cap", 0), 0u) << subject(p);
-    // About the cap of 50: a look can land between an accept and its eviction.
-    EXPECT_NEAR(p.doc["sampled"]["connections"]["inbound_max"].get<int>(), 50, 10);
+    // The cap of 50 held against 200 clients. A look counts every established
+    // inbound socket: the server's 50 plus those the kernel has completed but
+    // the server not yet accepted (the listener's queue at that look), so the
+    // most seen lies between the cap and the cap plus the deepest queue seen -
+    // and far below the clients' 200, which is what tells a cap from the load.
+    const auto& sampled = p.doc["sampled"];
+    int held = sampled["connections"]["inbound_max"].get<int>();
+    int queued = 0;
+    for (const auto& l : sampled["listeners"])
+        queued = std::max(queued, l["queued_max"].get<int>());
+    EXPECT_GE(held, 45) << "a cap of 50 under 200 clients is reached";
+    EXPECT_LE(held, 50 + queued + 1) << "the cap plus the queue (" << queued << ") at most";
+    EXPECT_LT(held, 100) << "held by the server's cap, not the clients' 200";
 }
 
 }  // namespace

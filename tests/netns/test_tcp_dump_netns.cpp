@@ -72,7 +72,7 @@ std::map<Key, int> dump(bool v4, bool v6, const Pair& a, const Pair& b) {
         if (ours(c.local.port) || ours(c.remote.port))
             ++seen[{c.local.family, c.state, c.local.port, c.remote.port}];
     });
-    EXPECT_TRUE(st) << (st ? "" : st.error().message);
+    EXPECT_TRUE(st) << (st ? "" : st.error().message());
     return seen;
 }
 
@@ -119,6 +119,6 @@ TEST(TcpDump, TheBytecodeFilterAppliesToTheOneDump) {
             c.remote.port == p6.port)
             seen.insert({c.local.family, c.local.port});
     });
-    ASSERT_TRUE(st) << (st ? "" : st.error().message);
+    ASSERT_TRUE(st) << (st ? "" : st.error().message());
     EXPECT_EQ(seen, (std::set<std::pair<uint8_t, uint16_t>>{{AF_INET6, p6.port}}));
 }

@@ -31,7 +31,7 @@ inline std::vector<Finding> check_fixture(const FixtureRoot& root, Target target
                                           std::optional<pid_t> pid = std::nullopt,
                                           bool interactive = true) {
     auto c = collect_fixture(root, pid, interactive);
-    EXPECT_TRUE(c) << (c ? "" : c.error().message);
+    EXPECT_TRUE(c) << (c ? "" : c.error().message());
     if (!c) return {};
     return run_all_checks(CheckInput(c->now, nullptr, target));
 }

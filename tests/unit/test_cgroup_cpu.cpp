@@ -38,7 +38,7 @@ TEST(CgroupCpu, V2TightestLimitUpTheTreeBinds) {
     fx.write("sys/fs/cgroup/kubepods/pod1/cpu.stat", "nr_periods 100\nnr_throttled 80\n");
     fx.write("sys/fs/cgroup/kubepods/pod1/app/cpu.max", "150000 100000\n");
     auto l = read_cgroup_cpu_limit(fx.root(), 700);
-    ASSERT_TRUE(l) << l.error().message;
+    ASSERT_TRUE(l) << l.error().message();
     EXPECT_DOUBLE_EQ(l->limit_cores, 0.5);
     EXPECT_EQ(l->cgroup, "/kubepods/pod1");
     EXPECT_EQ(l->stat.throttled, 80u);
@@ -54,7 +54,7 @@ TEST(CgroupCpu, V1CpuControllerAndNoLimitAtAll) {
     fx.write("sys/fs/cgroup/cpu/docker/abc/cpu.stat",
              "nr_periods 5\nnr_throttled 4\nthrottled_time 9\n");
     auto l = read_cgroup_cpu_limit(fx.root(), 701);
-    ASSERT_TRUE(l) << l.error().message;
+    ASSERT_TRUE(l) << l.error().message();
     EXPECT_DOUBLE_EQ(l->limit_cores, 0.3);
     EXPECT_EQ(l->cgroup, "/docker/abc");
     EXPECT_EQ(l->stat.periods, 5u);

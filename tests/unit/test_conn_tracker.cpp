@@ -151,7 +151,7 @@ TEST(TcpConnParser, ReadsTcpInfoAndMeminfoAttributes) {
     h->nlmsg_type = SOCK_DIAG_BY_FAMILY;
     std::vector<TcpConn> got;
     auto r = parse_tcp_conns({buf, off}, [&](const TcpConn& c) { got.push_back(c); });
-    ASSERT_TRUE(r.ok()) << r.error().message;
+    ASSERT_TRUE(r.ok()) << r.error().message();
     ASSERT_EQ(got.size(), 1u);
     EXPECT_EQ(got[0].inode, 777u);
     EXPECT_EQ(got[0].local.port, 8080);

@@ -16,7 +16,7 @@ TEST(SnmpPairs, ParsesHeaderAndValueLines) {
         "TcpExt: 3 17 19\n"
         "Tcp: RtoAlgorithm MaxConn ActiveOpens\n"
         "Tcp: 1 -1 12345\n");
-    ASSERT_TRUE(r) << r.error().message;
+    ASSERT_TRUE(r) << r.error().message();
     EXPECT_EQ(r->get("TcpExt.ListenOverflows"), 17);
     EXPECT_EQ(r->get("TcpExt.ListenDrops"), 19);
     EXPECT_EQ(r->get("Tcp.MaxConn"), -1);
@@ -27,16 +27,16 @@ TEST(SnmpPairs, ParsesHeaderAndValueLines) {
 TEST(SnmpPairs, RejectsMismatchedLinesWithLineNumber) {
     auto r = parse_snmp_pairs("TcpExt: A B\nTcpExt: 1\n");
     ASSERT_FALSE(r);
-    EXPECT_NE(r.error().message.find("line 1"), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message().find("line 1"), std::string::npos) << r.error().message();
     auto bad = parse_snmp_pairs("TcpExt: A B\nTcpExt: 1 x\n");
     ASSERT_FALSE(bad);
-    EXPECT_NE(bad.error().message.find("line 2"), std::string::npos) << bad.error().message;
+    EXPECT_NE(bad.error().message().find("line 2"), std::string::npos) << bad.error().message();
 }
 
 TEST(Sockstat, ParsesKeyValuePairs) {
     auto r = parse_sockstat(
         "sockets: used 9\nTCP: inuse 1 orphan 0 tw 35 alloc 1 mem 192\nUDP: inuse 0 mem 4\n");
-    ASSERT_TRUE(r) << r.error().message;
+    ASSERT_TRUE(r) << r.error().message();
     EXPECT_EQ(r->get("TCP.tw"), 35);
     EXPECT_EQ(r->get("TCP.mem"), 192);
     EXPECT_EQ(r->get("UDP.mem"), 4);
@@ -46,7 +46,7 @@ TEST(Sockstat, ParsesKeyValuePairs) {
 
 TEST(Softnet, SumsHexColumnsAcrossCpus) {
     auto r = parse_softnet("0000000f 00000002 00000001 0\n000002a7 00000010 00000000 0\n");
-    ASSERT_TRUE(r) << r.error().message;
+    ASSERT_TRUE(r) << r.error().message();
     EXPECT_EQ(r->get("softnet.processed"), 0xf + 0x2a7);
     EXPECT_EQ(r->get("softnet.dropped"), 0x12);
     EXPECT_EQ(r->get("softnet.time_squeeze"), 1);
@@ -58,7 +58,7 @@ TEST(ProcStat, ReadsContextSwitchesCpusAndTicks) {
         "cpu  100 0 50 800 10 5 5 0 0 0\ncpu0 50 0 25 400 5 2 3 0 0 0\ncpu1 50 0 25 400 5 3 2 0 0 "
         "0\n"
         "ctxt 987654\nbtime 1\nprocs_running 3\nprocs_blocked 1\n");
-    ASSERT_TRUE(r) << r.error().message;
+    ASSERT_TRUE(r) << r.error().message();
     EXPECT_EQ(r->context_switches, 987654u);
     EXPECT_EQ(r->cpus, 2u);
     EXPECT_EQ(r->busy_ticks, 160u);
@@ -127,7 +127,7 @@ TEST(Sysctl, ReadsKeysAndKeepsReasonsForMissingOnes) {
 TEST(NetCounters, ReadsAllFilesOfAFixture) {
     auto root = test::fixture_root("healthy");
     auto c = read_net_counters(root.root().proc("net"));
-    ASSERT_TRUE(c) << c.error().message;
+    ASSERT_TRUE(c) << c.error().message();
     EXPECT_TRUE(c->get("TcpExt.ListenOverflows"));
     EXPECT_TRUE(c->get("Tcp.ActiveOpens"));
     EXPECT_EQ(c->get("TCP.tw"), 35);
@@ -145,11 +145,11 @@ TEST(Process, ReadsFixtureProcess) {
                       .unit = "nginx.service",
                       .unit_limit = "256:4096"});
     auto p = read_process(root.root(), 4242);
-    ASSERT_TRUE(p) << p.error().message;
+    ASSERT_TRUE(p) << p.error().message();
     EXPECT_EQ(p->comm, "nginx");
     ASSERT_TRUE(p->nofile);
     EXPECT_EQ(p->nofile->soft, 256u);
-    ASSERT_TRUE(p->fds) << p->fds.error().message;
+    ASSERT_TRUE(p->fds) << p->fds.error().message();
     EXPECT_EQ(p->fds->open, 240u);
     EXPECT_EQ(p->fds->socket_inodes.size(), 240u / 2);
     ASSERT_TRUE(p->threads);
@@ -159,7 +159,7 @@ TEST(Process, ReadsFixtureProcess) {
     EXPECT_NE(p->nofile_origin.find("256:4096"), std::string::npos) << p->nofile_origin;
     auto missing = read_process(root.root(), 999999);
     ASSERT_FALSE(missing);
-    EXPECT_NE(missing.error().message.find("no process with pid 999999"), std::string::npos);
+    EXPECT_NE(missing.error().message().find("no process with pid 999999"), std::string::npos);
 }
 
 // Process names are whatever the process chose: they reach terminals, JSON and

@@ -23,7 +23,7 @@ namespace {
 
 std::string slurp(const fs::path& p) {
     auto t = read_text(p);
-    return t ? *t : "<" + t.error().message + ">";
+    return t ? *t : "<" + t.error().message() + ">";
 }
 
 unsigned mode_of(const fs::path& p) {
@@ -249,7 +249,7 @@ TEST(Journal, RoundTripsThroughJson) {
     j.files = {{"/etc/sysctl.d/90-c10k-doctor.conf", true, "old\n", 0640, "new\n"}};
     j.rlimits = {{42, 12345, 1024, 4096, 65536, 65536}};
     auto back = journal_from_json(journal_to_json(j), "j");
-    ASSERT_TRUE(back.ok()) << back.error().message;
+    ASSERT_TRUE(back.ok()) << back.error().message();
     EXPECT_EQ(journal_to_json(*back), journal_to_json(j));
     EXPECT_FALSE(journal_from_json("{\"schema\": 99}", "j").ok());
     EXPECT_FALSE(journal_from_json("not json", "j").ok());

@@ -22,7 +22,7 @@ namespace {
 std::string parse_error(const std::string& text) {
     auto r = parse_profile(text, "p.conf", "p");
     EXPECT_FALSE(r.ok()) << "expected an error for:\n" << text.substr(0, 200);
-    return r ? "" : r.error().message;
+    return r ? "" : r.error().message();
 }
 
 // A directory of profiles for one test, removed afterwards.
@@ -47,7 +47,7 @@ TEST(ProfileParse, ReadsMetadataEntriesAndTheirReasons) {
         "-net.netfilter.nf_conntrack_max = 1000\n\n"
         "net.ipv4.tcp_rmem = 4096\t131072   6291456\r\n",
         "p.conf", "p");
-    ASSERT_TRUE(r.ok()) << r.error().message;
+    ASSERT_TRUE(r.ok()) << r.error().message();
     EXPECT_EQ(r->description, "test profile");
     ASSERT_EQ(r->includes.size(), 2u);
     EXPECT_EQ(r->includes[1].first, "other");
@@ -119,7 +119,7 @@ TEST(ProfileStore, ResolvesIncludesLaterDefinitionsWin) {
           "# description: big\n# include: base\n# nofile: 8192\nnet.core.somaxconn = 8192\n");
     ProfileStore store({d.dir});
     auto p = store.resolve("big");
-    ASSERT_TRUE(p.ok()) << p.error().message;
+    ASSERT_TRUE(p.ok()) << p.error().message();
     EXPECT_EQ(p->chain, (std::vector<std::string>{"base", "big"}));
     EXPECT_EQ(p->nofile, 8192u);
     ASSERT_EQ(p->entries.size(), 2u);
@@ -136,12 +136,12 @@ TEST(ProfileStore, IncludeCyclesAndMissingIncludesNameTheLine) {
     ProfileStore store({d.dir});
     auto cyc = store.resolve("a");
     ASSERT_FALSE(cyc.ok());
-    EXPECT_EQ(cyc.error().message, (d.dir / "b.conf").string() + ":2: include cycle: a -> b -> a");
+    EXPECT_EQ(cyc.error().message(), (d.dir / "b.conf").string() + ":2: include cycle: a -> b -> a");
     auto missing = store.resolve("c");
     ASSERT_FALSE(missing.ok());
-    EXPECT_EQ(missing.error().message.find((d.dir / "c.conf").string() + ":3: include of 'nosuch'"),
+    EXPECT_EQ(missing.error().message().find((d.dir / "c.conf").string() + ":3: include of 'nosuch'"),
               0u)
-        << missing.error().message;
+        << missing.error().message();
     EXPECT_FALSE(store.resolve("../etc/passwd").ok());
 }
 
@@ -169,7 +169,7 @@ TEST(ShippedProfiles, AllParseResolveAndExplainEveryKey) {
         EXPECT_EQ(l.error, "") << l.name;
         EXPECT_FALSE(l.description.empty()) << l.name;
         auto p = store.resolve(l.name);
-        ASSERT_TRUE(p.ok()) << p.error().message;
+        ASSERT_TRUE(p.ok()) << p.error().message();
         for (const auto& e : p->entries) {
             EXPECT_FALSE(e.why.empty()) << l.name << ": " << e.key << " has no reason";
             EXPECT_NE(e.key, "net.ipv4.tcp_tw_recycle");   // gone since 4.12

@@ -135,7 +135,7 @@ TEST(InetDiag, ReportsKernelErrorsAndTruncation) {
     SocketSummaryBuilder b;
     auto r = parse_inet_diag_buffer(buf, b);
     ASSERT_FALSE(r);
-    EXPECT_NE(r.error().message.find("not permitted"), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message().find("not permitted"), std::string::npos) << r.error().message();
 
     std::vector<uint8_t> shortmsg(NLMSG_LENGTH(8));
     auto* s = reinterpret_cast<nlmsghdr*>(shortmsg.data());

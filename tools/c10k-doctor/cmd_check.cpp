@@ -62,7 +62,7 @@ int run_check(const CheckOptions& o) {
     auto collected = collect(co);
     if (progress) fmt::print(stderr, "\r\033[K"), std::fflush(stderr);
     if (!collected) {
-        fmt::print(stderr, "c10k-doctor check: {}\n", collected.error().message);
+        fmt::print(stderr, "c10k-doctor check: {}\n", collected.error().message());
         return kExitUnknown;
     }
 
@@ -95,7 +95,7 @@ int run_check(const CheckOptions& o) {
     } else if (auto st = write_file_atomic(o.output, out, 0644); !st) {
         // Readers (node_exporter's textfile collector) see the old file or the
         // new one, never half of one; a failed write leaves no temp file behind.
-        fmt::print(stderr, "c10k-doctor check: --output {}: {}\n", o.output, st.error().message);
+        fmt::print(stderr, "c10k-doctor check: --output {}: {}\n", o.output, st.error().message());
         return kExitUnknown;
     }
     return code;

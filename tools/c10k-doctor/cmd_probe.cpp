@@ -113,7 +113,7 @@ int run(const ProbeCliOptions& o, std::chrono::steady_clock::time_point started)
     };
     auto evidence = run_probe(po, on_interval, g_stop);
     if (!evidence) {
-        fmt::print(stderr, "c10k-doctor probe: {}\n", evidence.error().message);
+        fmt::print(stderr, "c10k-doctor probe: {}\n", evidence.error().message());
         return kExitFailed;
     }
     auto verdict = judge(*evidence);

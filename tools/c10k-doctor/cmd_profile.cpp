@@ -78,7 +78,7 @@ int run_list(const ProfileOptions& o) {
 
 int run_show(const ProfileOptions& o) {
     auto p = store_of(o).resolve(o.name);
-    if (!p) return fail("show", p.error().message);
+    if (!p) return fail("show", p.error().message());
     if (o.json)
         emit(render_show_json(*p));
     else
@@ -98,7 +98,7 @@ Result<ApplyPlan> plan_for(const ProfileOptions& o, const ApplyOptions& a) {
 int run_diff(const ProfileOptions& o) {
     auto a = apply_options(o);
     auto plan = plan_for(o, a);
-    if (!plan) return fail("diff", plan.error().message);
+    if (!plan) return fail("diff", plan.error().message());
     if (o.json)
         emit(render_plan_json(*plan));
     else
@@ -113,7 +113,7 @@ int run_verify(const ProfileOptions& o) {
     auto a = apply_options(o);
     auto plan = plan_for(o, a);
     if (!plan) {
-        fmt::print(stderr, "c10k-doctor profile verify: {}\n", plan.error().message);
+        fmt::print(stderr, "c10k-doctor profile verify: {}\n", plan.error().message());
         return kExitUnknown;
     }
     auto drift = plan->drift();
@@ -142,7 +142,7 @@ int run_verify(const ProfileOptions& o) {
 int run_apply(const ProfileOptions& o) {
     auto a = apply_options(o);
     auto plan = plan_for(o, a);
-    if (!plan) return fail("apply", plan.error().message);
+    if (!plan) return fail("apply", plan.error().message());
     if (o.dry_run) {
         if (o.json) {
             auto j = render_plan_json(*plan);
@@ -157,9 +157,9 @@ int run_apply(const ProfileOptions& o) {
     }
     bool changes = plan->changes();
     auto state = StateDir::open(o.state_dir);
-    if (!state) return fail("apply", state.error().message);
+    if (!state) return fail("apply", state.error().message());
     auto done = apply_plan(*plan, a, *state);
-    if (!done) return fail("apply", done.error().message);
+    if (!done) return fail("apply", done.error().message());
     if (o.json) {
         auto j = render_plan_json(*plan);
         j["dry_run"] = false;
@@ -193,11 +193,11 @@ int run_apply(const ProfileOptions& o) {
 
 int run_rollback(const ProfileOptions& o) {
     auto state = StateDir::open(o.state_dir);
-    if (!state) return fail("rollback", state.error().message);
+    if (!state) return fail("rollback", state.error().message());
     std::optional<std::string> id;
     if (!o.backup_id.empty()) id = o.backup_id;
     auto done = rollback(*state, id);
-    if (!done) return fail("rollback", done.error().message);
+    if (!done) return fail("rollback", done.error().message());
     if (o.json) {
         emit(render_rollback_json(done->journal, done->restored, done->problems));
     } else {
@@ -212,7 +212,7 @@ int run_rollback(const ProfileOptions& o) {
 
 int run_backups(const ProfileOptions& o) {
     auto state = StateDir::open(o.state_dir);
-    if (!state) return fail("backups", state.error().message);
+    if (!state) return fail("backups", state.error().message());
     auto all = state->list();
     if (o.json)
         emit(render_backups_json(all));

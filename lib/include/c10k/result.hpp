@@ -3,14 +3,25 @@
 // Shaped like std::expected so it can be swapped for it once the toolchain has it.
 #pragma once
 
+#include <cerrno>
 #include <string>
 #include <utility>
 #include <variant>
 
 namespace c10k {
 
+// "EINVAL: Invalid argument": the one way an errno is written for people;
+// errno_name alone ("EINVAL", or "errno 4095" for one libc has no name for)
+// where the errno is a key (histograms, JSON).
+std::string errno_text(int code);
+std::string errno_name(int code);
+
+// What failed (`context`: the path, key or call, with what was being done) and,
+// when a system call failed, its errno. Code decides on `code`, never on text.
 struct Error {
-    std::string message;
+    std::string context;
+    int code = 0;  // errno; 0 when no system call failed
+    std::string message() const { return code ? context + ": " + errno_text(code) : context; }
 };
 
 template <typename T>
@@ -48,8 +59,14 @@ inline Status ok_status() {
     return Unit{};
 }
 
-inline Error make_error(std::string message) {
-    return Error{std::move(message)};
+// A failure that is not a system call's (bad input, a parse error).
+inline Error make_error(std::string context) {
+    return Error{std::move(context), 0};
+}
+
+// A system call failed: its errno (by default the current one) goes with it.
+inline Error sys_error(std::string context, int code = errno) {
+    return Error{std::move(context), code};
 }
 
 }  // namespace c10k

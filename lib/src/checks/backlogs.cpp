@@ -115,7 +115,7 @@ Finding listen_overflows(const CheckInput& in) {
     std::string title;
     if (!in.now().sample.net) {
         return unknown_finding("backlog.listen-overflows", "backlog", "TCP counters unreadable",
-                               in.now().sample.net.error().message);
+                               in.now().sample.net.error().message());
     }
     if (!overflows) {
         sev = Severity::unknown;
@@ -278,7 +278,7 @@ std::vector<Finding> check_backlogs(const CheckInput& in) {
     const auto& socks = in.now().sockets;
     if (!socks) {
         out.push_back(unknown_finding("backlog.listener", "backlog", "listeners not inspected",
-                                      socks.error().message));
+                                      socks.error().message()));
         return out;
     }
     auto somax = in.sysctl().integer("net.core.somaxconn");

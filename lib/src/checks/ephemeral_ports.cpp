@@ -89,7 +89,7 @@ std::vector<Finding> check_ephemeral_ports(const CheckInput& in) {
     const auto& socks = in.now().sockets;
     if (!socks) {
         out.push_back(unknown_finding("ports.destination", "ports",
-                                      "outbound sockets not inspected", socks.error().message));
+                                      "outbound sockets not inspected", socks.error().message()));
         return out;
     }
     size_t reported = 0;

@@ -83,7 +83,7 @@ Finding own_nofile(const CheckInput& in, uint64_t need) {
     const auto& lim = in.now().own_nofile;
     if (!lim) {
         return unknown_finding("fd.shell-nofile", "fd", "RLIMIT_NOFILE of this shell unreadable",
-                               lim.error().message);
+                               lim.error().message());
     }
     Severity sev = Severity::ok;
     std::string title;
@@ -177,7 +177,7 @@ Finding process_nofile(const CheckInput& in, const ProcessSnapshot& p, uint64_t 
     auto subject = fmt::format("pid {} ({})", p.pid, p.comm);
     if (!p.nofile || !p.fds) {
         auto f = unknown_finding("fd.process-nofile", "fd", "fd use of the process unreadable",
-                                 !p.nofile ? p.nofile.error().message : p.fds.error().message);
+                                 !p.nofile ? p.nofile.error().message() : p.fds.error().message());
         f.subject = subject;
         return f;
     }

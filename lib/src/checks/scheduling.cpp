@@ -23,7 +23,7 @@ Finding host_switches(const CheckInput& in) {
     auto rate = in.context_switch_rate();
     if (!in.now().sample.cpu) {
         return unknown_finding("sched.context-switches", "sched", "/proc/stat unreadable",
-                               in.now().sample.cpu.error().message);
+                               in.now().sample.cpu.error().message());
     }
     uint32_t cpus = std::max<uint32_t>(1, in.now().sample.cpu->cpus);
     if (!rate) {
@@ -59,7 +59,7 @@ Finding run_queue(const CheckInput& in) {
     const auto& psi = in.now().pressure;
     if (!psi) {
         return unknown_finding("sched.run-queue", "sched", "CPU pressure (PSI) unavailable",
-                               psi.error().message);
+                               psi.error().message());
     }
     Severity sev = psi->some_avg10 >= kPressureCrit   ? Severity::crit
                    : psi->some_avg10 >= kPressureWarn ? Severity::warn
@@ -89,7 +89,7 @@ Finding host_threads(const CheckInput& in) {
     auto pid_max = in.sysctl().integer("kernel.pid_max");
     if (!tmax || !pid_max || !in.now().load) {
         return unknown_finding("sched.threads", "sched", "thread limits unreadable",
-                               !in.now().load ? in.now().load.error().message
+                               !in.now().load ? in.now().load.error().message()
                                               : in.sysctl().error("kernel.threads-max"));
     }
     double threads = in.now().load->threads_total;
@@ -123,7 +123,7 @@ Finding process_sched(const CheckInput& in, const ProcessSnapshot& p) {
     auto subject = fmt::format("pid {} ({})", p.pid, p.comm);
     if (!p.threads) {
         auto f = unknown_finding("sched.process", "sched", "threads of the process unreadable",
-                                 p.threads.error().message);
+                                 p.threads.error().message());
         f.subject = subject;
         return f;
     }

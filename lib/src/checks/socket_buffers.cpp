@@ -86,7 +86,7 @@ Finding capacity(const CheckInput& in) {
     if (!mem || mem->size() != 3 || !rmem || rmem->size() != 3 || !wmem || wmem->size() != 3 ||
         !in.now().mem) {
         // Name the read that failed, not the first key of the three.
-        std::string why = !in.now().mem ? in.now().mem.error().message
+        std::string why = !in.now().mem ? in.now().mem.error().message()
                           : !mem        ? in.sysctl().error("net.ipv4.tcp_mem")
                           : !rmem       ? in.sysctl().error("net.ipv4.tcp_rmem")
                           : !wmem       ? in.sysctl().error("net.ipv4.tcp_wmem")

@@ -69,8 +69,7 @@ int libbpf_log(enum libbpf_print_level level, const char* fmt, va_list args) {
 
 std::string err_text(long err) {
     int e = static_cast<int>(err < 0 ? -err : err);
-    const char* name = ::strerrorname_np(e);
-    return std::string(name ? name : "errno") + ": " + std::strerror(e);
+    return errno_text(e);
 }
 
 // Classic tracepoints attach through tracefs (libbpf reads each one's id there).

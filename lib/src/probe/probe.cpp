@@ -111,7 +111,7 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
         } else if (o.mode == "bpf") {
             return started.error();
         } else {
-            e.notes.push_back("BPF unavailable (" + started.error().message +
+            e.notes.push_back("BPF unavailable (" + started.error().message() +
                               "): sampling /proc and netlink instead");
         }
     }
@@ -196,7 +196,7 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
         auto next = std::min(tick + interval, end);
         if (bpf && duty > 0) {
             if (auto st = bpf->attach_syscalls(); !st) {
-                e.notes.push_back(st.error().message);
+                e.notes.push_back(st.error().message());
                 duty = 0;
                 auto_duty = false;
             }
@@ -222,7 +222,7 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
         tick = Clock::now();
         auto alive = sampler.sample();
         if (!alive) {
-            e.notes.push_back("sampling failed: " + alive.error().message);
+            e.notes.push_back("sampling failed: " + alive.error().message());
         } else if (!*alive) {
             e.target_exited = true;
             e.notes.push_back("the target exited after " +
@@ -261,7 +261,7 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
             e.followed->evidence =
                 std::make_shared<const ProbeEvidence>(std::move(**follow_result));
         else
-            e.followed->error = follow_result->error().message;
+            e.followed->error = follow_result->error().message();
     } else if (o.follow) {
         e.notes.push_back(
             "--follow: no destination the target waited on is served by a local process in its "

@@ -41,11 +41,6 @@ std::vector<std::pair<std::string, const Log2Hist*>> histograms_for(const std::s
     return out;
 }
 
-const char* errno_name(int e) {
-    const char* n = ::strerrorname_np(e);
-    return n ? n : "?";
-}
-
 // What syscall tracing cost the host, as a share of all its CPU time over the
 // window: the host's syscalls while attached times the measured per-syscall cost.
 double estimated_overhead(const ProbeEvidence& e) {

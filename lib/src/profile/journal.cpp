@@ -109,7 +109,7 @@ namespace {
 Status fsync_dir(const fs::path& dir) {
     UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!fd || ::fsync(fd.get()) != 0)
-        return make_error(dir.string() + ": fsync: " + std::strerror(errno));
+        return sys_error(dir.string() + ": fsync");
     return ok_status();
 }
 
@@ -124,12 +124,12 @@ Status write_file_atomic(const fs::path& path, const std::string& content, uint3
     auto fail = [&](const std::string& what) {
         int err = errno;
         ::unlink(tmp.c_str());
-        return make_error(what + ": " + std::strerror(err));
+        return sys_error(what, err);
     };
     UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
                        static_cast<mode_t>(mode)));
     if (!fd)
-        return make_error("cannot create a file in " + dir.string() + ": " + std::strerror(errno));
+        return sys_error("cannot create a file in " + dir.string());
     if (::fchmod(fd.get(), static_cast<mode_t>(mode)) != 0) return fail(tmp.string());
     size_t off = 0;
     while (off < content.size()) {
@@ -146,21 +146,20 @@ Status write_file_atomic(const fs::path& path, const std::string& content, uint3
 
 Status remove_file_durable(const fs::path& path) {
     if (::unlink(path.c_str()) != 0 && errno != ENOENT)
-        return make_error(path.string() + ": " + std::strerror(errno));
+        return sys_error(path.string());
     return fsync_dir(path.parent_path());
 }
 
 Result<StateDir> StateDir::open(const fs::path& dir) {
     struct stat st {};
     if (::lstat(dir.c_str(), &st) != 0) {
-        if (errno != ENOENT) return make_error(dir.string() + ": " + std::strerror(errno));
+        if (errno != ENOENT) return sys_error(dir.string());
         std::error_code ec;
         fs::create_directories(dir.parent_path(), ec);
         if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-            return make_error("cannot create state directory " + dir.string() + ": " +
-                              std::strerror(errno));
+            return sys_error("cannot create state directory " + dir.string());
         if (::lstat(dir.c_str(), &st) != 0)
-            return make_error(dir.string() + ": " + std::strerror(errno));
+            return sys_error(dir.string());
     }
     if (S_ISLNK(st.st_mode))
         return make_error("refusing state directory " + dir.string() +
@@ -185,7 +184,7 @@ Status StateDir::lock() {
     auto path = dir_ / "lock";
     auto fd = std::make_shared<UniqueFd>(
         ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
-    if (!*fd) return make_error(path.string() + ": " + std::strerror(errno));
+    if (!*fd) return sys_error(path.string());
     if (::flock(fd->get(), LOCK_EX | LOCK_NB) != 0)
         return make_error("another c10k-doctor apply or rollback holds " + path.string());
     lock_ = std::move(fd);

@@ -44,7 +44,7 @@ std::vector<ProfileListing> ProfileStore::list() const {
             if (pf)
                 l.description = pf->description;
             else
-                l.error = pf.error().message;
+                l.error = pf.error().message();
             by_name.emplace(name, std::move(l));
         }
     }
@@ -92,7 +92,7 @@ Status ProfileStore::merge(const std::string& name, std::vector<std::string>& st
     auto pf = load_file(name);
     if (!pf) {
         if (included_from)
-            return make_error(prefix() + "include of '" + name + "': " + pf.error().message);
+            return make_error(prefix() + "include of '" + name + "': " + pf.error().message());
         return pf.error();
     }
     stack.push_back(name);

@@ -186,7 +186,7 @@ Result<ApplyPlan> make_plan(const Profile& profile, const NamespaceTarget& ns,
             auto cur = read_sysctl(o.root, e.key);
             if (!cur) {
                 r.decision = {Action::missing, ""};
-                r.note = cur.error().message;
+                r.note = cur.error().message();
             } else {
                 r.current = normalize_value(*cur);
                 r.decision = decide_key(e.key, *r.current, e.value, o.exact);
@@ -207,7 +207,7 @@ Result<ApplyPlan> make_plan(const Profile& profile, const NamespaceTarget& ns,
         if (!proc) return proc.error();
         if (!proc->nofile)
             return make_error("PID " + std::to_string(*o.pid) + ": " +
-                              proc->nofile.error().message);
+                              proc->nofile.error().message());
         NofilePlan n;
         n.pid = *o.pid;
         n.comm = proc->comm;
@@ -271,7 +271,7 @@ Status write_verified(const SysRoot& root, const std::string& key, const std::st
     if (!st) return st;
     auto back = read_sysctl(root, key);
     if (!back)
-        return make_error(key + ": written, but reading it back failed: " + back.error().message);
+        return make_error(key + ": written, but reading it back failed: " + back.error().message());
     if (normalize_value(*back) != normalize_value(value))
         return make_error(key + ": wrote '" + value + "' but the kernel reads back '" +
                           normalize_value(*back) + "'");
@@ -283,11 +283,8 @@ Status set_nofile(pid_t pid, uint64_t soft, uint64_t hard) {
         soft, hard
     };
     if (::prlimit64(pid, RLIMIT_NOFILE, &want, nullptr) != 0) {
-        int err = errno;
-        const char* name = ::strerrorname_np(err);
-        return make_error("prlimit(" + std::to_string(pid) + ", RLIMIT_NOFILE, " +
-                          std::to_string(soft) + ":" + std::to_string(hard) +
-                          "): " + (name ? name : "") + ": " + std::strerror(err));
+        return sys_error("prlimit(" + std::to_string(pid) + ", RLIMIT_NOFILE, " +
+                         std::to_string(soft) + ":" + std::to_string(hard) + ")");
     }
     return ok_status();
 }
@@ -320,7 +317,7 @@ Restored restore_changes(const Journal& j, const SysRoot& root, Progress done,
     for (size_t i = done.files; i-- > 0;) {
         const auto& f = j.files[i];
         if (auto s = restore_file(f); !s)
-            out.problems.push_back(s.error().message);
+            out.problems.push_back(s.error().message());
         else
             out.restored.push_back(f.existed ? f.path + " restored" : f.path + " removed");
     }
@@ -333,7 +330,7 @@ Restored restore_changes(const Journal& j, const SysRoot& root, Progress done,
             continue;
         }
         if (auto s = set_nofile(r.pid, r.before_soft, r.before_hard); !s)
-            out.problems.push_back(s.error().message);
+            out.problems.push_back(s.error().message());
         else
             out.restored.push_back("PID " + std::to_string(r.pid) +
                                    " nofile = " + std::to_string(r.before_soft) + ":" +
@@ -348,7 +345,7 @@ Restored restore_changes(const Journal& j, const SysRoot& root, Progress done,
             out.problems.push_back(s.key + " was changed since the apply (now '" +
                                    normalize_value(*cur) + "'); restored anyway");
         if (auto w = write_verified(root, s.key, s.before); !w)
-            out.problems.push_back(w.error().message);
+            out.problems.push_back(w.error().message());
         else
             out.restored.push_back(s.key + " = " + s.before);
     }
@@ -384,7 +381,7 @@ Result<ApplyOutcome> apply_plan(const ApplyPlan& plan, const ApplyOptions& o, St
 
     // Durable before the first write: a crash from here on is recoverable.
     auto st = state.write(j);
-    if (!st) return make_error("cannot write the backup journal: " + st.error().message);
+    if (!st) return make_error("cannot write the backup journal: " + st.error().message());
 
     ApplyOutcome out;
     out.journal_id = j.id;
@@ -410,7 +407,7 @@ Result<ApplyOutcome> apply_plan(const ApplyPlan& plan, const ApplyOptions& o, St
     };
 
     for (const auto& s : j.sysctls) {
-        if (auto w = write_verified(o.root, s.key, s.after); !w) return undo(w.error().message);
+        if (auto w = write_verified(o.root, s.key, s.after); !w) return undo(w.error().message());
         ++done.sysctls;
         if (o.pause_after_writes >= 0 &&
             done.sysctls == static_cast<size_t>(o.pause_after_writes)) {
@@ -435,7 +432,7 @@ Result<ApplyOutcome> apply_plan(const ApplyPlan& plan, const ApplyOptions& o, St
                 s = ok_status();
             }
         }
-        if (!s) return undo(s.error().message);
+        if (!s) return undo(s.error().message());
         ++done.rlimits;
     }
     for (const auto& f : j.files) {
@@ -443,13 +440,13 @@ Result<ApplyOutcome> apply_plan(const ApplyPlan& plan, const ApplyOptions& o, St
         std::error_code ec;
         fs::create_directories(parent, ec);
         if (ec) return undo(parent.string() + ": " + ec.message());
-        if (auto w = write_file_atomic(f.path, f.after, f.mode); !w) return undo(w.error().message);
+        if (auto w = write_file_atomic(f.path, f.after, f.mode); !w) return undo(w.error().message());
         ++done.files;
     }
     j.state = JournalState::applied;
     if (auto w = state.write(j); !w)
         out.notes.push_back("applied, but the journal could not be marked so: " +
-                            w.error().message);
+                            w.error().message());
     out.written = done.sysctls;
     return out;
 }
@@ -513,7 +510,7 @@ Result<RollbackOutcome> rollback(StateDir& state, const std::optional<std::strin
         for (const auto& p : out.problems)
             j.message += p + "; ";
     }
-    if (auto w = state.write(j); !w) out.problems.push_back(w.error().message);
+    if (auto w = state.write(j); !w) out.problems.push_back(w.error().message());
     out.journal = j;
     return out;
 }

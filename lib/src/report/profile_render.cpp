@@ -211,7 +211,7 @@ std::string render_backups_text(const std::vector<Result<Journal>>& all) {
     std::string errors;
     for (const auto& j : all) {
         if (!j) {
-            errors += "unreadable: " + j.error().message + "\n";
+            errors += "unreadable: " + j.error().message() + "\n";
             continue;
         }
         rows.push_back({j->id, time_text(j->created_unix), j->profile, journal_state_name(j->state),
@@ -230,7 +230,7 @@ json render_backups_json(const std::vector<Result<Journal>>& all) {
         if (j)
             out["backups"].push_back(journal_summary_json(*j));
         else
-            out["errors"].push_back(j.error().message);
+            out["errors"].push_back(j.error().message());
     }
     return out;
 }

@@ -83,7 +83,7 @@ Result<T> read_parsed(const std::filesystem::path& path, Result<T> (*parse)(std:
     auto text = read_text(path);
     if (!text) return text.error();
     auto r = parse(*text);
-    if (!r) return make_error(path.string() + ": " + r.error().message);
+    if (!r) return make_error(path.string() + ": " + r.error().message());
     return r;
 }
 }  // namespace

@@ -23,17 +23,17 @@ Result<UniqueFd> open_netns(const std::string& name_or_path) {
     auto path = netns_path(name_or_path);
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) {
-        return make_error("network namespace '" + name_or_path + "': " + path + ": " +
-                          std::strerror(errno));
+        return sys_error("network namespace '" + name_or_path + "': " + path);
     }
     return fd;
 }
 
 Status enter_netns(int fd, const std::string& what) {
     if (::setns(fd, CLONE_NEWNET) != 0) {
+        int err = errno;
         return make_error("cannot enter the network namespace of " + what + ": " +
-                          std::strerror(errno) +
-                          (errno == EPERM ? " (needs CAP_SYS_ADMIN; run as root)" : ""));
+                          errno_text(err) +
+                          (err == EPERM ? " (needs CAP_SYS_ADMIN; run as root)" : ""));
     }
     return ok_status();
 }
@@ -48,7 +48,7 @@ HostSysctls read_host_sysctls(const std::vector<std::string>& keys) {
         std::thread reader([&] {
             UniqueFd host(::open(ns, O_RDONLY | O_CLOEXEC));
             if (!host) {
-                error = std::string("cannot open ") + ns + ": " + std::strerror(errno) +
+                error = std::string("cannot open ") + ns + ": " + errno_text(errno) +
                         (errno == EACCES || errno == EPERM
                              ? " (entering it needs CAP_SYS_ADMIN; run as root)"
                              : "");
@@ -56,7 +56,7 @@ HostSysctls read_host_sysctls(const std::vector<std::string>& keys) {
             }
             if (::setns(host.get(), CLONE_NEWNET) != 0) {
                 error = std::string("cannot enter the host's network namespace: ") +
-                        std::strerror(errno) +
+                        errno_text(errno) +
                         (errno == EPERM ? " (needs CAP_SYS_ADMIN; run as root)" : "");
                 return;
             }

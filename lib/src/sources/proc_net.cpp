@@ -93,7 +93,7 @@ Status merge_file(Counters& into, const std::filesystem::path& path,
     auto text = read_text(path);
     if (!text) return text.error();
     auto parsed = parse(*text);
-    if (!parsed) return make_error(path.string() + ": " + parsed.error().message);
+    if (!parsed) return make_error(path.string() + ": " + parsed.error().message());
     into.merge(*parsed);
     return ok_status();
 }

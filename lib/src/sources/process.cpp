@@ -27,7 +27,7 @@ using DirPtr = std::unique_ptr<DIR, DirCloser>;
 
 Result<FdTable> read_fds(const std::filesystem::path& fd_dir) {
     DirPtr dir(::opendir(fd_dir.c_str()));
-    if (!dir) return make_error(fd_dir.string() + ": " + std::strerror(errno));
+    if (!dir) return sys_error(fd_dir.string());
     FdTable t;
     int dfd = ::dirfd(dir.get());
     char target[64];
@@ -148,7 +148,7 @@ std::optional<std::string> find_limit_nofile(std::string_view unit_text) {
 Result<ThreadStats> read_thread_stats(const SysRoot& root, pid_t pid) {
     auto task_dir = root.proc(std::to_string(pid) + "/task");
     DirPtr dir(::opendir(task_dir.c_str()));
-    if (!dir) return make_error(task_dir.string() + ": " + std::strerror(errno));
+    if (!dir) return sys_error(task_dir.string());
     ThreadStats s;
     while (auto* e = ::readdir(dir.get())) {
         if (e->d_name[0] == '.') continue;
@@ -173,7 +173,7 @@ Result<ProcessSnapshot> read_process(const SysRoot& root, pid_t pid, bool with_t
     auto status = read_text(base / "status");
     if (!status) {
         return make_error("no process with pid " + std::to_string(pid) + " (" +
-                          status.error().message + ")");
+                          status.error().message() + ")");
     }
     ProcessSnapshot p;
     p.pid = pid;

@@ -151,7 +151,7 @@ Status dump_both(int fd, uint32_t states, const std::vector<uint8_t>& filter,
 
 Status dump_tcp_sockets(SocketSummaryBuilder& into, const DumpPlan& plan) {
     UniqueFd fd(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
-    if (!fd) return make_error(std::string("sock_diag: socket: ") + std::strerror(errno));
+    if (!fd) return sys_error("sock_diag: socket");
     constexpr uint32_t kListen = 1u << static_cast<int>(TcpState::listen);
     if (plan.everything) return dump_both(fd.get(), ~0u, {}, into);
 

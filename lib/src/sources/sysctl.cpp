@@ -36,12 +36,7 @@ SysctlAccess sysctl_access(const SysRoot& root, std::string_view key) {
 
 Status write_sysctl(const SysRoot& root, std::string_view key, std::string_view value) {
     auto path = sysctl_path(root, key);
-    auto fail = [&](int err) {
-        const char* name = ::strerrorname_np(err);
-        return make_error(std::string(key) + " = " + std::string(value) + ": " +
-                          (name ? name : "errno " + std::to_string(err)) + ": " +
-                          std::strerror(err));
-    };
+    auto fail = [&](int err) { return sys_error(std::string(key) + " = " + std::string(value), err); };
     // O_TRUNC matters only for fixture trees; procfs ignores it.
     UniqueFd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
     if (!fd) return fail(errno);
@@ -82,7 +77,7 @@ std::optional<std::vector<int64_t>> SysctlValues::integers(std::string_view key)
 
 std::string SysctlValues::error(std::string_view key) const {
     auto it = errors.find(key);
-    if (it != errors.end()) return it->second;
+    if (it != errors.end()) return it->second.message();
     return std::string(key) + " was not read";
 }
 
@@ -93,7 +88,7 @@ SysctlValues read_sysctls(const SysRoot& root, const std::vector<std::string>& k
         if (v)
             out.values.emplace(key, std::move(*v));
         else
-            out.errors.emplace(key, v.error().message);
+            out.errors.emplace(key, v.error());
     }
     return out;
 }

@@ -81,7 +81,7 @@ Result<bool> parse_tcp_conns(std::span<const uint8_t> buf,
             auto* err = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
             // The kernel sends -errno; anything else is not an errno to negate.
             int code = err->error < 0 && err->error > -4096 ? -err->error : EPROTO;
-            return make_error(std::string("sock_diag: ") + std::strerror(code));
+            return sys_error("sock_diag", code);
         }
         // A compat dump (see dump_tcp) answers with its request's type.
         if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY && h->nlmsg_type != TCPDIAG_GETSOCK) continue;
@@ -120,7 +120,7 @@ Result<bool> parse_tcp_conns(std::span<const uint8_t> buf,
 
 Result<TcpConnReader> TcpConnReader::open() {
     UniqueFd fd(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
-    if (!fd) return make_error(std::string("sock_diag: socket: ") + std::strerror(errno));
+    if (!fd) return sys_error("sock_diag: socket");
     return TcpConnReader(std::move(fd));
 }
 
@@ -135,7 +135,7 @@ Result<bool> run_dump(int fd, std::span<const uint8_t> msg,
     kernel.nl_family = AF_NETLINK;
     if (::sendto(fd, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&kernel),
                  sizeof kernel) < 0)
-        return make_error(std::string("sock_diag: send: ") + std::strerror(errno));
+        return sys_error("sock_diag: send");
     // The kernel fills at most ~32 KiB per recv whatever the buffer; this fits it.
     static thread_local std::vector<uint8_t> buf(64 * 1024);
     bool delivered = false;
@@ -143,7 +143,7 @@ Result<bool> run_dump(int fd, std::span<const uint8_t> msg,
         ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
         if (n < 0) {
             if (errno == EINTR) continue;
-            return make_error(std::string("sock_diag: recv: ") + std::strerror(errno));
+            return sys_error("sock_diag: recv");
         }
         if (n == 0) return make_error("sock_diag: connection closed mid-dump");
         auto more = parse_tcp_conns({buf.data(), static_cast<size_t>(n)}, [&](const TcpConn& c) {

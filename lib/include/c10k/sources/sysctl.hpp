@@ -33,7 +33,7 @@ Status write_sysctl(const SysRoot& root, std::string_view key, std::string_view 
 // its reason, so a rule can say UNKNOWN and why.
 struct SysctlValues {
     std::map<std::string, std::string, std::less<>> values;
-    std::map<std::string, std::string, std::less<>> errors;
+    std::map<std::string, Error, std::less<>> errors;
     // Keys read from the host's initial namespace because the target's has none
     // of its own (they hold for every namespace).
     std::set<std::string, std::less<>> host_wide;
