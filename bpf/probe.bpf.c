@@ -14,7 +14,7 @@
 char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 target_tgid = 0;
-const volatile __u32 small_window = 8192;
+const volatile __u32 small_window = C10K_SMALL_WINDOW_BYTES;
 
 struct syscall_start {
     __u64 ts;

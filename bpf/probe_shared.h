@@ -4,8 +4,20 @@
 #ifndef C10K_PROBE_SHARED_H
 #define C10K_PROBE_SHARED_H
 
+#ifndef __VMLINUX_H__
+#include <linux/types.h> /* user space; the BPF side has the types from vmlinux.h */
+#endif
+#ifdef __cplusplus
+#define C10K_STATIC_ASSERT static_assert
+#else
+#define C10K_STATIC_ASSERT _Static_assert
+#endif
+
 #define C10K_HIST_SLOTS 32 /* log2 buckets of nanoseconds: slot i holds [2^i, 2^(i+1)) */
 #define C10K_MAX_SYSCALLS 512
+/* A receive window under this many bytes is "small": a sixteenth of Linux's
+ * default tcp_rmem[1] (128 KiB): under six full segments at a 1500-byte MTU. */
+#define C10K_SMALL_WINDOW_BYTES 8192
 
 struct c10k_syscall_stats {
     __u64 count;
@@ -24,12 +36,13 @@ enum c10k_off_state {
     C10K_OFF_PREEMPTED = 0,
     C10K_OFF_SLEEP = 1,
     C10K_OFF_DISK = 2,
-    C10K_OFF_OTHER = 3
+    C10K_OFF_OTHER = 3,
+    C10K_OFF_STATES = 4
 };
 
 struct c10k_sched_stats {
     __u64 on_cpu_ns;
-    __u64 off_cpu_ns[4]; /* by enum c10k_off_state */
+    __u64 off_cpu_ns[C10K_OFF_STATES]; /* by enum c10k_off_state */
     __u64 switches_voluntary;
     __u64 switches_involuntary;
     __u64 wakeups;
@@ -75,5 +88,15 @@ struct c10k_thread_sched {
     __u64 on_total;
     __u64 off_total;
 };
+
+/* Every map value is whole __u64s (or pairs of __u32): no padding that the
+ * two compilers could lay out differently. */
+C10K_STATIC_ASSERT(sizeof(struct c10k_syscall_stats) == 8 * (4 + C10K_HIST_SLOTS), "layout");
+C10K_STATIC_ASSERT(sizeof(struct c10k_errno_key) == 8, "layout");
+C10K_STATIC_ASSERT(sizeof(struct c10k_sched_stats) == 8 * (1 + C10K_OFF_STATES + 5 + C10K_HIST_SLOTS + 1),
+                   "layout");
+C10K_STATIC_ASSERT(sizeof(struct c10k_tcp_stats) == 8 * 12, "layout");
+C10K_STATIC_ASSERT(sizeof(struct c10k_poll_stats) == 8 * 2, "layout");
+C10K_STATIC_ASSERT(sizeof(struct c10k_thread_sched) == 8 * 6, "layout");
 
 #endif

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <netinet/in.h>
+#include <sys/syscall.h>
 
 #include <cerrno>
 #include <nlohmann/json.hpp>
@@ -453,6 +454,25 @@ TEST(ProbeParsers, TaskStateAndSyscall) {
     EXPECT_EQ(parse_task_syscall("running\n"), std::nullopt);
     EXPECT_EQ(syscall_name(syscall_number("futex")), "futex");
     EXPECT_EQ(syscall_name(100000), "syscall_100000");
+}
+
+// Every syscall has its name, from the kernel headers: these three were
+// printed as syscall_21(), syscall_89() and syscall_262() by a hand-made list.
+TEST(ProbeParsers, EverySyscallHasItsName) {
+#ifdef SYS_access
+    EXPECT_EQ(syscall_name(SYS_access), "access");
+    EXPECT_EQ(syscall_name(SYS_readlink), "readlink");
+#endif
+    EXPECT_EQ(syscall_name(SYS_newfstatat), "newfstatat");
+    EXPECT_EQ(syscall_name(SYS_flock), "flock");
+    EXPECT_EQ(syscall_name(SYS_io_uring_enter), "io_uring_enter");
+    EXPECT_EQ(syscall_number("flock"), SYS_flock);
+    EXPECT_EQ(syscall_number("no_such_call"), -1);
+    for (auto list : {std::span<const std::string_view>(syscalls::kBlocking),
+                      std::span<const std::string_view>(syscalls::kSocketReads),
+                      std::span<const std::string_view>(syscalls::kWorkWaits)})
+        for (auto name : list)
+            EXPECT_GE(syscall_number(name), 0) << name << " is a syscall here";
 }
 
 TEST(ProbeReport, Log2HistogramPercentilesAndBars) {

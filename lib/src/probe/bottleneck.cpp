@@ -1,11 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "c10k/probe/bottleneck.hpp"
 
+#include "c10k/probe/syscalls.hpp"
+
 namespace c10k {
 
 namespace {
 
 using B = Bottleneck;
+namespace sc = syscalls;
+
+// An app at its cap: accepts that stall, and threads waiting for a slot.
+constexpr std::array<std::string_view, 3> kCapWaits = {"accept4", "accept", sc::kFutex};
 
 // In enum order; the static_assert below keeps the two in step.
 constexpr BottleneckInfo kTable[] = {
@@ -13,19 +19,19 @@ constexpr BottleneckInfo kTable[] = {
      "fd-limit",
      100,
      "RLIMIT_NOFILE reached: accept()/socket() fail with EMFILE",
-     {"accept4", "accept"},
+     sc::kAccepts,
      ExtraHist::none},
     {B::ephemeral_port_exhaustion,
      "ephemeral-port-exhaustion",
      95,
      "local ports to one destination nearly used up: connect() slow, then EADDRNOTAVAIL",
-     {"connect"},
+     sc::kConnects,
      ExtraHist::none},
     {B::poll_scaling,
      "poll-scaling",
      93,
      "readiness found by scanning every fd with select()/poll(): cost grows with idle connections",
-     {"poll", "ppoll", "select", "pselect6"},
+     sc::kFdScans,
      ExtraHist::none},
     {B::context_switch_storm,
      "context-switch-storm",
@@ -38,7 +44,7 @@ constexpr BottleneckInfo kTable[] = {
      88,
      "the application's own cap (workers, max clients, a connection pool) is full while the "
      "machine has headroom",
-     {"accept4", "accept", "futex"},
+     kCapWaits,
      ExtraHist::reply_latency},
     {B::downstream_bound,
      "downstream-bound",
@@ -56,25 +62,25 @@ constexpr BottleneckInfo kTable[] = {
      "socket-buffer-limited",
      84,
      "a small socket buffer closes the window: tiny reads, the sender waits",
-     {"read", "recvfrom", "recvmsg"},
+     sc::kSocketReads,
      ExtraHist::none},
     {B::off_cpu_blocking,
      "off-cpu-blocking",
      82,
      "blocking calls (disk, fsync, sleep) where the process should not block",
-     {"nanosleep", "clock_nanosleep", "fsync", "fdatasync"},
+     sc::kBlocking,
      ExtraHist::none},
     {B::lock_contention,
      "lock-contention",
      80,
      "threads wait for each other on a lock (futex)",
-     {"futex"},
+     sc::kFutexes,
      ExtraHist::none},
     {B::accept_queue_overflow,
      "accept-queue-overflow",
      78,
      "the accept queue overflows: the process accepts, but not fast enough for the bursts",
-     {"accept4", "accept"},
+     sc::kAccepts,
      ExtraHist::none},
     {B::syn_backlog_overflow,
      "syn-backlog-overflow",
@@ -105,7 +111,7 @@ constexpr BottleneckInfo kTable[] = {
      "healthy",
      0,
      "no limit was near during the window",
-     {"epoll_wait"},
+     sc::kReadinessWaits,
      ExtraHist::none},
 };
 

@@ -26,6 +26,17 @@
 
 #include "probe.skel.h"
 #include "probe_shared.h"
+
+namespace c10k {
+constexpr size_t off(c10k_off_state s) {
+    return static_cast<size_t>(s);
+}
+static_assert(off(C10K_OFF_PREEMPTED) == off_preempted && off(C10K_OFF_SLEEP) == off_sleeping &&
+                  off(C10K_OFF_DISK) == off_disk && off(C10K_OFF_OTHER) == off_other &&
+                  off(C10K_OFF_STATES) == off_states,
+              "OffCpu follows enum c10k_off_state");
+static_assert(C10K_SMALL_WINDOW_BYTES == kSmallWindowBytes);
+}  // namespace c10k
 #endif
 
 namespace c10k {

@@ -103,7 +103,7 @@ uint64_t BpfEvidence::total_syscall_errors() const {
 
 namespace {
 template <typename Field>
-uint64_t sum_over(const BpfEvidence& b, std::initializer_list<std::string_view> names,
+uint64_t sum_over(const BpfEvidence& b, BpfEvidence::Names names,
                   Field field) {
     uint64_t n = 0;
     for (auto name : names)
@@ -112,19 +112,19 @@ uint64_t sum_over(const BpfEvidence& b, std::initializer_list<std::string_view> 
 }
 }  // namespace
 
-uint64_t BpfEvidence::calls_of(std::initializer_list<std::string_view> names) const {
+uint64_t BpfEvidence::calls_of(Names names) const {
     return sum_over(*this, names, &SyscallStat::count);
 }
 
-uint64_t BpfEvidence::ns_of(std::initializer_list<std::string_view> names) const {
+uint64_t BpfEvidence::ns_of(Names names) const {
     return sum_over(*this, names, &SyscallStat::total_ns);
 }
 
-uint64_t BpfEvidence::bytes_of(std::initializer_list<std::string_view> names) const {
+uint64_t BpfEvidence::bytes_of(Names names) const {
     return sum_over(*this, names, &SyscallStat::bytes);
 }
 
-uint64_t BpfEvidence::errors_of(std::initializer_list<std::string_view> names) const {
+uint64_t BpfEvidence::errors_of(Names names) const {
     return sum_over(*this, names, &SyscallStat::errors);
 }
 
@@ -135,80 +135,5 @@ uint64_t BpfEvidence::total_syscalls() const {
     return n;
 }
 
-namespace {
-
-// The syscalls the verdict reasons about, by this architecture's numbers.
-struct Named {
-    int nr;
-    const char* name;
-};
-constexpr Named kNames[] = {
-    {SYS_read, "read"},
-    {SYS_write, "write"},
-    {SYS_readv, "readv"},
-    {SYS_writev, "writev"},
-    {SYS_pread64, "pread64"},
-    {SYS_pwrite64, "pwrite64"},
-    {SYS_recvfrom, "recvfrom"},
-    {SYS_sendto, "sendto"},
-    {SYS_recvmsg, "recvmsg"},
-    {SYS_sendmsg, "sendmsg"},
-    {SYS_sendfile, "sendfile"},
-    {SYS_accept, "accept"},
-    {SYS_accept4, "accept4"},
-    {SYS_connect, "connect"},
-    {SYS_socket, "socket"},
-    {SYS_close, "close"},
-    {SYS_shutdown, "shutdown"},
-    {SYS_openat, "openat"},
-    {SYS_epoll_wait, "epoll_wait"},
-    {SYS_epoll_pwait, "epoll_pwait"},
-#ifdef SYS_epoll_pwait2
-    {SYS_epoll_pwait2, "epoll_pwait2"},
-#endif
-    {SYS_epoll_ctl, "epoll_ctl"},
-    {SYS_ppoll, "ppoll"},
-    {SYS_pselect6, "pselect6"},
-#ifdef SYS_poll
-    {SYS_poll, "poll"},
-    {SYS_select, "select"},
-#endif
-    {SYS_futex, "futex"},
-    {SYS_nanosleep, "nanosleep"},
-    {SYS_clock_nanosleep, "clock_nanosleep"},
-    {SYS_fsync, "fsync"},
-    {SYS_fdatasync, "fdatasync"},
-    {SYS_sync_file_range, "sync_file_range"},
-    {SYS_clone, "clone"},
-#ifdef SYS_clone3
-    {SYS_clone3, "clone3"},
-#endif
-    {SYS_mmap, "mmap"},
-    {SYS_munmap, "munmap"},
-    {SYS_brk, "brk"},
-    {SYS_sched_yield, "sched_yield"},
-    {SYS_getsockopt, "getsockopt"},
-    {SYS_setsockopt, "setsockopt"},
-    {SYS_bind, "bind"},
-    {SYS_listen, "listen"},
-    {SYS_fcntl, "fcntl"},
-    {SYS_ioctl, "ioctl"},
-    {SYS_rt_sigprocmask, "rt_sigprocmask"},
-    {SYS_restart_syscall, "restart_syscall"},
-};
-
-}  // namespace
-
-std::string syscall_name(int nr) {
-    for (const auto& n : kNames)
-        if (n.nr == nr) return n.name;
-    return "syscall_" + std::to_string(nr);
-}
-
-int syscall_number(std::string_view name) {
-    for (const auto& n : kNames)
-        if (name == n.name) return n.nr;
-    return -1;
-}
 
 }  // namespace c10k

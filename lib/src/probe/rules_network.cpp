@@ -86,15 +86,16 @@ void Judge::socket_buffers() {
                   tiny_window ? 0.85 : (sampled ? 0.75 : 0.6),
                   tiny_window || !sampled
                       ? fmt::format("{:.0f}% of incoming segments met a receive window under "
-                                    "8 KiB; {:.0f} bytes per read",
-                                    small * 100, bytes_per_read)
+                                    "{} KiB; {:.0f} bytes per read",
+                                    small * 100, kSmallWindowBytes / 1024, bytes_per_read)
                       : fmt::format("receive queues at half of a {} byte buffer in {:.0f}% of "
                                     "looks at the target's connections",
                                     c.rcvbuf_min, small_full * 100));
     if (b) {
         const auto& t = b->tcp;
-        ev(f, "small_window_percent", "segments arriving with our window < 8 KiB", small * 100,
-           "%");
+        ev(f, "small_window_percent",
+           fmt::format("segments arriving with our window < {} KiB", kSmallWindowBytes / 1024),
+           small * 100, "%");
         ev(f, "segments_in", "segments received", static_cast<double>(t.segments_in), "segments");
         ev(f, "bytes_per_read", "bytes per read/recv", bytes_per_read, "bytes");
         ev(f, "reads_per_second", "reads per second", static_cast<double>(reads) / sys_s, "/s");

@@ -167,32 +167,29 @@ void Judge::blocking_and_locks() {
         double blocking = 0, futex_share = 0, futex_per_s = 0;
         std::string source;
         if (b && syscall_ns > 0) {
-            uint64_t block_ns =
-                b->ns_of({"nanosleep", "clock_nanosleep", "fsync", "fdatasync", "sync_file_range"});
+            uint64_t block_ns = b->ns_of(syscalls::kBlocking);
             blocking = static_cast<double>(block_ns) / static_cast<double>(syscall_ns);
             double off_total = 0;
             for (auto x : b->sched.off_cpu_ns)
                 off_total += static_cast<double>(x);
             double disk =
-                off_total > 0 ? static_cast<double>(b->sched.off_cpu_ns[2]) / off_total : 0;
+                off_total > 0 ? static_cast<double>(b->sched.off_cpu_ns[off_disk]) / off_total
+                              : 0;
             blocking = std::max(blocking, disk);
             futex_share =
-                static_cast<double>(b->ns_of({"futex"})) / static_cast<double>(syscall_ns);
-            futex_per_s = static_cast<double>(b->calls_of({"futex"})) / sys_s;
+                static_cast<double>(b->ns_of({syscalls::kFutex})) / static_cast<double>(syscall_ns);
+            futex_per_s = static_cast<double>(b->calls_of({syscalls::kFutex})) / sys_s;
             source = "syscall time";
         } else if (s.thread_samples > 0) {
             // Of the thread-samples where a thread had work (not parked waiting for
             // it in epoll/poll/accept, nor idle on a condvar), the share spent in
             // D state (disk) or in sleeps and fsyncs.
-            uint64_t idle =
-                count_of(s.blocked_in,
-                         {"epoll_wait", "epoll_pwait", "epoll_pwait2", "poll", "ppoll", "select",
-                          "pselect6", "accept", "accept4", "rt_sigtimedwait", "wait4", "pause"});
-            if (auto it = s.blocked_in.find("futex"); it != s.blocked_in.end())
+            uint64_t idle = count_of(s.blocked_in, syscalls::kReadinessWaits) +
+                            count_of(s.blocked_in, syscalls::kWorkWaits);
+            if (auto it = s.blocked_in.find(syscalls::kFutex); it != s.blocked_in.end())
                 idle += it->second - std::min(it->second, s.futex_active);
             uint64_t working = s.thread_samples - std::min(idle, s.thread_samples);
-            uint64_t blocked = s.disk + count_of(s.blocked_in, {"nanosleep", "clock_nanosleep",
-                                                                "fsync", "fdatasync"});
+            uint64_t blocked = s.disk + count_of(s.blocked_in, syscalls::kBlocking);
             blocking = working >= kMinSamples && blocked >= kMinSamples
                            ? static_cast<double>(blocked) / static_cast<double>(working)
                            : 0;
@@ -214,8 +211,8 @@ void Judge::blocking_and_locks() {
                 // Where the blocked threads sat: the syscalls behind the D state.
                 std::vector<std::pair<uint64_t, std::string>> where;
                 for (const auto& [name, n] : s.blocked_in)
-                    if (name != "epoll_wait" && name != "epoll_pwait" && name != "futex" &&
-                        name != "poll" && name != "accept" && name != "accept4")
+                    if (!syscalls::is_one_of(name, syscalls::kReadinessWaits) &&
+                        !syscalls::is_one_of(name, syscalls::kWorkWaits) && name != syscalls::kFutex)
                         where.emplace_back(n, name);
                 std::sort(where.rbegin(), where.rend());
                 for (size_t i = 0; i < std::min<size_t>(3, where.size()); ++i)
@@ -224,12 +221,12 @@ void Judge::blocking_and_locks() {
                        static_cast<double>(where[i].first), "samples");
             }
             if (b) {
-                for (const char* name : {"nanosleep", "clock_nanosleep", "fsync", "fdatasync"})
+                for (auto name : syscalls::kBlocking)
                     if (auto* sc = b->syscall(name))
-                        ev(f, std::string(name) + "_per_second", std::string(name) + " per second",
+                        ev(f, fmt::format("{}_per_second", name), fmt::format("{} per second", name),
                            static_cast<double>(sc->count) / sys_s, "/s");
                 ev(f, "off_cpu_disk_ms", "off-CPU in D state",
-                   static_cast<double>(b->sched.off_cpu_ns[2]) / 1e6, "ms");
+                   static_cast<double>(b->sched.off_cpu_ns[off_disk]) / 1e6, "ms");
             }
             f.why =
                 "The process waits in calls that block the thread (sleeps, fsync, disk reads) "
@@ -261,7 +258,7 @@ void Judge::blocking_and_locks() {
             // at most. A slow acceptor behind the lock would still overflow a
             // deep queue far less: the small backlog is the cheaper, surer fix.
             double lock_stalled = b && sys_s > 0
-                                      ? static_cast<double>(b->ns_of({"futex"})) / 1e9 / sys_s
+                                      ? static_cast<double>(b->ns_of({syscalls::kFutex})) / 1e9 / sys_s
                                       : futex_waiters;
             // (accept_queue() runs before this rule: see the order in run().)
             bool overflowing = std::any_of(out.begin(), out.end(), [](const Finding& o) {
@@ -290,7 +287,7 @@ void Judge::blocking_and_locks() {
             ev(f, "lock_busy_bound_cores", "CPU demand (on a CPU or waiting for one)", demand,
                "cores");
             if (b) {
-                if (auto* fx = b->syscall("futex"))
+                if (auto* fx = b->syscall(syscalls::kFutex))
                     ev(f, "futex_p99_us", "futex latency p99",
                        static_cast<double>(fx->latency.percentile_ns(0.99)) / 1e3, "us");
             }

@@ -126,10 +126,10 @@ inline double rate(const SampledEvidence& s, const char* key) {
     return it == s.counter_rates.end() ? 0 : it->second;
 }
 
-inline uint64_t count_of(const std::map<std::string, uint64_t>& m,
-                         std::initializer_list<const char*> keys) {
+inline uint64_t count_of(const std::map<std::string, uint64_t, std::less<>>& m,
+                         std::span<const std::string_view> keys) {
     uint64_t n = 0;
-    for (const char* k : keys)
+    for (auto k : keys)
         if (auto it = m.find(k); it != m.end()) n += it->second;
     return n;
 }

@@ -44,7 +44,7 @@ struct BottleneckInfo {
     int rank;
     std::string_view meaning;
     // Syscalls whose latency histograms back a finding of this id (BPF mode).
-    std::array<std::string_view, 4> syscalls;
+    std::span<const std::string_view> syscalls;
     ExtraHist extra;
 };
 

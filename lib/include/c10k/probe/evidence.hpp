@@ -12,11 +12,13 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "c10k/probe/conn_evidence.hpp"
 #include "c10k/probe/log2_hist.hpp"
+#include "c10k/probe/syscalls.hpp"
 #include "c10k/sources/cpu_users.hpp"
 #include "c10k/sources/sockets.hpp"
 
@@ -39,9 +41,17 @@ struct ThreadTime {
     uint64_t off_cpu_ns = 0;
 };
 
+// Where a thread was while off the CPU: the index into SchedStat::off_cpu_ns,
+// in the order of bpf/probe_shared.h's enum c10k_off_state (static_asserted
+// where the two meet, in bpf_session.cpp).
+enum OffCpu : size_t { off_preempted, off_sleeping, off_disk, off_other, off_states };
+
+// A receive window under this is small (bpf/probe_shared.h: C10K_SMALL_WINDOW_BYTES).
+inline constexpr uint32_t kSmallWindowBytes = 8192;
+
 struct SchedStat {
     uint64_t on_cpu_ns = 0;
-    std::array<uint64_t, 4> off_cpu_ns{};  // preempted (runnable), sleeping, disk (D), other
+    std::array<uint64_t, off_states> off_cpu_ns{};  // by OffCpu
     uint64_t voluntary = 0;
     uint64_t involuntary = 0;
     uint64_t wakeups = 0;
@@ -104,11 +114,17 @@ struct BpfEvidence {
     uint64_t total_syscall_ns() const;
     uint64_t total_syscalls() const;
     uint64_t total_syscall_errors() const;
-    // Sums over the named syscalls (absent ones count 0).
-    uint64_t calls_of(std::initializer_list<std::string_view> names) const;
-    uint64_t ns_of(std::initializer_list<std::string_view> names) const;
-    uint64_t bytes_of(std::initializer_list<std::string_view> names) const;
-    uint64_t errors_of(std::initializer_list<std::string_view> names) const;
+    // Sums over the named syscalls (absent ones count 0): a list from
+    // syscalls.hpp, or names written in place.
+    using Names = std::span<const std::string_view>;
+    uint64_t calls_of(Names names) const;
+    uint64_t ns_of(Names names) const;
+    uint64_t bytes_of(Names names) const;
+    uint64_t errors_of(Names names) const;
+    uint64_t calls_of(std::initializer_list<std::string_view> n) const { return calls_of(Names(n.begin(), n.size())); }
+    uint64_t ns_of(std::initializer_list<std::string_view> n) const { return ns_of(Names(n.begin(), n.size())); }
+    uint64_t bytes_of(std::initializer_list<std::string_view> n) const { return bytes_of(Names(n.begin(), n.size())); }
+    uint64_t errors_of(std::initializer_list<std::string_view> n) const { return errors_of(Names(n.begin(), n.size())); }
 };
 
 struct ListenerSample {
@@ -162,7 +178,7 @@ struct SampledEvidence {
     double runq_wait_share = 0;  // run-queue wait / wall, summed over threads (schedstat)
     // Thread-samples by state, and by the syscall a sleeping thread sat in.
     uint64_t thread_samples = 0, running = 0, sleeping = 0, disk = 0;
-    std::map<std::string, uint64_t> blocked_in;
+    std::map<std::string, uint64_t, std::less<>> blocked_in;
     // Futex thread-samples of threads that also ran during the window: threads
     // that wait for each other. An idle pool thread parked on a condvar never runs.
     uint64_t futex_active = 0;
@@ -210,8 +226,5 @@ struct ProbeEvidence {
     std::vector<std::string> notes;
     std::optional<FollowedProbe> followed;
 };
-
-std::string syscall_name(int nr);
-int syscall_number(std::string_view name);
 
 }  // namespace c10k
