@@ -187,14 +187,14 @@ TEST(ProfileNetns, RollbackAfterAnApplyKilledHalfWay) {
     set_key("net.core.somaxconn", "4096");
     set_key("net.ipv4.tcp_max_syn_backlog", "512");
     auto before = snapshot(keys);
-    ::setenv("C10K_DOCTOR_TEST_PAUSE_AFTER_WRITES", "2", 1);
+    ::setenv("C10K_CRASH_AFTER_WRITES", "2", 1);
     auto argv = w.args({"apply", "three"});
-    argv.insert(argv.begin(), C10K_DOCTOR_PATH);
+    argv.insert(argv.begin(), C10K_CRASHABLE_DOCTOR_PATH);
     {
         Background apply(argv);
-        ::unsetenv("C10K_DOCTOR_TEST_PAUSE_AFTER_WRITES");
+        ::unsetenv("C10K_CRASH_AFTER_WRITES");
         ASSERT_TRUE(apply.ok());
-        EXPECT_EQ(apply.ready_line().rfind("test-pause after 2 writes", 0), 0u)
+        EXPECT_EQ(apply.ready_line().rfind("stopped after 2 writes", 0), 0u)
             << apply.ready_line();
         EXPECT_EQ(read_key("net.ipv4.tcp_max_syn_backlog"), "9002");  // half applied
         ::kill(apply.pid(), SIGKILL);
@@ -302,12 +302,12 @@ TEST(ProfileNetns, AKillAfterEveryWriteIsRolledBackExactly) {
         w.profile("five", text);
         lower_raised_keys();
         auto before = snapshot(keys);
-        ::setenv("C10K_DOCTOR_TEST_PAUSE_AFTER_WRITES", std::to_string(k).c_str(), 1);
+        ::setenv("C10K_CRASH_AFTER_WRITES", std::to_string(k).c_str(), 1);
         auto argv = w.args({"apply", "five"});
-        argv.insert(argv.begin(), C10K_DOCTOR_PATH);
+        argv.insert(argv.begin(), C10K_CRASHABLE_DOCTOR_PATH);
         {
             Background apply(argv);
-            ::unsetenv("C10K_DOCTOR_TEST_PAUSE_AFTER_WRITES");
+            ::unsetenv("C10K_CRASH_AFTER_WRITES");
             ASSERT_TRUE(apply.ok()) << "kill after " << k;
             EXPECT_EQ(read_key(kRaised[k - 1].first), kRaised[k - 1].second);
             ::kill(apply.pid(), SIGKILL);
@@ -332,12 +332,12 @@ TEST(ProfileNetns, ConcurrentAppliesAndAnUnprivilegedApplyChangeNothing) {
     w.profile("five", text);
     w.profile("other", "net.core.somaxconn = 7777\n");
     lower_raised_keys();
-    ::setenv("C10K_DOCTOR_TEST_PAUSE_AFTER_WRITES", "1", 1);
+    ::setenv("C10K_CRASH_AFTER_WRITES", "1", 1);
     auto argv = w.args({"apply", "five"});
-    argv.insert(argv.begin(), C10K_DOCTOR_PATH);
+    argv.insert(argv.begin(), C10K_CRASHABLE_DOCTOR_PATH);
     {
         Background first(argv);
-        ::unsetenv("C10K_DOCTOR_TEST_PAUSE_AFTER_WRITES");
+        ::unsetenv("C10K_CRASH_AFTER_WRITES");
         ASSERT_TRUE(first.ok());
         auto second = w.doctor({"apply", "other"});
         EXPECT_EQ(second.exit_code, 1);

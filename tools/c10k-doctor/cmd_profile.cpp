@@ -30,6 +30,7 @@ struct ProfileOptions {
     std::string profile_dir;
     std::string state_dir = "/var/lib/c10k-doctor";
     std::string root;
+    Seams seams;
 };
 
 int fail(const std::string& sub, const std::string& message) {
@@ -62,8 +63,7 @@ ApplyOptions apply_options(const ProfileOptions& o) {
     if (o.pid) a.pid = o.pid;
     a.netns = o.netns;
     a.unit = o.unit;
-    if (const char* p = std::getenv("C10K_DOCTOR_TEST_PAUSE_AFTER_WRITES"))
-        a.pause_after_writes = std::atoi(p);
+    a.after_write = o.seams.after_sysctl_write;
     return a;
 }
 
@@ -250,8 +250,9 @@ void add_state(CLI::App* sub, ProfileOptions& o) {
 
 }  // namespace
 
-Runner setup_profile(CLI::App& app) {
+Runner setup_profile(CLI::App& app, const Seams& seams) {
     auto o = std::make_shared<ProfileOptions>();
+    o->seams = seams;
     auto* profile = app.add_subcommand(
         "profile", "List, inspect, apply and roll back sysctl and fd-limit profiles.");
     profile->require_subcommand(1);

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <string>
 
 namespace c10k::cli {
 
@@ -18,8 +19,17 @@ inline constexpr int kExitFailed = 1;
 
 using Runner = std::function<int()>;
 
+// Where a test build reaches inside the CLI: empty in the shipped binary
+// (tools/c10k-doctor/main.cpp); tests/helpers/crashable_cli.cpp fills it.
+struct Seams {
+    std::function<void(size_t written, const std::string& journal_id)> after_sysctl_write;
+};
+
+// The whole command line: parse, run one subcommand, return its exit code.
+int run(int argc, char** argv, const Seams& seams);
+
 Runner setup_check(CLI::App& app);
-Runner setup_profile(CLI::App& app);
+Runner setup_profile(CLI::App& app, const Seams& seams);
 Runner setup_probe(CLI::App& app);
 
 }  // namespace c10k::cli

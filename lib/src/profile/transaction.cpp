@@ -409,12 +409,7 @@ Result<ApplyOutcome> apply_plan(const ApplyPlan& plan, const ApplyOptions& o, St
     for (const auto& s : j.sysctls) {
         if (auto w = write_verified(o.root, s.key, s.after); !w) return undo(w.error().message());
         ++done.sysctls;
-        if (o.pause_after_writes >= 0 &&
-            done.sysctls == static_cast<size_t>(o.pause_after_writes)) {
-            std::printf("test-pause after %zu writes, journal %s\n", done.sysctls, j.id.c_str());
-            std::fflush(stdout);
-            std::this_thread::sleep_for(std::chrono::seconds(60));
-        }
+        if (o.after_write) o.after_write(done.sysctls, j.id);
     }
     for (auto& r : j.rlimits) {
         auto s = set_nofile(r.pid, r.after_soft, r.after_hard);

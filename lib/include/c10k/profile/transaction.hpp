@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,8 +27,11 @@ struct ApplyOptions {
     bool persist = false;
     std::optional<pid_t> pid;
     std::string netns;            // name under /run/netns or a path
-    std::string unit;             // systemd unit for a LimitNOFILE= drop-in (with persist)
-    int pause_after_writes = -1;  // test hook: stop (until killed) after N writes
+    std::string unit;  // systemd unit for a LimitNOFILE= drop-in (with persist)
+    // Called after each sysctl is written and read back, with how many are
+    // and the journal's id. The CLI leaves it empty; the crash tests link a
+    // build of the CLI that stops the process here (tests/helpers/crashable_cli.cpp).
+    std::function<void(size_t written, const std::string& journal_id)> after_write;
 };
 
 // The network namespace the net.* keys are read and written in.
