@@ -2,7 +2,10 @@
 // `profile apply/rollback` against the real kernel, inside this test process's
 // private network namespace: net.* keys only, so the host never changes.
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -364,4 +367,108 @@ TEST(ProfileNetns, ConcurrentAppliesAndAnUnprivilegedApplyChangeNothing) {
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
     EXPECT_EQ(snapshot(keys), before);
     EXPECT_FALSE(fs::exists(state));
+}
+
+namespace {
+
+// A network namespace of its own, kept by a child that waits in pause(), and
+// reachable at `path` only while a bind mount of it is there.
+struct SecondNamespace {
+    pid_t keeper = -1;
+    fs::path path;
+    explicit SecondNamespace(const fs::path& at) : path(at) {
+        int ready[2];
+        if (::pipe(ready) != 0) return;
+        keeper = ::fork();
+        if (keeper == 0) {
+            char ok = ::unshare(CLONE_NEWNET) == 0 ? 'y' : 'n';
+            (void)!::write(ready[1], &ok, 1);
+            ::alarm(120);  // never outlives the test by much, whatever happens
+            ::pause();
+            ::_exit(0);
+        }
+        char ok = 'n';
+        (void)!::read(ready[0], &ok, 1);
+        ::close(ready[0]);
+        ::close(ready[1]);
+        std::ofstream(path).put('\n');
+        if (ok != 'y' || !mount()) {
+            ::kill(keeper, SIGKILL);
+            keeper = -1;
+        }
+    }
+    ~SecondNamespace() {
+        unmount();
+        if (keeper > 0) {
+            ::kill(keeper, SIGKILL);
+            ::waitpid(keeper, nullptr, 0);
+        }
+    }
+    bool mount() const {
+        auto src = "/proc/" + std::to_string(keeper) + "/ns/net";
+        return ::mount(src.c_str(), path.c_str(), nullptr, MS_BIND, nullptr) == 0;
+    }
+    void unmount() const { ::umount2(path.c_str(), MNT_DETACH); }
+    std::string somaxconn(const Workspace& w) const {
+        auto d = json::parse(w.doctor({"diff", "one", "--json", "--netns", path.string()}, false).out);
+        for (const auto& k : d["keys"])
+            if (k["key"] == "net.core.somaxconn") return k["current"].get<std::string>();
+        return "<missing>";
+    }
+};
+
+json newest_backup(const Workspace& w) {
+    auto all = json::parse(w.doctor({"backups", "--json"}, false).out)["backups"];
+    return all.empty() ? json{} : all.back();
+}
+
+}  // namespace
+
+// A rollback that cannot reach the namespace its profile was applied in keeps
+// the journal pending and says so (exit 1); once the namespace is reachable
+// again, the same rollback restores it and only then is it rolled back.
+TEST(ProfileNetns, ARollbackThatSkippedANamespaceStaysRetryable) {
+    REQUIRE_PRIVATE_NETNS();
+    Workspace w;
+    w.profile("one", "net.core.somaxconn = 9009\n");
+    SecondNamespace other(w.dir / "other-ns");
+    ASSERT_GT(other.keeper, 0) << "cannot make and bind-mount a second network namespace";
+    std::string before = other.somaxconn(w);
+    auto applied = w.doctor({"apply", "one", "--netns", other.path.string()}, false);
+    ASSERT_EQ(applied.exit_code, 0) << applied.out << applied.err;
+    ASSERT_EQ(other.somaxconn(w), "9009");
+
+    other.unmount();  // the recorded path no longer names that namespace
+    auto skipped = w.doctor({"rollback"}, false);
+    EXPECT_EQ(skipped.exit_code, 1) << skipped.out << skipped.err;
+    EXPECT_NE(skipped.out.find("NOT RESTORED: the network namespace"), std::string::npos)
+        << skipped.out;
+    EXPECT_NE(skipped.err.find("the backup stays pending"), std::string::npos) << skipped.err;
+    EXPECT_EQ(newest_backup(w)["state"], "pending");
+
+    ASSERT_TRUE(other.mount());
+    EXPECT_EQ(other.somaxconn(w), "9009") << "nothing was restored while out of reach";
+    auto retried = w.doctor({"rollback"}, false);
+    EXPECT_EQ(retried.exit_code, 0) << retried.out << retried.err;
+    EXPECT_EQ(other.somaxconn(w), before);
+    EXPECT_EQ(newest_backup(w)["state"], "rolled-back");
+}
+
+// A key changed by someone else after the apply is restored all the same and
+// said as a note: the undo restored everything, so the rollback succeeds.
+TEST(ProfileNetns, AValueChangedSinceTheApplyIsRestoredAndSaidNotAFailure) {
+    REQUIRE_PRIVATE_NETNS();
+    Workspace w;
+    w.profile("one", "net.core.somaxconn = 9009\n");
+    set_key("net.core.somaxconn", "4096");
+    ASSERT_EQ(w.doctor({"apply", "one"}).exit_code, 0);
+    set_key("net.core.somaxconn", "12345");  // someone else's change
+    auto rb = w.doctor({"rollback", "--json"}, false);
+    EXPECT_EQ(rb.exit_code, 0) << rb.out << rb.err;
+    auto doc = json::parse(rb.out);
+    EXPECT_TRUE(doc["problems"].empty()) << doc.dump(2);
+    ASSERT_EQ(doc["notes"].size(), 1u) << doc.dump(2);
+    EXPECT_NE(doc["notes"][0].get<std::string>().find("restored anyway"), std::string::npos);
+    EXPECT_EQ(doc["journal"]["state"], "rolled-back");
+    EXPECT_EQ(read_key("net.core.somaxconn"), "4096");
 }

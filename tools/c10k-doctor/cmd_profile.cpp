@@ -116,27 +116,13 @@ int run_verify(const ProfileOptions& o) {
         fmt::print(stderr, "c10k-doctor profile verify: {}\n", plan.error().message());
         return kExitUnknown;
     }
-    auto drift = plan->drift();
-    if (o.json) {
-        auto j = render_plan_json(*plan);
-        j["at_profile"] = drift.empty();
-        j["drift"] = drift;
-        emit(j);
-    } else if (drift.empty()) {
-        fmt::print("at profile {}: {} key(s){} checked\n", plan->profile.name, plan->rows.size(),
-                   plan->nofile ? " and the fd limit" : "");
-    } else {
-        fmt::print("drift from profile {}: {} of {} key(s){}\n", plan->profile.name, drift.size(),
-                   plan->rows.size() + (plan->nofile ? 1 : 0),
-                   o.exact ? " (compared exactly)" : "");
-        for (const auto& d : drift)
-            fmt::print("  {}\n", d);
-        fmt::print("fix: c10k-doctor profile apply {}{}\n", plan->profile.name,
-                   o.exact ? " --exact" : "");
-    }
+    if (o.json)
+        emit(render_verify_json(*plan));
+    else
+        std::fputs(render_verify_text(*plan, o.exact).c_str(), stdout);
     for (const auto& n : plan->notes)
         if (!o.json) fmt::print(stderr, "note: {}\n", n);
-    return drift.empty() ? kExitOk : kExitWarn;
+    return plan->drift().empty() ? kExitOk : kExitWarn;
 }
 
 int run_apply(const ProfileOptions& o) {
@@ -144,50 +130,24 @@ int run_apply(const ProfileOptions& o) {
     auto plan = plan_for(o, a);
     if (!plan) return fail("apply", plan.error().message());
     if (o.dry_run) {
-        if (o.json) {
-            auto j = render_plan_json(*plan);
-            j["dry_run"] = true;
-            j["changed"] = plan->changes();  // what a real apply would change
-            emit(j);
-        } else {
-            std::fputs(render_plan_text(*plan, colour_for(STDOUT_FILENO)).c_str(), stdout);
-            std::puts("\n--dry-run: nothing was changed.");
-        }
+        if (o.json)
+            emit(render_dry_run_json(*plan));
+        else
+            std::fputs(render_dry_run_text(*plan, colour_for(STDOUT_FILENO)).c_str(), stdout);
         return kExitOk;
     }
-    bool changes = plan->changes();
+    bool changed = plan->changes();
     auto state = StateDir::open(o.state_dir);
     if (!state) return fail("apply", state.error().message());
     auto done = apply_plan(*plan, a, *state);
     if (!done) return fail("apply", done.error().message());
-    if (o.json) {
-        auto j = render_plan_json(*plan);
-        j["dry_run"] = false;
-        j["changed"] = changes;  // for Ansible's changed_when: false when already at the profile
-        j["journal"] = done->journal_id;
-        j["written"] = done->written;
-        j["result_notes"] = done->notes;
-        emit(j);
-        return kExitOk;
-    }
-    std::fputs(render_plan_text(*plan, colour_for(STDOUT_FILENO)).c_str(), stdout);
-    std::puts("");
-    for (const auto& n : done->notes)
-        fmt::print("{}\n", n);
-    if (!done->journal_id.empty()) {
-        fmt::print("applied: {} key(s) written and read back", done->written);
-        if (!plan->files.empty()) fmt::print(", {} file(s) written", plan->files.size());
-        fmt::print(".\nbackup {} in {}; undo with: c10k-doctor profile rollback {}\n",
-                   done->journal_id, o.state_dir, done->journal_id);
-        if (o.persist && plan->ns.path.empty())
-            fmt::print(
-                "at boot: sysctl.d now sets these values (see SET AT BOOT BY for files "
-                "that sort after 90-c10k-doctor.conf and would win)\n");
-        else if (!o.persist)
-            fmt::print(
-                "runtime only: a reboot returns to the boot configuration (--persist "
-                "keeps them)\n");
-    }
+    if (o.json)
+        emit(render_apply_json(*plan, changed, *done));
+    else
+        std::fputs(render_apply_text(*plan, *done,
+                                     {colour_for(STDOUT_FILENO), o.persist, o.state_dir})
+                       .c_str(),
+                   stdout);
     return kExitOk;
 }
 
@@ -198,16 +158,14 @@ int run_rollback(const ProfileOptions& o) {
     if (!o.backup_id.empty()) id = o.backup_id;
     auto done = rollback(*state, id);
     if (!done) return fail("rollback", done.error().message());
-    if (o.json) {
-        emit(render_rollback_json(done->journal, done->restored, done->problems));
-    } else {
-        fmt::print("rolled back {} (profile {}):\n", done->journal.id, done->journal.profile);
-        for (const auto& r : done->restored)
-            fmt::print("  {}\n", r);
-        for (const auto& p : done->problems)
-            fmt::print(stderr, "problem: {}\n", p);
-    }
-    return done->problems.empty() ? kExitOk : kExitFailed;
+    if (o.json)
+        emit(render_rollback_json(*done));
+    else
+        std::fputs(render_rollback_text(*done).c_str(), stdout);
+    if (!done->problems.empty())
+        return fail("rollback", fmt::format("{} change(s) not restored; the backup stays pending",
+                                            done->problems.size()));
+    return kExitOk;
 }
 
 int run_backups(const ProfileOptions& o) {

@@ -304,8 +304,18 @@ struct Progress {
 };
 
 struct Restored {
-    std::vector<std::string> restored, problems;
+    std::vector<std::string> restored;  // put back as it was
+    std::vector<std::string> problems;  // not put back: a retry is still owed
+    std::vector<std::string> notes;     // put back, with something worth saying
 };
+
+// The one rule for a journal's state once its changes were walked back, by the
+// undo of a failed apply (`settled` = failed) or by rollback (rolled_back):
+// settled only when every change is back; anything left (a write refused, a
+// namespace out of reach) keeps it pending, so `rollback` retries it.
+JournalState state_after_restore(JournalState settled, const Restored& r) {
+    return r.problems.empty() ? settled : JournalState::pending;
+}
 
 // The one way back, for the undo of a failed apply and for `rollback`: the
 // changes made so far, last first (files, rlimits, sysctls: the apply's order
@@ -342,8 +352,8 @@ Restored restore_changes(const Journal& j, const SysRoot& root, Progress done,
         auto cur = read_sysctl(root, s.key);
         if (cur && normalize_value(*cur) != normalize_value(s.after) &&
             normalize_value(*cur) != normalize_value(s.before))
-            out.problems.push_back(s.key + " was changed since the apply (now '" +
-                                   normalize_value(*cur) + "'); restored anyway");
+            out.notes.push_back(s.key + " was changed since the apply (now '" +
+                                normalize_value(*cur) + "'); restored anyway");
         if (auto w = write_verified(root, s.key, s.before); !w)
             out.problems.push_back(w.error().message());
         else
@@ -388,19 +398,19 @@ Result<ApplyOutcome> apply_plan(const ApplyPlan& plan, const ApplyOptions& o, St
     Progress done;
     auto undo = [&](const std::string& why) -> Error {
         auto back = restore_changes(j, o.root, done, true);
-        const auto& unrestored = back.problems;
-        j.state = JournalState::failed;
+        j.state = state_after_restore(JournalState::failed, back);
         j.message = why;
         std::string msg = why;
-        if (unrestored.empty()) {
+        if (back.problems.empty()) {
             msg += "; restored the " + std::to_string(done.sysctls) +
                    " key(s) already written, nothing else changed";
+            for (const auto& n : back.notes)
+                msg += "; " + n;
         } else {
             msg += "; COULD NOT RESTORE: ";
-            for (const auto& u : unrestored)
+            for (const auto& u : back.problems)
                 msg += u + "; ";
             msg += "`c10k-doctor profile rollback " + j.id + "` retries";
-            j.state = JournalState::pending;
         }
         (void)state.write(j);
         return make_error(msg);
@@ -454,8 +464,9 @@ Result<RollbackOutcome> rollback(StateDir& state, const std::optional<std::strin
         auto loaded = state.load(*id);
         if (!loaded) return loaded.error();
         j = *loaded;
-        if (j.state == JournalState::rolled_back)
-            return make_error("backup " + j.id + " was already rolled back");
+        if (j.state == JournalState::rolled_back || j.state == JournalState::failed)
+            return make_error("backup " + j.id + " has nothing left to restore (" +
+                              journal_state_name(j.state) + ")");
     } else {
         auto all = state.list();
         bool found = false;
@@ -472,6 +483,7 @@ Result<RollbackOutcome> rollback(StateDir& state, const std::optional<std::strin
     }
 
     RollbackOutcome out;
+    Restored back;
     SysRoot root{j.root};
     bool has_net = std::any_of(j.sysctls.begin(), j.sysctls.end(),
                                [](const JournalSysctl& s) { return is_namespaced_key(s.key); });
@@ -486,7 +498,7 @@ Result<RollbackOutcome> rollback(StateDir& state, const std::optional<std::strin
             net_reachable = fd && ::fstat(fd->get(), &st) == 0 && st.st_ino == j.netns_inode &&
                             enter_netns(fd->get(), j.netns_path).ok();
             if (!net_reachable) {
-                out.problems.push_back(
+                back.problems.push_back(
                     "the network namespace the profile was applied in (inode " +
                     std::to_string(j.netns_inode) +
                     (j.netns_path.empty() ? "" : ", " + j.netns_path) +
@@ -495,18 +507,22 @@ Result<RollbackOutcome> rollback(StateDir& state, const std::optional<std::strin
         }
     }
 
-    auto back = restore_changes(j, root, {j.sysctls.size(), j.rlimits.size(), j.files.size()},
-                                net_reachable);
-    out.restored.insert(out.restored.end(), back.restored.begin(), back.restored.end());
-    out.problems.insert(out.problems.end(), back.problems.begin(), back.problems.end());
-    j.state = JournalState::rolled_back;
-    if (!out.problems.empty()) {
+    auto walked = restore_changes(j, root, {j.sysctls.size(), j.rlimits.size(), j.files.size()},
+                                  net_reachable);
+    for (auto list : {&Restored::restored, &Restored::problems, &Restored::notes})
+        (back.*list).insert((back.*list).end(), (walked.*list).begin(), (walked.*list).end());
+    j.state = state_after_restore(JournalState::rolled_back, back);
+    if (!back.problems.empty()) {
         j.message.clear();
-        for (const auto& p : out.problems)
+        for (const auto& p : back.problems)
             j.message += p + "; ";
+        j.message += "`c10k-doctor profile rollback " + j.id + "` retries";
     }
-    if (auto w = state.write(j); !w) out.problems.push_back(w.error().message());
+    if (auto w = state.write(j); !w) back.problems.push_back(w.error().message());
     out.journal = j;
+    out.restored = std::move(back.restored);
+    out.problems = std::move(back.problems);
+    out.notes = std::move(back.notes);
     return out;
 }
 

@@ -235,12 +235,89 @@ json render_backups_json(const std::vector<Result<Journal>>& all) {
     return out;
 }
 
-json render_rollback_json(const Journal& j, const std::vector<std::string>& restored,
-                          const std::vector<std::string>& problems) {
+std::string render_verify_text(const ApplyPlan& plan, bool exact) {
+    auto drift = plan.drift();
+    if (drift.empty())
+        return fmt::format("at profile {}: {} key(s){} checked\n", plan.profile.name,
+                           plan.rows.size(), plan.nofile ? " and the fd limit" : "");
+    std::string out = fmt::format("drift from profile {}: {} of {} key(s){}\n", plan.profile.name,
+                                  drift.size(), plan.rows.size() + (plan.nofile ? 1 : 0),
+                                  exact ? " (compared exactly)" : "");
+    for (const auto& d : drift)
+        out += fmt::format("  {}\n", d);
+    out += fmt::format("fix: c10k-doctor profile apply {}{}\n", plan.profile.name,
+                       exact ? " --exact" : "");
+    return out;
+}
+
+json render_verify_json(const ApplyPlan& plan) {
+    auto drift = plan.drift();
+    json j = render_plan_json(plan);
+    j["at_profile"] = drift.empty();
+    j["drift"] = drift;
+    return j;
+}
+
+std::string render_dry_run_text(const ApplyPlan& plan, bool colour) {
+    return render_plan_text(plan, colour) + "\n--dry-run: nothing was changed.\n";
+}
+
+json render_dry_run_json(const ApplyPlan& plan) {
+    json j = render_plan_json(plan);
+    j["dry_run"] = true;
+    j["changed"] = plan.changes();  // what a real apply would change
+    return j;
+}
+
+std::string render_apply_text(const ApplyPlan& plan, const ApplyOutcome& done,
+                              const ApplyView& view) {
+    std::string out = render_plan_text(plan, view.colour) + "\n";
+    for (const auto& n : done.notes)
+        out += n + "\n";
+    if (done.journal_id.empty()) return out;
+    out += fmt::format("applied: {} key(s) written and read back", done.written);
+    if (!plan.files.empty()) out += fmt::format(", {} file(s) written", plan.files.size());
+    out += fmt::format(".\nbackup {} in {}; undo with: c10k-doctor profile rollback {}\n",
+                       done.journal_id, view.state_dir, done.journal_id);
+    if (view.persist && plan.ns.path.empty())
+        out += "at boot: sysctl.d now sets these values (see SET AT BOOT BY for files that "
+               "sort after 90-c10k-doctor.conf and would win)\n";
+    else if (!view.persist)
+        out += "runtime only: a reboot returns to the boot configuration (--persist keeps them)\n";
+    return out;
+}
+
+json render_apply_json(const ApplyPlan& plan, bool changed, const ApplyOutcome& done) {
+    json j = render_plan_json(plan);
+    j["dry_run"] = false;
+    j["changed"] = changed;
+    j["journal"] = done.journal_id;
+    j["written"] = done.written;
+    j["result_notes"] = done.notes;
+    return j;
+}
+
+std::string render_rollback_text(const RollbackOutcome& r) {
+    std::string out = fmt::format("rolled back {} (profile {}){}:\n", r.journal.id,
+                                  r.journal.profile, r.problems.empty() ? "" : ", in part");
+    for (const auto& x : r.restored)
+        out += fmt::format("  {}\n", x);
+    for (const auto& n : r.notes)
+        out += fmt::format("  note: {}\n", n);
+    for (const auto& p : r.problems)
+        out += fmt::format("  NOT RESTORED: {}\n", p);
+    if (!r.problems.empty())
+        out += fmt::format("the backup stays pending: `c10k-doctor profile rollback {}` retries\n",
+                           r.journal.id);
+    return out;
+}
+
+json render_rollback_json(const RollbackOutcome& r) {
     json out = header("rollback");
-    out["journal"] = journal_summary_json(j);
-    out["restored"] = restored;
-    out["problems"] = problems;
+    out["journal"] = journal_summary_json(r.journal);
+    out["restored"] = r.restored;
+    out["problems"] = r.problems;
+    out["notes"] = r.notes;
     return out;
 }
 

@@ -96,7 +96,8 @@ Result<ApplyOutcome> apply_plan(const ApplyPlan& plan, const ApplyOptions& o, St
 struct RollbackOutcome {
     Journal journal;
     std::vector<std::string> restored;
-    std::vector<std::string> problems;  // what could not be put back, and why
+    std::vector<std::string> problems;  // what could not be put back, and why: retryable
+    std::vector<std::string> notes;     // put back, but worth saying (changed since the apply)
 };
 
 // The named journal, or the newest one not rolled back yet.

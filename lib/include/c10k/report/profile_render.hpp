@@ -25,9 +25,27 @@ std::string render_backups_text(const std::vector<Result<Journal>>& all);
 nlohmann::json render_backups_json(const std::vector<Result<Journal>>& all);
 
 nlohmann::json journal_summary_json(const Journal& j);
-// What `rollback --json` prints: the journal, what was restored, what was not.
-nlohmann::json render_rollback_json(const Journal& j, const std::vector<std::string>& restored,
-                                    const std::vector<std::string>& problems);
+
+// verify: the plan with whether the host is at the profile and what drifts.
+std::string render_verify_text(const ApplyPlan& plan, bool exact);
+nlohmann::json render_verify_json(const ApplyPlan& plan);
+
+// apply: the plan, then what the transaction did (or, dry, would do).
+struct ApplyView {
+    bool colour = false;
+    bool persist = false;
+    std::string state_dir;
+};
+std::string render_dry_run_text(const ApplyPlan& plan, bool colour);
+nlohmann::json render_dry_run_json(const ApplyPlan& plan);
+std::string render_apply_text(const ApplyPlan& plan, const ApplyOutcome& done,
+                              const ApplyView& view);
+// `changed` is the plan's before the apply ran: Ansible's changed_when.
+nlohmann::json render_apply_json(const ApplyPlan& plan, bool changed, const ApplyOutcome& done);
+
+// rollback: the journal, what was restored, what was not (retryable), notes.
+std::string render_rollback_text(const RollbackOutcome& r);
+nlohmann::json render_rollback_json(const RollbackOutcome& r);
 
 inline constexpr int kProfileSchemaVersion = 1;
 
