@@ -569,11 +569,42 @@ TEST(Verdict, AGroupThatDidNotAttachIsUnobserved) {
         << v.unobserved[0];
     EXPECT_NE(v.unobserved[1].find("part of it did not attach (tcp_send_reset"), std::string::npos)
         << v.unobserved[1];
-    EXPECT_EQ(describe(e.bpf->attach[2]), "not attached: tcp_probe (EINVAL: Invalid argument)");
+    EXPECT_EQ(describe(e.bpf->attach[2]), "tcp_probe (EINVAL: Invalid argument)");
     EXPECT_EQ(
         describe(
             {.group = ProbeGroup::syscalls, .how = AttachHow::tracepoint, .duty_cycled = true}),
         "syscalls: tracepoint, duty-cycled");
+    // The text lists what attached, then on a line of its own what did not.
+    auto text = render_probe_text(e, v, false);
+    auto attached = text.find("attached: sched: raw_tp; syscalls: raw_tp; tcp: raw_tp (not");
+    auto missing = text.find("\nnot attached: tcp_probe (EINVAL: Invalid argument)\n");
+    EXPECT_NE(attached, std::string::npos) << text;
+    EXPECT_NE(missing, std::string::npos) << text;
+    EXPECT_LT(attached, missing);
+}
+
+// Each duty cycle attaches the syscall probes again: the first failure and the
+// attach type given up on stay in the report, whatever a later cycle did.
+TEST(Verdict, AGroupAttachedAgainKeepsItsFirstFailureAndEveryFallback) {
+    GroupAttach first{.group = ProbeGroup::syscalls,
+                      .how = AttachHow::tracepoint,
+                      .status = AttachStatus::failed,
+                      .error = "EBUSY: Device or resource busy",
+                      .fallbacks = {"raw_tp (EPERM: Operation not permitted)"}};
+    GroupAttach later{.group = ProbeGroup::syscalls,
+                      .how = AttachHow::tracepoint,
+                      .fallbacks = {"raw_tp (EPERM: Operation not permitted)"}};
+    merge_attach(first, later);
+    EXPECT_EQ(first.error, "EBUSY: Device or resource busy");
+    EXPECT_EQ(first.status, AttachStatus::partial) << "failed once, attached later";
+    ASSERT_EQ(first.fallbacks.size(), 1u);
+    EXPECT_EQ(describe(first),
+              "syscalls: tracepoint after raw_tp (EPERM: Operation not permitted) (not attached: "
+              "EBUSY: Device or resource busy)");
+    auto e = base();
+    e.bpf->attach = {first};
+    auto doc = nlohmann::json::parse(render_probe_json(e, judge(e)));
+    EXPECT_EQ(doc["attach"][0]["fallbacks"][0], "raw_tp (EPERM: Operation not permitted)");
 }
 
 // Starved: the host's cores full of others' work and the process's threads

@@ -168,11 +168,12 @@ struct BpfSession::Impl {
     void note(GroupAttach a) {
         for (auto& x : attach)
             if (x.group == a.group) {
-                x = std::move(a);
+                merge_attach(x, a);
                 return;
             }
         attach.push_back(std::move(a));
     }
+    std::string raw_tp_syscalls_error;  // why raw_tp failed, once we fell back
     double attach_ms = 0;
     std::chrono::steady_clock::time_point syscall_since;
     double syscall_seconds = 0;
@@ -288,6 +289,7 @@ Status BpfSession::attach_syscalls() {
             return make_error("syscall probes (raw_tp): " + err_text(err));
         }
         im.syscall_via_tracepoint = true;
+        im.raw_tp_syscalls_error = "raw_tp (" + err_text(err) + ")";
     }
     bpf_link *a = nullptr, *b = nullptr;
     int err = 0;
@@ -299,11 +301,15 @@ Status BpfSession::attach_syscalls() {
     });
     if (!a || !b) {
         if (a) bpf_link__destroy(a);
-        im.note(not_attached(ProbeGroup::syscalls, AttachHow::tracepoint, err_text(err)));
+        auto failed = not_attached(ProbeGroup::syscalls, AttachHow::tracepoint, err_text(err));
+        failed.fallbacks.push_back(im.raw_tp_syscalls_error);
+        im.note(std::move(failed));
         return make_error("syscall probes: " + err_text(err));
     }
     im.syscall_links = {a, b};
-    im.note(attached(ProbeGroup::syscalls, AttachHow::tracepoint));
+    auto via_tracepoint = attached(ProbeGroup::syscalls, AttachHow::tracepoint);
+    via_tracepoint.fallbacks.push_back(im.raw_tp_syscalls_error);
+    im.note(std::move(via_tracepoint));
     im.syscall_since = std::chrono::steady_clock::now();
     return ok_status();
 }

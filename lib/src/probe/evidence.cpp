@@ -67,11 +67,22 @@ const char* attach_status_name(AttachStatus s) {
 
 std::string describe(const GroupAttach& a) {
     std::string name = probe_group_name(a.group);
-    if (a.status == AttachStatus::failed) return "not attached: " + name + " (" + a.error + ")";
+    if (a.status == AttachStatus::failed) return name + " (" + a.error + ")";
     std::string out = name + ": " + attach_how_name(a.how);
+    for (const auto& f : a.fallbacks)
+        out += " after " + f;
     if (a.duty_cycled) out += ", duty-cycled";
     if (a.status == AttachStatus::partial) out += " (not attached: " + a.error + ")";
     return out;
+}
+
+void merge_attach(GroupAttach& into, const GroupAttach& again) {
+    if (into.error.empty()) into.error = again.error;
+    for (const auto& f : again.fallbacks)
+        if (std::find(into.fallbacks.begin(), into.fallbacks.end(), f) == into.fallbacks.end())
+            into.fallbacks.push_back(f);
+    if (into.status != again.status) into.status = AttachStatus::partial;
+    into.how = again.how;
 }
 
 const SyscallStat* BpfEvidence::syscall(std::string_view name) const {

@@ -208,14 +208,18 @@ std::string render_probe_text(const ProbeEvidence& e, const Verdict& v, bool col
     std::string out = fmt::format("c10k-doctor probe: PID {} ({}), {:.1f} s observed, mode {}\n",
                                   e.pid, e.comm, e.sampled.seconds, e.mode);
     if (e.bpf) {
-        std::string attach;
-        for (const auto& a : e.bpf->attach)
-            attach += (attach.empty() ? "" : "; ") + describe(a);
+        std::string attach, missing;
+        for (const auto& a : e.bpf->attach) {
+            auto& list = a.status == AttachStatus::failed ? missing : attach;
+            list += (list.empty() ? "" : "; ") + describe(a);
+        }
+        out += fmt::format("attached: {} ({:.0f} ms after start)\n", attach.empty() ? "-" : attach,
+                           e.bpf->attached_after_ms);
+        if (!missing.empty()) out += fmt::format("not attached: {}\n", missing);
         out += fmt::format(
-            "attached: {} ({:.0f} ms after start)\nsyscalls traced {:.0f}% of the window, costing "
-            "the host about {:.1f}% of its CPU time (estimated)\n",
-            attach, e.bpf->attached_after_ms, e.bpf->syscall_duty * 100,
-            estimated_overhead(e) * 100);
+            "syscalls traced {:.0f}% of the window, costing the host about {:.1f}% of its CPU "
+            "time (estimated)\n",
+            e.bpf->syscall_duty * 100, estimated_overhead(e) * 100);
         out += fmt::format("BPF maps: {:.1f} MiB; lost events: {}\n",
                            static_cast<double>(e.bpf->map_bytes) / (1 << 20), e.bpf->lost_events);
     }
@@ -339,6 +343,7 @@ std::string render_probe_json(const ProbeEvidence& e, const Verdict& v) {
                       {"status", attach_status_name(a.status)},
                       {"duty_cycled", a.duty_cycled}};
             if (!a.error.empty()) j["error"] = a.error;
+            if (!a.fallbacks.empty()) j["fallbacks"] = a.fallbacks;
             attach.push_back(std::move(j));
         }
         doc["attach"] = std::move(attach);

@@ -88,11 +88,21 @@ struct GroupAttach {
     ProbeGroup group = ProbeGroup::sched;
     AttachHow how = AttachHow::raw_tp;
     AttachStatus status = AttachStatus::attached;
-    std::string error;         // the programs that failed and why ("tcp_probe (EINVAL: ...)")
+    // The group's first failure: the programs that failed and why
+    // ("tcp_probe (EINVAL: ...)"). A later duty cycle does not replace it.
+    std::string error;
+    // Each attach type tried before the one used, and why it failed
+    // ("raw_tp (EPERM: Operation not permitted)").
+    std::vector<std::string> fallbacks;
     bool duty_cycled = false;  // attached only for part of each interval
 };
-// "tcp_probe: raw_tp, duty-cycled", "not attached: syscalls (EPERM: ...)".
+// "tcp_probe: raw_tp, duty-cycled", "syscalls (EPERM: ...)": a group that
+// attached, or (failed) one that did not; the caller lists the two apart.
 std::string describe(const GroupAttach& a);
+// A group attached again (each duty cycle re-attaches the syscall probes):
+// keeps the first failure and every fallback, and a status that differed
+// between attempts is partial.
+void merge_attach(GroupAttach& into, const GroupAttach& again);
 
 struct BpfEvidence {
     std::vector<GroupAttach> attach;
