@@ -10,11 +10,11 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "c10k/probe/bottleneck.hpp"
+#include "c10k/diagnose/bottleneck.hpp"
 #include "c10k/probe/probe.hpp"
-#include "c10k/probe/probe_report.hpp"
+#include "c10k/report/probe_render.hpp"
 #include "c10k/probe/sampler.hpp"
-#include "c10k/probe/verdict.hpp"
+#include "c10k/diagnose/verdict.hpp"
 #include "c10k/sources/cpu_users.hpp"
 
 using namespace c10k;

@@ -9,8 +9,8 @@
 #include <memory>
 
 #include "c10k/probe/probe.hpp"
-#include "c10k/probe/probe_report.hpp"
-#include "c10k/probe/verdict.hpp"
+#include "c10k/report/probe_render.hpp"
+#include "c10k/diagnose/verdict.hpp"
 #include "c10k/text.hpp"
 #include "c10k/report/output.hpp"
 #include "commands.hpp"

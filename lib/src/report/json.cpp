@@ -12,7 +12,7 @@ namespace c10k {
 namespace {
 nlohmann::json number_or_null(double v) {
     if (!std::isfinite(v)) return nullptr;  // e.g. an unlimited rlimit
-    if (std::fabs(v - std::round(v)) < 1e-9 && std::fabs(v) < 9e15) return static_cast<int64_t>(v);
+    if (auto n = whole_number(v)) return *n;
     return v;
 }
 }  // namespace

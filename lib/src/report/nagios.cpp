@@ -66,9 +66,7 @@ std::string_view perf_unit(std::string_view key, std::string_view unit) {
 
 std::string perf_value(double v) {
     if (!std::isfinite(v)) return "U";  // the format's "could not be determined"
-    if (std::fabs(v - std::round(v)) < 1e-9 && std::fabs(v) < 9e15)
-        return fmt::format("{}", static_cast<int64_t>(v));
-    return fmt::format("{:.6g}", v);  // fmt never uses the locale's decimal comma here
+    return machine_number(v);
 }
 
 }  // namespace

@@ -29,18 +29,39 @@ std::string json_text(const nlohmann::json& doc) {
     return doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
+std::optional<int64_t> whole_number(double v) {
+    if (std::isfinite(v) && std::fabs(v - std::round(v)) < 1e-9 && std::fabs(v) < 9e15)
+        return static_cast<int64_t>(std::round(v));
+    return std::nullopt;
+}
+
 std::string number_text(double v) {
     if (std::isinf(v)) return v > 0 ? "unlimited" : "-unlimited";
     if (std::isnan(v)) return "?";
-    if (std::fabs(v - std::round(v)) < 1e-9 && std::fabs(v) < 1e15)
-        return fmt::format("{}", static_cast<int64_t>(v));
+    if (auto n = whole_number(v)) return fmt::format("{}", *n);
     return fmt::format("{:.2f}", v);
+}
+
+std::string machine_number(double v) {
+    if (auto n = whole_number(v)) return fmt::format("{}", *n);
+    return fmt::format("{:.6g}", v);
+}
+
+std::string duration_text(uint64_t ns) {
+    if (ns < 1000) return fmt::format("{}ns", ns);
+    if (ns < 1000'000) return fmt::format("{:.1f}us", static_cast<double>(ns) / 1e3);
+    if (ns < 1000'000'000) return fmt::format("{:.1f}ms", static_cast<double>(ns) / 1e6);
+    return fmt::format("{:.1f}s", static_cast<double>(ns) / 1e9);
+}
+
+std::string bytes_text(double bytes) {
+    if (bytes >= 1024 * 1024) return fmt::format("{:.1f} MiB", bytes / (1024 * 1024));
+    return number_text(bytes) + " bytes";
 }
 
 std::string evidence_text(const Evidence& e) {
     if (std::isinf(e.value)) return "unlimited";
-    if (e.unit == "bytes" && e.value >= 1024 * 1024)
-        return fmt::format("{:.1f} MiB", e.value / (1024 * 1024));
+    if (e.unit == "bytes") return bytes_text(e.value);
     if (e.unit == "ratio") return fmt::format("{:.2f}", e.value);
     std::string v = number_text(e.value);
     if (e.unit.empty()) return v;
@@ -65,6 +86,23 @@ std::string wrap(std::string_view text, size_t indent, size_t width) {
         i = j + 1;
     }
     return out + line;
+}
+
+std::string wrap_prefixed(std::string_view text, std::string_view prefix, size_t width) {
+    if (text.find_first_not_of(' ') == std::string_view::npos) return "";
+    std::string body = wrap(text, prefix.size(), width);
+    std::string pad = "\n" + std::string(prefix.size(), ' ');
+    std::string out(prefix);
+    for (size_t i = 0; i < body.size();) {
+        if (body.compare(i, pad.size(), pad) == 0) {
+            out += "\n";
+            out += prefix;
+            i += pad.size();
+        } else {
+            out += body[i++];
+        }
+    }
+    return out + "\n";
 }
 
 std::string table(const std::vector<std::vector<std::string>>& rows) {

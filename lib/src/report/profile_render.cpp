@@ -29,25 +29,6 @@ std::string boot_text(const std::vector<BootSetting>& boot) {
     return s;
 }
 
-// "# " lines of at most `width` columns.
-std::string comment_wrapped(const std::string& text, size_t width) {
-    std::string out, line;
-    size_t pos = 0;
-    while (pos < text.size()) {
-        size_t end = text.find(' ', pos);
-        if (end == std::string::npos) end = text.size();
-        std::string word = text.substr(pos, end - pos);
-        pos = end + 1;
-        if (word.empty()) continue;
-        if (!line.empty() && line.size() + 1 + word.size() > width - 2) {
-            out += "# " + line + "\n";
-            line.clear();
-        }
-        line += (line.empty() ? "" : " ") + word;
-    }
-    if (!line.empty()) out += "# " + line + "\n";
-    return out;
-}
 
 std::string time_text(int64_t unix_s) {
     std::time_t t = unix_s;
@@ -100,7 +81,7 @@ std::string render_show_text(const Profile& p) {
     if (p.nofile) out += fmt::format("# nofile: {}  (from {})\n", *p.nofile, p.nofile_origin);
     for (const auto& e : p.entries) {
         out += "\n";
-        out += comment_wrapped(e.why, 78);
+        out += wrap_prefixed(e.why, "# ", 78);
         out += fmt::format("# from {}; {}", e.origin.str(), key_kind_name(key_kind(e.key)));
         if (!e.overrides.empty()) out += "; overrides " + e.overrides;
         out += fmt::format("\n{}{} = {}\n", e.optional ? "-" : "", e.key, e.value);

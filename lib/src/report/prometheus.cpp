@@ -62,9 +62,7 @@ std::string metric_name(std::string_view prefix, std::string_view key) {
 std::string value_text(double v) {
     if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
     if (std::isnan(v)) return "NaN";
-    if (std::fabs(v - std::round(v)) < 1e-9 && std::fabs(v) < 9e15)
-        return fmt::format("{}", static_cast<int64_t>(v));
-    return fmt::format("{:.6g}", v);
+    return machine_number(v);
 }
 
 bool ends_with(std::string_view s, std::string_view suffix) {

@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "c10k/probe/bottleneck.hpp"
-#include "c10k/probe/verdict.hpp"
+#include "c10k/diagnose/bottleneck.hpp"
+#include "c10k/diagnose/verdict.hpp"
 
 namespace c10k::verdict {
 

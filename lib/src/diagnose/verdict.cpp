@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "c10k/probe/verdict.hpp"
+#include "c10k/diagnose/verdict.hpp"
 
 #include <algorithm>
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "c10k/probe/probe_report.hpp"
+#include "c10k/report/probe_render.hpp"
 #include "c10k/report/output.hpp"
 
 #include <fmt/format.h>
@@ -7,7 +7,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
-#include "c10k/probe/bottleneck.hpp"
+#include "c10k/diagnose/bottleneck.hpp"
 #include "c10k/probe/probe.hpp"
 #include "c10k/report/report.hpp"
 
@@ -169,15 +169,6 @@ json sampled_json(const SampledEvidence& s) {
 
 }  // namespace
 
-namespace {
-// "512ns", "1.0us", "2.1ms", "1.1s": log2 slot bounds stay readable at every scale.
-std::string human_ns(uint64_t ns) {
-    if (ns < 1000) return fmt::format("{}ns", ns);
-    if (ns < 1000'000) return fmt::format("{:.1f}us", static_cast<double>(ns) / 1e3);
-    if (ns < 1000'000'000) return fmt::format("{:.1f}ms", static_cast<double>(ns) / 1e6);
-    return fmt::format("{:.1f}s", static_cast<double>(ns) / 1e9);
-}
-}  // namespace
 
 std::string render_log2_hist(const Log2Hist& h, const std::string& title) {
     size_t lo = h.slots.size(), hi = 0;
@@ -190,12 +181,12 @@ std::string render_log2_hist(const Log2Hist& h, const std::string& title) {
         }
     if (max == 0) return "";
     std::string out = fmt::format("  {} (count {}, p50 < {}, p99 < {})\n", title, h.count(),
-                                  human_ns(h.percentile_ns(0.5)), human_ns(h.percentile_ns(0.99)));
+                                  duration_text(h.percentile_ns(0.5)), duration_text(h.percentile_ns(0.99)));
     out += fmt::format("  {:>21} : {:<9} {}\n", "latency", "count", "distribution");
     for (size_t i = lo; i <= hi; ++i) {
         int bar = static_cast<int>(40 * h.slots[i] / max);
-        out += fmt::format("  {:>8} -> {:<8} : {:<9} |{:<40}|\n", human_ns(uint64_t{1} << i),
-                           human_ns(uint64_t{1} << (i + 1)), h.slots[i],
+        out += fmt::format("  {:>8} -> {:<8} : {:<9} |{:<40}|\n", duration_text(uint64_t{1} << i),
+                           duration_text(uint64_t{1} << (i + 1)), h.slots[i],
                            std::string(static_cast<size_t>(bar), '*'));
     }
     return out;
@@ -220,8 +211,8 @@ std::string render_probe_text(const ProbeEvidence& e, const Verdict& v, bool col
             "syscalls traced {:.0f}% of the window, costing the host about {:.1f}% of its CPU "
             "time (estimated)\n",
             e.bpf->syscall_duty * 100, estimated_overhead(e) * 100);
-        out += fmt::format("BPF maps: {:.1f} MiB; lost events: {}\n",
-                           static_cast<double>(e.bpf->map_bytes) / (1 << 20), e.bpf->lost_events);
+        out += fmt::format("BPF maps: {}; lost events: {}\n",
+                           bytes_text(static_cast<double>(e.bpf->map_bytes)), e.bpf->lost_events);
     }
     if (e.sampled.samples > 0 && e.sampled.seconds > 0)
         out += fmt::format(

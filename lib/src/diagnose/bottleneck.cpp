@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "c10k/probe/bottleneck.hpp"
+#include "c10k/diagnose/bottleneck.hpp"
 
 #include "c10k/probe/syscalls.hpp"
 

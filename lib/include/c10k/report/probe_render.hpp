@@ -5,7 +5,7 @@
 #include <string>
 
 #include "c10k/probe/evidence.hpp"
-#include "c10k/probe/verdict.hpp"
+#include "c10k/diagnose/verdict.hpp"
 
 namespace c10k {
 
