@@ -29,10 +29,8 @@ Severity overall_severity(const std::vector<Finding>& findings) {
     return worst;
 }
 
-Finding unknown_finding(std::string id, std::string area, std::string title, std::string reason) {
-    Finding f;
-    f.id = std::move(id);
-    f.area = std::move(area);
+Finding unknown_finding(FindingId id, std::string title, std::string reason) {
+    Finding f(id);
     f.severity = Severity::unknown;
     f.title = std::move(title);
     f.why = std::move(reason);

@@ -63,7 +63,7 @@ SyscallStat call(const std::string& name, uint64_t count, uint64_t total_ns,
 std::vector<std::string> ids(const Verdict& v) {
     std::vector<std::string> out;
     for (const auto& f : v.findings)
-        out.push_back(f.id);
+        out.emplace_back(f.id.name());
     return out;
 }
 

@@ -15,13 +15,13 @@ CheckReport sample_report() {
     r.kernel = "6.18.0";
     r.netns = "host";
     r.interval_s = 1;
-    Finding a = make_finding("fd.process-nofile", "fd", Severity::crit, "240 of 256 fds open");
+    Finding a = make_finding(CheckId::fd_process_nofile, Severity::crit, "240 of 256 fds open");
     a.subject = "pid 7 (say \"hi\")";
     add_evidence(a, "fds_open", "fds open", 240, "fds");
     add_evidence(a, "nofile_hard", "hard", std::numeric_limits<double>::infinity(), "fds");
     a.why = "because";
     a.fix = {"prlimit --pid 7 --nofile=1024:1024"};
-    Finding b = make_finding("backlog.somaxconn", "backlog", Severity::ok, "somaxconn 4096");
+    Finding b = make_finding(CheckId::backlog_somaxconn, Severity::ok, "somaxconn 4096");
     add_evidence(b, "somaxconn", "net.core.somaxconn", 4096, "connections");
     r.findings = {a, b};
     return r;
@@ -70,14 +70,14 @@ TEST(Render, PrometheusEscapesLabelsAndUsesInf) {
 TEST(Render, PrometheusCountersRatiosAndNoRates) {
     CheckReport r;
     r.netns = "host";
-    Finding a = make_finding("backlog.listen-overflows", "backlog", Severity::warn, "drops");
+    Finding a = make_finding(CheckId::backlog_listen_overflows, Severity::warn, "drops");
     a.subject = "host";
     add_evidence(a, "listen_overflows_total", "ListenOverflows since boot", 42, "");
     add_evidence(a, "listen_overflows_per_second", "ListenOverflows rate", 3.5, "/s");
-    Finding b = make_finding("sched.run-queue", "sched", Severity::ok, "fine");
+    Finding b = make_finding(CheckId::sched_run_queue, Severity::ok, "fine");
     add_evidence(b, "cpu_pressure_some_avg10_percent", "PSI some avg10", 16.5, "%");
     add_evidence(b, "threads", "threads on the host", 300, "threads");
-    Finding c = make_finding("sched.process", "sched", Severity::ok, "fine");
+    Finding c = make_finding(CheckId::sched_process, Severity::ok, "fine");
     c.subject = "pid 9 (nginx)";
     add_evidence(c, "threads", "threads", 4, "threads");
     r.findings = {a, b, c};
@@ -100,7 +100,7 @@ TEST(Render, PrometheusCountersRatiosAndNoRates) {
 TEST(Render, NagiosStatusLinePerfdataAndLongOutput) {
     auto r = sample_report();
     r.findings[0].title = "240 of 256 fds | open";  // '|' would start perfdata
-    Finding c = make_finding("backlog.listen-overflows", "backlog", Severity::warn, "drops");
+    Finding c = make_finding(CheckId::backlog_listen_overflows, Severity::warn, "drops");
     c.subject = "it's=odd";
     add_evidence(c, "listen_overflows_total", "since boot", 12, "");
     add_evidence(c, "listen_overflows_per_second", "rate", 0.5, "/s");
@@ -135,8 +135,8 @@ TEST(Render, NagiosStatusLinePerfdataAndLongOutput) {
 }
 
 TEST(Severity, OverallIgnoresUnknownUnlessAlone) {
-    std::vector<Finding> fs{make_finding("a", "x", Severity::unknown, ""),
-                            make_finding("b", "x", Severity::warn, "")};
+    std::vector<Finding> fs{make_finding(CheckId::fd_nr_open, Severity::unknown, ""),
+                            make_finding(CheckId::fd_file_max, Severity::warn, "")};
     EXPECT_EQ(overall_severity(fs), Severity::warn);
     fs.pop_back();
     EXPECT_EQ(overall_severity(fs), Severity::unknown);

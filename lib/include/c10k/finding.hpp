@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "c10k/finding_id.hpp"
+
 namespace c10k {
 
 // Ordered so that max() gives the worst of OK, WARN and CRIT.
@@ -25,8 +27,8 @@ struct Evidence {
 };
 
 struct Finding {
-    std::string id;    // stable, e.g. "fd.process-nofile"
-    std::string area;  // stable, e.g. "fd", "backlog"
+    explicit Finding(FindingId id) : id(id) {}
+    FindingId id;  // check's CheckId or probe's Bottleneck; its area follows from it
     Severity severity = Severity::unknown;
     std::string title;    // one line
     std::string subject;  // what it is about when there are several: "127.0.0.1:8080", "pid 42"
@@ -40,6 +42,6 @@ struct Finding {
 Severity overall_severity(const std::vector<Finding>& findings);
 
 // A finding that says the area could not be inspected, and why.
-Finding unknown_finding(std::string id, std::string area, std::string title, std::string reason);
+Finding unknown_finding(FindingId id, std::string title, std::string reason);
 
 }  // namespace c10k

@@ -27,11 +27,10 @@ uint64_t backlog_needed(uint64_t connections) {
 Finding somaxconn(const CheckInput& in, uint64_t need) {
     auto v = in.sysctl().integer("net.core.somaxconn");
     if (!v)
-        return unknown_finding("backlog.somaxconn", "backlog", "net.core.somaxconn unreadable",
+        return unknown_finding(CheckId::backlog_somaxconn, "net.core.somaxconn unreadable",
                                in.sysctl().error("net.core.somaxconn"));
     bool short_ = static_cast<uint64_t>(*v) < need;
-    auto f = make_finding(
-        "backlog.somaxconn", "backlog", short_ ? in.shortfall() : Severity::ok,
+    auto f = make_finding(CheckId::backlog_somaxconn, short_ ? in.shortfall() : Severity::ok,
         short_ ? fmt::format("somaxconn {} clamps every listen backlog below {}", *v, need)
                : fmt::format("somaxconn {} allows backlogs of {}", *v, need));
     add_evidence(f, "somaxconn", "net.core.somaxconn", static_cast<double>(*v), "connections");
@@ -54,8 +53,7 @@ Finding syn_backlog(const CheckInput& in, uint64_t need) {
     auto v = in.sysctl().integer("net.ipv4.tcp_max_syn_backlog");
     auto cookies = in.sysctl().integer("net.ipv4.tcp_syncookies");
     if (!v || !cookies) {
-        return unknown_finding(
-            "backlog.syn", "backlog", "SYN backlog settings unreadable",
+        return unknown_finding(CheckId::backlog_syn, "SYN backlog settings unreadable",
             in.sysctl().error(!v ? "net.ipv4.tcp_max_syn_backlog" : "net.ipv4.tcp_syncookies"));
     }
     // The kernel consults tcp_max_syn_backlog only when it cannot fall back to
@@ -74,7 +72,7 @@ Finding syn_backlog(const CheckInput& in, uint64_t need) {
         sev = Severity::warn;
         title = fmt::format("syncookies off: handshakes beyond the SYN queue ({}) are dropped", *v);
     }
-    auto f = make_finding("backlog.syn", "backlog", sev, title);
+    auto f = make_finding(CheckId::backlog_syn, sev, title);
     add_evidence(f, "tcp_max_syn_backlog", "net.ipv4.tcp_max_syn_backlog", static_cast<double>(*v),
                  "connections");
     add_evidence(f, "tcp_syncookies", "net.ipv4.tcp_syncookies", static_cast<double>(*cookies), "");
@@ -114,7 +112,7 @@ Finding listen_overflows(const CheckInput& in) {
     Severity sev;
     std::string title;
     if (!in.now().sample.net) {
-        return unknown_finding("backlog.listen-overflows", "backlog", "TCP counters unreadable",
+        return unknown_finding(CheckId::backlog_listen_overflows, "TCP counters unreadable",
                                in.now().sample.net.error().message());
     }
     if (!overflows) {
@@ -129,7 +127,7 @@ Finding listen_overflows(const CheckInput& in) {
         sev = Severity::ok;
         title = "no accept-queue overflows during the interval";
     }
-    auto f = make_finding("backlog.listen-overflows", "backlog", sev, title);
+    auto f = make_finding(CheckId::backlog_listen_overflows, sev, title);
     f.subject = in.now().netns_label;
     add_counter(f, in, "TcpExt.ListenOverflows", "ListenOverflows");
     add_counter(f, in, "TcpExt.ListenDrops", "ListenDrops");
@@ -158,7 +156,7 @@ Finding syn_queue(const CheckInput& in) {
         sev = Severity::warn;
         title = fmt::format("SYN queue full: answering with syncookies ({:.1f}/s)", *cookies);
     }
-    auto f = make_finding("backlog.syn-queue", "backlog", sev, title);
+    auto f = make_finding(CheckId::backlog_syn_queue, sev, title);
     f.subject = in.now().netns_label;
     add_counter(f, in, "TcpExt.TCPReqQFullDrop", "TCPReqQFullDrop");
     add_counter(f, in, "TcpExt.TCPReqQFullDoCookies", "TCPReqQFullDoCookies");
@@ -199,7 +197,7 @@ Finding listener(const CheckInput& in, const Listener& l, std::optional<int64_t>
     } else if (l.backlog < 128 && sev != Severity::ok) {
         title += " (the application asked for this small backlog)";
     }
-    auto f = make_finding("backlog.listener", "backlog", sev, title);
+    auto f = make_finding(CheckId::backlog_listener, sev, title);
     f.subject = l.local.to_string();
     add_evidence(f, "accept_queue", "connections waiting in the accept queue", l.queued,
                  "connections");
@@ -239,8 +237,7 @@ Finding netdev(const CheckInput& in) {
     Severity sev = Severity::ok;
     std::string title = fmt::format("netdev_max_backlog {}", v.value_or(0));
     if (!v) {
-        return unknown_finding("backlog.netdev", "backlog",
-                               "net.core.netdev_max_backlog unreadable",
+        return unknown_finding(CheckId::backlog_netdev, "net.core.netdev_max_backlog unreadable",
                                in.sysctl().error("net.core.netdev_max_backlog"));
     }
     if (dropped && *dropped > 0) {
@@ -250,7 +247,7 @@ Finding netdev(const CheckInput& in) {
     } else if (squeezed && *squeezed > 0) {
         title += fmt::format("; softirq ran out of budget {:.1f} times/s", *squeezed);
     }
-    auto f = make_finding("backlog.netdev", "backlog", sev, title);
+    auto f = make_finding(CheckId::backlog_netdev, sev, title);
     add_evidence(f, "netdev_max_backlog", "net.core.netdev_max_backlog", static_cast<double>(*v),
                  "packets");
     add_counter(f, in, "softnet.dropped", "SoftnetDropped");
@@ -277,7 +274,7 @@ std::vector<Finding> check_backlogs(const CheckInput& in) {
 
     const auto& socks = in.now().sockets;
     if (!socks) {
-        out.push_back(unknown_finding("backlog.listener", "backlog", "listeners not inspected",
+        out.push_back(unknown_finding(CheckId::backlog_listener, "listeners not inspected",
                                       socks.error().message()));
         return out;
     }

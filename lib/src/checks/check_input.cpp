@@ -74,10 +74,8 @@ std::optional<CheckInput::ThreadRates> CheckInput::thread_rates() const {
     return r;
 }
 
-Finding make_finding(std::string id, std::string area, Severity sev, std::string title) {
-    Finding f;
-    f.id = std::move(id);
-    f.area = std::move(area);
+Finding make_finding(CheckId id, Severity sev, std::string title) {
+    Finding f(id);
     f.severity = sev;
     f.title = std::move(title);
     return f;

@@ -16,7 +16,7 @@ std::vector<Finding> check_conntrack(const CheckInput& in) {
     auto max = in.sysctl().integer("net.netfilter.nf_conntrack_max");
     auto count = in.sysctl().integer("net.netfilter.nf_conntrack_count");
     if (!max || !count) {
-        auto f = make_finding("conntrack.table", "conntrack", Severity::ok,
+        auto f = make_finding(CheckId::conntrack_table, Severity::ok,
                               "nf_conntrack not loaded: no connection-tracking table to fill");
         return {f};
     }
@@ -32,7 +32,7 @@ std::vector<Finding> check_conntrack(const CheckInput& in) {
         title +=
             fmt::format("; {} connections plus TIME_WAIT need ~{}", in.target().connections, need);
     }
-    auto f = make_finding("conntrack.table", "conntrack", sev, title);
+    auto f = make_finding(CheckId::conntrack_table, sev, title);
     f.subject = in.now().netns_label;
     add_evidence(f, "conntrack_entries", "nf_conntrack_count", static_cast<double>(*count),
                  "entries");

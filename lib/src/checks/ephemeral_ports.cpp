@@ -51,7 +51,7 @@ std::vector<Finding> check_ephemeral_ports(const CheckInput& in) {
     std::vector<Finding> out;
     auto range = in.sysctl().integers("net.ipv4.ip_local_port_range");
     if (!range || range->size() != 2) {
-        out.push_back(unknown_finding("ports.range", "ports", "ip_local_port_range unreadable",
+        out.push_back(unknown_finding(CheckId::ports_range, "ip_local_port_range unreadable",
                                       in.sysctl().error("net.ipv4.ip_local_port_range")));
         return out;
     }
@@ -74,7 +74,7 @@ std::vector<Finding> check_ephemeral_ports(const CheckInput& in) {
             sev = Severity::warn;
             title += ": a narrow range";
         }
-        auto f = make_finding("ports.range", "ports", sev, title);
+        auto f = make_finding(CheckId::ports_range, sev, title);
         add_evidence(f, "port_range_size", "usable ephemeral ports", static_cast<double>(size),
                      "ports");
         add_evidence(f, "reserved_ports", "reserved ports inside the range",
@@ -88,8 +88,7 @@ std::vector<Finding> check_ephemeral_ports(const CheckInput& in) {
 
     const auto& socks = in.now().sockets;
     if (!socks) {
-        out.push_back(unknown_finding("ports.destination", "ports",
-                                      "outbound sockets not inspected", socks.error().message()));
+        out.push_back(unknown_finding(CheckId::ports_destination, "outbound sockets not inspected", socks.error().message()));
         return out;
     }
     size_t reported = 0;
@@ -102,8 +101,7 @@ std::vector<Finding> check_ephemeral_ports(const CheckInput& in) {
         Severity sev = used >= kPortsCrit   ? Severity::crit
                        : used >= kPortsWarn ? Severity::warn
                                             : Severity::ok;
-        auto f = make_finding(
-            "ports.destination", "ports", sev,
+        auto f = make_finding(CheckId::ports_destination, sev,
             fmt::format("{} of {} ephemeral ports in use to {} ({:.0f}%), {} in TIME_WAIT",
                         d.in_port_range, size, d.remote.to_string(), used * 100, d.time_wait));
         f.subject = d.remote.to_string();
@@ -145,7 +143,7 @@ std::vector<Finding> check_ephemeral_ports(const CheckInput& in) {
         ++reported;
     }
     if (reported == 0) {
-        auto f = make_finding("ports.destination", "ports", Severity::ok,
+        auto f = make_finding(CheckId::ports_destination, Severity::ok,
                               "no outbound connections competing for ephemeral ports");
         add_evidence(f, "port_range_size", "usable ephemeral ports", static_cast<double>(size),
                      "ports");

@@ -37,7 +37,7 @@ double limit_value(uint64_t v) {
 Finding service_nofile(const CheckInput& in, uint64_t need) {
     const auto& svc = in.now().service_nofile;
     if (!svc) {
-        auto f = make_finding("fd.shell-nofile", "fd", Severity::ok,
+        auto f = make_finding(CheckId::fd_shell_nofile, Severity::ok,
                               "not judged: run without a terminal (a timer, cron, an agent), "
                               "whose own fd limit is no server's, on a host without systemd");
         f.why =
@@ -59,7 +59,7 @@ Finding service_nofile(const CheckInput& in, uint64_t need) {
             limit_text(lim.soft), limit_text(lim.hard), svc->origin, need,
             lim.soft < need ? ", for servers that raise their soft limit" : "");
     }
-    auto f = make_finding("fd.shell-nofile", "fd", sev, title);
+    auto f = make_finding(CheckId::fd_shell_nofile, sev, title);
     add_evidence(f, "nofile_soft", "services' soft RLIMIT_NOFILE", limit_value(lim.soft), "fds");
     add_evidence(f, "nofile_hard", "services' hard RLIMIT_NOFILE", limit_value(lim.hard), "fds");
     add_evidence(f, "fds_needed", "fds needed for the target", static_cast<double>(need), "fds");
@@ -82,7 +82,7 @@ Finding own_nofile(const CheckInput& in, uint64_t need) {
     if (!in.now().interactive) return service_nofile(in, need);
     const auto& lim = in.now().own_nofile;
     if (!lim) {
-        return unknown_finding("fd.shell-nofile", "fd", "RLIMIT_NOFILE of this shell unreadable",
+        return unknown_finding(CheckId::fd_shell_nofile, "RLIMIT_NOFILE of this shell unreadable",
                                lim.error().message());
     }
     Severity sev = Severity::ok;
@@ -99,7 +99,7 @@ Finding own_nofile(const CheckInput& in, uint64_t need) {
         title = fmt::format("fd limit {}/{} (soft/hard) covers {} fds", limit_text(lim->soft),
                             limit_text(lim->hard), need);
     }
-    auto f = make_finding("fd.shell-nofile", "fd", sev, title);
+    auto f = make_finding(CheckId::fd_shell_nofile, sev, title);
     add_evidence(f, "nofile_soft", "soft RLIMIT_NOFILE", limit_value(lim->soft), "fds");
     add_evidence(f, "nofile_hard", "hard RLIMIT_NOFILE", limit_value(lim->hard), "fds");
     add_evidence(f, "fds_needed", "fds needed for the target", static_cast<double>(need), "fds");
@@ -121,11 +121,10 @@ Finding own_nofile(const CheckInput& in, uint64_t need) {
 Finding nr_open(const CheckInput& in, uint64_t need) {
     auto v = in.sysctl().integer("fs.nr_open");
     if (!v)
-        return unknown_finding("fd.nr-open", "fd", "fs.nr_open unreadable",
+        return unknown_finding(CheckId::fd_nr_open, "fs.nr_open unreadable",
                                in.sysctl().error("fs.nr_open"));
     bool short_ = static_cast<uint64_t>(*v) < need;
-    auto f = make_finding(
-        "fd.nr-open", "fd", short_ ? in.shortfall() : Severity::ok,
+    auto f = make_finding(CheckId::fd_nr_open, short_ ? in.shortfall() : Severity::ok,
         short_ ? fmt::format("fs.nr_open {} caps every process below the {} fds needed", *v, need)
                : fmt::format("fs.nr_open {} lets a process hold {} fds", *v, need));
     add_evidence(f, "nr_open", "fs.nr_open", static_cast<double>(*v), "fds");
@@ -142,7 +141,7 @@ Finding file_max(const CheckInput& in, uint64_t need) {
     auto max = in.sysctl().integer("fs.file-max");
     auto nr = in.sysctl().integers("fs.file-nr");  // allocated, unused (always 0), max
     if (!max || !nr || nr->size() < 1)
-        return unknown_finding("fd.file-max", "fd", "fs.file-max / fs.file-nr unreadable",
+        return unknown_finding(CheckId::fd_file_max, "fs.file-max / fs.file-nr unreadable",
                                in.sysctl().error("fs.file-max"));
     double allocated = static_cast<double>((*nr)[0]);
     double used = *max > 0 ? allocated / static_cast<double>(*max) : 0;
@@ -160,7 +159,7 @@ Finding file_max(const CheckInput& in, uint64_t need) {
         title = fmt::format("only {} file handles left host-wide, {} needed",
                             static_cast<int64_t>(headroom), need);
     }
-    auto f = make_finding("fd.file-max", "fd", sev, title);
+    auto f = make_finding(CheckId::fd_file_max, sev, title);
     add_evidence(f, "file_max", "fs.file-max", static_cast<double>(*max), "files");
     add_evidence(f, "files_allocated", "file handles allocated", allocated, "files");
     add_evidence(f, "fds_needed", "fds needed for the target", static_cast<double>(need), "fds");
@@ -176,7 +175,7 @@ Finding file_max(const CheckInput& in, uint64_t need) {
 Finding process_nofile(const CheckInput& in, const ProcessSnapshot& p, uint64_t need) {
     auto subject = fmt::format("pid {} ({})", p.pid, p.comm);
     if (!p.nofile || !p.fds) {
-        auto f = unknown_finding("fd.process-nofile", "fd", "fd use of the process unreadable",
+        auto f = unknown_finding(CheckId::fd_process_nofile, "fd use of the process unreadable",
                                  !p.nofile ? p.nofile.error().message() : p.fds.error().message());
         f.subject = subject;
         return f;
@@ -193,7 +192,7 @@ Finding process_nofile(const CheckInput& in, const ProcessSnapshot& p, uint64_t 
         sev = worse(sev, Severity::crit);
         title += fmt::format("; the limit is below the {} fds needed", need);
     }
-    auto f = make_finding("fd.process-nofile", "fd", sev, title);
+    auto f = make_finding(CheckId::fd_process_nofile, sev, title);
     f.subject = subject;
     add_evidence(f, "fds_open", "fds open", open, "fds");
     add_evidence(f, "nofile_soft", "soft RLIMIT_NOFILE", limit_value(p.nofile->soft), "fds");

@@ -22,12 +22,12 @@ constexpr double kInvoluntaryShare = 0.25;
 Finding host_switches(const CheckInput& in) {
     auto rate = in.context_switch_rate();
     if (!in.now().sample.cpu) {
-        return unknown_finding("sched.context-switches", "sched", "/proc/stat unreadable",
+        return unknown_finding(CheckId::sched_context_switches, "/proc/stat unreadable",
                                in.now().sample.cpu.error().message());
     }
     uint32_t cpus = std::max<uint32_t>(1, in.now().sample.cpu->cpus);
     if (!rate) {
-        auto f = make_finding("sched.context-switches", "sched", Severity::unknown,
+        auto f = make_finding(CheckId::sched_context_switches, Severity::unknown,
                               "no rate measured (--interval 0)");
         add_evidence(f, "context_switches_total", "context switches since boot",
                      static_cast<double>(in.now().sample.cpu->context_switches), "");
@@ -38,7 +38,7 @@ Finding host_switches(const CheckInput& in) {
                    : per_cpu >= kSwitchesPerCpuWarn ? Severity::warn
                                                     : Severity::ok;
     auto f =
-        make_finding("sched.context-switches", "sched", sev,
+        make_finding(CheckId::sched_context_switches, sev,
                      fmt::format("{:.0f} context switches/s ({:.0f} per CPU)", *rate, per_cpu));
     add_evidence(f, "context_switches_per_second", "context switches", *rate, "/s");
     add_evidence(f, "context_switches_per_cpu_per_second", "per CPU", per_cpu, "/s");
@@ -58,14 +58,13 @@ Finding host_switches(const CheckInput& in) {
 Finding run_queue(const CheckInput& in) {
     const auto& psi = in.now().pressure;
     if (!psi) {
-        return unknown_finding("sched.run-queue", "sched", "CPU pressure (PSI) unavailable",
+        return unknown_finding(CheckId::sched_run_queue, "CPU pressure (PSI) unavailable",
                                psi.error().message());
     }
     Severity sev = psi->some_avg10 >= kPressureCrit   ? Severity::crit
                    : psi->some_avg10 >= kPressureWarn ? Severity::warn
                                                       : Severity::ok;
-    auto f = make_finding(
-        "sched.run-queue", "sched", sev,
+    auto f = make_finding(CheckId::sched_run_queue, sev,
         fmt::format("runnable tasks waited for a CPU {:.1f}% of the last 10 s", psi->some_avg10));
     add_evidence(f, "cpu_pressure_some_avg10_percent", "CPU pressure, some, avg10", psi->some_avg10,
                  "%");
@@ -88,7 +87,7 @@ Finding host_threads(const CheckInput& in) {
     auto tmax = in.sysctl().integer("kernel.threads-max");
     auto pid_max = in.sysctl().integer("kernel.pid_max");
     if (!tmax || !pid_max || !in.now().load) {
-        return unknown_finding("sched.threads", "sched", "thread limits unreadable",
+        return unknown_finding(CheckId::sched_threads, "thread limits unreadable",
                                !in.now().load ? in.now().load.error().message()
                                               : in.sysctl().error("kernel.threads-max"));
     }
@@ -105,7 +104,7 @@ Finding host_threads(const CheckInput& in) {
         sev = worse(sev, Severity::warn);
         title += fmt::format("; a thread per connection would need {}", static_cast<int64_t>(need));
     }
-    auto f = make_finding("sched.threads", "sched", sev, title);
+    auto f = make_finding(CheckId::sched_threads, sev, title);
     add_evidence(f, "threads", "threads on the host", threads, "threads");
     add_evidence(f, "threads_max", "kernel.threads-max", static_cast<double>(*tmax), "threads");
     add_evidence(f, "pid_max", "kernel.pid_max", static_cast<double>(*pid_max), "threads");
@@ -122,7 +121,7 @@ Finding host_threads(const CheckInput& in) {
 Finding process_sched(const CheckInput& in, const ProcessSnapshot& p) {
     auto subject = fmt::format("pid {} ({})", p.pid, p.comm);
     if (!p.threads) {
-        auto f = unknown_finding("sched.process", "sched", "threads of the process unreadable",
+        auto f = unknown_finding(CheckId::sched_process, "threads of the process unreadable",
                                  p.threads.error().message());
         f.subject = subject;
         return f;
@@ -154,7 +153,7 @@ Finding process_sched(const CheckInput& in, const ProcessSnapshot& p) {
         sev = Severity::warn;
     }
     if (thread_per_conn) title = "thread per connection: " + title;
-    auto f = make_finding("sched.process", "sched", sev, title);
+    auto f = make_finding(CheckId::sched_process, sev, title);
     f.subject = subject;
     add_evidence(f, "threads", "threads", threads, "threads");
     if (conns)

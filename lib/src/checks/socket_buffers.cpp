@@ -26,8 +26,7 @@ Finding tcp_memory(const CheckInput& in) {
     auto mem = in.sysctl().integers("net.ipv4.tcp_mem");
     auto used = in.counter("TCP.mem");
     if (!mem || mem->size() != 3 || !used) {
-        return unknown_finding(
-            "buffers.tcp-mem", "buffers", "tcp_mem or sockstat unreadable",
+        return unknown_finding(CheckId::buffers_tcp_mem, "tcp_mem or sockstat unreadable",
             !mem ? in.sysctl().error("net.ipv4.tcp_mem") : "no 'TCP: mem' in sockstat");
     }
     double page = static_cast<double>(in.now().page_size);
@@ -56,7 +55,7 @@ Finding tcp_memory(const CheckInput& in) {
         sev = Severity::crit, title += fmt::format("; {:.1f} pressure events/s", *pressures);
     if (aborts && *aborts > 0)
         sev = Severity::crit, title += fmt::format("; {:.1f} aborts/s for lack of memory", *aborts);
-    auto f = make_finding("buffers.tcp-mem", "buffers", sev, title);
+    auto f = make_finding(CheckId::buffers_tcp_mem, sev, title);
     f.subject = in.now().netns_label;
     add_evidence(f, "tcp_mem_used_bytes", "TCP buffer memory in use", pages * page, "bytes");
     add_evidence(f, "tcp_mem_pressure_bytes", "tcp_mem pressure threshold", pressure * page,
@@ -91,7 +90,7 @@ Finding capacity(const CheckInput& in) {
                           : !rmem       ? in.sysctl().error("net.ipv4.tcp_rmem")
                           : !wmem       ? in.sysctl().error("net.ipv4.tcp_wmem")
                                         : "tcp_mem, tcp_rmem or tcp_wmem is not three numbers";
-        return unknown_finding("buffers.capacity", "buffers", "buffer sizes or RAM unreadable",
+        return unknown_finding(CheckId::buffers_capacity, "buffer sizes or RAM unreadable",
                                why);
     }
     double n = static_cast<double>(in.target().connections);
@@ -114,7 +113,7 @@ Finding capacity(const CheckInput& in) {
         sev = Severity::warn;
         title += ": busy connections will put TCP under memory pressure";
     }
-    auto f = make_finding("buffers.capacity", "buffers", sev, title);
+    auto f = make_finding(CheckId::buffers_capacity, sev, title);
     add_evidence(f, "idle_connection_bytes", "kernel memory for the target, idle", idle, "bytes");
     add_evidence(f, "busy_connection_bytes", "buffers for the target at default sizes", busy,
                  "bytes");
@@ -138,7 +137,7 @@ Finding autotune_limits(const CheckInput& in) {
     auto rmem = in.sysctl().integers("net.ipv4.tcp_rmem");
     auto wmem = in.sysctl().integers("net.ipv4.tcp_wmem");
     if (!rmem || rmem->size() != 3 || !wmem || wmem->size() != 3) {
-        return unknown_finding("buffers.limits", "buffers", "tcp_rmem/tcp_wmem unreadable",
+        return unknown_finding(CheckId::buffers_limits, "tcp_rmem/tcp_wmem unreadable",
                                in.sysctl().error("net.ipv4.tcp_rmem"));
     }
     auto pruned = in.rate("TcpExt.PruneCalled");
@@ -156,7 +155,7 @@ Finding autotune_limits(const CheckInput& in) {
         title += fmt::format("; receive queues pruned {:.1f}/s, dropped {:.1f}/s",
                              pruned.value_or(0), rcvq_drop.value_or(0));
     }
-    auto f = make_finding("buffers.limits", "buffers", sev, title);
+    auto f = make_finding(CheckId::buffers_limits, sev, title);
     add_evidence(f, "tcp_rmem_max_bytes", "tcp_rmem max", static_cast<double>((*rmem)[2]), "bytes");
     add_evidence(f, "tcp_wmem_max_bytes", "tcp_wmem max", static_cast<double>((*wmem)[2]), "bytes");
     if (auto v = in.sysctl().integer("net.core.rmem_max"))

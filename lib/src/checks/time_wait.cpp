@@ -17,14 +17,14 @@ constexpr double kTimeWaitSeconds = 60;
 std::vector<Finding> check_time_wait(const CheckInput& in) {
     auto buckets = in.sysctl().integer("net.ipv4.tcp_max_tw_buckets");
     if (!buckets) {
-        return {unknown_finding("timewait.buckets", "timewait", "tcp_max_tw_buckets unreadable",
+        return {unknown_finding(CheckId::timewait_buckets, "tcp_max_tw_buckets unreadable",
                                 in.sysctl().error("net.ipv4.tcp_max_tw_buckets"))};
     }
     // sockstat counts the namespace's TIME_WAIT sockets, IPv4 and IPv6, without a dump.
     std::optional<double> tw;
     if (auto s = in.counter("TCP.tw")) tw = static_cast<double>(*s);
     if (!tw) {
-        return {unknown_finding("timewait.buckets", "timewait", "TIME_WAIT count unreadable",
+        return {unknown_finding(CheckId::timewait_buckets, "TIME_WAIT count unreadable",
                                 "no 'TCP: tw' in /proc/net/sockstat")};
     }
     double used = *buckets > 0 ? *tw / static_cast<double>(*buckets) : 1.0;
@@ -52,7 +52,7 @@ std::vector<Finding> check_time_wait(const CheckInput& in) {
         title +=
             fmt::format("; closing {} connections at once would overflow", in.target().connections);
     }
-    auto f = make_finding("timewait.buckets", "timewait", sev, title);
+    auto f = make_finding(CheckId::timewait_buckets, sev, title);
     f.subject = in.now().netns_label;
     add_evidence(f, "time_wait_sockets", "sockets in TIME_WAIT", *tw, "sockets");
     add_evidence(f, "tcp_max_tw_buckets", "net.ipv4.tcp_max_tw_buckets",

@@ -262,7 +262,7 @@ void Judge::blocking_and_locks() {
                                       : futex_waiters;
             // (accept_queue() runs before this rule: see the order in run().)
             bool overflowing = std::any_of(out.begin(), out.end(), [](const Finding& o) {
-                return o.id == to_string(Bottleneck::accept_queue_overflow) &&
+                return o.id == Bottleneck::accept_queue_overflow &&
                        o.severity == Severity::crit;
             });
             double syn_stalled =

@@ -85,7 +85,7 @@ Verdict Judge::run() {
     // Worse severity first (a symptom a cause explains is demoted to WARN), then
     // the vocabulary's rank: causes above the symptoms they bring.
     auto rank = [](const Finding& f) {
-        auto id = bottleneck_from(f.id);
+        auto id = f.id.bottleneck();
         return id ? info(*id).rank : 0;
     };
     std::stable_sort(out.begin(), out.end(), [&](const Finding& a, const Finding& c) {
@@ -163,8 +163,8 @@ Verdict judge(const ProbeEvidence& e) {
     std::string tail = fmt::format("{} is {}: {}", who, dep_top.id, dep_top.title);
     if (f.evidence->target_exited) tail += " (it exited during the window)";
     // The chain holds when the target's answer is the wait on that destination.
-    bool waits_there = (top.id == to_string(Bottleneck::downstream_bound) ||
-                        top.id == to_string(Bottleneck::app_connection_limit)) &&
+    bool waits_there = (top.id == Bottleneck::downstream_bound ||
+                        top.id == Bottleneck::app_connection_limit) &&
                        top.subject.find(dest) != std::string::npos;
     double share = 0;
     for (const auto& x : top.evidence)

@@ -112,9 +112,7 @@ inline void ev(Finding& f, std::string key, std::string label, double value, std
 }
 
 inline Finding make(Bottleneck id, Severity sev, double confidence, std::string title) {
-    Finding f;
-    f.id = std::string(to_string(id));
-    f.area = "probe";
+    Finding f(id);
     f.severity = sev;
     f.confidence = confidence;
     f.title = std::move(title);

@@ -42,7 +42,7 @@ std::string plugin_text(std::string_view s) {
 // Labels may hold anything but '=' and a quote (which is doubled inside the
 // quotes the label is given).
 std::string perf_label(const Finding& f, const Evidence& e) {
-    std::string label = f.id;
+    std::string label(f.id.name());
     if (!f.subject.empty()) label += "[" + f.subject + "]";
     label += "." + e.key;
     std::string out;
@@ -80,7 +80,7 @@ std::string render_nagios(const CheckReport& r, Severity status) {
     std::string summary;
     size_t listed = std::min<size_t>(shown.size(), 3);
     for (size_t i = 0; i < listed; ++i)
-        summary += (i ? "; " : "") + plugin_text(shown[i]->title) + " [" + shown[i]->id + "]";
+        summary += (i ? "; " : "") + plugin_text(shown[i]->title) + " [" + std::string(shown[i]->id.name()) + "]";
     if (shown.size() > listed) summary += fmt::format(" (+{} more)", shown.size() - listed);
     if (summary.empty()) {
         summary = fmt::format("{} checks OK", r.findings.size());

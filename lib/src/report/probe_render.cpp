@@ -18,10 +18,10 @@ using nlohmann::json;
 namespace {
 
 // The histograms that back up each verdict, as the vocabulary table names them.
-std::vector<std::pair<std::string, const Log2Hist*>> histograms_for(const std::string& id,
+std::vector<std::pair<std::string, const Log2Hist*>> histograms_for(const FindingId& id,
                                                                     const ProbeEvidence& e) {
     std::vector<std::pair<std::string, const Log2Hist*>> out;
-    auto which = bottleneck_from(id);
+    auto which = id.bottleneck();
     if (!which) return out;
     const auto& row = info(*which);
     if (e.bpf)
@@ -285,7 +285,7 @@ std::string render_probe_json(const ProbeEvidence& e, const Verdict& v) {
           {"observed_s", e.sampled.seconds},
           {"interval_s", e.interval_s},
           {"interrupted", e.interrupted}}},
-        {"verdict", {{"id", top.id}, {"confidence", top.confidence}, {"title", top.title}}},
+        {"verdict", {{"id", top.id.name()}, {"confidence", top.confidence}, {"title", top.title}}},
         {"findings", findings},
         {"attach", json::array()},
         {"lost_events", 0},
@@ -316,7 +316,7 @@ std::string render_probe_json(const ProbeEvidence& e, const Verdict& v) {
                    {"findings", json::array()}};
         if (v.followed) {
             const auto& t = v.followed->findings.front();
-            fj["verdict"] = {{"id", t.id}, {"confidence", t.confidence}, {"title", t.title}};
+            fj["verdict"] = {{"id", t.id.name()}, {"confidence", t.confidence}, {"title", t.title}};
             for (const auto& x : v.followed->findings) {
                 auto j = finding_json(x);
                 j["confidence"] = x.confidence;

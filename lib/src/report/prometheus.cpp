@@ -89,10 +89,10 @@ std::string render_prometheus(const CheckReport& r) {
     std::string out;
     auto labels = [](const Finding& f) {
         if (auto comm = process_comm(f.subject))
-            return fmt::format("id=\"{}\",area=\"{}\",comm=\"{}\"", escape_label(f.id),
-                               escape_label(f.area), escape_label(*comm));
-        return fmt::format("id=\"{}\",area=\"{}\",subject=\"{}\"", escape_label(f.id),
-                           escape_label(f.area), escape_label(f.subject));
+            return fmt::format("id=\"{}\",area=\"{}\",comm=\"{}\"", f.id, to_string(f.id.area()),
+                               escape_label(*comm));
+        return fmt::format("id=\"{}\",area=\"{}\",subject=\"{}\"", f.id, to_string(f.id.area()),
+                           escape_label(f.subject));
     };
     out +=
         "# HELP c10k_doctor_status Overall result of the check: 0 OK, 1 WARN, 2 CRIT, 3 UNKNOWN.\n";

@@ -20,15 +20,5 @@ CheckReport make_check_report(const Snapshot& now, double interval_s, Target tar
     return r;
 }
 
-std::string_view area_title(std::string_view area) {
-    if (area == "fd") return "fd limits";
-    if (area == "backlog") return "accept and SYN backlogs";
-    if (area == "ports") return "ephemeral ports";
-    if (area == "timewait") return "TIME_WAIT";
-    if (area == "buffers") return "socket buffers and TCP memory";
-    if (area == "sched") return "context switches, run queue, threads";
-    if (area == "conntrack") return "connection tracking";
-    return area;
-}
 
 }  // namespace c10k

@@ -46,13 +46,13 @@ std::string render_text(const CheckReport& r, const TextStyle& style) {
         out += "note: " + n + "\n";
 
     std::map<Severity, int> counts;
-    std::string current_area;
+    std::optional<Area> current_area;
     for (const auto& f : r.findings) {
         ++counts[f.severity];
         if (style.quiet && f.severity == Severity::ok) continue;
-        if (f.area != current_area) {
-            current_area = f.area;
-            out += fmt::format("\n{}\n", area_title(f.area));
+        if (f.id.area() != current_area) {
+            current_area = f.id.area();
+            out += fmt::format("\n{}\n", area_title(*current_area));
         }
         auto sev = fmt::format("{:<7}", to_string(f.severity));
         out += fmt::format("  {} {}{}  [{}]\n", paint(f.severity, sev),

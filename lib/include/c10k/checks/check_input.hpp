@@ -68,7 +68,7 @@ class CheckInput {
 };
 
 // Small helpers so rules read as rules.
-Finding make_finding(std::string id, std::string area, Severity sev, std::string title);
+Finding make_finding(CheckId id, Severity sev, std::string title);
 void add_evidence(Finding& f, std::string key, std::string label, double value, std::string unit);
 Severity worse(Severity a, Severity b);
 // "sysctl -w key=value" plus the line that keeps it across reboots.

@@ -46,7 +46,5 @@ std::string render_prometheus(const CheckReport& r);
 // per finding that is not OK. `status` is what the exit code says.
 std::string render_nagios(const CheckReport& r, Severity status);
 
-// "fd" -> "fd limits"
-std::string_view area_title(std::string_view area);
 
 }  // namespace c10k
