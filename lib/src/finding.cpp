@@ -1,20 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "c10k/finding.hpp"
 
+#include "c10k/enum_names.hpp"
+
 namespace c10k {
 
+namespace {
+constexpr std::array<const char*, 4> kSeverityNames = {"OK", "WARN", "CRIT", "UNKNOWN"};
+static_assert(names_every(kSeverityNames, Severity::unknown));
+}  // namespace
+
 std::string_view to_string(Severity s) {
-    switch (s) {
-        case Severity::ok:
-            return "OK";
-        case Severity::warn:
-            return "WARN";
-        case Severity::crit:
-            return "CRIT";
-        case Severity::unknown:
-            return "UNKNOWN";
-    }
-    return "UNKNOWN";
+    return enum_name(kSeverityNames, s);
 }
 
 Severity overall_severity(const std::vector<Finding>& findings) {

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <numeric>
 
+#include "c10k/enum_names.hpp"
+
 namespace c10k {
 
 uint64_t Log2Hist::count() const {
@@ -35,34 +37,25 @@ void Log2Hist::record(uint64_t ns) {
     ++slots[std::min(slot, slots.size() - 1)];
 }
 
+namespace {
+constexpr std::array<const char*, 4> kGroupNames = {"sched", "tcp", "tcp_probe", "syscalls"};
+static_assert(names_every(kGroupNames, ProbeGroup::syscalls));
+constexpr std::array<const char*, 2> kHowNames = {"raw_tp", "tracepoint"};
+static_assert(names_every(kHowNames, AttachHow::tracepoint));
+constexpr std::array<const char*, 3> kStatusNames = {"attached", "partial", "failed"};
+static_assert(names_every(kStatusNames, AttachStatus::failed));
+}  // namespace
+
 const char* probe_group_name(ProbeGroup g) {
-    switch (g) {
-        case ProbeGroup::sched:
-            return "sched";
-        case ProbeGroup::tcp:
-            return "tcp";
-        case ProbeGroup::tcp_probe:
-            return "tcp_probe";
-        case ProbeGroup::syscalls:
-            return "syscalls";
-    }
-    return "?";
+    return enum_name(kGroupNames, g);
 }
 
 const char* attach_how_name(AttachHow h) {
-    return h == AttachHow::raw_tp ? "raw_tp" : "tracepoint";
+    return enum_name(kHowNames, h);
 }
 
 const char* attach_status_name(AttachStatus s) {
-    switch (s) {
-        case AttachStatus::attached:
-            return "attached";
-        case AttachStatus::partial:
-            return "partial";
-        case AttachStatus::failed:
-            return "failed";
-    }
-    return "?";
+    return enum_name(kStatusNames, s);
 }
 
 std::string describe(const GroupAttach& a) {

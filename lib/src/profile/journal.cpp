@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include "c10k/enum_names.hpp"
 #include "c10k/profile/journal.hpp"
 
 #include <fcntl.h>
@@ -22,18 +23,13 @@ namespace c10k {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+namespace {
+constexpr std::array<const char*, 4> kStateNames = {"pending", "applied", "failed", "rolled-back"};
+static_assert(names_every(kStateNames, JournalState::rolled_back));
+}  // namespace
+
 const char* journal_state_name(JournalState s) {
-    switch (s) {
-        case JournalState::pending:
-            return "pending";
-        case JournalState::applied:
-            return "applied";
-        case JournalState::failed:
-            return "failed";
-        case JournalState::rolled_back:
-            return "rolled-back";
-    }
-    return "pending";
+    return enum_name(kStateNames, s);
 }
 
 std::string journal_to_json(const Journal& j) {
@@ -78,10 +74,8 @@ Result<Journal> journal_from_json(const std::string& text, const std::string& pa
         j.created_unix = in.at("created_unix").get<int64_t>();
         j.profile = in.at("profile").get<std::string>();
         auto state = in.at("state").get<std::string>();
-        j.state = state == "applied"       ? JournalState::applied
-                  : state == "failed"      ? JournalState::failed
-                  : state == "rolled-back" ? JournalState::rolled_back
-                                           : JournalState::pending;
+        // An unknown state reads as pending: rollback may still act on it.
+        j.state = enum_from_name<JournalState>(kStateNames, state).value_or(JournalState::pending);
         j.root = in.at("root").get<std::string>();
         j.netns_path = in.at("netns_path").get<std::string>();
         j.netns_inode = in.at("netns_inode").get<uint64_t>();

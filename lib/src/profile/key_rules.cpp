@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include "c10k/enum_names.hpp"
 #include "c10k/profile/key_rules.hpp"
 
 #include <algorithm>
@@ -72,18 +73,17 @@ KeyKind key_kind(std::string_view key) {
     return KeyKind::exact;
 }
 
+namespace {
+constexpr std::array<const char*, 4> kKindNames = {"exact", "minimum", "minimum per field",
+                                                   "widen only"};
+static_assert(names_every(kKindNames, KeyKind::port_range));
+constexpr std::array<const char*, 6> kActionNames = {
+    "raise", "keep", "set", "missing on this kernel", "read-only here", "skip: host-wide"};
+static_assert(names_every(kActionNames, Action::host_wide));
+}  // namespace
+
 const char* key_kind_name(KeyKind kind) {
-    switch (kind) {
-        case KeyKind::exact:
-            return "exact";
-        case KeyKind::minimum:
-            return "minimum";
-        case KeyKind::vector_minimum:
-            return "minimum per field";
-        case KeyKind::port_range:
-            return "widen only";
-    }
-    return "exact";
+    return enum_name(kKindNames, kind);
 }
 
 bool is_namespaced_key(std::string_view key) {
@@ -91,21 +91,7 @@ bool is_namespaced_key(std::string_view key) {
 }
 
 const char* action_name(Action action) {
-    switch (action) {
-        case Action::raise:
-            return "raise";
-        case Action::keep:
-            return "keep";
-        case Action::set:
-            return "set";
-        case Action::missing:
-            return "missing on this kernel";
-        case Action::read_only:
-            return "read-only here";
-        case Action::host_wide:
-            return "skip: host-wide";
-    }
-    return "?";
+    return enum_name(kActionNames, action);
 }
 
 bool is_write(Action action) {

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <set>
 
+#include "c10k/enum_names.hpp"
 #include "c10k/report/report.hpp"
 #include "c10k/text.hpp"
 
@@ -17,18 +18,12 @@ namespace c10k {
 
 namespace {
 
+// The plugin's own words for the four states.
+constexpr std::array<const char*, 4> kStatusWords = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
+static_assert(names_every(kStatusWords, Severity::unknown));
+
 const char* status_word(Severity s) {
-    switch (s) {
-        case Severity::ok:
-            return "OK";
-        case Severity::warn:
-            return "WARNING";
-        case Severity::crit:
-            return "CRITICAL";
-        case Severity::unknown:
-            return "UNKNOWN";
-    }
-    return "UNKNOWN";
+    return enum_name(kStatusWords, s);
 }
 
 // The status line and the long output are single lines each: anything from

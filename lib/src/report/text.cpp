@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 
+#include "c10k/enum_names.hpp"
 #include "c10k/report/output.hpp"
 #include "c10k/report/report.hpp"
 
@@ -11,18 +12,12 @@ namespace c10k {
 
 namespace {
 
+// Green, yellow, bold red, magenta: what ls and git users read at a glance.
+constexpr std::array<const char*, 4> kColours = {"\033[32m", "\033[33m", "\033[1;31m", "\033[35m"};
+static_assert(names_every(kColours, Severity::unknown));
+
 std::string_view colour_of(Severity s) {
-    switch (s) {
-        case Severity::ok:
-            return "\033[32m";
-        case Severity::warn:
-            return "\033[33m";
-        case Severity::crit:
-            return "\033[1;31m";
-        case Severity::unknown:
-            return "\033[35m";
-    }
-    return "";
+    return enum_name(kColours, s);
 }
 
 constexpr size_t kWidth = 100;
