@@ -10,6 +10,32 @@ constexpr std::array<const char*, 4> kSeverityNames = {"OK", "WARN", "CRIT", "UN
 static_assert(names_every(kSeverityNames, Severity::unknown));
 }  // namespace
 
+std::string_view Measure::name() const {
+    switch (dim) {
+        case Dim::plain:
+            return "";
+        case Dim::count:
+            return noun;
+        case Dim::bytes:
+            return "bytes";
+        case Dim::percent:
+            return "%";
+        case Dim::ratio:
+            return "ratio";
+        case Dim::per_second:
+            return "/s";
+        case Dim::seconds_per_second:
+            return "s/s";
+        case Dim::milliseconds:
+            return "ms";
+        case Dim::microseconds:
+            return "us";
+        case Dim::cores:
+            return "cores";
+    }
+    return "";
+}
+
 std::string_view to_string(Severity s) {
     return enum_name(kSeverityNames, s);
 }

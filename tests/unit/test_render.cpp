@@ -17,12 +17,12 @@ CheckReport sample_report() {
     r.interval_s = 1;
     Finding a = make_finding(CheckId::fd_process_nofile, Severity::crit, "240 of 256 fds open");
     a.subject = "pid 7 (say \"hi\")";
-    add_evidence(a, "fds_open", "fds open", 240, "fds");
-    add_evidence(a, "nofile_hard", "hard", std::numeric_limits<double>::infinity(), "fds");
+    add_evidence(a, "fds_open", "fds open", 240, units::fds);
+    add_evidence(a, "nofile_hard", "hard", std::numeric_limits<double>::infinity(), units::fds);
     a.why = "because";
     a.fix = {"prlimit --pid 7 --nofile=1024:1024"};
     Finding b = make_finding(CheckId::backlog_somaxconn, Severity::ok, "somaxconn 4096");
-    add_evidence(b, "somaxconn", "net.core.somaxconn", 4096, "connections");
+    add_evidence(b, "somaxconn", "net.core.somaxconn", 4096, units::connections);
     r.findings = {a, b};
     return r;
 }
@@ -72,14 +72,14 @@ TEST(Render, PrometheusCountersRatiosAndNoRates) {
     r.netns = "host";
     Finding a = make_finding(CheckId::backlog_listen_overflows, Severity::warn, "drops");
     a.subject = "host";
-    add_evidence(a, "listen_overflows_total", "ListenOverflows since boot", 42, "");
-    add_evidence(a, "listen_overflows_per_second", "ListenOverflows rate", 3.5, "/s");
+    add_evidence(a, "listen_overflows_total", "ListenOverflows since boot", 42, units::none);
+    add_evidence(a, "listen_overflows_per_second", "ListenOverflows rate", 3.5, units::per_second);
     Finding b = make_finding(CheckId::sched_run_queue, Severity::ok, "fine");
-    add_evidence(b, "cpu_pressure_some_avg10_percent", "PSI some avg10", 16.5, "%");
-    add_evidence(b, "threads", "threads on the host", 300, "threads");
+    add_evidence(b, "cpu_pressure_some_avg10_percent", "PSI some avg10", 16.5, units::percent);
+    add_evidence(b, "threads", "threads on the host", 300, units::threads);
     Finding c = make_finding(CheckId::sched_process, Severity::ok, "fine");
     c.subject = "pid 9 (nginx)";
-    add_evidence(c, "threads", "threads", 4, "threads");
+    add_evidence(c, "threads", "threads", 4, units::threads);
     r.findings = {a, b, c};
     auto text = render_prometheus(r);
     EXPECT_NE(text.find("# TYPE c10k_doctor_listen_overflows_total counter\n"), std::string::npos)
@@ -102,8 +102,8 @@ TEST(Render, NagiosStatusLinePerfdataAndLongOutput) {
     r.findings[0].title = "240 of 256 fds | open";  // '|' would start perfdata
     Finding c = make_finding(CheckId::backlog_listen_overflows, Severity::warn, "drops");
     c.subject = "it's=odd";
-    add_evidence(c, "listen_overflows_total", "since boot", 12, "");
-    add_evidence(c, "listen_overflows_per_second", "rate", 0.5, "/s");
+    add_evidence(c, "listen_overflows_total", "since boot", 12, units::none);
+    add_evidence(c, "listen_overflows_per_second", "rate", 0.5, units::per_second);
     r.findings.push_back(c);
     auto text = render_nagios(r, Severity::crit);
     auto nl = text.find('\n');

@@ -17,13 +17,68 @@ enum class Severity { ok = 0, warn = 1, crit = 2, unknown = 3 };
 
 std::string_view to_string(Severity s);
 
+// What an evidence value measures: the one thing every renderer (text, JSON,
+// Prometheus, Nagios perfdata) decides its writing on.
+enum class Dim {
+    plain,               // a number with no unit
+    count,               // things, named by the unit's noun ("fds", "connections")
+    bytes,               // written as MiB from 1 MiB up
+    percent,             // 0..100; Prometheus gets a 0..1 ratio
+    ratio,               // a dimensionless ratio, two decimals
+    per_second,          // a rate over the window; Prometheus leaves rates to rate()
+    seconds_per_second,  // time spent per second of window (waiting threads)
+    milliseconds,
+    microseconds,
+    cores,  // CPU time per second of window
+};
+
+struct Measure {
+    Dim dim = Dim::plain;
+    std::string_view noun;  // for Dim::count: what is counted
+    // As JSON and help texts show it: the noun, or "%", "/s", "bytes", "ms", ...
+    std::string_view name() const;
+    bool operator==(const Measure&) const = default;
+};
+
+namespace units {
+inline constexpr Measure none{};
+inline constexpr Measure bytes{Dim::bytes};
+inline constexpr Measure percent{Dim::percent};
+inline constexpr Measure ratio{Dim::ratio};
+inline constexpr Measure per_second{Dim::per_second};
+inline constexpr Measure seconds_per_second{Dim::seconds_per_second};
+inline constexpr Measure ms{Dim::milliseconds};
+inline constexpr Measure us{Dim::microseconds};
+inline constexpr Measure cores{Dim::cores};
+constexpr Measure count(std::string_view noun) {
+    return {Dim::count, noun};
+}
+inline constexpr Measure fds = count("fds");
+inline constexpr Measure connections = count("connections");
+inline constexpr Measure threads = count("threads");
+inline constexpr Measure ports = count("ports");
+inline constexpr Measure sockets = count("sockets");
+inline constexpr Measure requests = count("requests");
+inline constexpr Measure replies = count("replies");
+inline constexpr Measure segments = count("segments");
+inline constexpr Measure packets = count("packets");
+inline constexpr Measure samples = count("samples");
+inline constexpr Measure looks = count("looks");
+inline constexpr Measure calls = count("calls");
+inline constexpr Measure events = count("events");
+inline constexpr Measure entries = count("entries");
+inline constexpr Measure files = count("files");
+inline constexpr Measure tasks = count("tasks");
+inline constexpr Measure cpus = count("CPUs");
+}  // namespace units
+
 // A named number. `key` is stable snake_case and carries its unit where one
 // applies (e.g. `listen_overflows_per_second`); `label` is for people.
 struct Evidence {
     std::string key;
     std::string label;
     double value = 0;
-    std::string unit;  // "fds", "connections", "bytes", "/s", "%", "ports", ...
+    Measure unit;
 };
 
 struct Finding {

@@ -33,9 +33,9 @@ Finding somaxconn(const CheckInput& in, uint64_t need) {
     auto f = make_finding(CheckId::backlog_somaxconn, short_ ? in.shortfall() : Severity::ok,
         short_ ? fmt::format("somaxconn {} clamps every listen backlog below {}", *v, need)
                : fmt::format("somaxconn {} allows backlogs of {}", *v, need));
-    add_evidence(f, "somaxconn", "net.core.somaxconn", static_cast<double>(*v), "connections");
+    add_evidence(f, "somaxconn", "net.core.somaxconn", static_cast<double>(*v), units::connections);
     add_evidence(f, "backlog_needed", "backlog for the target", static_cast<double>(need),
-                 "connections");
+                 units::connections);
     f.why =
         "listen(fd, 511) silently gets min(511, somaxconn); once the accept queue is full, "
         "new handshakes are dropped and clients wait for SYN retransmits (1 s, 3 s, 7 s).";
@@ -74,8 +74,8 @@ Finding syn_backlog(const CheckInput& in, uint64_t need) {
     }
     auto f = make_finding(CheckId::backlog_syn, sev, title);
     add_evidence(f, "tcp_max_syn_backlog", "net.ipv4.tcp_max_syn_backlog", static_cast<double>(*v),
-                 "connections");
-    add_evidence(f, "tcp_syncookies", "net.ipv4.tcp_syncookies", static_cast<double>(*cookies), "");
+                 units::connections);
+    add_evidence(f, "tcp_syncookies", "net.ipv4.tcp_syncookies", static_cast<double>(*cookies), units::none);
     f.why =
         "Half-open connections wait in the SYN queue. With syncookies (the default) the kernel "
         "answers a burst statelessly; without them, tcp_max_syn_backlog decides when to drop.";
@@ -100,10 +100,10 @@ void add_counter(Finding& f, const CheckInput& in, std::string_view key, std::st
         snake += static_cast<char>(std::tolower(static_cast<unsigned char>(name[i])));
     }
     if (auto r = in.rate(key))
-        add_evidence(f, snake + "_per_second", std::string(name) + " rate", *r, "/s");
+        add_evidence(f, snake + "_per_second", std::string(name) + " rate", *r, units::per_second);
     if (auto t = in.counter(key))
         add_evidence(f, snake + "_total", std::string(name) + " since boot",
-                     static_cast<double>(*t), "");
+                     static_cast<double>(*t), units::none);
 }
 
 Finding listen_overflows(const CheckInput& in) {
@@ -200,16 +200,16 @@ Finding listener(const CheckInput& in, const Listener& l, std::optional<int64_t>
     auto f = make_finding(CheckId::backlog_listener, sev, title);
     f.subject = l.local.to_string();
     add_evidence(f, "accept_queue", "connections waiting in the accept queue", l.queued,
-                 "connections");
+                 units::connections);
     if (l.samples > 1) {
         add_evidence(f, "accept_queue_max", "the most waiting over the interval", queued,
-                     "connections");
-        add_evidence(f, "full_samples", "looks that found it full", l.full_samples, "looks");
+                     units::connections);
+        add_evidence(f, "full_samples", "looks that found it full", l.full_samples, units::looks);
     }
-    add_evidence(f, "backlog", "effective backlog", l.backlog, "connections");
+    add_evidence(f, "backlog", "effective backlog", l.backlog, units::connections);
     if (somaxconn)
         add_evidence(f, "somaxconn", "net.core.somaxconn", static_cast<double>(*somaxconn),
-                     "connections");
+                     units::connections);
     if (sev == Severity::crit) {
         add_counter(f, in, "TcpExt.ListenOverflows", "ListenOverflows");
     }
@@ -249,7 +249,7 @@ Finding netdev(const CheckInput& in) {
     }
     auto f = make_finding(CheckId::backlog_netdev, sev, title);
     add_evidence(f, "netdev_max_backlog", "net.core.netdev_max_backlog", static_cast<double>(*v),
-                 "packets");
+                 units::packets);
     add_counter(f, in, "softnet.dropped", "SoftnetDropped");
     add_counter(f, in, "softnet.time_squeeze", "SoftnetTimeSqueeze");
     f.why =

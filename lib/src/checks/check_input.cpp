@@ -81,8 +81,8 @@ Finding make_finding(CheckId id, Severity sev, std::string title) {
     return f;
 }
 
-void add_evidence(Finding& f, std::string key, std::string label, double value, std::string unit) {
-    f.evidence.push_back({std::move(key), std::move(label), value, std::move(unit)});
+void add_evidence(Finding& f, std::string key, std::string label, double value, Measure unit) {
+    f.evidence.push_back({std::move(key), std::move(label), value, unit});
 }
 
 Severity worse(Severity a, Severity b) {

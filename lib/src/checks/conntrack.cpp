@@ -35,8 +35,8 @@ std::vector<Finding> check_conntrack(const CheckInput& in) {
     auto f = make_finding(CheckId::conntrack_table, sev, title);
     f.subject = in.now().netns_label;
     add_evidence(f, "conntrack_entries", "nf_conntrack_count", static_cast<double>(*count),
-                 "entries");
-    add_evidence(f, "conntrack_max", "nf_conntrack_max", static_cast<double>(*max), "entries");
+                 units::entries);
+    add_evidence(f, "conntrack_max", "nf_conntrack_max", static_cast<double>(*max), units::entries);
     f.why =
         "When the table is full the kernel drops packets of new connections (dmesg: "
         "'nf_conntrack: table full, dropping packet'), which clients see as timeouts.";

@@ -76,9 +76,9 @@ std::vector<Finding> check_ephemeral_ports(const CheckInput& in) {
         }
         auto f = make_finding(CheckId::ports_range, sev, title);
         add_evidence(f, "port_range_size", "usable ephemeral ports", static_cast<double>(size),
-                     "ports");
+                     units::ports);
         add_evidence(f, "reserved_ports", "reserved ports inside the range",
-                     static_cast<double>(reserved), "ports");
+                     static_cast<double>(reserved), units::ports);
         f.why =
             "Matters for clients, proxies and load generators: each outbound connection to one "
             "address:port needs its own local port, and TIME_WAIT keeps a closed one for 60 s.";
@@ -106,14 +106,14 @@ std::vector<Finding> check_ephemeral_ports(const CheckInput& in) {
                         d.in_port_range, size, d.remote.to_string(), used * 100, d.time_wait));
         f.subject = d.remote.to_string();
         add_evidence(f, "ports_in_use", "local ports in use to this destination", d.in_port_range,
-                     "ports");
-        add_evidence(f, "sockets", "sockets to this destination", d.sockets, "sockets");
-        add_evidence(f, "time_wait", "of them in TIME_WAIT", d.time_wait, "sockets");
+                     units::ports);
+        add_evidence(f, "sockets", "sockets to this destination", d.sockets, units::sockets);
+        add_evidence(f, "time_wait", "of them in TIME_WAIT", d.time_wait, units::sockets);
         add_evidence(f, "port_range_size", "usable ephemeral ports", static_cast<double>(size),
-                     "ports");
+                     units::ports);
         if (tw_reuse)
             add_evidence(f, "tcp_tw_reuse", "net.ipv4.tcp_tw_reuse", static_cast<double>(*tw_reuse),
-                         "");
+                         units::none);
         f.why =
             "connect() scans the ports of one parity first (half the range; bind() prefers the "
             "other half): once the sockets to one destination fill half the range, every "
@@ -146,7 +146,7 @@ std::vector<Finding> check_ephemeral_ports(const CheckInput& in) {
         auto f = make_finding(CheckId::ports_destination, Severity::ok,
                               "no outbound connections competing for ephemeral ports");
         add_evidence(f, "port_range_size", "usable ephemeral ports", static_cast<double>(size),
-                     "ports");
+                     units::ports);
         out.push_back(std::move(f));
     }
     return out;

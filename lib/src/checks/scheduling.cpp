@@ -30,7 +30,7 @@ Finding host_switches(const CheckInput& in) {
         auto f = make_finding(CheckId::sched_context_switches, Severity::unknown,
                               "no rate measured (--interval 0)");
         add_evidence(f, "context_switches_total", "context switches since boot",
-                     static_cast<double>(in.now().sample.cpu->context_switches), "");
+                     static_cast<double>(in.now().sample.cpu->context_switches), units::none);
         return f;
     }
     double per_cpu = *rate / cpus;
@@ -40,11 +40,11 @@ Finding host_switches(const CheckInput& in) {
     auto f =
         make_finding(CheckId::sched_context_switches, sev,
                      fmt::format("{:.0f} context switches/s ({:.0f} per CPU)", *rate, per_cpu));
-    add_evidence(f, "context_switches_per_second", "context switches", *rate, "/s");
-    add_evidence(f, "context_switches_per_cpu_per_second", "per CPU", per_cpu, "/s");
-    add_evidence(f, "cpus", "CPUs", cpus, "");
+    add_evidence(f, "context_switches_per_second", "context switches", *rate, units::per_second);
+    add_evidence(f, "context_switches_per_cpu_per_second", "per CPU", per_cpu, units::per_second);
+    add_evidence(f, "cpus", "CPUs", cpus, units::none);
     if (auto busy = in.cpu_busy_ratio())
-        add_evidence(f, "cpu_busy_ratio", "CPU busy", *busy, "ratio");
+        add_evidence(f, "cpu_busy_ratio", "CPU busy", *busy, units::ratio);
     f.why =
         "Each switch costs microseconds of CPU and cold caches; tens of thousands per CPU per "
         "second usually mean many threads handing work back and forth.";
@@ -67,13 +67,13 @@ Finding run_queue(const CheckInput& in) {
     auto f = make_finding(CheckId::sched_run_queue, sev,
         fmt::format("runnable tasks waited for a CPU {:.1f}% of the last 10 s", psi->some_avg10));
     add_evidence(f, "cpu_pressure_some_avg10_percent", "CPU pressure, some, avg10", psi->some_avg10,
-                 "%");
+                 units::percent);
     add_evidence(f, "cpu_pressure_some_avg60_percent", "CPU pressure, some, avg60", psi->some_avg60,
-                 "%");
+                 units::percent);
     if (in.now().sample.cpu) {
         add_evidence(f, "procs_running", "runnable tasks now", in.now().sample.cpu->procs_running,
-                     "tasks");
-        add_evidence(f, "cpus", "CPUs", in.now().sample.cpu->cpus, "");
+                     units::tasks);
+        add_evidence(f, "cpus", "CPUs", in.now().sample.cpu->cpus, units::none);
     }
     f.why =
         "Time spent runnable but not running is latency added to every request the waiting "
@@ -105,9 +105,9 @@ Finding host_threads(const CheckInput& in) {
         title += fmt::format("; a thread per connection would need {}", static_cast<int64_t>(need));
     }
     auto f = make_finding(CheckId::sched_threads, sev, title);
-    add_evidence(f, "threads", "threads on the host", threads, "threads");
-    add_evidence(f, "threads_max", "kernel.threads-max", static_cast<double>(*tmax), "threads");
-    add_evidence(f, "pid_max", "kernel.pid_max", static_cast<double>(*pid_max), "threads");
+    add_evidence(f, "threads", "threads on the host", threads, units::threads);
+    add_evidence(f, "threads_max", "kernel.threads-max", static_cast<double>(*tmax), units::threads);
+    add_evidence(f, "pid_max", "kernel.pid_max", static_cast<double>(*pid_max), units::threads);
     f.why =
         "Every thread takes a pid; at kernel.pid_max or kernel.threads-max, fork() and "
         "pthread_create() fail with EAGAIN.";
@@ -155,17 +155,17 @@ Finding process_sched(const CheckInput& in, const ProcessSnapshot& p) {
     if (thread_per_conn) title = "thread per connection: " + title;
     auto f = make_finding(CheckId::sched_process, sev, title);
     f.subject = subject;
-    add_evidence(f, "threads", "threads", threads, "threads");
+    add_evidence(f, "threads", "threads", threads, units::threads);
     if (conns)
-        add_evidence(f, "connections", "TCP connections of the process", *conns, "connections");
+        add_evidence(f, "connections", "TCP connections of the process", *conns, units::connections);
     if (rates) {
         add_evidence(f, "voluntary_switches_per_second", "voluntary switches",
-                     rates->voluntary_per_s, "/s");
+                     rates->voluntary_per_s, units::per_second);
         add_evidence(f, "involuntary_switches_per_second", "involuntary switches",
-                     rates->involuntary_per_s, "/s");
+                     rates->involuntary_per_s, units::per_second);
         add_evidence(f, "runqueue_wait_ratio", "threads waiting for a CPU, on average",
-                     rates->runqueue_wait_ratio, "threads");
-        add_evidence(f, "on_cpu_ratio", "CPUs used", rates->on_cpu_ratio, "CPUs");
+                     rates->runqueue_wait_ratio, units::threads);
+        add_evidence(f, "on_cpu_ratio", "CPUs used", rates->on_cpu_ratio, units::cpus);
     }
     f.why =
         "Involuntary switches and run-queue wait mean threads are ready but have no CPU; with "

@@ -57,15 +57,15 @@ Finding tcp_memory(const CheckInput& in) {
         sev = Severity::crit, title += fmt::format("; {:.1f} aborts/s for lack of memory", *aborts);
     auto f = make_finding(CheckId::buffers_tcp_mem, sev, title);
     f.subject = in.now().netns_label;
-    add_evidence(f, "tcp_mem_used_bytes", "TCP buffer memory in use", pages * page, "bytes");
+    add_evidence(f, "tcp_mem_used_bytes", "TCP buffer memory in use", pages * page, units::bytes);
     add_evidence(f, "tcp_mem_pressure_bytes", "tcp_mem pressure threshold", pressure * page,
-                 "bytes");
-    add_evidence(f, "tcp_mem_max_bytes", "tcp_mem hard limit", max * page, "bytes");
+                 units::bytes);
+    add_evidence(f, "tcp_mem_max_bytes", "tcp_mem hard limit", max * page, units::bytes);
     if (pressures)
         add_evidence(f, "tcp_memory_pressures_per_second", "TCPMemoryPressures rate", *pressures,
-                     "/s");
+                     units::per_second);
     if (aborts)
-        add_evidence(f, "tcp_abort_on_memory_per_second", "TCPAbortOnMemory rate", *aborts, "/s");
+        add_evidence(f, "tcp_abort_on_memory_per_second", "TCPAbortOnMemory rate", *aborts, units::per_second);
     f.why =
         "Under pressure the kernel caps every socket's buffers, so throughput per connection "
         "drops; at the hard limit it refuses to buffer data and aborts connections.";
@@ -114,11 +114,11 @@ Finding capacity(const CheckInput& in) {
         title += ": busy connections will put TCP under memory pressure";
     }
     auto f = make_finding(CheckId::buffers_capacity, sev, title);
-    add_evidence(f, "idle_connection_bytes", "kernel memory for the target, idle", idle, "bytes");
+    add_evidence(f, "idle_connection_bytes", "kernel memory for the target, idle", idle, units::bytes);
     add_evidence(f, "busy_connection_bytes", "buffers for the target at default sizes", busy,
-                 "bytes");
-    add_evidence(f, "tcp_mem_max_bytes", "tcp_mem hard limit", tcp_max, "bytes");
-    add_evidence(f, "ram_bytes", "RAM", ram, "bytes");
+                 units::bytes);
+    add_evidence(f, "tcp_mem_max_bytes", "tcp_mem hard limit", tcp_max, units::bytes);
+    add_evidence(f, "ram_bytes", "RAM", ram, units::bytes);
     f.why =
         "An idle connection costs about 4 KiB of kernel memory; a busy one buffers up to the "
         "default tcp_rmem + tcp_wmem. tcp_mem, not RAM, is what caps buffers in total.";
@@ -156,14 +156,14 @@ Finding autotune_limits(const CheckInput& in) {
                              pruned.value_or(0), rcvq_drop.value_or(0));
     }
     auto f = make_finding(CheckId::buffers_limits, sev, title);
-    add_evidence(f, "tcp_rmem_max_bytes", "tcp_rmem max", static_cast<double>((*rmem)[2]), "bytes");
-    add_evidence(f, "tcp_wmem_max_bytes", "tcp_wmem max", static_cast<double>((*wmem)[2]), "bytes");
+    add_evidence(f, "tcp_rmem_max_bytes", "tcp_rmem max", static_cast<double>((*rmem)[2]), units::bytes);
+    add_evidence(f, "tcp_wmem_max_bytes", "tcp_wmem max", static_cast<double>((*wmem)[2]), units::bytes);
     if (auto v = in.sysctl().integer("net.core.rmem_max"))
         add_evidence(f, "rmem_max_bytes", "net.core.rmem_max (SO_RCVBUF cap)",
-                     static_cast<double>(*v), "bytes");
-    if (pruned) add_evidence(f, "prune_called_per_second", "PruneCalled rate", *pruned, "/s");
+                     static_cast<double>(*v), units::bytes);
+    if (pruned) add_evidence(f, "prune_called_per_second", "PruneCalled rate", *pruned, units::per_second);
     if (rcvq_drop)
-        add_evidence(f, "tcp_rcvq_drop_per_second", "TCPRcvQDrop rate", *rcvq_drop, "/s");
+        add_evidence(f, "tcp_rcvq_drop_per_second", "TCPRcvQDrop rate", *rcvq_drop, units::per_second);
     f.why =
         "A flow can carry at most one buffer per round trip; pruning and receive-queue drops "
         "mean data arrived faster than the application read it.";

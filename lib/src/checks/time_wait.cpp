@@ -54,16 +54,16 @@ std::vector<Finding> check_time_wait(const CheckInput& in) {
     }
     auto f = make_finding(CheckId::timewait_buckets, sev, title);
     f.subject = in.now().netns_label;
-    add_evidence(f, "time_wait_sockets", "sockets in TIME_WAIT", *tw, "sockets");
+    add_evidence(f, "time_wait_sockets", "sockets in TIME_WAIT", *tw, units::sockets);
     add_evidence(f, "tcp_max_tw_buckets", "net.ipv4.tcp_max_tw_buckets",
-                 static_cast<double>(*buckets), "sockets");
+                 static_cast<double>(*buckets), units::sockets);
     if (overflow)
         add_evidence(f, "time_wait_overflow_per_second", "TCPTimeWaitOverflow rate", *overflow,
-                     "/s");
+                     units::per_second);
     if (auto t = in.counter("TcpExt.TCPTimeWaitOverflow"))
         add_evidence(f, "time_wait_overflow_total", "TCPTimeWaitOverflow since boot",
-                     static_cast<double>(*t), "");
-    if (churn) add_evidence(f, "connections_opened_per_second", "connections opened", *churn, "/s");
+                     static_cast<double>(*t), units::none);
+    if (churn) add_evidence(f, "connections_opened_per_second", "connections opened", *churn, units::per_second);
     f.why =
         "TIME_WAIT lasts 60 s whatever tcp_fin_timeout says (that knob is for FIN_WAIT_2). "
         "Past tcp_max_tw_buckets the kernel kills them early, so late segments of old "

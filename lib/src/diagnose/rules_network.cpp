@@ -26,21 +26,21 @@ void Judge::ephemeral_ports() {
         if (s.busiest_destination) {
             f.subject = s.busiest_destination->remote.to_string();
             ev(f, "destination_sockets", "sockets to the busiest destination",
-               s.busiest_destination->sockets, "sockets");
+               s.busiest_destination->sockets, units::sockets);
             ev(f, "destination_time_wait", "of them in TIME_WAIT", s.busiest_destination->time_wait,
-               "sockets");
+               units::sockets);
         }
-        ev(f, "port_range_size", "ephemeral ports", s.port_range, "ports");
+        ev(f, "port_range_size", "ephemeral ports", s.port_range, units::ports);
         if (b) {
             ev(f, "eaddrnotavail_errors", "connect() EADDRNOTAVAIL",
-               static_cast<double>(addrnotavail), "calls");
+               static_cast<double>(addrnotavail), units::calls);
             if (connect) {
-                ev(f, "connect_avg_us", "connect() average latency", connect_avg_us, "us");
+                ev(f, "connect_avg_us", "connect() average latency", connect_avg_us, units::us);
                 ev(f, "connect_p99_us", "connect() latency p99",
-                   static_cast<double>(connect->latency.percentile_ns(0.99)) / 1e3, "us");
+                   static_cast<double>(connect->latency.percentile_ns(0.99)) / 1e3, units::us);
             }
         }
-        ev(f, "sys_cores", "process CPU in the kernel", s.sys_cores, "cores");
+        ev(f, "sys_cores", "process CPU in the kernel", s.sys_cores, units::cores);
         f.why =
             "Each connection to one address:port needs its own local port, and TIME_WAIT holds "
             "a closed one for 60 s. connect() scans one parity of the range first, so past half "
@@ -95,18 +95,18 @@ void Judge::socket_buffers() {
         const auto& t = b->tcp;
         ev(f, "small_window_percent",
            fmt::format("segments arriving with our window < {} KiB", kSmallWindowBytes / 1024),
-           small * 100, "%");
-        ev(f, "segments_in", "segments received", static_cast<double>(t.segments_in), "segments");
-        ev(f, "bytes_per_read", "bytes per read/recv", bytes_per_read, "bytes");
-        ev(f, "reads_per_second", "reads per second", static_cast<double>(reads) / sys_s, "/s");
+           small * 100, units::percent);
+        ev(f, "segments_in", "segments received", static_cast<double>(t.segments_in), units::segments);
+        ev(f, "bytes_per_read", "bytes per read/recv", bytes_per_read, units::bytes);
+        ev(f, "reads_per_second", "reads per second", static_cast<double>(reads) / sys_s, units::per_second);
         ev(f, "rcvqueue_full", "receive-queue-full events", static_cast<double>(t.rcvqueue_full),
-           "events");
+           units::events);
         ev(f, "buffer_limit_events", "buffer-limit events", static_cast<double>(t.exceed_buf_limit),
-           "events");
+           units::events);
     }
     ev(f, "queue_half_full_percent", "connection looks with the receive queue >= half the buffer",
-       small_full * 100, "%");
-    ev(f, "rcvbuf_min", "smallest receive buffer seen", c.rcvbuf_min, "bytes");
+       small_full * 100, units::percent);
+    ev(f, "rcvbuf_min", "smallest receive buffer seen", c.rcvbuf_min, units::bytes);
     f.why =
         "The receive buffer is so small that the window closes after a few KiB: the "
         "sender waits for every window update and the process makes many tiny reads. "
@@ -125,7 +125,7 @@ void Judge::tcp_counters() {
         auto f =
             make(Bottleneck::time_wait_overflow, Severity::warn, 0.8,
                  fmt::format("{:.1f} TIME_WAIT sockets destroyed early per second", tw_overflow));
-        ev(f, "tw_overflow_per_second", "TCPTimeWaitOverflow per second", tw_overflow, "/s");
+        ev(f, "tw_overflow_per_second", "TCPTimeWaitOverflow per second", tw_overflow, units::per_second);
         f.why =
             "tcp_max_tw_buckets is reached; requests succeed, but late segments can meet "
             "new connections and RSTs appear.";
@@ -138,7 +138,7 @@ void Judge::tcp_counters() {
         auto f =
             make(Bottleneck::tcp_memory_pressure, Severity::crit, 0.8,
                  fmt::format("TCP entered memory pressure {:.1f} times per second", pressures));
-        ev(f, "memory_pressures_per_second", "TCPMemoryPressures per second", pressures, "/s");
+        ev(f, "memory_pressures_per_second", "TCPMemoryPressures per second", pressures, units::per_second);
         f.why = "Past tcp_mem's pressure threshold the kernel shrinks every socket's buffers.";
         f.fix = {
             "sysctl -w net.ipv4.tcp_mem=\"262144 524288 786432\"   # or: c10k-doctor profile apply "
@@ -149,10 +149,10 @@ void Judge::tcp_counters() {
     if (retrans >= 1 && outsegs > 0 && retrans / outsegs >= 0.01) {
         auto f = make(Bottleneck::network_loss, Severity::warn, 0.6,
                       fmt::format("{:.1f}% of segments retransmitted", retrans / outsegs * 100));
-        ev(f, "retransmits_per_second", "retransmitted segments per second", retrans, "/s");
+        ev(f, "retransmits_per_second", "retransmitted segments per second", retrans, units::per_second);
         if (b)
             ev(f, "target_retransmits", "retransmits on the target's ports",
-               static_cast<double>(b->tcp.retransmits), "segments");
+               static_cast<double>(b->tcp.retransmits), units::segments);
         f.why = "Lost segments cost a retransmit timeout or a fast-retransmit round trip each.";
         f.fix = {"check the path (ethtool -S, nstat TcpExt.TCPLost*) for drops"};
         out.push_back(std::move(f));

@@ -24,12 +24,12 @@ void Judge::fd_limit() {
             Bottleneck::fd_limit, Severity::crit, emfile > 0 ? 0.95 : 0.75,
             fmt::format("{} open fds against a soft limit of {}{}", s.fds_max, s.nofile_soft,
                         emfile ? fmt::format("; {} calls failed with EMFILE/ENFILE", emfile) : ""));
-        ev(f, "fds_open_max", "open fds (max seen)", static_cast<double>(s.fds_max), "fds");
-        ev(f, "nofile_soft", "RLIMIT_NOFILE soft limit", static_cast<double>(s.nofile_soft), "fds");
-        if (b) ev(f, "emfile_errors", "EMFILE/ENFILE errors", static_cast<double>(emfile), "calls");
+        ev(f, "fds_open_max", "open fds (max seen)", static_cast<double>(s.fds_max), units::fds);
+        ev(f, "nofile_soft", "RLIMIT_NOFILE soft limit", static_cast<double>(s.nofile_soft), units::fds);
+        if (b) ev(f, "emfile_errors", "EMFILE/ENFILE errors", static_cast<double>(emfile), units::calls);
         if (b && sys_s > 0)
             ev(f, "emfile_per_second", "EMFILE/ENFILE errors per second",
-               static_cast<double>(emfile) / sys_s, "/s");
+               static_cast<double>(emfile) / sys_s, units::per_second);
         f.why =
             "Every new connection needs an fd; at the limit accept() fails with EMFILE, the "
             "connection stays in the accept queue and clients time out. Servers back off "
@@ -105,17 +105,17 @@ void Judge::accept_queue() {
                                   c.inbound_max, waiting->queued_max, waiting->local.to_string(),
                                   share * 100, waiting->backlog));
         f.subject = waiting->local.to_string();
-        ev(f, "accept_queue_max", "accept queue (max seen)", waiting->queued_max, "connections");
+        ev(f, "accept_queue_max", "accept queue (max seen)", waiting->queued_max, units::connections);
         ev(f, "backlog", "listen backlog (after the somaxconn clamp)", waiting->backlog,
-           "connections");
-        ev(f, "queue_waiting_percent", "samples with connections waiting", share * 100, "%");
+           units::connections);
+        ev(f, "queue_waiting_percent", "samples with connections waiting", share * 100, units::percent);
         ev(f, "queue_wait_ms", "wait in the queue (mean queued / accepts per second)",
-           std::min(queue_wait_s, 3600.0) * 1e3, "ms");
+           std::min(queue_wait_s, 3600.0) * 1e3, units::ms);
         ev(f, "accepts_per_second", b ? "accept() calls per second" : "new connections per second",
-           accepts_per_s, "/s");
-        ev(f, "connections_min", "connections held (fewest seen)", c.inbound_min, "connections");
-        ev(f, "connections_max", "connections held (most seen)", c.inbound_max, "connections");
-        ev(f, "cpu_cores", "process CPU", s.cpu_cores, "cores");
+           accepts_per_s, units::per_second);
+        ev(f, "connections_min", "connections held (fewest seen)", c.inbound_min, units::connections);
+        ev(f, "connections_max", "connections held (most seen)", c.inbound_max, units::connections);
+        ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
         f.why = fmt::format(
             "The process holds a flat {} connections and takes a new one only when one leaves, "
             "while it uses {:.2f} of {} cores and no call fails: its own concurrency cap (worker "
@@ -140,19 +140,19 @@ void Judge::accept_queue() {
             c.inbound_max, full->local.to_string(), full->queued_max, full->backlog,
             full_share * 100);
     f.subject = full ? full->local.to_string() : "";
-    ev(f, "listen_overflows_per_second", "ListenOverflows per second", overflows, "/s");
+    ev(f, "listen_overflows_per_second", "ListenOverflows per second", overflows, units::per_second);
     if (full) {
-        ev(f, "accept_queue_max", "accept queue (max seen)", full->queued_max, "connections");
+        ev(f, "accept_queue_max", "accept queue (max seen)", full->queued_max, units::connections);
         ev(f, "backlog", "listen backlog (after the somaxconn clamp)", full->backlog,
-           "connections");
-        ev(f, "queue_full_percent", "samples with the queue full", full_share * 100, "%");
+           units::connections);
+        ev(f, "queue_full_percent", "samples with the queue full", full_share * 100, units::percent);
     }
-    ev(f, "somaxconn", "net.core.somaxconn", static_cast<double>(s.somaxconn), "connections");
+    ev(f, "somaxconn", "net.core.somaxconn", static_cast<double>(s.somaxconn), units::connections);
     ev(f, "accepts_per_second", b ? "accept() calls per second" : "new connections per second",
-       accepts_per_s, "/s");
-    ev(f, "connections_min", "connections held (fewest seen)", c.inbound_min, "connections");
-    ev(f, "connections_max", "connections held (most seen)", c.inbound_max, "connections");
-    ev(f, "cpu_cores", "process CPU", s.cpu_cores, "cores");
+       accepts_per_s, units::per_second);
+    ev(f, "connections_min", "connections held (fewest seen)", c.inbound_min, units::connections);
+    ev(f, "connections_max", "connections held (most seen)", c.inbound_max, units::connections);
+    ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
     if (fd_limited) {
         f.severity = Severity::warn;
         f.why =
@@ -195,7 +195,7 @@ void Judge::syn_backlog() {
     if (reqq > 0) {
         auto f = make(Bottleneck::syn_backlog_overflow, Severity::crit, 0.8,
                       fmt::format("{:.1f} SYNs dropped per second: SYN queue full", reqq));
-        ev(f, "reqqfull_drops_per_second", "TCPReqQFullDrop per second", reqq, "/s");
+        ev(f, "reqqfull_drops_per_second", "TCPReqQFullDrop per second", reqq, units::per_second);
         f.why = "Half-open connections fill the SYN queue and further SYNs are dropped.";
         f.fix = {
             "sysctl -w net.ipv4.tcp_syncookies=1",
@@ -262,19 +262,19 @@ void Judge::evicting_cap() {
     f.subject = fmt::format("connection cap (about {} held)", c.inbound_max);
     ev(f, "accepted_per_second",
        b ? "connections accepted per second" : "connections accepted per second (namespace)",
-       accepted / window, "/s");
+       accepted / window, units::per_second);
     if (b)
         ev(f, "ended_by_it_per_second", "connections it ended first, per second", ended / window,
-           "/s");
+           units::per_second);
     else
         ev(f, "new_connections_per_look", "connections no earlier look had seen, per look",
            static_cast<double>(c.accepted) / static_cast<double>(std::max<uint64_t>(c.samples, 1)),
-           "connections");
+           units::connections);
     ev(f, "aborted_per_second", "connections aborted (resets sent, data after close or unread)",
-       aborted / window, "/s");
-    ev(f, "connections_max", "connections held at once (most seen)", c.inbound_max, "connections");
-    ev(f, "connections_mean", "connections held at once (mean)", held_mean, "connections");
-    ev(f, "cpu_cores", "process CPU", s.cpu_cores, "cores");
+       aborted / window, units::per_second);
+    ev(f, "connections_max", "connections held at once (most seen)", c.inbound_max, units::connections);
+    ev(f, "connections_mean", "connections held at once (mean)", held_mean, units::connections);
+    ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
     f.why =
         "The process holds no more than its own limit of connections. It keeps accepting, "
         "and makes room by ending connections that are still in use (idle keep-alive ones "

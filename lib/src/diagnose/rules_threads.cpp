@@ -9,17 +9,17 @@ void Judge::thread_storm() {
         auto f = make(
             Bottleneck::context_switch_storm, Severity::crit, runq_p99 >= 1'000'000 ? 0.9 : 0.8,
             fmt::format("{} threads, {:.0f} context switches per second", s.threads_max, switches));
-        ev(f, "threads", "threads (max seen)", s.threads_max, "threads");
-        ev(f, "connections", "connections held (max seen)", s.connections_max, "connections");
-        ev(f, "switches_per_second", "context switches per second", switches, "/s");
-        ev(f, "involuntary_per_second", "involuntary switches per second", involuntary, "/s");
+        ev(f, "threads", "threads (max seen)", s.threads_max, units::threads);
+        ev(f, "connections", "connections held (max seen)", s.connections_max, units::connections);
+        ev(f, "switches_per_second", "context switches per second", switches, units::per_second);
+        ev(f, "involuntary_per_second", "involuntary switches per second", involuntary, units::per_second);
         if (b)
             ev(f, "runq_p99_us", "run-queue latency p99", static_cast<double>(runq_p99) / 1e3,
-               "us");
+               units::us);
         else
             ev(f, "runq_wait_share", "threads' run-queue wait per second", s.runq_wait_share,
-               "s/s");
-        ev(f, "cpu_cores", "process CPU", s.cpu_cores, "cores");
+               units::seconds_per_second);
+        ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
         f.why = fmt::format(
             "One thread per connection: {} threads share {} CPUs, so the scheduler, not the "
             "work, takes the time; each switch costs microseconds and caches. CPU may read "
@@ -62,39 +62,39 @@ void Judge::cpu_saturated() {
     if (quota_bound) {
         f.subject = fmt::format("cgroup {} (CPU limit {:.2f} cores)", s.cpu_limit_cgroup,
                                 s.cpu_limit_cores);
-        ev(f, "cpu_limit_cores", "cgroup CPU limit (quota / period)", s.cpu_limit_cores, "cores");
-        ev(f, "throttled_percent", "periods that ran out of quota", s.throttled_share * 100, "%");
+        ev(f, "cpu_limit_cores", "cgroup CPU limit (quota / period)", s.cpu_limit_cores, units::cores);
+        ev(f, "throttled_percent", "periods that ran out of quota", s.throttled_share * 100, units::percent);
         ev(f, "throttled_seconds_per_second", "threads held back by the quota", s.throttled_s_per_s,
-           "s/s");
+           units::seconds_per_second);
     }
     if (one_thread) {
         f.subject = fmt::format("thread {} ({})", pegged->tid, pegged->comm);
-        ev(f, "thread_cpu_percent", "busiest thread on CPU", pegged->cores * 100, "%");
-        ev(f, "thread_busy_percent", "busiest thread on CPU or runnable", pegged->busy * 100, "%");
+        ev(f, "thread_cpu_percent", "busiest thread on CPU", pegged->cores * 100, units::percent);
+        ev(f, "thread_busy_percent", "busiest thread on CPU or runnable", pegged->busy * 100, units::percent);
         if (s.busiest_threads.size() > 1)
             ev(f, "next_thread_cpu_percent", "next busiest thread on CPU",
-               s.busiest_threads[1].cores * 100, "%");
+               s.busiest_threads[1].cores * 100, units::percent);
     }
     if (starved) {
         f.subject = fmt::format("host CPU ({} cores)", s.cpus);
-        ev(f, "runq_wait_seconds_per_second", "threads waiting for a CPU", runq_wait, "s/s");
+        ev(f, "runq_wait_seconds_per_second", "threads waiting for a CPU", runq_wait, units::seconds_per_second);
         int rank = 0;
         for (const auto& u : s.host_cpu_users)
             ev(f, fmt::format("host_cpu_user_{}_cores", ++rank),
                fmt::format("CPU of {} ({} process{})", u.comm, u.processes,
                            u.processes == 1 ? "" : "es"),
-               u.cores, "cores");
+               u.cores, units::cores);
     }
-    ev(f, "cpu_cores", "process CPU", s.cpu_cores, "cores");
+    ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
     ev(f, "usable_cores", "cores usable (min of CPUs, threads, cgroup CPU limit)", usable_cores,
-       "cores");
-    ev(f, "host_busy_percent", "host CPU busy", s.host_busy * 100, "%");
+       units::cores);
+    ev(f, "host_busy_percent", "host CPU busy", s.host_busy * 100, units::percent);
     if (b) {
         double on = static_cast<double>(b->sched.on_cpu_ns);
         double total = on;
         for (auto x : b->sched.off_cpu_ns)
             total += static_cast<double>(x);
-        if (total > 0) ev(f, "on_cpu_percent", "threads' time on CPU", on / total * 100, "%");
+        if (total > 0) ev(f, "on_cpu_percent", "threads' time on CPU", on / total * 100, units::percent);
     }
     if (symptom) {
         f.why = storm ? "A symptom of the context-switch storm above."
@@ -203,11 +203,11 @@ void Judge::blocking_and_locks() {
             auto f = make(Bottleneck::off_cpu_blocking, Severity::crit, b ? 0.85 : 0.65,
                           fmt::format("{:.0f}% of {} in sleeps, fsync or disk waits",
                                       blocking * 100, source));
-            ev(f, "blocking_percent", "time blocked in sleep/fsync/disk", blocking * 100, "%");
-            ev(f, "cpu_cores", "process CPU", s.cpu_cores, "cores");
+            ev(f, "blocking_percent", "time blocked in sleep/fsync/disk", blocking * 100, units::percent);
+            ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
             if (!b) {
                 ev(f, "disk_samples", "thread samples in D state (disk)",
-                   static_cast<double>(s.disk), "samples");
+                   static_cast<double>(s.disk), units::samples);
                 // Where the blocked threads sat: the syscalls behind the D state.
                 std::vector<std::pair<uint64_t, std::string>> where;
                 for (const auto& [name, n] : s.blocked_in)
@@ -218,15 +218,15 @@ void Judge::blocking_and_locks() {
                 for (size_t i = 0; i < std::min<size_t>(3, where.size()); ++i)
                     ev(f, "in_" + where[i].second,
                        "thread samples asleep in " + where[i].second + "()",
-                       static_cast<double>(where[i].first), "samples");
+                       static_cast<double>(where[i].first), units::samples);
             }
             if (b) {
                 for (auto name : syscalls::kBlocking)
                     if (auto* sc = b->syscall(name))
                         ev(f, fmt::format("{}_per_second", name), fmt::format("{} per second", name),
-                           static_cast<double>(sc->count) / sys_s, "/s");
+                           static_cast<double>(sc->count) / sys_s, units::per_second);
                 ev(f, "off_cpu_disk_ms", "off-CPU in D state",
-                   static_cast<double>(b->sched.off_cpu_ns[off_disk]) / 1e6, "ms");
+                   static_cast<double>(b->sched.off_cpu_ns[off_disk]) / 1e6, units::ms);
             }
             f.why =
                 "The process waits in calls that block the thread (sleeps, fsync, disk reads) "
@@ -274,22 +274,22 @@ void Judge::blocking_and_locks() {
                           fmt::format("{:.0f}% of {} in futex waits, {:.0f} futex calls per second",
                                       futex_share * 100, source, futex_per_s));
             ev(f, "lock_stalled", "threads waiting in futex at once (mean)", lock_stalled,
-               "threads");
+               units::threads);
             if (overflowing)
                 ev(f, "syn_stalled",
                    "clients waiting on a SYN retransmit at once (overflows x 1 s)", syn_stalled,
-                   "connections");
-            ev(f, "futex_percent", "share in futex", futex_share * 100, "%");
+                   units::connections);
+            ev(f, "futex_percent", "share in futex", futex_share * 100, units::percent);
             ev(f, "futex_per_second", b ? "futex calls per second" : "context switches per second",
-               futex_per_s, "/s");
-            ev(f, "threads", "threads", s.threads_max, "threads");
-            ev(f, "cpu_cores", "process CPU", s.cpu_cores, "cores");
+               futex_per_s, units::per_second);
+            ev(f, "threads", "threads", s.threads_max, units::threads);
+            ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
             ev(f, "lock_busy_bound_cores", "CPU demand (on a CPU or waiting for one)", demand,
-               "cores");
+               units::cores);
             if (b) {
                 if (auto* fx = b->syscall(syscalls::kFutex))
                     ev(f, "futex_p99_us", "futex latency p99",
-                       static_cast<double>(fx->latency.percentile_ns(0.99)) / 1e3, "us");
+                       static_cast<double>(fx->latency.percentile_ns(0.99)) / 1e3, units::us);
             }
             f.why = outweighed
                         ? "Threads wait for each other on a lock (futex), but the overflowing "

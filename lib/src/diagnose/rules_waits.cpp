@@ -21,14 +21,14 @@ std::string dest_name(const DestinationWait& d) {
 void reply_evidence(Finding& f, const DestinationWait& d) {
     if (d.reply_mean_s > 0)
         ev(f, "reply_mean_ms", "reply time, mean (requests out / replies per second)",
-           d.reply_mean_s * 1e3, "ms");
+           d.reply_mean_s * 1e3, units::ms);
     if (d.reply_latency.count() == 0) return;
     ev(f, "reply_p50_ms", "reply latency p50 (clock-tick resolution)",
-       static_cast<double>(d.reply_latency.percentile_ns(0.5)) / 1e6, "ms");
+       static_cast<double>(d.reply_latency.percentile_ns(0.5)) / 1e6, units::ms);
     ev(f, "reply_p99_ms", "reply latency p99",
-       static_cast<double>(d.reply_latency.percentile_ns(0.99)) / 1e6, "ms");
+       static_cast<double>(d.reply_latency.percentile_ns(0.99)) / 1e6, units::ms);
     ev(f, "replies_seen", "exchanges seen completing", static_cast<double>(d.reply_latency.count()),
-       "replies");
+       units::replies);
 }
 
 std::vector<std::string> next_probe(const DestinationWait& d) {
@@ -79,14 +79,14 @@ void Judge::connection_pool() {
                          "busy, {:.0f} threads waiting for a slot",
                          d.remote.to_string(), pool_busy(d) * 100, d.conns_max, futex_waiters));
     f.subject = fmt::format("pool of {} to {}", d.conns_max, d.remote.to_string());
-    ev(f, "pool_connections", "connections to the destination", d.conns_max, "connections");
-    ev(f, "pool_busy_percent", "pool connections awaiting a reply (mean)", pool_busy(d) * 100, "%");
+    ev(f, "pool_connections", "connections to the destination", d.conns_max, units::connections);
+    ev(f, "pool_busy_percent", "pool connections awaiting a reply (mean)", pool_busy(d) * 100, units::percent);
     ev(f, "pool_all_busy_percent", "samples with every connection busy",
-       per_sample(d.samples_all_busy, d.samples_seen) * 100, "%");
-    ev(f, "futex_waiters", "threads waiting in futex (mean)", futex_waiters, "threads");
-    ev(f, "threads", "threads", s.threads_max, "threads");
+       per_sample(d.samples_all_busy, d.samples_seen) * 100, units::percent);
+    ev(f, "futex_waiters", "threads waiting in futex (mean)", futex_waiters, units::threads);
+    ev(f, "threads", "threads", s.threads_max, units::threads);
     reply_evidence(f, d);
-    ev(f, "cpu_cores", "process CPU", s.cpu_cores, "cores");
+    ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
     f.why = fmt::format(
         "Every request needs one of {} connections to {}; all are in use nearly all the time and "
         "the other requests' threads sleep until one comes back. The machine is idle: the pool's "
@@ -119,15 +119,15 @@ void Judge::downstream() {
                               "connections",
                               dest_name(*d), share * 100, waiting, d->conns_max));
     f.subject = d->remote.to_string();
-    ev(f, "wait_percent", "samples with a request out at the destination", share * 100, "%");
-    ev(f, "waiting_mean", "requests out at once (mean)", waiting, "requests");
-    ev(f, "waiting_max", "requests out at once (most)", d->waiting_max, "requests");
-    ev(f, "connections", "connections to the destination (most)", d->conns_max, "connections");
+    ev(f, "wait_percent", "samples with a request out at the destination", share * 100, units::percent);
+    ev(f, "waiting_mean", "requests out at once (mean)", waiting, units::requests);
+    ev(f, "waiting_max", "requests out at once (most)", d->waiting_max, units::requests);
+    ev(f, "connections", "connections to the destination (most)", d->conns_max, units::connections);
     ev(f, "requests_in_progress", "inbound requests in progress (mean)", c.mean_inbound_pending(),
-       "requests");
+       units::requests);
     reply_evidence(f, *d);
-    ev(f, "cpu_cores", "process CPU", s.cpu_cores, "cores");
-    if (d->server_pid) ev(f, "server_pid", "local process serving it", d->server_pid, "");
+    ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
+    if (d->server_pid) ev(f, "server_pid", "local process serving it", d->server_pid, units::none);
     if (behind_pool) {
         f.why = "The exhausted pool above is full of requests waiting on this destination.";
     } else {
@@ -162,12 +162,12 @@ void Judge::nagle() {
                               "~{:.0f} ms for a delayed ACK (round trip {:.0f} us)",
                               share * 100, stall_ms, static_cast<double>(c.rtt_us_min)));
     f.subject = fmt::format("port {}", port);
-    ev(f, "held_percent", "samples with a connection holding data back", share * 100, "%");
+    ev(f, "held_percent", "samples with a connection holding data back", share * 100, units::percent);
     ev(f, "held_mean", "connections holding data back (mean)",
-       per_sample(c.nagle_held_sum, c.samples), "connections");
-    ev(f, "stall_p50_ms", "unacknowledged small segment's wait (p50)", stall_ms, "ms");
-    ev(f, "rtt_us", "round-trip time (smallest seen)", c.rtt_us_min, "us");
-    ev(f, "cpu_cores", "process CPU", s.cpu_cores, "cores");
+       per_sample(c.nagle_held_sum, c.samples), units::connections);
+    ev(f, "stall_p50_ms", "unacknowledged small segment's wait (p50)", stall_ms, units::ms);
+    ev(f, "rtt_us", "round-trip time (smallest seen)", c.rtt_us_min, units::us);
+    ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
     f.why =
         "The response goes out in several small writes on a socket without TCP_NODELAY: Nagle "
         "holds each later piece until the first is acknowledged, and the peer delays that ACK "
@@ -206,16 +206,16 @@ void Judge::poll_scaling() {
                   fmt::format("poll()/select() scans {:.0f} fds per call; {:.0f}% of the "
                               "process's CPU is in the kernel",
                               poll_nfds, s.sys_cores / std::max(s.cpu_cores, 1e-9) * 100));
-    ev(f, "fds_per_call", "fds passed per poll/select call (mean)", poll_nfds, "fds");
+    ev(f, "fds_per_call", "fds passed per poll/select call (mean)", poll_nfds, units::fds);
     if (b && b->poll_calls) {
         ev(f, "poll_calls_per_second", "poll/select calls per second",
-           static_cast<double>(b->poll_calls) / sys_s, "/s");
+           static_cast<double>(b->poll_calls) / sys_s, units::per_second);
         ev(f, "fds_scanned_per_second", "fds scanned per second",
-           static_cast<double>(b->poll_nfds_sum) / sys_s, "/s");
+           static_cast<double>(b->poll_nfds_sum) / sys_s, units::per_second);
     }
-    ev(f, "fds_open_max", "open fds (max seen)", static_cast<double>(s.fds_max), "fds");
-    ev(f, "cpu_cores", "process CPU", s.cpu_cores, "cores");
-    ev(f, "sys_cores", "of it in the kernel", s.sys_cores, "cores");
+    ev(f, "fds_open_max", "open fds (max seen)", static_cast<double>(s.fds_max), units::fds);
+    ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
+    ev(f, "sys_cores", "of it in the kernel", s.sys_cores, units::cores);
     f.why =
         "select() and poll() hand the kernel every fd on every call and the kernel checks each "
         "one, ready or not: the cost grows with idle connections, not with work. select() also "

@@ -100,15 +100,15 @@ Verdict Judge::run() {
         auto f = make(Bottleneck::healthy, Severity::ok, idle ? 0.4 : 0.8,
                       idle ? "nothing stands out - but the target was idle during the window"
                            : "nothing stands out: no errors, short queues, headroom");
-        ev(f, "cpu_cores", "process CPU", s.cpu_cores, "cores");
-        ev(f, "switches_per_second", "context switches per second", switches, "/s");
-        ev(f, "threads", "threads", s.threads_max, "threads");
-        ev(f, "fds_open_max", "open fds (max seen)", static_cast<double>(s.fds_max), "fds");
+        ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
+        ev(f, "switches_per_second", "context switches per second", switches, units::per_second);
+        ev(f, "threads", "threads", s.threads_max, units::threads);
+        ev(f, "fds_open_max", "open fds (max seen)", static_cast<double>(s.fds_max), units::fds);
         if (b) {
             ev(f, "syscalls_per_second", "syscalls per second",
-               static_cast<double>(b->total_syscalls()) / sys_s, "/s");
+               static_cast<double>(b->total_syscalls()) / sys_s, units::per_second);
             ev(f, "runq_p99_us", "run-queue latency p99", static_cast<double>(runq_p99) / 1e3,
-               "us");
+               units::us);
         }
         f.why = idle ? "Put the server under its usual load during the window to judge it."
                      : "The limits this tool knows were all far away during the window.";

@@ -107,8 +107,8 @@ constexpr double kNagleHeld = 0.2;
 // costs tens of microseconds, as much as serving a small request.
 constexpr double kPollScanFds = 1000;
 
-inline void ev(Finding& f, std::string key, std::string label, double value, std::string unit) {
-    f.evidence.push_back({std::move(key), std::move(label), value, std::move(unit)});
+inline void ev(Finding& f, std::string key, std::string label, double value, Measure unit) {
+    f.evidence.push_back({std::move(key), std::move(label), value, unit});
 }
 
 inline Finding make(Bottleneck id, Severity sev, double confidence, std::string title) {

@@ -51,12 +51,20 @@ std::string perf_label(const Finding& f, const Evidence& e) {
 
 // The plugin units: s, ms, us, %, B/KB/MB/TB, c; everything else is a plain number.
 // Since-boot counters (keys ending in _total) are "c", so graphers derive rates.
-std::string_view perf_unit(std::string_view key, std::string_view unit) {
+std::string_view perf_unit(std::string_view key, Measure unit) {
     if (key.size() > 6 && key.substr(key.size() - 6) == "_total") return "c";
-    for (std::string_view u : {"s", "ms", "us", "%"})
-        if (unit == u) return u;
-    if (unit == "bytes") return "B";
-    return "";
+    switch (unit.dim) {
+        case Dim::milliseconds:
+            return "ms";
+        case Dim::microseconds:
+            return "us";
+        case Dim::percent:
+            return "%";
+        case Dim::bytes:
+            return "B";
+        default:
+            return "";
+    }
 }
 
 std::string perf_value(double v) {

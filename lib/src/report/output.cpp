@@ -61,12 +61,20 @@ std::string bytes_text(double bytes) {
 
 std::string evidence_text(const Evidence& e) {
     if (std::isinf(e.value)) return "unlimited";
-    if (e.unit == "bytes") return bytes_text(e.value);
-    if (e.unit == "ratio") return fmt::format("{:.2f}", e.value);
     std::string v = number_text(e.value);
-    if (e.unit.empty()) return v;
-    if (e.unit == "/s" || e.unit == "%") return v + e.unit;
-    return v + " " + e.unit;
+    switch (e.unit.dim) {
+        case Dim::plain:
+            return v;
+        case Dim::bytes:
+            return bytes_text(e.value);
+        case Dim::ratio:
+            return fmt::format("{:.2f}", e.value);
+        case Dim::percent:
+        case Dim::per_second:
+            return v + std::string(e.unit.name());
+        default:
+            return v + " " + std::string(e.unit.name());
+    }
 }
 
 std::string wrap(std::string_view text, size_t indent, size_t width) {

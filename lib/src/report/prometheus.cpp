@@ -123,11 +123,12 @@ std::string render_prometheus(const CheckReport& r) {
     for (const auto& f : r.findings) {
         bool of_process = process_comm(f.subject).has_value();
         for (const auto& e : f.evidence) {
-            if (e.unit == "/s" || ends_with(e.key, "_per_second")) continue;
+            // Rates are Prometheus's to compute (rate()), from the counters.
+            if (e.unit.dim == Dim::per_second || ends_with(e.key, "_per_second")) continue;
             std::string key = e.key;
             double value = e.value;
-            std::string unit = e.unit;
-            if (unit == "%") {
+            std::string unit(e.unit.name());
+            if (e.unit.dim == Dim::percent) {
                 if (ends_with(key, "_percent")) key.resize(key.size() - 8);
                 key += "_ratio";
                 value /= 100;

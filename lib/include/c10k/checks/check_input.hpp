@@ -69,7 +69,7 @@ class CheckInput {
 
 // Small helpers so rules read as rules.
 Finding make_finding(CheckId id, Severity sev, std::string title);
-void add_evidence(Finding& f, std::string key, std::string label, double value, std::string unit);
+void add_evidence(Finding& f, std::string key, std::string label, double value, Measure unit);
 Severity worse(Severity a, Severity b);
 // "sysctl -w key=value" plus the line that keeps it across reboots.
 std::string sysctl_fix(std::string_view key, std::string_view value);
