@@ -17,7 +17,7 @@ void Judge::ephemeral_ports() {
     if (addrnotavail > 0 || dest_use >= kPortsUsed) {
         auto f =
             make(Bottleneck::ephemeral_port_exhaustion, Severity::crit,
-                 addrnotavail > 0 && dest_use >= kPortsUsed ? 0.95 : 0.8,
+                 addrnotavail > 0 && dest_use >= kPortsUsed ? Support::caught : Support::counted,
                  s.busiest_destination
                      ? fmt::format("{} sockets to {} with {} local ports to choose from",
                                    s.busiest_destination->sockets,
@@ -83,7 +83,7 @@ void Judge::socket_buffers() {
     }
     if (!tiny_window && !buf_events && !sampled) return;
     auto f = make(Bottleneck::socket_buffer_limited, Severity::crit,
-                  tiny_window ? 0.85 : (sampled ? 0.75 : 0.6),
+                  tiny_window ? Support::measured : (sampled ? Support::sampled : Support::weak),
                   tiny_window || !sampled
                       ? fmt::format("{:.0f}% of incoming segments met a receive window under "
                                     "{} KiB; {:.0f} bytes per read",
@@ -123,7 +123,7 @@ void Judge::tcp_counters() {
     double tw_overflow = rate(s, "TcpExt.TCPTimeWaitOverflow");
     if (tw_overflow > 0) {
         auto f =
-            make(Bottleneck::time_wait_overflow, Severity::warn, 0.8,
+            make(Bottleneck::time_wait_overflow, Severity::warn, Support::counted,
                  fmt::format("{:.1f} TIME_WAIT sockets destroyed early per second", tw_overflow));
         ev(f, "tw_overflow_per_second", "TCPTimeWaitOverflow per second", tw_overflow, units::per_second);
         f.why =
@@ -136,7 +136,7 @@ void Judge::tcp_counters() {
     double pressures = rate(s, "TcpExt.TCPMemoryPressures");
     if (pressures > 0) {
         auto f =
-            make(Bottleneck::tcp_memory_pressure, Severity::crit, 0.8,
+            make(Bottleneck::tcp_memory_pressure, Severity::crit, Support::counted,
                  fmt::format("TCP entered memory pressure {:.1f} times per second", pressures));
         ev(f, "memory_pressures_per_second", "TCPMemoryPressures per second", pressures, units::per_second);
         f.why = "Past tcp_mem's pressure threshold the kernel shrinks every socket's buffers.";
@@ -147,7 +147,7 @@ void Judge::tcp_counters() {
     }
     double retrans = rate(s, "Tcp.RetransSegs"), outsegs = rate(s, "Tcp.OutSegs");
     if (retrans >= 1 && outsegs > 0 && retrans / outsegs >= 0.01) {
-        auto f = make(Bottleneck::network_loss, Severity::warn, 0.6,
+        auto f = make(Bottleneck::network_loss, Severity::warn, Support::weak,
                       fmt::format("{:.1f}% of segments retransmitted", retrans / outsegs * 100));
         ev(f, "retransmits_per_second", "retransmitted segments per second", retrans, units::per_second);
         if (b)

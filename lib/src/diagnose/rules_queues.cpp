@@ -21,7 +21,7 @@ std::vector<std::string> cap_fixes() {
 void Judge::fd_limit() {
     if (fd_limited) {
         auto f = make(
-            Bottleneck::fd_limit, Severity::crit, emfile > 0 ? 0.95 : 0.75,
+            Bottleneck::fd_limit, Severity::crit, emfile > 0 ? Support::caught : Support::sampled,
             fmt::format("{} open fds against a soft limit of {}{}", s.fds_max, s.nofile_soft,
                         emfile ? fmt::format("; {} calls failed with EMFILE/ENFILE", emfile) : ""));
         ev(f, "fds_open_max", "open fds (max seen)", static_cast<double>(s.fds_max), units::fds);
@@ -98,7 +98,7 @@ void Judge::accept_queue() {
     if (at_cap && !full_steady) {
         double share =
             static_cast<double>(waiting->waiting_samples) / static_cast<double>(waiting->samples);
-        auto f = make(Bottleneck::app_connection_limit, Severity::crit, 0.8,
+        auto f = make(Bottleneck::app_connection_limit, Severity::crit, Support::counted,
                       fmt::format("the application holds {} connections and accepts no more: up "
                                   "to {} wait in the accept queue of {} ({:.0f}% of samples), "
                                   "below its backlog of {}",
@@ -129,7 +129,7 @@ void Judge::accept_queue() {
     }
 
     auto f = make(at_cap ? Bottleneck::app_connection_limit : Bottleneck::accept_queue_overflow,
-                  Severity::crit, full && overflows > 0 ? 0.9 : 0.7,
+                  Severity::crit, full && overflows > 0 ? Support::corroborated : Support::indirect,
                   full ? fmt::format("accept queue of {} full: {}/{}", full->local.to_string(),
                                      full->queued_max, full->backlog)
                        : fmt::format("{:.1f} listen overflows per second", overflows));
@@ -193,7 +193,7 @@ void Judge::accept_queue() {
 void Judge::syn_backlog() {
     double reqq = rate(s, "TcpExt.TCPReqQFullDrop");
     if (reqq > 0) {
-        auto f = make(Bottleneck::syn_backlog_overflow, Severity::crit, 0.8,
+        auto f = make(Bottleneck::syn_backlog_overflow, Severity::crit, Support::counted,
                       fmt::format("{:.1f} SYNs dropped per second: SYN queue full", reqq));
         ev(f, "reqqfull_drops_per_second", "TCPReqQFullDrop per second", reqq, units::per_second);
         f.why = "Half-open connections fill the SYN queue and further SYNs are dropped.";
@@ -258,7 +258,7 @@ void Judge::evicting_cap() {
                 "accepts {:.0f} connections a second and aborts {:.0f} a second while "
                 "the peer was still using them, holding at most {}",
                 accepted / window, aborted / window, c.inbound_max);
-    auto f = make(Bottleneck::app_connection_limit, Severity::crit, 0.8, std::move(headline));
+    auto f = make(Bottleneck::app_connection_limit, Severity::crit, Support::counted, std::move(headline));
     f.subject = fmt::format("connection cap (about {} held)", c.inbound_max);
     ev(f, "accepted_per_second",
        b ? "connections accepted per second" : "connections accepted per second (namespace)",

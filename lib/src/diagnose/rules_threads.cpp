@@ -7,7 +7,8 @@ namespace c10k::verdict {
 void Judge::thread_storm() {
     if (storm) {
         auto f = make(
-            Bottleneck::context_switch_storm, Severity::crit, runq_p99 >= 1'000'000 ? 0.9 : 0.8,
+            Bottleneck::context_switch_storm, Severity::crit,
+            runq_p99 >= 1'000'000 ? Support::corroborated : Support::counted,
             fmt::format("{} threads, {:.0f} context switches per second", s.threads_max, switches));
         ev(f, "threads", "threads (max seen)", s.threads_max, units::threads);
         ev(f, "connections", "connections held (max seen)", s.connections_max, units::connections);
@@ -45,7 +46,7 @@ void Judge::cpu_saturated() {
     // a loop per core): on one core only, it is simply the machine's.
     bool one_thread = !quota_bound && pegged && (!cpu_busy || threads > 1 || s.cpus > 1);
     auto f = make(
-        Bottleneck::cpu_saturated, symptom ? Severity::warn : Severity::crit, 0.8,
+        Bottleneck::cpu_saturated, symptom ? Severity::warn : Severity::crit, Support::counted,
         quota_bound ? fmt::format("the cgroup's CPU limit of {:.2f} cores is used up: throttled in "
                                   "{:.0f}% of its periods, {:.2f} s of waiting per second",
                                   s.cpu_limit_cores, s.throttled_share * 100, s.throttled_s_per_s)
@@ -200,7 +201,8 @@ void Judge::blocking_and_locks() {
             source = "thread samples";
         }
         if (blocking >= kBlockingShare && !cpu_limited && !fd_limited) {
-            auto f = make(Bottleneck::off_cpu_blocking, Severity::crit, b ? 0.85 : 0.65,
+            auto f = make(Bottleneck::off_cpu_blocking, Severity::crit,
+                          b ? Support::measured : Support::sampled_proxy,
                           fmt::format("{:.0f}% of {} in sleeps, fsync or disk waits",
                                       blocking * 100, source));
             ev(f, "blocking_percent", "time blocked in sleep/fsync/disk", blocking * 100, units::percent);
@@ -270,7 +272,7 @@ void Judge::blocking_and_locks() {
             bool outweighed = syn_stalled > lock_stalled;
             if (outweighed) can_cap = false;
             auto f = make(Bottleneck::lock_contention, can_cap ? Severity::crit : Severity::warn,
-                          b ? 0.85 : 0.6,
+                          b ? Support::measured : Support::weak,
                           fmt::format("{:.0f}% of {} in futex waits, {:.0f} futex calls per second",
                                       futex_share * 100, source, futex_per_s));
             ev(f, "lock_stalled", "threads waiting in futex at once (mean)", lock_stalled,

@@ -74,7 +74,7 @@ void Judge::connection_pool() {
     if (!pool) return;
     const auto& d = *pool;
     auto f =
-        make(Bottleneck::app_connection_limit, Severity::crit, 0.85,
+        make(Bottleneck::app_connection_limit, Severity::crit, Support::measured,
              fmt::format("connection pool to {} exhausted: {:.0f}% of its {} connections "
                          "busy, {:.0f} threads waiting for a slot",
                          d.remote.to_string(), pool_busy(d) * 100, d.conns_max, futex_waiters));
@@ -114,7 +114,7 @@ void Judge::downstream() {
     bool behind_pool = pool == d;
     double waiting = per_sample(d->waiting_sum, c.samples);
     auto f = make(Bottleneck::downstream_bound, behind_pool ? Severity::warn : Severity::crit,
-                  c.samples_inbound_pending ? 0.85 : 0.7,
+                  c.samples_inbound_pending ? Support::measured : Support::indirect,
                   fmt::format("waits on {} {:.0f}% of the time: {:.1f} requests out at once on {} "
                               "connections",
                               dest_name(*d), share * 100, waiting, d->conns_max));
@@ -157,7 +157,7 @@ void Judge::nagle() {
             most = n;
         }
     double stall_ms = static_cast<double>(c.nagle_stall.percentile_ns(0.5)) / 1e6;
-    auto f = make(Bottleneck::nagle_delayed_ack, Severity::crit, 0.85,
+    auto f = make(Bottleneck::nagle_delayed_ack, Severity::crit, Support::measured,
                   fmt::format("small writes held by Nagle in {:.0f}% of samples, each waiting "
                               "~{:.0f} ms for a delayed ACK (round trip {:.0f} us)",
                               share * 100, stall_ms, static_cast<double>(c.rtt_us_min)));
@@ -202,7 +202,7 @@ void Judge::find_poll_scan() {
 
 void Judge::poll_scaling() {
     if (!poll_scan) return;
-    auto f = make(Bottleneck::poll_scaling, Severity::crit, b && b->poll_calls ? 0.85 : 0.7,
+    auto f = make(Bottleneck::poll_scaling, Severity::crit, b && b->poll_calls ? Support::measured : Support::indirect,
                   fmt::format("poll()/select() scans {:.0f} fds per call; {:.0f}% of the "
                               "process's CPU is in the kernel",
                               poll_nfds, s.sys_cores / std::max(s.cpu_cores, 1e-9) * 100));

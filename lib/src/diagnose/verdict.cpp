@@ -97,7 +97,7 @@ Verdict Judge::run() {
 
     if (v.findings.empty()) {
         bool idle = s.cpu_cores < 0.01 && (!b || b->total_syscalls() == 0) && s.switches_per_s < 1;
-        auto f = make(Bottleneck::healthy, Severity::ok, idle ? 0.4 : 0.8,
+        auto f = make(Bottleneck::healthy, Severity::ok, idle ? Support::idle : Support::counted,
                       idle ? "nothing stands out - but the target was idle during the window"
                            : "nothing stands out: no errors, short queues, headroom");
         ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);

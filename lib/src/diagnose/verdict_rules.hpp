@@ -111,10 +111,30 @@ inline void ev(Finding& f, std::string key, std::string label, double value, Mea
     f.evidence.push_back({std::move(key), std::move(label), value, unit});
 }
 
-inline Finding make(Bottleneck id, Severity sev, double confidence, std::string title) {
+// How directly a finding's evidence shows its mechanism; every confidence the
+// judge gives is one of these rows, so they are reviewed side by side.
+enum class Support {
+    caught,        // the failure itself counted (EMFILE, EADDRNOTAVAIL returns) and its cause seen
+    corroborated,  // two independent signals of one mechanism agree
+    measured,      // timed or counted in the kernel over the window (BPF)
+    counted,       // a kernel counter's rate, or the state in most looks at the process
+    sampled,       // looks at the process show the mechanism's state, not its cost
+    indirect,      // a proxy for the mechanism (poll's nfds from /proc, a queue full without overflows)
+    sampled_proxy, // a proxy seen in looks (D state for disk waits)
+    weak,          // one signal that other causes can also give
+    idle,          // nothing ran: there was little to judge
+};
+
+inline double confidence_of(Support s) {
+    constexpr double kConfidence[] = {0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6, 0.4};
+    static_assert(std::size(kConfidence) == static_cast<size_t>(Support::idle) + 1);
+    return kConfidence[static_cast<size_t>(s)];
+}
+
+inline Finding make(Bottleneck id, Severity sev, Support support, std::string title) {
     Finding f(id);
     f.severity = sev;
-    f.confidence = confidence;
+    f.confidence = confidence_of(support);
     f.title = std::move(title);
     return f;
 }
