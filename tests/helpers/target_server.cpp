@@ -9,6 +9,10 @@
 //   c10k-target cpu-burn SECONDS        epoll echo; burns ~1 ms of CPU per request
 //   c10k-target sleepy SECONDS          epoll echo; sleeps 3 ms and fdatasyncs per request
 //   c10k-target lock SECONDS            8 threads fighting over one mutex (also listens)
+//   c10k-target parked-pool THREADS SECONDS   epoll echo beside THREADS idle workers, each
+//                                       parked on a condvar of its own and waking every
+//                                       millisecond (a JVM or Go pool: many futex calls,
+//                                       no lock held)
 //   c10k-target slow-reader SECONDS     SO_RCVBUF 1024; reads 512 bytes at a time
 //   c10k-target healthy SECONDS         epoll echo, nothing else
 //   c10k-target accept-close SECONDS    accepts and closes at once (a peer for churn)
@@ -53,6 +57,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -153,6 +158,32 @@ void lock_contention(long secs) {
     stop = true;
     for (auto& t : threads)
         t.join();
+}
+
+// Workers that wait for work that never comes, each on its own condition
+// variable with a 1 ms timeout, as a managed runtime's pool parks its threads:
+// thousands of futex calls a second, all of them parking.
+void parked_pool(long threads, long secs) {
+    int l = make_listener(0, 128);
+    struct Slot {
+        std::mutex m;
+        std::condition_variable cv;
+    };
+    std::vector<Slot> slots(static_cast<size_t>(threads));
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> workers;
+    for (auto& slot : slots)
+        workers.emplace_back([&stop, &slot] {
+            std::unique_lock<std::mutex> g(slot.m);
+            while (!stop.load())
+                slot.cv.wait_for(g, std::chrono::milliseconds(1));
+        });
+    ready(port_of(l));
+    ::fcntl(l, F_SETFL, O_NONBLOCK);
+    serve_epoll(l, secs, [] {});
+    stop = true;
+    for (auto& w : workers)
+        w.join();
 }
 
 void slow_reader(long secs) {
@@ -312,6 +343,8 @@ int main(int argc, char** argv) {
             t.join();
     } else if (mode == "lock") {
         lock_contention(arg(argv, 2, argc));
+    } else if (mode == "parked-pool") {
+        parked_pool(arg(argv, 2, argc), arg(argv, 3, argc));
     } else if (mode == "slow-reader") {
         slow_reader(arg(argv, 2, argc));
     } else if (mode == "accept-close") {

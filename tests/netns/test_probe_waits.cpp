@@ -453,3 +453,47 @@ TEST(ProbeFollow, NothingToFollowIsOneNote) {
     EXPECT_NE(p.doc["notes"].dump().find("nothing to follow"), std::string::npos) << p.doc["notes"];
     EXPECT_EQ(p.id, "healthy");
 }
+
+// Parked is not contended: a pool of 16 workers, each on a condvar of its own
+// and waking every millisecond (thousands of futex calls a second, nearly all
+// of the process's syscall time), beside an epoll loop under light load. The
+// verdict a JVM or Go service in this state must get is healthy, not
+// lock-contention, in both modes.
+Probe parked_pool(const std::string& mode) {
+    Scenario s(target({"parked-pool", "16", "20"}), driver({"pingpong", "PORT", "8", "20", "5"}));
+    EXPECT_TRUE(s.ok());
+    return probe(s.pid(), mode);
+}
+
+TEST(ProbeWaits, AParkedPoolIsNotLockContention) {
+    REQUIRE_BPF();
+    auto p = parked_pool("bpf");
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_FALSE(has_finding(p, "lock-contention")) << p.doc.dump(2);
+    EXPECT_EQ(p.id, "healthy") << p.doc.dump(2);
+    // It did park: the sampler saw the workers in futex, none on a held lock.
+    EXPECT_GT(p.doc["sampled"]["thread_states"]["futex_samples"].get<double>(), 0);
+    EXPECT_EQ(p.doc["sampled"]["thread_states"]["futex_contended"].get<double>(), 0);
+}
+
+TEST(ProbeWaits, AParkedPoolIsNotLockContentionWithoutBpf) {
+    REQUIRE_PRIVATE_NETNS();
+    auto p = parked_pool("sample");
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_FALSE(has_finding(p, "lock-contention")) << p.doc.dump(2);
+    EXPECT_EQ(p.id, "healthy") << p.doc.dump(2);
+}
+
+// The contended mutex without BPF: the waiters' own futex arguments (one
+// address, the lock word 2) show the lock is held, from /proc alone.
+TEST(ProbeWaits, LockContentionWithoutBpf) {
+    REQUIRE_PRIVATE_NETNS();
+    Scenario s(target({"lock", "20"}), {});
+    ASSERT_TRUE(s.ok());
+    auto p = probe_expecting("lock-contention", s.pid(), "sample");
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_EQ(p.id, "lock-contention") << p.doc.dump(2);
+    EXPECT_GE(p.doc["sampled"]["thread_states"]["futex_contended"].get<double>(),
+              p.doc["sampled"]["samples"].get<double>())
+        << "at least one thread on the held lock per look, on average";
+}

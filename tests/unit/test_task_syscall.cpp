@@ -96,3 +96,30 @@ TEST(TaskSyscall, ASmallSelectWaitsOnItsReadSet) {
     EXPECT_EQ(poll_nfds(call(SYS_poll, {0x7000, 10000, 0})), 10000u);
     EXPECT_FALSE(poll_nfds(call(SYS_read, {3, 0, 0})));
 }
+
+// What a futex waiter's own arguments say: several on one address while a
+// thread runs, or a lock word of 2, is a held lock; each on its own address,
+// or a shared condvar while nothing runs, is a parked pool.
+TEST(TaskSyscall, ContendedFutexWaitsAreTheOnesOnAHeldLock) {
+    auto futex = [](uint64_t addr, uint64_t op, uint64_t val) {
+        TaskSyscall sc;
+        sc.nr = syscall_number("futex");
+        sc.args = {addr, op, val, 0, 0, 0};
+        return sc;
+    };
+    ASSERT_TRUE(futex_wait_of(futex(0x1000, 128, 0)));  // FUTEX_WAIT | FUTEX_PRIVATE_FLAG
+    ASSERT_TRUE(futex_wait_of(futex(0x1000, 393, 0)));  // WAIT_BITSET | PRIVATE | CLOCK_REALTIME
+    EXPECT_FALSE(futex_wait_of(futex(0x1000, 129, 1))) << "FUTEX_WAKE waits for nothing";
+    TaskSyscall read_call;
+    read_call.nr = syscall_number("read");
+    EXPECT_FALSE(futex_wait_of(read_call));
+
+    std::vector<FutexWait> parked = {{0x1000, 0}, {0x2000, 0}, {0x3000, 0}};
+    EXPECT_EQ(contended_waits(parked, true), (std::vector<bool>{false, false, false}));
+    std::vector<FutexWait> shared = {{0x1000, 0}, {0x1000, 0}, {0x3000, 0}};
+    EXPECT_EQ(contended_waits(shared, true), (std::vector<bool>{true, true, false}));
+    EXPECT_EQ(contended_waits(shared, false), (std::vector<bool>{false, false, false}))
+        << "a shared condvar while nothing runs is an idle pool";
+    std::vector<FutexWait> lock_word = {{0x1000, 2}};
+    EXPECT_EQ(contended_waits(lock_word, false), (std::vector<bool>{true}));
+}

@@ -194,7 +194,7 @@ void Judge::blocking_and_locks() {
             blocking = working >= kMinSamples && blocked >= kMinSamples
                            ? static_cast<double>(blocked) / static_cast<double>(working)
                            : 0;
-            futex_share = s.thread_samples ? static_cast<double>(s.futex_active) /
+            futex_share = s.thread_samples ? static_cast<double>(s.futex_contended) /
                                                  static_cast<double>(s.thread_samples)
                                            : 0;
             futex_per_s = s.switches_per_s;  // best proxy without syscall counts
@@ -242,8 +242,11 @@ void Judge::blocking_and_locks() {
         // hypervisor's steal slows that pace for every thread alike: the rate is
         // judged on the CPU time the VM left us (at 70% steal a lock that would
         // change hands 1,300 times a second does so 400 times).
+        // Time in futex says how long threads wait, not for what: a parked pool
+        // spends all of its syscall time there. Contention needs threads seen
+        // waiting on a lock another thread holds (contended_waits), in both modes.
         if (futex_share >= kFutexShare && futex_per_s / ours >= kFutexPerS && s.threads_max >= 4 &&
-            !storm && !pool) {
+            contended_waiters >= kContendedWaiters && !storm && !pool) {
             // Whether the lock can be what caps the process: one that guards
             // computation is held only while its holder runs or waits for a CPU,
             // so it is busy at most the process's CPU demand. Below half a core
@@ -277,6 +280,8 @@ void Judge::blocking_and_locks() {
                                       futex_share * 100, source, futex_per_s));
             ev(f, "lock_stalled", "threads waiting in futex at once (mean)", lock_stalled,
                units::threads);
+            ev(f, "contended_waiters", "threads seen waiting on a held lock at once (mean)",
+               contended_waiters, units::threads);
             if (overflowing)
                 ev(f, "syn_stalled",
                    "clients waiting on a SYN retransmit at once (overflows x 1 s)", syn_stalled,

@@ -70,6 +70,7 @@ Judge::Judge(const ProbeEvidence& evidence)
               runq_wait >= kStarvedWait * std::min(1.0, usable_cores);
     cpu_limited = cpu_busy || pegged || throttled || starved;
     futex_waiters = s.samples > 0 ? static_cast<double>(s.futex_active) / s.samples : 0;
+    contended_waiters = s.samples > 0 ? static_cast<double>(s.futex_contended) / s.samples : 0;
     find_pool();
     find_poll_scan();
 }

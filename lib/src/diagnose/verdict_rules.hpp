@@ -26,6 +26,11 @@ constexpr double kStormSwitchesPerS = 5000;  // all threads together
 constexpr double kCpuBusy = 0.85;            // share of the cores the process can use
 constexpr double kBlockingShare = 0.5;       // of syscall time, in sleep/fsync/disk
 constexpr double kFutexShare = 0.4;          // of syscall time, in futex
+// Threads waiting on a held lock at once, on average (Little's law: the lock
+// holds up that many threads' work). At one, a whole thread's worth of the
+// process is always queued behind a lock; below, the waits add latency here and
+// there, and a pool's parked workers (each on its own condvar) add nothing.
+constexpr double kContendedWaiters = 1.0;
 // Futex calls a second (on the CPU time that was ours) below which futex time
 // is workers parked on a condvar between tasks, not a lock changing hands: a
 // contended mutex guarding microseconds of work changes hands thousands of
@@ -208,6 +213,7 @@ class Judge {
     bool cpu_limited;                       // the process or one of its threads
     const DestinationWait* pool = nullptr;  // an exhausted connection pool
     double futex_waiters = 0;               // threads in futex per sample
+    double contended_waiters = 0;           // of those, waiting on a lock another holds
     double poll_nfds = 0;                   // fds per poll-family call
     bool poll_scan = false;
     std::vector<Finding> out;

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <map>
 #include <cerrno>
 #include <filesystem>
 
@@ -144,6 +145,30 @@ constexpr size_t kMaxThreadsToWalk = 8192;
 
 }  // namespace
 
+std::optional<FutexWait> futex_wait_of(const TaskSyscall& sc) {
+    static const int futex = syscall_number(syscalls::kFutex);
+    if (sc.nr < 0 || sc.nr != futex) return std::nullopt;
+    // The op without FUTEX_PRIVATE_FLAG (128) and FUTEX_CLOCK_REALTIME (256):
+    // FUTEX_WAIT is 0, FUTEX_WAIT_BITSET 9 (linux/futex.h).
+    uint64_t cmd = sc.args[1] & 127;
+    if (cmd != 0 && cmd != 9) return std::nullopt;
+    return FutexWait{sc.args[0], static_cast<uint32_t>(sc.args[2])};
+}
+
+std::vector<bool> contended_waits(const std::vector<FutexWait>& waits, bool any_running) {
+    // A lowlevel lock's word: 0 free, 1 locked, 2 locked with waiters. Only a
+    // waiter of a held lock sleeps expecting 2.
+    constexpr uint32_t kLockedWithWaiters = 2;
+    std::map<uint64_t, int> per_addr;
+    for (const auto& w : waits)
+        ++per_addr[w.addr];
+    std::vector<bool> out;
+    out.reserve(waits.size());
+    for (const auto& w : waits)
+        out.push_back(w.expected == kLockedWithWaiters || (any_running && per_addr[w.addr] >= 2));
+    return out;
+}
+
 // The socket inode behind fd `fd` of `pid`, from its /proc/PID/fd link.
 std::optional<uint64_t> socket_inode_of(pid_t pid, uint64_t fd) {
     char link[64];
@@ -157,6 +182,9 @@ std::optional<uint64_t> socket_inode_of(pid_t pid, uint64_t fd) {
 
 void Sampler::sample_threads(Clock::time_point at) {
     read_blocked_.clear();
+    std::vector<FutexWait> futex_waits;
+    std::vector<ThreadTrack*> futex_waiters;
+    bool any_running = false;
     std::error_code ec;
     auto dir = "/proc/" + std::to_string(pid_) + "/task";
     size_t walked = 0;
@@ -200,6 +228,7 @@ void Sampler::sample_threads(Clock::time_point at) {
         ++acc_.thread_samples;
         if (state == 'R') {
             ++acc_.running;
+            any_running = true;
             continue;
         }
         if (state == 'D')
@@ -209,8 +238,11 @@ void Sampler::sample_threads(Clock::time_point at) {
         if (auto text = read_text(it->path() / "syscall")) {
             if (auto sc = parse_task_syscall_args(*text)) {
                 ++acc_.blocked_in[syscall_name(sc->nr)];
-                static const int futex = syscall_number("futex");
-                if (sc->nr == futex && track) ++track->futex_samples;
+                if (auto fw = futex_wait_of(*sc); fw && track) {
+                    ++track->futex_samples;
+                    futex_waits.push_back(*fw);
+                    futex_waiters.push_back(track);
+                }
                 // A thread asleep reading a socket, or polling a few, waits for their peers.
                 if (read_blocked_.size() < kMaxThreadsToWalk) {
                     auto mem = [this](uint64_t addr, void* buf, size_t len) {
@@ -230,6 +262,9 @@ void Sampler::sample_threads(Clock::time_point at) {
             }
         }
     }
+    auto contended = contended_waits(futex_waits, any_running);
+    for (size_t i = 0; i < contended.size(); ++i)
+        if (contended[i]) ++futex_waiters[i]->futex_contended_samples;
 }
 
 void Sampler::note_listener(const Endpoint& local, uint32_t backlog, uint32_t queued) {
@@ -406,7 +441,10 @@ SampledEvidence Sampler::evidence() const {
         // A thread "ran" when it was scheduled in during the window (or, without
         // schedstat, used at least one clock tick).
         bool ran = t.schedstat ? t.last_runs > t.first_runs : t.last_ticks > t.first_ticks;
-        if (ran) e.futex_active += t.futex_samples;
+        if (ran) {
+            e.futex_active += t.futex_samples;
+            e.futex_contended += t.futex_contended_samples;
+        }
         double span = std::chrono::duration<double>(t.last_at - t.first_at).count();
         if (span < 0.5 * dt) continue;
         double cpu_s = t.schedstat ? static_cast<double>(t.last_ns - t.first_ns) * 1e-9

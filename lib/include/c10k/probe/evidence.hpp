@@ -192,6 +192,9 @@ struct SampledEvidence {
     // Futex thread-samples of threads that also ran during the window: threads
     // that wait for each other. An idle pool thread parked on a condvar never runs.
     uint64_t futex_active = 0;
+    // Of those, the thread-samples waiting on a lock another thread holds (see
+    // contended_waits): contention, where futex_active is any wait at all.
+    uint64_t futex_contended = 0;
     // Thread-samples inside poll/ppoll/select/pselect6, and the fd counts they passed.
     uint64_t poll_samples = 0, poll_nfds_sum = 0;
     uint32_t poll_nfds_max = 0;

@@ -66,6 +66,7 @@ class Sampler {
         uint64_t first_wait_ns = 0, last_wait_ns = 0;
         bool schedstat = false;
         uint64_t futex_samples = 0;
+        uint64_t futex_contended_samples = 0;  // of those, waiting on a contended lock
         Clock::time_point first_at, last_at;
     };
     void sample_threads(Clock::time_point at);
@@ -105,6 +106,22 @@ struct TaskSyscall {
 std::optional<TaskSyscall> parse_task_syscall_args(std::string_view syscall_text);
 // How many fds a poll-family call scans, from its arguments; nothing for other syscalls.
 std::optional<uint64_t> poll_nfds(const TaskSyscall& sc);
+
+// A thread asleep in futex(FUTEX_WAIT or FUTEX_WAIT_BITSET): the address it waits
+// on, and the value it expected there. Nothing for other calls and futex ops.
+struct FutexWait {
+    uint64_t addr = 0;
+    uint32_t expected = 0;
+};
+std::optional<FutexWait> futex_wait_of(const TaskSyscall& sc);
+
+// Of one look's futex waiters, which wait on a lock another thread holds:
+// several on one address while a thread of the process runs (the holder), or
+// one that expected 2 - the "locked, and others wait" word of glibc's
+// lowlevel lock, Rust's futex mutex and Go's runtime lock. A pool's idle
+// workers each wait on a condition variable of their own, or on a shared one
+// while nothing runs: parked, not contended. Returns one flag per waiter.
+std::vector<bool> contended_waits(const std::vector<FutexWait>& waits, bool any_running);
 
 // The fds a thread asleep in read()/recv*() or in a small poll()/select() waits
 // to read from. A client library waiting for its server's reply sits in one of
