@@ -712,6 +712,46 @@ TEST(Verdict, EndingConnectionsStillInUseAtASteadyCountIsACap) {
     EXPECT_EQ(judge(peers).findings.front().id, "healthy");
 }
 
+// A server that closes every connection itself with tcp_max_tw_buckets
+// reached: each overflow destroys a FIN_WAIT2 socket and the peer's late FIN
+// is answered with a reset. Those resets are the overflow's, and the steady
+// count is the load generator's closed loop (40 connections): no cap.
+TEST(Verdict, ResetsATimeWaitOverflowExplainsAreNotEvictions) {
+    auto e = base();
+    e.sampled.seconds = 10;
+    auto& c = e.sampled.conns;
+    c.samples = 100;
+    c.inbound_min = 35;
+    c.inbound_max = 41;
+    c.inbound_sum = 100 * 39;
+    e.bpf->tcp.established = 19000;
+    e.bpf->tcp.closed_first_local = 19000;
+    e.bpf->tcp.resets_sent = 12550;
+    e.sampled.counter_rates["TcpExt.TCPTimeWaitOverflow"] = 1254;
+    e.sampled.counter_rates["Tcp.OutRsts"] = 1255;
+    auto v = judge(e);
+    EXPECT_EQ(v.findings.front().id, "time-wait-overflow") << v.findings.front().title;
+    auto named = ids(v);
+    EXPECT_EQ(std::count(named.begin(), named.end(), "app-connection-limit"), 0);
+    const auto& tw = v.findings.front();
+    auto explained = std::find_if(tw.evidence.begin(), tw.evidence.end(), [](const Evidence& x) {
+        return x.key == "resets_explained_per_second";
+    });
+    ASSERT_NE(explained, tw.evidence.end());
+    EXPECT_EQ(explained->value, 1254);
+    // Without BPF, from the namespace's counters alone: the same answer.
+    auto sampled = e;
+    sampled.bpf.reset();
+    sampled.mode = "sample";
+    sampled.sampled.conns.accepted = 100 * 30;
+    sampled.sampled.counter_rates["Tcp.PassiveOpens"] = 1900;
+    EXPECT_EQ(judge(sampled).findings.front().id, "time-wait-overflow");
+    // Evictions on top of the overflow are still evictions: aborts well beyond it.
+    auto evicting = e;
+    evicting.bpf->tcp.resets_sent = 12550 + 15000;
+    EXPECT_EQ(judge(evicting).findings.front().id, "app-connection-limit");
+}
+
 // Without BPF the namespace's counters stand in for the target's: passive
 // opens for its accepts, aborts for the ends it began; the target itself must
 // be seen churning (new connections on its ports in the average look).

@@ -126,9 +126,16 @@ void Judge::tcp_counters() {
             make(Bottleneck::time_wait_overflow, Severity::warn, Support::counted,
                  fmt::format("{:.1f} TIME_WAIT sockets destroyed early per second", tw_overflow));
         ev(f, "tw_overflow_per_second", "TCPTimeWaitOverflow per second", tw_overflow, units::per_second);
+        double resets = rate(s, "Tcp.OutRsts");
+        if (resets > 0)
+            ev(f, "resets_explained_per_second",
+               "resets sent that the overflow accounts for (one per destroyed socket)",
+               std::min(resets, tw_overflow), units::per_second);
         f.why =
-            "tcp_max_tw_buckets is reached; requests succeed, but late segments can meet "
-            "new connections and RSTs appear.";
+            "tcp_max_tw_buckets is reached: the kernel destroys closing sockets instead of "
+            "keeping them in TIME_WAIT, so a peer's late FIN meets no socket and is answered "
+            "with a reset - those resets are this finding's, not a sign of evictions. "
+            "Requests succeed, but old segments can land in new connections.";
         f.fix = {
             "sysctl -w net.ipv4.tcp_max_tw_buckets=524288   # or: c10k-doctor profile apply c100k"};
         out.push_back(std::move(f));

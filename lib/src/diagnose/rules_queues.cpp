@@ -220,12 +220,20 @@ void Judge::syn_backlog() {
 // checks one after the other bound them together. The target must itself be
 // seen churning - in the average look, a connection on its listening ports
 // that no earlier look saw - or the counters are another process's.
+//
+// Resets a full TIME_WAIT table causes are not evictions: when the kernel
+// cannot get a TIME_WAIT bucket it destroys the socket in FIN_WAIT2, and the
+// peer's late FIN meets no socket and is answered with a reset - one per
+// overflow. Those are the time-wait-overflow finding's; only the aborts beyond
+// them can be the process's own.
 void Judge::evicting_cap() {
     if (fd_limited) return;
     const auto& c = s.conns;
     double window = std::max(s.seconds, 1e-3);
     double ns_aborted =
         (rate(s, "TcpExt.TCPAbortOnData") + rate(s, "TcpExt.TCPAbortOnClose")) * window;
+    double tw_resets = rate(s, "TcpExt.TCPTimeWaitOverflow") * window;
+    auto beyond_overflow = [&](double resets) { return std::max(0.0, resets - tw_resets); };
     double accepted = 0, ended = 0, aborted = 0;
     bool churns = false;
     if (b) {
@@ -234,12 +242,12 @@ void Judge::evicting_cap() {
         // Aborted rather than closed: resets the target's sockets sent (a close with
         // SO_LINGER 0, as nginx drains idle keep-alive connections), or the
         // namespace's resets for data after a close or left unread.
-        aborted = std::max(static_cast<double>(b->tcp.resets_sent), ns_aborted);
+        aborted = std::max(beyond_overflow(static_cast<double>(b->tcp.resets_sent)), ns_aborted);
         churns = accepted >= kMinConnections && ended >= kEndsItself * accepted &&
                  aborted >= kAbortedShare * ended;
     } else {
         accepted = rate(s, "Tcp.PassiveOpens") * window;
-        aborted = std::max(ns_aborted, rate(s, "Tcp.OutRsts") * window);
+        aborted = std::max(ns_aborted, beyond_overflow(rate(s, "Tcp.OutRsts") * window));
         churns = c.accepted >= c.samples && accepted >= kMinConnections &&
                  aborted >= kEndsItself * kAbortedShare * accepted;
     }
