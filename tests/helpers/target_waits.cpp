@@ -6,8 +6,11 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/epoll.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -15,6 +18,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -478,6 +482,35 @@ void run_evicting(long cap, long secs) {
             }
         }
     }
+}
+
+// An event loop that writes an access-log line per request to a pipe, as a
+// server logging to stdout under a supervisor does. A child process drains
+// the pipe: 512 bytes every DRAIN_DELAY_MS (a slow log shipper: once the
+// pipe's 64 KiB fill, every write() blocks the loop), or as fast as it can
+// with 0 (the lookalike: the same writes, never blocked for long).
+void run_pipe_log(long drain_delay_ms, long secs) {
+    int p[2];
+    if (::pipe(p) != 0) die("pipe");
+    pid_t reader = ::fork();
+    if (reader == 0) {
+        ::close(p[1]);
+        ::alarm(static_cast<unsigned>(secs + 5));  // never outlives the test
+        char buf[512];
+        while (::read(p[0], buf, sizeof buf) > 0)
+            if (drain_delay_ms > 0)
+                std::this_thread::sleep_for(std::chrono::milliseconds(drain_delay_ms));
+        ::_exit(0);
+    }
+    ::close(p[0]);
+    int l = make_listener(0, 128);
+    ready(port_of(l));
+    std::string line(200, 'x');
+    line.back() = '\n';
+    epoll_echo_until(l, deadline_after(secs), [&] { write_all(p[1], line.data(), line.size()); });
+    ::close(p[1]);
+    ::kill(reader, SIGKILL);
+    ::waitpid(reader, nullptr, 0);
 }
 
 }  // namespace c10k::helpers

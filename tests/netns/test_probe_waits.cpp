@@ -527,3 +527,48 @@ TEST(ProbeWaits, TimeWaitOverflowBehindCloseAfterReplyIsNotACapWithoutBpf) {
     REQUIRE_PRIVATE_NETNS();
     expect_tw_overflow(tw_overflow("sample"));
 }
+
+// An event loop whose access log goes to a pipe drained slowly: it sits in
+// write() on the pipe, in S state, not D, and uses next to no CPU. Blocking
+// is where the loop's time goes, whatever the state: off-cpu-blocking, in both
+// modes. The lookalike writes the same lines to a pipe drained at once.
+Probe pipe_log(const std::string& drain_delay_ms, const std::string& mode) {
+    Scenario s(target({"pipe-log", drain_delay_ms, "20"}),
+               driver({"pingpong", "PORT", "8", "20", "5"}));
+    EXPECT_TRUE(s.ok());
+    return drain_delay_ms != "0" ? probe_expecting("off-cpu-blocking", s.pid(), mode)
+                                 : probe(s.pid(), mode);
+}
+
+void expect_loop_blocked_in_write(const Probe& p) {
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_EQ(p.id, "off-cpu-blocking") << p.doc.dump(2);
+    const auto& top = p.doc["findings"][0];
+    EXPECT_EQ(top["subject"], "event loop");
+    EXPECT_NE(top["title"].get<std::string>().find("write()"), std::string::npos) << top["title"];
+}
+
+TEST(ProbeWaits, AnEventLoopBlockedWritingToASlowPipe) {
+    REQUIRE_BPF();
+    expect_loop_blocked_in_write(pipe_log("10", "bpf"));
+}
+
+TEST(ProbeWaits, AnEventLoopBlockedWritingToASlowPipeWithoutBpf) {
+    REQUIRE_PRIVATE_NETNS();
+    expect_loop_blocked_in_write(pipe_log("10", "sample"));
+}
+
+void expect_loop_not_blocked(const Probe& p) {
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_FALSE(has_finding(p, "off-cpu-blocking")) << p.doc.dump(2);
+}
+
+TEST(ProbeWaits, AnEventLoopLoggingToAFastPipeIsNotBlocked) {
+    REQUIRE_BPF();
+    expect_loop_not_blocked(pipe_log("0", "bpf"));
+}
+
+TEST(ProbeWaits, AnEventLoopLoggingToAFastPipeIsNotBlockedWithoutBpf) {
+    REQUIRE_PRIVATE_NETNS();
+    expect_loop_not_blocked(pipe_log("0", "sample"));
+}

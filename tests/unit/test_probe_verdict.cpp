@@ -783,3 +783,34 @@ TEST(Verdict, EvictingCapWithoutBpfFromTheNamespacesCounters) {
     follows.sampled.conns.inbound_sum = 80 * 12;
     EXPECT_EQ(judge(follows).findings.front().id, "healthy");
 }
+
+// An event loop's looks: waiting for work, running, or blocked in another call
+// (a pread in D state, a write to a pipe in S). Blocked more than either of
+// the others is off-cpu-blocking, in both modes; blocked now and then is not.
+TEST(Verdict, AnEventLoopBlockedMoreThanItWaitsOrRunsIsOffCpuBlocking) {
+    for (bool with_bpf : {false, true}) {
+        auto e = base(with_bpf);
+        e.sampled.cpu_cores = 0.08;
+        e.sampled.loop_looks = 298;
+        e.sampled.loop_idle = 120;
+        e.sampled.loop_running = 20;
+        e.sampled.loop_blocked = 158;
+        e.sampled.loop_blocked_in = {{"pread64", 109}, {"io_getevents", 49}};
+        auto v = judge(e);
+        ASSERT_EQ(v.findings.front().id, "off-cpu-blocking") << with_bpf;
+        EXPECT_EQ(v.findings.front().subject, "event loop");
+        EXPECT_NE(v.findings.front().title.find("pread64()"), std::string::npos)
+            << v.findings.front().title;
+        // Lookalike: the same loop waiting for work most of the time.
+        auto idle = e;
+        idle.sampled.loop_idle = 250;
+        idle.sampled.loop_blocked = 28;
+        EXPECT_EQ(judge(idle).findings.front().id, "healthy") << with_bpf;
+        // Lookalike: a loop that runs more than it blocks is the CPU's, not the calls'.
+        auto busy = e;
+        busy.sampled.loop_running = 200;
+        busy.sampled.loop_idle = 0;
+        busy.sampled.loop_blocked = 98;
+        EXPECT_NE(judge(busy).findings.front().id, "off-cpu-blocking") << with_bpf;
+    }
+}

@@ -200,12 +200,49 @@ void Judge::blocking_and_locks() {
             futex_per_s = s.switches_per_s;  // best proxy without syscall counts
             source = "thread samples";
         }
-        if (blocking >= kBlockingShare && !cpu_limited && !fd_limited) {
+        // An event loop's own account, the same in both modes: each look finds
+        // a loop thread waiting for work (epoll/poll/select), running, or
+        // blocked in some other call - a pipe or disk write, a pread in D state,
+        // flock, a sleep; S as much as D. When blocking takes more of its time
+        // than either of the others, requests queue behind the blocked calls:
+        // the loop is idle less than it is blocked, and it is not running, so
+        // more CPU would not help.
+        bool loop_blocked = s.loop_blocked >= kMinSamples && s.loop_blocked >= s.loop_idle &&
+                            s.loop_blocked >= s.loop_running;
+        double loop_share = s.loop_looks ? static_cast<double>(s.loop_blocked) /
+                                               static_cast<double>(s.loop_looks)
+                                         : 0;
+        std::vector<std::pair<uint64_t, std::string>> loop_where;
+        for (const auto& [name, n] : s.loop_blocked_in)
+            loop_where.emplace_back(n, name);
+        std::sort(loop_where.rbegin(), loop_where.rend());
+        if ((blocking >= kBlockingShare || loop_blocked) && !cpu_limited && !fd_limited) {
+            bool by_loop = loop_blocked && (blocking < kBlockingShare || !b);
             auto f = make(Bottleneck::off_cpu_blocking, Severity::crit,
-                          b ? Support::measured : Support::sampled_proxy,
-                          fmt::format("{:.0f}% of {} in sleeps, fsync or disk waits",
-                                      blocking * 100, source));
+                          b ? Support::measured
+                            : (by_loop ? Support::sampled : Support::sampled_proxy),
+                          by_loop ? fmt::format("the event loop is blocked in {}() {:.0f}% of the "
+                                                "time, waiting for work {:.0f}%",
+                                                loop_where.front().second, loop_share * 100,
+                                                static_cast<double>(s.loop_idle) * 100 /
+                                                    static_cast<double>(s.loop_looks))
+                                  : fmt::format("{:.0f}% of {} in sleeps, fsync or disk waits",
+                                                blocking * 100, source));
+            if (by_loop) f.subject = "event loop";
             ev(f, "blocking_percent", "time blocked in sleep/fsync/disk", blocking * 100, units::percent);
+            if (s.loop_looks > 0) {
+                auto looks = static_cast<double>(s.loop_looks);
+                ev(f, "loop_blocked_percent", "event-loop threads' looks blocked in a call",
+                   static_cast<double>(s.loop_blocked) * 100 / looks, units::percent);
+                ev(f, "loop_idle_percent", "event-loop threads' looks waiting for work",
+                   static_cast<double>(s.loop_idle) * 100 / looks, units::percent);
+                ev(f, "loop_running_percent", "event-loop threads' looks running",
+                   static_cast<double>(s.loop_running) * 100 / looks, units::percent);
+                for (size_t i = 0; i < std::min<size_t>(3, loop_where.size()); ++i)
+                    ev(f, "loop_in_" + loop_where[i].second,
+                       "event-loop looks blocked in " + loop_where[i].second + "()",
+                       static_cast<double>(loop_where[i].first), units::looks);
+            }
             ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
             if (!b) {
                 ev(f, "disk_samples", "thread samples in D state (disk)",
@@ -231,9 +268,15 @@ void Judge::blocking_and_locks() {
                    static_cast<double>(b->sched.off_cpu_ns[off_disk]) / 1e6, units::ms);
             }
             f.why =
-                "The process waits in calls that block the thread (sleeps, fsync, disk reads) "
-                "while the CPU is idle: requests queue behind the waits, not behind work.";
-            f.fix = {"move blocking work off the event loop (a thread pool for disk and fsync)",
+                by_loop ? "The event loop's thread waits inside calls that block it (a write to "
+                          "a pipe or file that drains slowly, a disk read, a lock on a file, a "
+                          "sleep) more than it waits for work or runs: every connection it "
+                          "serves waits behind that call while the CPU is idle."
+                        : "The process waits in calls that block the thread (sleeps, fsync, disk "
+                          "reads) while the CPU is idle: requests queue behind the waits, not "
+                          "behind work.";
+            f.fix = {"move blocking work off the event loop (a thread pool for disk and fsync; "
+                     "logs through a non-blocking buffer, or to a file instead of a slow pipe)",
                      "batch fsyncs (group commit) or use O_DSYNC/io_uring where durability allows",
                      "remove sleeps from request handling"};
             out.push_back(std::move(f));

@@ -226,9 +226,11 @@ void Sampler::sample_threads(Clock::time_point at) {
             }
         }
         ++acc_.thread_samples;
+        if (track) ++track->looks;
         if (state == 'R') {
             ++acc_.running;
             any_running = true;
+            if (track) ++track->running;
             continue;
         }
         if (state == 'D')
@@ -237,7 +239,9 @@ void Sampler::sample_threads(Clock::time_point at) {
             ++acc_.sleeping;
         if (auto text = read_text(it->path() / "syscall")) {
             if (auto sc = parse_task_syscall_args(*text)) {
-                ++acc_.blocked_in[syscall_name(sc->nr)];
+                auto name = syscall_name(sc->nr);
+                ++acc_.blocked_in[name];
+                if (track) note_wait(*track, sc->nr, name, state);
                 if (auto fw = futex_wait_of(*sc); fw && track) {
                     ++track->futex_samples;
                     futex_waits.push_back(*fw);
@@ -265,6 +269,21 @@ void Sampler::sample_threads(Clock::time_point at) {
     auto contended = contended_waits(futex_waits, any_running);
     for (size_t i = 0; i < contended.size(); ++i)
         if (contended[i]) ++futex_waiters[i]->futex_contended_samples;
+}
+
+// Where a sleeping thread is, for an event loop's account: waiting for work,
+// or blocked in a call an event loop should never block in.
+void Sampler::note_wait(ThreadTrack& t, int nr, std::string_view name, char state) {
+    using namespace syscalls;
+    if (is_one_of(name, kReadinessWaits)) {
+        ++t.in_readiness;
+        return;
+    }
+    bool parked = is_one_of(name, kWorkWaits) || name == kFutex;
+    bool peer_wait = is_one_of(name, kSocketReads) && state != 'D';
+    if (parked || peer_wait) return;
+    ++t.blocked;
+    ++t.blocked_by_nr[nr];
 }
 
 void Sampler::note_listener(const Endpoint& local, uint32_t backlog, uint32_t queued) {
@@ -444,6 +463,17 @@ SampledEvidence Sampler::evidence() const {
         if (ran) {
             e.futex_active += t.futex_samples;
             e.futex_contended += t.futex_contended_samples;
+        }
+        // A loop thread: seen waiting for readiness at least once - or the
+        // process's only thread, which serves whatever it serves, though a loop
+        // blocked nearly all the time may never be caught in its epoll_wait.
+        if (t.in_readiness > 0 || thread_cpu_.size() == 1) {
+            e.loop_looks += t.looks;
+            e.loop_idle += t.in_readiness;
+            e.loop_running += t.running;
+            e.loop_blocked += t.blocked;
+            for (const auto& [nr, n] : t.blocked_by_nr)
+                e.loop_blocked_in[syscall_name(nr)] += n;
         }
         double span = std::chrono::duration<double>(t.last_at - t.first_at).count();
         if (span < 0.5 * dt) continue;

@@ -195,6 +195,12 @@ struct SampledEvidence {
     // Of those, the thread-samples waiting on a lock another thread holds (see
     // contended_waits): contention, where futex_active is any wait at all.
     uint64_t futex_contended = 0;
+    // Event-loop threads (seen waiting in epoll/poll/select at least once): their
+    // looks, and where they were - waiting for work, running, or blocked in any
+    // other call (a pipe or disk write, a pread, flock, a sleep), in S or D state.
+    // Waits on a lock (futex) and on a peer (a socket read) are judged elsewhere.
+    uint64_t loop_looks = 0, loop_idle = 0, loop_running = 0, loop_blocked = 0;
+    std::map<std::string, uint64_t, std::less<>> loop_blocked_in;
     // Thread-samples inside poll/ppoll/select/pselect6, and the fd counts they passed.
     uint64_t poll_samples = 0, poll_nfds_sum = 0;
     uint32_t poll_nfds_max = 0;

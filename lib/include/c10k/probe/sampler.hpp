@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
@@ -67,11 +68,16 @@ class Sampler {
         bool schedstat = false;
         uint64_t futex_samples = 0;
         uint64_t futex_contended_samples = 0;  // of those, waiting on a contended lock
+        // Where this thread's looks found it, to tell an event loop's time:
+        // waiting for work in a readiness call, running, or blocked elsewhere.
+        uint64_t looks = 0, in_readiness = 0, running = 0, blocked = 0;
+        std::map<int, uint64_t> blocked_by_nr;  // the blocked looks by syscall
         Clock::time_point first_at, last_at;
     };
     void sample_threads(Clock::time_point at);
     void sample_conns(Clock::time_point at);
     void note_listener(const Endpoint& local, uint32_t backlog, uint32_t queued);
+    static void note_wait(ThreadTrack& t, int nr, std::string_view name, char state);
 
     pid_t pid_;
     std::string comm_;
