@@ -41,6 +41,9 @@
 //   c10k-target two-writes SECONDS      keep-alive; each response in two writes, Nagle on
 //   c10k-target two-writes-nodelay SECONDS    the same with TCP_NODELAY
 //   c10k-target poll-server SECONDS     a poll() loop over every connection it holds
+//   c10k-target flock-workers N SECONDS N threads taking turns on one lock file with
+//                                       flock(), each holding it 5 ms per job
+//   c10k-target flock-apart N SECONDS   the same, each on a lock file of its own (lookalike)
 //   c10k-target pipe-log DELAY_MS SECONDS   epoll echo writing a log line per request to a
 //                                       pipe that a child drains 512 bytes every DELAY_MS
 //                                       (0: as fast as it can, the lookalike)
@@ -380,6 +383,8 @@ int main(int argc, char** argv) {
         run_spread_cpu(arg(argv, 2, argc), arg(argv, 3, argc));
     } else if (mode == "two-writes" || mode == "two-writes-nodelay") {
         run_two_writes(mode == "two-writes-nodelay", arg(argv, 2, argc));
+    } else if (mode == "flock-workers" || mode == "flock-apart") {
+        run_flock_workers(arg(argv, 2, argc), mode == "flock-workers", arg(argv, 3, argc));
     } else if (mode == "pipe-log") {
         run_pipe_log(arg(argv, 2, argc), arg(argv, 3, argc));
     } else if (mode == "poll-server") {

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -511,6 +512,36 @@ void run_pipe_log(long drain_delay_ms, long secs) {
     ::close(p[1]);
     ::kill(reader, SIGKILL);
     ::waitpid(reader, nullptr, 0);
+}
+
+// WORKERS threads, each with its own open file description, taking an
+// exclusive flock() and holding it across a 5 ms "slow call" (a sleep) per
+// job: on one shared lock file they go one at a time (what a pool of workers
+// serialised on a lock file does); on a file each (the lookalike) they never
+// wait for each other.
+void run_flock_workers(long workers, bool shared, long secs) {
+    int l = make_listener(0, 128);
+    char dir[] = "/tmp/c10k-flock-XXXXXX";
+    if (!::mkdtemp(dir)) die("mkdtemp");
+    ready(port_of(l));
+    auto end = deadline_after(secs);
+    std::vector<std::thread> threads;
+    for (long i = 0; i < workers; ++i)
+        threads.emplace_back([&, i] {
+            auto path = std::string(dir) + "/lock" + (shared ? "" : std::to_string(i));
+            int fd = ::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+            if (fd < 0) return;
+            while (Clock::now() < end) {
+                if (::flock(fd, LOCK_EX) != 0) break;
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+                ::flock(fd, LOCK_UN);
+            }
+            ::close(fd);
+            ::unlink(path.c_str());
+        });
+    for (auto& t : threads)
+        t.join();
+    ::rmdir(dir);
 }
 
 }  // namespace c10k::helpers

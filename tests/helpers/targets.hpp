@@ -16,5 +16,6 @@ void run_spread_cpu(long threads, long secs);
 void run_two_writes(bool nodelay, long secs);
 void run_poll_server(long secs);
 void run_pipe_log(long drain_delay_ms, long secs);
+void run_flock_workers(long workers, bool shared, long secs);
 
 }  // namespace c10k::helpers

@@ -572,3 +572,37 @@ TEST(ProbeWaits, AnEventLoopLoggingToAFastPipeIsNotBlockedWithoutBpf) {
     REQUIRE_PRIVATE_NETNS();
     expect_loop_not_blocked(pipe_log("0", "sample"));
 }
+
+// Workers serialised on a file lock: 6 threads taking turns on one flock(),
+// each holding it across a 5 ms call. Lock waits whatever the runtime, seen
+// from /proc in both modes: lock-contention on the file lock. The lookalike
+// takes the same locks, each on a file of its own.
+Probe flock_workers(const std::string& mode_name, const std::string& mode) {
+    Scenario s(target({mode_name, "6", "20"}), {});
+    EXPECT_TRUE(s.ok());
+    return mode_name == "flock-workers" ? probe_expecting("lock-contention", s.pid(), mode)
+                                        : probe(s.pid(), mode);
+}
+
+void expect_file_lock(const Probe& p) {
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_EQ(p.id, "lock-contention") << p.doc.dump(2);
+    EXPECT_EQ(p.doc["findings"][0]["subject"], "file lock");
+}
+
+TEST(ProbeWaits, WorkersSerialisedOnAFileLock) {
+    REQUIRE_BPF();
+    expect_file_lock(flock_workers("flock-workers", "bpf"));
+}
+
+TEST(ProbeWaits, WorkersSerialisedOnAFileLockWithoutBpf) {
+    REQUIRE_PRIVATE_NETNS();
+    expect_file_lock(flock_workers("flock-workers", "sample"));
+}
+
+TEST(ProbeWaits, WorkersEachOnAFileLockOfTheirOwnAreNotContended) {
+    REQUIRE_PRIVATE_NETNS();
+    auto p = flock_workers("flock-apart", "sample");
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_FALSE(has_finding(p, "lock-contention")) << p.doc.dump(2);
+}

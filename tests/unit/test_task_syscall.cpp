@@ -123,3 +123,20 @@ TEST(TaskSyscall, ContendedFutexWaitsAreTheOnesOnAHeldLock) {
     std::vector<FutexWait> lock_word = {{0x1000, 2}};
     EXPECT_EQ(contended_waits(lock_word, false), (std::vector<bool>{true}));
 }
+
+// flock() without LOCK_NB and fcntl(F_SETLKW / F_OFD_SETLKW) sleep only while
+// another holds the lock; the non-blocking forms and other fcntl commands never.
+TEST(TaskSyscall, FileLockWaitsAreFlockAndFcntlSetLkWait) {
+    auto call = [](const char* name, uint64_t arg1) {
+        TaskSyscall sc;
+        sc.nr = syscall_number(name);
+        sc.args = {3, arg1, 0, 0, 0, 0};
+        return sc;
+    };
+    EXPECT_TRUE(waits_for_file_lock(call("flock", 2)));        // LOCK_EX
+    EXPECT_FALSE(waits_for_file_lock(call("flock", 2 | 4)));   // LOCK_EX | LOCK_NB
+    EXPECT_TRUE(waits_for_file_lock(call("fcntl", 7)));        // F_SETLKW
+    EXPECT_TRUE(waits_for_file_lock(call("fcntl", 38)));       // F_OFD_SETLKW
+    EXPECT_FALSE(waits_for_file_lock(call("fcntl", 6)));       // F_SETLK
+    EXPECT_FALSE(waits_for_file_lock(call("read", 7)));
+}

@@ -281,6 +281,36 @@ void Judge::blocking_and_locks() {
                      "remove sleeps from request handling"};
             out.push_back(std::move(f));
         }
+        // Waits for a file lock (flock, fcntl F_SETLKW) are lock waits whatever
+        // the runtime: the kernel only sleeps a thread there while another
+        // thread or process holds the lock. Workers serialised on one lock file
+        // wait there most of the time; a pool being full is its consequence.
+        double file_lock_share = s.thread_samples ? static_cast<double>(s.file_lock_waits) /
+                                                        static_cast<double>(s.thread_samples)
+                                                  : 0;
+        if (s.file_lock_waits >= kMinSamples && file_lock_share >= kFileLockShare && !fd_limited) {
+            auto f = make(Bottleneck::lock_contention, Severity::crit, Support::sampled,
+                          fmt::format("threads wait for a file lock in {:.0f}% of the looks at "
+                                      "them (flock or fcntl F_SETLKW)",
+                                      file_lock_share * 100));
+            f.subject = "file lock";
+            ev(f, "file_lock_percent", "thread looks asleep waiting for a file lock",
+               file_lock_share * 100, units::percent);
+            ev(f, "file_lock_waiters", "threads waiting for a file lock at once (mean)",
+               s.samples ? static_cast<double>(s.file_lock_waits) / s.samples : 0, units::threads);
+            ev(f, "threads", "threads", s.threads_max, units::threads);
+            ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
+            f.why =
+                "The process's threads take turns on one file lock (flock, or fcntl record "
+                "locks): while one holds it - across a slow call - the others sleep in the "
+                "kernel, so the work goes one at a time however many workers there are.";
+            f.fix = {"hold the lock only around what must be serialised, never across I/O or a "
+                     "remote call",
+                     "shard the locked resource (a lock file per key) or use a store that "
+                     "serialises itself",
+                     "find the holder: lslocks, or cat /proc/locks"};
+            out.push_back(std::move(f));
+        }
         // Hand-offs of a contended lock happen at the pace its holders run, and a
         // hypervisor's steal slows that pace for every thread alike: the rate is
         // judged on the CPU time the VM left us (at 70% steal a lock that would

@@ -31,6 +31,10 @@ constexpr double kFutexShare = 0.4;          // of syscall time, in futex
 // process is always queued behind a lock; below, the waits add latency here and
 // there, and a pool's parked workers (each on its own condvar) add nothing.
 constexpr double kContendedWaiters = 1.0;
+// A file lock's waiters, as a share of the process's thread-samples: at half,
+// its threads wait for the lock more than they do everything else together,
+// so the lock (held by a sibling thread or process) sets the pace.
+constexpr double kFileLockShare = 0.5;
 // Futex calls a second (on the CPU time that was ours) below which futex time
 // is workers parked on a condvar between tasks, not a lock changing hands: a
 // contended mutex guarding microseconds of work changes hands thousands of

@@ -241,7 +241,7 @@ void Sampler::sample_threads(Clock::time_point at) {
             if (auto sc = parse_task_syscall_args(*text)) {
                 auto name = syscall_name(sc->nr);
                 ++acc_.blocked_in[name];
-                if (track) note_wait(*track, sc->nr, name, state);
+                if (track) note_wait(*track, *sc, name, state);
                 if (auto fw = futex_wait_of(*sc); fw && track) {
                     ++track->futex_samples;
                     futex_waits.push_back(*fw);
@@ -273,17 +273,31 @@ void Sampler::sample_threads(Clock::time_point at) {
 
 // Where a sleeping thread is, for an event loop's account: waiting for work,
 // or blocked in a call an event loop should never block in.
-void Sampler::note_wait(ThreadTrack& t, int nr, std::string_view name, char state) {
+void Sampler::note_wait(ThreadTrack& t, const TaskSyscall& sc, std::string_view name,
+                        char state) {
     using namespace syscalls;
     if (is_one_of(name, kReadinessWaits)) {
         ++t.in_readiness;
+        return;
+    }
+    if (waits_for_file_lock(sc)) {  // a lock wait, judged with the others
+        ++t.file_lock;
         return;
     }
     bool parked = is_one_of(name, kWorkWaits) || name == kFutex;
     bool peer_wait = is_one_of(name, kSocketReads) && state != 'D';
     if (parked || peer_wait) return;
     ++t.blocked;
-    ++t.blocked_by_nr[nr];
+    ++t.blocked_by_nr[sc.nr];
+}
+
+bool waits_for_file_lock(const TaskSyscall& sc) {
+    static const int flock = syscall_number("flock"), fcntl = syscall_number("fcntl");
+    // F_SETLKW is 7 and F_OFD_SETLKW 38 (asm-generic/fcntl.h); F_SETLK never sleeps.
+    constexpr uint64_t kSetLkWait = 7, kOfdSetLkWait = 38;
+    if (sc.nr < 0) return false;
+    if (sc.nr == flock) return (sc.args[1] & 4) == 0;  // LOCK_NB (4) never sleeps
+    return sc.nr == fcntl && (sc.args[1] == kSetLkWait || sc.args[1] == kOfdSetLkWait);
 }
 
 void Sampler::note_listener(const Endpoint& local, uint32_t backlog, uint32_t queued) {
@@ -467,6 +481,7 @@ SampledEvidence Sampler::evidence() const {
         // A loop thread: seen waiting for readiness at least once - or the
         // process's only thread, which serves whatever it serves, though a loop
         // blocked nearly all the time may never be caught in its epoll_wait.
+        e.file_lock_waits += t.file_lock;
         if (t.in_readiness > 0 || thread_cpu_.size() == 1) {
             e.loop_looks += t.looks;
             e.loop_idle += t.in_readiness;

@@ -200,6 +200,9 @@ struct SampledEvidence {
     // other call (a pipe or disk write, a pread, flock, a sleep), in S or D state.
     // Waits on a lock (futex) and on a peer (a socket read) are judged elsewhere.
     uint64_t loop_looks = 0, loop_idle = 0, loop_running = 0, loop_blocked = 0;
+    // Thread-samples asleep waiting for a file lock (flock, fcntl F_SETLKW):
+    // always a lock that another thread or process holds.
+    uint64_t file_lock_waits = 0;
     std::map<std::string, uint64_t, std::less<>> loop_blocked_in;
     // Thread-samples inside poll/ppoll/select/pselect6, and the fd counts they passed.
     uint64_t poll_samples = 0, poll_nfds_sum = 0;

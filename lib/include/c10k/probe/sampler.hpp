@@ -12,6 +12,7 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <functional>
 #include <map>
 #include <optional>
@@ -27,6 +28,12 @@
 #include "c10k/sources/cpu_users.hpp"
 
 namespace c10k {
+
+// A sleeping thread's syscall and its six arguments (/proc/PID/task/TID/syscall).
+struct TaskSyscall {
+    int nr = -1;
+    std::array<uint64_t, 6> args{};
+};
 
 class Sampler {
   public:
@@ -71,13 +78,14 @@ class Sampler {
         // Where this thread's looks found it, to tell an event loop's time:
         // waiting for work in a readiness call, running, or blocked elsewhere.
         uint64_t looks = 0, in_readiness = 0, running = 0, blocked = 0;
+        uint64_t file_lock = 0;  // asleep waiting for a file lock (flock, fcntl F_SETLKW)
         std::map<int, uint64_t> blocked_by_nr;  // the blocked looks by syscall
         Clock::time_point first_at, last_at;
     };
     void sample_threads(Clock::time_point at);
     void sample_conns(Clock::time_point at);
     void note_listener(const Endpoint& local, uint32_t backlog, uint32_t queued);
-    static void note_wait(ThreadTrack& t, int nr, std::string_view name, char state);
+    static void note_wait(ThreadTrack& t, const TaskSyscall& sc, std::string_view name, char state);
 
     pid_t pid_;
     std::string comm_;
@@ -103,10 +111,6 @@ class Sampler {
 char parse_task_state(std::string_view stat_text);
 std::optional<int> parse_task_syscall(std::string_view syscall_text);
 
-struct TaskSyscall {
-    int nr = -1;
-    std::array<uint64_t, 6> args{};
-};
 // The syscall number and its six arguments ("7 0x55d0 0x2710 0x3e8 ..."), or nothing
 // when the thread is running or the text is malformed.
 std::optional<TaskSyscall> parse_task_syscall_args(std::string_view syscall_text);
@@ -128,6 +132,10 @@ std::optional<FutexWait> futex_wait_of(const TaskSyscall& sc);
 // workers each wait on a condition variable of their own, or on a shared one
 // while nothing runs: parked, not contended. Returns one flag per waiter.
 std::vector<bool> contended_waits(const std::vector<FutexWait>& waits, bool any_running);
+
+// A thread asleep waiting for a file lock another process or thread holds:
+// flock(), or fcntl() with F_SETLKW / F_OFD_SETLKW.
+bool waits_for_file_lock(const TaskSyscall& sc);
 
 // The fds a thread asleep in read()/recv*() or in a small poll()/select() waits
 // to read from. A client library waiting for its server's reply sits in one of

@@ -37,7 +37,6 @@ inline constexpr std::array<std::string_view, 1> kConnects = {"connect"};
 // Waits for a lock held by another thread or process.
 inline constexpr std::string_view kFutex = "futex";
 inline constexpr std::array<std::string_view, 1> kFutexes = {kFutex};
-inline constexpr std::array<std::string_view, 1> kFileLocks = {"flock"};
 // Reads that wait for a peer's bytes on the fd they name (argument 0).
 inline constexpr std::array<std::string_view, 4> kSocketReads = {"read", "recvfrom", "recvmsg",
                                                                  "readv"};
