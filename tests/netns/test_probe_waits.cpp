@@ -606,3 +606,34 @@ TEST(ProbeWaits, WorkersEachOnAFileLockOfTheirOwnAreNotContended) {
     ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
     EXPECT_FALSE(has_finding(p, "lock-contention")) << p.doc.dump(2);
 }
+
+// An application whose dependency burns the host's cores: 16 workers, each
+// waiting on a database that spends 20 ms of CPU per query with a thread per
+// connection. The application's threads wait for a CPU too, but the cores are
+// the dependency's: downstream-bound naming its address and PID, with the
+// host's CPU a consequence. (The lookalike, a neighbour that is no dependency
+// holding the cores, is StarvedOfCpuByANeighbour: cpu-saturated, the host.)
+void expect_dependency_holds_cpu(const std::string& mode) {
+    AppWithDb s("busy-db", "16", "16", "16");
+    ASSERT_TRUE(s.ok());
+    auto p = probe_expecting("downstream-bound", s.app->pid(), mode);
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_EQ(p.id, "downstream-bound") << p.doc.dump(2);
+    EXPECT_EQ(subject(p), s.db_addr);
+    const auto& dest = p.doc["sampled"]["connections"]["destinations"][0];
+    ASSERT_FALSE(dest["server"].is_null()) << dest.dump();
+    EXPECT_EQ(dest["server"]["pid"], s.db->pid());
+    EXPECT_GT(dest["server"]["cores"].get<double>(), 0.5) << "the dependency burned the CPU";
+    for (const auto& f : p.doc["findings"])
+        if (f["id"] == "cpu-saturated") EXPECT_EQ(f["severity"], "WARN") << f.dump(2);
+}
+
+TEST(ProbeWaits, ADependencyBurningTheHostsCpuIsDownstreamBound) {
+    REQUIRE_BPF();
+    expect_dependency_holds_cpu("bpf");
+}
+
+TEST(ProbeWaits, ADependencyBurningTheHostsCpuIsDownstreamBoundWithoutBpf) {
+    REQUIRE_PRIVATE_NETNS();
+    expect_dependency_holds_cpu("sample");
+}

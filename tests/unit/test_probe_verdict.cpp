@@ -660,13 +660,13 @@ TEST(Verdict, AProcessWaitingForCoresOthersFillIsCpuSaturatedByTheHost) {
 
 TEST(CpuUsers, SummedByCommandBetweenTwoReads) {
     std::vector<ProcessTicks> before = {
-        {10, "postgres", 100}, {11, "postgres", 50}, {12, "nginx", 7}, {13, "idle", 3}};
+        {10, 1, "postgres", 100}, {11, 10, "postgres", 50}, {12, 1, "nginx", 7}, {13, 1, "idle", 3}};
     std::vector<ProcessTicks> after = {
-        {10, "postgres", 300}, {11, "postgres", 150},
-        {12, "nginx", 57},     {13, "idle", 3},  // used nothing: not listed
-        {14, "batch", 20},                       // born in the window: all of it
-        {15, "recycled", 5}};
-    before.push_back({15, "old", 900});  // a PID reused by a new process: counted from zero
+        {10, 1, "postgres", 300}, {11, 10, "postgres", 150},
+        {12, 1, "nginx", 57},     {13, 1, "idle", 3},  // used nothing: not listed
+        {14, 10, "batch", 20},                         // born in the window: all of it
+        {15, 1, "recycled", 5}};
+    before.push_back({15, 1, "old", 900});  // a PID reused by a new process: counted from zero
     auto users = top_cpu_users(before, after, 2.0, 100.0, 3);
     ASSERT_EQ(users.size(), 3u);
     EXPECT_EQ(users[0].comm, "postgres");
@@ -677,6 +677,54 @@ TEST(CpuUsers, SummedByCommandBetweenTwoReads) {
     EXPECT_EQ(users[2].comm, "batch");
     EXPECT_DOUBLE_EQ(users[2].cores, 0.1);
     EXPECT_TRUE(top_cpu_users(before, after, 0, 100.0, 3).empty());
+    // A dependency's processes: the listener's holder (10) and what it forked.
+    double dep = cores_of(before, after, 2.0, 100.0,
+                          [](const ProcessTicks& x) { return x.pid == 10 || x.ppid == 10; });
+    EXPECT_DOUBLE_EQ(dep, 1.6);  // (200 + 100 + 20) ticks / 100 Hz / 2 s
+}
+
+// An application waiting on its database while the database's processes burn
+// the host's cores: its threads wait for a CPU too, but the cause is the
+// dependency: downstream-bound naming it, host CPU a consequence. Lookalike:
+// the cores held by someone else (a batch job) - then the starvation is the host's.
+TEST(Verdict, ADependencyHoldingTheHostsCpuIsDownstreamBound) {
+    for (bool with_bpf : {false, true}) {
+        auto e = base(with_bpf);
+        e.sampled.cpus = 2;
+        e.sampled.threads_max = 16;
+        e.sampled.cpu_cores = 0.03;
+        e.sampled.runq_wait_share = 0.3;
+        e.sampled.host_busy = 1.0;
+        e.sampled.host_cpu_users = {{"postgres", 9, 1.9}, {"app", 1, 0.03}};
+        auto& c = e.sampled.conns;
+        c.samples = 40;
+        DestinationWait d;
+        d.remote = Endpoint{AF_INET, {127, 0, 0, 1}, 5432};
+        d.samples_seen = 40;
+        d.samples_waiting = 40;
+        d.conns_min = d.conns_max = 16;
+        d.conns_sum = 40 * 16;
+        d.waiting_sum = 40 * 15;
+        d.server_pid = 700;
+        d.server_comm = "postgres";
+        d.server_cores = 1.9;
+        c.destinations = {d};
+        auto v = judge(e);
+        ASSERT_EQ(v.findings.front().id, "downstream-bound") << with_bpf;
+        EXPECT_EQ(v.findings.front().subject, "127.0.0.1:5432");
+        EXPECT_NE(v.findings.front().why.find("CPU-bound"), std::string::npos);
+        auto host = std::find_if(v.findings.begin(), v.findings.end(),
+                                 [](const Finding& f) { return f.id == "cpu-saturated"; });
+        ASSERT_NE(host, v.findings.end());
+        EXPECT_EQ(host->severity, Severity::warn);
+        EXPECT_NE(host->why.find("A consequence of downstream-bound"), std::string::npos);
+        // Lookalike: the same waits, the cores held by a batch job beside them.
+        auto batch = e;
+        batch.sampled.conns.destinations[0].server_cores = 0.1;
+        batch.sampled.host_cpu_users = {{"batch", 3, 1.8}, {"postgres", 9, 0.1}};
+        EXPECT_EQ(judge(batch).findings.front().id, "cpu-saturated") << with_bpf;
+        EXPECT_EQ(judge(batch).findings.front().subject, "host CPU (2 cores)");
+    }
 }
 
 // A cap kept by eviction: the process ends the connections it accepts itself,

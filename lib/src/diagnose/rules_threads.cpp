@@ -40,7 +40,7 @@ void Judge::thread_storm() {
 // total says. A symptom when a thread storm or fd scans burn the CPU.
 void Judge::cpu_saturated() {
     if (!cpu_limited) return;
-    bool symptom = storm || poll_scan;
+    bool symptom = storm || poll_scan || starving_dependency;
     // A single-threaded process on a host of several cores is "all the cores it
     // can use" by its own count, but its fix is the thread's (work off the loop,
     // a loop per core): on one core only, it is simply the machine's.
@@ -98,9 +98,17 @@ void Judge::cpu_saturated() {
         if (total > 0) ev(f, "on_cpu_percent", "threads' time on CPU", on / total * 100, units::percent);
     }
     if (symptom) {
-        f.why = storm ? "A symptom of the context-switch storm above."
-                      : "A symptom of the fd scans above: the CPU goes into poll()/select().";
-        f.fix = {storm ? "fix the thread-per-connection design first" : "fix the fd scans first"};
+        f.why = storm     ? "A symptom of the context-switch storm above."
+                : poll_scan ? "A symptom of the fd scans above: the CPU goes into poll()/select()."
+                            : fmt::format("A consequence of downstream-bound above: the cores "
+                                          "are held by {} ({}), the dependency this process "
+                                          "waits on.",
+                                          starving_dependency->server_comm,
+                                          starving_dependency->remote.to_string());
+        f.fix = {storm       ? "fix the thread-per-connection design first"
+                 : poll_scan ? "fix the fd scans first"
+                             : "fix the dependency first: c10k-doctor probe --pid " +
+                                   std::to_string(starving_dependency->server_pid)};
     } else if (quota_bound) {
         f.why = fmt::format(
             "CFS bandwidth control gives the group {:.2f} cores' worth of CPU time per period; "

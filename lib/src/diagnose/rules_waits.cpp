@@ -108,7 +108,8 @@ void Judge::connection_pool() {
 void Judge::downstream() {
     const auto& c = s.conns;
     const DestinationWait* d = c.top_destination();
-    if (!d || c.samples < kMinSamples || cpu_limited || fd_limited) return;
+    if (!d || c.samples < kMinSamples || fd_limited) return;
+    if (cpu_limited && starving_dependency != d) return;
     double share = per_sample(d->samples_waiting, c.samples);
     if (share < kMostOfTheTime) return;
     bool behind_pool = pool == d;
@@ -128,7 +129,15 @@ void Judge::downstream() {
     reply_evidence(f, *d);
     ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
     if (d->server_pid) ev(f, "server_pid", "local process serving it", d->server_pid, units::none);
-    if (behind_pool) {
+    if (starving_dependency == d) {
+        ev(f, "dependency_cores", "CPU of the processes serving it", d->server_cores, units::cores);
+        ev(f, "host_busy_percent", "host CPU busy", s.host_busy * 100, units::percent);
+        f.why = fmt::format(
+            "The target's requests wait for replies from {}, whose own processes burn {:.2f} of "
+            "the host's {} cores: the dependency is CPU-bound, and the target's threads also "
+            "wait for a CPU behind it. Probe the dependency for its own bottleneck.",
+            dest_name(*d), d->server_cores, s.cpus);
+    } else if (behind_pool) {
         f.why = "The exhausted pool above is full of requests waiting on this destination.";
     } else {
         f.why = fmt::format(

@@ -73,6 +73,21 @@ Judge::Judge(const ProbeEvidence& evidence)
     contended_waiters = s.samples > 0 ? static_cast<double>(s.futex_contended) / s.samples : 0;
     find_pool();
     find_poll_scan();
+    find_starving_dependency();
+}
+
+// A process waiting for its dependency while that dependency burns the host's
+// cores looks starved of CPU itself (its threads wait in the run queue); the
+// wait is the dependency's doing when the target waits on it most of the time
+// and the dependency's processes hold most of the busy CPU.
+void Judge::find_starving_dependency() {
+    if (!starved) return;
+    const auto* d = s.conns.top_destination();
+    if (!d || !d->server_pid || s.conns.samples < kMinSamples) return;
+    double waiting = static_cast<double>(d->samples_waiting) / static_cast<double>(s.conns.samples);
+    double busy_cores = guest_busy * s.cpus;
+    if (waiting >= kMostOfTheTime && d->server_cores >= kDependencyCpuShare * busy_cores)
+        starving_dependency = d;
 }
 
 Verdict Judge::run() {

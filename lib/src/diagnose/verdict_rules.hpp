@@ -73,6 +73,10 @@ constexpr double kStarvedWait = 0.25;
 constexpr uint64_t kMinSamples = 5;
 // "Most of the time": a majority of the window's instants.
 constexpr double kMostOfTheTime = 0.5;
+// A dependency holds the host's CPU when its processes use at least half of
+// the CPU the host's guests are busy with: more than everyone else together,
+// so the run-queue wait of the target is mostly its doing.
+constexpr double kDependencyCpuShare = 0.5;
 // An accept queue at its backlog in this share of the samples is full in the
 // steady state, not just during bursts.
 constexpr double kQueueFullSteady = 0.5;
@@ -188,6 +192,7 @@ class Judge {
     void find_pool();
     static double pool_busy(const DestinationWait& d);
     void find_poll_scan();
+    void find_starving_dependency();
 
     const ProbeEvidence& e;
     const SampledEvidence& s;
@@ -216,6 +221,9 @@ class Judge {
     double runq_wait = 0;                   // threads' run-queue wait, s/s of our CPU time
     bool cpu_limited;                       // the process or one of its threads
     const DestinationWait* pool = nullptr;  // an exhausted connection pool
+    // The destination the target waits on whose own processes hold most of the
+    // host's busy CPU: the target's starvation is that dependency's doing.
+    const DestinationWait* starving_dependency = nullptr;
     double futex_waiters = 0;               // threads in futex per sample
     double contended_waiters = 0;           // of those, waiting on a lock another holds
     double poll_nfds = 0;                   // fds per poll-family call

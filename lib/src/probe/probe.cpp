@@ -281,7 +281,7 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
     }
     e.sampled = sampler.evidence();
     sampler.name_servers(e.sampled.conns);
-    e.sampled.host_cpu_users = sampler.host_cpu_users();
+    e.sampled.host_cpu_users = sampler.host_cpu_users(e.sampled.conns);
     e.comm = sampler.comm();
     if (e.sampled.samples > 0)
         e.sampled.sample_period_s =

@@ -582,10 +582,18 @@ void Sampler::name_servers(ConnEvidence& c) {
     }
 }
 
-std::vector<CpuUser> Sampler::host_cpu_users(size_t n) const {
+std::vector<CpuUser> Sampler::host_cpu_users(ConnEvidence& c, size_t n) const {
     if (!first_times_) return {};
     double wall = std::chrono::duration<double>(Clock::now() - first_times_->at).count();
-    return top_cpu_users(host_ticks_before_, read_process_ticks(), wall, kTick, n);
+    auto now = read_process_ticks();
+    for (auto& d : c.destinations) {
+        if (!d.server_pid) continue;
+        d.server_cores = cores_of(host_ticks_before_, now, wall, kTick, [&](const ProcessTicks& p) {
+            return p.pid == d.server_pid || (d.listener_pid && (p.pid == d.listener_pid ||
+                                                                p.ppid == d.listener_pid));
+        });
+    }
+    return top_cpu_users(host_ticks_before_, now, wall, kTick, n);
 }
 
 TargetPorts Sampler::ports() const {

@@ -68,7 +68,7 @@ json conns_json(const ConnEvidence& c) {
     for (const auto& d : c.destinations) {
         json server = nullptr;
         if (d.server_pid) {
-            server = {{"pid", d.server_pid}, {"comm", d.server_comm}};
+            server = {{"pid", d.server_pid}, {"comm", d.server_comm}, {"cores", d.server_cores}};
             if (d.listener_pid && d.listener_pid != d.server_pid)
                 server["listener_pid"] = d.listener_pid;
         }

@@ -23,7 +23,15 @@ std::vector<ProcessTicks> read_process_ticks(const std::string& proc) {
         if (!stat) continue;
         auto ticks = user_sys_ticks(*stat);
         if (!ticks) continue;
-        out.push_back({static_cast<pid_t>(*pid), stat_comm(*stat), ticks->first + ticks->second});
+        // Field 4, the parent, follows the state after the comm's closing ')'.
+        pid_t ppid = 0;
+        if (auto close = stat->rfind(')'); close != std::string::npos) {
+            auto fields = split_ws(std::string_view(*stat).substr(close + 1));
+            if (fields.size() > 1)
+                if (auto v = parse_uint(fields[1])) ppid = static_cast<pid_t>(*v);
+        }
+        out.push_back({static_cast<pid_t>(*pid), ppid, stat_comm(*stat),
+                       ticks->first + ticks->second});
     }
     ::closedir(dir);
     std::sort(out.begin(), out.end(),

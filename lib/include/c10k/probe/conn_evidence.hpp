@@ -51,6 +51,9 @@ struct DestinationWait {
     pid_t server_pid = 0;
     std::string server_comm;
     pid_t listener_pid = 0;
+    // The CPU its serving processes used over the window: server_pid, the
+    // listener's holder and the processes it forked (PostgreSQL's backends).
+    double server_cores = 0;
 };
 
 struct ConnEvidence {

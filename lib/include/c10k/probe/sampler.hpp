@@ -51,9 +51,10 @@ class Sampler {
     // /proc and asks sock_diag for the far end of the busiest connection: call
     // it once per question (the follow, the end), not per sample.
     void name_servers(ConnEvidence& c);
-    // The host's biggest CPU users since the first sample, by command: reads
+    // The host's biggest CPU users since the first sample, by command, and
+    // each named destination's serving processes' CPU (server_cores): reads
     // every /proc/PID/stat, so call it once, at the end.
-    std::vector<CpuUser> host_cpu_users(size_t n = 3) const;
+    std::vector<CpuUser> host_cpu_users(ConnEvidence& c, size_t n = 3) const;
     // The target's listening ports and the remote ports of its own outbound connections.
     TargetPorts ports() const;
     const std::optional<Snapshot>& last() const { return last_; }

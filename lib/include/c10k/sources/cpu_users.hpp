@@ -15,6 +15,7 @@ namespace c10k {
 
 struct ProcessTicks {
     pid_t pid = 0;
+    pid_t ppid = 0;
     std::string comm;
     uint64_t ticks = 0;  // utime + stime, clock ticks since the process started
 };
@@ -35,5 +36,22 @@ std::vector<ProcessTicks> read_process_ticks(const std::string& proc = "/proc");
 std::vector<CpuUser> top_cpu_users(const std::vector<ProcessTicks>& before,
                                    const std::vector<ProcessTicks>& after, double seconds,
                                    double ticks_per_second, size_t n);
+
+// The CPU (cores) between two reads of the processes `counts` picks (by PID
+// and parent PID): a dependency's own process and the backends forked from it.
+template <typename Pick>
+double cores_of(const std::vector<ProcessTicks>& before, const std::vector<ProcessTicks>& after,
+                double seconds, double ticks_per_second, Pick counts) {
+    if (seconds <= 0 || ticks_per_second <= 0) return 0;
+    double cores = 0;
+    auto b = before.begin();
+    for (const auto& p : after) {
+        while (b != before.end() && b->pid < p.pid) ++b;
+        if (!counts(p)) continue;
+        uint64_t start = b != before.end() && b->pid == p.pid && b->ticks <= p.ticks ? b->ticks : 0;
+        cores += static_cast<double>(p.ticks - start) / ticks_per_second / seconds;
+    }
+    return cores;
+}
 
 }  // namespace c10k
