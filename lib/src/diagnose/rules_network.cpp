@@ -78,7 +78,7 @@ void Judge::socket_buffers() {
             reads ? static_cast<double>(b->bytes_of({"read", "recvfrom", "recvmsg", "readv"})) /
                         static_cast<double>(reads)
                   : 0;
-        tiny_window = t.segments_in >= 100 && small >= kSmallWindowShare;
+        tiny_window = t.segments_in >= kMinSegments && small >= kSmallWindowShare;
         buf_events = t.rcvqueue_full + t.exceed_buf_limit > 0 && bytes_per_read < kSmallRead;
     }
     if (!tiny_window && !buf_events && !sampled) return;
@@ -153,7 +153,7 @@ void Judge::tcp_counters() {
         out.push_back(std::move(f));
     }
     double retrans = rate(s, "Tcp.RetransSegs"), outsegs = rate(s, "Tcp.OutSegs");
-    if (retrans >= 1 && outsegs > 0 && retrans / outsegs >= 0.01) {
+    if (retrans >= 1 && outsegs > 0 && retrans / outsegs >= kLossShare) {
         auto f = make(Bottleneck::network_loss, Severity::warn, Support::weak,
                       fmt::format("{:.1f}% of segments retransmitted", retrans / outsegs * 100));
         ev(f, "retransmits_per_second", "retransmitted segments per second", retrans, units::per_second);

@@ -8,7 +8,7 @@ void Judge::thread_storm() {
     if (storm) {
         auto f = make(
             Bottleneck::context_switch_storm, Severity::crit,
-            runq_p99 >= 1'000'000 ? Support::corroborated : Support::counted,
+            runq_p99 >= kStormRunqP99Ns ? Support::corroborated : Support::counted,
             fmt::format("{} threads, {:.0f} context switches per second", s.threads_max, switches));
         ev(f, "threads", "threads (max seen)", s.threads_max, units::threads);
         ev(f, "connections", "connections held (max seen)", s.connections_max, units::connections);
@@ -326,7 +326,7 @@ void Judge::blocking_and_locks() {
         // Time in futex says how long threads wait, not for what: a parked pool
         // spends all of its syscall time there. Contention needs threads seen
         // waiting on a lock another thread holds (contended_waits), in both modes.
-        if (futex_share >= kFutexShare && futex_per_s / ours >= kFutexPerS && s.threads_max >= 4 &&
+        if (futex_share >= kFutexShare && futex_per_s / ours >= kFutexPerS && s.threads_max >= kLockMinThreads &&
             contended_waiters >= kContendedWaiters && !storm && !pool) {
             // Whether the lock can be what caps the process: one that guards
             // computation is held only while its holder runs or waits for a CPU,

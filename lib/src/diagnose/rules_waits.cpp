@@ -53,7 +53,7 @@ void Judge::find_pool() {
     if (c.samples < kMinSamples || futex_waiters < 1) return;
     for (const auto& d : c.destinations) {
         if (d.samples_seen < kMinSamples || d.conns_max == 0 || d.conns_sum == 0) continue;
-        bool fixed = d.conns_max - d.conns_min <= 1;
+        bool fixed = d.conns_max - d.conns_min <= kPoolSizeSlack;
         if (fixed && pool_busy(d) >= kPoolBusy) {
             pool = &d;
             return;
@@ -155,7 +155,7 @@ void Judge::downstream() {
 
 void Judge::nagle() {
     const auto& c = s.conns;
-    if (c.samples < kMinSamples || c.samples_nagle_held < 3) return;
+    if (c.samples < kMinSamples || c.samples_nagle_held < kMinNagleLooks) return;
     double share = per_sample(c.samples_nagle_held, c.samples);
     if (share < kNagleHeld) return;
     uint16_t port = 0;

@@ -71,6 +71,23 @@ constexpr double kStarvedWait = 0.25;
 // Shares of samples are only meaningful over several observations: below this
 // many, one or two lucky samples would decide.
 constexpr uint64_t kMinSamples = 5;
+// The same for segments: a share of windows under a hundred segments is a
+// handful of packets, not a flow.
+constexpr uint64_t kMinSegments = 100;
+// Loss that costs throughput: at 1% of segments retransmitted, a Reno/CUBIC
+// flow's window already falls to about 1.2/sqrt(p) = 12 segments (Mathis).
+constexpr double kLossShare = 0.01;
+// Run-queue latency p99 at which a thread storm is corroborated by the
+// scheduler itself: a millisecond is several timeslices of waiting.
+constexpr uint64_t kStormRunqP99Ns = 1'000'000;
+// Contention needs threads to contend: below four, a futex wait is one hand-off.
+constexpr uint32_t kLockMinThreads = 4;
+// A fixed pool: its connection count moves by at most one between looks (one
+// being replaced), where a pool that grows with demand swings more.
+constexpr uint32_t kPoolSizeSlack = 1;
+// Nagle: a sub-MSS tail held back behind an unacked segment in at least this
+// many looks, so one retransmission timeout does not decide.
+constexpr uint64_t kMinNagleLooks = 3;
 // "Most of the time": a majority of the window's instants.
 constexpr double kMostOfTheTime = 0.5;
 // A dependency holds the host's CPU when its processes use at least half of
