@@ -24,6 +24,8 @@ std::string_view Measure::name() const {
             return "ratio";
         case Dim::per_second:
             return "/s";
+        case Dim::since_boot:
+            return "";
         case Dim::seconds_per_second:
             return "s/s";
         case Dim::milliseconds:

@@ -72,7 +72,7 @@ TEST(Render, PrometheusCountersRatiosAndNoRates) {
     r.netns = "host";
     Finding a = make_finding(CheckId::backlog_listen_overflows, Severity::warn, "drops");
     a.subject = "host";
-    add_evidence(a, "listen_overflows_total", "ListenOverflows since boot", 42, units::none);
+    add_evidence(a, "listen_overflows_total", "ListenOverflows since boot", 42, units::since_boot);
     add_evidence(a, "listen_overflows_per_second", "ListenOverflows rate", 3.5, units::per_second);
     Finding b = make_finding(CheckId::sched_run_queue, Severity::ok, "fine");
     add_evidence(b, "cpu_pressure_some_avg10_percent", "PSI some avg10", 16.5, units::percent);
@@ -102,7 +102,7 @@ TEST(Render, NagiosStatusLinePerfdataAndLongOutput) {
     r.findings[0].title = "240 of 256 fds | open";  // '|' would start perfdata
     Finding c = make_finding(CheckId::backlog_listen_overflows, Severity::warn, "drops");
     c.subject = "it's=odd";
-    add_evidence(c, "listen_overflows_total", "since boot", 12, units::none);
+    add_evidence(c, "listen_overflows_total", "since boot", 12, units::since_boot);
     add_evidence(c, "listen_overflows_per_second", "rate", 0.5, units::per_second);
     r.findings.push_back(c);
     auto text = render_nagios(r, Severity::crit);

@@ -26,6 +26,7 @@ enum class Dim {
     percent,             // 0..100; Prometheus gets a 0..1 ratio
     ratio,               // a dimensionless ratio, two decimals
     per_second,          // a rate over the window; Prometheus leaves rates to rate()
+    since_boot,          // a kernel counter's total: a Prometheus counter, Nagios "c"
     seconds_per_second,  // time spent per second of window (waiting threads)
     milliseconds,
     microseconds,
@@ -46,6 +47,7 @@ inline constexpr Measure bytes{Dim::bytes};
 inline constexpr Measure percent{Dim::percent};
 inline constexpr Measure ratio{Dim::ratio};
 inline constexpr Measure per_second{Dim::per_second};
+inline constexpr Measure since_boot{Dim::since_boot};
 inline constexpr Measure seconds_per_second{Dim::seconds_per_second};
 inline constexpr Measure ms{Dim::milliseconds};
 inline constexpr Measure us{Dim::microseconds};

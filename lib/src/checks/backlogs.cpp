@@ -103,7 +103,7 @@ void add_counter(Finding& f, const CheckInput& in, std::string_view key, std::st
         add_evidence(f, snake + "_per_second", std::string(name) + " rate", *r, units::per_second);
     if (auto t = in.counter(key))
         add_evidence(f, snake + "_total", std::string(name) + " since boot",
-                     static_cast<double>(*t), units::none);
+                     static_cast<double>(*t), units::since_boot);
 }
 
 Finding listen_overflows(const CheckInput& in) {

@@ -30,7 +30,8 @@ Finding host_switches(const CheckInput& in) {
         auto f = make_finding(CheckId::sched_context_switches, Severity::unknown,
                               "no rate measured (--interval 0)");
         add_evidence(f, "context_switches_total", "context switches since boot",
-                     static_cast<double>(in.now().sample.cpu->context_switches), units::none);
+                     static_cast<double>(in.now().sample.cpu->context_switches),
+                     units::since_boot);
         return f;
     }
     double per_cpu = *rate / cpus;

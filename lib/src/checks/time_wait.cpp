@@ -62,7 +62,7 @@ std::vector<Finding> check_time_wait(const CheckInput& in) {
                      units::per_second);
     if (auto t = in.counter("TcpExt.TCPTimeWaitOverflow"))
         add_evidence(f, "time_wait_overflow_total", "TCPTimeWaitOverflow since boot",
-                     static_cast<double>(*t), units::none);
+                     static_cast<double>(*t), units::since_boot);
     if (churn) add_evidence(f, "connections_opened_per_second", "connections opened", *churn, units::per_second);
     f.why =
         "TIME_WAIT lasts 60 s whatever tcp_fin_timeout says (that knob is for FIN_WAIT_2). "

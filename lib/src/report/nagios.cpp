@@ -50,10 +50,11 @@ std::string perf_label(const Finding& f, const Evidence& e) {
 }
 
 // The plugin units: s, ms, us, %, B/KB/MB/TB, c; everything else is a plain number.
-// Since-boot counters (keys ending in _total) are "c", so graphers derive rates.
-std::string_view perf_unit(std::string_view key, Measure unit) {
-    if (key.size() > 6 && key.substr(key.size() - 6) == "_total") return "c";
+// Since-boot counters are "c", so graphers derive rates.
+std::string_view perf_unit(Measure unit) {
     switch (unit.dim) {
+        case Dim::since_boot:
+            return "c";
         case Dim::milliseconds:
             return "ms";
         case Dim::microseconds:
@@ -97,7 +98,7 @@ std::string render_nagios(const CheckReport& r, Severity status) {
             auto label = perf_label(f, e);
             if (!seen.insert(label).second) continue;
             perf += fmt::format("{}'{}'={}{};;;;", perf.empty() ? "" : " ", label,
-                                perf_value(e.value), perf_unit(e.key, e.unit));
+                                perf_value(e.value), perf_unit(e.unit));
         }
 
     std::string out = fmt::format("C10K {} - {}", status_word(status), summary);

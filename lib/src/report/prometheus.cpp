@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Prometheus text exposition format (0.0.4), for node_exporter's textfile
 // collector, by Prometheus's naming rules (what `promtool check metrics` checks):
-// - since-boot counters (evidence keys ending in _total) are typed counter;
-// - rates are left out: the server computes them from the counters;
+// - since-boot counters (Dim::since_boot, keys named *_total) are typed counter;
+// - rates (Dim::per_second, seconds_per_second) are left out: the server
+//   computes them from the counters;
 // - percentages become 0..1 ratios (_percent -> _ratio);
 // - labels identify a series across restarts: id, area and subject, and for a
 //   finding about a process its comm instead of "pid N (comm)", whose PID would
@@ -124,7 +125,7 @@ std::string render_prometheus(const CheckReport& r) {
         bool of_process = process_comm(f.subject).has_value();
         for (const auto& e : f.evidence) {
             // Rates are Prometheus's to compute (rate()), from the counters.
-            if (e.unit.dim == Dim::per_second || ends_with(e.key, "_per_second")) continue;
+            if (e.unit.dim == Dim::per_second || e.unit.dim == Dim::seconds_per_second) continue;
             std::string key = e.key;
             double value = e.value;
             std::string unit(e.unit.name());
@@ -141,7 +142,7 @@ std::string render_prometheus(const CheckReport& r) {
             if (fresh) {
                 order.push_back(name);
                 it->second.help = e.label + (unit.empty() ? "" : " (" + unit + ")");
-                it->second.counter = ends_with(key, "_total");
+                it->second.counter = e.unit.dim == Dim::since_boot;
             }
             it->second.samples.push_back(sample + " " + value_text(value));
         }
