@@ -75,7 +75,9 @@ inline constexpr Measure cpus = count("CPUs");
 }  // namespace units
 
 // A named number. `key` is stable snake_case and carries its unit where one
-// applies (e.g. `listen_overflows_per_second`); `label` is for people.
+// applies (e.g. `listen_overflows_per_second`); `label` is for people. The key
+// is the output's name for the value (JSON, Prometheus, perfdata), never what
+// code decides on: what a value is (a rate, a counter, a share) is its Measure.
 struct Evidence {
     std::string key;
     std::string label;
