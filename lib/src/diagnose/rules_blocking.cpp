@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Where the threads wait instead of working: calls that block an event loop
+// (sleeps, fsync, disk, a slow pipe), file locks, and futex locks another
+// thread holds - told apart from a pool's workers parked for work.
+#include "verdict_rules.hpp"
+
+namespace c10k::verdict {
+
+// Blocking syscalls in what should be an event loop, and threads fighting over a lock.
+void Judge::blocking_and_locks() {
+    {
+        double blocking = 0, futex_share = 0, futex_per_s = 0;
+        std::string source;
+        if (b && syscall_ns > 0) {
+            uint64_t block_ns = b->ns_of(syscalls::kBlocking);
+            blocking = static_cast<double>(block_ns) / static_cast<double>(syscall_ns);
+            double off_total = 0;
+            for (auto x : b->sched.off_cpu_ns)
+                off_total += static_cast<double>(x);
+            double disk =
+                off_total > 0 ? static_cast<double>(b->sched.off_cpu_ns[off_disk]) / off_total
+                              : 0;
+            blocking = std::max(blocking, disk);
+            futex_share =
+                static_cast<double>(b->ns_of({syscalls::kFutex})) / static_cast<double>(syscall_ns);
+            futex_per_s = static_cast<double>(b->calls_of({syscalls::kFutex})) / sys_s;
+            source = "syscall time";
+        } else if (s.thread_samples > 0) {
+            // Of the thread-samples where a thread had work (not parked waiting for
+            // it in epoll/poll/accept, nor idle on a condvar), the share spent in
+            // D state (disk) or in sleeps and fsyncs.
+            uint64_t idle = count_of(s.blocked_in, syscalls::kReadinessWaits) +
+                            count_of(s.blocked_in, syscalls::kWorkWaits);
+            if (auto it = s.blocked_in.find(syscalls::kFutex); it != s.blocked_in.end())
+                idle += it->second - std::min(it->second, s.futex_active);
+            uint64_t working = s.thread_samples - std::min(idle, s.thread_samples);
+            uint64_t blocked = s.disk + count_of(s.blocked_in, syscalls::kBlocking);
+            blocking = working >= kMinSamples && blocked >= kMinSamples
+                           ? static_cast<double>(blocked) / static_cast<double>(working)
+                           : 0;
+            futex_share = s.thread_samples ? static_cast<double>(s.futex_contended) /
+                                                 static_cast<double>(s.thread_samples)
+                                           : 0;
+            futex_per_s = s.switches_per_s;  // best proxy without syscall counts
+            source = "thread samples";
+        }
+        // An event loop's own account, the same in both modes: each look finds
+        // a loop thread waiting for work (epoll/poll/select), running, or
+        // blocked in some other call - a pipe or disk write, a pread in D state,
+        // flock, a sleep; S as much as D. When blocking takes more of its time
+        // than either of the others, requests queue behind the blocked calls:
+        // the loop is idle less than it is blocked, and it is not running, so
+        // more CPU would not help.
+        bool loop_blocked = s.loop_blocked >= kMinSamples && s.loop_blocked >= s.loop_idle &&
+                            s.loop_blocked >= s.loop_running;
+        double loop_share = s.loop_looks ? static_cast<double>(s.loop_blocked) /
+                                               static_cast<double>(s.loop_looks)
+                                         : 0;
+        std::vector<std::pair<uint64_t, std::string>> loop_where;
+        for (const auto& [name, n] : s.loop_blocked_in)
+            loop_where.emplace_back(n, name);
+        std::sort(loop_where.rbegin(), loop_where.rend());
+        if ((blocking >= kBlockingShare || loop_blocked) && !cpu_limited && !fd_limited) {
+            bool by_loop = loop_blocked && (blocking < kBlockingShare || !b);
+            auto f = make(Bottleneck::off_cpu_blocking, Severity::crit,
+                          b ? Support::measured
+                            : (by_loop ? Support::sampled : Support::sampled_proxy),
+                          by_loop ? fmt::format("the event loop is blocked in {}() {:.0f}% of the "
+                                                "time, waiting for work {:.0f}%",
+                                                loop_where.front().second, loop_share * 100,
+                                                static_cast<double>(s.loop_idle) * 100 /
+                                                    static_cast<double>(s.loop_looks))
+                                  : fmt::format("{:.0f}% of {} in sleeps, fsync or disk waits",
+                                                blocking * 100, source));
+            if (by_loop) f.subject = "event loop";
+            ev(f, "blocking_percent", "time blocked in sleep/fsync/disk", blocking * 100, units::percent);
+            if (s.loop_looks > 0) {
+                auto looks = static_cast<double>(s.loop_looks);
+                ev(f, "loop_blocked_percent", "event-loop threads' looks blocked in a call",
+                   static_cast<double>(s.loop_blocked) * 100 / looks, units::percent);
+                ev(f, "loop_idle_percent", "event-loop threads' looks waiting for work",
+                   static_cast<double>(s.loop_idle) * 100 / looks, units::percent);
+                ev(f, "loop_running_percent", "event-loop threads' looks running",
+                   static_cast<double>(s.loop_running) * 100 / looks, units::percent);
+                for (size_t i = 0; i < std::min<size_t>(3, loop_where.size()); ++i)
+                    ev(f, "loop_in_" + loop_where[i].second,
+                       "event-loop looks blocked in " + loop_where[i].second + "()",
+                       static_cast<double>(loop_where[i].first), units::looks);
+            }
+            ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
+            if (!b) {
+                ev(f, "disk_samples", "thread samples in D state (disk)",
+                   static_cast<double>(s.disk), units::samples);
+                // Where the blocked threads sat: the syscalls behind the D state.
+                std::vector<std::pair<uint64_t, std::string>> where;
+                for (const auto& [name, n] : s.blocked_in)
+                    if (!syscalls::is_one_of(name, syscalls::kReadinessWaits) &&
+                        !syscalls::is_one_of(name, syscalls::kWorkWaits) && name != syscalls::kFutex)
+                        where.emplace_back(n, name);
+                std::sort(where.rbegin(), where.rend());
+                for (size_t i = 0; i < std::min<size_t>(3, where.size()); ++i)
+                    ev(f, "in_" + where[i].second,
+                       "thread samples asleep in " + where[i].second + "()",
+                       static_cast<double>(where[i].first), units::samples);
+            }
+            if (b) {
+                for (auto name : syscalls::kBlocking)
+                    if (auto* sc = b->syscall(name))
+                        ev(f, fmt::format("{}_per_second", name), fmt::format("{} per second", name),
+                           static_cast<double>(sc->count) / sys_s, units::per_second);
+                ev(f, "off_cpu_disk_ms", "off-CPU in D state",
+                   static_cast<double>(b->sched.off_cpu_ns[off_disk]) / 1e6, units::ms);
+            }
+            f.why =
+                by_loop ? "The event loop's thread waits inside calls that block it (a write to "
+                          "a pipe or file that drains slowly, a disk read, a lock on a file, a "
+                          "sleep) more than it waits for work or runs: every connection it "
+                          "serves waits behind that call while the CPU is idle."
+                        : "The process waits in calls that block the thread (sleeps, fsync, disk "
+                          "reads) while the CPU is idle: requests queue behind the waits, not "
+                          "behind work.";
+            f.fix = {"move blocking work off the event loop (a thread pool for disk and fsync; "
+                     "logs through a non-blocking buffer, or to a file instead of a slow pipe)",
+                     "batch fsyncs (group commit) or use O_DSYNC/io_uring where durability allows",
+                     "remove sleeps from request handling"};
+            out.push_back(std::move(f));
+        }
+        // Waits for a file lock (flock, fcntl F_SETLKW) are lock waits whatever
+        // the runtime: the kernel only sleeps a thread there while another
+        // thread or process holds the lock. Workers serialised on one lock file
+        // wait there most of the time; a pool being full is its consequence.
+        double file_lock_share = s.thread_samples ? static_cast<double>(s.file_lock_waits) /
+                                                        static_cast<double>(s.thread_samples)
+                                                  : 0;
+        if (s.file_lock_waits >= kMinSamples && file_lock_share >= kFileLockShare && !fd_limited) {
+            auto f = make(Bottleneck::lock_contention, Severity::crit, Support::sampled,
+                          fmt::format("threads wait for a file lock in {:.0f}% of the looks at "
+                                      "them (flock or fcntl F_SETLKW)",
+                                      file_lock_share * 100));
+            f.subject = "file lock";
+            ev(f, "file_lock_percent", "thread looks asleep waiting for a file lock",
+               file_lock_share * 100, units::percent);
+            ev(f, "file_lock_waiters", "threads waiting for a file lock at once (mean)",
+               s.samples ? static_cast<double>(s.file_lock_waits) / s.samples : 0, units::threads);
+            ev(f, "threads", "threads", s.threads_max, units::threads);
+            ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
+            f.why =
+                "The process's threads take turns on one file lock (flock, or fcntl record "
+                "locks): while one holds it - across a slow call - the others sleep in the "
+                "kernel, so the work goes one at a time however many workers there are.";
+            f.fix = {"hold the lock only around what must be serialised, never across I/O or a "
+                     "remote call",
+                     "shard the locked resource (a lock file per key) or use a store that "
+                     "serialises itself",
+                     "find the holder: lslocks, or cat /proc/locks"};
+            out.push_back(std::move(f));
+        }
+        // Hand-offs of a contended lock happen at the pace its holders run, and a
+        // hypervisor's steal slows that pace for every thread alike: the rate is
+        // judged on the CPU time the VM left us (at 70% steal a lock that would
+        // change hands 1,300 times a second does so 400 times).
+        // Time in futex says how long threads wait, not for what: a parked pool
+        // spends all of its syscall time there. Contention needs threads seen
+        // waiting on a lock another thread holds (contended_waits), in both modes.
+        if (futex_share >= kFutexShare && futex_per_s / ours >= kFutexPerS && s.threads_max >= kLockMinThreads &&
+            contended_waiters >= kContendedWaiters && !storm && !pool) {
+            // Whether the lock can be what caps the process: one that guards
+            // computation is held only while its holder runs or waits for a CPU,
+            // so it is busy at most the process's CPU demand. Below half a core
+            // it is free most of the time: a waiter waits about one hold (a queue
+            // at half load), which adds latency but caps nothing - Python's GIL
+            // behind a thread-per-connection server at 0.48 cores, whose limit
+            // was a listen backlog of 5. A lock held across a blocking call is
+            // busy while its holder sleeps, which the blocking share shows.
+            bool can_cap = demand >= kLockCanCap || blocking >= kHolderBlocks;
+            // And whether it stalls more than the target's overflowing accept
+            // queue does (Little's law, both in connections held up at once):
+            // each overflow leaves a client waiting for its SYN retransmit, a
+            // second at least, while each thread in futex holds up one request
+            // at most. A slow acceptor behind the lock would still overflow a
+            // deep queue far less: the small backlog is the cheaper, surer fix.
+            double lock_stalled = b && sys_s > 0
+                                      ? static_cast<double>(b->ns_of({syscalls::kFutex})) / 1e9 / sys_s
+                                      : futex_waiters;
+            // (accept_queue() runs before this rule: see the order in run().)
+            bool overflowing = std::any_of(out.begin(), out.end(), [](const Finding& o) {
+                return o.id == Bottleneck::accept_queue_overflow &&
+                       o.severity == Severity::crit;
+            });
+            double syn_stalled =
+                overflowing ? rate(s, "TcpExt.ListenOverflows") * kSynRetransmitS : 0;
+            bool outweighed = syn_stalled > lock_stalled;
+            if (outweighed) can_cap = false;
+            auto f = make(Bottleneck::lock_contention, can_cap ? Severity::crit : Severity::warn,
+                          b ? Support::measured : Support::weak,
+                          fmt::format("{:.0f}% of {} in futex waits, {:.0f} futex calls per second",
+                                      futex_share * 100, source, futex_per_s));
+            ev(f, "lock_stalled", "threads waiting in futex at once (mean)", lock_stalled,
+               units::threads);
+            ev(f, "contended_waiters", "threads seen waiting on a held lock at once (mean)",
+               contended_waiters, units::threads);
+            if (overflowing)
+                ev(f, "syn_stalled",
+                   "clients waiting on a SYN retransmit at once (overflows x 1 s)", syn_stalled,
+                   units::connections);
+            ev(f, "futex_percent", "share in futex", futex_share * 100, units::percent);
+            ev(f, "futex_per_second", b ? "futex calls per second" : "context switches per second",
+               futex_per_s, units::per_second);
+            ev(f, "threads", "threads", s.threads_max, units::threads);
+            ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
+            ev(f, "lock_busy_bound_cores", "CPU demand (on a CPU or waiting for one)", demand,
+               units::cores);
+            if (b) {
+                if (auto* fx = b->syscall(syscalls::kFutex))
+                    ev(f, "futex_p99_us", "futex latency p99",
+                       static_cast<double>(fx->latency.percentile_ns(0.99)) / 1e3, units::us);
+            }
+            f.why = outweighed
+                        ? "Threads wait for each other on a lock (futex), but the overflowing "
+                          "accept queue above holds up more connections than the lock does: "
+                          "each overflow costs a client a SYN retransmit of a second or more."
+                    : can_cap ? "Threads spend their time waiting for each other on a lock (futex) "
+                                "instead of working; adding threads makes it worse."
+                              : "Threads wait for each other on a lock (futex), but the process "
+                                "uses under half a core and blocks little: a lock held only while "
+                                "computing is free most of the time, so the waits add latency "
+                                "without capping throughput. Look at what stands above this.";
+            f.fix = {"shorten or split the critical section; shard the shared state",
+                     "use per-thread data or lock-free structures on the hot path"};
+            out.push_back(std::move(f));
+        }
+    }
+}
+
+}  // namespace c10k::verdict
