@@ -123,6 +123,31 @@ TEST(ProbeBpf, HealthyEpollServerUnderLightLoad) {
     EXPECT_GT(p.doc["syscalls"].size(), 0u) << "the light load was seen";
 }
 
+// What the probe cost is measured, not estimated: the probing thread's own CPU
+// and, with BPF, its programs' run time as the kernel counted it - the sched
+// programs run at every switch of every task, so a loaded window counts runs.
+TEST(ProbeBpf, TheCostIsMeasuredInBothModes) {
+    REQUIRE_BPF();
+    Scenario s(target({"healthy", "20"}), driver({"pingpong", "PORT", "10", "20", "5"}));
+    ASSERT_TRUE(s.ok());
+    for (const char* mode : {"bpf", "sample"}) {
+        auto p = probe(s.pid(), mode);
+        ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+        const auto& cost = p.doc["cost"];
+        EXPECT_GT(cost["prober_cpu_s"].get<double>(), 0) << mode;
+        EXPECT_GT(cost["window_s"].get<double>(), 0) << mode;
+        double total = (cost["prober_cpu_s"].get<double>() + cost["bpf_run_time_s"].get<double>()) *
+                       1e3 / cost["window_s"].get<double>();
+        EXPECT_NEAR(cost["cpu_ms_per_second"].get<double>(), total, 1e-6 * total + 1e-9) << mode;
+        if (std::string(mode) == "bpf") {
+            EXPECT_GT(cost["bpf_runs"].get<uint64_t>(), 0u) << cost.dump();
+            EXPECT_GT(cost["bpf_run_time_s"].get<double>(), 0) << cost.dump();
+        } else {
+            EXPECT_EQ(cost["bpf_runs"].get<uint64_t>(), 0u) << cost.dump();
+        }
+    }
+}
+
 // Classic tracepoints need tracefs; the probe mounts it when absent, so this
 // runs in a private mount namespace to leave the host's mounts alone.
 TEST(ProbeBpf, ClassicTracepointFallbackForSyscalls) {

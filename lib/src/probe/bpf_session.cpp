@@ -174,12 +174,15 @@ struct BpfSession::Impl {
         attach.push_back(std::move(a));
     }
     std::string raw_tp_syscalls_error;  // why raw_tp failed, once we fell back
+    int stats_fd = -1;                  // BPF_ENABLE_STATS: run times counted while held
+    std::string stats_error;
     double attach_ms = 0;
     std::chrono::steady_clock::time_point syscall_since;
     double syscall_seconds = 0;
     int ncpu = 1;
 
     ~Impl() {
+        if (stats_fd >= 0) ::close(stats_fd);
         if (tcp_probe_link) bpf_link__destroy(tcp_probe_link);
         for (auto* l : syscall_links)
             bpf_link__destroy(l);
@@ -211,6 +214,10 @@ Result<std::unique_ptr<BpfSession>> BpfSession::start(pid_t tgid, bool verbose,
                                ? " (needs root, or CAP_BPF + CAP_PERFMON)"
                                : " (run with -v for the verifier log)"));
     }
+    // The programs' run time is what the probe costs in the kernel; the kernel
+    // counts it only while some process holds this fd (no sysctl is changed).
+    impl->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+    if (impl->stats_fd < 0) impl->stats_error = err_text(errno);
 
     struct Want {
         ProbeGroup group;
@@ -428,6 +435,20 @@ BpfEvidence BpfSession::read() const {
         e.poll_nfds_sum += p.nfds_sum;
     }
     e.map_bytes = im.map_bytes;
+    if (im.stats_fd >= 0) {
+        bpf_program* prog = nullptr;
+        bpf_object__for_each_program(prog, im.skel->obj) {
+            int fd = bpf_program__fd(prog);
+            if (fd < 0) continue;
+            bpf_prog_info info{};
+            __u32 len = sizeof info;
+            if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) continue;
+            e.prog_run_ns += info.run_time_ns;
+            e.prog_runs += info.run_cnt;
+        }
+    } else {
+        e.prog_stats_unavailable = im.stats_error;
+    }
     return e;
 }
 

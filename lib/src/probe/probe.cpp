@@ -2,6 +2,7 @@
 #include "c10k/probe/probe.hpp"
 
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <cerrno>
 #include <chrono>
@@ -62,6 +63,15 @@ bool syscall_budget_spent(uint64_t host_syscalls, double traced_s, double interv
 }
 
 namespace {
+// This thread's user + sys time: what probing one target costs here (a
+// --follow probe runs on a thread of its own and is counted there).
+double thread_cpu_seconds() {
+    rusage ru{};
+    if (::getrusage(RUSAGE_THREAD, &ru) != 0) return 0;
+    auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec * 1e-6; };
+    return s(ru.ru_utime) + s(ru.ru_stime);
+}
+
 Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
                                    const std::function<void(const IntervalRates&)>& on_interval,
                                    const std::atomic<bool>& stop);
@@ -99,6 +109,7 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
     e.pid = o.pid;
     e.window_s = o.duration_s;
     e.interval_s = o.interval_s;
+    double cpu_at_start = thread_cpu_seconds();
 
     std::unique_ptr<BpfSession> bpf;
     double attached_after_ms = 0;
@@ -280,6 +291,11 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
         e.bpf->attached_after_ms = attached_after_ms;
     }
     e.sampled = sampler.evidence();
+    e.cost.window_s = std::chrono::duration<double>(Clock::now() - start).count();
+    if (e.bpf) {
+        e.cost.bpf_run_s = static_cast<double>(e.bpf->prog_run_ns) * 1e-9;
+        e.cost.bpf_runs = e.bpf->prog_runs;
+    }
     sampler.name_servers(e.sampled.conns);
     e.sampled.host_cpu_users = sampler.host_cpu_users(e.sampled.conns);
     e.comm = sampler.comm();
@@ -288,6 +304,10 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
             std::chrono::duration<double>(Clock::now() - start).count() / e.sampled.samples;
     if (e.sampled.samples < 2)
         e.notes.push_back("fewer than two samples: rates could not be measured");
+    if (e.bpf && !e.bpf->prog_stats_unavailable.empty())
+        e.notes.push_back("the BPF programs' run time was not counted (BPF_ENABLE_STATS: " +
+                          e.bpf->prog_stats_unavailable + "): the cost shown is the prober's own");
+    e.cost.own_cpu_s = thread_cpu_seconds() - cpu_at_start;
     return e;
 }
 

@@ -213,19 +213,23 @@ std::string render_probe_text(const ProbeEvidence& e, const Verdict& v, bool col
         out += fmt::format("attached: {} ({:.0f} ms after start)\n", attach.empty() ? "-" : attach,
                            e.bpf->attached_after_ms);
         if (!missing.empty()) out += fmt::format("not attached: {}\n", missing);
-        out += fmt::format(
-            "syscalls traced {:.0f}% of the window, costing the host about {:.1f}% of its CPU "
-            "time (estimated)\n",
-            e.bpf->syscall_duty * 100, estimated_overhead(e) * 100);
+        out += fmt::format("syscalls traced {:.0f}% of the window\n", e.bpf->syscall_duty * 100);
         out += fmt::format("BPF maps: {}; lost events: {}\n",
                            bytes_text(static_cast<double>(e.bpf->map_bytes)), e.bpf->lost_events);
     }
     if (e.sampled.samples > 0 && e.sampled.seconds > 0)
-        out += fmt::format(
-            "sampled threads and sockets {} times (every {:.0f} ms), costing {:.1f} ms of CPU "
-            "({:.1f}% of one core)\n",
-            e.sampled.samples, e.sampled.sample_period_s * 1e3, e.sampled.sampler_cpu_s * 1e3,
-            e.sampled.sampler_cpu_s / e.sampled.seconds * 100);
+        out += fmt::format("sampled threads and sockets {} times (every {:.0f} ms)\n",
+                           e.sampled.samples, e.sampled.sample_period_s * 1e3);
+    if (e.cost.window_s > 0) {
+        double own = e.cost.own_cpu_s * 1e3 / e.cost.window_s;
+        double progs = e.cost.bpf_run_s * 1e3 / e.cost.window_s;
+        out += e.bpf ? fmt::format("cost, measured: {:.1f} ms of CPU per second of window (the "
+                                   "prober {:.1f}, its BPF programs {:.1f} over {} runs)\n",
+                                   e.cost.ms_per_s(), own, progs, e.cost.bpf_runs)
+                     : fmt::format("cost, measured: {:.1f} ms of CPU per second of window (the "
+                                   "prober; no BPF programs)\n",
+                                   e.cost.ms_per_s());
+    }
     const auto& top = v.findings.front();
     out += fmt::format(
         "\n{}\n  {}\n\n",
@@ -301,6 +305,12 @@ std::string render_probe_json(const ProbeEvidence& e, const Verdict& v) {
         {"attach_ms", 0},
         {"attached_after_ms", 0},
         {"estimated_overhead", 0},
+        {"cost",
+         {{"cpu_ms_per_second", e.cost.ms_per_s()},
+          {"prober_cpu_s", e.cost.own_cpu_s},
+          {"bpf_run_time_s", e.cost.bpf_run_s},
+          {"bpf_runs", e.cost.bpf_runs},
+          {"window_s", e.cost.window_s}}},
         {"histograms", json::object()},
         {"syscalls", json::array()},
         {"sched", nullptr},

@@ -116,6 +116,11 @@ struct BpfEvidence {
     uint64_t poll_nfds_sum = 0;  // the fds they were given, summed
     uint64_t lost_events = 0;
     uint64_t map_bytes = 0;
+    // The BPF programs' own run time and runs over the session (the kernel's
+    // run_time_ns and run_cnt, counted while BPF_ENABLE_STATS is held); when the
+    // kernel would not count them, why.
+    uint64_t prog_run_ns = 0, prog_runs = 0;
+    std::string prog_stats_unavailable;
     double attach_ms = 0;          // loading and attaching the programs
     double attached_after_ms = 0;  // from the command's start until attached
 
@@ -235,6 +240,19 @@ struct FollowedProbe {
     std::string error;                              // why not, in one line
 };
 
+// What the probe itself cost, measured: the CPU time of the thread that
+// probed (user + sys: sampling, reading maps, judging) and, in BPF mode, its
+// programs' run time in the kernel, over the window.
+struct ProbeCost {
+    double own_cpu_s = 0;
+    double bpf_run_s = 0;
+    uint64_t bpf_runs = 0;
+    double window_s = 0;
+    double ms_per_s() const {
+        return window_s > 0 ? (own_cpu_s + bpf_run_s) * 1e3 / window_s : 0;
+    }
+};
+
 struct ProbeEvidence {
     pid_t pid = 0;
     std::string comm;
@@ -247,6 +265,7 @@ struct ProbeEvidence {
     std::optional<BpfEvidence> bpf;
     std::vector<std::string> notes;
     std::optional<FollowedProbe> followed;
+    ProbeCost cost;
 };
 
 }  // namespace c10k
