@@ -488,8 +488,8 @@ void run_evicting(long cap, long secs) {
 // An event loop that writes an access-log line per request to a pipe, as a
 // server logging to stdout under a supervisor does. A child process drains
 // the pipe: 512 bytes every DRAIN_DELAY_MS (a slow log shipper: once the
-// pipe's 64 KiB fill, every write() blocks the loop), or as fast as it can
-// with 0 (the lookalike: the same writes, never blocked for long).
+// pipe's 64 KiB fill, every write() blocks the loop), or everything as fast as
+// it can with 0 (the lookalike: the same writes, never blocked for long).
 void run_pipe_log(long drain_delay_ms, long secs) {
     int p[2];
     if (::pipe(p) != 0) die("pipe");
@@ -497,8 +497,11 @@ void run_pipe_log(long drain_delay_ms, long secs) {
     if (reader == 0) {
         ::close(p[1]);
         ::alarm(static_cast<unsigned>(secs + 5));  // never outlives the test
-        char buf[512];
-        while (::read(p[0], buf, sizeof buf) > 0)
+        // The slow shipper takes 512 bytes at a time; the fast one all there is,
+        // so even a reader the scheduler holds back empties the pipe at once.
+        static char buf[65536];
+        size_t chunk = drain_delay_ms > 0 ? 512 : sizeof buf;
+        while (::read(p[0], buf, chunk) > 0)
             if (drain_delay_ms > 0)
                 std::this_thread::sleep_for(std::chrono::milliseconds(drain_delay_ms));
         ::_exit(0);

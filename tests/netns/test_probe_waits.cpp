@@ -465,12 +465,14 @@ Probe parked_pool(const std::string& mode) {
     return probe(s.pid(), mode);
 }
 
+// The lookalike asserts what it is about: no lock-contention. Its verdict is
+// healthy on a quiet machine, but on one whose cores others fill it is rightly
+// the host's CPU, which says nothing about parking.
 TEST(ProbeWaits, AParkedPoolIsNotLockContention) {
     REQUIRE_BPF();
     auto p = parked_pool("bpf");
     ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
     EXPECT_FALSE(has_finding(p, "lock-contention")) << p.doc.dump(2);
-    EXPECT_EQ(p.id, "healthy") << p.doc.dump(2);
     // It did park: the sampler saw the workers in futex, none on a held lock.
     EXPECT_GT(p.doc["sampled"]["thread_states"]["futex_samples"].get<double>(), 0);
     EXPECT_EQ(p.doc["sampled"]["thread_states"]["futex_contended"].get<double>(), 0);
@@ -481,7 +483,7 @@ TEST(ProbeWaits, AParkedPoolIsNotLockContentionWithoutBpf) {
     auto p = parked_pool("sample");
     ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
     EXPECT_FALSE(has_finding(p, "lock-contention")) << p.doc.dump(2);
-    EXPECT_EQ(p.id, "healthy") << p.doc.dump(2);
+    EXPECT_EQ(p.doc["sampled"]["thread_states"]["futex_contended"].get<double>(), 0);
 }
 
 // The contended mutex without BPF: the waiters' own futex arguments (one
@@ -499,14 +501,16 @@ TEST(ProbeWaits, LockContentionWithoutBpf) {
 }
 
 // A server that closes every connection itself after its reply, with this
-// namespace's tcp_max_tw_buckets at 32: tens of thousands of TIME_WAIT sockets
-// destroyed a second, under 40 clients that reconnect in a closed loop. The
-// steady count is the clients' concurrency and any resets are the overflow's:
-// time-wait-overflow, never a connection cap.
+// namespace's tcp_max_tw_buckets at 32, under 20 clients that reconnect in a
+// closed loop every 50 ms: about 400 connections a second, each leaving a
+// TIME_WAIT socket for 60 s, so nearly all of them overflow the 32 buckets -
+// while the server stays far from CPU-bound. The steady count is the clients'
+// concurrency and any resets are the overflow's: time-wait-overflow, never a
+// connection cap.
 Probe tw_overflow(const std::string& mode) {
     ScopedSysctl buckets("/proc/sys/net/ipv4/tcp_max_tw_buckets", "32");
     Scenario s(target({"close-after-reply", "20"}),
-               driver({"pingpong-reconnect", "PORT", "40", "20", "20"}));
+               driver({"pingpong-reconnect", "PORT", "20", "20", "50"}));
     EXPECT_TRUE(s.ok());
     return probe_expecting("time-wait-overflow", s.pid(), mode);
 }
