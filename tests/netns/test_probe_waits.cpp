@@ -628,8 +628,11 @@ void expect_dependency_holds_cpu(const std::string& mode) {
     ASSERT_FALSE(dest["server"].is_null()) << dest.dump();
     EXPECT_EQ(dest["server"]["pid"], s.db->pid());
     EXPECT_GT(dest["server"]["cores"].get<double>(), 0.5) << "the dependency burned the CPU";
-    for (const auto& f : p.doc["findings"])
-        if (f["id"] == "cpu-saturated") EXPECT_EQ(f["severity"], "WARN") << f.dump(2);
+    for (const auto& f : p.doc["findings"]) {
+        if (f["id"] == "cpu-saturated") {
+            EXPECT_EQ(f["severity"], "WARN") << f.dump(2);
+        }
+    }
 }
 
 TEST(ProbeWaits, ADependencyBurningTheHostsCpuIsDownstreamBound) {

@@ -43,15 +43,15 @@ struct Measure {
 
 namespace units {
 inline constexpr Measure none{};
-inline constexpr Measure bytes{Dim::bytes};
-inline constexpr Measure percent{Dim::percent};
-inline constexpr Measure ratio{Dim::ratio};
-inline constexpr Measure per_second{Dim::per_second};
-inline constexpr Measure since_boot{Dim::since_boot};
-inline constexpr Measure seconds_per_second{Dim::seconds_per_second};
-inline constexpr Measure ms{Dim::milliseconds};
-inline constexpr Measure us{Dim::microseconds};
-inline constexpr Measure cores{Dim::cores};
+inline constexpr Measure bytes{Dim::bytes, {}};
+inline constexpr Measure percent{Dim::percent, {}};
+inline constexpr Measure ratio{Dim::ratio, {}};
+inline constexpr Measure per_second{Dim::per_second, {}};
+inline constexpr Measure since_boot{Dim::since_boot, {}};
+inline constexpr Measure seconds_per_second{Dim::seconds_per_second, {}};
+inline constexpr Measure ms{Dim::milliseconds, {}};
+inline constexpr Measure us{Dim::microseconds, {}};
+inline constexpr Measure cores{Dim::cores, {}};
 constexpr Measure count(std::string_view noun) {
     return {Dim::count, noun};
 }
