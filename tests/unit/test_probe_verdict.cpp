@@ -862,3 +862,26 @@ TEST(Verdict, AnEventLoopBlockedMoreThanItWaitsOrRunsIsOffCpuBlocking) {
         EXPECT_NE(judge(busy).findings.front().id, "off-cpu-blocking") << with_bpf;
     }
 }
+
+// Workers that hold a file lock across a slow call: most threads wait for the
+// lock, the one holding it sleeps. The sleeping is the lock's consequence, so
+// lock-contention on the file lock leads and off-cpu-blocking is a WARN below.
+TEST(Verdict, BlockingUnderAFileLockIsTheLocksConsequence) {
+    auto e = base();
+    e.sampled.threads_max = 7;
+    e.sampled.samples = 40;
+    e.sampled.thread_samples = 280;
+    e.sampled.file_lock_waits = 190;
+    e.bpf->syscalls = {call("nanosleep", 800, 4'000'000'000), call("flock", 800, 2'000'000'000)};
+    auto v = judge(e);
+    ASSERT_EQ(v.findings.front().id, "lock-contention");
+    EXPECT_EQ(v.findings.front().subject, "file lock");
+    auto blocked = std::find_if(v.findings.begin(), v.findings.end(),
+                                [](const Finding& f) { return f.id == "off-cpu-blocking"; });
+    ASSERT_NE(blocked, v.findings.end());
+    EXPECT_EQ(blocked->severity, Severity::warn);
+    EXPECT_NE(blocked->why.find("A consequence of the file lock"), std::string::npos);
+    // Without the lock waits the sleeps are the process's own: CRIT, first.
+    e.sampled.file_lock_waits = 0;
+    EXPECT_EQ(judge(e).findings.front().id, "off-cpu-blocking");
+}

@@ -60,9 +60,20 @@ void Judge::blocking_and_locks() {
         for (const auto& [name, n] : s.loop_blocked_in)
             loop_where.emplace_back(n, name);
         std::sort(loop_where.rbegin(), loop_where.rend());
+        // Waits for a file lock (flock, fcntl F_SETLKW) are lock waits whatever
+        // the runtime: the kernel only sleeps a thread there while another
+        // thread or process holds the lock. Workers serialised on one lock file
+        // wait there most of the time; a pool being full is its consequence,
+        // and so is the holder's blocking: with most threads waiting for the
+        // lock, the one blocking in a call is the one holding it.
+        double file_lock_share = s.thread_samples ? static_cast<double>(s.file_lock_waits) /
+                                                        static_cast<double>(s.thread_samples)
+                                                  : 0;
+        bool file_locked = s.file_lock_waits >= kMinSamples && file_lock_share >= kFileLockShare &&
+                           !fd_limited;
         if ((blocking >= kBlockingShare || loop_blocked) && !cpu_limited && !fd_limited) {
             bool by_loop = loop_blocked && (blocking < kBlockingShare || !b);
-            auto f = make(Bottleneck::off_cpu_blocking, Severity::crit,
+            auto f = make(Bottleneck::off_cpu_blocking, file_locked ? Severity::warn : Severity::crit,
                           b ? Support::measured
                             : (by_loop ? Support::sampled : Support::sampled_proxy),
                           by_loop ? fmt::format("the event loop is blocked in {}() {:.0f}% of the "
@@ -112,7 +123,11 @@ void Judge::blocking_and_locks() {
                    static_cast<double>(b->sched.off_cpu_ns[off_disk]) / 1e6, units::ms);
             }
             f.why =
-                by_loop ? "The event loop's thread waits inside calls that block it (a write to "
+                file_locked
+                    ? "A consequence of the file lock above: its threads wait for the lock more "
+                      "than they do anything else, so the thread blocking in these calls is the "
+                      "one holding it - shorten what is done under the lock."
+                : by_loop ? "The event loop's thread waits inside calls that block it (a write to "
                           "a pipe or file that drains slowly, a disk read, a lock on a file, a "
                           "sleep) more than it waits for work or runs: every connection it "
                           "serves waits behind that call while the CPU is idle."
@@ -125,14 +140,7 @@ void Judge::blocking_and_locks() {
                      "remove sleeps from request handling"};
             out.push_back(std::move(f));
         }
-        // Waits for a file lock (flock, fcntl F_SETLKW) are lock waits whatever
-        // the runtime: the kernel only sleeps a thread there while another
-        // thread or process holds the lock. Workers serialised on one lock file
-        // wait there most of the time; a pool being full is its consequence.
-        double file_lock_share = s.thread_samples ? static_cast<double>(s.file_lock_waits) /
-                                                        static_cast<double>(s.thread_samples)
-                                                  : 0;
-        if (s.file_lock_waits >= kMinSamples && file_lock_share >= kFileLockShare && !fd_limited) {
+        if (file_locked) {
             auto f = make(Bottleneck::lock_contention, Severity::crit, Support::sampled,
                           fmt::format("threads wait for a file lock in {:.0f}% of the looks at "
                                       "them (flock or fcntl F_SETLKW)",
