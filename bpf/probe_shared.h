@@ -93,7 +93,8 @@ struct c10k_thread_sched {
  * two compilers could lay out differently. */
 C10K_STATIC_ASSERT(sizeof(struct c10k_syscall_stats) == 8 * (4 + C10K_HIST_SLOTS), "layout");
 C10K_STATIC_ASSERT(sizeof(struct c10k_errno_key) == 8, "layout");
-C10K_STATIC_ASSERT(sizeof(struct c10k_sched_stats) == 8 * (1 + C10K_OFF_STATES + 5 + C10K_HIST_SLOTS + 1),
+C10K_STATIC_ASSERT(sizeof(struct c10k_sched_stats) ==
+                       8 * (1 + C10K_OFF_STATES + 5 + C10K_HIST_SLOTS + 1),
                    "layout");
 C10K_STATIC_ASSERT(sizeof(struct c10k_tcp_stats) == 8 * 12, "layout");
 C10K_STATIC_ASSERT(sizeof(struct c10k_poll_stats) == 8 * 2, "layout");

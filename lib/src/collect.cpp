@@ -154,8 +154,7 @@ Result<Collected> collect(const CollectOptions& opts) {
         // the host's, where they live and from where they apply here too.
         std::vector<std::string> missing;
         for (const auto& [key, error] : s.sysctls.errors)
-            if (key.starts_with("net.") && error.code == ENOENT)
-                missing.push_back(key);
+            if (key.starts_with("net.") && error.code == ENOENT) missing.push_back(key);
         auto host = missing.empty() ? HostSysctls{} : read_host_sysctls(missing);
         std::string read;
         for (auto& [key, value] : host.values) {

@@ -67,7 +67,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     write_file(dir / "c.conf", c_text);
     ProfileStore store({dir});
     if (auto p = store.resolve("a")) {
-        fuzz::require(!p->chain.empty() && p->chain.back() == "a", "the chain ends at the profile asked for");
+        fuzz::require(!p->chain.empty() && p->chain.back() == "a",
+                      "the chain ends at the profile asked for");
         fuzz::require(p->chain.size() <= static_cast<size_t>(kMaxIncludeDepth) + 1,
                       "include depth is bounded");
     } else {

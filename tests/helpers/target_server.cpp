@@ -55,8 +55,8 @@
 //
 // Prints "ready PORT" once listening (churn, hog: "ready 0").
 #include <poll.h>
-#include <signal.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <time.h>
@@ -366,9 +366,10 @@ int main(int argc, char** argv) {
                          wait.c_str());
             return 2;
         }
-        run_pool_app(arg(argv, 2, argc), arg(argv, 3, argc), arg(argv, 4, argc),
-                     arg(argv, 5, argc),
-                     wait == "poll" ? PoolWait::poll : wait == "epoll" ? PoolWait::epoll : PoolWait::read);
+        run_pool_app(arg(argv, 2, argc), arg(argv, 3, argc), arg(argv, 4, argc), arg(argv, 5, argc),
+                     wait == "poll"    ? PoolWait::poll
+                     : wait == "epoll" ? PoolWait::epoll
+                                       : PoolWait::read);
     } else if (mode == "evict-cap") {
         run_evicting(arg(argv, 2, argc), arg(argv, 3, argc));
     } else if (mode == "close-after-reply") {

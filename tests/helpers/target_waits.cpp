@@ -179,7 +179,8 @@ bool wait_readable(int db, PoolWait wait, int epfd) {
 bool ask(int db, PoolWait wait, int epfd, char* buf, size_t len) {
     if (wait == PoolWait::read)
         return write_all(db, "SELECT 1;-----------------------", 32) && read_request(db, buf, len);
-    for (const char* stmt : {"BEGIN;--------------------------", "SELECT 1;-----------------------"}) {
+    for (const char* stmt :
+         {"BEGIN;--------------------------", "SELECT 1;-----------------------"}) {
         if (!write_all(db, stmt, 32)) return false;
         ssize_t n = -1;
         while (n < 0) {

@@ -321,8 +321,7 @@ TEST(ProbeBpf, ThreadsSpawnedMidWindowAreAllCounted) {
     ASSERT_TRUE(server.ok());
     std::string pid = std::to_string(server.pid());
     auto p = probe_then(server.pid(), "bpf", "50s", {}, "probing PID",
-                        "kill -USR1 " + pid +
-                            "; i=0; until grep -q spawned /proc/" + pid +
+                        "kill -USR1 " + pid + "; i=0; until grep -q spawned /proc/" + pid +
                             "/comm || [ $i -ge 1000 ]; do i=$((i+1)); sleep 0.05; done; "
                             "kill -INT $p");
     ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
@@ -363,8 +362,8 @@ TEST(ProbeBpf, ATargetThatExecsMidWindowStillGetsAVerdict) {
     Background server(target({"exec-on-usr1", "30"}));
     ASSERT_TRUE(server.ok());
     std::string pid = std::to_string(server.pid());
-    auto p = probe_then(server.pid(), "bpf", "3s", {}, "probing PID",
-                        "sleep 0.5; kill -USR1 " + pid);
+    auto p =
+        probe_then(server.pid(), "bpf", "3s", {}, "probing PID", "sleep 0.5; kill -USR1 " + pid);
     ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
     EXPECT_FALSE(p.doc["target"]["exited"].get<bool>()) << p.doc.dump(2);
     EXPECT_FALSE(p.doc["verdict"]["id"].get<std::string>().empty());

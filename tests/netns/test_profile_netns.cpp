@@ -4,9 +4,9 @@
 #include <gtest/gtest.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -197,8 +197,7 @@ TEST(ProfileNetns, RollbackAfterAnApplyKilledHalfWay) {
         Background apply(argv);
         ::unsetenv("C10K_CRASH_AFTER_WRITES");
         ASSERT_TRUE(apply.ok());
-        EXPECT_EQ(apply.ready_line().rfind("stopped after 2 writes", 0), 0u)
-            << apply.ready_line();
+        EXPECT_EQ(apply.ready_line().rfind("stopped after 2 writes", 0), 0u) << apply.ready_line();
         EXPECT_EQ(read_key("net.ipv4.tcp_max_syn_backlog"), "9002");  // half applied
         ::kill(apply.pid(), SIGKILL);
         apply.wait(10);
@@ -344,8 +343,7 @@ TEST(ProfileNetns, ConcurrentAppliesAndAnUnprivilegedApplyChangeNothing) {
         ASSERT_TRUE(first.ok());
         auto second = w.doctor({"apply", "other"});
         EXPECT_EQ(second.exit_code, 1);
-        EXPECT_NE(second.err.find("another c10k-doctor apply or rollback holds"),
-                  std::string::npos)
+        EXPECT_NE(second.err.find("another c10k-doctor apply or rollback holds"), std::string::npos)
             << second.err;
         EXPECT_EQ(read_key("net.core.somaxconn"), "9001");  // the first's, not 7777
         ::kill(first.pid(), SIGKILL);
@@ -410,7 +408,8 @@ struct SecondNamespace {
     }
     void unmount() const { ::umount2(path.c_str(), MNT_DETACH); }
     std::string somaxconn(const Workspace& w) const {
-        auto d = json::parse(w.doctor({"diff", "one", "--json", "--netns", path.string()}, false).out);
+        auto d =
+            json::parse(w.doctor({"diff", "one", "--json", "--netns", path.string()}, false).out);
         for (const auto& k : d["keys"])
             if (k["key"] == "net.core.somaxconn") return k["current"].get<std::string>();
         return "<missing>";

@@ -11,10 +11,10 @@
 #include <set>
 
 #include "c10k/diagnose/bottleneck.hpp"
-#include "c10k/probe/probe.hpp"
-#include "c10k/report/probe_render.hpp"
-#include "c10k/probe/sampler.hpp"
 #include "c10k/diagnose/verdict.hpp"
+#include "c10k/probe/probe.hpp"
+#include "c10k/probe/sampler.hpp"
+#include "c10k/report/probe_render.hpp"
 #include "c10k/sources/cpu_users.hpp"
 
 using namespace c10k;
@@ -384,7 +384,7 @@ TEST(Verdict, ALockOutranksAnOverflowOnlyWhenItCanCapAndStallsMore) {
     e.sampled.listeners = {{{}, 5, 6}};
     e.sampled.counter_rates["TcpExt.ListenOverflows"] = 2;
     e.bpf->syscalls = {call("futex", 50'000, 9'000'000'000)};  // 3.6 threads waiting at once
-    e.sampled.futex_active = e.sampled.futex_contended = 33;  // seen on a held lock
+    e.sampled.futex_active = e.sampled.futex_contended = 33;   // seen on a held lock
     auto v = judge(e);
     ASSERT_EQ(ids(v), (std::vector<std::string>{"accept-queue-overflow", "lock-contention"}));
     EXPECT_EQ(v.findings[1].severity, Severity::warn) << "0.3 cores: free most of the time";
@@ -659,8 +659,10 @@ TEST(Verdict, AProcessWaitingForCoresOthersFillIsCpuSaturatedByTheHost) {
 }
 
 TEST(CpuUsers, SummedByCommandBetweenTwoReads) {
-    std::vector<ProcessTicks> before = {
-        {10, 1, "postgres", 100}, {11, 10, "postgres", 50}, {12, 1, "nginx", 7}, {13, 1, "idle", 3}};
+    std::vector<ProcessTicks> before = {{10, 1, "postgres", 100},
+                                        {11, 10, "postgres", 50},
+                                        {12, 1, "nginx", 7},
+                                        {13, 1, "idle", 3}};
     std::vector<ProcessTicks> after = {
         {10, 1, "postgres", 300}, {11, 10, "postgres", 150},
         {12, 1, "nginx", 57},     {13, 1, "idle", 3},  // used nothing: not listed

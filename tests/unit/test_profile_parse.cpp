@@ -136,11 +136,12 @@ TEST(ProfileStore, IncludeCyclesAndMissingIncludesNameTheLine) {
     ProfileStore store({d.dir});
     auto cyc = store.resolve("a");
     ASSERT_FALSE(cyc.ok());
-    EXPECT_EQ(cyc.error().message(), (d.dir / "b.conf").string() + ":2: include cycle: a -> b -> a");
+    EXPECT_EQ(cyc.error().message(),
+              (d.dir / "b.conf").string() + ":2: include cycle: a -> b -> a");
     auto missing = store.resolve("c");
     ASSERT_FALSE(missing.ok());
-    EXPECT_EQ(missing.error().message().find((d.dir / "c.conf").string() + ":3: include of 'nosuch'"),
-              0u)
+    EXPECT_EQ(
+        missing.error().message().find((d.dir / "c.conf").string() + ":3: include of 'nosuch'"), 0u)
         << missing.error().message();
     EXPECT_FALSE(store.resolve("../etc/passwd").ok());
 }

@@ -76,7 +76,8 @@ TEST(TaskSyscall, ASmallPollWaitsOnTheFdsItWantsToRead) {
 TEST(TaskSyscall, AnEventLoopsPollOrAnUnreadableSetNamesNoFd) {
     FakeMemory mem;
     std::vector<pollfd> many;
-    for (int fd = 3; fd < 3 + static_cast<int>(kMaxPolledFds) + 1; ++fd) many.push_back({fd, POLLIN, 0});
+    for (int fd = 3; fd < 3 + static_cast<int>(kMaxPolledFds) + 1; ++fd)
+        many.push_back({fd, POLLIN, 0});
     mem.put_pollfds(0x7000, many);
     EXPECT_TRUE(fds_awaiting_input(call(SYS_poll, {0x7000, many.size(), 1000}), mem).empty());
     EXPECT_TRUE(fds_awaiting_input(call(SYS_poll, {0x9999, 1, 1000}), mem).empty());  // unmapped
@@ -90,7 +91,8 @@ TEST(TaskSyscall, ASmallSelectWaitsOnItsReadSet) {
     std::memcpy(mem.blocks[0x8000].data(), &bits, 8);
     EXPECT_EQ(fds_awaiting_input(call(SYS_select, {10, 0x8000, 0, 0, 0x9000}), mem),
               (std::vector<int>{5, 9}));
-    EXPECT_TRUE(fds_awaiting_input(call(SYS_select, {10, 0, 0x8000, 0, 0}), mem).empty());  // writes only
+    EXPECT_TRUE(
+        fds_awaiting_input(call(SYS_select, {10, 0, 0x8000, 0, 0}), mem).empty());  // writes only
     EXPECT_TRUE(fds_awaiting_input(call(SYS_select, {1000, 0x8000, 0, 0, 0}), mem).empty());
     EXPECT_EQ(poll_nfds(call(SYS_select, {1000, 0x8000, 0, 0, 0})), 1000u);
     EXPECT_EQ(poll_nfds(call(SYS_poll, {0x7000, 10000, 0})), 10000u);
@@ -133,10 +135,10 @@ TEST(TaskSyscall, FileLockWaitsAreFlockAndFcntlSetLkWait) {
         sc.args = {3, arg1, 0, 0, 0, 0};
         return sc;
     };
-    EXPECT_TRUE(waits_for_file_lock(call("flock", 2)));        // LOCK_EX
-    EXPECT_FALSE(waits_for_file_lock(call("flock", 2 | 4)));   // LOCK_EX | LOCK_NB
-    EXPECT_TRUE(waits_for_file_lock(call("fcntl", 7)));        // F_SETLKW
-    EXPECT_TRUE(waits_for_file_lock(call("fcntl", 38)));       // F_OFD_SETLKW
-    EXPECT_FALSE(waits_for_file_lock(call("fcntl", 6)));       // F_SETLK
+    EXPECT_TRUE(waits_for_file_lock(call("flock", 2)));       // LOCK_EX
+    EXPECT_FALSE(waits_for_file_lock(call("flock", 2 | 4)));  // LOCK_EX | LOCK_NB
+    EXPECT_TRUE(waits_for_file_lock(call("fcntl", 7)));       // F_SETLKW
+    EXPECT_TRUE(waits_for_file_lock(call("fcntl", 38)));      // F_OFD_SETLKW
+    EXPECT_FALSE(waits_for_file_lock(call("fcntl", 6)));      // F_SETLK
     EXPECT_FALSE(waits_for_file_lock(call("read", 7)));
 }

@@ -8,11 +8,11 @@
 #include <cstdio>
 #include <memory>
 
-#include "c10k/probe/probe.hpp"
-#include "c10k/report/probe_render.hpp"
 #include "c10k/diagnose/verdict.hpp"
-#include "c10k/text.hpp"
+#include "c10k/probe/probe.hpp"
 #include "c10k/report/output.hpp"
+#include "c10k/report/probe_render.hpp"
+#include "c10k/text.hpp"
 #include "commands.hpp"
 
 namespace c10k::cli {
@@ -120,9 +120,7 @@ int run(const ProbeCliOptions& o, std::chrono::steady_clock::time_point started)
     if (o.json)
         std::fputs(render_probe_json(*evidence, verdict).c_str(), stdout);
     else
-        std::fputs(render_probe_text(*evidence, verdict,
-                                     colour_for(STDOUT_FILENO))
-                       .c_str(),
+        std::fputs(render_probe_text(*evidence, verdict, colour_for(STDOUT_FILENO)).c_str(),
                    stdout);
     return kExitOk;
 }

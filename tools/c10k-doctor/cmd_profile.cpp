@@ -8,9 +8,9 @@
 
 #include "c10k/profile/profile_store.hpp"
 #include "c10k/profile/transaction.hpp"
-#include "commands.hpp"
 #include "c10k/report/output.hpp"
 #include "c10k/report/profile_render.hpp"
+#include "commands.hpp"
 
 namespace c10k::cli {
 
@@ -144,10 +144,10 @@ int run_apply(const ProfileOptions& o) {
     if (o.json)
         emit(render_apply_json(*plan, changed, *done));
     else
-        std::fputs(render_apply_text(*plan, *done,
-                                     {colour_for(STDOUT_FILENO), o.persist, o.state_dir})
-                       .c_str(),
-                   stdout);
+        std::fputs(
+            render_apply_text(*plan, *done, {colour_for(STDOUT_FILENO), o.persist, o.state_dir})
+                .c_str(),
+            stdout);
     return kExitOk;
 }
 

@@ -18,7 +18,7 @@ namespace c10k {
 
 // The areas a host check covers, in the order check prints them, and probe's.
 enum class Area { fd, backlog, ports, timewait, buffers, sched, conntrack, probe };
-std::string_view to_string(Area a);  // "fd", stable
+std::string_view to_string(Area a);   // "fd", stable
 std::string_view area_title(Area a);  // "fd limits", for people
 
 // Every limit `check` judges. Names are stable (JSON, alert rules): add, never rename.

@@ -30,7 +30,8 @@ Finding somaxconn(const CheckInput& in, uint64_t need) {
         return unknown_finding(CheckId::backlog_somaxconn, "net.core.somaxconn unreadable",
                                in.sysctl().error("net.core.somaxconn"));
     bool short_ = static_cast<uint64_t>(*v) < need;
-    auto f = make_finding(CheckId::backlog_somaxconn, short_ ? in.shortfall() : Severity::ok,
+    auto f = make_finding(
+        CheckId::backlog_somaxconn, short_ ? in.shortfall() : Severity::ok,
         short_ ? fmt::format("somaxconn {} clamps every listen backlog below {}", *v, need)
                : fmt::format("somaxconn {} allows backlogs of {}", *v, need));
     add_evidence(f, "somaxconn", "net.core.somaxconn", static_cast<double>(*v), units::connections);
@@ -53,7 +54,8 @@ Finding syn_backlog(const CheckInput& in, uint64_t need) {
     auto v = in.sysctl().integer("net.ipv4.tcp_max_syn_backlog");
     auto cookies = in.sysctl().integer("net.ipv4.tcp_syncookies");
     if (!v || !cookies) {
-        return unknown_finding(CheckId::backlog_syn, "SYN backlog settings unreadable",
+        return unknown_finding(
+            CheckId::backlog_syn, "SYN backlog settings unreadable",
             in.sysctl().error(!v ? "net.ipv4.tcp_max_syn_backlog" : "net.ipv4.tcp_syncookies"));
     }
     // The kernel consults tcp_max_syn_backlog only when it cannot fall back to
@@ -75,7 +77,8 @@ Finding syn_backlog(const CheckInput& in, uint64_t need) {
     auto f = make_finding(CheckId::backlog_syn, sev, title);
     add_evidence(f, "tcp_max_syn_backlog", "net.ipv4.tcp_max_syn_backlog", static_cast<double>(*v),
                  units::connections);
-    add_evidence(f, "tcp_syncookies", "net.ipv4.tcp_syncookies", static_cast<double>(*cookies), units::none);
+    add_evidence(f, "tcp_syncookies", "net.ipv4.tcp_syncookies", static_cast<double>(*cookies),
+                 units::none);
     f.why =
         "Half-open connections wait in the SYN queue. With syncookies (the default) the kernel "
         "answers a burst statelessly; without them, tcp_max_syn_backlog decides when to drop.";
@@ -94,8 +97,7 @@ void add_counter(Finding& f, const CheckInput& in, std::string_view key, std::st
     std::string snake;
     auto up = [&](size_t i) { return std::isupper(static_cast<unsigned char>(name[i])) != 0; };
     for (size_t i = 0; i < name.size(); ++i) {
-        bool starts_word = i > 0 && up(i) &&
-                           (!up(i - 1) || (i + 1 < name.size() && !up(i + 1)));
+        bool starts_word = i > 0 && up(i) && (!up(i - 1) || (i + 1 < name.size() && !up(i + 1)));
         if (starts_word) snake += '_';
         snake += static_cast<char>(std::tolower(static_cast<unsigned char>(name[i])));
     }

@@ -88,7 +88,8 @@ std::vector<Finding> check_ephemeral_ports(const CheckInput& in) {
 
     const auto& socks = in.now().sockets;
     if (!socks) {
-        out.push_back(unknown_finding(CheckId::ports_destination, "outbound sockets not inspected", socks.error().message()));
+        out.push_back(unknown_finding(CheckId::ports_destination, "outbound sockets not inspected",
+                                      socks.error().message()));
         return out;
     }
     size_t reported = 0;
@@ -101,7 +102,8 @@ std::vector<Finding> check_ephemeral_ports(const CheckInput& in) {
         Severity sev = used >= kPortsCrit   ? Severity::crit
                        : used >= kPortsWarn ? Severity::warn
                                             : Severity::ok;
-        auto f = make_finding(CheckId::ports_destination, sev,
+        auto f = make_finding(
+            CheckId::ports_destination, sev,
             fmt::format("{} of {} ephemeral ports in use to {} ({:.0f}%), {} in TIME_WAIT",
                         d.in_port_range, size, d.remote.to_string(), used * 100, d.time_wait));
         f.subject = d.remote.to_string();

@@ -60,9 +60,12 @@ Finding service_nofile(const CheckInput& in, uint64_t need) {
             lim.soft < need ? ", for servers that raise their soft limit" : "");
     }
     auto f = make_finding(CheckId::fd_shell_nofile, sev, title);
-    add_evidence(f, "nofile_soft", "services' soft RLIMIT_NOFILE", limit_value(lim.soft), units::fds);
-    add_evidence(f, "nofile_hard", "services' hard RLIMIT_NOFILE", limit_value(lim.hard), units::fds);
-    add_evidence(f, "fds_needed", "fds needed for the target", static_cast<double>(need), units::fds);
+    add_evidence(f, "nofile_soft", "services' soft RLIMIT_NOFILE", limit_value(lim.soft),
+                 units::fds);
+    add_evidence(f, "nofile_hard", "services' hard RLIMIT_NOFILE", limit_value(lim.hard),
+                 units::fds);
+    add_evidence(f, "fds_needed", "fds needed for the target", static_cast<double>(need),
+                 units::fds);
     f.why =
         "Run without a terminal, this judges what systemd gives a service whose unit sets no "
         "LimitNOFILE=, not its own limit. Servers that raise soft to hard (Go, Java, nginx "
@@ -102,7 +105,8 @@ Finding own_nofile(const CheckInput& in, uint64_t need) {
     auto f = make_finding(CheckId::fd_shell_nofile, sev, title);
     add_evidence(f, "nofile_soft", "soft RLIMIT_NOFILE", limit_value(lim->soft), units::fds);
     add_evidence(f, "nofile_hard", "hard RLIMIT_NOFILE", limit_value(lim->hard), units::fds);
-    add_evidence(f, "fds_needed", "fds needed for the target", static_cast<double>(need), units::fds);
+    add_evidence(f, "fds_needed", "fds needed for the target", static_cast<double>(need),
+                 units::fds);
     f.why =
         "Servers started from this shell inherit its RLIMIT_NOFILE; each connection uses one fd, "
         "and at the soft limit accept() fails with EMFILE. Servers that raise soft to hard "
@@ -124,11 +128,13 @@ Finding nr_open(const CheckInput& in, uint64_t need) {
         return unknown_finding(CheckId::fd_nr_open, "fs.nr_open unreadable",
                                in.sysctl().error("fs.nr_open"));
     bool short_ = static_cast<uint64_t>(*v) < need;
-    auto f = make_finding(CheckId::fd_nr_open, short_ ? in.shortfall() : Severity::ok,
+    auto f = make_finding(
+        CheckId::fd_nr_open, short_ ? in.shortfall() : Severity::ok,
         short_ ? fmt::format("fs.nr_open {} caps every process below the {} fds needed", *v, need)
                : fmt::format("fs.nr_open {} lets a process hold {} fds", *v, need));
     add_evidence(f, "nr_open", "fs.nr_open", static_cast<double>(*v), units::fds);
-    add_evidence(f, "fds_needed", "fds needed for the target", static_cast<double>(need), units::fds);
+    add_evidence(f, "fds_needed", "fds needed for the target", static_cast<double>(need),
+                 units::fds);
     f.why =
         "No process can have a hard RLIMIT_NOFILE above fs.nr_open; raising LimitNOFILE past it "
         "fails.";
@@ -162,7 +168,8 @@ Finding file_max(const CheckInput& in, uint64_t need) {
     auto f = make_finding(CheckId::fd_file_max, sev, title);
     add_evidence(f, "file_max", "fs.file-max", static_cast<double>(*max), units::files);
     add_evidence(f, "files_allocated", "file handles allocated", allocated, units::files);
-    add_evidence(f, "fds_needed", "fds needed for the target", static_cast<double>(need), units::fds);
+    add_evidence(f, "fds_needed", "fds needed for the target", static_cast<double>(need),
+                 units::fds);
     f.why =
         "fs.file-max caps open files across all processes; at the cap every open(), socket() "
         "and accept() on the host fails with ENFILE.";

@@ -30,8 +30,7 @@ Finding host_switches(const CheckInput& in) {
         auto f = make_finding(CheckId::sched_context_switches, Severity::unknown,
                               "no rate measured (--interval 0)");
         add_evidence(f, "context_switches_total", "context switches since boot",
-                     static_cast<double>(in.now().sample.cpu->context_switches),
-                     units::since_boot);
+                     static_cast<double>(in.now().sample.cpu->context_switches), units::since_boot);
         return f;
     }
     double per_cpu = *rate / cpus;
@@ -65,7 +64,8 @@ Finding run_queue(const CheckInput& in) {
     Severity sev = psi->some_avg10 >= kPressureCrit   ? Severity::crit
                    : psi->some_avg10 >= kPressureWarn ? Severity::warn
                                                       : Severity::ok;
-    auto f = make_finding(CheckId::sched_run_queue, sev,
+    auto f = make_finding(
+        CheckId::sched_run_queue, sev,
         fmt::format("runnable tasks waited for a CPU {:.1f}% of the last 10 s", psi->some_avg10));
     add_evidence(f, "cpu_pressure_some_avg10_percent", "CPU pressure, some, avg10", psi->some_avg10,
                  units::percent);
@@ -107,7 +107,8 @@ Finding host_threads(const CheckInput& in) {
     }
     auto f = make_finding(CheckId::sched_threads, sev, title);
     add_evidence(f, "threads", "threads on the host", threads, units::threads);
-    add_evidence(f, "threads_max", "kernel.threads-max", static_cast<double>(*tmax), units::threads);
+    add_evidence(f, "threads_max", "kernel.threads-max", static_cast<double>(*tmax),
+                 units::threads);
     add_evidence(f, "pid_max", "kernel.pid_max", static_cast<double>(*pid_max), units::threads);
     f.why =
         "Every thread takes a pid; at kernel.pid_max or kernel.threads-max, fork() and "
@@ -158,7 +159,8 @@ Finding process_sched(const CheckInput& in, const ProcessSnapshot& p) {
     f.subject = subject;
     add_evidence(f, "threads", "threads", threads, units::threads);
     if (conns)
-        add_evidence(f, "connections", "TCP connections of the process", *conns, units::connections);
+        add_evidence(f, "connections", "TCP connections of the process", *conns,
+                     units::connections);
     if (rates) {
         add_evidence(f, "voluntary_switches_per_second", "voluntary switches",
                      rates->voluntary_per_s, units::per_second);

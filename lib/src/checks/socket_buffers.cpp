@@ -26,7 +26,8 @@ Finding tcp_memory(const CheckInput& in) {
     auto mem = in.sysctl().integers("net.ipv4.tcp_mem");
     auto used = in.counter("TCP.mem");
     if (!mem || mem->size() != 3 || !used) {
-        return unknown_finding(CheckId::buffers_tcp_mem, "tcp_mem or sockstat unreadable",
+        return unknown_finding(
+            CheckId::buffers_tcp_mem, "tcp_mem or sockstat unreadable",
             !mem ? in.sysctl().error("net.ipv4.tcp_mem") : "no 'TCP: mem' in sockstat");
     }
     double page = static_cast<double>(in.now().page_size);
@@ -65,7 +66,8 @@ Finding tcp_memory(const CheckInput& in) {
         add_evidence(f, "tcp_memory_pressures_per_second", "TCPMemoryPressures rate", *pressures,
                      units::per_second);
     if (aborts)
-        add_evidence(f, "tcp_abort_on_memory_per_second", "TCPAbortOnMemory rate", *aborts, units::per_second);
+        add_evidence(f, "tcp_abort_on_memory_per_second", "TCPAbortOnMemory rate", *aborts,
+                     units::per_second);
     f.why =
         "Under pressure the kernel caps every socket's buffers, so throughput per connection "
         "drops; at the hard limit it refuses to buffer data and aborts connections.";
@@ -90,8 +92,7 @@ Finding capacity(const CheckInput& in) {
                           : !rmem       ? in.sysctl().error("net.ipv4.tcp_rmem")
                           : !wmem       ? in.sysctl().error("net.ipv4.tcp_wmem")
                                         : "tcp_mem, tcp_rmem or tcp_wmem is not three numbers";
-        return unknown_finding(CheckId::buffers_capacity, "buffer sizes or RAM unreadable",
-                               why);
+        return unknown_finding(CheckId::buffers_capacity, "buffer sizes or RAM unreadable", why);
     }
     double n = static_cast<double>(in.target().connections);
     double ram = static_cast<double>(in.now().mem->total_bytes);
@@ -114,7 +115,8 @@ Finding capacity(const CheckInput& in) {
         title += ": busy connections will put TCP under memory pressure";
     }
     auto f = make_finding(CheckId::buffers_capacity, sev, title);
-    add_evidence(f, "idle_connection_bytes", "kernel memory for the target, idle", idle, units::bytes);
+    add_evidence(f, "idle_connection_bytes", "kernel memory for the target, idle", idle,
+                 units::bytes);
     add_evidence(f, "busy_connection_bytes", "buffers for the target at default sizes", busy,
                  units::bytes);
     add_evidence(f, "tcp_mem_max_bytes", "tcp_mem hard limit", tcp_max, units::bytes);
@@ -156,14 +158,18 @@ Finding autotune_limits(const CheckInput& in) {
                              pruned.value_or(0), rcvq_drop.value_or(0));
     }
     auto f = make_finding(CheckId::buffers_limits, sev, title);
-    add_evidence(f, "tcp_rmem_max_bytes", "tcp_rmem max", static_cast<double>((*rmem)[2]), units::bytes);
-    add_evidence(f, "tcp_wmem_max_bytes", "tcp_wmem max", static_cast<double>((*wmem)[2]), units::bytes);
+    add_evidence(f, "tcp_rmem_max_bytes", "tcp_rmem max", static_cast<double>((*rmem)[2]),
+                 units::bytes);
+    add_evidence(f, "tcp_wmem_max_bytes", "tcp_wmem max", static_cast<double>((*wmem)[2]),
+                 units::bytes);
     if (auto v = in.sysctl().integer("net.core.rmem_max"))
         add_evidence(f, "rmem_max_bytes", "net.core.rmem_max (SO_RCVBUF cap)",
                      static_cast<double>(*v), units::bytes);
-    if (pruned) add_evidence(f, "prune_called_per_second", "PruneCalled rate", *pruned, units::per_second);
+    if (pruned)
+        add_evidence(f, "prune_called_per_second", "PruneCalled rate", *pruned, units::per_second);
     if (rcvq_drop)
-        add_evidence(f, "tcp_rcvq_drop_per_second", "TCPRcvQDrop rate", *rcvq_drop, units::per_second);
+        add_evidence(f, "tcp_rcvq_drop_per_second", "TCPRcvQDrop rate", *rcvq_drop,
+                     units::per_second);
     f.why =
         "A flow can carry at most one buffer per round trip; pruning and receive-queue drops "
         "mean data arrived faster than the application read it.";

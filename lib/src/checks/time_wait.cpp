@@ -63,7 +63,9 @@ std::vector<Finding> check_time_wait(const CheckInput& in) {
     if (auto t = in.counter("TcpExt.TCPTimeWaitOverflow"))
         add_evidence(f, "time_wait_overflow_total", "TCPTimeWaitOverflow since boot",
                      static_cast<double>(*t), units::since_boot);
-    if (churn) add_evidence(f, "connections_opened_per_second", "connections opened", *churn, units::per_second);
+    if (churn)
+        add_evidence(f, "connections_opened_per_second", "connections opened", *churn,
+                     units::per_second);
     f.why =
         "TIME_WAIT lasts 60 s whatever tcp_fin_timeout says (that knob is for FIN_WAIT_2). "
         "Past tcp_max_tw_buckets the kernel kills them early, so late segments of old "

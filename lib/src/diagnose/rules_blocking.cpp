@@ -18,8 +18,7 @@ void Judge::blocking_and_locks() {
             for (auto x : b->sched.off_cpu_ns)
                 off_total += static_cast<double>(x);
             double disk =
-                off_total > 0 ? static_cast<double>(b->sched.off_cpu_ns[off_disk]) / off_total
-                              : 0;
+                off_total > 0 ? static_cast<double>(b->sched.off_cpu_ns[off_disk]) / off_total : 0;
             blocking = std::max(blocking, disk);
             futex_share =
                 static_cast<double>(b->ns_of({syscalls::kFutex})) / static_cast<double>(syscall_ns);
@@ -53,9 +52,9 @@ void Judge::blocking_and_locks() {
         // more CPU would not help.
         bool loop_blocked = s.loop_blocked >= kMinSamples && s.loop_blocked >= s.loop_idle &&
                             s.loop_blocked >= s.loop_running;
-        double loop_share = s.loop_looks ? static_cast<double>(s.loop_blocked) /
-                                               static_cast<double>(s.loop_looks)
-                                         : 0;
+        double loop_share =
+            s.loop_looks ? static_cast<double>(s.loop_blocked) / static_cast<double>(s.loop_looks)
+                         : 0;
         std::vector<std::pair<uint64_t, std::string>> loop_where;
         for (const auto& [name, n] : s.loop_blocked_in)
             loop_where.emplace_back(n, name);
@@ -69,22 +68,23 @@ void Judge::blocking_and_locks() {
         double file_lock_share = s.thread_samples ? static_cast<double>(s.file_lock_waits) /
                                                         static_cast<double>(s.thread_samples)
                                                   : 0;
-        bool file_locked = s.file_lock_waits >= kMinSamples && file_lock_share >= kFileLockShare &&
-                           !fd_limited;
+        bool file_locked =
+            s.file_lock_waits >= kMinSamples && file_lock_share >= kFileLockShare && !fd_limited;
         if ((blocking >= kBlockingShare || loop_blocked) && !cpu_limited && !fd_limited) {
             bool by_loop = loop_blocked && (blocking < kBlockingShare || !b);
-            auto f = make(Bottleneck::off_cpu_blocking, file_locked ? Severity::warn : Severity::crit,
-                          b ? Support::measured
-                            : (by_loop ? Support::sampled : Support::sampled_proxy),
-                          by_loop ? fmt::format("the event loop is blocked in {}() {:.0f}% of the "
-                                                "time, waiting for work {:.0f}%",
-                                                loop_where.front().second, loop_share * 100,
-                                                static_cast<double>(s.loop_idle) * 100 /
-                                                    static_cast<double>(s.loop_looks))
-                                  : fmt::format("{:.0f}% of {} in sleeps, fsync or disk waits",
-                                                blocking * 100, source));
+            auto f =
+                make(Bottleneck::off_cpu_blocking, file_locked ? Severity::warn : Severity::crit,
+                     b ? Support::measured : (by_loop ? Support::sampled : Support::sampled_proxy),
+                     by_loop ? fmt::format("the event loop is blocked in {}() {:.0f}% of the "
+                                           "time, waiting for work {:.0f}%",
+                                           loop_where.front().second, loop_share * 100,
+                                           static_cast<double>(s.loop_idle) * 100 /
+                                               static_cast<double>(s.loop_looks))
+                             : fmt::format("{:.0f}% of {} in sleeps, fsync or disk waits",
+                                           blocking * 100, source));
             if (by_loop) f.subject = "event loop";
-            ev(f, "blocking_percent", "time blocked in sleep/fsync/disk", blocking * 100, units::percent);
+            ev(f, "blocking_percent", "time blocked in sleep/fsync/disk", blocking * 100,
+               units::percent);
             if (s.loop_looks > 0) {
                 auto looks = static_cast<double>(s.loop_looks);
                 ev(f, "loop_blocked_percent", "event-loop threads' looks blocked in a call",
@@ -106,7 +106,8 @@ void Judge::blocking_and_locks() {
                 std::vector<std::pair<uint64_t, std::string>> where;
                 for (const auto& [name, n] : s.blocked_in)
                     if (!syscalls::is_one_of(name, syscalls::kReadinessWaits) &&
-                        !syscalls::is_one_of(name, syscalls::kWorkWaits) && name != syscalls::kFutex)
+                        !syscalls::is_one_of(name, syscalls::kWorkWaits) &&
+                        name != syscalls::kFutex)
                         where.emplace_back(n, name);
                 std::sort(where.rbegin(), where.rend());
                 for (size_t i = 0; i < std::min<size_t>(3, where.size()); ++i)
@@ -117,7 +118,8 @@ void Judge::blocking_and_locks() {
             if (b) {
                 for (auto name : syscalls::kBlocking)
                     if (auto* sc = b->syscall(name))
-                        ev(f, fmt::format("{}_per_second", name), fmt::format("{} per second", name),
+                        ev(f, fmt::format("{}_per_second", name),
+                           fmt::format("{} per second", name),
                            static_cast<double>(sc->count) / sys_s, units::per_second);
                 ev(f, "off_cpu_disk_ms", "off-CPU in D state",
                    static_cast<double>(b->sched.off_cpu_ns[off_disk]) / 1e6, units::ms);
@@ -128,16 +130,17 @@ void Judge::blocking_and_locks() {
                       "than they do anything else, so the thread blocking in these calls is the "
                       "one holding it - shorten what is done under the lock."
                 : by_loop ? "The event loop's thread waits inside calls that block it (a write to "
-                          "a pipe or file that drains slowly, a disk read, a lock on a file, a "
-                          "sleep) more than it waits for work or runs: every connection it "
-                          "serves waits behind that call while the CPU is idle."
-                        : "The process waits in calls that block the thread (sleeps, fsync, disk "
-                          "reads) while the CPU is idle: requests queue behind the waits, not "
-                          "behind work.";
-            f.fix = {"move blocking work off the event loop (a thread pool for disk and fsync; "
-                     "logs through a non-blocking buffer, or to a file instead of a slow pipe)",
-                     "batch fsyncs (group commit) or use O_DSYNC/io_uring where durability allows",
-                     "remove sleeps from request handling"};
+                            "a pipe or file that drains slowly, a disk read, a lock on a file, a "
+                            "sleep) more than it waits for work or runs: every connection it "
+                            "serves waits behind that call while the CPU is idle."
+                          : "The process waits in calls that block the thread (sleeps, fsync, disk "
+                            "reads) while the CPU is idle: requests queue behind the waits, not "
+                            "behind work.";
+            f.fix = {
+                "move blocking work off the event loop (a thread pool for disk and fsync; "
+                "logs through a non-blocking buffer, or to a file instead of a slow pipe)",
+                "batch fsyncs (group commit) or use O_DSYNC/io_uring where durability allows",
+                "remove sleeps from request handling"};
             out.push_back(std::move(f));
         }
         if (file_locked) {
@@ -156,11 +159,12 @@ void Judge::blocking_and_locks() {
                 "The process's threads take turns on one file lock (flock, or fcntl record "
                 "locks): while one holds it - across a slow call - the others sleep in the "
                 "kernel, so the work goes one at a time however many workers there are.";
-            f.fix = {"hold the lock only around what must be serialised, never across I/O or a "
-                     "remote call",
-                     "shard the locked resource (a lock file per key) or use a store that "
-                     "serialises itself",
-                     "find the holder: lslocks, or cat /proc/locks"};
+            f.fix = {
+                "hold the lock only around what must be serialised, never across I/O or a "
+                "remote call",
+                "shard the locked resource (a lock file per key) or use a store that "
+                "serialises itself",
+                "find the holder: lslocks, or cat /proc/locks"};
             out.push_back(std::move(f));
         }
         // Hand-offs of a contended lock happen at the pace its holders run, and a
@@ -170,8 +174,9 @@ void Judge::blocking_and_locks() {
         // Time in futex says how long threads wait, not for what: a parked pool
         // spends all of its syscall time there. Contention needs threads seen
         // waiting on a lock another thread holds (contended_waits), in both modes.
-        if (futex_share >= kFutexShare && futex_per_s / ours >= kFutexPerS && s.threads_max >= kLockMinThreads &&
-            contended_waiters >= kContendedWaiters && !storm && !pool) {
+        if (futex_share >= kFutexShare && futex_per_s / ours >= kFutexPerS &&
+            s.threads_max >= kLockMinThreads && contended_waiters >= kContendedWaiters && !storm &&
+            !pool) {
             // Whether the lock can be what caps the process: one that guards
             // computation is held only while its holder runs or waits for a CPU,
             // so it is busy at most the process's CPU demand. Below half a core
@@ -187,13 +192,12 @@ void Judge::blocking_and_locks() {
             // second at least, while each thread in futex holds up one request
             // at most. A slow acceptor behind the lock would still overflow a
             // deep queue far less: the small backlog is the cheaper, surer fix.
-            double lock_stalled = b && sys_s > 0
-                                      ? static_cast<double>(b->ns_of({syscalls::kFutex})) / 1e9 / sys_s
-                                      : futex_waiters;
+            double lock_stalled =
+                b && sys_s > 0 ? static_cast<double>(b->ns_of({syscalls::kFutex})) / 1e9 / sys_s
+                               : futex_waiters;
             // (accept_queue() runs before this rule: see the order in run().)
             bool overflowing = std::any_of(out.begin(), out.end(), [](const Finding& o) {
-                return o.id == Bottleneck::accept_queue_overflow &&
-                       o.severity == Severity::crit;
+                return o.id == Bottleneck::accept_queue_overflow && o.severity == Severity::crit;
             });
             double syn_stalled =
                 overflowing ? rate(s, "TcpExt.ListenOverflows") * kSynRetransmitS : 0;

@@ -96,9 +96,11 @@ void Judge::socket_buffers() {
         ev(f, "small_window_percent",
            fmt::format("segments arriving with our window < {} KiB", kSmallWindowBytes / 1024),
            small * 100, units::percent);
-        ev(f, "segments_in", "segments received", static_cast<double>(t.segments_in), units::segments);
+        ev(f, "segments_in", "segments received", static_cast<double>(t.segments_in),
+           units::segments);
         ev(f, "bytes_per_read", "bytes per read/recv", bytes_per_read, units::bytes);
-        ev(f, "reads_per_second", "reads per second", static_cast<double>(reads) / sys_s, units::per_second);
+        ev(f, "reads_per_second", "reads per second", static_cast<double>(reads) / sys_s,
+           units::per_second);
         ev(f, "rcvqueue_full", "receive-queue-full events", static_cast<double>(t.rcvqueue_full),
            units::events);
         ev(f, "buffer_limit_events", "buffer-limit events", static_cast<double>(t.exceed_buf_limit),
@@ -125,7 +127,8 @@ void Judge::tcp_counters() {
         auto f =
             make(Bottleneck::time_wait_overflow, Severity::warn, Support::counted,
                  fmt::format("{:.1f} TIME_WAIT sockets destroyed early per second", tw_overflow));
-        ev(f, "tw_overflow_per_second", "TCPTimeWaitOverflow per second", tw_overflow, units::per_second);
+        ev(f, "tw_overflow_per_second", "TCPTimeWaitOverflow per second", tw_overflow,
+           units::per_second);
         double resets = rate(s, "Tcp.OutRsts");
         if (resets > 0)
             ev(f, "resets_explained_per_second",
@@ -145,7 +148,8 @@ void Judge::tcp_counters() {
         auto f =
             make(Bottleneck::tcp_memory_pressure, Severity::crit, Support::counted,
                  fmt::format("TCP entered memory pressure {:.1f} times per second", pressures));
-        ev(f, "memory_pressures_per_second", "TCPMemoryPressures per second", pressures, units::per_second);
+        ev(f, "memory_pressures_per_second", "TCPMemoryPressures per second", pressures,
+           units::per_second);
         f.why = "Past tcp_mem's pressure threshold the kernel shrinks every socket's buffers.";
         f.fix = {
             "sysctl -w net.ipv4.tcp_mem=\"262144 524288 786432\"   # or: c10k-doctor profile apply "
@@ -156,7 +160,8 @@ void Judge::tcp_counters() {
     if (retrans >= 1 && outsegs > 0 && retrans / outsegs >= kLossShare) {
         auto f = make(Bottleneck::network_loss, Severity::warn, Support::weak,
                       fmt::format("{:.1f}% of segments retransmitted", retrans / outsegs * 100));
-        ev(f, "retransmits_per_second", "retransmitted segments per second", retrans, units::per_second);
+        ev(f, "retransmits_per_second", "retransmitted segments per second", retrans,
+           units::per_second);
         if (b)
             ev(f, "target_retransmits", "retransmits on the target's ports",
                static_cast<double>(b->tcp.retransmits), units::segments);

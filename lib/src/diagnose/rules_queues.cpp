@@ -25,8 +25,11 @@ void Judge::fd_limit() {
             fmt::format("{} open fds against a soft limit of {}{}", s.fds_max, s.nofile_soft,
                         emfile ? fmt::format("; {} calls failed with EMFILE/ENFILE", emfile) : ""));
         ev(f, "fds_open_max", "open fds (max seen)", static_cast<double>(s.fds_max), units::fds);
-        ev(f, "nofile_soft", "RLIMIT_NOFILE soft limit", static_cast<double>(s.nofile_soft), units::fds);
-        if (b) ev(f, "emfile_errors", "EMFILE/ENFILE errors", static_cast<double>(emfile), units::calls);
+        ev(f, "nofile_soft", "RLIMIT_NOFILE soft limit", static_cast<double>(s.nofile_soft),
+           units::fds);
+        if (b)
+            ev(f, "emfile_errors", "EMFILE/ENFILE errors", static_cast<double>(emfile),
+               units::calls);
         if (b && sys_s > 0)
             ev(f, "emfile_per_second", "EMFILE/ENFILE errors per second",
                static_cast<double>(emfile) / sys_s, units::per_second);
@@ -105,15 +108,18 @@ void Judge::accept_queue() {
                                   c.inbound_max, waiting->queued_max, waiting->local.to_string(),
                                   share * 100, waiting->backlog));
         f.subject = waiting->local.to_string();
-        ev(f, "accept_queue_max", "accept queue (max seen)", waiting->queued_max, units::connections);
+        ev(f, "accept_queue_max", "accept queue (max seen)", waiting->queued_max,
+           units::connections);
         ev(f, "backlog", "listen backlog (after the somaxconn clamp)", waiting->backlog,
            units::connections);
-        ev(f, "queue_waiting_percent", "samples with connections waiting", share * 100, units::percent);
+        ev(f, "queue_waiting_percent", "samples with connections waiting", share * 100,
+           units::percent);
         ev(f, "queue_wait_ms", "wait in the queue (mean queued / accepts per second)",
            std::min(queue_wait_s, 3600.0) * 1e3, units::ms);
         ev(f, "accepts_per_second", b ? "accept() calls per second" : "new connections per second",
            accepts_per_s, units::per_second);
-        ev(f, "connections_min", "connections held (fewest seen)", c.inbound_min, units::connections);
+        ev(f, "connections_min", "connections held (fewest seen)", c.inbound_min,
+           units::connections);
         ev(f, "connections_max", "connections held (most seen)", c.inbound_max, units::connections);
         ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
         f.why = fmt::format(
@@ -140,12 +146,14 @@ void Judge::accept_queue() {
             c.inbound_max, full->local.to_string(), full->queued_max, full->backlog,
             full_share * 100);
     f.subject = full ? full->local.to_string() : "";
-    ev(f, "listen_overflows_per_second", "ListenOverflows per second", overflows, units::per_second);
+    ev(f, "listen_overflows_per_second", "ListenOverflows per second", overflows,
+       units::per_second);
     if (full) {
         ev(f, "accept_queue_max", "accept queue (max seen)", full->queued_max, units::connections);
         ev(f, "backlog", "listen backlog (after the somaxconn clamp)", full->backlog,
            units::connections);
-        ev(f, "queue_full_percent", "samples with the queue full", full_share * 100, units::percent);
+        ev(f, "queue_full_percent", "samples with the queue full", full_share * 100,
+           units::percent);
     }
     ev(f, "somaxconn", "net.core.somaxconn", static_cast<double>(s.somaxconn), units::connections);
     ev(f, "accepts_per_second", b ? "accept() calls per second" : "new connections per second",
@@ -266,7 +274,8 @@ void Judge::evicting_cap() {
                 "accepts {:.0f} connections a second and aborts {:.0f} a second while "
                 "the peer was still using them, holding at most {}",
                 accepted / window, aborted / window, c.inbound_max);
-    auto f = make(Bottleneck::app_connection_limit, Severity::crit, Support::counted, std::move(headline));
+    auto f = make(Bottleneck::app_connection_limit, Severity::crit, Support::counted,
+                  std::move(headline));
     f.subject = fmt::format("connection cap (about {} held)", c.inbound_max);
     ev(f, "accepted_per_second",
        b ? "connections accepted per second" : "connections accepted per second (namespace)",
@@ -280,7 +289,8 @@ void Judge::evicting_cap() {
            units::connections);
     ev(f, "aborted_per_second", "connections aborted (resets sent, data after close or unread)",
        aborted / window, units::per_second);
-    ev(f, "connections_max", "connections held at once (most seen)", c.inbound_max, units::connections);
+    ev(f, "connections_max", "connections held at once (most seen)", c.inbound_max,
+       units::connections);
     ev(f, "connections_mean", "connections held at once (mean)", held_mean, units::connections);
     ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
     f.why =

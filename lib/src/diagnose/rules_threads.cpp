@@ -15,7 +15,8 @@ void Judge::thread_storm() {
         ev(f, "threads", "threads (max seen)", s.threads_max, units::threads);
         ev(f, "connections", "connections held (max seen)", s.connections_max, units::connections);
         ev(f, "switches_per_second", "context switches per second", switches, units::per_second);
-        ev(f, "involuntary_per_second", "involuntary switches per second", involuntary, units::per_second);
+        ev(f, "involuntary_per_second", "involuntary switches per second", involuntary,
+           units::per_second);
         if (b)
             ev(f, "runq_p99_us", "run-queue latency p99", static_cast<double>(runq_p99) / 1e3,
                units::us);
@@ -65,22 +66,26 @@ void Judge::cpu_saturated() {
     if (quota_bound) {
         f.subject = fmt::format("cgroup {} (CPU limit {:.2f} cores)", s.cpu_limit_cgroup,
                                 s.cpu_limit_cores);
-        ev(f, "cpu_limit_cores", "cgroup CPU limit (quota / period)", s.cpu_limit_cores, units::cores);
-        ev(f, "throttled_percent", "periods that ran out of quota", s.throttled_share * 100, units::percent);
+        ev(f, "cpu_limit_cores", "cgroup CPU limit (quota / period)", s.cpu_limit_cores,
+           units::cores);
+        ev(f, "throttled_percent", "periods that ran out of quota", s.throttled_share * 100,
+           units::percent);
         ev(f, "throttled_seconds_per_second", "threads held back by the quota", s.throttled_s_per_s,
            units::seconds_per_second);
     }
     if (one_thread) {
         f.subject = fmt::format("thread {} ({})", pegged->tid, pegged->comm);
         ev(f, "thread_cpu_percent", "busiest thread on CPU", pegged->cores * 100, units::percent);
-        ev(f, "thread_busy_percent", "busiest thread on CPU or runnable", pegged->busy * 100, units::percent);
+        ev(f, "thread_busy_percent", "busiest thread on CPU or runnable", pegged->busy * 100,
+           units::percent);
         if (s.busiest_threads.size() > 1)
             ev(f, "next_thread_cpu_percent", "next busiest thread on CPU",
                s.busiest_threads[1].cores * 100, units::percent);
     }
     if (starved) {
         f.subject = fmt::format("host CPU ({} cores)", s.cpus);
-        ev(f, "runq_wait_seconds_per_second", "threads waiting for a CPU", runq_wait, units::seconds_per_second);
+        ev(f, "runq_wait_seconds_per_second", "threads waiting for a CPU", runq_wait,
+           units::seconds_per_second);
         int rank = 0;
         for (const auto& u : s.host_cpu_users)
             ev(f, fmt::format("host_cpu_user_{}_cores", ++rank),
@@ -97,16 +102,18 @@ void Judge::cpu_saturated() {
         double total = on;
         for (auto x : b->sched.off_cpu_ns)
             total += static_cast<double>(x);
-        if (total > 0) ev(f, "on_cpu_percent", "threads' time on CPU", on / total * 100, units::percent);
+        if (total > 0)
+            ev(f, "on_cpu_percent", "threads' time on CPU", on / total * 100, units::percent);
     }
     if (symptom) {
-        f.why = storm     ? "A symptom of the context-switch storm above."
+        f.why = storm       ? "A symptom of the context-switch storm above."
                 : poll_scan ? "A symptom of the fd scans above: the CPU goes into poll()/select()."
-                            : fmt::format("A consequence of downstream-bound above: the cores "
-                                          "are held by {} ({}), the dependency this process "
-                                          "waits on.",
-                                          starving_dependency->server_comm,
-                                          starving_dependency->remote.to_string());
+                            : fmt::format(
+                                  "A consequence of downstream-bound above: the cores "
+                                  "are held by {} ({}), the dependency this process "
+                                  "waits on.",
+                                  starving_dependency->server_comm,
+                                  starving_dependency->remote.to_string());
         f.fix = {storm       ? "fix the thread-per-connection design first"
                  : poll_scan ? "fix the fd scans first"
                              : "fix the dependency first: c10k-doctor probe --pid " +

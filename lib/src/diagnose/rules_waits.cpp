@@ -80,7 +80,8 @@ void Judge::connection_pool() {
                          d.remote.to_string(), pool_busy(d) * 100, d.conns_max, futex_waiters));
     f.subject = fmt::format("pool of {} to {}", d.conns_max, d.remote.to_string());
     ev(f, "pool_connections", "connections to the destination", d.conns_max, units::connections);
-    ev(f, "pool_busy_percent", "pool connections awaiting a reply (mean)", pool_busy(d) * 100, units::percent);
+    ev(f, "pool_busy_percent", "pool connections awaiting a reply (mean)", pool_busy(d) * 100,
+       units::percent);
     ev(f, "pool_all_busy_percent", "samples with every connection busy",
        per_sample(d.samples_all_busy, d.samples_seen) * 100, units::percent);
     ev(f, "futex_waiters", "threads waiting in futex (mean)", futex_waiters, units::threads);
@@ -120,7 +121,8 @@ void Judge::downstream() {
                               "connections",
                               dest_name(*d), share * 100, waiting, d->conns_max));
     f.subject = d->remote.to_string();
-    ev(f, "wait_percent", "samples with a request out at the destination", share * 100, units::percent);
+    ev(f, "wait_percent", "samples with a request out at the destination", share * 100,
+       units::percent);
     ev(f, "waiting_mean", "requests out at once (mean)", waiting, units::requests);
     ev(f, "waiting_max", "requests out at once (most)", d->waiting_max, units::requests);
     ev(f, "connections", "connections to the destination (most)", d->conns_max, units::connections);
@@ -171,7 +173,8 @@ void Judge::nagle() {
                               "~{:.0f} ms for a delayed ACK (round trip {:.0f} us)",
                               share * 100, stall_ms, static_cast<double>(c.rtt_us_min)));
     f.subject = fmt::format("port {}", port);
-    ev(f, "held_percent", "samples with a connection holding data back", share * 100, units::percent);
+    ev(f, "held_percent", "samples with a connection holding data back", share * 100,
+       units::percent);
     ev(f, "held_mean", "connections holding data back (mean)",
        per_sample(c.nagle_held_sum, c.samples), units::connections);
     ev(f, "stall_p50_ms", "unacknowledged small segment's wait (p50)", stall_ms, units::ms);
@@ -211,7 +214,8 @@ void Judge::find_poll_scan() {
 
 void Judge::poll_scaling() {
     if (!poll_scan) return;
-    auto f = make(Bottleneck::poll_scaling, Severity::crit, b && b->poll_calls ? Support::measured : Support::indirect,
+    auto f = make(Bottleneck::poll_scaling, Severity::crit,
+                  b && b->poll_calls ? Support::measured : Support::indirect,
                   fmt::format("poll()/select() scans {:.0f} fds per call; {:.0f}% of the "
                               "process's CPU is in the kernel",
                               poll_nfds, s.sys_cores / std::max(s.cpu_cores, 1e-9) * 100));

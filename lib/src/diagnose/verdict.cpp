@@ -179,9 +179,9 @@ Verdict judge(const ProbeEvidence& e) {
     std::string tail = fmt::format("{} is {}: {}", who, dep_top.id, dep_top.title);
     if (f.evidence->target_exited) tail += " (it exited during the window)";
     // The chain holds when the target's answer is the wait on that destination.
-    bool waits_there = (top.id == Bottleneck::downstream_bound ||
-                        top.id == Bottleneck::app_connection_limit) &&
-                       top.subject.find(dest) != std::string::npos;
+    bool waits_there =
+        (top.id == Bottleneck::downstream_bound || top.id == Bottleneck::app_connection_limit) &&
+        top.subject.find(dest) != std::string::npos;
     double share = 0;
     for (const auto& x : top.evidence)
         if (x.key == "wait_percent" || x.key == "pool_busy_percent") share = x.value;

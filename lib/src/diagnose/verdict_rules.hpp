@@ -149,10 +149,10 @@ enum class Support {
     measured,      // timed or counted in the kernel over the window (BPF)
     counted,       // a kernel counter's rate, or the state in most looks at the process
     sampled,       // looks at the process show the mechanism's state, not its cost
-    indirect,      // a proxy for the mechanism (poll's nfds from /proc, a queue full without overflows)
-    sampled_proxy, // a proxy seen in looks (D state for disk waits)
-    weak,          // one signal that other causes can also give
-    idle,          // nothing ran: there was little to judge
+    indirect,  // a proxy for the mechanism (poll's nfds from /proc, a queue full without overflows)
+    sampled_proxy,  // a proxy seen in looks (D state for disk waits)
+    weak,           // one signal that other causes can also give
+    idle,           // nothing ran: there was little to judge
 };
 
 inline double confidence_of(Support s) {
@@ -241,9 +241,9 @@ class Judge {
     // The destination the target waits on whose own processes hold most of the
     // host's busy CPU: the target's starvation is that dependency's doing.
     const DestinationWait* starving_dependency = nullptr;
-    double futex_waiters = 0;               // threads in futex per sample
-    double contended_waiters = 0;           // of those, waiting on a lock another holds
-    double poll_nfds = 0;                   // fds per poll-family call
+    double futex_waiters = 0;      // threads in futex per sample
+    double contended_waiters = 0;  // of those, waiting on a lock another holds
+    double poll_nfds = 0;          // fds per poll-family call
     bool poll_scan = false;
     std::vector<Finding> out;
 };

@@ -162,7 +162,7 @@ struct BpfSession::Impl {
     bpf_link* tcp_probe_link = nullptr;  // per segment: duty-cycled with the syscall probes
     bool syscall_via_tracepoint = false;
     bool raw_tp_only = false;
-    uint64_t map_bytes = 0;  // left as we found it when the session ends
+    uint64_t map_bytes = 0;           // left as we found it when the session ends
     std::vector<GroupAttach> attach;  // one entry per group, replaced as it changes
 
     void note(GroupAttach a) {
@@ -247,8 +247,8 @@ Result<std::unique_ptr<BpfSession>> BpfSession::start(pid_t tgid, bool verbose,
                 continue;
             }
             ++failed;
-            a.error += (a.error.empty() ? "" : ", ") + std::string(w.what) + " (" +
-                       err_text(errno) + ")";
+            a.error +=
+                (a.error.empty() ? "" : ", ") + std::string(w.what) + " (" + err_text(errno) + ")";
         }
         a.status = failed == 0        ? AttachStatus::attached
                    : failed == wanted ? AttachStatus::failed

@@ -107,8 +107,7 @@ uint64_t BpfEvidence::total_syscall_errors() const {
 
 namespace {
 template <typename Field>
-uint64_t sum_over(const BpfEvidence& b, BpfEvidence::Names names,
-                  Field field) {
+uint64_t sum_over(const BpfEvidence& b, BpfEvidence::Names names, Field field) {
     uint64_t n = 0;
     for (auto name : names)
         if (auto* s = b.syscall(name)) n += s->*field;
@@ -138,6 +137,5 @@ uint64_t BpfEvidence::total_syscalls() const {
         n += s.count;
     return n;
 }
-
 
 }  // namespace c10k

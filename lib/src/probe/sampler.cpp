@@ -10,9 +10,9 @@
 
 #include <algorithm>
 #include <bit>
-#include <map>
 #include <cerrno>
 #include <filesystem>
+#include <map>
 
 #include "c10k/collect.hpp"
 #include "c10k/sources/cpu_users.hpp"
@@ -172,8 +172,7 @@ void Sampler::sample_threads(Clock::time_point at) {
 
 // Where a sleeping thread is, for an event loop's account: waiting for work,
 // or blocked in a call an event loop should never block in.
-void Sampler::note_wait(ThreadTrack& t, const TaskSyscall& sc, std::string_view name,
-                        char state) {
+void Sampler::note_wait(ThreadTrack& t, const TaskSyscall& sc, std::string_view name, char state) {
     using namespace syscalls;
     if (is_one_of(name, kReadinessWaits)) {
         ++t.in_readiness;
@@ -479,8 +478,8 @@ std::vector<CpuUser> Sampler::host_cpu_users(ConnEvidence& c, size_t n) const {
     for (auto& d : c.destinations) {
         if (!d.server_pid) continue;
         d.server_cores = cores_of(host_ticks_before_, now, wall, kTick, [&](const ProcessTicks& p) {
-            return p.pid == d.server_pid || (d.listener_pid && (p.pid == d.listener_pid ||
-                                                                p.ppid == d.listener_pid));
+            return p.pid == d.server_pid ||
+                   (d.listener_pid && (p.pid == d.listener_pid || p.ppid == d.listener_pid));
         });
     }
     return top_cpu_users(host_ticks_before_, now, wall, kTick, n);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "c10k/enum_names.hpp"
 #include "c10k/profile/journal.hpp"
+#include "c10k/enum_names.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -102,8 +102,7 @@ namespace {
 
 Status fsync_dir(const fs::path& dir) {
     UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!fd || ::fsync(fd.get()) != 0)
-        return sys_error(dir.string() + ": fsync");
+    if (!fd || ::fsync(fd.get()) != 0) return sys_error(dir.string() + ": fsync");
     return ok_status();
 }
 
@@ -122,8 +121,7 @@ Status write_file_atomic(const fs::path& path, const std::string& content, uint3
     };
     UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
                        static_cast<mode_t>(mode)));
-    if (!fd)
-        return sys_error("cannot create a file in " + dir.string());
+    if (!fd) return sys_error("cannot create a file in " + dir.string());
     if (::fchmod(fd.get(), static_cast<mode_t>(mode)) != 0) return fail(tmp.string());
     size_t off = 0;
     while (off < content.size()) {
@@ -139,8 +137,7 @@ Status write_file_atomic(const fs::path& path, const std::string& content, uint3
 }
 
 Status remove_file_durable(const fs::path& path) {
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
-        return sys_error(path.string());
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return sys_error(path.string());
     return fsync_dir(path.parent_path());
 }
 
@@ -152,8 +149,7 @@ Result<StateDir> StateDir::open(const fs::path& dir) {
         fs::create_directories(dir.parent_path(), ec);
         if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
             return sys_error("cannot create state directory " + dir.string());
-        if (::lstat(dir.c_str(), &st) != 0)
-            return sys_error(dir.string());
+        if (::lstat(dir.c_str(), &st) != 0) return sys_error(dir.string());
     }
     if (S_ISLNK(st.st_mode))
         return make_error("refusing state directory " + dir.string() +

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "c10k/enum_names.hpp"
 #include "c10k/profile/key_rules.hpp"
+#include "c10k/enum_names.hpp"
 
 #include <algorithm>
 #include <array>

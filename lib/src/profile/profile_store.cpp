@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <map>
-#include <unordered_map>
 #include <system_error>
+#include <unordered_map>
 
 #include "c10k/sources/sys_root.hpp"
 

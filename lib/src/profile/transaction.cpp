@@ -321,8 +321,7 @@ JournalState state_after_restore(JournalState settled, const Restored& r) {
 // changes made so far, last first (files, rlimits, sysctls: the apply's order
 // reversed). `net_reachable` false skips net.* keys of a namespace we cannot
 // enter; a value changed since the apply is restored anyway, and said.
-Restored restore_changes(const Journal& j, const SysRoot& root, Progress done,
-                         bool net_reachable) {
+Restored restore_changes(const Journal& j, const SysRoot& root, Progress done, bool net_reachable) {
     Restored out;
     for (size_t i = done.files; i-- > 0;) {
         const auto& f = j.files[i];
@@ -445,7 +444,8 @@ Result<ApplyOutcome> apply_plan(const ApplyPlan& plan, const ApplyOptions& o, St
         std::error_code ec;
         fs::create_directories(parent, ec);
         if (ec) return undo(parent.string() + ": " + ec.message());
-        if (auto w = write_file_atomic(f.path, f.after, f.mode); !w) return undo(w.error().message());
+        if (auto w = write_file_atomic(f.path, f.after, f.mode); !w)
+            return undo(w.error().message());
         ++done.files;
     }
     j.state = JournalState::applied;

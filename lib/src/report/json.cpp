@@ -25,9 +25,14 @@ nlohmann::json finding_json(const Finding& f) {
                       {"label", e.label},
                       {"value", number_or_null(e.value)},
                       {"unit", e.unit.name()}});
-    return {{"id", f.id.name()}, {"area", to_string(f.id.area())},       {"severity", to_string(f.severity)},
-            {"title", f.title}, {"subject", f.subject}, {"evidence", ev},
-            {"why", f.why},     {"fix", f.fix}};
+    return {{"id", f.id.name()},
+            {"area", to_string(f.id.area())},
+            {"severity", to_string(f.severity)},
+            {"title", f.title},
+            {"subject", f.subject},
+            {"evidence", ev},
+            {"why", f.why},
+            {"fix", f.fix}};
 }
 
 std::string render_json(const CheckReport& r) {

@@ -84,7 +84,8 @@ std::string render_nagios(const CheckReport& r, Severity status) {
     std::string summary;
     size_t listed = std::min<size_t>(shown.size(), 3);
     for (size_t i = 0; i < listed; ++i)
-        summary += (i ? "; " : "") + plugin_text(shown[i]->title) + " [" + std::string(shown[i]->id.name()) + "]";
+        summary += (i ? "; " : "") + plugin_text(shown[i]->title) + " [" +
+                   std::string(shown[i]->id.name()) + "]";
     if (shown.size() > listed) summary += fmt::format(" (+{} more)", shown.size() - listed);
     if (summary.empty()) {
         summary = fmt::format("{} checks OK", r.findings.size());

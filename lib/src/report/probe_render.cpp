@@ -89,7 +89,8 @@ json conns_json(const ConnEvidence& c) {
     return {{"samples", c.samples},
             {"inbound_min", c.inbound_min},
             {"inbound_max", c.inbound_max},
-            {"inbound_mean", c.samples ? static_cast<double>(c.inbound_sum) / static_cast<double>(c.samples) : 0.0},
+            {"inbound_mean",
+             c.samples ? static_cast<double>(c.inbound_sum) / static_cast<double>(c.samples) : 0.0},
             {"inbound_pending_mean", c.mean_inbound_pending()},
             {"accepted", c.accepted},
             {"destinations", dests},
@@ -175,7 +176,6 @@ json sampled_json(const SampledEvidence& s) {
 
 }  // namespace
 
-
 std::string render_log2_hist(const Log2Hist& h, const std::string& title) {
     size_t lo = h.slots.size(), hi = 0;
     uint64_t max = 0;
@@ -186,8 +186,9 @@ std::string render_log2_hist(const Log2Hist& h, const std::string& title) {
             max = std::max(max, h.slots[i]);
         }
     if (max == 0) return "";
-    std::string out = fmt::format("  {} (count {}, p50 < {}, p99 < {})\n", title, h.count(),
-                                  duration_text(h.percentile_ns(0.5)), duration_text(h.percentile_ns(0.99)));
+    std::string out =
+        fmt::format("  {} (count {}, p50 < {}, p99 < {})\n", title, h.count(),
+                    duration_text(h.percentile_ns(0.5)), duration_text(h.percentile_ns(0.99)));
     out += fmt::format("  {:>21} : {:<9} {}\n", "latency", "count", "distribution");
     for (size_t i = lo; i <= hi; ++i) {
         int bar = static_cast<int>(40 * h.slots[i] / max);
@@ -223,12 +224,14 @@ std::string render_probe_text(const ProbeEvidence& e, const Verdict& v, bool col
     if (e.cost.window_s > 0) {
         double own = e.cost.own_cpu_s * 1e3 / e.cost.window_s;
         double progs = e.cost.bpf_run_s * 1e3 / e.cost.window_s;
-        out += e.bpf ? fmt::format("cost, measured: {:.1f} ms of CPU per second of window (the "
-                                   "prober {:.1f}, its BPF programs {:.1f} over {} runs)\n",
-                                   e.cost.ms_per_s(), own, progs, e.cost.bpf_runs)
-                     : fmt::format("cost, measured: {:.1f} ms of CPU per second of window (the "
-                                   "prober; no BPF programs)\n",
-                                   e.cost.ms_per_s());
+        out += e.bpf ? fmt::format(
+                           "cost, measured: {:.1f} ms of CPU per second of window (the "
+                           "prober {:.1f}, its BPF programs {:.1f} over {} runs)\n",
+                           e.cost.ms_per_s(), own, progs, e.cost.bpf_runs)
+                     : fmt::format(
+                           "cost, measured: {:.1f} ms of CPU per second of window (the "
+                           "prober; no BPF programs)\n",
+                           e.cost.ms_per_s());
     }
     const auto& top = v.findings.front();
     out += fmt::format(

@@ -29,7 +29,6 @@ std::string boot_text(const std::vector<BootSetting>& boot) {
     return s;
 }
 
-
 std::string time_text(int64_t unix_s) {
     std::time_t t = unix_s;
     std::tm tm{};
@@ -221,9 +220,9 @@ std::string render_verify_text(const ApplyPlan& plan, bool exact) {
     if (drift.empty())
         return fmt::format("at profile {}: {} key(s){} checked\n", plan.profile.name,
                            plan.rows.size(), plan.nofile ? " and the fd limit" : "");
-    std::string out = fmt::format("drift from profile {}: {} of {} key(s){}\n", plan.profile.name,
-                                  drift.size(), plan.rows.size() + (plan.nofile ? 1 : 0),
-                                  exact ? " (compared exactly)" : "");
+    std::string out =
+        fmt::format("drift from profile {}: {} of {} key(s){}\n", plan.profile.name, drift.size(),
+                    plan.rows.size() + (plan.nofile ? 1 : 0), exact ? " (compared exactly)" : "");
     for (const auto& d : drift)
         out += fmt::format("  {}\n", d);
     out += fmt::format("fix: c10k-doctor profile apply {}{}\n", plan.profile.name,
@@ -261,8 +260,9 @@ std::string render_apply_text(const ApplyPlan& plan, const ApplyOutcome& done,
     out += fmt::format(".\nbackup {} in {}; undo with: c10k-doctor profile rollback {}\n",
                        done.journal_id, view.state_dir, done.journal_id);
     if (view.persist && plan.ns.path.empty())
-        out += "at boot: sysctl.d now sets these values (see SET AT BOOT BY for files that "
-               "sort after 90-c10k-doctor.conf and would win)\n";
+        out +=
+            "at boot: sysctl.d now sets these values (see SET AT BOOT BY for files that "
+            "sort after 90-c10k-doctor.conf and would win)\n";
     else if (!view.persist)
         out += "runtime only: a reboot returns to the boot configuration (--persist keeps them)\n";
     return out;

@@ -20,5 +20,4 @@ CheckReport make_check_report(const Snapshot& now, double interval_s, Target tar
     return r;
 }
 
-
 }  // namespace c10k

@@ -30,8 +30,8 @@ std::vector<ProcessTicks> read_process_ticks(const std::string& proc) {
             if (fields.size() > 1)
                 if (auto v = parse_uint(fields[1])) ppid = static_cast<pid_t>(*v);
         }
-        out.push_back({static_cast<pid_t>(*pid), ppid, stat_comm(*stat),
-                       ticks->first + ticks->second});
+        out.push_back(
+            {static_cast<pid_t>(*pid), ppid, stat_comm(*stat), ticks->first + ticks->second});
     }
     ::closedir(dir);
     std::sort(out.begin(), out.end(),
@@ -47,7 +47,8 @@ std::vector<CpuUser> top_cpu_users(const std::vector<ProcessTicks>& before,
     std::map<std::string, CpuUser> by_comm;
     auto b = before.begin();
     for (const auto& p : after) {
-        while (b != before.end() && b->pid < p.pid) ++b;
+        while (b != before.end() && b->pid < p.pid)
+            ++b;
         uint64_t start = b != before.end() && b->pid == p.pid && b->ticks <= p.ticks ? b->ticks : 0;
         if (p.ticks == start) continue;
         auto& u = by_comm[p.comm];

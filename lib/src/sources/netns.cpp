@@ -31,8 +31,7 @@ Result<UniqueFd> open_netns(const std::string& name_or_path) {
 Status enter_netns(int fd, const std::string& what) {
     if (::setns(fd, CLONE_NEWNET) != 0) {
         int err = errno;
-        return make_error("cannot enter the network namespace of " + what + ": " +
-                          errno_text(err) +
+        return make_error("cannot enter the network namespace of " + what + ": " + errno_text(err) +
                           (err == EPERM ? " (needs CAP_SYS_ADMIN; run as root)" : ""));
     }
     return ok_status();

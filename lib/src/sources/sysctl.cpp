@@ -36,7 +36,9 @@ SysctlAccess sysctl_access(const SysRoot& root, std::string_view key) {
 
 Status write_sysctl(const SysRoot& root, std::string_view key, std::string_view value) {
     auto path = sysctl_path(root, key);
-    auto fail = [&](int err) { return sys_error(std::string(key) + " = " + std::string(value), err); };
+    auto fail = [&](int err) {
+        return sys_error(std::string(key) + " = " + std::string(value), err);
+    };
     // O_TRUNC matters only for fixture trees; procfs ignores it.
     UniqueFd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
     if (!fd) return fail(errno);

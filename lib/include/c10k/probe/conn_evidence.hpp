@@ -64,7 +64,7 @@ struct ConnEvidence {
     uint64_t samples_inbound_pending = 0;
     uint32_t inbound_min = 0, inbound_max = 0;
     uint64_t inbound_sum = 0;  // connections held, summed over samples
-    uint64_t accepted = 0;  // inbound connections first seen after the first sample
+    uint64_t accepted = 0;     // inbound connections first seen after the first sample
     std::vector<DestinationWait> destinations;  // most waited-on first
     // Nagle: a sub-MSS tail held unsent behind one small unacknowledged segment
     // that has waited far longer than the round trip for its ACK.

@@ -58,7 +58,7 @@ struct SchedStat {
     uint64_t runq_count = 0;
     uint64_t runq_total_ns = 0;
     Log2Hist runq;
-    uint32_t threads_seen = 0;     // alive at the end plus exited during the window
+    uint32_t threads_seen = 0;  // alive at the end plus exited during the window
     uint64_t threads_exited = 0;
     std::vector<ThreadTime> busiest_threads;  // most on-CPU time first, at most 5
 };
@@ -106,8 +106,8 @@ void merge_attach(GroupAttach& into, const GroupAttach& again);
 
 struct BpfEvidence {
     std::vector<GroupAttach> attach;
-    double syscall_seconds = 0;       // how long syscall probes were attached
-    double syscall_duty = 1;          // the fraction of the window traced
+    double syscall_seconds = 0;  // how long syscall probes were attached
+    double syscall_duty = 1;     // the fraction of the window traced
     std::vector<SyscallStat> syscalls;
     SchedStat sched;
     TcpStat tcp;
@@ -136,10 +136,18 @@ struct BpfEvidence {
     uint64_t ns_of(Names names) const;
     uint64_t bytes_of(Names names) const;
     uint64_t errors_of(Names names) const;
-    uint64_t calls_of(std::initializer_list<std::string_view> n) const { return calls_of(Names(n.begin(), n.size())); }
-    uint64_t ns_of(std::initializer_list<std::string_view> n) const { return ns_of(Names(n.begin(), n.size())); }
-    uint64_t bytes_of(std::initializer_list<std::string_view> n) const { return bytes_of(Names(n.begin(), n.size())); }
-    uint64_t errors_of(std::initializer_list<std::string_view> n) const { return errors_of(Names(n.begin(), n.size())); }
+    uint64_t calls_of(std::initializer_list<std::string_view> n) const {
+        return calls_of(Names(n.begin(), n.size()));
+    }
+    uint64_t ns_of(std::initializer_list<std::string_view> n) const {
+        return ns_of(Names(n.begin(), n.size()));
+    }
+    uint64_t bytes_of(std::initializer_list<std::string_view> n) const {
+        return bytes_of(Names(n.begin(), n.size()));
+    }
+    uint64_t errors_of(std::initializer_list<std::string_view> n) const {
+        return errors_of(Names(n.begin(), n.size()));
+    }
 };
 
 struct ListenerSample {
@@ -147,7 +155,7 @@ struct ListenerSample {
     uint32_t backlog = 0;
     uint32_t queued_max = 0;
     uint64_t samples = 0;
-    uint64_t full_samples = 0;  // samples with the accept queue at its backlog
+    uint64_t full_samples = 0;     // samples with the accept queue at its backlog
     uint64_t waiting_samples = 0;  // samples with connections waiting to be accepted
     uint64_t queued_sum = 0;       // connections waiting, summed over samples
 };
@@ -248,9 +256,7 @@ struct ProbeCost {
     double bpf_run_s = 0;
     uint64_t bpf_runs = 0;
     double window_s = 0;
-    double ms_per_s() const {
-        return window_s > 0 ? (own_cpu_s + bpf_run_s) * 1e3 / window_s : 0;
-    }
+    double ms_per_s() const { return window_s > 0 ? (own_cpu_s + bpf_run_s) * 1e3 / window_s : 0; }
 };
 
 struct ProbeEvidence {

@@ -22,8 +22,7 @@ namespace syscalls {
 inline constexpr std::array<std::string_view, 7> kReadinessWaits = {
     "epoll_wait", "epoll_pwait", "epoll_pwait2", "poll", "ppoll", "select", "pselect6"};
 // Readiness found by scanning each fd given (the kernel walks all of them per call).
-inline constexpr std::array<std::string_view, 4> kFdScans = {"poll", "ppoll", "select",
-                                                             "pselect6"};
+inline constexpr std::array<std::string_view, 4> kFdScans = {"poll", "ppoll", "select", "pselect6"};
 // Other waits for work: a new connection, a signal, a child.
 inline constexpr std::array<std::string_view, 5> kWorkWaits = {"accept", "accept4",
                                                                "rt_sigtimedwait", "wait4", "pause"};

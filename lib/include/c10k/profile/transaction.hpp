@@ -26,8 +26,8 @@ struct ApplyOptions {
     bool strict = false;  // a key missing or read-only here is an error, not a skip
     bool persist = false;
     std::optional<pid_t> pid;
-    std::string netns;            // name under /run/netns or a path
-    std::string unit;  // systemd unit for a LimitNOFILE= drop-in (with persist)
+    std::string netns;  // name under /run/netns or a path
+    std::string unit;   // systemd unit for a LimitNOFILE= drop-in (with persist)
     // Called after each sysctl is written and read back, with how many are
     // and the journal's id. The CLI leaves it empty; the crash tests link a
     // build of the CLI that stops the process here (tests/helpers/crashable_cli.cpp).

@@ -4,8 +4,8 @@
 
 #include <string>
 
-#include "c10k/probe/evidence.hpp"
 #include "c10k/diagnose/verdict.hpp"
+#include "c10k/probe/evidence.hpp"
 
 namespace c10k {
 

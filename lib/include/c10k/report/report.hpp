@@ -46,5 +46,4 @@ std::string render_prometheus(const CheckReport& r);
 // per finding that is not OK. `status` is what the exit code says.
 std::string render_nagios(const CheckReport& r, Severity status);
 
-
 }  // namespace c10k

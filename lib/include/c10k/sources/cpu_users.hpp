@@ -46,7 +46,8 @@ double cores_of(const std::vector<ProcessTicks>& before, const std::vector<Proce
     double cores = 0;
     auto b = before.begin();
     for (const auto& p : after) {
-        while (b != before.end() && b->pid < p.pid) ++b;
+        while (b != before.end() && b->pid < p.pid)
+            ++b;
         if (!counts(p)) continue;
         uint64_t start = b != before.end() && b->pid == p.pid && b->ticks <= p.ticks ? b->ticks : 0;
         cores += static_cast<double>(p.ticks - start) / ticks_per_second / seconds;
