@@ -31,4 +31,14 @@ expect --follow probe --fol
 expect sample probe --mode s
 expect --persist profile apply c10k --pers
 expect "$$" probe --pid "$$"
+expect --port probe --po
+expect --unit check --un
+expect prometheus probe --format pro
+# A port something listens on, from a listener of our own (this runs in the
+# test's namespace or the host's; loopback only, gone when the script ends).
+python3 -c 'import socket,time; s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1],flush=True); time.sleep(30)' > "${TMPDIR:-/tmp}/c10k-completion-port.$$" &
+listener=$!
+for _ in $(seq 50); do [ -s "${TMPDIR:-/tmp}/c10k-completion-port.$$" ] && break; sleep 0.1; done
+expect "$(cat "${TMPDIR:-/tmp}/c10k-completion-port.$$")" probe --port ""
+kill $listener; rm -f "${TMPDIR:-/tmp}/c10k-completion-port.$$"
 [ $fails -eq 0 ] && echo "ok: completion" || exit 1

@@ -50,6 +50,9 @@
 //   c10k-target thread-spawn N SECONDS  epoll echo; on SIGUSR1 starts and joins N short-lived
 //                                       threads (100 at a time), then names itself
 //                                       "c10k-spawned" (tests watch /proc/PID/comm)
+//   c10k-target prefork WORKERS SECONDS  a master that listens and forks WORKERS children,
+//                                       each an epoll echo on the inherited listener; the
+//                                       master only waits for them (nginx, gunicorn, apache)
 //   c10k-target exec-on-usr1 SECONDS    epoll echo and 4 idle threads; on SIGUSR1 execs
 //                                       itself as "healthy SECONDS" (same PID, new image)
 //
@@ -59,6 +62,7 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include <atomic>
@@ -299,6 +303,24 @@ void exec_on_usr1(const char* self, long secs) {
     std::_Exit(0);
 }
 
+// A master that never accepts and workers that do, all holding the listener.
+void prefork(long workers, long secs) {
+    raise_nofile();
+    int l = make_listener(0, 4096);
+    for (long i = 0; i < workers; ++i) {
+        pid_t child = ::fork();
+        if (child == 0) {
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // a killed master takes its workers along
+            serve_epoll(l, secs, [] {});
+            std::_Exit(0);
+        }
+    }
+    ready(port_of(l));
+    while (::wait(nullptr) > 0) {
+    }
+    std::_Exit(0);
+}
+
 int main(int argc, char** argv) {
     g_program = "c10k-target";
     if (argc < 3) {
@@ -390,6 +412,8 @@ int main(int argc, char** argv) {
         run_pipe_log(arg(argv, 2, argc), arg(argv, 3, argc));
     } else if (mode == "poll-server") {
         run_poll_server(arg(argv, 2, argc));
+    } else if (mode == "prefork") {
+        prefork(arg(argv, 2, argc), arg(argv, 3, argc));
     } else if (mode == "exec-on-usr1") {
         exec_on_usr1("/proc/self/exe", arg(argv, 2, argc));
     } else if (mode == "thread-spawn") {

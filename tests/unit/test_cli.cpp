@@ -83,8 +83,8 @@ TEST(Cli, OutputIsWrittenAtomicallyOrNotAtAll) {
     EXPECT_EQ(entries, 1u);  // no temp file left beside it
 
     auto missing = out / "no-such-dir" / "c10k.prom";
-    auto bad = run_doctor({"check", "--root", root.dir().string(), "-i", "0", "--output",
-                           missing.string()});
+    auto bad = run_doctor(
+        {"check", "--root", root.dir().string(), "-i", "0", "--output", missing.string()});
     EXPECT_EQ(bad.exit_code, 3);
     EXPECT_EQ(std::count(bad.err.begin(), bad.err.end(), '\n'), 1) << bad.err;
     EXPECT_NE(bad.err.find("--output " + missing.string()), std::string::npos) << bad.err;
@@ -96,7 +96,7 @@ TEST(Cli, BogusPidIsOneLineAndExit3) {
     auto r = run_doctor({"check", "--root", root.dir().string(), "--pid", "999999", "-i", "0"});
     EXPECT_EQ(r.exit_code, 3);
     EXPECT_EQ(r.out, "");
-    EXPECT_NE(r.err.find("no process with pid 999999"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("no process with PID 999999"), std::string::npos) << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 

@@ -11,6 +11,7 @@
 #include "c10k/profile/journal.hpp"
 #include "c10k/report/report.hpp"
 #include "commands.hpp"
+#include "target_options.hpp"
 
 namespace c10k::cli {
 
@@ -18,7 +19,7 @@ namespace {
 
 struct CheckOptions {
     uint64_t connections = 0;
-    int pid = 0;
+    TargetOptions target;
     std::string netns;
     double interval = 1.0;
     bool json = false;
@@ -49,8 +50,14 @@ int run_check(const CheckOptions& o) {
         co.root.root = o.root;
         co.read_sockets = false;
     }
-    if (o.pid != 0) co.pid = o.pid;
-    if (!o.netns.empty()) co.netns = o.netns;
+    if (has_target(o.target)) {
+        // --port looks in --netns when given; the process then brings its own.
+        auto t = resolve_for("check", o.target, o.netns, kExitUnknown);
+        if (!t.target) return t.exit_code;
+        co.pid = t.target->pid;
+    } else if (!o.netns.empty()) {
+        co.netns = o.netns;
+    }
     co.interval_s = o.interval;
     // A terminal on stdin means a person, whose shell's fd limit is the one the
     // servers they start inherit; a timer, cron or an agent has none.
@@ -112,12 +119,11 @@ Runner setup_check(CLI::App& app) {
            "Size every threshold for N concurrent connections (default: 10000, judged leniently)")
         ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40))
         ->type_name("N");
-    sub->add_option("-p,--pid", o->pid,
-                    "Also inspect this process: fds, threads, listeners, its network namespace")
-        ->check(CLI::Range(1, 1 << 30))
-        ->type_name("PID");
+    add_target_options(sub, o->target,
+                       "to inspect too: fds, threads, listeners, its network namespace");
     sub->add_option("-n,--netns", o->netns,
-                    "Inspect this network namespace: a name under /run/netns or a path")
+                    "Inspect this network namespace (a name under /run/netns or a path); with "
+                    "--port, the namespace the port is looked up in")
         ->type_name("NAME|PATH");
     sub->add_option("-i,--interval", o->interval,
                     "Seconds between the two samples that rates come from; 0 = no rates")
@@ -143,10 +149,10 @@ Runner setup_check(CLI::App& app) {
         "Exit status: 0 OK, 1 WARN, 2 CRIT, 3 UNKNOWN or error (monitoring-plugin convention).\n"
         "Read-only: check never changes the host.");
     return [o, sub]() {
-        if (!o->netns.empty() && o->pid != 0) {
-            fmt::print(
-                stderr,
-                "c10k-doctor check: --netns and --pid both choose a network namespace; give one\n");
+        if (!o->netns.empty() && (o->target.pid != 0 || !o->target.unit.empty())) {
+            fmt::print(stderr,
+                       "c10k-doctor check: --netns and --pid/--unit both choose a network "
+                       "namespace; give one\n");
             return kExitUnknown;
         }
         (void)sub;

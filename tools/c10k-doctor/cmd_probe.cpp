@@ -10,10 +10,12 @@
 
 #include "c10k/diagnose/verdict.hpp"
 #include "c10k/probe/probe.hpp"
+#include "c10k/profile/journal.hpp"
 #include "c10k/report/output.hpp"
 #include "c10k/report/probe_render.hpp"
 #include "c10k/text.hpp"
 #include "commands.hpp"
+#include "target_options.hpp"
 
 namespace c10k::cli {
 
@@ -26,13 +28,16 @@ void on_sigint(int) {
 }
 
 struct ProbeCliOptions {
-    int pid = 0;
+    TargetOptions target;
+    std::string netns;
     std::string duration = "10s";
     std::string interval = "1s";
     std::string mode = "auto";
     std::string syscall_duty = "auto";
     std::string syscall_attach = "auto";
     bool json = false;
+    std::string format = "text";
+    std::string output;
     bool verbose = false;
     bool follow = false;
 };
@@ -68,8 +73,10 @@ int run(const ProbeCliOptions& o, std::chrono::steady_clock::time_point started)
                    o.interval);
         return kExitUnknown;
     }
+    auto target = resolve_for("probe", o.target, o.netns, kExitFailed);
+    if (!target.target) return target.exit_code;
     ProbeOptions po;
-    po.pid = o.pid;
+    po.pid = target.target->pid;
     po.duration_s = *duration;
     po.interval_s = std::min(*interval, *duration);
     po.mode = o.mode;
@@ -92,7 +99,8 @@ int run(const ProbeCliOptions& o, std::chrono::steady_clock::time_point started)
     ::sigaction(SIGINT, &sa, nullptr);
     ::sigaction(SIGTERM, &sa, nullptr);
 
-    bool live = ::isatty(STDERR_FILENO) && !o.json;
+    std::string format = o.json ? "json" : o.format;
+    bool live = ::isatty(STDERR_FILENO) && format == "text" && o.output.empty();
     auto on_interval = [&](const IntervalRates& r) {
         // What began (the window, once attached; a --follow probe) is said
         // whether or not stderr is a terminal: a script can wait for it.
@@ -116,12 +124,22 @@ int run(const ProbeCliOptions& o, std::chrono::steady_clock::time_point started)
         fmt::print(stderr, "c10k-doctor probe: {}\n", evidence.error().message());
         return kExitFailed;
     }
+    evidence->unit = target.target->unit;
+    evidence->started_unix_s = target.target->started_unix_s;
     auto verdict = judge(*evidence);
-    if (o.json)
-        std::fputs(render_probe_json(*evidence, verdict).c_str(), stdout);
+    std::string out;
+    if (format == "json")
+        out = render_probe_json(*evidence, verdict);
+    else if (format == "prometheus")
+        out = render_probe_prometheus(*evidence, verdict);
     else
-        std::fputs(render_probe_text(*evidence, verdict, colour_for(STDOUT_FILENO)).c_str(),
-                   stdout);
+        out = render_probe_text(*evidence, verdict, o.output.empty() && colour_for(STDOUT_FILENO));
+    if (o.output.empty()) {
+        std::fputs(out.c_str(), stdout);
+    } else if (auto st = write_file_atomic(o.output, out, 0644); !st) {
+        fmt::print(stderr, "c10k-doctor probe: --output {}: {}\n", o.output, st.error().message());
+        return kExitFailed;
+    }
     return kExitOk;
 }
 
@@ -131,10 +149,11 @@ Runner setup_probe(CLI::App& app) {
     auto o = std::make_shared<ProbeCliOptions>();
     auto* sub = app.add_subcommand(
         "probe", "Attach eBPF probes to a live server for a bounded window; name its bottleneck.");
-    sub->add_option("-p,--pid", o->pid, "The server process to probe")
-        ->required()
-        ->check(CLI::Range(1, 1 << 30))
-        ->type_name("PID");
+    add_target_options(sub, o->target, "to probe");
+    sub->add_option("-n,--netns", o->netns,
+                    "With --port: the network namespace the port is looked up in (a name under "
+                    "/run/netns or a path); the process is probed in its own")
+        ->type_name("NAME|PATH");
     sub->add_option("-d,--duration", o->duration, "Length of the window (10s, 500ms, 2m)")
         ->capture_default_str()
         ->type_name("TIME");
@@ -160,13 +179,32 @@ Runner setup_probe(CLI::App& app) {
     sub->add_flag("--follow", o->follow,
                   "Also probe, in the same window, the local process serving the destination "
                   "the target waits on, and chain the two verdicts");
-    sub->add_flag("--json", o->json, "Machine-readable verdict (schema c10k-doctor/probe v2)");
+    auto* json =
+        sub->add_flag("--json", o->json, "Same as --format json (schema c10k-doctor/probe v2)");
+    sub->add_option("-f,--format", o->format,
+                    "Output format; prometheus is for node_exporter's textfile collector")
+        ->check(CLI::IsMember({"text", "json", "prometheus"}))
+        ->type_name("text|json|prometheus")
+        ->excludes(json);
+    sub->add_option("-o,--output", o->output,
+                    "Write to FILE atomically (a temp file beside it, fsync, rename; mode 0644)")
+        ->type_name("FILE");
     sub->add_flag("-v,--verbose", o->verbose, "Show libbpf's log (verifier output on failure)");
     sub->footer(
         "Exit status: 0 a verdict was printed (whatever it says), 1 the probe could not run, "
         "3 bad command line.");
     auto started = std::chrono::steady_clock::now();  // setup runs first thing in main()
-    return [o, started]() { return run(*o, started); };
+    return [o, started]() {
+        if (!o->netns.empty() && o->target.port == 0) {
+            fmt::print(stderr, "c10k-doctor probe: --netns goes with --port\n");
+            return kExitUnknown;
+        }
+        if (!has_target(o->target)) {
+            fmt::print(stderr, "c10k-doctor probe: give the server: --pid, --port or --unit\n");
+            return kExitUnknown;
+        }
+        return run(*o, started);
+    };
 }
 
 }  // namespace c10k::cli

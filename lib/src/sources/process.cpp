@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "c10k/sources/process.hpp"
+#include "c10k/sources/target.hpp"
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -48,15 +49,7 @@ Result<FdTable> read_fds(const std::filesystem::path& fd_dir) {
 // systemd sets LimitNOFILE per unit; the unit is the last path element of the
 // cgroup when it ends in ".service".
 std::string systemd_origin(const SysRoot& root, pid_t pid) {
-    auto cg = read_text(root.proc(std::to_string(pid) + "/cgroup"));
-    if (!cg) return {};
-    std::string unit;
-    for (auto line : split_lines(*cg)) {
-        auto slash = line.rfind('/');
-        if (slash == std::string_view::npos) continue;
-        auto last = line.substr(slash + 1);
-        if (last.size() > 8 && last.substr(last.size() - 8) == ".service") unit = std::string(last);
-    }
+    std::string unit = systemd_unit_of(root, pid);
     if (unit.empty()) return {};
     // Later directories override earlier ones; drop-ins override the unit file.
     std::string found, where;

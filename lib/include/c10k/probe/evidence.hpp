@@ -262,7 +262,9 @@ struct ProbeCost {
 struct ProbeEvidence {
     pid_t pid = 0;
     std::string comm;
-    std::string mode;  // "bpf" or "sample"
+    std::string unit;           // the systemd unit it runs in, when it runs in one
+    double started_unix_s = 0;  // when the target started: a deploy restarts it
+    std::string mode;           // "bpf" or "sample"
     double window_s = 0;
     double interval_s = 0;
     bool target_exited = false;
