@@ -15,7 +15,13 @@ c10k-load pingpong (many connections, no pauses) for SECONDS per run, with:
   probe-follow  c10k-doctor probe --follow (with --chain: the dependency probed too)
 Runs alternate (none, probe, probe-full, bpftrace, none, ...) and the medians
 are printed with each condition's loss against `none`. Also: time from start
-until attached, peak RSS of the tool, BPF map memory, lost events.
+until attached, peak RSS of the tool, BPF map memory, lost events, and
+`probe CPU`: what the tool cost as CPU, in ms per second of its window: its
+process's user + sys (GNU time, from its start to its exit, loading included)
+plus its BPF programs' run time (the kernel's run_time_ns, counted while a
+BPF_ENABLE_STATS fd is held: probe holds its own, this script holds one for
+bpftrace). Throughput loss is within the run-to-run noise on a 2-core VM;
+the CPU is not.
 
 Everything runs in a private network namespace and mount namespace (bpftrace's
 classic tracepoints need tracefs; it is mounted there only). Needs root,
@@ -29,6 +35,7 @@ usage: sudo bench/probe_overhead.py [--build build] [--runs 5] [--seconds 5] [--
                                     [--chain]
 """
 import argparse
+import ctypes
 import json
 import os
 import statistics
@@ -57,6 +64,35 @@ tracepoint:tcp:tcp_probe /args->sport == $2 || args->dport == $2/ { @segments = 
 """
 
 
+def enable_bpf_stats():
+    """An fd that keeps the kernel counting BPF programs' run time while it is
+    open (bpf(BPF_ENABLE_STATS, BPF_STATS_RUN_TIME)), as kernel.bpf_stats_enabled
+    would without changing a sysctl. None when the kernel refuses."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    SYS_bpf, BPF_ENABLE_STATS, BPF_STATS_RUN_TIME = 321, 32, 0  # x86_64
+    attr = (ctypes.c_uint32 * 16)(BPF_STATS_RUN_TIME)
+    fd = libc.syscall(SYS_bpf, BPF_ENABLE_STATS, ctypes.byref(attr), ctypes.sizeof(attr))
+    return fd if fd >= 0 else None
+
+
+def bpf_run_ns_of(pid):
+    """Run time of the BPF programs the process `pid` holds (bpftool prog show)."""
+    r = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True, text=True)
+    if r.returncode != 0:
+        return None
+    total = 0
+    for prog in json.loads(r.stdout or "[]"):
+        if any(p.get("pid") == pid for p in prog.get("pids", [])):
+            total += prog.get("run_time_ns", 0)
+    return total
+
+
+def time_fields(err):
+    """GNU time -f '%M %U %S' as its last stderr line: peak RSS KiB, user s, sys s."""
+    rss, user, sys_s = err.strip().split("\n")[-1].split()
+    return int(rss), float(user) + float(sys_s)
+
+
 def start_ready(argv, **kw):
     p = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, **kw)
     line = p.stdout.readline().split()
@@ -79,13 +115,13 @@ def one_run(args, cond, server_pid, port, script):
             extra = ["--syscall-duty", "100" if cond == "probe-full" else
                      cond[6:] if cond.startswith("probe-") else "auto"]
         tool = subprocess.Popen(
-            ["/usr/bin/time", "-f", "%M", args.doctor, "probe", "--pid", str(server_pid),
+            ["/usr/bin/time", "-f", "%M %U %S", args.doctor, "probe", "--pid", str(server_pid),
              "--duration", f"{secs + 2}s", "--json"] + extra,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(1.0)  # attached well before the load starts (attach takes ~30 ms)
     elif cond == "bpftrace":
         t0 = time.perf_counter()
-        tool = subprocess.Popen(["/usr/bin/time", "-f", "%M", "bpftrace", script, str(server_pid),
+        tool = subprocess.Popen(["/usr/bin/time", "-f", "%M %U %S", "bpftrace", script, str(server_pid),
                                  str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True)
         while True:
@@ -95,6 +131,7 @@ def one_run(args, cond, server_pid, port, script):
             if line.strip() == "attached":
                 break
         stats["attached_after_ms"] = (time.perf_counter() - t0) * 1000
+        t_started = t0
     load = subprocess.run([args.load, "pingpong", str(port), str(args.conns), str(secs)],
                           capture_output=True, text=True, check=True)
     done = [l for l in load.stdout.split("\n") if l.startswith("done ")]
@@ -102,8 +139,12 @@ def one_run(args, cond, server_pid, port, script):
     if cond.startswith("probe"):
         out, err = tool.communicate(timeout=60)
         doc = json.loads(out)
+        rss, cpu_s = time_fields(err)
+        cost = doc["cost"]
         stats.update(attached_after_ms=doc["attached_after_ms"], map_bytes=doc["bpf_map_bytes"],
-                     lost=doc["lost_events"], rss_kib=int(err.strip().split("\n")[-1]),
+                     lost=doc["lost_events"], rss_kib=rss,
+                     cpu_ms_per_s=(cpu_s + cost["bpf_run_time_s"]) * 1000 /
+                     max(cost["window_s"], 1e-3),
                      duty=doc["syscall_duty"] * 100,
                      sampler_ms_per_s=doc["sampled"]["sampler_cpu_s"] * 1000 /
                      max(doc["sampled"]["seconds"], 1e-3),
@@ -112,10 +153,13 @@ def one_run(args, cond, server_pid, port, script):
     elif cond == "bpftrace":
         # GNU time does not forward signals: stop bpftrace itself, it then prints its maps.
         children = open(f"/proc/{tool.pid}/task/{tool.pid}/children").read().split()
+        run_ns = sum(bpf_run_ns_of(int(c)) or 0 for c in children)
+        window = time.perf_counter() - t_started
         for child in children:
             os.kill(int(child), 2)
         out, err = tool.communicate(timeout=60)
-        stats["rss_kib"] = int(err.strip().split("\n")[-1])
+        stats["rss_kib"], cpu_s = time_fields(err)
+        stats["cpu_ms_per_s"] = (cpu_s + run_ns / 1e9) * 1000 / window
     return rps, stats
 
 
@@ -140,15 +184,18 @@ def thread_cost(args, target):
                 doc = json.loads(out)
                 sm = doc["sampled"]
                 window = max(sm["seconds"], 1e-3)
+                bpf_s = doc["cost"]["bpf_run_time_s"]
                 rows[mode].append((sm["samples"] / window, sm["sampler_cpu_s"] * 1000 / window,
-                                   (ru.ru_utime + ru.ru_stime) * 1000 / wall, sm["threads_max"]))
+                                   (ru.ru_utime + ru.ru_stime + bpf_s) * 1000 / wall,
+                                   sm["threads_max"]))
                 print(f"run {r + 1}/{args.runs} {mode:<6} {rows[mode][-1][0]:5.1f} samples/s",
                       file=sys.stderr)
     finally:
         server.kill()
     print(f"\nidle target with {args.threads} helper threads, {secs} s x {args.runs} runs, "
           f"medians:\n")
-    print(f"{'mode':<7} {'threads':>8} {'samples/s':>10} {'sampling CPU':>13} {'prober CPU':>11}")
+    # probe CPU: the process's user + sys over its whole run, plus its BPF run time.
+    print(f"{'mode':<7} {'threads':>8} {'samples/s':>10} {'sampling CPU':>13} {'probe CPU':>11}")
     for mode, xs in rows.items():
         med = lambda i: statistics.median(x[i] for x in xs)  # noqa: E731
         print(f"{mode:<7} {med(3):8.0f} {med(0):10.1f} {med(1):10.1f} ms/s {med(2):8.1f} ms/s")
@@ -180,6 +227,10 @@ def main():
         sys.exit(subprocess.call(cmd))
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     subprocess.run(["mount", "-t", "tracefs", "tracefs", "/sys/kernel/tracing"], check=False)
+    stats_fd = enable_bpf_stats()  # held until exit: bpftrace's run time is counted too
+    if stats_fd is None:
+        print("note: the kernel would not count BPF run time; probe CPU is process CPU only",
+              file=sys.stderr)
     b = os.path.abspath(args.build)
     args.doctor = f"{b}/tools/c10k-doctor"
     args.load = f"{b}/tests/c10k-load"
@@ -217,8 +268,9 @@ def main():
             else "epoll echo server")
     print(f"\nloopback {what}, {args.conns} connections, {args.seconds} s x "
           f"{args.runs} alternating runs, medians:\n")
-    print(f"{'condition':<12} {'round trips/s':>14} {'loss':>7} {'attached after':>15} "
-          f"{'peak RSS':>9} {'BPF maps':>9} {'lost':>5} {'traced':>7} {'sampler CPU':>12}")
+    print(f"{'condition':<12} {'round trips/s':>14} {'loss':>7} {'probe CPU':>11} "
+          f"{'attached after':>15} {'peak RSS':>9} {'BPF maps':>9} {'lost':>5} {'traced':>7} "
+          f"{'sampler CPU':>12}")
     for c in conds:
         m = statistics.median(rps[c])
         loss = (base - m) / base * 100
@@ -230,13 +282,19 @@ def main():
         lost = max((s.get("lost", 0) for s in st), default=0)
         duty = med("duty")
         sampler = med("sampler_ms_per_s")
-        print(f"{c:<12} {m:14.0f} {loss:6.1f}% {att and f'{att:.0f} ms' or '-':>15} "
+        cpu = med("cpu_ms_per_s")
+        print(f"{c:<12} {m:14.0f} {loss:6.1f}% {cpu is not None and f'{cpu:.1f} ms/s' or '-':>11} "
+              f"{att and f'{att:.0f} ms' or '-':>15} "
               f"{rss and f'{rss:.1f} MB' or '-':>9} {maps and f'{maps:.1f} MB' or '-':>9} "
               f"{lost if c.startswith('probe') else '-':>5} {duty is not None and f'{duty:.0f}%' or '-':>7} "
               f"{sampler is not None and f'{sampler:.1f} ms/s' or '-':>12}")
     if "probe-follow" in stats:
         followed = sum(s.get("followed", 0) for s in stats["probe-follow"])
         print(f"\nprobe-follow followed the dependency in {followed} of {len(stats['probe-follow'])} runs")
+    if "probe" in stats and "bpftrace" in stats:
+        p_cpu = statistics.median(s["cpu_ms_per_s"] for s in stats["probe"])
+        bt_cpu = statistics.median(s["cpu_ms_per_s"] for s in stats["bpftrace"])
+        print(f"\nprobe CPU / bpftrace CPU = {p_cpu / bt_cpu:.2f}")
     if "probe" in rps and "bpftrace" in rps:
         p_loss = (base - statistics.median(rps["probe"])) / base
         bt_loss = (base - statistics.median(rps["bpftrace"])) / base
