@@ -73,6 +73,22 @@ std::optional<double> parse_double(std::string_view s) {
     return v;
 }
 
+std::optional<double> parse_seconds(std::string_view s) {
+    double scale = 1;
+    if (s.ends_with("ms")) {
+        scale = 1e-3;
+        s.remove_suffix(2);
+    } else if (s.ends_with("s")) {
+        s.remove_suffix(1);
+    } else if (s.ends_with("m")) {
+        scale = 60;
+        s.remove_suffix(1);
+    }
+    auto v = parse_double(s);
+    if (!v || !(*v > 0)) return std::nullopt;
+    return *v * scale;
+}
+
 bool starts_with(std::string_view s, std::string_view prefix) {
     return s.substr(0, prefix.size()) == prefix;
 }

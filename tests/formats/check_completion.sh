@@ -32,6 +32,9 @@ expect sample probe --mode s
 expect --persist profile apply c10k --pers
 expect "$$" probe --pid "$$"
 expect --port probe --po
+expect tune tu
+expect --dry-run tune --dry
+expect --rounds tune --ro
 expect --unit check --un
 expect prometheus probe --format pro
 # A port something listens on, from a listener of our own (this runs in the

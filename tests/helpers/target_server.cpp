@@ -4,6 +4,8 @@
 //
 //   c10k-target fd-limit SECONDS        accepts and keeps every connection; on EMFILE backs
 //                                       off 2 ms and retries (run it under prlimit --nofile)
+//   c10k-target fd-limit-soft SECONDS   the same, keeping the soft limit it was started with
+//                                       (a server that never raises its own: most do not)
 //   c10k-target slow-accept BACKLOG SECONDS   listen(BACKLOG); accepts one connection per 100 ms
 //   c10k-target thread-per-conn SECONDS  a thread per connection, echoing
 //   c10k-target cpu-burn SECONDS        epoll echo; burns ~1 ms of CPU per request
@@ -87,8 +89,8 @@ void serve_epoll(int listener, long secs, F on_request) {
     epoll_echo_until(listener, deadline_after(secs), on_request);
 }
 
-void fd_limit(long secs) {
-    raise_nofile();  // no-op under prlimit with soft == hard
+void fd_limit(long secs, bool raise_soft) {
+    if (raise_soft) raise_nofile();  // no-op under prlimit with soft == hard
     int l = make_listener(0, 64);
     ::fcntl(l, F_SETFL, O_NONBLOCK);
     ready(port_of(l));
@@ -328,8 +330,8 @@ int main(int argc, char** argv) {
         return 2;
     }
     std::string mode = argv[1];
-    if (mode == "fd-limit") {
-        fd_limit(arg(argv, 2, argc));
+    if (mode == "fd-limit" || mode == "fd-limit-soft") {
+        fd_limit(arg(argv, 2, argc), mode == "fd-limit");
     } else if (mode == "slow-accept") {
         slow_accept(arg(argv, 2, argc), arg(argv, 3, argc));
     } else if (mode == "thread-per-conn") {

@@ -152,6 +152,10 @@ TEST(Cli, ProbeManPageMatchesHelp) {
     expect_man_matches_help({{"probe"}}, "c10k-doctor-probe.8");
 }
 
+TEST(Cli, TuneManPageMatchesHelp) {
+    expect_man_matches_help({{"tune"}}, "c10k-doctor-tune.8");
+}
+
 TEST(Cli, ProfileManPageMatchesHelp) {
     expect_man_matches_help({{"profile", "list"},
                              {"profile", "show"},

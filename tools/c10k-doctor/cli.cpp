@@ -19,6 +19,7 @@ int run(int argc, char** argv, const Seams& seams) {
     Runner check = setup_check(app);
     Runner profile = setup_profile(app, seams);
     Runner probe = setup_probe(app);
+    Runner tune = setup_tune(app);
 
     try {
         app.parse(argc, argv);
@@ -30,6 +31,7 @@ int run(int argc, char** argv, const Seams& seams) {
         if (sub->get_name() == "check") exit_code = check();
         if (sub->get_name() == "profile") exit_code = profile();
         if (sub->get_name() == "probe") exit_code = probe();
+        if (sub->get_name() == "tune") exit_code = tune();
     }
     std::fflush(stdout);
     return exit_code;

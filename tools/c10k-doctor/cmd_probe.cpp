@@ -42,23 +42,6 @@ struct ProbeCliOptions {
     bool follow = false;
 };
 
-// "10s", "500ms", "2m", or plain seconds.
-std::optional<double> parse_seconds(std::string_view s) {
-    double scale = 1;
-    if (s.ends_with("ms")) {
-        scale = 1e-3;
-        s.remove_suffix(2);
-    } else if (s.ends_with("s")) {
-        s.remove_suffix(1);
-    } else if (s.ends_with("m")) {
-        scale = 60;
-        s.remove_suffix(1);
-    }
-    auto v = parse_double(s);
-    if (!v || *v <= 0) return std::nullopt;
-    return *v * scale;
-}
-
 int run(const ProbeCliOptions& o, std::chrono::steady_clock::time_point started) {
     auto duration = parse_seconds(o.duration);
     auto interval = parse_seconds(o.interval);

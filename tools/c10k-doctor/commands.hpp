@@ -31,5 +31,6 @@ int run(int argc, char** argv, const Seams& seams);
 Runner setup_check(CLI::App& app);
 Runner setup_profile(CLI::App& app, const Seams& seams);
 Runner setup_probe(CLI::App& app);
+Runner setup_tune(CLI::App& app);
 
 }  // namespace c10k::cli

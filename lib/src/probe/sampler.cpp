@@ -312,6 +312,16 @@ Result<bool> Sampler::sample() {
     ++acc_.full_samples;
     want_v4_ = want_v6_ = true;  // new sockets may be of either family
     sample_fast();
+    if (last_ && last_->sample.net && snap.sample.net) {
+        const auto& x = *last_->sample.net;
+        const auto& y = *snap.sample.net;
+        double dt = std::chrono::duration<double>(snap.sample.taken - last_->sample.taken).count();
+        auto rate = [&](const char* k) {
+            auto a = x.get(k), b = y.get(k);
+            return a && b && *b >= *a ? static_cast<double>(*b - *a) / dt : 0.0;
+        };
+        if (dt > 0) acc_.throughput.push_back({dt, rate("Tcp.PassiveOpens"), rate("Tcp.OutSegs")});
+    }
     if (!first_) first_ = snap;
     last_ = std::move(snap);
     return true;

@@ -171,6 +171,7 @@ Result<StateDir> StateDir::open(const fs::path& dir) {
 }
 
 Status StateDir::lock() {
+    if (lock_) return ok_status();  // held already: tune applies several times under one lock
     auto path = dir_ / "lock";
     auto fd = std::make_shared<UniqueFd>(
         ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
@@ -183,6 +184,44 @@ Status StateDir::lock() {
 
 Status StateDir::write(const Journal& j) const {
     return write_file_atomic(dir_ / (j.id + ".json"), journal_to_json(j), 0600);
+}
+
+void merge_journal(Journal& into, const Journal& later) {
+    for (const auto& s : later.sysctls) {
+        auto it = std::find_if(into.sysctls.begin(), into.sysctls.end(),
+                               [&](const JournalSysctl& x) { return x.key == s.key; });
+        if (it == into.sysctls.end())
+            into.sysctls.push_back(s);
+        else
+            it->after = s.after;
+    }
+    for (const auto& r : later.rlimits) {
+        auto it = std::find_if(
+            into.rlimits.begin(), into.rlimits.end(),
+            [&](const JournalRlimit& x) { return x.pid == r.pid && x.start_time == r.start_time; });
+        if (it == into.rlimits.end()) {
+            into.rlimits.push_back(r);
+        } else {
+            it->after_soft = r.after_soft;
+            it->after_hard = r.after_hard;
+        }
+    }
+    for (const auto& f : later.files) {
+        auto it = std::find_if(into.files.begin(), into.files.end(),
+                               [&](const JournalFile& x) { return x.path == f.path; });
+        if (it == into.files.end())
+            into.files.push_back(f);
+        else
+            it->after = f.after;
+    }
+}
+
+Status StateDir::remove(const std::string& id) const {
+    auto path = dir_ / (id + ".json");
+    if (::unlink(path.c_str()) != 0) return sys_error(path.string());
+    UniqueFd dir(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dir) ::fsync(dir.get());  // the removal is durable, like a write
+    return ok_status();
 }
 
 Result<Journal> StateDir::load(const std::string& id) const {

@@ -170,6 +170,15 @@ struct ThreadCpu {
     double busy = 0;
 };
 
+// One interval's rates of the namespace's connections accepted (Tcp.PassiveOpens)
+// and segments sent (Tcp.OutSegs): what `tune` compares as throughput, and
+// whose spread from interval to interval is the noise it compares within.
+struct IntervalThroughput {
+    double seconds = 0;
+    double accepts_per_s = 0;
+    double segments_out_per_s = 0;
+};
+
 struct SampledEvidence {
     int samples = 0;             // fast samples: threads and the target's own sockets
     int full_samples = 0;        // snapshots of /proc, sysctls and every socket, one per interval
@@ -227,6 +236,7 @@ struct SampledEvidence {
     std::map<std::string, double> counter_rates;
     uint32_t port_range = 0;
     std::optional<DestinationUse> busiest_destination;
+    std::vector<IntervalThroughput> throughput;  // one per interval
 };
 
 // The ports that mark a socket as the target's: a local port it listens on, a

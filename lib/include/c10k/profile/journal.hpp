@@ -57,6 +57,9 @@ struct Journal {
 };
 
 std::string journal_to_json(const Journal& j);
+// Adds `later`'s changes to `into`, applied after it: a key or process that
+// `into` already changed keeps `into`'s value from before both.
+void merge_journal(Journal& into, const Journal& later);
 Result<Journal> journal_from_json(const std::string& text, const std::string& path);
 
 // The state directory holding journals. Opened only if it is a real directory
@@ -71,6 +74,8 @@ class StateDir {
     // Temp file, fsync, rename, fsync of the directory; mode 0600.
     Status write(const Journal& j) const;
     Result<Journal> load(const std::string& id) const;
+    // Deletes a journal (tune, once its changes are merged into another).
+    Status remove(const std::string& id) const;
     // Every journal, oldest first; unreadable ones are reported as errors.
     std::vector<Result<Journal>> list() const;
     std::string new_id() const;
