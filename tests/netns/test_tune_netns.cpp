@@ -231,7 +231,9 @@ void interrupt_mid_round(const std::string& what) {
     ASSERT_EQ(backups.exit_code, 0) << backups.err;
     for (const auto& j : json::parse(backups.out)["backups"])
         EXPECT_EQ(j["state"], "rolled_back") << j.dump();
-    if (what == "ctrl-c") EXPECT_EQ(nofile_of(s.pid()).first, 128u) << "the raise was undone";
+    if (what == "ctrl-c") {
+        EXPECT_EQ(nofile_of(s.pid()).first, 128u) << "the raise was undone";
+    }
 }
 
 TEST(Tune, CtrlCMidRoundUndoesTheRoundsChange) {
