@@ -149,3 +149,60 @@ TEST(ProbePrometheusFile, WrittenAtomicallyAndPromtoolClean) {
         EXPECT_EQ(::pclose(p), 0) << text;
     }
 }
+
+// A unit is its cgroup: a directory named like a systemd service, holding a
+// master and its workers, found without systemd (as in a container).
+class ScopedUnitCgroup {
+  public:
+    explicit ScopedUnitCgroup(const std::string& unit) {
+        namespace fs = std::filesystem;
+        // cgroup v2 at /sys/fs/cgroup, or a hybrid host's systemd hierarchy.
+        for (const char* base : {"/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified"})
+            if (fs::exists(std::string(base) + "/cgroup.procs")) {
+                dir_ = std::string(base) + "/" + unit;
+                break;
+            }
+        if (dir_.empty() && fs::exists("/sys/fs/cgroup/cgroup.procs"))
+            dir_ = "/sys/fs/cgroup/" + unit;
+        std::error_code ec;
+        if (dir_.empty() || (!fs::create_directory(dir_, ec) && ec)) {
+            why_ = dir_.empty() ? "no writable cgroup hierarchy" : dir_ + ": " + ec.message();
+            dir_.clear();
+        }
+    }
+    ~ScopedUnitCgroup() {
+        if (dir_.empty()) return;
+        std::string root = dir_.substr(0, dir_.rfind('/'));
+        std::ifstream procs(dir_ + "/cgroup.procs");
+        for (std::string pid; std::getline(procs, pid);)
+            std::ofstream(root + "/cgroup.procs") << pid;
+        ::rmdir(dir_.c_str());
+    }
+    const std::string& unavailable() const { return why_; }
+    void add(pid_t pid) const { std::ofstream(dir_ + "/cgroup.procs") << pid; }
+
+  private:
+    std::string dir_, why_;
+};
+
+TEST(TargetUnit, AUnitsCgroupGivesItsWorkerNotItsMaster) {
+    REQUIRE_PRIVATE_NETNS();
+    Scenario s(target({"prefork", "2", "20"}), driver({"pingpong", "PORT", "10", "20", "5"}));
+    ASSERT_TRUE(s.ok());
+    std::string unit = "c10k-test-" + std::to_string(::getpid()) + ".service";
+    ScopedUnitCgroup cg(unit);
+    if (!cg.unavailable().empty()) GTEST_SKIP() << "cannot make a cgroup: " << cg.unavailable();
+    cg.add(s.pid());
+    std::ifstream kids("/proc/" + std::to_string(s.pid()) + "/task/" + std::to_string(s.pid()) +
+                       "/children");
+    for (pid_t child; kids >> child;)
+        cg.add(child);
+    auto r = run_doctor({"probe", "--unit", unit.substr(0, unit.size() - 8), "--duration", "1s",
+                         "--mode", "sample", "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto doc = json::parse(r.out);
+    pid_t chosen = doc["target"]["pid"];
+    EXPECT_EQ(parent_of(chosen), s.pid()) << r.err;
+    EXPECT_EQ(doc["target"]["unit"], unit);
+    EXPECT_NE(r.err.find("busiest of 2 workers"), std::string::npos) << r.err;
+}

@@ -291,7 +291,8 @@ std::string render_probe_json(const ProbeEvidence& e, const Verdict& v) {
     const auto& top = v.findings.front();
     json doc = json_header("probe", kProbeSchemaVersion);
     doc.update({
-        {"target", {{"pid", e.pid}, {"comm", e.comm}, {"exited", e.target_exited}}},
+        {"target",
+         {{"pid", e.pid}, {"comm", e.comm}, {"unit", e.unit}, {"exited", e.target_exited}}},
         {"mode", e.mode},
         {"window",
          {{"requested_s", e.window_s},
