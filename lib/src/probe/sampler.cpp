@@ -87,41 +87,44 @@ void Sampler::sample_threads(Clock::time_point at) {
     std::error_code ec;
     auto dir = "/proc/" + std::to_string(pid_) + "/task";
     size_t walked = 0;
+    std::unordered_set<uint32_t> alive;
     for (fs::directory_iterator it(dir, ec), end; !ec && it != end && walked < kMaxThreadsToWalk;
          it.increment(ec), ++walked) {
-        auto stat = read_text(it->path() / "stat");
-        if (!stat) continue;
-        char state = parse_task_state(*stat);
+        auto tid_parsed = parse_uint(it->path().filename().string());
+        if (!tid_parsed) continue;
+        auto tid = static_cast<uint32_t>(*tid_parsed);
+        alive.insert(tid);
+        auto stat_view = files_.read(pid_, tid, TaskFiles::stat);
+        if (!stat_view) continue;
+        std::string stat(*stat_view);
+        char state = parse_task_state(stat);
         ThreadTrack* track = nullptr;
-        if (auto ticks = user_sys_ticks(*stat)) {
-            auto tid = parse_uint(it->path().filename().string());
-            if (tid) {
-                auto [t, fresh] = thread_cpu_.try_emplace(static_cast<uint32_t>(*tid));
-                track = &t->second;
-                uint64_t total = ticks->first + ticks->second;
-                TaskSchedStat sched;
-                bool have_sched = false;
-                if (auto ss = read_text(it->path() / "schedstat"))
-                    if (auto parsed = parse_schedstat(*ss)) sched = *parsed, have_sched = true;
-                auto& tr = t->second;
-                if (fresh) {
-                    tr.comm = stat_comm(*stat);
-                    tr.first_ticks = total;
-                    tr.first_at = at;
-                    tr.schedstat = have_sched;
-                    if (have_sched) {
-                        tr.first_ns = sched.on_cpu_ns;
-                        tr.first_wait_ns = sched.wait_ns;
-                        tr.first_runs = sched.runs;
-                    }
+        if (auto ticks = user_sys_ticks(stat)) {
+            auto [t, fresh] = thread_cpu_.try_emplace(tid);
+            track = &t->second;
+            uint64_t total = ticks->first + ticks->second;
+            TaskSchedStat sched;
+            bool have_sched = false;
+            if (auto ss = files_.read(pid_, tid, TaskFiles::schedstat))
+                if (auto parsed = parse_schedstat(*ss)) sched = *parsed, have_sched = true;
+            auto& tr = t->second;
+            if (fresh) {
+                tr.comm = stat_comm(stat);
+                tr.first_ticks = total;
+                tr.first_at = at;
+                tr.schedstat = have_sched;
+                if (have_sched) {
+                    tr.first_ns = sched.on_cpu_ns;
+                    tr.first_wait_ns = sched.wait_ns;
+                    tr.first_runs = sched.runs;
                 }
-                tr.last_ticks = total;
-                tr.last_at = at;
-                if (tr.schedstat && have_sched) {
-                    tr.last_ns = sched.on_cpu_ns;
-                    tr.last_wait_ns = sched.wait_ns;
-                    tr.last_runs = sched.runs;
-                }
+            }
+            tr.last_ticks = total;
+            tr.last_at = at;
+            if (tr.schedstat && have_sched) {
+                tr.last_ns = sched.on_cpu_ns;
+                tr.last_wait_ns = sched.wait_ns;
+                tr.last_runs = sched.runs;
             }
         }
         ++acc_.thread_samples;
@@ -136,38 +139,64 @@ void Sampler::sample_threads(Clock::time_point at) {
             ++acc_.disk;
         else
             ++acc_.sleeping;
-        if (auto text = read_text(it->path() / "syscall")) {
+        // Not scheduled in since the last look and in the same sleep: the same
+        // call, the same arguments (a woken thread is 'R' even before it runs).
+        if (track && track->schedstat && track->seen_call && track->seen_state == state &&
+            track->seen_runs == track->last_runs) {
+            ++acc_.reused_looks;
+            note_sleeping_call(track, *track->seen_call, state, futex_waits, futex_waiters, false);
+            continue;
+        }
+        if (auto text = files_.read(pid_, tid, TaskFiles::syscall)) {
             if (auto sc = parse_task_syscall_args(*text)) {
-                auto name = syscall_name(sc->nr);
-                ++acc_.blocked_in[name];
-                if (track) note_wait(*track, *sc, name, state);
-                if (auto fw = futex_wait_of(*sc); fw && track) {
-                    ++track->futex_samples;
-                    futex_waits.push_back(*fw);
-                    futex_waiters.push_back(track);
+                if (track) {
+                    track->seen_state = state;
+                    track->seen_runs = track->last_runs;
+                    track->seen_call = *sc;
                 }
-                // A thread asleep reading a socket, or polling a few, waits for their peers.
-                if (read_blocked_.size() < kMaxThreadsToWalk) {
-                    auto mem = [this](uint64_t addr, void* buf, size_t len) {
-                        return read_target_memory(pid_, addr, buf, len);
-                    };
-                    for (int fd : fds_awaiting_input(*sc, mem))
-                        if (auto ino = socket_inode_of(pid_, static_cast<uint64_t>(fd)))
-                            read_blocked_.insert(*ino);
-                }
-                if (auto n = poll_nfds(*sc)) {
-                    ++acc_.poll_samples;
-                    acc_.poll_nfds_sum += *n;
-                    acc_.poll_nfds_max =
-                        std::max<uint32_t>(acc_.poll_nfds_max,
-                                           static_cast<uint32_t>(std::min<uint64_t>(*n, 1u << 30)));
-                }
+                note_sleeping_call(track, *sc, state, futex_waits, futex_waiters, true);
             }
         }
     }
+    files_.keep_only(alive);
     auto contended = contended_waits(futex_waits, any_running);
     for (size_t i = 0; i < contended.size(); ++i)
         if (contended[i]) ++futex_waiters[i]->futex_contended_samples;
+}
+
+void Sampler::note_sleeping_call(ThreadTrack* track, const TaskSyscall& sc, char state,
+                                 std::vector<FutexWait>& futex_waits,
+                                 std::vector<ThreadTrack*>& futex_waiters, bool fresh_read) {
+    auto name = syscall_name(sc.nr);
+    ++acc_.blocked_in[name];
+    if (track) note_wait(*track, sc, name, state);
+    if (auto fw = futex_wait_of(sc); fw && track) {
+        ++track->futex_samples;
+        futex_waits.push_back(*fw);
+        futex_waiters.push_back(track);
+    }
+    // A thread asleep reading a socket, or polling a few, waits for their peers.
+    if (fresh_read) {
+        std::vector<uint64_t> inodes;
+        if (read_blocked_.size() < kMaxThreadsToWalk) {
+            auto mem = [this](uint64_t addr, void* buf, size_t len) {
+                return read_target_memory(pid_, addr, buf, len);
+            };
+            for (int fd : fds_awaiting_input(sc, mem))
+                if (auto ino = socket_inode_of(pid_, static_cast<uint64_t>(fd)))
+                    inodes.push_back(*ino);
+        }
+        if (track) track->seen_read_blocked = inodes;
+        read_blocked_.insert(inodes.begin(), inodes.end());
+    } else if (track) {
+        read_blocked_.insert(track->seen_read_blocked.begin(), track->seen_read_blocked.end());
+    }
+    if (auto n = poll_nfds(sc)) {
+        ++acc_.poll_samples;
+        acc_.poll_nfds_sum += *n;
+        acc_.poll_nfds_max = std::max<uint32_t>(
+            acc_.poll_nfds_max, static_cast<uint32_t>(std::min<uint64_t>(*n, 1u << 30)));
+    }
 }
 
 // Where a sleeping thread is, for an event loop's account: waiting for work,

@@ -184,6 +184,9 @@ struct SampledEvidence {
     int full_samples = 0;        // snapshots of /proc, sysctls and every socket, one per interval
     double sample_period_s = 0;  // of the fast samples, adapted to what they cost
     double sampler_cpu_s = 0;    // CPU time the fast samples cost this process
+    // Looks at a sleeping thread answered from its last look: it had not been
+    // scheduled in since, so its call was not read again.
+    uint64_t reused_looks = 0;
     double seconds = 0;          // wall time between the first and the last snapshot
     uint32_t cpus = 1;
     uint64_t nofile_soft = 0;

@@ -22,6 +22,7 @@
 
 #include "c10k/probe/conn_evidence.hpp"
 #include "c10k/probe/evidence.hpp"
+#include "c10k/probe/task_files.hpp"
 #include "c10k/probe/task_syscall.hpp"
 #include "c10k/result.hpp"
 #include "c10k/snapshot.hpp"
@@ -32,7 +33,8 @@ namespace c10k {
 
 class Sampler {
   public:
-    explicit Sampler(pid_t pid) : pid_(pid) {}
+    // Half the spare fds at most: a --follow probe samples beside this one.
+    explicit Sampler(pid_t pid) : pid_(pid), files_(spare_fds(256) / 2) {}
 
     // A snapshot plus a fast sample. Ok(false) when the process has exited (the
     // evidence so far stays). Enters the target's network namespace on the
@@ -77,8 +79,19 @@ class Sampler {
         uint64_t file_lock = 0;  // asleep waiting for a file lock (flock, fcntl F_SETLKW)
         std::map<int, uint64_t> blocked_by_nr;  // the blocked looks by syscall
         Clock::time_point first_at, last_at;
+        // The last look at a sleeping thread: a thread not scheduled in since
+        // (schedstat's run count unchanged) and in the same state sleeps in the
+        // same call with the same arguments, so its syscall is not read again.
+        char seen_state = 0;
+        uint64_t seen_runs = 0;
+        std::optional<TaskSyscall> seen_call;
+        std::vector<uint64_t> seen_read_blocked;  // the sockets it waited to read
     };
     void sample_threads(Clock::time_point at);
+    // What a sleeping thread's call says: where it waits, a futex, sockets it reads.
+    void note_sleeping_call(ThreadTrack* track, const TaskSyscall& sc, char state,
+                            std::vector<FutexWait>& futex_waits,
+                            std::vector<ThreadTrack*>& futex_waiters, bool fresh_read);
     void sample_conns(Clock::time_point at);
     void note_listener(const Endpoint& local, uint32_t backlog, uint32_t queued);
     static void note_wait(ThreadTrack& t, const TaskSyscall& sc, std::string_view name, char state);
@@ -92,6 +105,7 @@ class Sampler {
     std::optional<std::pair<Clock::time_point, CpuThrottling>> first_throttle_, last_throttle_;
     SampledEvidence acc_;
     std::unordered_map<uint32_t, ThreadTrack> thread_cpu_;
+    TaskFiles files_;
     std::optional<TcpConnReader> reader_;
     std::unordered_set<uint64_t> owned_inodes_;
     std::unordered_set<uint16_t> listening_;
