@@ -3,6 +3,7 @@
 // own connection cap, a pegged event loop, Nagle, poll() scans. Each case has a
 // lookalike that must not get its id. All servers and load run on loopback in
 // this test process's private network namespace and stop by themselves.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -423,6 +424,14 @@ TEST(ProbeFollow, ChainsTheTargetToItsDependencysOwnBottleneck) {
     auto chain = p.doc["chain"].get<std::string>();
     EXPECT_NE(chain.find(s.db_addr), std::string::npos) << chain;
     EXPECT_NE(chain.find("cpu-saturated"), std::string::npos) << chain;
+    // The chain's share is the one the finding measured.
+    double wait = -1;
+    for (const auto& ev : p.doc["findings"][0]["evidence"])
+        if (ev["key"] == "wait_percent") wait = ev["value"].get<double>();
+    ASSERT_GE(wait, 0) << p.doc["findings"][0].dump(2);
+    // Both printed as the chain prints it (fmt rounds the same way twice).
+    EXPECT_NE(chain.find(fmt::format("({:.0f}% of the time)", wait)), std::string::npos)
+        << chain << " vs wait_percent " << wait;
 }
 
 TEST(ProbeFollow, ADependencyThatExitsMidWindowIsSaidAndTheTargetStillJudged) {

@@ -229,8 +229,10 @@ void interrupt_mid_round(const std::string& what) {
     EXPECT_TRUE(doc["journal"].is_null());
     auto backups = run_doctor({"profile", "backups", "--json", "--state-dir", state.path});
     ASSERT_EQ(backups.exit_code, 0) << backups.err;
-    for (const auto& j : json::parse(backups.out)["backups"])
-        EXPECT_EQ(j["state"], "rolled_back") << j.dump();
+    auto listed = json::parse(backups.out);  // kept: the loop below walks into it
+    ASSERT_FALSE(listed["backups"].empty()) << backups.out;
+    for (const auto& j : listed["backups"])
+        EXPECT_EQ(j["state"], "rolled-back") << j.dump();
     if (what == "ctrl-c") {
         EXPECT_EQ(nofile_of(s.pid()).first, 128u) << "the raise was undone";
     }

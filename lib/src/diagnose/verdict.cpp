@@ -182,9 +182,17 @@ Verdict judge(const ProbeEvidence& e) {
     bool waits_there =
         (top.id == Bottleneck::downstream_bound || top.id == Bottleneck::app_connection_limit) &&
         top.subject.find(dest) != std::string::npos;
+    // The share the finding measured, from the same evidence it was made of:
+    // a pool's connections busy, or the window's samples waiting there.
     double share = 0;
-    for (const auto& x : top.evidence)
-        if (x.key == "wait_percent" || x.key == "pool_busy_percent") share = x.value;
+    const auto& c = e.sampled.conns;
+    for (const auto& d : c.destinations)
+        if (d.remote == f.destination)
+            share = 100 * (top.id == Bottleneck::app_connection_limit
+                               ? verdict::Judge::pool_busy(d)
+                               : (c.samples ? static_cast<double>(d.samples_waiting) /
+                                                  static_cast<double>(c.samples)
+                                            : 0));
     v.chain = waits_there ? fmt::format("target {} on {} ({:.0f}% of the time) -> {}", top.id, dest,
                                         share, tail)
                           : fmt::format("followed {} serving {}: {}", who, dest, tail);

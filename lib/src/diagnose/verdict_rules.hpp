@@ -186,6 +186,8 @@ class Judge {
   public:
     explicit Judge(const ProbeEvidence& evidence);
     Verdict run();
+    // The mean share of a pool's connections out awaiting a reply (rules_waits.cpp).
+    static double pool_busy(const DestinationWait& d);
 
   private:
     // rules_queues.cpp: fds and the kernel's queues in front of the process.
@@ -207,7 +209,6 @@ class Judge {
     void nagle();
     void poll_scaling();
     void find_pool();
-    static double pool_busy(const DestinationWait& d);
     void find_poll_scan();
     void find_starving_dependency();
 
