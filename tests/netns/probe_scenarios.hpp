@@ -181,6 +181,16 @@ class ScopedSysctl {
     std::string path_, old_;
 };
 
+// Moves what is left in a test's cgroup back to its parent, then removes it.
+inline void remove_cgroup(const std::string& dir) {
+    if (dir.empty()) return;
+    std::string parent = dir.substr(0, dir.rfind('/'));
+    std::ifstream procs(dir + "/cgroup.procs");
+    for (std::string pid; std::getline(procs, pid);)
+        std::ofstream(parent + "/cgroup.procs") << pid;
+    ::rmdir(dir.c_str());
+}
+
 // A cgroup with a CPU limit (CFS quota) for one test, removed at the end:
 // cgroup v1's cpu controller where mounted, else v2 with +cpu delegated to
 // the root's children. `unavailable()` says why it could not be made.
@@ -217,15 +227,7 @@ class ScopedCpuCgroup {
         std::getline(check, got);
         if (got.rfind(std::to_string(quota), 0) != 0) why_ = "cannot set a CPU quota in " + dir_;
     }
-    ~ScopedCpuCgroup() {
-        if (dir_.empty()) return;
-        // Move what is left back to the root group, then remove ours.
-        std::string root = dir_.substr(0, dir_.rfind('/'));
-        std::ifstream procs(dir_ + "/cgroup.procs");
-        for (std::string pid; std::getline(procs, pid);)
-            std::ofstream(root + "/cgroup.procs") << pid;
-        ::rmdir(dir_.c_str());
-    }
+    ~ScopedCpuCgroup() { remove_cgroup(dir_); }
     const std::string& unavailable() const { return why_; }
     bool add(pid_t pid) const {
         std::ofstream(dir_ + "/cgroup.procs") << pid;

@@ -170,14 +170,7 @@ class ScopedUnitCgroup {
             dir_.clear();
         }
     }
-    ~ScopedUnitCgroup() {
-        if (dir_.empty()) return;
-        std::string root = dir_.substr(0, dir_.rfind('/'));
-        std::ifstream procs(dir_ + "/cgroup.procs");
-        for (std::string pid; std::getline(procs, pid);)
-            std::ofstream(root + "/cgroup.procs") << pid;
-        ::rmdir(dir_.c_str());
-    }
+    ~ScopedUnitCgroup() { remove_cgroup(dir_); }
     const std::string& unavailable() const { return why_; }
     void add(pid_t pid) const { std::ofstream(dir_ + "/cgroup.procs") << pid; }
 

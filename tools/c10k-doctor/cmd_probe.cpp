@@ -21,12 +21,6 @@ namespace c10k::cli {
 
 namespace {
 
-std::atomic<bool> g_stop{false};
-
-void on_sigint(int) {
-    g_stop.store(true);
-}
-
 struct ProbeCliOptions {
     TargetOptions target;
     std::string netns;
@@ -77,10 +71,7 @@ int run(const ProbeCliOptions& o, std::chrono::steady_clock::time_point started)
     po.follow = o.follow;
     po.started = started;
 
-    struct sigaction sa {};
-    sa.sa_handler = on_sigint;
-    ::sigaction(SIGINT, &sa, nullptr);
-    ::sigaction(SIGTERM, &sa, nullptr);
+    const auto& stop = stop_on_signals();
 
     std::string format = o.json ? "json" : o.format;
     bool live = ::isatty(STDERR_FILENO) && format == "text" && o.output.empty();
@@ -102,7 +93,7 @@ int run(const ProbeCliOptions& o, std::chrono::steady_clock::time_point started)
             fmt::print(stderr, "{:5.1f}s  ctxsw/s {:8.0f}  cpu {:4.2f}\n", r.elapsed_s,
                        r.switches_per_s, r.cpu_cores);
     };
-    auto evidence = run_probe(po, on_interval, g_stop);
+    auto evidence = run_probe(po, on_interval, stop);
     if (!evidence) {
         fmt::print(stderr, "c10k-doctor probe: {}\n", evidence.error().message());
         return kExitFailed;
@@ -178,14 +169,7 @@ Runner setup_probe(CLI::App& app) {
         "3 bad command line.");
     auto started = std::chrono::steady_clock::now();  // setup runs first thing in main()
     return [o, started]() {
-        if (!o->netns.empty() && o->target.port == 0) {
-            fmt::print(stderr, "c10k-doctor probe: --netns goes with --port\n");
-            return kExitUnknown;
-        }
-        if (!has_target(o->target)) {
-            fmt::print(stderr, "c10k-doctor probe: give the server: --pid, --port or --unit\n");
-            return kExitUnknown;
-        }
+        if (int bad = target_usage_error("probe", o->target, o->netns)) return bad;
         return run(*o, started);
     };
 }

@@ -19,12 +19,6 @@ namespace c10k::cli {
 
 namespace {
 
-std::atomic<bool> g_stop{false};
-
-void on_signal(int) {
-    g_stop.store(true);
-}
-
 struct TuneCliOptions {
     TargetOptions target;
     std::string netns;
@@ -82,17 +76,14 @@ int run(const TuneCliOptions& o) {
     to.dry_run = o.dry_run;
     to.state_dir = o.state_dir;
 
-    struct sigaction sa {};
-    sa.sa_handler = on_signal;
-    ::sigaction(SIGINT, &sa, nullptr);
-    ::sigaction(SIGTERM, &sa, nullptr);
+    const auto& stop = stop_on_signals();
 
     tune::TuneHooks hooks;
     hooks.progress = [](const std::string& line) {
         fmt::print(stderr, "c10k-doctor tune: {}\n", line);
     };
     if (!o.yes) hooks.confirm = ask;
-    auto journey = tune::run_tune(to, hooks, g_stop);
+    auto journey = tune::run_tune(to, hooks, stop);
     if (!journey) {
         fmt::print(stderr, "c10k-doctor tune: {}\n", journey.error().message());
         return kExitFailed;
@@ -103,7 +94,7 @@ int run(const TuneCliOptions& o) {
         std::fputs(render_tune_text(*journey, o.state_dir).c_str(), stdout);
     // A change that could not be undone leaves the host changed: not a success.
     for (const auto& r : journey->rounds)
-        if (r.reason.find("COULD NOT UNDO") != std::string::npos) return kExitFailed;
+        if (r.undo_failed) return kExitFailed;
     return kExitOk;
 }
 
@@ -147,14 +138,7 @@ Runner setup_tune(CLI::App& app) {
         "could not be undone, 3 bad command line or an ambiguous --port/--unit.\n"
         "Every kept change is in one journal: `c10k-doctor profile rollback` undoes the tune.");
     return [o]() {
-        if (!o->netns.empty() && o->target.port == 0) {
-            fmt::print(stderr, "c10k-doctor tune: --netns goes with --port\n");
-            return kExitUnknown;
-        }
-        if (!has_target(o->target)) {
-            fmt::print(stderr, "c10k-doctor tune: give the server: --pid, --port or --unit\n");
-            return kExitUnknown;
-        }
+        if (int bad = target_usage_error("tune", o->target, o->netns)) return bad;
         return run(*o);
     };
 }

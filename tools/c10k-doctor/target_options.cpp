@@ -2,6 +2,7 @@
 #include "target_options.hpp"
 
 #include <fmt/format.h>
+#include <signal.h>
 
 #include "commands.hpp"
 
@@ -26,6 +27,34 @@ void add_target_options(CLI::App* sub, TargetOptions& o, const std::string& what
 
 bool has_target(const TargetOptions& o) {
     return o.pid != 0 || o.port != 0 || !o.unit.empty();
+}
+
+int target_usage_error(const std::string& command, const TargetOptions& o,
+                       const std::string& netns) {
+    if (!netns.empty() && o.port == 0) {
+        fmt::print(stderr, "c10k-doctor {}: --netns goes with --port\n", command);
+        return kExitUnknown;
+    }
+    if (!has_target(o)) {
+        fmt::print(stderr, "c10k-doctor {}: give the server: --pid, --port or --unit\n", command);
+        return kExitUnknown;
+    }
+    return 0;
+}
+
+namespace {
+std::atomic<bool> g_stop{false};
+void on_stop_signal(int) {
+    g_stop.store(true);
+}
+}  // namespace
+
+const std::atomic<bool>& stop_on_signals() {
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    ::sigaction(SIGINT, &sa, nullptr);
+    ::sigaction(SIGTERM, &sa, nullptr);
+    return g_stop;
 }
 
 TargetOrExit resolve_for(const std::string& command, const TargetOptions& o,

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <optional>
 #include <string>
 
@@ -21,6 +22,14 @@ struct TargetOptions {
 // ("to probe", "to inspect too").
 void add_target_options(CLI::App* sub, TargetOptions& o, const std::string& what);
 bool has_target(const TargetOptions& o);
+// 0 when the target options make sense together, else the exit code after a
+// one-line reason (no target; --netns without --port).
+int target_usage_error(const std::string& command, const TargetOptions& o,
+                       const std::string& netns);
+
+// SIGINT and SIGTERM set the returned flag instead of killing the process:
+// a window ends early and its verdict (and any undo) still happens.
+const std::atomic<bool>& stop_on_signals();
 
 // The process, or the exit code after a one-line reason on stderr: 3 for an
 // ambiguity (the candidates listed), `not_found` otherwise. The choice of a

@@ -9,8 +9,8 @@
 #include <cerrno>
 #include <cmath>
 
-#include "c10k/tune/tune.hpp"
 #include "c10k/text.hpp"
+#include "c10k/tune/tune.hpp"
 
 namespace c10k::tune {
 
@@ -60,20 +60,26 @@ std::optional<double> errno_rate(const ProbeEvidence& e, int code) {
     return static_cast<double>(n) / e.bpf->syscall_seconds;
 }
 
-void add_sysctl(FixPlan& p, const CurrentLimits& now, const std::string& key,
-                const std::string& value, const std::string& why) {
+// The plan's changes as a profile of their own, made on the first change.
+Profile& tune_profile(FixPlan& p) {
     if (!p.profile) {
         p.profile = Profile{};
         p.profile->name = "tune";
         p.profile->description = "c10k-doctor tune";
         p.profile->chain = {"tune"};
     }
+    return *p.profile;
+}
+
+void add_sysctl(FixPlan& p, const CurrentLimits& now, const std::string& key,
+                const std::string& value, const std::string& why) {
+    Profile& profile = tune_profile(p);
     ProfileEntry entry;
     entry.key = key;
     entry.value = value;
     entry.origin = {"tune", 0};
     entry.why = why;
-    p.profile->entries.push_back(entry);
+    profile.entries.push_back(entry);
     auto it = now.sysctls.find(key);
     p.changes.push_back({key, it == now.sysctls.end() ? "?" : normalize_value(it->second), value});
 }
@@ -95,22 +101,19 @@ void fix_fd_limit(FixPlan& p, const ProbeEvidence& e, const CurrentLimits& now) 
         p.why = fmt::format("RLIMIT_NOFILE is already {} (the most a process may hold)", soft);
         return;
     }
-    if (!p.profile) {
-        p.profile = Profile{};
-        p.profile->name = "tune";
-        p.profile->description = "c10k-doctor tune";
-        p.profile->chain = {"tune"};
-    }
-    p.profile->nofile = wanted;
-    p.profile->nofile_origin = "tune";
-    p.changes.push_back({fmt::format("RLIMIT_NOFILE (soft) of PID {}", e.pid),
-                         std::to_string(soft), std::to_string(wanted)});
-    p.why = hard > soft ? fmt::format("the soft limit up to the hard limit ({}), set live with "
-                                      "prlimit; {} fds were open at most",
-                                      wanted, e.sampled.fds_max)
-                        : fmt::format("soft = hard = {}: both raised to {} (needs "
-                                      "CAP_SYS_RESOURCE); {} fds were open at most",
-                                      soft, wanted, e.sampled.fds_max);
+    Profile& profile = tune_profile(p);
+    profile.nofile = wanted;
+    profile.nofile_origin = "tune";
+    p.changes.push_back({fmt::format("RLIMIT_NOFILE (soft) of PID {}", e.pid), std::to_string(soft),
+                         std::to_string(wanted)});
+    p.why = hard > soft ? fmt::format(
+                              "the soft limit up to the hard limit ({}), set live with "
+                              "prlimit; {} fds were open at most",
+                              wanted, e.sampled.fds_max)
+                        : fmt::format(
+                              "soft = hard = {}: both raised to {} (needs "
+                              "CAP_SYS_RESOURCE); {} fds were open at most",
+                              soft, wanted, e.sampled.fds_max);
     // A master's raise is not inherited by workers already running.
     p.to_make_it_act = "a worker forked before the change keeps its old limit";
 }
@@ -129,9 +132,10 @@ void fix_time_wait(FixPlan& p, const ProbeEvidence& e, const CurrentLimits& now)
     wanted = std::max<int64_t>({wanted, *cur * 2, 262144});
     add_sysctl(p, now, kTwBuckets, std::to_string(wanted),
                "a close rate of that many per second holds 60 s of them");
-    p.why = fmt::format("{:.0f} closes/s at the cap ({} / 60 s + {:.0f} overflows/s) hold {:.0f} "
-                        "sockets in TIME_WAIT; twice that",
-                        closes, *cur, overflows, closes * kTimeWaitSeconds);
+    p.why = fmt::format(
+        "{:.0f} closes/s at the cap ({} / 60 s + {:.0f} overflows/s) hold {:.0f} "
+        "sockets in TIME_WAIT; twice that",
+        closes, *cur, overflows, closes * kTimeWaitSeconds);
 }
 
 void fix_ports(FixPlan& p, const ProbeEvidence& e, const CurrentLimits& now) {
@@ -144,8 +148,9 @@ void fix_ports(FixPlan& p, const ProbeEvidence& e, const CurrentLimits& now) {
     // and up: ports below are the privileged ones servers bind to.
     constexpr int64_t kLow = 1024, kHigh = 65535;
     if (range[0] <= kLow && range[1] >= kHigh) {
-        p.why = "the port range is already 1024-65535: fewer connections per destination "
-                "(pooling, keep-alive) or more source addresses";
+        p.why =
+            "the port range is already 1024-65535: fewer connections per destination "
+            "(pooling, keep-alive) or more source addresses";
         return;
     }
     add_sysctl(p, now, kPortRange, fmt::format("{} {}", kLow, kHigh),
@@ -169,20 +174,23 @@ void fix_accept_queue(FixPlan& p, const ProbeEvidence& e, const CurrentLimits& n
     for (const auto& l : e.sampled.listeners)
         if (l.backlog > 0 && static_cast<int64_t>(l.backlog) >= *cur) clamped = true;
     if (!clamped) {
-        p.why = "the listen backlog is the application's (below somaxconn): its listen() call "
-                "is what to raise";
+        p.why =
+            "the listen backlog is the application's (below somaxconn): its listen() call "
+            "is what to raise";
         return;
     }
     int64_t wanted = std::clamp<int64_t>(*cur * 4, 4096, 65535);
     add_sysctl(p, now, kSomaxconn, std::to_string(wanted),
                "the accept queue's cap, read at listen()");
     p.live = false;
-    p.to_make_it_act = "somaxconn is read when the server calls listen(): reload it so it "
-                       "listens again (nginx -s reload; most servers only at restart), then "
-                       "tune again";
-    p.why = fmt::format("the listen backlog is cut to somaxconn ({}): {} lets a backlog of up "
-                        "to that stand",
-                        *cur, wanted);
+    p.to_make_it_act =
+        "somaxconn is read when the server calls listen(): reload it so it "
+        "listens again (nginx -s reload; most servers only at restart), then "
+        "tune again";
+    p.why = fmt::format(
+        "the listen backlog is cut to somaxconn ({}): {} lets a backlog of up "
+        "to that stand",
+        *cur, wanted);
 }
 
 void fix_syn_backlog(FixPlan& p, const CurrentLimits& now) {
@@ -212,8 +220,8 @@ void fix_rmem(FixPlan& p, const CurrentLimits& now) {
                "the most autotuning may give one socket's receive buffer");
     p.live = false;
     p.to_make_it_act = "buffers are sized for connections made after the change";
-    p.why = fmt::format("receive buffers may grow to {} MiB (from {} KiB)", wanted >> 20,
-                        v[2] >> 10);
+    p.why =
+        fmt::format("receive buffers may grow to {} MiB (from {} KiB)", wanted >> 20, v[2] >> 10);
 }
 
 void fix_tcp_mem(FixPlan& p, const CurrentLimits& now) {
@@ -230,8 +238,8 @@ void fix_tcp_mem(FixPlan& p, const CurrentLimits& now) {
 }  // namespace
 
 const std::vector<std::string>& tunable_keys() {
-    static const std::vector<std::string> keys = {kTwBuckets, kPortRange, kSomaxconn,
-                                                  kSynBacklog, kRmem,     kTcpMem};
+    static const std::vector<std::string> keys = {kTwBuckets,  kPortRange, kSomaxconn,
+                                                  kSynBacklog, kRmem,      kTcpMem};
     return keys;
 }
 
@@ -297,10 +305,10 @@ std::optional<Symptom> symptom_of(Bottleneck b, const ProbeEvidence& e) {
             return Symptom{"accept queue overflows (ListenOverflows)",
                            rate(e, "TcpExt.ListenOverflows"), units::per_second};
         case Bottleneck::syn_backlog_overflow:
-            return Symptom{"SYNs dropped (ListenDrops beyond overflows)",
-                           std::max(0.0, rate(e, "TcpExt.ListenDrops") -
-                                             rate(e, "TcpExt.ListenOverflows")),
-                           units::per_second};
+            return Symptom{
+                "SYNs dropped (ListenDrops beyond overflows)",
+                std::max(0.0, rate(e, "TcpExt.ListenDrops") - rate(e, "TcpExt.ListenOverflows")),
+                units::per_second};
         case Bottleneck::time_wait_overflow:
             return Symptom{"TIME_WAIT refused (TCPTimeWaitOverflow)",
                            rate(e, "TcpExt.TCPTimeWaitOverflow"), units::per_second};
@@ -355,11 +363,12 @@ Throughput throughput_of(const ProbeEvidence& e, const std::string& like) {
 RoundDecision decide(const std::optional<Symptom>& before, const std::optional<Symptom>& after,
                      const Throughput& work_before, const Throughput& work_after) {
     if (!before || !after)
-        return {false, "the symptom could not be measured in both windows, so the change is "
-                       "not proved"};
+        return {false,
+                "the symptom could not be measured in both windows, so the change is "
+                "not proved"};
     if (before->value <= 0)
-        return {false, fmt::format("{} was 0 before the change: nothing for it to lower",
-                                   before->what)};
+        return {false,
+                fmt::format("{} was 0 before the change: nothing for it to lower", before->what)};
     if (after->value > before->value / 2)
         return {false, fmt::format("{} fell by less than half ({:.3g} -> {:.3g})", before->what,
                                    before->value, after->value)};

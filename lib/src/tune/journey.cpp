@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 
 #include "c10k/diagnose/verdict.hpp"
@@ -16,7 +17,7 @@ namespace c10k::tune {
 namespace {
 
 constexpr std::array<const char*, 9> kOutcomeNames = {
-    "kept",    "rolled back", "shown",   "declined", "refused",
+    "kept",        "rolled back",   "shown",           "declined", "refused",
     "interrupted", "target exited", "application fix", "healthy"};
 static_assert(names_every(kOutcomeNames, RoundOutcome::healthy));
 
@@ -55,16 +56,19 @@ struct Session {
     // journal stays pending for `profile rollback` to retry.
     void undo(const std::string& journal_id, TuneRound& round) {
         auto back = rollback(*state, journal_id);
+        round.undo_failed = !back || !back->problems.empty();
         if (!back) {
-            round.reason += fmt::format("; COULD NOT UNDO: {} (`c10k-doctor profile rollback {}` "
-                                        "retries)",
-                                        back.error().message(), journal_id);
+            round.reason += fmt::format(
+                "; COULD NOT UNDO: {} (`c10k-doctor profile rollback {}` "
+                "retries)",
+                back.error().message(), journal_id);
             return;
         }
         for (const auto& p : back->problems)
-            round.reason += fmt::format("; could not restore {} (`c10k-doctor profile rollback "
-                                        "{}` retries)",
-                                        p, journal_id);
+            round.reason += fmt::format(
+                "; could not restore {} (`c10k-doctor profile rollback "
+                "{}` retries)",
+                p, journal_id);
         for (const auto& n : back->notes)
             journey.notes.push_back(n);
     }
@@ -106,8 +110,8 @@ struct Session {
 
     // One round from a baseline; returns the evidence the next round starts
     // from, or nothing when the journey ends here.
-    std::optional<ProbeEvidence> round(int number, ProbeEvidence baseline, const NamespaceTarget& ns,
-                                       const std::vector<Bottleneck>& tried) {
+    std::optional<ProbeEvidence> round(int number, ProbeEvidence baseline,
+                                       const NamespaceTarget& ns) {
         TuneRound r;
         r.number = number;
         auto verdict = judge(baseline);
@@ -125,7 +129,11 @@ struct Session {
         r.changes = plan.changes;
         r.live = plan.live;
         r.to_make_it_act = plan.to_make_it_act;
-        bool tried_before = std::find(tried.begin(), tried.end(), r.verdict) != tried.end();
+        // Its fix was kept in an earlier round and the verdict holds anyway.
+        bool tried_before =
+            std::any_of(journey.rounds.begin(), journey.rounds.end(), [&](const TuneRound& x) {
+                return x.outcome == RoundOutcome::kept && x.verdict == r.verdict;
+            });
         if (!plan.profile || plan.changes.empty() || tried_before) {
             r.outcome = RoundOutcome::app_fix;
             r.reason = tried_before ? "its kernel fix was kept and the verdict holds: the rest is "
@@ -153,8 +161,8 @@ struct Session {
         ApplyOptions ao;
         ao.pid = o.pid;
         auto applied = make_plan(*plan.profile, ns, ao);
-        Result<ApplyOutcome> done = applied ? apply_plan(*applied, ao, *state)
-                                            : Result<ApplyOutcome>(applied.error());
+        Result<ApplyOutcome> done =
+            applied ? apply_plan(*applied, ao, *state) : Result<ApplyOutcome>(applied.error());
         if (!done || done->journal_id.empty()) {
             r.outcome = RoundOutcome::refused;
             r.reason = done ? (done->notes.empty() ? "nothing changed" : done->notes.front())
@@ -170,7 +178,7 @@ struct Session {
         auto after = probe(fmt::format("round {}, after", number));
         if (!after || after->target_exited || after->interrupted || stop.load()) {
             r.outcome = !after || after->target_exited ? RoundOutcome::target_exited
-                                                        : RoundOutcome::interrupted;
+                                                       : RoundOutcome::interrupted;
             r.reason = !after ? after.error().message()
                        : after->target_exited
                            ? "the target exited during the window: the change is not proved"
@@ -190,8 +198,8 @@ struct Session {
                                         st.error().message());
             r.outcome = RoundOutcome::kept;
             journey.rounds.push_back(r);
-            journey.final_verdict = judge(*after).findings.front().id.bottleneck().value_or(
-                Bottleneck::healthy);
+            journey.final_verdict =
+                judge(*after).findings.front().id.bottleneck().value_or(Bottleneck::healthy);
             return std::move(*after);
         }
         if (!plan.live) r.reason += "; " + plan.to_make_it_act;
@@ -236,17 +244,14 @@ Result<TuneJourney> run_tune(const TuneOptions& o, const TuneHooks& hooks,
                                       : "interrupted during the first window: nothing changed");
         return s.journey;
     }
-    std::vector<Bottleneck> tried;
     std::optional<ProbeEvidence> next = std::move(*baseline);
     for (int n = 1; n <= o.rounds && next; ++n) {
         auto from = std::move(*next);
-        next = s.round(n, std::move(from), *ns, tried);
-        if (!s.journey.rounds.empty() && s.journey.rounds.back().outcome == RoundOutcome::kept)
-            tried.push_back(s.journey.rounds.back().verdict);
+        next = s.round(n, std::move(from), *ns);
     }
     if (next && static_cast<int>(s.journey.rounds.size()) == o.rounds)
-        s.journey.notes.push_back(fmt::format("the {} round(s) ran out; tune again to go on",
-                                              o.rounds));
+        s.journey.notes.push_back(
+            fmt::format("the {} round(s) ran out; tune again to go on", o.rounds));
     s.persist_commands();
     return s.journey;
 }

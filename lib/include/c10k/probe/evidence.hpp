@@ -187,7 +187,7 @@ struct SampledEvidence {
     // Looks at a sleeping thread answered from its last look: it had not been
     // scheduled in since, so its call was not read again.
     uint64_t reused_looks = 0;
-    double seconds = 0;          // wall time between the first and the last snapshot
+    double seconds = 0;  // wall time between the first and the last snapshot
     uint32_t cpus = 1;
     uint64_t nofile_soft = 0;
     uint64_t fds_max = 0;

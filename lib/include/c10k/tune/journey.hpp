@@ -52,6 +52,7 @@ struct TuneRound {
     std::string reason;
     bool live = true;
     std::string to_make_it_act;
+    bool undo_failed = false;  // its change could not all be put back (journal left pending)
 };
 
 struct TuneJourney {

@@ -21,7 +21,7 @@ namespace c10k::tune {
 // What the kernel holds now, where the target lives: the inputs a fix is sized from.
 struct CurrentLimits {
     std::map<std::string, std::string, std::less<>> sysctls;  // key -> value, as read
-    std::optional<NofileLimit> nofile;                         // of the target
+    std::optional<NofileLimit> nofile;                        // of the target
 };
 
 // The sysctls a fix may change (read before planning).
@@ -44,7 +44,7 @@ struct FixPlan {
     // when not, how to make it act (re-listen, new connections).
     bool live = true;
     std::string to_make_it_act;
-    std::string why;  // how the values were sized, or why there is no kernel fix
+    std::string why;                   // how the values were sized, or why there is no kernel fix
     std::vector<std::string> app_fix;  // the finding's own fix lines, for the application
 };
 
