@@ -339,6 +339,9 @@ int BPF_PROG(raw_sched_wakeup_new, struct task_struct* p) {
 static __always_inline bool watched(const struct sock* sk) {
     if (!sk) return false;
     __u16 local = BPF_CORE_READ(sk, __sk_common.skc_num);
+    /* A socket going to CLOSE has given its port back (inet_put_port zeroes
+     * skc_num) before inet_sk_state_store fires the event; inet_sport stays. */
+    if (local == 0) local = bpf_ntohs(BPF_CORE_READ((const struct inet_sock*)sk, inet_sport));
     __u16 remote = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
     __u8* as_local = bpf_map_lookup_elem(&ports, &local);
     if (as_local && (*as_local & PORT_LISTEN)) return true;
@@ -360,6 +363,7 @@ int BPF_PROG(raw_set_state, const struct sock* sk, int oldstate, int newstate) {
     if (newstate == 1 /* TCP_ESTABLISHED */) st->established++;
     if (oldstate == 1 && newstate == 4 /* TCP_FIN_WAIT1 */) st->closed_first_local++;
     if (oldstate == 1 && newstate == 8 /* TCP_CLOSE_WAIT */) st->closed_first_peer++;
+    if (oldstate == 1 && newstate == 7 /* TCP_CLOSE */) st->aborted_established++;
     /* No event fires for the TIME_WAIT socket itself: the full socket it replaces
      * goes FIN_WAIT2 (or CLOSING) -> CLOSE at that moment. */
     if ((oldstate == 5 || oldstate == 11) && newstate == 7) st->time_wait_entered++;

@@ -69,6 +69,9 @@ struct c10k_tcp_stats {
     __u64 exceed_buf_limit;
     __u64 segments_in;
     __u64 segments_small_window; /* our advertised window under small_window bytes */
+    /* ESTABLISHED -> CLOSE: ended by a reset, sent (close() with data unread,
+     * SO_LINGER 0 - no tcp_send_reset event for these) or received. */
+    __u64 aborted_established;
 };
 
 /* poll()/ppoll()/select()/pselect6() calls of the target and the fds each was
@@ -96,7 +99,7 @@ C10K_STATIC_ASSERT(sizeof(struct c10k_errno_key) == 8, "layout");
 C10K_STATIC_ASSERT(sizeof(struct c10k_sched_stats) ==
                        8 * (1 + C10K_OFF_STATES + 5 + C10K_HIST_SLOTS + 1),
                    "layout");
-C10K_STATIC_ASSERT(sizeof(struct c10k_tcp_stats) == 8 * 12, "layout");
+C10K_STATIC_ASSERT(sizeof(struct c10k_tcp_stats) == 8 * 13, "layout");
 C10K_STATIC_ASSERT(sizeof(struct c10k_poll_stats) == 8 * 2, "layout");
 C10K_STATIC_ASSERT(sizeof(struct c10k_thread_sched) == 8 * 6, "layout");
 

@@ -6,9 +6,10 @@
 //                                  each sending 32 bytes and waiting for the reply (the
 //                                  first bytes back, or RESPONSE_BYTES of them); PAUSE_MS
 //                                  between rounds; prints "done ROUND_TRIPS" at the end
-//   c10k-load pingpong-reconnect PORT CONNS SECONDS [PAUSE_MS]   the same, opening a new
-//                                  connection (and sending again) whenever one is closed or
-//                                  reset by the server
+//   c10k-load pingpong-reconnect PORT CONNS SECONDS [PAUSE_MS] [RESPONSE_BYTES] [BACKOFF_MS]
+//                                  the same, opening a new connection (and sending again)
+//                                  whenever one is closed or reset by the server: at once,
+//                                  or BACKOFF_MS later (a client pool's retry delay)
 //   c10k-load connect-rate PORT PER_SECOND SECONDS    new connections at a steady rate,
 //                                  each closed after 2 s
 //   c10k-load blast PORT SECONDS   one connection, writing as fast as the peer lets it
@@ -31,8 +32,8 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-void pingpong(long port, long conns, long secs, long pause_ms, long response_bytes,
-              bool reconnect) {
+void pingpong(long port, long conns, long secs, long pause_ms, long response_bytes, bool reconnect,
+              long backoff_ms) {
     raise_nofile();
     int ep = ::epoll_create1(0);
     std::vector<int> fds;
@@ -58,6 +59,7 @@ void pingpong(long port, long conns, long secs, long pause_ms, long response_byt
         uint64_t generation;
     };
     std::deque<Due> due;
+    std::deque<Clock::time_point> reconnects;  // clients backing off before they reconnect
     std::unordered_map<int, uint64_t> generation;
     for (int fd : fds)
         (void)!::write(fd, msg, sizeof msg);
@@ -78,7 +80,10 @@ void pingpong(long port, long conns, long secs, long pause_ms, long response_byt
                 ::close(fd);
                 received.erase(fd);
                 ++generation[fd];
-                if (reconnect) (void)!::write(open_one(), msg, sizeof msg);
+                if (reconnect && backoff_ms > 0)
+                    reconnects.push_back(now + std::chrono::milliseconds(backoff_ms));
+                else if (reconnect)
+                    (void)!::write(open_one(), msg, sizeof msg);
                 continue;
             }
             if (r < 0) continue;
@@ -94,6 +99,10 @@ void pingpong(long port, long conns, long secs, long pause_ms, long response_byt
                 due.push_back({now + std::chrono::milliseconds(pause_ms), fd, generation[fd]});
             else
                 (void)!::write(fd, msg, sizeof msg);
+        }
+        while (!reconnects.empty() && reconnects.front() <= now) {
+            (void)!::write(open_one(), msg, sizeof msg);
+            reconnects.pop_front();
         }
         while (!due.empty() && due.front().at <= now) {
             if (generation[due.front().fd] == due.front().generation)
@@ -160,7 +169,7 @@ int main(int argc, char** argv) {
     std::string mode = argv[1];
     if (mode == "pingpong" || mode == "pingpong-reconnect")
         pingpong(arg(argv, 2, argc), arg(argv, 3, argc), arg(argv, 4, argc), arg(argv, 5, argc, 0),
-                 arg(argv, 6, argc, 0), mode == "pingpong-reconnect");
+                 arg(argv, 6, argc, 0), mode == "pingpong-reconnect", arg(argv, 7, argc, 0));
     else if (mode == "connect-rate")
         connect_rate(arg(argv, 2, argc), arg(argv, 3, argc), arg(argv, 4, argc));
     else if (mode == "bursts")

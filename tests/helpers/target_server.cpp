@@ -49,6 +49,18 @@
 //   c10k-target pipe-log DELAY_MS SECONDS   epoll echo writing a log line per request to a
 //                                       pipe that a child drains 512 bytes every DELAY_MS
 //                                       (0: as fast as it can, the lookalike)
+//   c10k-target refuse-cap CAP SECONDS  epoll echo keeping CAP connections; each one past
+//                                       them gets an error line and is closed at once (Redis
+//                                       at maxclients)
+//   c10k-target serialised MS SECONDS  a thread per connection, each request computing MS
+//                                       under one lock whose waiters park on conditions of
+//                                       their own (Go's sync.Mutex, as the kernel sees it)
+//   c10k-target worker-pool N MS SECONDS  N threads on one listener, each taking a
+//                                       connection, answering its request after MS and
+//                                       closing it (a PHP-FPM static pool)
+//   c10k-target proxy-per-request UPSTREAM_PORT SECONDS   an epoll proxy opening a new
+//                                       connection to UPSTREAM_PORT per client request
+//                                       (nginx to FastCGI)
 //   c10k-target thread-spawn N SECONDS  epoll echo; on SIGUSR1 starts and joins N short-lived
 //                                       threads (100 at a time), then names itself
 //                                       "c10k-spawned" (tests watch /proc/PID/comm)
@@ -396,6 +408,10 @@ int main(int argc, char** argv) {
                                        : PoolWait::read);
     } else if (mode == "evict-cap") {
         run_evicting(arg(argv, 2, argc), arg(argv, 3, argc));
+    } else if (mode == "serialised") {
+        run_serialised(arg(argv, 2, argc), arg(argv, 3, argc));
+    } else if (mode == "refuse-cap") {
+        run_refusing(arg(argv, 2, argc), arg(argv, 3, argc));
     } else if (mode == "close-after-reply") {
         run_evicting(0, arg(argv, 2, argc));
     } else if (mode == "capped") {
@@ -412,6 +428,10 @@ int main(int argc, char** argv) {
         run_flock_workers(arg(argv, 2, argc), mode == "flock-workers", arg(argv, 3, argc));
     } else if (mode == "pipe-log") {
         run_pipe_log(arg(argv, 2, argc), arg(argv, 3, argc));
+    } else if (mode == "worker-pool") {
+        run_worker_pool(arg(argv, 2, argc), arg(argv, 3, argc), arg(argv, 4, argc));
+    } else if (mode == "proxy-per-request") {
+        run_proxy_per_request(arg(argv, 2, argc), arg(argv, 3, argc));
     } else if (mode == "poll-server") {
         run_poll_server(arg(argv, 2, argc));
     } else if (mode == "prefork") {

@@ -548,4 +548,218 @@ void run_flock_workers(long workers, bool shared, long secs) {
     ::rmdir(dir);
 }
 
+// A slow pool of application workers behind a shared listener, as PHP-FPM's
+// static pool is: WORKERS threads, each accepting one connection, reading its
+// request, working MS (a sleep: a slow handler), replying and closing - one
+// connection per request, ended by the worker.
+void run_worker_pool(long workers, long ms, long secs) {
+    int l = make_listener(0, 1024);
+    ::fcntl(l, F_SETFL, O_NONBLOCK);
+    ready(port_of(l));
+    auto end = deadline_after(secs);
+    std::vector<std::thread> threads;
+    for (long i = 0; i < workers; ++i)
+        threads.emplace_back([&] {
+            char buf[256];
+            while (Clock::now() < end) {
+                pollfd p{l, POLLIN, 0};
+                if (::poll(&p, 1, 100) <= 0) continue;
+                int c = ::accept(l, nullptr, nullptr);
+                if (c < 0) continue;
+                set_read_timeout(c, 1000);
+                if (read_request(c, buf, sizeof buf)) {
+                    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+                    write_all(c, "reply-from-worker-0123456789abc", 32);
+                }
+                ::close(c);
+            }
+        });
+    for (auto& t : threads)
+        t.join();
+}
+
+// An event-loop proxy (nginx in front of PHP-FPM): one thread, epoll, and for
+// each client request a new nonblocking connection to the upstream at
+// UPSTREAM_PORT, the request written once it connects, the reply relayed to
+// the client and the upstream connection closed. The loop itself never blocks:
+// a slow upstream shows only in its outbound connections.
+void run_proxy_per_request(long upstream_port, long secs) {
+    int l = make_listener(0, 1024);
+    ::fcntl(l, F_SETFL, O_NONBLOCK);
+    ready(port_of(l));
+    auto end = deadline_after(secs);
+    int ep = ::epoll_create1(0);
+    auto watch = [&](int fd, uint32_t events, int op) {
+        epoll_event ev{};
+        ev.events = events;
+        ev.data.fd = fd;
+        ::epoll_ctl(ep, op, fd, &ev);
+    };
+    watch(l, EPOLLIN, EPOLL_CTL_ADD);
+    std::unordered_map<int, int> client_of;  // upstream fd -> client fd
+    std::unordered_map<int, bool> is_client;
+    std::vector<epoll_event> events(256);
+    char buf[4096];
+    while (Clock::now() < end) {
+        int n = ::epoll_wait(ep, events.data(), static_cast<int>(events.size()), 100);
+        for (int i = 0; i < n; ++i) {
+            int fd = events[static_cast<size_t>(i)].data.fd;
+            uint32_t what = events[static_cast<size_t>(i)].events;
+            if (fd == l) {
+                int c;
+                while ((c = ::accept4(l, nullptr, nullptr, SOCK_NONBLOCK)) >= 0) {
+                    is_client[c] = true;
+                    watch(c, EPOLLIN, EPOLL_CTL_ADD);
+                }
+                continue;
+            }
+            if (is_client.count(fd)) {
+                ssize_t r = ::read(fd, buf, sizeof buf);
+                if (r < 0 && errno == EAGAIN) continue;
+                if (r <= 0) {
+                    is_client.erase(fd);
+                    ::close(fd);  // an upstream still out for it finds no client
+                    continue;
+                }
+                int up = connect_to(static_cast<uint16_t>(upstream_port), true);
+                client_of[up] = fd;
+                watch(up, EPOLLOUT, EPOLL_CTL_ADD);  // connected: then send
+                continue;
+            }
+            auto it = client_of.find(fd);
+            if (it == client_of.end()) continue;
+            if (what & EPOLLOUT) {
+                write_all(fd, "GET /slow-page.php HTTP/1.0\r\n\r\n", 32);
+                watch(fd, EPOLLIN, EPOLL_CTL_MOD);
+                continue;
+            }
+            ssize_t r = ::read(fd, buf, sizeof buf);
+            if (r < 0 && errno == EAGAIN) continue;
+            if (r > 0 && is_client.count(it->second))
+                (void)!::write(it->second, buf, static_cast<size_t>(r));
+            client_of.erase(it);
+            ::close(fd);
+        }
+    }
+    ::close(ep);
+}
+
+// A cap kept by refusing, as Redis does at maxclients: it accepts every
+// connection, keeps the first CAP and serves them (echo), and answers each
+// further one with an error line and closes it at once, without reading it.
+void run_refusing(long cap, long secs) {
+    int l = make_listener(0, 1024);
+    ready(port_of(l));
+    auto end = deadline_after(secs);
+    ::fcntl(l, F_SETFL, O_NONBLOCK);
+    int ep = ::epoll_create1(0);
+    epoll_event ev{EPOLLIN, {}};
+    ev.data.fd = l;
+    ::epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev);
+    long held = 0;
+    std::vector<epoll_event> events(256);
+    char buf[4096];
+    static const char kRefusal[] = "-ERR max number of clients reached\r\n";
+    while (Clock::now() < end) {
+        int n = ::epoll_wait(ep, events.data(), static_cast<int>(events.size()), 100);
+        for (int i = 0; i < n; ++i) {
+            int fd = events[static_cast<size_t>(i)].data.fd;
+            if (fd == l) {
+                int c;
+                while ((c = ::accept4(l, nullptr, nullptr, SOCK_NONBLOCK)) >= 0) {
+                    if (held >= cap) {
+                        (void)!::write(c, kRefusal, sizeof kRefusal - 1);
+                        ::close(c);
+                        continue;
+                    }
+                    ++held;
+                    epoll_event cev{EPOLLIN, {}};
+                    cev.data.fd = c;
+                    ::epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
+                }
+                continue;
+            }
+            ssize_t r = ::read(fd, buf, sizeof buf);
+            if (r < 0 && errno == EAGAIN) continue;
+            if (r <= 0) {
+                --held;
+                ::close(fd);
+                continue;
+            }
+            (void)!::write(fd, buf, static_cast<size_t>(r));
+        }
+    }
+}
+
+namespace {
+
+// A lock that parks its waiters in user space, as Go's sync.Mutex does: a
+// waiter queues itself and sleeps on a condition of its own until the holder
+// hands the lock over, so the kernel sees each waiter asleep on a different
+// futex - the pattern of idle workers, not of a contended lock.
+class HandoffLock {
+  public:
+    struct Waiter {
+        std::mutex m;
+        std::condition_variable cv;
+        bool go = false;
+    };
+    void lock(Waiter& w) {
+        {
+            std::lock_guard<std::mutex> g(m_);
+            if (!held_) {
+                held_ = true;
+                return;
+            }
+            queue_.push_back(&w);
+        }
+        std::unique_lock<std::mutex> l(w.m);
+        w.cv.wait(l, [&] { return w.go; });
+        w.go = false;
+    }
+    void unlock() {
+        Waiter* next = nullptr;
+        {
+            std::lock_guard<std::mutex> g(m_);
+            if (queue_.empty()) {
+                held_ = false;
+                return;
+            }
+            next = queue_.front();
+            queue_.pop_front();
+        }
+        {
+            std::lock_guard<std::mutex> l(next->m);
+            next->go = true;
+        }
+        next->cv.notify_one();
+    }
+
+  private:
+    std::mutex m_;
+    bool held_ = false;
+    std::deque<Waiter*> queue_;
+};
+
+}  // namespace
+
+// Handlers serialised on one lock held across CPU work, in a runtime that
+// parks waiters in user space: a thread per connection, each request taking
+// the HandoffLock, computing MS, releasing it and replying. However many
+// requests wait, one core's worth of CPU is all the process can use.
+void run_serialised(long ms, long secs) {
+    int l = make_listener(0, 1024);
+    ready(port_of(l));
+    HandoffLock lock;
+    thread_per_connection(
+        l, deadline_after(secs), [](int) {},
+        [&lock, ms](int c) {
+            thread_local HandoffLock::Waiter me;
+            lock.lock(me);
+            burn_cpu(std::chrono::milliseconds(ms));
+            lock.unlock();
+            return write_all(c, "reply-after-the-lock-0123456789", 32);
+        });
+}
+
 }  // namespace c10k::helpers

@@ -9,6 +9,8 @@ void run_db(long ms, bool busy, long secs);
 enum class PoolWait { read, poll, epoll };
 void run_pool_app(long db_port, long workers, long pool_size, long secs, PoolWait wait);
 void run_evicting(long cap, long secs);
+void run_refusing(long cap, long secs);
+void run_serialised(long ms, long secs);
 void run_capped(long workers, long secs, long backlog);
 void run_burst_accept(long backlog, long secs);
 void run_pegged_loop(long helpers, long secs);
@@ -17,5 +19,7 @@ void run_two_writes(bool nodelay, long secs);
 void run_poll_server(long secs);
 void run_pipe_log(long drain_delay_ms, long secs);
 void run_flock_workers(long workers, bool shared, long secs);
+void run_worker_pool(long workers, long ms, long secs);
+void run_proxy_per_request(long upstream_port, long secs);
 
 }  // namespace c10k::helpers

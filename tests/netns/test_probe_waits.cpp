@@ -653,3 +653,166 @@ TEST(ProbeWaits, ADependencyBurningTheHostsCpuIsDownstreamBoundWithoutBpf) {
     REQUIRE_PRIVATE_NETNS();
     expect_dependency_holds_cpu("sample");
 }
+
+// An event-loop proxy in front of a slow pool of 4 workers (each request 20 ms),
+// opening a connection to it per request, 16 clients without pause: the loop
+// idles in epoll_wait while up to 16 requests are out upstream, 12 of them in
+// the pool's accept queue. No thread of the proxy is blocked; only its
+// outbound connections (request sent, nothing back yet) show the wait. The
+// lookalike: the same proxy before a pool that answers in 1 ms, its clients
+// pausing 100 ms between requests - the same per-request connections, about
+// 0.16 of them out at once (160 requests/s x 1 ms), so a look finds one out
+// about one time in seven, far from most of the time.
+Probe proxy_per_request(const std::string& upstream_ms, const std::string& pause_ms,
+                        const std::string& mode, std::string* upstream_addr = nullptr,
+                        pid_t* upstream_pid = nullptr) {
+    Background upstream(target({"worker-pool", "4", upstream_ms, "20"}));
+    EXPECT_TRUE(upstream.ok());
+    if (upstream_addr) *upstream_addr = "127.0.0.1:" + std::to_string(upstream.ready_port());
+    if (upstream_pid) *upstream_pid = upstream.pid();
+    Scenario s(target({"proxy-per-request", std::to_string(upstream.ready_port()), "20"}),
+               driver({"pingpong", "PORT", "16", "20", pause_ms}));
+    EXPECT_TRUE(s.ok());
+    return upstream_ms == "20" ? probe_expecting("downstream-bound", s.pid(), mode)
+                               : probe(s.pid(), mode);
+}
+
+void expect_per_request_upstream(const std::string& mode) {
+    std::string addr;
+    pid_t pid = 0;
+    auto p = proxy_per_request("20", "0", mode, &addr, &pid);
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_EQ(p.id, "downstream-bound") << p.doc.dump(2);
+    EXPECT_EQ(subject(p), addr);
+    const auto& dest = p.doc["sampled"]["connections"]["destinations"][0];
+    EXPECT_TRUE(dest["per_request"].get<bool>()) << dest.dump();
+    ASSERT_FALSE(dest["server"].is_null()) << dest.dump();
+    EXPECT_EQ(dest["server"]["pid"], pid) << "the pool holding the upstream's listener";
+}
+
+void expect_fast_per_request_upstream_is_no_wait(const std::string& mode) {
+    auto p = proxy_per_request("1", "100", mode);
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_FALSE(has_finding(p, "downstream-bound")) << p.doc.dump(2);
+    // The load ran: the 16 clients held their connections to the proxy.
+    EXPECT_EQ(p.doc["sampled"]["connections"]["inbound_max"].get<int>(), 16);
+}
+
+TEST(ProbeWaits, AnEventLoopWaitingOnAnUpstreamOverPerRequestConnections) {
+    REQUIRE_BPF();
+    expect_per_request_upstream("bpf");
+}
+
+TEST(ProbeWaits, AnEventLoopWaitingOnAnUpstreamOverPerRequestConnectionsWithoutBpf) {
+    REQUIRE_PRIVATE_NETNS();
+    expect_per_request_upstream("sample");
+}
+
+TEST(ProbeWaits, AFastUpstreamOverPerRequestConnectionsIsNotAWait) {
+    REQUIRE_BPF();
+    expect_fast_per_request_upstream_is_no_wait("bpf");
+}
+
+TEST(ProbeWaits, AFastUpstreamOverPerRequestConnectionsIsNotAWaitWithoutBpf) {
+    REQUIRE_PRIVATE_NETNS();
+    expect_fast_per_request_upstream_is_no_wait("sample");
+}
+
+// 100 clients against a server that keeps 50 and refuses the rest at once
+// with an error line (Redis at maxclients), each refused client retrying 50 ms
+// later: about 1,000 refusals a second beside 50 steady connections. The
+// lookalike is the same load on a server that ends every connection after one
+// reply: the same stream of short connections, but nothing kept.
+Probe refusing(const std::string& server_mode, const std::string& mode) {
+    std::vector<std::string> args = {server_mode, "20"};
+    if (server_mode == "refuse-cap") args.insert(args.begin() + 1, "50");
+    Scenario s(target(args), driver({"pingpong-reconnect", "PORT", "100", "20", "50", "0", "50"}));
+    EXPECT_TRUE(s.ok());
+    return server_mode == "refuse-cap" ? probe_expecting("app-connection-limit", s.pid(), mode)
+                                       : probe(s.pid(), mode);
+}
+
+void expect_refusing_cap(const Probe& p) {
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_EQ(p.id, "app-connection-limit") << p.doc.dump(2);
+    EXPECT_EQ(subject(p).rfind("connection cap", 0), 0u) << subject(p);
+    // The kept connections are the cap's 50 (a look may also catch one being
+    // refused), far below the clients' 100.
+    double kept = p.doc["sampled"]["connections"]["inbound_kept_mean"].get<double>();
+    EXPECT_GE(kept, 45) << "the cap's 50 kept";
+    EXPECT_LE(kept, 51);
+}
+
+TEST(ProbeWaits, ACapKeptByRefusingIsTheApplicationsLimit) {
+    REQUIRE_BPF();
+    expect_refusing_cap(refusing("refuse-cap", "bpf"));
+}
+
+TEST(ProbeWaits, ACapKeptByRefusingIsTheApplicationsLimitWithoutBpf) {
+    REQUIRE_PRIVATE_NETNS();
+    expect_refusing_cap(refusing("refuse-cap", "sample"));
+}
+
+void expect_one_reply_each_is_no_cap(const Probe& p) {
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_FALSE(has_finding(p, "app-connection-limit")) << p.doc.dump(2);
+    // The mechanism the cap needs is absent - nothing kept - while the load ran.
+    EXPECT_LT(p.doc["sampled"]["connections"]["inbound_kept_mean"].get<double>(), 10);
+    EXPECT_GT(p.doc["sampled"]["counter_rates"]["Tcp.PassiveOpens"].get<double>(), 100)
+        << "the clients connected again and again";
+}
+
+TEST(ProbeWaits, OneReplyPerConnectionUnderRetryingClientsIsNotARefusingCap) {
+    REQUIRE_BPF();
+    expect_one_reply_each_is_no_cap(refusing("close-after-reply", "bpf"));
+}
+
+TEST(ProbeWaits, OneReplyPerConnectionUnderRetryingClientsIsNotARefusingCapWithoutBpf) {
+    REQUIRE_PRIVATE_NETNS();
+    expect_one_reply_each_is_no_cap(refusing("close-after-reply", "sample"));
+}
+
+// Handlers serialised on one lock held across 2 ms of CPU, its waiters parked
+// each on a condition of its own (Go's sync.Mutex as the kernel sees it): 8
+// clients without pause keep 8 requests in progress while the process runs
+// one core's worth on the VM's two. The lookalike is the same server under one
+// client: one core's worth too, but only because one request is all there is.
+Probe serialised(const std::string& clients, const std::string& mode) {
+    Scenario s(target({"serialised", "2", "20"}), driver({"pingpong", "PORT", clients, "20"}));
+    EXPECT_TRUE(s.ok());
+    return clients != "1" ? probe_expecting("lock-contention", s.pid(), mode)
+                          : probe(s.pid(), mode);
+}
+
+void expect_serialised(const Probe& p) {
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_EQ(p.id, "lock-contention") << p.doc.dump(2);
+    EXPECT_EQ(subject(p), "serialised handlers");
+}
+
+TEST(ProbeWaits, HandlersSerialisedOnALockThatParksInUserSpace) {
+    REQUIRE_BPF();
+    expect_serialised(serialised("8", "bpf"));
+}
+
+TEST(ProbeWaits, HandlersSerialisedOnALockThatParksInUserSpaceWithoutBpf) {
+    REQUIRE_PRIVATE_NETNS();
+    expect_serialised(serialised("8", "sample"));
+}
+
+void expect_one_client_is_not_serialised(const Probe& p) {
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_FALSE(has_finding(p, "lock-contention")) << p.doc.dump(2);
+    // The mechanism the rule needs is absent: never more than the one request.
+    EXPECT_LE(p.doc["sampled"]["connections"]["inbound_pending_mean"].get<double>(), 1.0);
+}
+
+TEST(ProbeWaits, OneClientOfASerialisedServerIsNotContention) {
+    REQUIRE_BPF();
+    expect_one_client_is_not_serialised(serialised("1", "bpf"));
+}
+
+TEST(ProbeWaits, OneClientOfASerialisedServerIsNotContentionWithoutBpf) {
+    REQUIRE_PRIVATE_NETNS();
+    expect_one_client_is_not_serialised(serialised("1", "sample"));
+}

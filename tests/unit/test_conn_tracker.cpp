@@ -167,3 +167,55 @@ TEST(TcpConnParser, ReadsTcpInfoAndMeminfoAttributes) {
     ASSERT_EQ(got.size(), 1u);
     EXPECT_FALSE(got[0].has_info);
 }
+
+// A request sent on a connection that has received nothing yet is a wait only
+// when the destination's connections are per-request (each replaced within
+// the window); on a long-lived connection it is a one-way stream (a log
+// shipper), fed and never asked.
+TEST(ConnTracker, PerRequestConnectionsWaitBeforeTheirFirstReplyAndAStreamDoesNot) {
+    ConnTracker t;
+    auto at = std::chrono::steady_clock::now();
+    for (uint64_t i = 0; i < 10; ++i) {
+        auto ask = conn(static_cast<uint16_t>(50000 + i), 9000, 100 + i);  // new each look
+        ask.bytes_received = 0;
+        ask.data_segs_out = 1;
+        ask.last_data_sent_ms = 2;
+        ask.last_data_recv_ms = 2;
+        auto stream = conn(40000, 514, 7);  // the same connection in every look
+        stream.bytes_received = 0;
+        stream.data_segs_out = 50 + static_cast<uint32_t>(i);
+        t.add({ask, stream}, {}, {}, at + std::chrono::milliseconds(100 * i));
+    }
+    auto e = t.evidence();
+    ASSERT_EQ(e.destinations.size(), 2u);
+    const auto& upstream = e.destinations[0];
+    EXPECT_EQ(upstream.remote.port, 9000);
+    EXPECT_TRUE(upstream.per_request);
+    EXPECT_EQ(upstream.opened, 9u) << "all but the first look's";
+    EXPECT_EQ(upstream.samples_waiting, 10u);
+    EXPECT_EQ(upstream.waiting_sum, 10u);
+    // One reply per connection by Little's law: 1 out at once, 9 replies in 0.9 s.
+    EXPECT_NEAR(upstream.reply_mean_s, 0.1, 1e-9);
+    const auto& log = e.destinations[1];
+    EXPECT_EQ(log.remote.port, 514);
+    EXPECT_FALSE(log.per_request);
+    EXPECT_EQ(log.waiting_sum, 0u);
+    EXPECT_EQ(log.samples_waiting, 0u);
+}
+
+// A request waiting (for a lock, a worker) that came in the tick our last
+// reply went out: its segment acknowledged the reply, so it came after it.
+TEST(ConnPredicates, ARequestInTheTickOfOurReplyOwesOneWhenItAcknowledgedTheReply) {
+    auto waiting = conn(8080, 40000, 1);
+    waiting.last_data_sent_ms = waiting.last_data_recv_ms = waiting.last_ack_recv_ms = 14;
+    EXPECT_TRUE(owes_reply(waiting));
+    auto in_flight = waiting;  // our reply answered it and is not yet acknowledged
+    in_flight.unacked = 1;
+    EXPECT_FALSE(owes_reply(in_flight));
+    auto acked_later = waiting;  // the client's delayed ACK came after its request
+    acked_later.last_ack_recv_ms = 2;
+    EXPECT_FALSE(owes_reply(acked_later));
+    auto later = waiting;  // a request after our reply, ticks apart: the plain case
+    later.last_data_recv_ms = 3;
+    EXPECT_TRUE(owes_reply(later));
+}

@@ -887,3 +887,95 @@ TEST(Verdict, BlockingUnderAFileLockIsTheLocksConsequence) {
     e.sampled.file_lock_waits = 0;
     EXPECT_EQ(judge(e).findings.front().id, "off-cpu-blocking");
 }
+
+// A cap kept by refusing (Redis at maxclients): 50 connections kept look after
+// look, and 1,000 a second accepted and ended by the server at once - never
+// caught in a look but a few times.
+TEST(Verdict, KeepingASteadySetAndEndingEveryFurtherConnectionAtOnceIsACap) {
+    auto e = base();
+    e.comm = "redis-server";
+    e.sampled.seconds = 3;
+    auto& c = e.sampled.conns;
+    c.samples = 40;
+    c.inbound_min = 50;
+    c.inbound_max = 51;
+    c.inbound_sum = 40 * 50 + 2;
+    c.inbound_kept_sum = 39 * 50;
+    c.inbound_transient_sum = 2;
+    e.bpf->syscall_seconds = 3;
+    e.bpf->syscalls = {call("accept4", 3400, 10'000'000, {{EAGAIN, 400}})};
+    e.bpf->tcp.closed_first_local = 900;
+    e.bpf->tcp.aborted_established = 2100;
+    e.bpf->tcp.resets_sent = 2100;
+    auto v = judge(e);
+    const auto& cap = v.findings.front();
+    ASSERT_EQ(cap.id, "app-connection-limit") << cap.title;
+    EXPECT_EQ(cap.subject, "connection cap (about 50 held)");
+    EXPECT_NE(cap.title.find("refused"), std::string::npos) << cap.title;
+    ASSERT_FALSE(cap.fix.empty());
+    EXPECT_NE(cap.fix.front().find("maxclients"), std::string::npos) << cap.fix.front();
+    EXPECT_EQ(ids(v).size(), 1u) << "one cap, not an eviction besides";
+    // Without BPF: the namespace's passive opens, when every listener is the target's.
+    auto sampled = e;
+    sampled.bpf.reset();
+    sampled.mode = "sample";
+    sampled.sampled.counter_rates["Tcp.PassiveOpens"] = 1000;
+    EXPECT_EQ(judge(sampled).findings.front().id, "app-connection-limit");
+    auto shared = sampled;  // another server's listener: its opens may be the ones
+    shared.sampled.foreign_listeners = true;
+    EXPECT_EQ(judge(shared).findings.front().id, "healthy");
+    // Lookalike: one reply per connection - the same stream, nothing kept.
+    auto one_shot = e;
+    one_shot.sampled.conns.inbound_min = 0;
+    one_shot.sampled.conns.inbound_max = 3;
+    one_shot.sampled.conns.inbound_kept_sum = 0;
+    one_shot.sampled.conns.inbound_transient_sum = 20;
+    EXPECT_NE(judge(one_shot).findings.front().id, "app-connection-limit");
+    // Lookalike: the short connections are ended by their clients (a TCP
+    // health check), not refused by the server.
+    auto checked = e;
+    checked.bpf->tcp.closed_first_local = 0;
+    checked.bpf->tcp.aborted_established = 0;
+    checked.bpf->tcp.closed_first_peer = 3000;
+    EXPECT_EQ(judge(checked).findings.front().id, "healthy");
+    // Lookalike: the other connections live long enough to be seen (slow
+    // one-shot requests beside the kept ones): not ended at once.
+    auto slow = e;
+    slow.sampled.conns.inbound_transient_sum = 39 * 30;
+    EXPECT_EQ(judge(slow).findings.front().id, "healthy");
+}
+
+// Handlers serialised on a lock that parks in user space: 8 requests in
+// progress, the process at one core of the two it could use, the other idle,
+// no futex contention to see.
+TEST(Verdict, RequestsWaitingWhileTheProcessStaysAtOneCoreOfTwoIsSerialised) {
+    for (bool with_bpf : {true, false}) {
+        auto e = base(with_bpf);
+        auto& s = e.sampled;
+        s.cpus = 2;
+        s.threads_max = 9;
+        s.cpu_cores = 1.0;
+        s.host_busy = 0.6;
+        s.busiest_threads = {
+            {101, "worker", 0.14, 0.15}, {102, "worker", 0.13, 0.14}, {103, "worker", 0.12, 0.13}};
+        s.conns.samples = 40;
+        s.conns.inbound_min = s.conns.inbound_max = 8;
+        s.conns.inbound_sum = 40 * 8;
+        s.conns.inbound_pending_sum = 40 * 7;
+        auto v = judge(e);
+        ASSERT_EQ(v.findings.front().id, "lock-contention") << v.findings.front().title;
+        EXPECT_EQ(v.findings.front().subject, "serialised handlers");
+        // Lookalike: the load is one request at a time.
+        auto one = e;
+        one.sampled.conns.inbound_pending_sum = 40;
+        EXPECT_EQ(judge(one).findings.front().id, "healthy") << with_bpf;
+        // Lookalike: the host has no core to spare (its other core is someone else's).
+        auto full = e;
+        full.sampled.host_busy = 0.9;
+        EXPECT_NE(judge(full).findings.front().id, "lock-contention") << with_bpf;
+        // Lookalike: a single loop thread doing all of it is the thread's limit.
+        auto loop = e;
+        loop.sampled.busiest_threads = {{101, "loop", 0.8, 0.85}};
+        EXPECT_EQ(judge(loop).findings.front().id, "healthy") << with_bpf;
+    }
+}

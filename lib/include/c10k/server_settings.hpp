@@ -22,4 +22,8 @@ std::optional<std::string> backlog_setting(std::string_view comm, uint64_t want)
 // reuse, by process name; nullopt for a process we do not know.
 std::optional<std::string> upstream_reuse_setting(std::string_view comm);
 
+// The server's own cap on the clients it serves at once, with `want` filled
+// in; nullopt for a process we do not know.
+std::optional<std::string> max_clients_setting(std::string_view comm, uint64_t want);
+
 }  // namespace c10k

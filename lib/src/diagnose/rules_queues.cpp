@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include <cmath>
+
 #include "c10k/server_settings.hpp"
 #include "verdict_rules.hpp"
 
@@ -236,6 +238,8 @@ void Judge::syn_backlog() {
 // them can be the process's own.
 void Judge::evicting_cap() {
     if (fd_limited) return;
+    for (const auto& f : out)
+        if (f.id == Bottleneck::app_connection_limit) return;  // refused, not evicted
     const auto& c = s.conns;
     double window = std::max(s.seconds, 1e-3);
     double ns_aborted =
@@ -246,7 +250,7 @@ void Judge::evicting_cap() {
     bool churns = false;
     if (b) {
         accepted = static_cast<double>(b->tcp.established);
-        ended = static_cast<double>(b->tcp.closed_first_local);
+        ended = static_cast<double>(b->tcp.ended_by_target());
         // Aborted rather than closed: resets the target's sockets sent (a close with
         // SO_LINGER 0, as nginx drains idle keep-alive connections), or the
         // namespace's resets for data after a close or left unread.
@@ -304,6 +308,92 @@ void Judge::evicting_cap() {
         "worker_rlimit_nofile), HAProxy maxconn, Apache MaxRequestWorkers",
         "or hold fewer idle connections per client (shorter keep-alive timeouts, "
         "fewer connections per client in front of it)"};
+    out.push_back(std::move(f));
+}
+
+// A cap kept by refusing (Redis maxclients, MySQL and PostgreSQL
+// max_connections, memcached -c): past its limit the server still accepts, but
+// writes one short error and closes at once ("-ERR max number of clients
+// reached", "Too many connections"). No queue fills and nothing fails in the
+// kernel. What shows is two populations of inbound connections: the ones it
+// keeps - the same sockets look after look, at a steady count - and a stream
+// of accepted connections that live one pass of its accept loop and are never
+// seen in a look at all. Little's law sizes the second: the transient
+// connections a look finds on average, over the rate they arrive at, is how
+// long each lives.
+//
+// The lookalike, a server that answers one request per connection by design,
+// keeps nothing from one look to the next (a connection that lives tens of ms
+// under load is a slow reply, not a kept client), so it has no plateau of kept
+// sockets beside its stream. A server that keeps persistent clients and also
+// serves one-shot ones at a high rate would look the same; the BPF mode at
+// least checks that the server, not the client, ended the short ones.
+void Judge::refusing_cap() {
+    if (fd_limited || cpu_limited) return;
+    for (const auto& f : out)
+        if (f.id == Bottleneck::app_connection_limit) return;  // the cap is already named
+    const auto& c = s.conns;
+    if (c.samples < kMinSamples || c.inbound_max == 0) return;
+    double window = std::max(s.seconds, 1e-3);
+    // Accepts: the target's own when BPF traced its syscalls; otherwise the
+    // namespace's passive opens, which are the target's only when every
+    // listener in the namespace is.
+    double accepts_per_s = 0;
+    if (b && sys_s > 0)
+        accepts_per_s = static_cast<double>(b->calls_of({"accept", "accept4"}) -
+                                            b->errors_of({"accept", "accept4"})) /
+                        sys_s;
+    else if (!s.foreign_listeners)
+        accepts_per_s = rate(s, "Tcp.PassiveOpens");
+    double kept = c.mean_inbound_kept();
+    bool steady = kept >= 1 && kept >= (1 - kEvictedPlateau) * c.inbound_max;
+    double refused_per_s =
+        std::max(0.0, accepts_per_s - static_cast<double>(c.inbound_kept_new) / window);
+    if (!steady || refused_per_s * window < kMinConnections) return;
+    double transient = static_cast<double>(c.inbound_transient_sum) /
+                       static_cast<double>(std::max<uint64_t>(c.samples - 1, 1));
+    double lifetime_s = transient / refused_per_s;  // Little's law
+    if (lifetime_s > kRefusedLifetimeS) return;
+    double ended_per_s = 0;
+    if (b) {
+        // Ended by the server: a FIN first, or a reset (close() with the
+        // client's request unread, as Redis refuses).
+        ended_per_s = static_cast<double>(b->tcp.ended_by_target()) / window;
+        if (ended_per_s < kEndsItself * refused_per_s) return;
+    }
+    auto f = make(Bottleneck::app_connection_limit, Severity::crit,
+                  b ? Support::counted : Support::indirect,
+                  fmt::format("keeps {:.0f} connections and ends {:.0f} more a second within "
+                              "{} of accepting them: refused past its cap",
+                              kept, refused_per_s,
+                              lifetime_s < 1e-4 ? std::string("0.1 ms")
+                                                : fmt::format("{:.1f} ms", lifetime_s * 1e3)));
+    f.subject = fmt::format("connection cap (about {:.0f} held)", kept);
+    ev(f, "kept_connections_mean", "connections kept from one look to the next (mean)", kept,
+       units::connections);
+    ev(f, "connections_max", "connections held at once (most seen)", c.inbound_max,
+       units::connections);
+    ev(f, "accepts_per_second",
+       b && sys_s > 0 ? "accept() calls per second" : "passive opens per second (namespace)",
+       accepts_per_s, units::per_second);
+    ev(f, "refused_per_second", "accepted connections not kept, per second", refused_per_s,
+       units::per_second);
+    ev(f, "refused_lifetime_ms", "their life (transient ones per look / their rate)",
+       lifetime_s * 1e3, units::ms);
+    if (b)
+        ev(f, "ended_by_it_per_second", "connections it ended first (FIN or reset), per second",
+           ended_per_s, units::per_second);
+    ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
+    f.why = fmt::format(
+        "The process keeps a steady {:.0f} connections and ends every further one as soon as it "
+        "has accepted it - the way a server answers past its own client limit (an error such as "
+        "\"max number of clients reached\" or \"Too many connections\", then close). Clients "
+        "see errors and retry; the kernel's queues and limits are not involved, and it uses "
+        "{:.2f} of {} cores.",
+        kept, s.cpu_cores, s.cpus);
+    auto want = static_cast<uint64_t>(std::max(2 * std::ceil(kept), kept + 100));
+    f.fix = cap_fixes();
+    if (auto own = max_clients_setting(e.comm, want)) f.fix.insert(f.fix.begin(), *own);
     out.push_back(std::move(f));
 }
 

@@ -179,4 +179,60 @@ void Judge::cpu_saturated() {
     out.push_back(std::move(f));
 }
 
+// Handlers serialised on one lock held across CPU work. A runtime that parks
+// its waiters in user space (Go's sync.Mutex, a coroutine mutex, an actor's
+// mailbox) leaves the kernel nothing to see of the wait: each waiting thread,
+// if any, sleeps on a futex of its own, like an idle worker. What the lock
+// cannot hide is its effect on the CPU (Amdahl): with a share f of each
+// request's work under the lock, the process can never use more than 1/f
+// cores, however many requests wait and however many cores are free. So: more
+// requests in progress at once than the cores the process uses could serve,
+// several threads doing the work, the process below the cores it could use
+// and the host with CPU to spare - and nothing else (a wait on a peer, a
+// blocking call, a full pool) already explaining why the work waits.
+void Judge::serialised() {
+    if (cpu_limited || fd_limited || storm || poll_scan) return;
+    for (const auto& f : out)
+        if (f.severity == Severity::crit) return;
+    const auto& c = s.conns;
+    if (c.samples < kMinSamples || threads < 2 || usable_cores < 2) return;
+    double in_progress = c.mean_inbound_pending();
+    double idle_cores = s.cpus * (1 - guest_busy);
+    uint32_t working = 0;
+    for (const auto& t : s.busiest_threads)
+        if (t.busy >= kWorkingThread) ++working;
+    double cores = s.cpu_cores / ours;
+    if (cores < kSerialMinCores || idle_cores < kSerialIdleCores || working < 2) return;
+    if (in_progress < std::ceil(cores) + 1) return;
+    auto f = make(Bottleneck::lock_contention, Severity::crit, Support::indirect,
+                  fmt::format("{:.1f} requests in progress at once, yet the process uses {:.2f} "
+                              "of {:.0f} cores with {:.1f} of the host's idle: its handlers run "
+                              "one at a time",
+                              in_progress, cores, usable_cores, idle_cores));
+    f.subject = "serialised handlers";
+    ev(f, "requests_in_progress", "inbound requests in progress (mean)", in_progress,
+       units::requests);
+    ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
+    ev(f, "usable_cores", "cores it could use (CPUs, threads)", usable_cores, units::cores);
+    ev(f, "host_idle_cores", "host CPU idle", idle_cores, units::cores);
+    ev(f, "working_threads", "threads with work (on CPU or runnable 5% of the time)", working,
+       units::threads);
+    ev(f, "serial_share_percent",
+       "share of each request's work that runs one at a time (1 / cores)",
+       std::min(1.0, 1 / cores) * 100, units::percent);
+    f.why = fmt::format(
+        "Requests wait while cores idle: whatever each request does, about {:.0f}% of it runs "
+        "under something only one thread can hold at a time, so {:.2f} cores is all the process "
+        "can ever use. A lock whose waiters park in user space (Go's sync.Mutex, a coroutine "
+        "mutex, a single actor) shows no futex contention; this plateau is its trace.",
+        std::min(1.0, 1 / cores) * 100, cores);
+    f.fix = {
+        "find what every request holds while it computes: Go: runtime.SetMutexProfileFraction "
+        "and go tool pprof -mutex; Java: async-profiler -e lock; native: perf lock, or an "
+        "off-CPU profile",
+        "hold it for less: compute outside it, shard it (a lock per key), or copy on write",
+        "or run several processes, each with its own"};
+    out.push_back(std::move(f));
+}
+
 }  // namespace c10k::verdict

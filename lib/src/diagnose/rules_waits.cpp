@@ -105,7 +105,10 @@ void Judge::connection_pool() {
 // Downstream-bound: for most of the window some request of the target's was out
 // at one destination with its reply not yet back, while the target itself had
 // CPU to spare. Only peers that talk back count (awaiting_reply needs data
-// received), so a one-way stream (logs, replication) does not.
+// received), so a one-way stream (logs, replication) does not - except on
+// per-request connections (an event loop's FastCGI or upstream HTTP/1.0),
+// where a request out with nothing back yet is the wait itself: the loop sits
+// idle in epoll_wait, so no thread shows it, only its outbound connections.
 void Judge::downstream() {
     const auto& c = s.conns;
     const DestinationWait* d = c.top_destination();

@@ -92,10 +92,11 @@ void Judge::find_starving_dependency() {
 
 Verdict Judge::run() {
     for (auto rule :
-         {&Judge::fd_limit, &Judge::accept_queue, &Judge::evicting_cap, &Judge::syn_backlog,
-          &Judge::thread_storm, &Judge::cpu_saturated, &Judge::ephemeral_ports,
+         {&Judge::fd_limit, &Judge::accept_queue, &Judge::refusing_cap, &Judge::evicting_cap,
+          &Judge::syn_backlog, &Judge::thread_storm, &Judge::cpu_saturated, &Judge::ephemeral_ports,
           &Judge::socket_buffers, &Judge::blocking_and_locks, &Judge::tcp_counters,
-          &Judge::downstream, &Judge::connection_pool, &Judge::nagle, &Judge::poll_scaling})
+          &Judge::downstream, &Judge::connection_pool, &Judge::nagle, &Judge::poll_scaling,
+          &Judge::serialised})
         (this->*rule)();
 
     // Worse severity first (a symptom a cause explains is demoted to WARN), then

@@ -124,6 +124,12 @@ constexpr double kAbortedShare = 0.25;
 constexpr double kEvictedPlateau = 0.25;
 // Connections accepted in the window below which a few aborts would decide.
 constexpr double kMinConnections = 100;
+// A refused connection lives one pass of the server's accept loop: accept, one
+// short write (the error), close - microseconds of its time, with nothing to
+// wait for from the client. A busy loop takes about a millisecond a turn (see
+// kCapQueueWaitS); ten leave room tenfold, and stay far below the life of a
+// kept connection, which outlasts a look interval (tens of ms) by definition.
+constexpr double kRefusedLifetimeS = 0.01;
 // A pool whose connections are out awaiting replies this share of the time,
 // with threads parked waiting: exhausted. A pool with headroom hands a
 // connection back and finds no taker, so its share sits well below this; one
@@ -133,6 +139,15 @@ constexpr double kPoolBusy = 0.8;
 // held state lasts microseconds, so seeing it in a fifth of all instants means
 // tens-of-milliseconds stalls are routine.
 constexpr double kNagleHeld = 0.2;
+// Serialised handlers: the process's CPU must be at least this many cores for
+// its plateau to be a cap rather than a light load (kLockCanCap's reasoning).
+constexpr double kSerialMinCores = kLockCanCap;
+// ... and at least this much of a core idle on the host, so a second handler
+// could have run: half a core is a whole request's worth on every other tick.
+constexpr double kSerialIdleCores = 0.5;
+// A working thread: on the CPU or runnable this share of the time at least.
+// Below it a thread is a helper that wakes now and then, not a handler.
+constexpr double kWorkingThread = 0.05;
 // select() breaks at FD_SETSIZE (1024), and at about a thousand fds one scan
 // costs tens of microseconds, as much as serving a small request.
 constexpr double kPollScanFds = 1000;
@@ -194,11 +209,13 @@ class Judge {
     void fd_limit();
     void accept_queue();
     void evicting_cap();
+    void refusing_cap();
     void syn_backlog();
     // rules_threads.cpp: how the process's threads spend their time.
     void thread_storm();
     void cpu_saturated();
     void blocking_and_locks();
+    void serialised();
     // rules_network.cpp: ports, buffers and the namespace's TCP counters.
     void ephemeral_ports();
     void socket_buffers();

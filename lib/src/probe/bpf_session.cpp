@@ -427,6 +427,7 @@ BpfEvidence BpfSession::read() const {
         t.exceed_buf_limit += c.exceed_buf_limit;
         t.segments_in += c.segments_in;
         t.segments_small_window += c.segments_small_window;
+        t.aborted_established += c.aborted_established;
     }
     for (auto v : read_percpu<uint64_t>(bpf_map__fd(maps.lost), 0, im.ncpu))
         e.lost_events += v;

@@ -27,9 +27,24 @@ bool awaiting_reply(const TcpConn& c) {
     return c.unacked > 0 || c.last_ack_recv_ms < c.last_data_sent_ms;
 }
 
+bool unanswered(const TcpConn& c) {
+    if (!c.has_info || c.state != static_cast<uint8_t>(TcpState::established)) return false;
+    return c.rqueue == 0 && c.bytes_received == 0 && c.data_segs_out > 0;
+}
+
+// The mirror of awaiting_reply, from the serving side. The tie (request and
+// our last reply in one tick) is the usual case of a client that sends its
+// next request the moment a reply lands, and a request that waits (for a
+// lock, a worker) keeps it tied for as long as it waits. The ACKs break it:
+// a request that came after our reply acknowledges it, in the same segment -
+// all our data acked, the last ACK that segment. A request we answered
+// instead leaves our reply unacknowledged, or acknowledged later by a segment
+// of its own (the client's delayed ACK).
 bool owes_reply(const TcpConn& c) {
     if (!c.has_info || c.state != static_cast<uint8_t>(TcpState::established)) return false;
-    return c.rqueue > 0 || c.last_data_recv_ms < c.last_data_sent_ms;
+    if (c.rqueue > 0 || c.last_data_recv_ms < c.last_data_sent_ms) return true;
+    if (c.last_data_recv_ms != c.last_data_sent_ms || c.bytes_received == 0) return false;
+    return c.unacked == 0 && c.notsent_bytes == 0 && c.last_ack_recv_ms == c.last_data_recv_ms;
 }
 
 // Nagle (RFC 896, tcp_nagle_check): a segment smaller than the MSS is held while
@@ -54,6 +69,11 @@ double ConnEvidence::mean_inbound_pending() const {
     return samples ? static_cast<double>(inbound_pending_sum) / static_cast<double>(samples) : 0;
 }
 
+double ConnEvidence::mean_inbound_kept() const {
+    return samples > 1 ? static_cast<double>(inbound_kept_sum) / static_cast<double>(samples - 1)
+                       : 0;
+}
+
 const DestinationWait* ConnEvidence::top_destination() const {
     return destinations.empty() ? nullptr : &destinations.front();
 }
@@ -66,9 +86,9 @@ void ConnTracker::add(const std::vector<TcpConn>& conns,
     auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(at - t0_).count();
     ++acc_.samples;
 
-    uint32_t inbound = 0, pending = 0, held = 0;
+    uint32_t inbound = 0, pending = 0, held = 0, kept = 0;
     struct PerDest {
-        uint32_t conns = 0, waiting = 0;
+        uint32_t conns = 0, waiting = 0, unanswered = 0;
     };
     std::unordered_map<Endpoint, PerDest, EndpointHash> per_dest;
     for (const auto& c : conns) {
@@ -77,6 +97,7 @@ void ConnTracker::add(const std::vector<TcpConn>& conns,
         auto& seen = seen_it->second;
         if (seen_fresh) seen.first_segs_in = c.data_segs_in;
         seen.last_segs_in = c.data_segs_in;
+        bool in_last_look = !seen_fresh && seen.last_sample + 1 == acc_.samples;
         seen.last_sample = acc_.samples;
         if (c.has_info) {
             if (seen.first_busy_us == 0 && seen.last_busy_us == 0) {
@@ -110,6 +131,12 @@ void ConnTracker::add(const std::vector<TcpConn>& conns,
             if (owes_reply(c)) ++pending;
             if (!first_ && inbound_seen_.insert(c.inode).second) ++acc_.accepted;
             if (first_) inbound_seen_.insert(c.inode);
+            if (seen_fresh) seen.inbound_new = !first_;
+            if (in_last_look) {
+                ++kept;
+                if (!seen.inbound_kept && seen.inbound_new) ++acc_.inbound_kept_new;
+                seen.inbound_kept = true;
+            }
             continue;
         }
         if (c.state != static_cast<uint8_t>(TcpState::established)) continue;
@@ -120,12 +147,17 @@ void ConnTracker::add(const std::vector<TcpConn>& conns,
             d.remote = c.remote;
             d.local = c.local;
             acc_.destinations.push_back(d);
+            waits_.emplace_back();
+            waits_or_unanswered_.emplace_back();
         }
         seen.dest = static_cast<int64_t>(it->second);
+        if (seen_fresh && !first_) ++acc_.destinations[it->second].opened;
         auto& pd = per_dest[key];
         ++pd.conns;
-        if (awaiting_reply(c) || read_blocked.count(c.inode)) {
-            ++pd.waiting;
+        bool waits = awaiting_reply(c) || read_blocked.count(c.inode) > 0;
+        if (!waits && unanswered(c)) ++pd.unanswered;
+        if (waits || unanswered(c)) {
+            pd.waiting += waits ? 1 : 0;
             auto& d = acc_.destinations[it->second];
             if (++seen.waiting_samples > d.busiest_waits) {
                 d.busiest_waits = seen.waiting_samples;
@@ -147,20 +179,23 @@ void ConnTracker::add(const std::vector<TcpConn>& conns,
         }
     }
     for (auto& [key, pd] : per_dest) {
-        auto& d = acc_.destinations[dest_index_[key]];
+        size_t i = dest_index_[key];
+        auto& d = acc_.destinations[i];
         d.conns_min = d.samples_seen ? std::min(d.conns_min, pd.conns) : pd.conns;
         d.conns_max = std::max(d.conns_max, pd.conns);
         ++d.samples_seen;
         d.conns_sum += pd.conns;
-        d.waiting_sum += pd.waiting;
-        d.waiting_max = std::max(d.waiting_max, pd.waiting);
-        if (pd.waiting > 0) ++d.samples_waiting;
-        if (pd.waiting == pd.conns) ++d.samples_all_busy;
+        waits_[i].add(pd.conns, pd.waiting);
+        waits_or_unanswered_[i].add(pd.conns, pd.waiting + pd.unanswered);
     }
     acc_.inbound_min = first_ ? inbound : std::min(acc_.inbound_min, inbound);
     acc_.inbound_max = std::max(acc_.inbound_max, inbound);
     acc_.inbound_pending_sum += pending;
     acc_.inbound_sum += inbound;
+    if (!first_) {
+        acc_.inbound_kept_sum += kept;
+        acc_.inbound_transient_sum += inbound - kept;
+    }
     if (pending) ++acc_.samples_inbound_pending;
     acc_.nagle_held_sum += held;
     if (held) ++acc_.samples_nagle_held;
@@ -180,6 +215,13 @@ void ConnTracker::add(const std::vector<TcpConn>& conns,
     }
 }
 
+void ConnTracker::WaitTally::add(uint32_t conns, uint32_t waiting) {
+    waiting_sum += waiting;
+    waiting_max = std::max(waiting_max, waiting);
+    if (waiting > 0) ++samples_waiting;
+    if (waiting == conns) ++samples_all_busy;
+}
+
 void ConnTracker::fold(const Seen& s, ConnEvidence& into) {
     // An inode can be reused by a new connection whose counters start again.
     if (s.last_busy_us >= s.first_busy_us) into.busy_us += s.last_busy_us - s.first_busy_us;
@@ -197,11 +239,33 @@ std::vector<uint16_t> ConnTracker::destination_ports() const {
     return out;
 }
 
+uint64_t ConnTracker::outbound_opened() const {
+    uint64_t n = 0;
+    for (const auto& d : acc_.destinations)
+        n += d.opened;
+    return n;
+}
+
 ConnEvidence ConnTracker::evidence() const {
     ConnEvidence e = acc_;
     for (const auto& [_, s] : seen_)
         fold(s, e);
     e.seconds = std::chrono::duration<double>(last_at_ - t0_).count();
+    for (size_t i = 0; i < e.destinations.size(); ++i) {
+        auto& d = e.destinations[i];
+        // Every connection it ever had open at once replaced within the window
+        // (and more than one: a single reconnect is not a pattern).
+        d.per_request = d.opened >= 2 && d.opened >= d.conns_max;
+        const auto& w = d.per_request ? waits_or_unanswered_[i] : waits_[i];
+        d.waiting_sum = w.waiting_sum;
+        d.samples_waiting = w.samples_waiting;
+        d.samples_all_busy = w.samples_all_busy;
+        d.waiting_max = w.waiting_max;
+        // One exchange per connection: connections opened are replies that
+        // came (or will), which the segment counts miss for connections that
+        // lived between two looks.
+        if (d.per_request) d.replies = std::max(d.replies, d.opened);
+    }
     for (auto& d : e.destinations)
         if (d.replies > 0 && e.seconds > 0 && e.samples > 0)
             d.reply_mean_s = (static_cast<double>(d.waiting_sum) / static_cast<double>(e.samples)) /

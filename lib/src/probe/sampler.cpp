@@ -235,12 +235,25 @@ void Sampler::note_listener(const Endpoint& local, uint32_t backlog, uint32_t qu
     it->queued_sum += queued;
 }
 
+namespace {
+constexpr uint64_t kRefreshFdsMax = 1024;
+}  // namespace
+
 void Sampler::sample_conns(Clock::time_point at) {
     if (!reader_) {
         auto r = TcpConnReader::open();  // in the namespace sample() entered
         if (!r) return;
         reader_.emplace(std::move(*r));
     }
+    // A target that opens connections per request (an event loop's FastCGI or
+    // upstream HTTP/1.0) makes sockets between two full samples that only its
+    // fd table can call its own: re-read it in each look once such a socket has
+    // been seen. readlink costs ~1.5 us an fd, so at kRefreshFdsMax a look's
+    // refresh costs about what its sock_diag dump does; past it, per-request
+    // connections show only at full samples and their waits are undercounted.
+    if (conns_.outbound_opened() > 0 && acc_.fds_max <= kRefreshFdsMax)
+        if (auto fds = read_fd_table(SysRoot{}, pid_))
+            owned_inodes_ = std::move(fds->socket_inodes);
     scratch_.clear();
     auto st = reader_->read(
         [&](const TcpConn& c) {
@@ -323,8 +336,10 @@ Result<bool> Sampler::sample() {
         acc_.threads_max = std::max(acc_.threads_max, (*snap.sample.threads)->threads);
     if (snap.sockets) {
         acc_.connections_max = std::max(acc_.connections_max, snap.sockets->owned_connections);
-        for (const auto& l : snap.sockets->listeners)
+        for (const auto& l : snap.sockets->listeners) {
             if (l.owned) listening_.insert(l.local.port);
+            acc_.foreign_listeners = acc_.foreign_listeners || !l.owned;
+        }
         if (!snap.sockets->destinations.empty()) {
             const auto& d = snap.sockets->destinations.front();
             if (!acc_.busiest_destination || d.sockets > acc_.busiest_destination->sockets)

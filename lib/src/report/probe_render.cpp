@@ -81,6 +81,8 @@ json conns_json(const ConnEvidence& c) {
                          {"connections_sum", d.conns_sum},
                          {"waiting_sum", d.waiting_sum},
                          {"waiting_max", d.waiting_max},
+                         {"opened", d.opened},
+                         {"per_request", d.per_request},
                          {"reply_latency", hist_json(d.reply_latency)},
                          {"replies", d.replies},
                          {"reply_mean_s", d.reply_mean_s},
@@ -93,6 +95,9 @@ json conns_json(const ConnEvidence& c) {
              c.samples ? static_cast<double>(c.inbound_sum) / static_cast<double>(c.samples) : 0.0},
             {"inbound_pending_mean", c.mean_inbound_pending()},
             {"accepted", c.accepted},
+            {"inbound_kept_mean", c.mean_inbound_kept()},
+            {"inbound_kept_new", c.inbound_kept_new},
+            {"inbound_transient_sum", c.inbound_transient_sum},
             {"destinations", dests},
             {"nagle_held_samples", c.samples_nagle_held},
             {"nagle_held_sum", c.nagle_held_sum},
@@ -170,6 +175,7 @@ json sampled_json(const SampledEvidence& s) {
             {"listeners", listeners},
             {"somaxconn", s.somaxconn},
             {"counter_rates", s.counter_rates},
+            {"foreign_listeners", s.foreign_listeners},
             {"port_range", s.port_range},
             {"busiest_destination", dest}};
 }
@@ -257,10 +263,10 @@ std::string render_probe_text(const ProbeEvidence& e, const Verdict& v, bool col
     if (e.bpf) {
         const auto& t = e.bpf->tcp;
         out += fmt::format(
-            "; TCP on its ports: {} established, closed first by it {} / by peers {}, "
-            "{} retransmits, {} resets sent, {} received",
-            t.established, t.closed_first_local, t.closed_first_peer, t.retransmits, t.resets_sent,
-            t.resets_received);
+            "; TCP on its ports: {} established, closed first by it {} / by peers {}, {} ended "
+            "by a reset, {} retransmits, {} resets sent, {} received",
+            t.established, t.closed_first_local, t.closed_first_peer, t.aborted_established,
+            t.retransmits, t.resets_sent, t.resets_received);
     }
     out += "\n\n";
     std::string hists;
@@ -388,6 +394,7 @@ std::string render_probe_json(const ProbeEvidence& e, const Verdict& v) {
                       {"established", t.established},
                       {"closed_first_by_target", t.closed_first_local},
                       {"closed_first_by_peer", t.closed_first_peer},
+                      {"aborted_established", t.aborted_established},
                       {"time_wait_entered", t.time_wait_entered},
                       {"retransmits", t.retransmits},
                       {"resets_sent", t.resets_sent},

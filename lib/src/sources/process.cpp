@@ -161,6 +161,10 @@ Result<ThreadStats> read_thread_stats(const SysRoot& root, pid_t pid) {
     return s;
 }
 
+Result<FdTable> read_fd_table(const SysRoot& root, pid_t pid) {
+    return read_fds(root.proc(std::to_string(pid) + "/fd"));
+}
+
 Result<ProcessSnapshot> read_process(const SysRoot& root, pid_t pid, bool with_threads) {
     auto base = root.proc(std::to_string(pid));
     auto status = read_text(base / "status");

@@ -31,6 +31,15 @@ struct DestinationWait {
     uint64_t samples_waiting = 0;   // samples with at least one awaiting a reply
     uint64_t samples_all_busy = 0;  // samples with every connection awaiting a reply
     uint32_t waiting_max = 0;
+    // Connections to it first seen after the first sample. A client that opens
+    // a connection per request (FastCGI from nginx, HTTP/1.0 to an upstream)
+    // replaces every one of them within the window.
+    uint64_t opened = 0;
+    // Its connections are per-request: more were opened over the window than
+    // were ever open at once. Then a connection that has sent its request and
+    // received nothing yet is a reply awaited (the waits above count it), not a
+    // one-way stream.
+    bool per_request = false;
     // Request-to-reply times of exchanges that completed during the window, at
     // the kernel's clock-tick resolution (1-10 ms): TCP_INFO keeps no finer time.
     Log2Hist reply_latency;
@@ -65,6 +74,14 @@ struct ConnEvidence {
     uint32_t inbound_min = 0, inbound_max = 0;
     uint64_t inbound_sum = 0;  // connections held, summed over samples
     uint64_t accepted = 0;     // inbound connections first seen after the first sample
+    // Kept: inbound connections seen in this look and the one before - they
+    // outlived a look interval. Summed over every look but the first (which has
+    // no look before it). A server refusing past its cap keeps the same sockets
+    // look after look; the ones it refuses live far less than an interval.
+    uint64_t inbound_kept_sum = 0;
+    uint64_t inbound_transient_sum = 0;  // the others, over the same looks
+    uint64_t inbound_kept_new = 0;       // kept connections first seen after the first look
+    double mean_inbound_kept() const;
     std::vector<DestinationWait> destinations;  // most waited-on first
     // Nagle: a sub-MSS tail held unsent behind one small unacknowledged segment
     // that has waited far longer than the round trip for its ACK.
@@ -104,6 +121,8 @@ class ConnTracker {
     ConnEvidence evidence() const;
     // The remote ports of the target's own outbound connections seen so far.
     std::vector<uint16_t> destination_ports() const;
+    // Outbound connections first seen after the first sample, to any destination.
+    uint64_t outbound_opened() const;
 
   private:
     struct Seen {
@@ -114,10 +133,21 @@ class ConnTracker {
         int64_t dest = -1;  // index into destinations, for outbound connections
         uint32_t first_segs_in = 0, last_segs_in = 0;
         uint64_t waiting_samples = 0;
+        bool inbound_new = false;   // first seen after the first look
+        bool inbound_kept = false;  // seen in two looks in a row
+    };
+    // What one destination's looks add up to: its waits alone, or with its
+    // unanswered connections counted as waits too (chosen once the window
+    // shows whether its connections are per-request).
+    struct WaitTally {
+        uint64_t waiting_sum = 0, samples_waiting = 0, samples_all_busy = 0;
+        uint32_t waiting_max = 0;
+        void add(uint32_t conns, uint32_t waiting);
     };
     static void fold(const Seen& s, ConnEvidence& into);
     ConnEvidence acc_;
-    std::unordered_map<uint64_t, Seen> seen_;  // by inode
+    std::vector<WaitTally> waits_, waits_or_unanswered_;  // by index into destinations
+    std::unordered_map<uint64_t, Seen> seen_;             // by inode
     std::unordered_map<Endpoint, size_t, EndpointHash> dest_index_;
     std::unordered_set<uint64_t> inbound_seen_;
     bool first_ = true;
@@ -126,7 +156,10 @@ class ConnTracker {
 
 // Connection-level predicates, exposed for tests.
 bool awaiting_reply(const TcpConn& c);  // outbound: our request sent, its reply not here yet
-bool owes_reply(const TcpConn& c);      // inbound: a request arrived, not yet answered
+// Outbound: data sent and nothing ever received - a per-request connection's
+// request out, or a one-way stream (a log shipper): the destination's churn tells.
+bool unanswered(const TcpConn& c);
+bool owes_reply(const TcpConn& c);  // inbound: a request arrived, not yet answered
 bool nagle_held(const TcpConn& c);
 
 }  // namespace c10k

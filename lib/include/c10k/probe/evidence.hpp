@@ -69,6 +69,14 @@ struct TcpStat {
     uint64_t retransmits = 0, resets_sent = 0, resets_received = 0;
     uint64_t rcvqueue_full = 0, exceed_buf_limit = 0;
     uint64_t segments_in = 0, segments_small_window = 0;
+    // ESTABLISHED -> CLOSE: a reset sent (close() with data unread, SO_LINGER 0)
+    // or received; resets_sent does not see the first kind.
+    uint64_t aborted_established = 0;
+    // Ended by the target itself: a FIN first, or a reset it sent.
+    uint64_t ended_by_target() const {
+        return closed_first_local +
+               (aborted_established > resets_received ? aborted_established - resets_received : 0);
+    }
 };
 
 // The probe groups, each attached (or not) as one: what the `attached:` line,
@@ -237,6 +245,9 @@ struct SampledEvidence {
     int64_t somaxconn = 0;
     // Per-second rates of the namespace's counters over the window.
     std::map<std::string, double> counter_rates;
+    // A listening socket of the namespace that is not the target's was seen:
+    // then the namespace's passive opens are not all the target's accepts.
+    bool foreign_listeners = false;
     uint32_t port_range = 0;
     std::optional<DestinationUse> busiest_destination;
     std::vector<IntervalThroughput> throughput;  // one per interval

@@ -78,6 +78,8 @@ std::optional<std::string> find_limit_nofile(std::string_view unit_text);
 // themselves (walking every thread of a thread-per-connection server is the
 // costly part).
 Result<ProcessSnapshot> read_process(const SysRoot& root, pid_t pid, bool with_threads = true);
+// Only the fd table: how many fds are open and which are sockets.
+Result<FdTable> read_fd_table(const SysRoot& root, pid_t pid);
 
 // Just the per-thread switch and schedstat sums, for the second snapshot of a rate.
 Result<ThreadStats> read_thread_stats(const SysRoot& root, pid_t pid);
