@@ -20,7 +20,9 @@
 #include <sys/epoll.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <deque>
+#include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -37,7 +39,10 @@ void pingpong(long port, long conns, long secs, long pause_ms, long response_byt
     raise_nofile();
     int ep = ::epoll_create1(0);
     std::vector<int> fds;
-    char msg[32] = "ping-ping-ping-ping-ping-ping-p";
+    // C10K_LOAD_REQUEST: the request to send instead (a real server's protocol,
+    // such as "version\r\n" for memcached), at most 32 bytes.
+    std::string msg("ping-ping-ping-ping-ping-ping-p", 32);  // with its NUL, as ever
+    if (const char* req = std::getenv("C10K_LOAD_REQUEST")) msg = std::string(req).substr(0, 32);
     auto open_one = [&] {
         int fd = connect_to(static_cast<uint16_t>(port), false);
         ::fcntl(fd, F_SETFL, O_NONBLOCK);
@@ -62,7 +67,7 @@ void pingpong(long port, long conns, long secs, long pause_ms, long response_byt
     std::deque<Clock::time_point> reconnects;  // clients backing off before they reconnect
     std::unordered_map<int, uint64_t> generation;
     for (int fd : fds)
-        (void)!::write(fd, msg, sizeof msg);
+        (void)!::write(fd, msg.data(), msg.size());
     auto end = Clock::now() + std::chrono::seconds(secs);
     std::vector<epoll_event> events(1024);
     char buf[4096];
@@ -83,7 +88,7 @@ void pingpong(long port, long conns, long secs, long pause_ms, long response_byt
                 if (reconnect && backoff_ms > 0)
                     reconnects.push_back(now + std::chrono::milliseconds(backoff_ms));
                 else if (reconnect)
-                    (void)!::write(open_one(), msg, sizeof msg);
+                    (void)!::write(open_one(), msg.data(), msg.size());
                 continue;
             }
             if (r < 0) continue;
@@ -98,15 +103,15 @@ void pingpong(long port, long conns, long secs, long pause_ms, long response_byt
             if (pause_ms > 0)
                 due.push_back({now + std::chrono::milliseconds(pause_ms), fd, generation[fd]});
             else
-                (void)!::write(fd, msg, sizeof msg);
+                (void)!::write(fd, msg.data(), msg.size());
         }
         while (!reconnects.empty() && reconnects.front() <= now) {
-            (void)!::write(open_one(), msg, sizeof msg);
+            (void)!::write(open_one(), msg.data(), msg.size());
             reconnects.pop_front();
         }
         while (!due.empty() && due.front().at <= now) {
             if (generation[due.front().fd] == due.front().generation)
-                (void)!::write(due.front().fd, msg, sizeof msg);
+                (void)!::write(due.front().fd, msg.data(), msg.size());
             due.pop_front();
         }
     }

@@ -979,3 +979,70 @@ TEST(Verdict, RequestsWaitingWhileTheProcessStaysAtOneCoreOfTwoIsSerialised) {
         EXPECT_EQ(judge(loop).findings.front().id, "healthy") << with_bpf;
     }
 }
+
+// memcached -c 50 sets its own fd limit to 50 and refuses past its cap before
+// accept() could fail: the fds sit at the limit, yet every accept succeeds.
+// The cap is the application's; EMFILE would have made it the kernel's.
+TEST(Verdict, FdsAtALimitTheProcessSetsForItsOwnCapAreThatCapNotAnFdLimit) {
+    auto e = base();
+    e.comm = "memcached";
+    e.sampled.seconds = 3;
+    e.sampled.nofile_soft = 50;
+    e.sampled.fds_max = 50;
+    auto& c = e.sampled.conns;
+    c.samples = 40;
+    c.inbound_min = c.inbound_max = 32;
+    c.inbound_sum = 40 * 32;
+    c.inbound_kept_sum = 39 * 32;
+    e.bpf->syscall_seconds = 3;
+    e.bpf->syscalls = {call("accept4", 3867, 10'000'000)};
+    e.bpf->tcp.closed_first_local = 1233;
+    e.bpf->tcp.aborted_established = 2677;
+    auto v = judge(e);
+    ASSERT_EQ(v.findings.front().id, "app-connection-limit") << v.findings.front().title;
+    EXPECT_NE(v.findings.front().fix.front().find("memcached: -c"), std::string::npos);
+    auto named = ids(v);
+    EXPECT_EQ(std::count(named.begin(), named.end(), "fd-limit"), 0);
+    // The same count with accept() failing is the kernel's limit.
+    auto failing = e;
+    failing.bpf->syscalls = {call("accept4", 3867, 10'000'000, {{EMFILE, 3000}})};
+    EXPECT_EQ(judge(failing).findings.front().id, "fd-limit");
+    // Without BPF: connections arrive and the queue stays empty - it accepts them.
+    auto sampled = e;
+    sampled.bpf.reset();
+    sampled.mode = "sample";
+    sampled.sampled.counter_rates["Tcp.PassiveOpens"] = 1300;
+    ListenerSample l;
+    l.samples = 40;
+    l.backlog = 1024;
+    sampled.sampled.listeners = {l};
+    EXPECT_EQ(judge(sampled).findings.front().id, "app-connection-limit");
+    auto queued = sampled;  // it cannot accept: they wait in its queue
+    queued.sampled.listeners[0].waiting_samples = 40;
+    queued.sampled.listeners[0].queued_sum = 40 * 100;
+    EXPECT_EQ(judge(queued).findings.front().id, "fd-limit");
+}
+
+// memcached's maintainer threads sleep in clock_nanosleep between rounds while
+// its worker loops idle in epoll_wait: those sleeps hold up no request.
+TEST(Verdict, ATimerThreadsSleepsBesideIdleLoopsAreNotBlocking) {
+    auto e = base(false);
+    auto& s = e.sampled;
+    s.samples = 46;
+    s.thread_samples = 368;
+    s.sleeping = 364;
+    s.running = 4;
+    s.blocked_in = {{"clock_nanosleep", 46}, {"epoll_wait", 134}, {"futex", 184}};
+    s.loop_looks = 138;
+    s.loop_idle = 134;
+    s.loop_running = 4;
+    s.timer_sleeps = 46;
+    s.conns.samples = 46;
+    s.conns.inbound_pending_sum = 63;  // 1.4 requests in progress: busy, not waiting
+    EXPECT_EQ(judge(e).findings.front().id, "healthy");
+    // The same sleeps in threads that are not timers (handlers sleeping with
+    // requests waiting on them) are blocking.
+    auto handlers = e;
+    handlers.sampled.timer_sleeps = 0;
+    EXPECT_EQ(judge(handlers).findings.front().id, "off-cpu-blocking");
+}

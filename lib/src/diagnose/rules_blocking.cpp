@@ -32,8 +32,17 @@ void Judge::blocking_and_locks() {
                             count_of(s.blocked_in, syscalls::kWorkWaits);
             if (auto it = s.blocked_in.find(syscalls::kFutex); it != s.blocked_in.end())
                 idle += it->second - std::min(it->second, s.futex_active);
+            // A timer thread's sleeps hold up no request when none waits, or
+            // when the event loops that serve the requests are free most of
+            // the time (memcached's maintainers beside its idle workers).
+            bool timers_aside =
+                s.conns.mean_inbound_pending() < 1 ||
+                (s.loop_looks > 0 && static_cast<double>(s.loop_idle) >=
+                                         kMostOfTheTime * static_cast<double>(s.loop_looks));
+            if (timers_aside) idle += s.timer_sleeps;
             uint64_t working = s.thread_samples - std::min(idle, s.thread_samples);
             uint64_t blocked = s.disk + count_of(s.blocked_in, syscalls::kBlocking);
+            if (timers_aside) blocked -= std::min(blocked, s.timer_sleeps);
             blocking = working >= kMinSamples && blocked >= kMinSamples
                            ? static_cast<double>(blocked) / static_cast<double>(working)
                            : 0;

@@ -394,6 +394,18 @@ void Judge::refusing_cap() {
     auto want = static_cast<uint64_t>(std::max(2 * std::ceil(kept), kept + 100));
     f.fix = cap_fixes();
     if (auto own = max_clients_setting(e.comm, want)) f.fix.insert(f.fix.begin(), *own);
+    // memcached sets its fd limit to its cap, Redis fits its cap to the limit:
+    // then the limit must rise with the cap.
+    if (s.nofile_soft > 0 &&
+        static_cast<double>(s.fds_max) >= kFdPinned * static_cast<double>(s.nofile_soft)) {
+        ev(f, "fds_open_max", "open fds (max seen)", static_cast<double>(s.fds_max), units::fds);
+        ev(f, "nofile_soft", "RLIMIT_NOFILE soft limit", static_cast<double>(s.nofile_soft),
+           units::fds);
+        f.fix.insert(f.fix.begin() + 1,
+                     fmt::format("and its fd limit with it (it holds {} of {}): LimitNOFILE= in "
+                                 "its unit, ulimit -n in its start script",
+                                 s.fds_max, s.nofile_soft));
+    }
     out.push_back(std::move(f));
 }
 

@@ -22,7 +22,7 @@ Judge::Judge(const ProbeEvidence& evidence)
     emfile = b ? b->errno_count(EMFILE) + b->errno_count(ENFILE) : 0;
     bool pinned = s.nofile_soft > 0 &&
                   static_cast<double>(s.fds_max) >= kFdPinned * static_cast<double>(s.nofile_soft);
-    fd_limited = emfile > 0 || pinned;
+    fd_limited = emfile > 0 || (pinned && !accepts_at_its_limit());
     double secs = std::max(s.seconds, 1e-3);
     switches = b && s.seconds > 0
                    ? static_cast<double>(b->sched.voluntary + b->sched.involuntary) / secs
@@ -74,6 +74,28 @@ Judge::Judge(const ProbeEvidence& evidence)
     find_pool();
     find_poll_scan();
     find_starving_dependency();
+}
+
+// A process can sit at its fd limit by design: memcached sets its limit to -c,
+// Redis sizes maxclients to fit its limit, and both refuse past their cap
+// themselves, accepting each connection first. The limit bites only when
+// accept() fails. BPF sees the failures: accepts that went through with not
+// one EMFILE say the count is the process's own cap (refusing_cap), not the
+// kernel's. Without BPF: a process that cannot accept leaves new connections
+// in its accept queue, so queues empty in most looks while connections keep
+// arriving (every listener in the namespace the target's) say it accepts.
+bool Judge::accepts_at_its_limit() const {
+    if (b && sys_s > 0)
+        return emfile == 0 &&
+               b->calls_of({"accept", "accept4"}) - b->errors_of({"accept", "accept4"}) >=
+                   kMinAccepts;
+    if (s.foreign_listeners || s.listeners.empty()) return false;
+    if (rate(s, "Tcp.PassiveOpens") * s.seconds < kMinConnections) return false;
+    for (const auto& l : s.listeners)
+        if (l.samples < kMinSamples || static_cast<double>(l.waiting_samples) >=
+                                           kQueueFullSteady * static_cast<double>(l.samples))
+            return false;
+    return true;
 }
 
 // A process waiting for its dependency while that dependency burns the host's

@@ -124,6 +124,10 @@ constexpr double kAbortedShare = 0.25;
 constexpr double kEvictedPlateau = 0.25;
 // Connections accepted in the window below which a few aborts would decide.
 constexpr double kMinConnections = 100;
+// Accepts that went through at the fd limit, with no EMFILE, before the count
+// is the process's own cap: more than a few, so a lucky moment between two
+// closes does not decide (each accept at a true limit fails).
+constexpr uint64_t kMinAccepts = 10;
 // A refused connection lives one pass of the server's accept loop: accept, one
 // short write (the error), close - microseconds of its time, with nothing to
 // wait for from the client. A busy loop takes about a millisecond a turn (see
@@ -228,6 +232,7 @@ class Judge {
     void find_pool();
     void find_poll_scan();
     void find_starving_dependency();
+    bool accepts_at_its_limit() const;
 
     const ProbeEvidence& e;
     const SampledEvidence& s;

@@ -425,6 +425,14 @@ SampledEvidence Sampler::evidence() const {
         // process's only thread, which serves whatever it serves, though a loop
         // blocked nearly all the time may never be caught in its epoll_wait.
         e.file_lock_waits += t.file_lock;
+        uint64_t sleeps = 0, other_blocked = 0;
+        for (const auto& [nr, n] : t.blocked_by_nr)
+            (syscalls::is_one_of(syscall_name(nr), syscalls::kSleeps) ? sleeps : other_blocked) +=
+                n;
+        uint64_t asleep = t.looks - std::min(t.looks, t.running);
+        if (t.in_readiness == 0 && t.futex_samples == 0 && t.file_lock == 0 && other_blocked == 0 &&
+            sleeps > 0 && static_cast<double>(sleeps) >= 0.9 * static_cast<double>(asleep))
+            e.timer_sleeps += sleeps;
         if (t.in_readiness > 0 || thread_cpu_.size() == 1) {
             e.loop_looks += t.looks;
             e.loop_idle += t.in_readiness;

@@ -176,6 +176,7 @@ json sampled_json(const SampledEvidence& s) {
             {"somaxconn", s.somaxconn},
             {"counter_rates", s.counter_rates},
             {"foreign_listeners", s.foreign_listeners},
+            {"timer_sleeps", s.timer_sleeps},
             {"port_range", s.port_range},
             {"busiest_destination", dest}};
 }

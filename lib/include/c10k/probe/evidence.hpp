@@ -236,6 +236,12 @@ struct SampledEvidence {
     // Thread-samples asleep waiting for a file lock (flock, fcntl F_SETLKW):
     // always a lock that another thread or process holds.
     uint64_t file_lock_waits = 0;
+    // Thread-samples of timer threads asleep in a sleep: threads that, when not
+    // running, sleep in nanosleep/clock_nanosleep in 90% of their looks and
+    // never wait for input or a lock (memcached's LRU maintainer, Redis's
+    // cron). Their sleeps pace their own work; they hold up a request only
+    // when requests wait.
+    uint64_t timer_sleeps = 0;
     std::map<std::string, uint64_t, std::less<>> loop_blocked_in;
     // Thread-samples inside poll/ppoll/select/pselect6, and the fd counts they passed.
     uint64_t poll_samples = 0, poll_nfds_sum = 0;

@@ -30,6 +30,8 @@ inline constexpr std::array<std::string_view, 5> kWorkWaits = {"accept", "accept
 // disk to make data durable.
 inline constexpr std::array<std::string_view, 5> kBlocking = {
     "nanosleep", "clock_nanosleep", "fsync", "fdatasync", "sync_file_range"};
+// Of those, the sleeps: a timer thread's pacing as much as a handler's blocking.
+inline constexpr std::array<std::string_view, 2> kSleeps = {"nanosleep", "clock_nanosleep"};
 // Taking a new connection; making one.
 inline constexpr std::array<std::string_view, 2> kAccepts = {"accept4", "accept"};
 inline constexpr std::array<std::string_view, 1> kConnects = {"connect"};
