@@ -569,7 +569,9 @@ void run_worker_pool(long workers, long ms, long secs) {
                 set_read_timeout(c, 1000);
                 if (read_request(c, buf, sizeof buf)) {
                     std::this_thread::sleep_for(std::chrono::milliseconds(ms));
-                    write_all(c, "reply-from-worker-0123456789abc", 32);
+                    // A whole HTTP response, so a real proxy (nginx) relays it.
+                    static const char kReply[] = "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok";
+                    write_all(c, kReply, sizeof kReply - 1);
                 }
                 ::close(c);
             }
