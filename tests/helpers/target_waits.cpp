@@ -50,6 +50,21 @@ bool write_all(int fd, const char* p, size_t len) {
     return true;
 }
 
+// Adds `fd` to the epoll set `ep`, for input.
+void watch_input(int ep, int fd) {
+    epoll_event ev{EPOLLIN, {}};
+    ev.data.fd = fd;
+    ::epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+// A new epoll set watching the listener `l`, made nonblocking to accept in a loop.
+int epoll_on_listener(int l) {
+    ::fcntl(l, F_SETFL, O_NONBLOCK);
+    int ep = ::epoll_create1(0);
+    watch_input(ep, l);
+    return ep;
+}
+
 // Ends every blocking read once the deadline passes, so workers exit by themselves.
 void set_read_timeout(int fd, int ms) {
     timeval tv{ms / 1000, (ms % 1000) * 1000};
@@ -439,11 +454,7 @@ void run_evicting(long cap, long secs) {
     int l = make_listener(0, 1024);
     ready(port_of(l));
     auto end = deadline_after(secs);
-    ::fcntl(l, F_SETFL, O_NONBLOCK);
-    int ep = ::epoll_create1(0);
-    epoll_event ev{EPOLLIN, {}};
-    ev.data.fd = l;
-    ::epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev);
+    int ep = epoll_on_listener(l);
     std::unordered_map<int, Clock::time_point> last_active;
     std::vector<epoll_event> events(256);
     char buf[4096];
@@ -461,9 +472,7 @@ void run_evicting(long cap, long secs) {
                         ::close(idlest->first);
                         last_active.erase(idlest);
                     }
-                    epoll_event cev{EPOLLIN, {}};
-                    cev.data.fd = c;
-                    ::epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
+                    watch_input(ep, c);
                     last_active[c] = Clock::now();
                 }
                 continue;
@@ -653,11 +662,7 @@ void run_refusing(long cap, long secs) {
     int l = make_listener(0, 1024);
     ready(port_of(l));
     auto end = deadline_after(secs);
-    ::fcntl(l, F_SETFL, O_NONBLOCK);
-    int ep = ::epoll_create1(0);
-    epoll_event ev{EPOLLIN, {}};
-    ev.data.fd = l;
-    ::epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev);
+    int ep = epoll_on_listener(l);
     long held = 0;
     std::vector<epoll_event> events(256);
     char buf[4096];
@@ -675,9 +680,7 @@ void run_refusing(long cap, long secs) {
                         continue;
                     }
                     ++held;
-                    epoll_event cev{EPOLLIN, {}};
-                    cev.data.fd = c;
-                    ::epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
+                    watch_input(ep, c);
                 }
                 continue;
             }

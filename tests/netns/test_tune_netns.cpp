@@ -126,7 +126,7 @@ TEST(Tune, TimeWaitOverflowBehindCloseAfterReplyRaisesTheBuckets) {
     REQUIRE_PRIVATE_NETNS();
     ScopedSysctl buckets("/proc/sys/net/ipv4/tcp_max_tw_buckets", "32");
     Scenario s(target({"close-after-reply", "40"}),
-               driver({"pingpong-reconnect", "PORT", "20", "40", "50"}));
+               driver({"pingpong-reconnect", "PORT", "20", "40", "50", "0", "50"}));
     ASSERT_TRUE(s.ok());
     StateDirectory state;
     auto t = tune({"--pid", std::to_string(s.pid()), "--rounds", "1", "--mode", "sample"}, state);
