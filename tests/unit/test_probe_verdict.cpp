@@ -1046,3 +1046,29 @@ TEST(Verdict, ATimerThreadsSleepsBesideIdleLoopsAreNotBlocking) {
     handlers.sampled.timer_sleeps = 0;
     EXPECT_EQ(judge(handlers).findings.front().id, "off-cpu-blocking");
 }
+
+// One mechanism for symptoms: TCP memory pressure shrinks every socket's
+// window, so the tiny windows it brings are its consequence, not a verdict of
+// their own; the cause says which findings it accounts for.
+TEST(Verdict, ACauseAccountsForTheSymptomsItsMechanismBrings) {
+    auto e = base();
+    e.bpf->tcp.segments_in = 10'000;
+    e.bpf->tcp.segments_small_window = 6'000;
+    e.bpf->syscalls = {call("read", 20'000, 100'000'000)};
+    e.bpf->syscalls[0].bytes = 20'000 * 300;
+    e.sampled.counter_rates["TcpExt.TCPMemoryPressures"] = 2;
+    auto v = judge(e);
+    ASSERT_EQ(v.findings.front().id, "tcp-memory-pressure");
+    EXPECT_EQ(v.findings.front().accounts_for, std::vector<std::string>{"socket-buffer-limited"});
+    auto buffers = std::find_if(v.findings.begin(), v.findings.end(),
+                                [](const Finding& f) { return f.id == "socket-buffer-limited"; });
+    ASSERT_NE(buffers, v.findings.end());
+    EXPECT_EQ(buffers->severity, Severity::warn);
+    EXPECT_EQ(buffers->why.rfind("A consequence of tcp-memory-pressure", 0), 0u) << buffers->why;
+    // Alone, the tiny windows are the verdict, and account for nothing.
+    auto alone = e;
+    alone.sampled.counter_rates.erase("TcpExt.TCPMemoryPressures");
+    auto w = judge(alone);
+    EXPECT_EQ(w.findings.front().id, "socket-buffer-limited");
+    EXPECT_TRUE(w.findings.front().accounts_for.empty());
+}

@@ -13,26 +13,37 @@ namespace sc = syscalls;
 // An app at its cap: accepts that stall, and threads waiting for a slot.
 constexpr std::array<std::string_view, 3> kCapWaits = {"accept4", "accept", sc::kFutex};
 
+// What each cause brings along. An fd limit leaves connections unaccepted, so
+// the accept queue fills; thread storms and fd scans burn the CPU they are
+// seen by; an application at its cap fills its accept queue and parks the
+// threads that wait for a slot; TCP memory pressure shrinks every socket's
+// buffer.
+constexpr std::array<Bottleneck, 1> kFdLimitBrings = {B::accept_queue_overflow};
+constexpr std::array<Bottleneck, 1> kBurnsCpu = {B::cpu_saturated};
+constexpr std::array<Bottleneck, 2> kCapBrings = {B::accept_queue_overflow, B::lock_contention};
+constexpr std::array<Bottleneck, 1> kPressureBrings = {B::socket_buffer_limited};
+
 // In enum order; the static_assert below keeps the two in step.
 constexpr BottleneckInfo kTable[] = {
     {B::fd_limit, "fd-limit", 100, "RLIMIT_NOFILE reached: accept()/socket() fail with EMFILE",
-     sc::kAccepts, ExtraHist::none},
+     sc::kAccepts, ExtraHist::none, kFdLimitBrings},
     {B::ephemeral_port_exhaustion, "ephemeral-port-exhaustion", 95,
      "local ports to one destination nearly used up: connect() slow, then EADDRNOTAVAIL",
      sc::kConnects, ExtraHist::none},
     {B::poll_scaling, "poll-scaling", 93,
      "readiness found by scanning every fd with select()/poll(): cost grows with idle connections",
-     sc::kFdScans, ExtraHist::none},
+     sc::kFdScans, ExtraHist::none, kBurnsCpu},
     {B::context_switch_storm,
      "context-switch-storm",
      90,
      "thread per connection: the scheduler, not the work, takes the time",
      {},
-     ExtraHist::none},
+     ExtraHist::none,
+     kBurnsCpu},
     {B::app_connection_limit, "app-connection-limit", 88,
      "the application's own cap (workers, max clients, a connection pool) is full while the "
      "machine has headroom",
-     kCapWaits, ExtraHist::reply_latency},
+     kCapWaits, ExtraHist::reply_latency, kCapBrings},
     {B::downstream_bound,
      "downstream-bound",
      86,
@@ -73,7 +84,8 @@ constexpr BottleneckInfo kTable[] = {
      65,
      "TCP memory past tcp_mem's pressure mark: every socket's buffers shrink",
      {},
-     ExtraHist::none},
+     ExtraHist::none,
+     kPressureBrings},
     {B::time_wait_overflow,
      "time-wait-overflow",
      60,

@@ -112,6 +112,29 @@ void Judge::find_starving_dependency() {
         starving_dependency = d;
 }
 
+// One mechanism for "a symptom a stronger cause explains": the vocabulary
+// says what each cause brings along; when a cause stands at CRIT, each CRIT
+// finding it brings becomes a WARN that names it, and the cause lists them.
+// (Rules that know more - the resets a TIME_WAIT overflow accounts for, a
+// dependency holding the host's CPU - already demote in place.)
+void Judge::explain_symptoms() {
+    for (auto& cause : out) {
+        auto id = cause.id.bottleneck();
+        if (!id || cause.severity != Severity::crit) continue;
+        for (auto& symptom : out) {
+            auto sid = symptom.id.bottleneck();
+            if (&symptom == &cause || !sid || symptom.severity != Severity::crit) continue;
+            const auto& brings = info(*id).accounts_for;
+            if (std::find(brings.begin(), brings.end(), *sid) == brings.end()) continue;
+            symptom.severity = Severity::warn;
+            symptom.why =
+                fmt::format("A consequence of {}{}. {}", cause.id.name(),
+                            cause.subject.empty() ? "" : " (" + cause.subject + ")", symptom.why);
+            cause.accounts_for.emplace_back(symptom.id.name());
+        }
+    }
+}
+
 Verdict Judge::run() {
     for (auto rule :
          {&Judge::fd_limit, &Judge::accept_queue, &Judge::refusing_cap, &Judge::evicting_cap,
@@ -121,6 +144,7 @@ Verdict Judge::run() {
           &Judge::serialised})
         (this->*rule)();
 
+    explain_symptoms();
     // Worse severity first (a symptom a cause explains is demoted to WARN), then
     // the vocabulary's rank: causes above the symptoms they bring.
     auto rank = [](const Finding& f) {

@@ -233,6 +233,7 @@ class Judge {
     void find_poll_scan();
     void find_starving_dependency();
     bool accepts_at_its_limit() const;
+    void explain_symptoms();
 
     const ProbeEvidence& e;
     const SampledEvidence& s;

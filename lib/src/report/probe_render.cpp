@@ -3,6 +3,7 @@
 #include "c10k/report/output.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -253,6 +254,8 @@ std::string render_probe_text(const ProbeEvidence& e, const Verdict& v, bool col
         for (const auto& ev : f.evidence)
             out += fmt::format("     {:<44} {}\n", ev.label, evidence_text(ev));
         if (!f.why.empty()) out += "     why: " + f.why + "\n";
+        if (!f.accounts_for.empty())
+            out += fmt::format("     accounts for: {}\n", fmt::join(f.accounts_for, ", "));
         for (const auto& fix : f.fix)
             out += "     fix: " + fix + "\n";
         out += "\n";
@@ -293,6 +296,7 @@ std::string render_probe_json(const ProbeEvidence& e, const Verdict& v) {
     for (const auto& f : v.findings) {
         auto j = finding_json(f);
         j["confidence"] = f.confidence;
+        j["accounts_for"] = f.accounts_for;
         findings.push_back(j);
     }
     const auto& top = v.findings.front();
@@ -347,6 +351,7 @@ std::string render_probe_json(const ProbeEvidence& e, const Verdict& v) {
             for (const auto& x : v.followed->findings) {
                 auto j = finding_json(x);
                 j["confidence"] = x.confidence;
+                j["accounts_for"] = x.accounts_for;
                 fj["findings"].push_back(j);
             }
         }

@@ -46,6 +46,10 @@ struct BottleneckInfo {
     // Syscalls whose latency histograms back a finding of this id (BPF mode).
     std::span<const std::string_view> syscalls;
     ExtraHist extra;
+    // The findings this cause brings along by its own mechanism: when both
+    // stand, those are its symptoms (WARN, "a consequence of ..."), and this
+    // finding says it accounts for them.
+    std::span<const Bottleneck> accounts_for = {};
 };
 
 std::span<const BottleneckInfo> bottlenecks();
