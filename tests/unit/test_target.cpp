@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Finding the server by port or unit, and probe's Prometheus textfile.
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
 #include <cstdio>
 #include <string>
@@ -189,4 +190,32 @@ TEST(ProbePrometheus, PromtoolAcceptsIt) {
     ASSERT_NE(p, nullptr);
     std::fputs(out.c_str(), p);
     EXPECT_EQ(::pclose(p), 0) << out;
+}
+
+// --follow: the dependency's own verdict reaches the textfile, by destination
+// and command.
+TEST(ProbePrometheus, AFollowedDependencysVerdictIsExported) {
+    auto e = prom_evidence();
+    auto v = prom_verdict();
+    const std::string t = R"(comm="shop \"api\"",unit="shop.service")";
+    EXPECT_EQ(render_probe_prometheus(e, v).find("dependency_verdict"), std::string::npos)
+        << "nothing followed, nothing said";
+    FollowedProbe f;
+    f.destination.family = AF_INET;
+    f.destination.addr = {127, 0, 0, 1};
+    f.destination.port = 5432;
+    f.pid = 812;
+    f.comm = "postgres";
+    e.followed = f;
+    auto dep = std::make_shared<Verdict>();
+    Finding cpu(Bottleneck::cpu_saturated);
+    cpu.severity = Severity::crit;
+    dep->findings = {cpu};
+    v.followed = dep;
+    auto out = render_probe_prometheus(e, v);
+    EXPECT_TRUE(has_line(out, "c10k_doctor_probe_dependency_verdict{" + t +
+                                  R"(,destination="127.0.0.1:5432",dependency_comm="postgres",)" +
+                                  R"(id="cpu-saturated"} 1)"))
+        << out;
+    EXPECT_EQ(out.find("812"), std::string::npos) << "no PID";
 }

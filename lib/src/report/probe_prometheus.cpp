@@ -40,6 +40,19 @@ std::string render_probe_prometheus(const ProbeEvidence& e, const Verdict& v) {
                  "The probe's answer: 1 for the bottleneck it names (healthy when none).");
         w.add("c10k_doctor_probe_verdict", with("id", fmt::format("{}", v.findings.front().id)), 1);
     }
+    // --follow: what the dependency's own probe found, by the destination the
+    // target waits on and the dependency's command (never its PID).
+    if (e.followed && v.followed && !v.followed->findings.empty()) {
+        w.family("c10k_doctor_probe_dependency_verdict",
+                 "--follow: the verdict on the local process serving the destination the target "
+                 "waits on most: 1 for the bottleneck it names.");
+        w.add("c10k_doctor_probe_dependency_verdict",
+              target + "," +
+                  labels({{"destination", e.followed->destination.to_string()},
+                          {"dependency_comm", e.followed->comm},
+                          {"id", fmt::format("{}", v.followed->findings.front().id)}}),
+              1);
+    }
     w.family("c10k_doctor_probe_finding",
              "Each finding by id, severity and subject; the value is its rank, 1 the verdict.");
     w.family("c10k_doctor_probe_finding_confidence",
