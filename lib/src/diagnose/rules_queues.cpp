@@ -85,11 +85,8 @@ void Judge::accept_queue() {
                    c.inbound_max - c.inbound_min <= plateau_slack;
     double window = std::max(s.seconds, 1e-3);
     // Accepts: counted by BPF when syscalls were traced, else new connections seen.
-    double accepts_per_s = b && sys_s > 0
-                               ? static_cast<double>(b->calls_of({"accept", "accept4"}) -
-                                                     b->errors_of({"accept", "accept4"})) /
-                                     sys_s
-                               : static_cast<double>(c.accepted) / window;
+    double accepts_per_s = b && sys_s > 0 ? static_cast<double>(accepts_ok()) / sys_s
+                                          : static_cast<double>(c.accepted) / window;
     bool full_steady = full && full->samples >= kMinSamples && full_share >= kQueueFullSteady;
     double queued_mean =
         waiting ? static_cast<double>(waiting->queued_sum) / static_cast<double>(waiting->samples)
@@ -237,9 +234,7 @@ void Judge::syn_backlog() {
 // overflow. Those are the time-wait-overflow finding's; only the aborts beyond
 // them can be the process's own.
 void Judge::evicting_cap() {
-    if (fd_limited) return;
-    for (const auto& f : out)
-        if (f.id == Bottleneck::app_connection_limit) return;  // refused, not evicted
+    if (fd_limited || named(Bottleneck::app_connection_limit)) return;  // refused, not evicted
     const auto& c = s.conns;
     double window = std::max(s.seconds, 1e-3);
     double ns_aborted =
@@ -329,9 +324,8 @@ void Judge::evicting_cap() {
 // serves one-shot ones at a high rate would look the same; the BPF mode at
 // least checks that the server, not the client, ended the short ones.
 void Judge::refusing_cap() {
-    if (fd_limited || cpu_limited) return;
-    for (const auto& f : out)
-        if (f.id == Bottleneck::app_connection_limit) return;  // the cap is already named
+    // The cap may be named already (a full accept queue at a plateau).
+    if (fd_limited || cpu_limited || named(Bottleneck::app_connection_limit)) return;
     const auto& c = s.conns;
     if (c.samples < kMinSamples || c.inbound_max == 0) return;
     double window = std::max(s.seconds, 1e-3);
@@ -340,9 +334,7 @@ void Judge::refusing_cap() {
     // listener in the namespace is.
     double accepts_per_s = 0;
     if (b && sys_s > 0)
-        accepts_per_s = static_cast<double>(b->calls_of({"accept", "accept4"}) -
-                                            b->errors_of({"accept", "accept4"})) /
-                        sys_s;
+        accepts_per_s = static_cast<double>(accepts_ok()) / sys_s;
     else if (!s.foreign_listeners)
         accepts_per_s = rate(s, "Tcp.PassiveOpens");
     double kept = c.mean_inbound_kept();

@@ -84,11 +84,16 @@ Judge::Judge(const ProbeEvidence& evidence)
 // kernel's. Without BPF: a process that cannot accept leaves new connections
 // in its accept queue, so queues empty in most looks while connections keep
 // arriving (every listener in the namespace the target's) say it accepts.
+uint64_t Judge::accepts_ok() const {
+    return b ? b->calls_of(syscalls::kAccepts) - b->errors_of(syscalls::kAccepts) : 0;
+}
+
+bool Judge::named(Bottleneck id) const {
+    return std::any_of(out.begin(), out.end(), [id](const Finding& f) { return f.id == id; });
+}
+
 bool Judge::accepts_at_its_limit() const {
-    if (b && sys_s > 0)
-        return emfile == 0 &&
-               b->calls_of({"accept", "accept4"}) - b->errors_of({"accept", "accept4"}) >=
-                   kMinAccepts;
+    if (b && sys_s > 0) return emfile == 0 && accepts_ok() >= kMinAccepts;
     if (s.foreign_listeners || s.listeners.empty()) return false;
     if (rate(s, "Tcp.PassiveOpens") * s.seconds < kMinConnections) return false;
     for (const auto& l : s.listeners)

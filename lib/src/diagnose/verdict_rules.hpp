@@ -233,6 +233,10 @@ class Judge {
     void find_poll_scan();
     void find_starving_dependency();
     bool accepts_at_its_limit() const;
+    // accept() calls that returned a connection, while syscalls were traced (BPF).
+    uint64_t accepts_ok() const;
+    // A finding of this id is already out (a later rule defers to it).
+    bool named(Bottleneck id) const;
     void explain_symptoms();
 
     const ProbeEvidence& e;

@@ -151,13 +151,17 @@ void ConnTracker::add(const std::vector<TcpConn>& conns,
             waits_or_unanswered_.emplace_back();
         }
         seen.dest = static_cast<int64_t>(it->second);
-        if (seen_fresh && !first_) ++acc_.destinations[it->second].opened;
+        if (seen_fresh && !first_) {
+            ++acc_.destinations[it->second].opened;
+            ++outbound_opened_;
+        }
         auto& pd = per_dest[key];
         ++pd.conns;
         bool waits = awaiting_reply(c) || read_blocked.count(c.inode) > 0;
-        if (!waits && unanswered(c)) ++pd.unanswered;
-        if (waits || unanswered(c)) {
-            pd.waiting += waits ? 1 : 0;
+        bool asks = !waits && unanswered(c);
+        pd.waiting += waits ? 1 : 0;
+        pd.unanswered += asks ? 1 : 0;
+        if (waits || asks) {
             auto& d = acc_.destinations[it->second];
             if (++seen.waiting_samples > d.busiest_waits) {
                 d.busiest_waits = seen.waiting_samples;
@@ -237,13 +241,6 @@ std::vector<uint16_t> ConnTracker::destination_ports() const {
         if (std::find(out.begin(), out.end(), d.remote.port) == out.end())
             out.push_back(d.remote.port);
     return out;
-}
-
-uint64_t ConnTracker::outbound_opened() const {
-    uint64_t n = 0;
-    for (const auto& d : acc_.destinations)
-        n += d.opened;
-    return n;
 }
 
 ConnEvidence ConnTracker::evidence() const {

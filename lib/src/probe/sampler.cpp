@@ -237,6 +237,10 @@ void Sampler::note_listener(const Endpoint& local, uint32_t backlog, uint32_t qu
 
 namespace {
 constexpr uint64_t kRefreshFdsMax = 1024;
+// A timer thread: asleep in a sleep call in at least this share of the looks
+// it is not running. The rest allows a look that caught it between its wake
+// and its next sleep in some other short call.
+constexpr double kTimerSleepShare = 0.9;
 }  // namespace
 
 void Sampler::sample_conns(Clock::time_point at) {
@@ -251,9 +255,11 @@ void Sampler::sample_conns(Clock::time_point at) {
     // been seen. readlink costs ~1.5 us an fd, so at kRefreshFdsMax a look's
     // refresh costs about what its sock_diag dump does; past it, per-request
     // connections show only at full samples and their waits are undercounted.
-    if (conns_.outbound_opened() > 0 && acc_.fds_max <= kRefreshFdsMax)
+    // A full sample has just read it.
+    if (!fds_fresh_ && conns_.outbound_opened() > 0 && acc_.fds_max <= kRefreshFdsMax)
         if (auto fds = read_fd_table(SysRoot{}, pid_))
             owned_inodes_ = std::move(fds->socket_inodes);
+    fds_fresh_ = false;
     scratch_.clear();
     auto st = reader_->read(
         [&](const TcpConn& c) {
@@ -328,7 +334,10 @@ Result<bool> Sampler::sample() {
         }
     if (snap.process) {
         comm_ = snap.process->comm;
-        if (snap.process->fds) owned_inodes_ = snap.process->fds->socket_inodes;
+        if (snap.process->fds) {
+            owned_inodes_ = snap.process->fds->socket_inodes;
+            fds_fresh_ = true;
+        }
         if (snap.process->nofile) acc_.nofile_soft = snap.process->nofile->soft;
         if (snap.process->fds) acc_.fds_max = std::max(acc_.fds_max, snap.process->fds->open);
     }
@@ -431,7 +440,8 @@ SampledEvidence Sampler::evidence() const {
                 n;
         uint64_t asleep = t.looks - std::min(t.looks, t.running);
         if (t.in_readiness == 0 && t.futex_samples == 0 && t.file_lock == 0 && other_blocked == 0 &&
-            sleeps > 0 && static_cast<double>(sleeps) >= 0.9 * static_cast<double>(asleep))
+            sleeps > 0 &&
+            static_cast<double>(sleeps) >= kTimerSleepShare * static_cast<double>(asleep))
             e.timer_sleeps += sleeps;
         if (t.in_readiness > 0 || thread_cpu_.size() == 1) {
             e.loop_looks += t.looks;

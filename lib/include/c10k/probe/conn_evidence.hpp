@@ -122,7 +122,7 @@ class ConnTracker {
     // The remote ports of the target's own outbound connections seen so far.
     std::vector<uint16_t> destination_ports() const;
     // Outbound connections first seen after the first sample, to any destination.
-    uint64_t outbound_opened() const;
+    uint64_t outbound_opened() const { return outbound_opened_; }
 
   private:
     struct Seen {
@@ -147,7 +147,8 @@ class ConnTracker {
     static void fold(const Seen& s, ConnEvidence& into);
     ConnEvidence acc_;
     std::vector<WaitTally> waits_, waits_or_unanswered_;  // by index into destinations
-    std::unordered_map<uint64_t, Seen> seen_;             // by inode
+    uint64_t outbound_opened_ = 0;
+    std::unordered_map<uint64_t, Seen> seen_;  // by inode
     std::unordered_map<Endpoint, size_t, EndpointHash> dest_index_;
     std::unordered_set<uint64_t> inbound_seen_;
     bool first_ = true;

@@ -108,6 +108,7 @@ class Sampler {
     TaskFiles files_;
     std::optional<TcpConnReader> reader_;
     std::unordered_set<uint64_t> owned_inodes_;
+    bool fds_fresh_ = false;  // owned_inodes_ read by this full sample
     std::unordered_set<uint16_t> listening_;
     std::unordered_set<uint64_t> read_blocked_;  // this sample's, see ConnTracker::add
     ConnTracker conns_;
