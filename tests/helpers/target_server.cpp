@@ -42,7 +42,8 @@
 //                                       SO_REUSEPORT listener, ~1 ms of CPU per request
 //   c10k-target two-writes SECONDS      keep-alive; each response in two writes, Nagle on
 //   c10k-target two-writes-nodelay SECONDS    the same with TCP_NODELAY
-//   c10k-target poll-server SECONDS     a poll() loop over every connection it holds
+//   c10k-target poll-server SECONDS [TIMEOUT_MS]   a poll() loop over every connection it
+//                                       holds; TIMEOUT_MS 0 never sleeps (a busy poll)
 //   c10k-target flock-workers N SECONDS N threads taking turns on one lock file with
 //                                       flock(), each holding it 5 ms per job
 //   c10k-target flock-apart N SECONDS   the same, each on a lock file of its own (lookalike)
@@ -433,7 +434,7 @@ int main(int argc, char** argv) {
     } else if (mode == "proxy-per-request") {
         run_proxy_per_request(arg(argv, 2, argc), arg(argv, 3, argc));
     } else if (mode == "poll-server") {
-        run_poll_server(arg(argv, 2, argc));
+        run_poll_server(arg(argv, 2, argc), argc > 3 ? arg(argv, 3, argc) : 100);
     } else if (mode == "prefork") {
         prefork(arg(argv, 2, argc), arg(argv, 3, argc));
     } else if (mode == "exec-on-usr1") {

@@ -410,7 +410,7 @@ void run_two_writes(bool nodelay, long secs) {
 
 // A poll() loop over every connection it holds: echo for the active ones,
 // nothing for the idle ones - which it scans on every call all the same.
-void run_poll_server(long secs) {
+void run_poll_server(long secs, long timeout_ms) {
     raise_nofile();
     int l = make_listener(0, 4096);
     ::fcntl(l, F_SETFL, O_NONBLOCK);
@@ -419,7 +419,7 @@ void run_poll_server(long secs) {
     std::vector<pollfd> fds{{l, POLLIN, 0}};
     char buf[4096];
     while (Clock::now() < end) {
-        if (::poll(fds.data(), fds.size(), 100) <= 0) continue;
+        if (::poll(fds.data(), fds.size(), static_cast<int>(timeout_ms)) <= 0) continue;
         size_t n = fds.size();
         for (size_t i = 0; i < n; ++i) {
             if (!(fds[i].revents & POLLIN)) continue;

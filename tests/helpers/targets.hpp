@@ -16,7 +16,7 @@ void run_burst_accept(long backlog, long secs);
 void run_pegged_loop(long helpers, long secs);
 void run_spread_cpu(long threads, long secs);
 void run_two_writes(bool nodelay, long secs);
-void run_poll_server(long secs);
+void run_poll_server(long secs, long timeout_ms);
 void run_pipe_log(long drain_delay_ms, long secs);
 void run_flock_workers(long workers, bool shared, long secs);
 void run_worker_pool(long workers, long ms, long secs);

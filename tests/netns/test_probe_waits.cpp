@@ -411,6 +411,48 @@ TEST(ProbeWaits, PollOverTenFdsIsNotPollScaling) {
     EXPECT_GT(p.doc["poll"]["calls"], 0) << "poll() was seen";
 }
 
+// Sampling mode with a loop that never sleeps (poll timeout 0): /proc never
+// catches it inside poll(), so only the on-CPU samples name the call and read
+// its fd count from the registers saved at syscall entry.
+namespace {
+Probe busy_poll(const char* clients_idle, const char* verdict) {
+    Scenario s(target({"poll-server", "25", "0"}),
+               {C10K_TESTKIT_PATH, "burst", "PORT", clients_idle, "25"},
+               driver({"pingpong", "PORT", "10", "20"}));
+    EXPECT_TRUE(s.ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // all accepted
+    return verdict ? probe_expecting(verdict, s.pid(), "sample") : probe(s.pid(), "sample");
+}
+}  // namespace
+
+TEST(ProbeWaits, BusyPollOverTenThousandFdsWithoutBpf) {
+    REQUIRE_PRIVATE_NETNS();
+    auto p = busy_poll("10000", "poll-scaling");
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    const auto& cpu = p.doc["sampled"]["on_cpu"];
+    if (!cpu["sampled"].get<bool>())
+        GTEST_SKIP() << "no perf cpu-clock here: " << cpu["unavailable"].get<std::string>();
+    EXPECT_EQ(p.id, "poll-scaling") << p.doc.dump(2);
+    ASSERT_GT(cpu["fd_scan"]["samples"].get<double>(), 0) << cpu.dump(2);
+    EXPECT_GT(cpu["fd_scan"]["nfds_sum"].get<double>() / cpu["fd_scan"]["samples"].get<double>(),
+              9000)
+        << "poll()'s own nfds argument";
+}
+
+// Lookalike: the same busy poll() over the ten busy connections alone. Its
+// CPU is inside poll() too, but each call looks at eleven fds.
+TEST(ProbeWaits, BusyPollOverTenFdsIsNotPollScalingWithoutBpf) {
+    REQUIRE_PRIVATE_NETNS();
+    auto p = busy_poll("0", nullptr);
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    const auto& cpu = p.doc["sampled"]["on_cpu"];
+    if (!cpu["sampled"].get<bool>())
+        GTEST_SKIP() << "no perf cpu-clock here: " << cpu["unavailable"].get<std::string>();
+    EXPECT_FALSE(has_finding(p, "poll-scaling")) << p.doc.dump(2);
+    ASSERT_GT(cpu["fd_scan"]["samples"].get<double>(), 0) << "the CPU was seen inside poll()";
+    EXPECT_LE(cpu["fd_scan"]["nfds_max"].get<double>(), 11) << cpu.dump(2);
+}
+
 TEST(ProbeFollow, ChainsTheTargetToItsDependencysOwnBottleneck) {
     REQUIRE_BPF();
     AppWithDb s("busy-db", "16", "16", "8");

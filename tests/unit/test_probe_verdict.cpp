@@ -67,6 +67,13 @@ std::vector<std::string> ids(const Verdict& v) {
     return out;
 }
 
+double value_of(const Finding& f, std::string_view key) {
+    for (const auto& x : f.evidence)
+        if (x.key == key) return x.value;
+    ADD_FAILURE() << "no evidence " << key << " in " << f.id.name();
+    return -1;
+}
+
 }  // namespace
 
 TEST(Verdict, EmfileIsTheCauseAndTheFullAcceptQueueItsSymptom) {
@@ -282,6 +289,57 @@ TEST(Verdict, PollOverThousandsOfFdsWithTheCpuInTheKernelIsPollScaling) {
     EXPECT_EQ(v.findings[1].severity, Severity::warn) << "the CPU burnt by the scans";
     e.bpf->poll_nfds_sum = 1000ull * 10;  // ten fds a call
     EXPECT_EQ(judge(e).findings.front().id, "cpu-saturated");
+}
+
+// Sampling mode: a loop that never sleeps is never caught inside poll() by
+// /proc (a running thread's syscall file reads "running"); its on-CPU samples
+// name the call and carry its fd count.
+TEST(Verdict, PollScanSeenOnTheCpuWithoutBpf) {
+    auto e = base(false);
+    auto& s = e.sampled;
+    s.cpu_cores = 0.97;
+    s.sys_cores = 0.95;
+    s.threads_max = 1;
+    s.fds_max = 10026;
+    s.busiest_threads = {{7, "srv", 0.97, 0.99}};
+    auto& p = s.on_cpu;
+    p.sampled = true;
+    p.samples = 500;
+    p.user = 20;
+    p.kernel = 480;
+    p.in_syscall = {{"poll", 440}, {"read", 20}};
+    p.fd_scan_samples = 440;
+    p.fd_scan_nfds_sum = 440ull * 10021;
+    auto v = judge(e);
+    ASSERT_EQ(ids(v), (std::vector<std::string>{"poll-scaling", "cpu-saturated"}));
+    EXPECT_DOUBLE_EQ(v.findings[0].confidence, 0.85) << "measured: the CPU's own samples";
+    EXPECT_NEAR(value_of(v.findings[0], "poll_cpu_percent"), 88, 0.1);
+    EXPECT_NEAR(value_of(v.findings[1], "on_cpu_syscall_1_percent"), 88, 0.1);
+    EXPECT_NEAR(value_of(v.findings[1], "on_cpu_user_percent"), 4, 0.1);
+    for (const auto& u : v.unobserved)
+        EXPECT_EQ(u.find("while on the CPU"), std::string::npos) << u;
+
+    // Lookalike: the same busy poll() over eleven fds (a loop that spins on a
+    // few sockets): the CPU is in poll(), but no scan grows with connections.
+    auto few = e;
+    few.sampled.on_cpu.fd_scan_nfds_sum = 440ull * 11;
+    EXPECT_EQ(judge(few).findings.front().id, "cpu-saturated");
+    // Lookalike: 10,000 fds polled, but the kernel time goes elsewhere (the
+    // loop's writes): the profile overrules the kernel's share of the CPU.
+    auto elsewhere = e;
+    elsewhere.sampled.on_cpu.in_syscall = {{"poll", 60}, {"write", 400}};
+    elsewhere.sampled.on_cpu.fd_scan_samples = 60;
+    elsewhere.sampled.on_cpu.fd_scan_nfds_sum = 60ull * 10021;
+    auto ew = ids(judge(elsewhere));
+    EXPECT_EQ(std::count(ew.begin(), ew.end(), "poll-scaling"), 0);
+    // Too few samples to read a share from: the kernel's share decides, as before.
+    auto sparse = e;
+    sparse.sampled.on_cpu.samples = 20;
+    sparse.sampled.on_cpu.in_syscall = {{"poll", 5}};
+    sparse.sampled.on_cpu.fd_scan_samples = 5;
+    sparse.sampled.on_cpu.fd_scan_nfds_sum = 5ull * 10021;
+    EXPECT_EQ(judge(sparse).findings.front().id, "poll-scaling");
+    EXPECT_DOUBLE_EQ(judge(sparse).findings.front().confidence, 0.7) << "indirect";
 }
 
 TEST(Vocabulary, EveryIdIsDeclaredOnceWithARank) {

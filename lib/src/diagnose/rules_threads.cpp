@@ -41,6 +41,21 @@ void Judge::thread_storm() {
 // (an event loop, a single worker) on a whole core while the rest idle - then
 // every connection that thread serves waits behind it, whatever the process
 // total says. A symptom when a thread storm or fd scans burn the CPU.
+// What the on-CPU samples say the CPU is spent on: user space, and the
+// syscalls that hold it most (a pegged loop in poll(), in write(), in futex).
+void Judge::note_where_cpu_goes(Finding& f) const {
+    ev(f, "on_cpu_user_percent", "on-CPU samples in user space", profile->share(profile->user) * 100,
+       units::percent);
+    std::vector<std::pair<uint64_t, std::string_view>> calls;
+    for (const auto& [name, n] : profile->in_syscall)
+        calls.emplace_back(n, name);
+    std::sort(calls.begin(), calls.end(), std::greater<>());
+    for (size_t i = 0; i < std::min<size_t>(2, calls.size()); ++i)
+        ev(f, fmt::format("on_cpu_syscall_{}_percent", i + 1),
+           fmt::format("on-CPU samples inside {}()", calls[i].second),
+           profile->share(calls[i].first) * 100, units::percent);
+}
+
 void Judge::cpu_saturated() {
     if (!cpu_limited) return;
     bool symptom = storm || poll_scan || starving_dependency;
@@ -105,6 +120,7 @@ void Judge::cpu_saturated() {
         if (total > 0)
             ev(f, "on_cpu_percent", "threads' time on CPU", on / total * 100, units::percent);
     }
+    if (profile) note_where_cpu_goes(f);
     if (symptom) {
         f.why = storm       ? "A symptom of the context-switch storm above."
                 : poll_scan ? "A symptom of the fd scans above: the CPU goes into poll()/select()."

@@ -203,25 +203,39 @@ void Judge::find_poll_scan() {
         calls = b->poll_calls;
         nfds = b->poll_nfds_sum;
     } else {
-        calls = s.poll_samples;
-        nfds = s.poll_nfds_sum;
+        // Threads caught asleep in the call, and (on-CPU samples) running in it.
+        calls = s.poll_samples + s.on_cpu.fd_scan_samples;
+        nfds = s.poll_nfds_sum + s.on_cpu.fd_scan_nfds_sum;
     }
     poll_nfds = per_sample(nfds, calls);
     // The scans must be what the process spends its CPU on: most of it in the
-    // kernel, and enough of it to matter - its busiest thread (the loop) on the
-    // CPU half the time, when a queue in front of it already doubles the wait.
+    // kernel (or, sampled on the CPU, inside the scanning calls themselves),
+    // and enough of it to matter - its busiest thread (the loop) on the CPU
+    // half the time, when a queue in front of it already doubles the wait.
     double loop = s.busiest_threads.empty() ? s.cpu_cores : s.busiest_threads.front().busy;
-    poll_scan =
-        calls > 0 && poll_nfds >= kPollScanFds && s.sys_cores >= 0.5 * s.cpu_cores && loop >= 0.5;
+    bool cpu_in_scans = s.sys_cores >= 0.5 * s.cpu_cores;
+    if (profile) {
+        uint64_t in_scans = 0;
+        for (auto call : syscalls::kFdScans)
+            in_scans += profile->in(call);
+        poll_cpu_share = profile->share(in_scans);
+        cpu_in_scans = poll_cpu_share >= 0.5;
+    }
+    poll_scan = calls > 0 && poll_nfds >= kPollScanFds && cpu_in_scans && loop >= 0.5;
 }
 
 void Judge::poll_scaling() {
     if (!poll_scan) return;
     auto f = make(Bottleneck::poll_scaling, Severity::crit,
-                  b && b->poll_calls ? Support::measured : Support::indirect,
-                  fmt::format("poll()/select() scans {:.0f} fds per call; {:.0f}% of the "
-                              "process's CPU is in the kernel",
-                              poll_nfds, s.sys_cores / std::max(s.cpu_cores, 1e-9) * 100));
+                  (b && b->poll_calls) || poll_cpu_share >= 0 ? Support::measured
+                                                              : Support::indirect,
+                  poll_cpu_share >= 0
+                      ? fmt::format("poll()/select() scans {:.0f} fds per call; {:.0f}% of the "
+                                    "process's time on the CPU is inside those calls",
+                                    poll_nfds, poll_cpu_share * 100)
+                      : fmt::format("poll()/select() scans {:.0f} fds per call; {:.0f}% of the "
+                                    "process's CPU is in the kernel",
+                                    poll_nfds, s.sys_cores / std::max(s.cpu_cores, 1e-9) * 100));
     ev(f, "fds_per_call", "fds passed per poll/select call (mean)", poll_nfds, units::fds);
     if (b && b->poll_calls) {
         ev(f, "poll_calls_per_second", "poll/select calls per second",
@@ -232,6 +246,9 @@ void Judge::poll_scaling() {
     ev(f, "fds_open_max", "open fds (max seen)", static_cast<double>(s.fds_max), units::fds);
     ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
     ev(f, "sys_cores", "of it in the kernel", s.sys_cores, units::cores);
+    if (poll_cpu_share >= 0)
+        ev(f, "poll_cpu_percent", "on-CPU samples inside poll()/select()", poll_cpu_share * 100,
+           units::percent);
     f.why =
         "select() and poll() hand the kernel every fd on every call and the kernel checks each "
         "one, ready or not: the cost grows with idle connections, not with work. select() also "

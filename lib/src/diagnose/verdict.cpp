@@ -71,6 +71,7 @@ Judge::Judge(const ProbeEvidence& evidence)
     cpu_limited = cpu_busy || pegged || throttled || starved;
     futex_waiters = s.samples > 0 ? static_cast<double>(s.futex_active) / s.samples : 0;
     contended_waiters = s.samples > 0 ? static_cast<double>(s.futex_contended) / s.samples : 0;
+    if (s.on_cpu.sampled && s.on_cpu.samples >= kMinCpuSamples) profile = &s.on_cpu;
     find_pool();
     find_poll_scan();
     find_starving_dependency();
@@ -187,13 +188,19 @@ Verdict Judge::run() {
         v.unobserved = {
             "syscall errors (EMFILE, EADDRNOTAVAIL) and latencies: fd-limit is judged from the fd "
             "count alone, ephemeral-port-exhaustion from socket counts alone",
-            "what a thread does while on the CPU: poll-scaling is judged only from threads "
-            "caught asleep inside poll()/select()",
             "run-queue latency histograms (schedstat gives a total only)",
             "which side ends each connection: a connection cap kept by evicting connections "
             "(nginx at worker_connections) is judged from the namespace's accept and abort "
             "counters, which other processes in it add to",
         };
+        if (!s.on_cpu.sampled)
+            v.unobserved.push_back(
+                "what a thread does while on the CPU (" + s.on_cpu.unavailable +
+                "): poll-scaling is judged only from threads caught asleep inside poll()/select()");
+        else if (!s.on_cpu.symbols_error.empty())
+            v.unobserved.push_back("which syscall a running thread is in (" +
+                                   s.on_cpu.symbols_error +
+                                   "): poll-scaling is judged from the kernel's share of its CPU");
     } else if (b->syscall_duty < 0.99) {
         v.unobserved.push_back(fmt::format(
             "syscalls were traced for {:.0f}% of the window ({:.1f} s) to keep overhead low; "

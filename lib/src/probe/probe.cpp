@@ -132,6 +132,7 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
     unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
 
     Sampler sampler(o.pid);
+    if (!bpf) sampler.profile_cpu();
     auto first = sampler.sample();
     if (!first) return first.error();
     if (!*first)

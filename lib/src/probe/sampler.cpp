@@ -294,10 +294,17 @@ double Sampler::sample_fast() {
     auto at = Clock::now();
     sample_threads(at);
     sample_conns(at);
+    if (profiler_) profiler_->drain();
     ++acc_.samples;
     double cost = thread_cpu_now() - t0;
     acc_.sampler_cpu_s += cost;
     return cost;
+}
+
+void Sampler::profile_cpu() {
+    auto p = CpuProfiler::start(pid_);
+    if (p) profiler_ = std::move(*p);
+    else acc_.on_cpu.unavailable = p.error().message();
 }
 
 bool process_gone(pid_t pid) {
@@ -383,6 +390,7 @@ Result<bool> Sampler::sample() {
 SampledEvidence Sampler::evidence() const {
     SampledEvidence e = acc_;
     e.conns = conns_.evidence();
+    if (profiler_) e.on_cpu = profiler_->profile();
     if (!first_ || !last_) return e;
     const auto& a = first_->sample;
     const auto& b = last_->sample;

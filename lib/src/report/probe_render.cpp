@@ -111,6 +111,22 @@ json conns_json(const ConnEvidence& c) {
             {"busy_us", c.busy_us}};
 }
 
+json on_cpu_json(const OnCpuProfile& p) {
+    if (!p.sampled) return {{"sampled", false}, {"unavailable", p.unavailable}};
+    return {{"sampled", true},
+            {"hz", p.hz},
+            {"samples", p.samples},
+            {"user", p.user},
+            {"kernel", p.kernel},
+            {"lost", p.lost},
+            {"in_syscall", p.in_syscall},
+            {"in_unnamed_syscall", p.in_unnamed_syscall},
+            {"symbols_error", p.symbols_error},
+            {"fd_scan", {{"samples", p.fd_scan_samples},
+                         {"nfds_sum", p.fd_scan_nfds_sum},
+                         {"nfds_max", p.fd_scan_nfds_max}}}};
+}
+
 json sampled_json(const SampledEvidence& s) {
     json listeners = json::array();
     for (const auto& l : s.listeners)
@@ -142,6 +158,7 @@ json sampled_json(const SampledEvidence& s) {
              {{"samples", s.poll_samples},
               {"nfds_sum", s.poll_nfds_sum},
               {"nfds_max", s.poll_nfds_max}}},
+            {"on_cpu", on_cpu_json(s.on_cpu)},
             {"connections", conns_json(s.conns)},
             {"seconds", s.seconds},
             {"cpus", s.cpus},

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "c10k/probe/conn_evidence.hpp"
+#include "c10k/probe/cpu_profile.hpp"
 #include "c10k/probe/log2_hist.hpp"
 #include "c10k/probe/syscalls.hpp"
 #include "c10k/sources/cpu_users.hpp"
@@ -246,6 +247,8 @@ struct SampledEvidence {
     // Thread-samples inside poll/ppoll/select/pselect6, and the fd counts they passed.
     uint64_t poll_samples = 0, poll_nfds_sum = 0;
     uint32_t poll_nfds_max = 0;
+    // Sampling mode's view of the CPU: what the target's threads do while running.
+    OnCpuProfile on_cpu;
     ConnEvidence conns;
     std::vector<ListenerSample> listeners;
     int64_t somaxconn = 0;

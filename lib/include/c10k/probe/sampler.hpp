@@ -15,12 +15,14 @@
 #include <array>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 #include "c10k/probe/conn_evidence.hpp"
+#include "c10k/probe/cpu_profile.hpp"
 #include "c10k/probe/evidence.hpp"
 #include "c10k/probe/task_files.hpp"
 #include "c10k/probe/task_syscall.hpp"
@@ -42,6 +44,9 @@ class Sampler {
     Result<bool> sample();
     // Threads and the target's sockets only; returns the CPU seconds it cost.
     double sample_fast();
+    // Samples what the target's threads run from now on (sampling mode: BPF
+    // sees the syscalls itself). Why it could not, in the evidence.
+    void profile_cpu();
     SampledEvidence evidence() const;
     // Names the local process serving each of the busiest destinations in `c`:
     // one listening on its address and port in the target's namespace. Scans
@@ -106,6 +111,7 @@ class Sampler {
     SampledEvidence acc_;
     std::unordered_map<uint32_t, ThreadTrack> thread_cpu_;
     TaskFiles files_;
+    std::unique_ptr<CpuProfiler> profiler_;
     std::optional<TcpConnReader> reader_;
     std::unordered_set<uint64_t> owned_inodes_;
     bool fds_fresh_ = false;  // owned_inodes_ read by this full sample
