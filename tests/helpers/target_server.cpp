@@ -50,6 +50,9 @@
 //   c10k-target pipe-log DELAY_MS SECONDS   epoll echo writing a log line per request to a
 //                                       pipe that a child drains 512 bytes every DELAY_MS
 //                                       (0: as fast as it can, the lookalike)
+//   c10k-target fork-cap CAP STARTUP_MS SECONDS   a child per connection (PostgreSQL's
+//                                       postmaster): each starts up (STARTUP_MS of CPU), then
+//                                       refuses with an error when CAP children already serve
 //   c10k-target refuse-cap CAP SECONDS  epoll echo keeping CAP connections; each one past
 //                                       them gets an error line and is closed at once (Redis
 //                                       at maxclients)
@@ -411,6 +414,8 @@ int main(int argc, char** argv) {
         run_evicting(arg(argv, 2, argc), arg(argv, 3, argc));
     } else if (mode == "serialised") {
         run_serialised(arg(argv, 2, argc), arg(argv, 3, argc));
+    } else if (mode == "fork-cap") {
+        run_fork_cap(arg(argv, 2, argc), arg(argv, 3, argc), arg(argv, 4, argc));
     } else if (mode == "refuse-cap") {
         run_refusing(arg(argv, 2, argc), arg(argv, 3, argc));
     } else if (mode == "close-after-reply") {

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -692,6 +693,56 @@ void run_refusing(long cap, long secs) {
                 continue;
             }
             (void)!::write(fd, buf, static_cast<size_t>(r));
+        }
+    }
+}
+
+// A cap kept by refusing in a server that forks per connection, as the
+// PostgreSQL postmaster does: each accepted connection gets a child that first
+// starts up (STARTUP_MS of CPU, a backend's initialisation), then - when CAP
+// children already serve - writes an error and exits ("sorry, too many
+// clients already"); otherwise it echoes until its client leaves. The parent
+// holds no connection past the fork. With a CAP above the load: the lookalike.
+void run_fork_cap(long cap, long startup_ms, long secs) {
+    int l = make_listener(0, 1024);
+    ready(port_of(l));
+    auto end = deadline_after(secs);
+    long serving = 0;
+    std::unordered_map<pid_t, bool> children;  // pid -> serving
+    static const char kRefusal[] = "FATAL: sorry, too many clients already\n";
+    while (Clock::now() < end) {
+        for (pid_t pid; (pid = ::waitpid(-1, nullptr, WNOHANG)) > 0;) {
+            if (children[pid]) --serving;
+            children.erase(pid);
+        }
+        pollfd p{l, POLLIN, 0};
+        if (::poll(&p, 1, 20) <= 0) continue;
+        int c = ::accept4(l, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c < 0) continue;
+        bool serve = serving < cap;
+        pid_t pid = ::fork();
+        if (pid == 0) {
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+            ::close(l);
+            burn_cpu(std::chrono::milliseconds(startup_ms));
+            if (!serve) {
+                (void)!::write(c, kRefusal, sizeof kRefusal - 1);
+                ::_exit(0);
+            }
+            char buf[4096];
+            while (Clock::now() < end) {
+                pollfd q{c, POLLIN, 0};
+                if (::poll(&q, 1, 100) <= 0) continue;
+                ssize_t r = ::read(c, buf, sizeof buf);
+                if (r <= 0) break;
+                (void)!::write(c, buf, static_cast<size_t>(r));
+            }
+            ::_exit(0);
+        }
+        ::close(c);
+        if (pid > 0) {
+            children[pid] = serve;
+            if (serve) ++serving;
         }
     }
 }

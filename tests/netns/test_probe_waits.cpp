@@ -814,6 +814,57 @@ TEST(ProbeWaits, OneReplyPerConnectionUnderRetryingClientsIsNotARefusingCapWitho
     expect_one_reply_each_is_no_cap(refusing("close-after-reply", "sample"));
 }
 
+// A server that forks per connection and refuses in the child after its
+// start-up (PostgreSQL's backend, "too many clients already"): 60 clients, a
+// cap of 20, each refused client retrying 600 ms later - about 65 refusals a
+// second, each living its child's 12 ms start-up, longer than a busy loop's
+// refusal would. The listener holds none of the connections. The lookalike is
+// the same server with room for every client: the same forks, no refusals.
+Probe fork_cap(const char* cap, const std::string& mode) {
+    Scenario s(target({"fork-cap", cap, "12", "20"}),
+               driver({"pingpong-reconnect", "PORT", "60", "20", "50", "0", "600"}));
+    EXPECT_TRUE(s.ok());
+    return std::string(cap) == "20" ? probe_expecting("app-connection-limit", s.pid(), mode)
+                                    : probe(s.pid(), mode);
+}
+
+void expect_forked_refusals(const Probe& p) {
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_EQ(p.id, "app-connection-limit") << p.doc.dump(2);
+    double kept = p.doc["sampled"]["connections"]["inbound_kept_mean"].get<double>();
+    EXPECT_GE(kept, 18) << "the cap's 20 kept";
+    EXPECT_LE(kept, 21);
+    EXPECT_EQ(p.doc["sampled"]["inbound_own_at_snapshots"], 0) << "its children hold them";
+}
+
+TEST(ProbeWaits, AForkingServerRefusingPastItsCapIsTheApplicationsLimit) {
+    REQUIRE_BPF();
+    expect_forked_refusals(fork_cap("20", "bpf"));
+}
+
+TEST(ProbeWaits, AForkingServerRefusingPastItsCapIsTheApplicationsLimitWithoutBpf) {
+    REQUIRE_PRIVATE_NETNS();
+    expect_forked_refusals(fork_cap("20", "sample"));
+}
+
+void expect_forks_without_refusals(const Probe& p) {
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_FALSE(has_finding(p, "app-connection-limit")) << p.doc.dump(2);
+    EXPECT_GE(p.doc["sampled"]["connections"]["inbound_kept_mean"].get<double>(), 55)
+        << "every client kept";
+    EXPECT_EQ(p.doc["sampled"]["inbound_own_at_snapshots"], 0) << "still forking per connection";
+}
+
+TEST(ProbeWaits, AForkingServerWithRoomForEveryClientIsNotACap) {
+    REQUIRE_BPF();
+    expect_forks_without_refusals(fork_cap("1000", "bpf"));
+}
+
+TEST(ProbeWaits, AForkingServerWithRoomForEveryClientIsNotACapWithoutBpf) {
+    REQUIRE_PRIVATE_NETNS();
+    expect_forks_without_refusals(fork_cap("1000", "sample"));
+}
+
 // Handlers serialised on one lock held across 2 ms of CPU, its waiters parked
 // each on a condition of its own (Go's sync.Mutex as the kernel sees it): 8
 // clients without pause keep 8 requests in progress while the process runs

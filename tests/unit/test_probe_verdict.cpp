@@ -959,6 +959,7 @@ TEST(Verdict, KeepingASteadySetAndEndingEveryFurtherConnectionAtOnceIsACap) {
     c.inbound_max = 51;
     c.inbound_sum = 40 * 50 + 2;
     c.inbound_kept_sum = 39 * 50;
+    c.inbound_kept_max = 50;
     c.inbound_transient_sum = 2;
     e.bpf->syscall_seconds = 3;
     e.bpf->syscalls = {call("accept4", 3400, 10'000'000, {{EAGAIN, 400}})};
@@ -1038,6 +1039,64 @@ TEST(Verdict, RequestsWaitingWhileTheProcessStaysAtOneCoreOfTwoIsSerialised) {
     }
 }
 
+// PostgreSQL at max_connections 20 with 40 clients: the postmaster forks a
+// backend per connection, and the backend refuses ("sorry, too many clients
+// already") after its own start-up, then exits; the client, having read the
+// error, often hangs up first. The refused connections live tens of ms, the
+// postmaster holds none of the connections itself, and the forks' CPU fills
+// the host (measured: 1.6 of 2 cores in reaped children, 80 refusals/s).
+TEST(Verdict, AForkingServerRefusingPastItsCapIsACapEvenWhenTheForksFillTheCpu) {
+    auto e = base();
+    e.comm = "postgres";
+    auto& s = e.sampled;
+    s.seconds = 5;
+    s.cpus = 2;
+    s.threads_max = 1;
+    s.cpu_cores = 0.14;
+    s.host_busy = 0.99;
+    s.runq_wait_share = 0.85;
+    s.reaped_children_cores = 1.6;
+    s.inbound_at_snapshots = 140;
+    s.inbound_own_at_snapshots = 6;
+    auto& c = s.conns;
+    c.samples = 36;
+    c.inbound_min = 20;
+    c.inbound_max = 28;
+    c.inbound_kept_sum = 35 * 20;
+    c.inbound_kept_max = 21;
+    c.inbound_transient_sum = 112;  // 3.2 a look at 80/s: 40 ms each
+    e.bpf->syscall_seconds = 5;
+    e.bpf->syscalls = {call("accept4", 400, 10'000'000)};
+    e.bpf->tcp.closed_first_peer = 399;  // the clients hang up first
+    auto v = judge(e);
+    ASSERT_EQ(v.findings.front().id, "app-connection-limit") << v.findings.front().title;
+    EXPECT_NE(v.findings.front().fix.front().find("max_connections"), std::string::npos)
+        << v.findings.front().fix.front();
+    ASSERT_EQ(ids(v), (std::vector<std::string>{"app-connection-limit", "cpu-saturated"}));
+    EXPECT_EQ(v.findings[1].severity, Severity::warn) << "the forks' CPU is the cap's churn";
+    // Lookalike: the same server, but a neighbour holds the CPU - its own
+    // children used little of it. The full CPU is the finding, not the cap.
+    auto neighbour = e;
+    neighbour.sampled.reaped_children_cores = 0.1;
+    EXPECT_EQ(judge(neighbour).findings.front().id, "cpu-saturated");
+    // Lookalike: a server that holds its own connections gets no fork's
+    // allowance: a 40 ms connection is a slow reply, not a refusal.
+    auto threaded = e;
+    threaded.sampled.inbound_own_at_snapshots = 140;
+    threaded.sampled.reaped_children_cores = 0;
+    threaded.sampled.host_busy = 0.3;
+    threaded.sampled.runq_wait_share = 0;
+    EXPECT_EQ(judge(threaded).findings.front().id, "healthy");
+    // Lookalike: the same kept 20 with no stream of refusals (max_connections 100).
+    auto roomy = e;
+    roomy.bpf->syscalls = {call("accept4", 20, 1'000'000)};
+    roomy.sampled.conns.inbound_transient_sum = 0;
+    roomy.sampled.reaped_children_cores = 0.01;
+    roomy.sampled.host_busy = 0.3;
+    roomy.sampled.runq_wait_share = 0;
+    EXPECT_EQ(judge(roomy).findings.front().id, "healthy");
+}
+
 // memcached -c 50 sets its own fd limit to 50 and refuses past its cap before
 // accept() could fail: the fds sit at the limit, yet every accept succeeds.
 // The cap is the application's; EMFILE would have made it the kernel's.
@@ -1052,6 +1111,7 @@ TEST(Verdict, FdsAtALimitTheProcessSetsForItsOwnCapAreThatCapNotAnFdLimit) {
     c.inbound_min = c.inbound_max = 32;
     c.inbound_sum = 40 * 32;
     c.inbound_kept_sum = 39 * 32;
+    c.inbound_kept_max = 32;
     e.bpf->syscall_seconds = 3;
     e.bpf->syscalls = {call("accept4", 3867, 10'000'000)};
     e.bpf->tcp.closed_first_local = 1233;

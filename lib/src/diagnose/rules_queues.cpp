@@ -324,8 +324,11 @@ void Judge::evicting_cap() {
 // serves one-shot ones at a high rate would look the same; the BPF mode at
 // least checks that the server, not the client, ended the short ones.
 void Judge::refusing_cap() {
-    // The cap may be named already (a full accept queue at a plateau).
-    if (fd_limited || cpu_limited || named(Bottleneck::app_connection_limit)) return;
+    // The cap may be named already (a full accept queue at a plateau). A CPU
+    // that is full rules it out, unless what fills it is the server's own
+    // children started for the connections it refuses.
+    if (fd_limited || (cpu_limited && !churn_holds_cpu) || named(Bottleneck::app_connection_limit))
+        return;
     const auto& c = s.conns;
     if (c.samples < kMinSamples || c.inbound_max == 0) return;
     double window = std::max(s.seconds, 1e-3);
@@ -337,17 +340,23 @@ void Judge::refusing_cap() {
         accepts_per_s = static_cast<double>(accepts_ok()) / sys_s;
     else if (!s.foreign_listeners)
         accepts_per_s = rate(s, "Tcp.PassiveOpens");
+    // The kept ones at a plateau: their mean near their most. (Against the
+    // kept ones alone: refused connections that a forking server takes tens
+    // of ms to turn away are caught in looks and would raise any total.)
     double kept = c.mean_inbound_kept();
-    bool steady = kept >= 1 && kept >= (1 - kEvictedPlateau) * c.inbound_max;
+    bool steady = kept >= 1 && kept >= (1 - kEvictedPlateau) * c.inbound_kept_max;
     double refused_per_s =
         std::max(0.0, accepts_per_s - static_cast<double>(c.inbound_kept_new) / window);
     if (!steady || refused_per_s * window < kMinConnections) return;
     double transient = static_cast<double>(c.inbound_transient_sum) /
                        static_cast<double>(std::max<uint64_t>(c.samples - 1, 1));
     double lifetime_s = transient / refused_per_s;  // Little's law
-    if (lifetime_s > kRefusedLifetimeS) return;
+    if (lifetime_s > (forks_per_connection ? kForkedRefusalS : kRefusedLifetimeS)) return;
     double ended_per_s = 0;
-    if (b) {
+    // A forked child that refuses writes its error and exits; its client,
+    // having read the error, hangs up first as often as not. Who sent the
+    // first FIN says nothing there.
+    if (b && !forks_per_connection) {
         // Ended by the server: a FIN first, or a reset (close() with the
         // client's request unread, as Redis refuses).
         ended_per_s = static_cast<double>(b->tcp.ended_by_target()) / window;
@@ -372,17 +381,30 @@ void Judge::refusing_cap() {
        units::per_second);
     ev(f, "refused_lifetime_ms", "their life (transient ones per look / their rate)",
        lifetime_s * 1e3, units::ms);
-    if (b)
+    if (b && !forks_per_connection)
         ev(f, "ended_by_it_per_second", "connections it ended first (FIN or reset), per second",
            ended_per_s, units::per_second);
     ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
+    if (forks_per_connection) {
+        ev(f, "own_connections_percent", "of them in its own fd table (the rest: its children's)",
+           static_cast<double>(s.inbound_own_at_snapshots) /
+               static_cast<double>(s.inbound_at_snapshots) * 100,
+           units::percent);
+        ev(f, "reaped_children_cores", "CPU of its children that exited in the window",
+           s.reaped_children_cores, units::cores);
+    }
+    refusal_churn = cpu_limited;
     f.why = fmt::format(
         "The process keeps a steady {:.0f} connections and ends every further one as soon as it "
         "has accepted it - the way a server answers past its own client limit (an error such as "
         "\"max number of clients reached\" or \"Too many connections\", then close). Clients "
-        "see errors and retry; the kernel's queues and limits are not involved, and it uses "
-        "{:.2f} of {} cores.",
-        kept, s.cpu_cores, s.cpus);
+        "see errors and retry; the kernel's queues and limits are not involved{}.",
+        kept,
+        refusal_churn
+            ? fmt::format(". Each refusal starts a process: its children that came and went used "
+                          "{:.2f} of the host's {} cores",
+                          s.reaped_children_cores, s.cpus)
+            : fmt::format(", and it uses {:.2f} of {} cores", s.cpu_cores, s.cpus));
     auto want = static_cast<uint64_t>(std::max(2 * std::ceil(kept), kept + 100));
     f.fix = cap_fixes();
     if (auto own = max_clients_setting(e.comm, want)) f.fix.insert(f.fix.begin(), *own);

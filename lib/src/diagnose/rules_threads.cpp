@@ -58,7 +58,7 @@ void Judge::note_where_cpu_goes(Finding& f) const {
 
 void Judge::cpu_saturated() {
     if (!cpu_limited) return;
-    bool symptom = storm || poll_scan || starving_dependency;
+    bool symptom = storm || poll_scan || starving_dependency || refusal_churn;
     // A single-threaded process on a host of several cores is "all the cores it
     // can use" by its own count, but its fix is the thread's (work off the loop,
     // a loop per core): on one core only, it is simply the machine's.
@@ -107,6 +107,9 @@ void Judge::cpu_saturated() {
                fmt::format("CPU of {} ({} process{})", u.comm, u.processes,
                            u.processes == 1 ? "" : "es"),
                u.cores, units::cores);
+        if (s.reaped_children_cores >= 0.01)
+            ev(f, "reaped_children_cores", "CPU of its own children that exited in the window",
+               s.reaped_children_cores, units::cores);
     }
     ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
     ev(f, "usable_cores", "cores usable (min of CPUs, threads, cgroup CPU limit)", usable_cores,
@@ -124,15 +127,21 @@ void Judge::cpu_saturated() {
     if (symptom) {
         f.why = storm       ? "A symptom of the context-switch storm above."
                 : poll_scan ? "A symptom of the fd scans above: the CPU goes into poll()/select()."
-                            : fmt::format(
+                : refusal_churn
+                    ? fmt::format("A consequence of the connection cap above: the CPU goes into "
+                                  "the processes it starts for connections it then refuses "
+                                  "({:.2f} cores).",
+                                  s.reaped_children_cores)
+                    : fmt::format(
                                   "A consequence of downstream-bound above: the cores "
                                   "are held by {} ({}), the dependency this process "
                                   "waits on.",
                                   starving_dependency->server_comm,
                                   starving_dependency->remote.to_string());
-        f.fix = {storm       ? "fix the thread-per-connection design first"
-                 : poll_scan ? "fix the fd scans first"
-                             : "fix the dependency first: c10k-doctor probe --pid " +
+        f.fix = {storm           ? "fix the thread-per-connection design first"
+                 : poll_scan     ? "fix the fd scans first"
+                 : refusal_churn ? "fix the connection cap first"
+                                 : "fix the dependency first: c10k-doctor probe --pid " +
                                    std::to_string(starving_dependency->server_pid)};
     } else if (quota_bound) {
         f.why = fmt::format(

@@ -134,6 +134,18 @@ constexpr uint64_t kMinAccepts = 10;
 // kCapQueueWaitS); ten leave room tenfold, and stay far below the life of a
 // kept connection, which outlasts a look interval (tens of ms) by definition.
 constexpr double kRefusedLifetimeS = 0.01;
+// ... and a server that forks per connection refuses in a child it has just
+// started (PostgreSQL's backend checks max_connections after fork and its own
+// start-up): a process start, 5 to 30 ms of CPU, longer while it waits for a
+// core. A hundred milliseconds still sits below a look interval, so a kept
+// connection cannot pass for a refused one.
+constexpr double kForkedRefusalS = 0.1;
+// A server forks per connection when it holds fewer than this share of the
+// connections on its own listening ports at the snapshots: its listener holds
+// an accepted fd only between accept() and the fork, and a server that keeps
+// its connections holds all but those accepted in the instant between reading
+// its fd table and dumping the sockets.
+constexpr double kForkedOwnShare = 0.1;
 // A pool whose connections are out awaiting replies this share of the time,
 // with threads parked waiting: exhausted. A pool with headroom hands a
 // connection back and finds no taker, so its share sits well below this; one
@@ -278,6 +290,12 @@ class Judge {
     double contended_waiters = 0;  // of those, waiting on a lock another holds
     double poll_nfds = 0;          // fds per poll-family call
     bool poll_scan = false;
+    // The target's connections are held by its children (process per connection).
+    bool forks_per_connection = false;
+    // The host's CPU goes mostly to the target's children that came and went
+    // in the window: its own process-per-connection churn, not a neighbour.
+    bool churn_holds_cpu = false;
+    bool refusal_churn = false;  // refusing_cap fired on a CPU its churn holds
     double poll_cpu_share = -1;    // of the process's on-CPU samples, inside poll/select; -1: not sampled
     // The on-CPU profile, when it has enough samples to read shares from.
     const OnCpuProfile* profile = nullptr;

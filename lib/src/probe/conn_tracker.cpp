@@ -198,6 +198,7 @@ void ConnTracker::add(const std::vector<TcpConn>& conns,
     acc_.inbound_sum += inbound;
     if (!first_) {
         acc_.inbound_kept_sum += kept;
+        acc_.inbound_kept_max = std::max<uint32_t>(acc_.inbound_kept_max, kept);
         acc_.inbound_transient_sum += inbound - kept;
     }
     if (pending) ++acc_.samples_inbound_pending;

@@ -256,9 +256,12 @@ void Sampler::sample_conns(Clock::time_point at) {
     // refresh costs about what its sock_diag dump does; past it, per-request
     // connections show only at full samples and their waits are undercounted.
     // A full sample has just read it.
+    bool fresh = fds_fresh_;  // owned_inodes_ read in this look
     if (!fds_fresh_ && conns_.outbound_opened() > 0 && acc_.fds_max <= kRefreshFdsMax)
-        if (auto fds = read_fd_table(SysRoot{}, pid_))
+        if (auto fds = read_fd_table(SysRoot{}, pid_)) {
             owned_inodes_ = std::move(fds->socket_inodes);
+            fresh = true;
+        }
     fds_fresh_ = false;
     scratch_.clear();
     auto st = reader_->read(
@@ -281,10 +284,17 @@ void Sampler::sample_conns(Clock::time_point at) {
     std::vector<TcpConn> conns;
     conns.reserve(scratch_.size());
     for (const auto& c : scratch_) {
-        if (c.state == static_cast<uint8_t>(TcpState::listen))
+        if (c.state == static_cast<uint8_t>(TcpState::listen)) {
             note_listener(c.local, c.wqueue, c.rqueue);
-        else
-            conns.push_back(c);
+            continue;
+        }
+        conns.push_back(c);
+        // Whose the accepted connections are, where the fd table is this look's.
+        if (fresh && c.state == static_cast<uint8_t>(TcpState::established) &&
+            listening_.count(c.local.port) > 0) {
+            ++acc_.inbound_at_snapshots;
+            acc_.inbound_own_at_snapshots += owned_inodes_.count(c.inode);
+        }
     }
     conns_.add(conns, listening_, read_blocked_, at);
 }
@@ -331,7 +341,8 @@ Result<bool> Sampler::sample() {
         if (auto ticks = user_sys_ticks(*text)) {
             ProcTimes t{snap.sample.taken,
                         static_cast<double>(ticks->first + ticks->second) / kTick,
-                        static_cast<double>(ticks->second) / kTick};
+                        static_cast<double>(ticks->second) / kTick,
+                        static_cast<double>(reaped_children_ticks(*text).value_or(0)) / kTick};
             if (!first_times_) {
                 first_times_ = t;
                 // Who else uses the CPUs, for a target starved of them: once, at the start.
@@ -406,6 +417,8 @@ SampledEvidence Sampler::evidence() const {
         if (wall > 0) {
             e.cpu_cores = (last_times_->cpu_s - first_times_->cpu_s) / wall;
             e.sys_cores = (last_times_->sys_s - first_times_->sys_s) / wall;
+            e.reaped_children_cores =
+                std::max(0.0, last_times_->children_s - first_times_->children_s) / wall;
         }
     }
     if (cpu_limit_ && cpu_limit_->limit_cores > 0) {

@@ -103,6 +103,14 @@ std::optional<std::pair<uint64_t, uint64_t>> user_sys_ticks(std::string_view sta
     return std::pair{*ut, *st};
 }
 
+std::optional<uint64_t> reaped_children_ticks(std::string_view stat_text) {
+    auto f = stat_fields(stat_text);
+    if (f.size() < 15) return std::nullopt;
+    auto cut = parse_int(f[13]), cst = parse_int(f[14]);  // signed in proc(5); never negative
+    if (!cut || !cst || *cut < 0 || *cst < 0) return std::nullopt;
+    return static_cast<uint64_t>(*cut + *cst);
+}
+
 std::string stat_comm(std::string_view stat_text) {
     auto open = stat_text.find('('), close = stat_text.rfind(')');
     if (open == std::string_view::npos || close == std::string_view::npos || close < open)

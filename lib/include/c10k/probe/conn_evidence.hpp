@@ -80,6 +80,7 @@ struct ConnEvidence {
     // look after look; the ones it refuses live far less than an interval.
     uint64_t inbound_kept_sum = 0;
     uint64_t inbound_transient_sum = 0;  // the others, over the same looks
+    uint32_t inbound_kept_max = 0;       // the most kept in one look
     uint64_t inbound_kept_new = 0;       // kept connections first seen after the first look
     double mean_inbound_kept() const;
     std::vector<DestinationWait> destinations;  // most waited-on first

@@ -204,6 +204,10 @@ struct SampledEvidence {
     uint32_t connections_max = 0;
     double cpu_cores = 0;                    // the process's on-CPU time / wall time
     double sys_cores = 0;                    // the part of cpu_cores spent in the kernel
+    // CPU of the process's children that exited and were reaped in the window
+    // (a forking server's short-lived workers): no /proc entry is left to
+    // count it by at the end, so host_cpu_users misses it.
+    double reaped_children_cores = 0;
     std::vector<ThreadCpu> busiest_threads;  // busiest first, at most 5
     double host_busy = 0;                    // all CPUs, 0..1
     std::vector<CpuUser> host_cpu_users;     // biggest first, by command, over the window
@@ -257,6 +261,10 @@ struct SampledEvidence {
     // A listening socket of the namespace that is not the target's was seen:
     // then the namespace's passive opens are not all the target's accepts.
     bool foreign_listeners = false;
+    // At the snapshots: connections on the target's listening ports, and those
+    // of them in its own fd table. A server that forks per connection (the
+    // PostgreSQL postmaster, inetd, Apache prefork's parent) holds none of them.
+    uint64_t inbound_at_snapshots = 0, inbound_own_at_snapshots = 0;
     uint32_t port_range = 0;
     std::optional<DestinationUse> busiest_destination;
     std::vector<IntervalThroughput> throughput;  // one per interval

@@ -67,6 +67,7 @@ class Sampler {
         Clock::time_point at;
         double cpu_s = 0;
         double sys_s = 0;
+        double children_s = 0;  // reaped children's CPU (cutime + cstime)
     };
     struct ThreadTrack {
         std::string comm;

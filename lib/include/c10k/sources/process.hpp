@@ -60,6 +60,9 @@ std::optional<uint64_t> status_field(std::string_view status, std::string_view n
 std::string status_text_field(std::string_view status, std::string_view name);
 // Fields 14 and 15 of /proc/PID/stat (or of one task's): utime and stime, in ticks.
 std::optional<std::pair<uint64_t, uint64_t>> user_sys_ticks(std::string_view stat_text);
+// cutime + cstime: the CPU of the process's children that exited and were
+// waited for (a forking server's finished workers), in clock ticks.
+std::optional<uint64_t> reaped_children_ticks(std::string_view stat_text);
 // The command name between the first '(' and the last ')', made printable.
 std::string stat_comm(std::string_view stat_text);
 // /proc/PID/task/TID/schedstat: "on-CPU ns, run-queue wait ns, times scheduled in".
