@@ -50,6 +50,10 @@
 //   c10k-target pipe-log DELAY_MS SECONDS   epoll echo writing a log line per request to a
 //                                       pipe that a child drains 512 bytes every DELAY_MS
 //                                       (0: as fast as it can, the lookalike)
+//   c10k-target drain-cap CAP SECONDS   epoll echo accepting one connection a turn; at CAP it
+//                                       closes its idlest keep-alive connection (a FIN) to take
+//                                       a new one, or leaves it queued (nginx at
+//                                       worker_connections)
 //   c10k-target fork-cap CAP STARTUP_MS SECONDS   a child per connection (PostgreSQL's
 //                                       postmaster): each starts up (STARTUP_MS of CPU), then
 //                                       refuses with an error when CAP children already serve
@@ -414,6 +418,8 @@ int main(int argc, char** argv) {
         run_evicting(arg(argv, 2, argc), arg(argv, 3, argc));
     } else if (mode == "serialised") {
         run_serialised(arg(argv, 2, argc), arg(argv, 3, argc));
+    } else if (mode == "drain-cap") {
+        run_draining(arg(argv, 2, argc), arg(argv, 3, argc));
     } else if (mode == "fork-cap") {
         run_fork_cap(arg(argv, 2, argc), arg(argv, 3, argc), arg(argv, 4, argc));
     } else if (mode == "refuse-cap") {

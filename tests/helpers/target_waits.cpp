@@ -496,6 +496,58 @@ void run_evicting(long cap, long secs) {
     }
 }
 
+// A cap drained cleanly, as nginx keeps worker_connections: one accept per
+// turn of the loop (multi_accept off); at CAP connections it takes a new one
+// only by closing its idlest keep-alive connection - one that has had its
+// reply and sent nothing since - with a plain close(): a FIN, no reset. With
+// none idle the new connections wait in the accept queue.
+void run_draining(long cap, long secs) {
+    int l = make_listener(0, 1024);
+    ::fcntl(l, F_SETFL, O_NONBLOCK);
+    ready(port_of(l));
+    auto end = deadline_after(secs);
+    int ep = epoll_on_listener(l);
+    std::unordered_map<int, Clock::time_point> idle_since;  // replied, nothing since
+    long held = 0;
+    std::vector<epoll_event> events(256);
+    char buf[4096];
+    while (Clock::now() < end) {
+        int n = ::epoll_wait(ep, events.data(), static_cast<int>(events.size()), 100);
+        bool want_accept = false;
+        for (int i = 0; i < n; ++i) {
+            int fd = events[static_cast<size_t>(i)].data.fd;
+            if (fd == l) {
+                want_accept = true;
+                continue;
+            }
+            ssize_t r = ::read(fd, buf, sizeof buf);
+            if (r < 0 && errno == EAGAIN) continue;
+            idle_since.erase(fd);
+            if (r <= 0) {
+                ::close(fd);
+                --held;
+                continue;
+            }
+            (void)!::write(fd, buf, static_cast<size_t>(r));
+            idle_since[fd] = Clock::now();
+        }
+        if (!want_accept) continue;
+        if (held >= cap) {
+            if (idle_since.empty()) continue;  // full of requests: they wait in the queue
+            auto idlest =
+                std::min_element(idle_since.begin(), idle_since.end(),
+                                 [](const auto& a, const auto& b) { return a.second < b.second; });
+            ::close(idlest->first);
+            idle_since.erase(idlest);
+            --held;
+        }
+        int c = ::accept4(l, nullptr, nullptr, SOCK_NONBLOCK);
+        if (c < 0) continue;
+        watch_input(ep, c);
+        ++held;
+    }
+}
+
 // An event loop that writes an access-log line per request to a pipe, as a
 // server logging to stdout under a supervisor does. A child process drains
 // the pipe: 512 bytes every DRAIN_DELAY_MS (a slow log shipper: once the

@@ -814,6 +814,64 @@ TEST(ProbeWaits, OneReplyPerConnectionUnderRetryingClientsIsNotARefusingCapWitho
     expect_one_reply_each_is_no_cap(refusing("close-after-reply", "sample"));
 }
 
+// nginx past worker_connections: 200 keep-alive clients, each pausing 20 ms
+// between requests, against a cap of 50 that takes a new connection only by
+// closing an idle one (a FIN, no reset) and otherwise leaves it queued. Every
+// request then costs a connection. The lookalike closes after every reply by
+// design, under the same clients: the same churn, but it holds only the
+// connections it is serving.
+Probe draining(const std::string& server_mode, const std::string& mode) {
+    std::vector<std::string> args = {server_mode, "20"};
+    if (server_mode == "drain-cap") args.insert(args.begin() + 1, "50");
+    Scenario s(target(args), driver({"pingpong-reconnect", "PORT", "200", "20", "20"}));
+    EXPECT_TRUE(s.ok());
+    return server_mode == "drain-cap" ? probe_expecting("app-connection-limit", s.pid(), mode)
+                                      : probe(s.pid(), mode);
+}
+
+double idle_held(const Probe& p) {
+    const auto& c = p.doc["sampled"]["connections"];
+    return c["inbound_mean"].get<double>() - c["inbound_pending_mean"].get<double>();
+}
+
+void expect_drained_cap(const Probe& p) {
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_EQ(p.id, "app-connection-limit") << p.doc.dump(2);
+    EXPECT_EQ(subject(p).rfind("connection cap", 0), 0u) << subject(p);
+    EXPECT_LE(p.doc["sampled"]["connections"]["inbound_mean"].get<double>(), 60) << "the cap's 50";
+    EXPECT_GE(idle_held(p), 2) << "idle keep-alive connections held";
+}
+
+TEST(ProbeWaits, ACapDrainedCleanlyIsTheApplicationsLimit) {
+    REQUIRE_BPF();
+    auto p = draining("drain-cap", "bpf");
+    expect_drained_cap(p);
+    EXPECT_EQ(p.doc["tcp"]["resets_sent"], 0) << "drained with FINs";
+}
+
+TEST(ProbeWaits, ACapDrainedCleanlyIsTheApplicationsLimitWithoutBpf) {
+    REQUIRE_PRIVATE_NETNS();
+    expect_drained_cap(draining("drain-cap", "sample"));
+}
+
+void expect_close_after_reply_is_no_drain(const Probe& p) {
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_FALSE(has_finding(p, "app-connection-limit")) << p.doc.dump(2);
+    // What it holds is what it serves: next to no connection idle.
+    EXPECT_LT(idle_held(p), 1) << p.doc["sampled"]["connections"].dump(2);
+    EXPECT_GT(p.doc["sampled"]["counter_rates"]["Tcp.PassiveOpens"].get<double>(), 100);
+}
+
+TEST(ProbeWaits, ClosingAfterEachReplyUnderKeepAliveClientsIsNotADrainedCap) {
+    REQUIRE_BPF();
+    expect_close_after_reply_is_no_drain(draining("close-after-reply", "bpf"));
+}
+
+TEST(ProbeWaits, ClosingAfterEachReplyUnderKeepAliveClientsIsNotADrainedCapWithoutBpf) {
+    REQUIRE_PRIVATE_NETNS();
+    expect_close_after_reply_is_no_drain(draining("close-after-reply", "sample"));
+}
+
 // A server that forks per connection and refuses in the child after its
 // start-up (PostgreSQL's backend, "too many clients already"): 60 clients, a
 // cap of 20, each refused client retrying 600 ms later - about 65 refusals a

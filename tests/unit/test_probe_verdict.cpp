@@ -1039,6 +1039,61 @@ TEST(Verdict, RequestsWaitingWhileTheProcessStaysAtOneCoreOfTwoIsSerialised) {
     }
 }
 
+// nginx at worker_connections 50 under 200 keep-alive clients (measured):
+// it ends every connection itself with a FIN (no reset), ~20,000 a second,
+// holds ~45 of which ~15 idle, while connections wait in its accept queue in
+// 19 of 19 looks. Closing after each reply by design under the same clients
+// holds ~1, all of it in progress.
+TEST(Verdict, ACapDrainedWithFinsIsACapNotOneReplyPerConnection) {
+    auto e = base();
+    auto& s = e.sampled;
+    s.seconds = 3;
+    s.cpus = 2;
+    s.threads_max = 1;
+    s.cpu_cores = 0.7;
+    s.busiest_threads = {{7, "nginx", 0.7, 0.72}};
+    s.counter_rates["Tcp.PassiveOpens"] = 20000;
+    ListenerSample l;
+    l.samples = 19;
+    l.backlog = 511;
+    l.waiting_samples = 19;
+    l.queued_max = 150;
+    l.queued_sum = 19 * 34;
+    s.listeners = {l};
+    auto& c = s.conns;
+    c.samples = 19;
+    c.inbound_min = 38;
+    c.inbound_max = 52;
+    c.inbound_sum = 19 * 45;
+    c.inbound_pending_sum = 19 * 30;
+    c.accepted = 830;
+    c.inbound_transient_sum = 830;
+    e.bpf->syscall_seconds = 3;
+    e.bpf->syscalls = {call("accept4", 60000, 30'000'000)};
+    e.bpf->tcp.established = 60000;
+    e.bpf->tcp.closed_first_local = 59990;
+    auto v = judge(e);
+    ASSERT_EQ(v.findings.front().id, "app-connection-limit") << v.findings.front().title;
+    EXPECT_NEAR(value_of(v.findings.front(), "idle_held_mean"), 15, 0.01);
+    auto sampled = e;
+    sampled.bpf.reset();
+    sampled.mode = "sample";
+    EXPECT_EQ(judge(sampled).findings.front().id, "app-connection-limit");
+    // Lookalike: everything it holds has a request in progress.
+    auto serving = e;
+    serving.sampled.conns.inbound_pending_sum = 19 * 44;
+    EXPECT_NE(judge(serving).findings.front().id, "app-connection-limit");
+    // Lookalike: nothing waits to be accepted - it takes every connection offered.
+    auto accepting = e;
+    accepting.sampled.listeners[0].waiting_samples = 2;
+    EXPECT_NE(judge(accepting).findings.front().id, "app-connection-limit");
+    // Lookalike: its clients end the connections (one request each, then close).
+    auto client_closes = e;
+    client_closes.bpf->tcp.closed_first_local = 0;
+    client_closes.bpf->tcp.closed_first_peer = 59990;
+    EXPECT_NE(judge(client_closes).findings.front().id, "app-connection-limit");
+}
+
 // PostgreSQL at max_connections 20 with 40 clients: the postmaster forks a
 // backend per connection, and the backend refuses ("sorry, too many clients
 // already") after its own start-up, then exits; the client, having read the

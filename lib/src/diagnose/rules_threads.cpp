@@ -44,8 +44,8 @@ void Judge::thread_storm() {
 // What the on-CPU samples say the CPU is spent on: user space, and the
 // syscalls that hold it most (a pegged loop in poll(), in write(), in futex).
 void Judge::note_where_cpu_goes(Finding& f) const {
-    ev(f, "on_cpu_user_percent", "on-CPU samples in user space", profile->share(profile->user) * 100,
-       units::percent);
+    ev(f, "on_cpu_user_percent", "on-CPU samples in user space",
+       profile->share(profile->user) * 100, units::percent);
     std::vector<std::pair<uint64_t, std::string_view>> calls;
     for (const auto& [name, n] : profile->in_syscall)
         calls.emplace_back(n, name);
@@ -58,7 +58,7 @@ void Judge::note_where_cpu_goes(Finding& f) const {
 
 void Judge::cpu_saturated() {
     if (!cpu_limited) return;
-    bool symptom = storm || poll_scan || starving_dependency || refusal_churn;
+    bool symptom = storm || poll_scan || starving_dependency || refusal_churn || drain_churn;
     // A single-threaded process on a host of several cores is "all the cores it
     // can use" by its own count, but its fix is the thread's (work off the loop,
     // a loop per core): on one core only, it is simply the machine's.
@@ -125,24 +125,28 @@ void Judge::cpu_saturated() {
     }
     if (profile) note_where_cpu_goes(f);
     if (symptom) {
-        f.why = storm       ? "A symptom of the context-switch storm above."
-                : poll_scan ? "A symptom of the fd scans above: the CPU goes into poll()/select()."
-                : refusal_churn
-                    ? fmt::format("A consequence of the connection cap above: the CPU goes into "
-                                  "the processes it starts for connections it then refuses "
-                                  "({:.2f} cores).",
-                                  s.reaped_children_cores)
-                    : fmt::format(
-                                  "A consequence of downstream-bound above: the cores "
-                                  "are held by {} ({}), the dependency this process "
-                                  "waits on.",
-                                  starving_dependency->server_comm,
-                                  starving_dependency->remote.to_string());
-        f.fix = {storm           ? "fix the thread-per-connection design first"
-                 : poll_scan     ? "fix the fd scans first"
-                 : refusal_churn ? "fix the connection cap first"
-                                 : "fix the dependency first: c10k-doctor probe --pid " +
-                                   std::to_string(starving_dependency->server_pid)};
+        f.why =
+            storm         ? "A symptom of the context-switch storm above."
+            : poll_scan   ? "A symptom of the fd scans above: the CPU goes into poll()/select()."
+            : drain_churn ? "A consequence of the connection cap above: each request now costs a "
+                            "new connection (accept, handshake, close)."
+            : refusal_churn
+                ? fmt::format(
+                      "A consequence of the connection cap above: the CPU goes into "
+                      "the processes it starts for connections it then refuses "
+                      "({:.2f} cores).",
+                      s.reaped_children_cores)
+                : fmt::format(
+                      "A consequence of downstream-bound above: the cores "
+                      "are held by {} ({}), the dependency this process "
+                      "waits on.",
+                      starving_dependency->server_comm, starving_dependency->remote.to_string());
+        f.fix = {storm       ? "fix the thread-per-connection design first"
+                 : poll_scan ? "fix the fd scans first"
+                 : refusal_churn || drain_churn
+                     ? "fix the connection cap first"
+                     : "fix the dependency first: c10k-doctor probe --pid " +
+                           std::to_string(starving_dependency->server_pid)};
     } else if (quota_bound) {
         f.why = fmt::format(
             "CFS bandwidth control gives the group {:.2f} cores' worth of CPU time per period; "

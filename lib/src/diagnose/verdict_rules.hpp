@@ -122,6 +122,13 @@ constexpr double kAbortedShare = 0.25;
 // A server that ends every connection after one reply holds a count that
 // follows its load, mostly far below the peak of a busy instant.
 constexpr double kEvictedPlateau = 0.25;
+// A cap drained cleanly keeps idle connections until it needs their slots. A
+// server that closes after each reply holds the ones it serves, each with its
+// request in progress, and an idle one only in the microseconds between its
+// reply and its close, so a look finds almost none; one held connection in
+// ten idle is far above that. (nginx at worker_connections: a fifth to a
+// third idle, the rest just accepted with their requests still unread.)
+constexpr double kIdleHeldShare = 0.1;
 // Connections accepted in the window below which a few aborts would decide.
 constexpr double kMinConnections = 100;
 // Accepts that went through at the fd limit, with no EMFILE, before the count
@@ -296,7 +303,9 @@ class Judge {
     // in the window: its own process-per-connection churn, not a neighbour.
     bool churn_holds_cpu = false;
     bool refusal_churn = false;  // refusing_cap fired on a CPU its churn holds
-    double poll_cpu_share = -1;    // of the process's on-CPU samples, inside poll/select; -1: not sampled
+    bool drain_churn = false;    // a cap drained cleanly: the CPU goes into reconnects
+    double poll_cpu_share =
+        -1;  // of the process's on-CPU samples, inside poll/select; -1: not sampled
     // The on-CPU profile, when it has enough samples to read shares from.
     const OnCpuProfile* profile = nullptr;
     std::vector<Finding> out;
