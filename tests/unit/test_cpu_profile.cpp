@@ -155,9 +155,9 @@ TEST(CpuProfile, EachSampleLandsInUserSpaceOrTheSyscallItRanIn) {
     add({kTcpPoll, kDoSysPoll, kPoll, kDispatch, kEntry}, false, 10021, 0x7ff0);
     // select(1025, ...): the first
     add({kDoSelect, kSelect, kDispatch, kEntry}, false, 0x7ff0, 1025);
-    add({}, true, std::nullopt, std::nullopt);                         // user space
-    add({kTcpPoll, kIrqEnable}, false, std::nullopt, std::nullopt);    // no syscall
-    add({kIrqEnable, kDispatch, kEntry}, false, 3, 4);                 // entering one
+    add({}, true, std::nullopt, std::nullopt);                           // user space
+    add({kTcpPoll, kIrqEnable}, false, std::nullopt, std::nullopt);      // no syscall
+    add({kIrqEnable, kDispatch, kEntry}, false, 3, 4);                   // entering one
     add({kDoSysPoll, kPpoll, kDispatch, kEntry}, false, 1ull << 40, 3);  // garbage count
     add({kKsysRead, kDispatch, kEntry}, false, 4096, 7);
     EXPECT_EQ(p.samples, 7u);

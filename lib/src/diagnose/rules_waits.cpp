@@ -226,16 +226,16 @@ void Judge::find_poll_scan() {
 
 void Judge::poll_scaling() {
     if (!poll_scan) return;
-    auto f = make(Bottleneck::poll_scaling, Severity::crit,
-                  (b && b->poll_calls) || poll_cpu_share >= 0 ? Support::measured
-                                                              : Support::indirect,
-                  poll_cpu_share >= 0
-                      ? fmt::format("poll()/select() scans {:.0f} fds per call; {:.0f}% of the "
-                                    "process's time on the CPU is inside those calls",
-                                    poll_nfds, poll_cpu_share * 100)
-                      : fmt::format("poll()/select() scans {:.0f} fds per call; {:.0f}% of the "
-                                    "process's CPU is in the kernel",
-                                    poll_nfds, s.sys_cores / std::max(s.cpu_cores, 1e-9) * 100));
+    auto f =
+        make(Bottleneck::poll_scaling, Severity::crit,
+             (b && b->poll_calls) || poll_cpu_share >= 0 ? Support::measured : Support::indirect,
+             poll_cpu_share >= 0
+                 ? fmt::format("poll()/select() scans {:.0f} fds per call; {:.0f}% of the "
+                               "process's time on the CPU is inside those calls",
+                               poll_nfds, poll_cpu_share * 100)
+                 : fmt::format("poll()/select() scans {:.0f} fds per call; {:.0f}% of the "
+                               "process's CPU is in the kernel",
+                               poll_nfds, s.sys_cores / std::max(s.cpu_cores, 1e-9) * 100));
     ev(f, "fds_per_call", "fds passed per poll/select call (mean)", poll_nfds, units::fds);
     if (b && b->poll_calls) {
         ev(f, "poll_calls_per_second", "poll/select calls per second",

@@ -69,9 +69,9 @@ Judge::Judge(const ProbeEvidence& evidence)
               runq_wait >= s.cpu_cores / ours &&
               runq_wait >= kStarvedWait * std::min(1.0, usable_cores);
     cpu_limited = cpu_busy || pegged || throttled || starved;
-    forks_per_connection =
-        s.inbound_at_snapshots > 0 && static_cast<double>(s.inbound_own_at_snapshots) <
-                                          kForkedOwnShare * static_cast<double>(s.inbound_at_snapshots);
+    forks_per_connection = s.inbound_at_snapshots > 0 &&
+                           static_cast<double>(s.inbound_own_at_snapshots) <
+                               kForkedOwnShare * static_cast<double>(s.inbound_at_snapshots);
     // Half the host's busy time: then no other user can hold more of it.
     churn_holds_cpu = s.reaped_children_cores >= 0.5 * guest_busy * s.cpus;
     futex_waiters = s.samples > 0 ? static_cast<double>(s.futex_active) / s.samples : 0;

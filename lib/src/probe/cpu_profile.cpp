@@ -196,7 +196,8 @@ void CpuProfiler::read_ring(Ring& r) {
         copy(wrap_.data(), at, h.size);
         std::span<const uint8_t> body(wrap_.data() + sizeof h, h.size - sizeof h);
         if (h.type == PERF_RECORD_SAMPLE) {
-            if (auto s = decode_cpu_sample(body, h.misc, scratch_); s && s->pid == static_cast<uint32_t>(tgid_))
+            if (auto s = decode_cpu_sample(body, h.misc, scratch_);
+                s && s->pid == static_cast<uint32_t>(tgid_))
                 add(*s);
         } else if (h.type == PERF_RECORD_LOST) {
             uint64_t id = 0, lost = 0;
@@ -210,8 +211,10 @@ void CpuProfiler::read_ring(Ring& r) {
 void CpuProfiler::add(const CpuSample& s) {
     if (!s.user && !symbols_tried_) {
         symbols_tried_ = true;
-        if (auto k = KernelSymbols::load()) symbols_ = std::move(*k);
-        else profile_.symbols_error = k.error().message();
+        if (auto k = KernelSymbols::load())
+            symbols_ = std::move(*k);
+        else
+            profile_.symbols_error = k.error().message();
     }
     static const KernelSymbols kNone;
     add_cpu_sample(profile_, s, symbols_ ? *symbols_ : kNone);

@@ -18,16 +18,16 @@ namespace {
 // its table's x64_sys_call (a tail call on most builds, a frame on some), the
 // 32-bit entries, arm64's invoke_syscall.
 constexpr std::array<std::string_view, 9> kDispatchers = {
-    "do_syscall_64",      "x64_sys_call",       "ia32_sys_call",
+    "do_syscall_64",       "x64_sys_call",       "ia32_sys_call",
     "do_int80_syscall_32", "do_int80_emulation", "__do_fast_syscall_32",
-    "do_fast_syscall_32", "invoke_syscall",     "el0_svc_common"};
+    "do_fast_syscall_32",  "invoke_syscall",     "el0_svc_common"};
 
 // What the function the dispatcher calls is named after: the entry wrappers
 // SYSCALL_DEFINE makes, and the helpers they tail-call (ksys_read for read,
 // __sys_sendto for sendto, do_epoll_wait for epoll_wait).
-constexpr std::array<std::string_view, 9> kServes = {
-    "__x64_sys_", "__ia32_sys_", "__arm64_sys_", "__do_sys_", "__se_sys_",
-    "ksys_",      "__sys_",      "do_sys_",      "do_"};
+constexpr std::array<std::string_view, 9> kServes = {"__x64_sys_", "__ia32_sys_", "__arm64_sys_",
+                                                     "__do_sys_",  "__se_sys_",   "ksys_",
+                                                     "__sys_",     "do_sys_",     "do_"};
 
 }  // namespace
 

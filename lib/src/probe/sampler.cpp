@@ -313,8 +313,10 @@ double Sampler::sample_fast() {
 
 void Sampler::profile_cpu() {
     auto p = CpuProfiler::start(pid_);
-    if (p) profiler_ = std::move(*p);
-    else acc_.on_cpu.unavailable = p.error().message();
+    if (p)
+        profiler_ = std::move(*p);
+    else
+        acc_.on_cpu.unavailable = p.error().message();
 }
 
 bool process_gone(pid_t pid) {

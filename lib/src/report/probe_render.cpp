@@ -123,9 +123,10 @@ json on_cpu_json(const OnCpuProfile& p) {
             {"in_syscall", p.in_syscall},
             {"in_unnamed_syscall", p.in_unnamed_syscall},
             {"symbols_error", p.symbols_error},
-            {"fd_scan", {{"samples", p.fd_scan_samples},
-                         {"nfds_sum", p.fd_scan_nfds_sum},
-                         {"nfds_max", p.fd_scan_nfds_max}}}};
+            {"fd_scan",
+             {{"samples", p.fd_scan_samples},
+              {"nfds_sum", p.fd_scan_nfds_sum},
+              {"nfds_max", p.fd_scan_nfds_max}}}};
 }
 
 json sampled_json(const SampledEvidence& s) {

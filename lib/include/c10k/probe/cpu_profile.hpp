@@ -22,14 +22,14 @@
 namespace c10k {
 
 struct OnCpuProfile {
-    bool sampled = false;     // the cpu-clock ran during the window
-    std::string unavailable;  // why not, when not
+    bool sampled = false;       // the cpu-clock ran during the window
+    std::string unavailable;    // why not, when not
     std::string symbols_error;  // kernel samples could not be named: why
-    double hz = 0;            // samples per second per CPU
-    uint64_t samples = 0;     // the target's, all threads
-    uint64_t user = 0;        // of those, in user space
-    uint64_t kernel = 0;      // in the kernel: inside a syscall, or not (faults, interrupts)
-    uint64_t lost = 0;        // samples the ring buffers dropped (any process's)
+    double hz = 0;              // samples per second per CPU
+    uint64_t samples = 0;       // the target's, all threads
+    uint64_t user = 0;          // of those, in user space
+    uint64_t kernel = 0;        // in the kernel: inside a syscall, or not (faults, interrupts)
+    uint64_t lost = 0;          // samples the ring buffers dropped (any process's)
     // Kernel samples by the syscall they ran inside, and those inside a
     // syscall whose name the chain does not give (entering or leaving one:
     // the cost of making many small calls).
@@ -54,7 +54,7 @@ struct OnCpuProfile {
 struct CpuSample {
     bool user = false;
     uint32_t pid = 0, tid = 0;
-    std::span<const uint64_t> chain;  // kernel frames, leaf first; context markers removed
+    std::span<const uint64_t> chain;     // kernel frames, leaf first; context markers removed
     std::optional<uint64_t> arg0, arg1;  // rdi, rsi at syscall entry; none for kernel threads
 };
 std::optional<CpuSample> decode_cpu_sample(std::span<const uint8_t> body, uint16_t misc,

@@ -202,8 +202,8 @@ struct SampledEvidence {
     uint64_t fds_max = 0;
     uint32_t threads_max = 0;
     uint32_t connections_max = 0;
-    double cpu_cores = 0;                    // the process's on-CPU time / wall time
-    double sys_cores = 0;                    // the part of cpu_cores spent in the kernel
+    double cpu_cores = 0;  // the process's on-CPU time / wall time
+    double sys_cores = 0;  // the part of cpu_cores spent in the kernel
     // CPU of the process's children that exited and were reaped in the window
     // (a forking server's short-lived workers): no /proc entry is left to
     // count it by at the end, so host_cpu_users misses it.

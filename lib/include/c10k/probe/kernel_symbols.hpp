@@ -44,7 +44,8 @@ class KernelSymbols {
     static constexpr int32_t kOther = -1, kDispatcher = -2;
     struct Start {
         uint64_t addr;
-        int32_t code;  // an index into names_ (the syscall this function serves), or kOther/kDispatcher
+        int32_t
+            code;  // an index into names_ (the syscall this function serves), or kOther/kDispatcher
     };
     int32_t code_at(uint64_t addr) const;
     std::vector<Start> starts_;  // by address
