@@ -886,13 +886,23 @@ Probe fork_cap(const char* cap, const std::string& mode) {
                                     : probe(s.pid(), mode);
 }
 
+// The listener holds an accepted fd only between accept() and its close after
+// the fork: a snapshot may catch one (seen under ASan), never a tenth of them.
+void expect_children_hold_the_connections(const Probe& p) {
+    const auto& s = p.doc["sampled"];
+    EXPECT_GT(s["inbound_at_snapshots"].get<double>(), 0);
+    EXPECT_LT(s["inbound_own_at_snapshots"].get<double>(),
+              0.1 * s["inbound_at_snapshots"].get<double>())
+        << "its children hold them";
+}
+
 void expect_forked_refusals(const Probe& p) {
     ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
     EXPECT_EQ(p.id, "app-connection-limit") << p.doc.dump(2);
     double kept = p.doc["sampled"]["connections"]["inbound_kept_mean"].get<double>();
     EXPECT_GE(kept, 18) << "the cap's 20 kept";
     EXPECT_LE(kept, 21);
-    EXPECT_EQ(p.doc["sampled"]["inbound_own_at_snapshots"], 0) << "its children hold them";
+    expect_children_hold_the_connections(p);
 }
 
 TEST(ProbeWaits, AForkingServerRefusingPastItsCapIsTheApplicationsLimit) {
@@ -910,7 +920,7 @@ void expect_forks_without_refusals(const Probe& p) {
     EXPECT_FALSE(has_finding(p, "app-connection-limit")) << p.doc.dump(2);
     EXPECT_GE(p.doc["sampled"]["connections"]["inbound_kept_mean"].get<double>(), 55)
         << "every client kept";
-    EXPECT_EQ(p.doc["sampled"]["inbound_own_at_snapshots"], 0) << "still forking per connection";
+    expect_children_hold_the_connections(p);
 }
 
 TEST(ProbeWaits, AForkingServerWithRoomForEveryClientIsNotACap) {
