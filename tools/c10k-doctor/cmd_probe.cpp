@@ -135,7 +135,8 @@ Runner setup_probe(CLI::App& app) {
         ->capture_default_str()
         ->type_name("TIME");
     sub->add_option("-m,--mode", o->mode,
-                    "bpf: BPF or fail; sample: /proc and netlink only; auto: BPF when possible")
+                    "bpf: BPF or fail; sample: no BPF (/proc, netlink, a perf cpu-clock); auto: BPF "
+                    "when possible")
         ->check(CLI::IsMember({"auto", "bpf", "sample"}))
         ->capture_default_str()
         ->type_name("auto|bpf|sample");
