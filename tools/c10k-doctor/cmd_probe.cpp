@@ -134,9 +134,10 @@ Runner setup_probe(CLI::App& app) {
     sub->add_option("-i,--interval", o->interval, "Sampling interval and live-line period")
         ->capture_default_str()
         ->type_name("TIME");
-    sub->add_option("-m,--mode", o->mode,
-                    "bpf: BPF or fail; sample: no BPF (/proc, netlink, a perf cpu-clock); auto: BPF "
-                    "when possible")
+    sub->add_option(
+           "-m,--mode", o->mode,
+           "bpf: BPF or fail; sample: no BPF (/proc, netlink, a perf cpu-clock); auto: BPF "
+           "when possible")
         ->check(CLI::IsMember({"auto", "bpf", "sample"}))
         ->capture_default_str()
         ->type_name("auto|bpf|sample");

@@ -70,10 +70,7 @@ void Judge::accept_queue() {
     // so looks rarely find one.
     const ListenerSample* waiting = nullptr;
     for (const auto& l : s.listeners)
-        if (l.samples >= kMinSamples &&
-            static_cast<double>(l.waiting_samples) >=
-                kQueueFullSteady * static_cast<double>(l.samples) &&
-            (!waiting || l.waiting_samples > waiting->waiting_samples))
+        if (waits_in_most_looks(l) && (!waiting || l.waiting_samples > waiting->waiting_samples))
             waiting = &l;
     if (overflows <= 0 && !full && !waiting) return;
 
@@ -268,10 +265,7 @@ void Judge::evicting_cap() {
     // those, and one that closes after each reply by design holds only the
     // connections it is serving, each for one request's time.
     double idle_held = std::max(0.0, held_mean - c.mean_inbound_pending());
-    bool queue_waits = std::any_of(s.listeners.begin(), s.listeners.end(), [](const auto& l) {
-        return l.samples >= kMinSamples && static_cast<double>(l.waiting_samples) >=
-                                               kQueueFullSteady * static_cast<double>(l.samples);
-    });
+    bool queue_waits = std::any_of(s.listeners.begin(), s.listeners.end(), waits_in_most_looks);
     bool ends_most = b ? accepted >= kMinConnections && ended >= kEndsItself * accepted
                        : accepted >= kMinConnections && c.accepted >= c.samples;
     // (A CPU that is full does not rule it out: every request now costs a

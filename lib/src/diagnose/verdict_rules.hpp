@@ -203,6 +203,13 @@ inline double confidence_of(Support s) {
     return kConfidence[static_cast<size_t>(s)];
 }
 
+// Connections wait in the listener's accept queue in most looks (and there
+// were enough looks to say so).
+inline bool waits_in_most_looks(const ListenerSample& l) {
+    return l.samples >= kMinSamples && static_cast<double>(l.waiting_samples) >=
+                                           kQueueFullSteady * static_cast<double>(l.samples);
+}
+
 inline Finding make(Bottleneck id, Severity sev, Support support, std::string title) {
     Finding f(id);
     f.severity = sev;
