@@ -66,6 +66,10 @@
 //   c10k-target worker-pool N MS SECONDS  N threads on one listener, each taking a
 //                                       connection, answering its request after MS and
 //                                       closing it (a PHP-FPM static pool)
+//   c10k-target dispatch-pool WORKERS MS SECONDS  an epoll dispatcher handing each readable
+//                                       connection, unread, to WORKERS threads that answer
+//                                       after MS parked on a condvar (a JDK HttpServer's
+//                                       fixed executor, Tomcat at maxThreads)
 //   c10k-target proxy-per-request UPSTREAM_PORT SECONDS   an epoll proxy opening a new
 //                                       connection to UPSTREAM_PORT per client request
 //                                       (nginx to FastCGI)
@@ -426,6 +430,8 @@ int main(int argc, char** argv) {
         run_refusing(arg(argv, 2, argc), arg(argv, 3, argc));
     } else if (mode == "close-after-reply") {
         run_evicting(0, arg(argv, 2, argc));
+    } else if (mode == "dispatch-pool") {
+        run_dispatch_pool(arg(argv, 2, argc), arg(argv, 3, argc), arg(argv, 4, argc));
     } else if (mode == "capped") {
         run_capped(arg(argv, 2, argc), arg(argv, 3, argc), arg(argv, 4, argc, 64));
     } else if (mode == "burst-accept") {

@@ -870,4 +870,63 @@ void run_serialised(long ms, long secs) {
         });
 }
 
+// A dispatcher in front of a fixed pool (a JDK HttpServer with a fixed
+// executor, Tomcat's NIO connector at maxThreads): one epoll thread accepts
+// and, when a connection turns readable, hands it to the pool without reading
+// it (EPOLLONESHOT). A worker reads the request, waits MS parked on a
+// condition variable of its own (a slow call that costs no CPU: Thread.sleep,
+// a parked wait on something remote), answers, and re-arms the connection.
+void run_dispatch_pool(long workers, long ms, long secs) {
+    int l = make_listener(0, 128);
+    ready(port_of(l));
+    auto end = deadline_after(secs);
+    int ep = epoll_on_listener(l);
+    WorkQueue queue;
+    std::vector<std::thread> threads;
+    for (long i = 0; i < workers; ++i)
+        threads.emplace_back([&] {
+            std::mutex m;
+            std::condition_variable cv;
+            char buf[4096];
+            for (int c; (c = queue.pop(end)) >= 0;) {
+                ssize_t n = ::read(c, buf, sizeof buf);
+                if (n == 0 || (n < 0 && errno != EAGAIN)) {
+                    ::close(c);
+                    continue;
+                }
+                if (n > 0) {
+                    std::unique_lock<std::mutex> g(m);
+                    cv.wait_until(g, std::min(end, Clock::now() + std::chrono::milliseconds(ms)),
+                                  [] { return false; });
+                }
+                if (n > 0 && !write_all(c, buf, static_cast<size_t>(n))) {
+                    ::close(c);
+                    continue;
+                }
+                epoll_event ev{EPOLLIN | EPOLLONESHOT, {}};
+                ev.data.fd = c;
+                ::epoll_ctl(ep, EPOLL_CTL_MOD, c, &ev);
+            }
+        });
+    std::vector<epoll_event> events(256);
+    while (Clock::now() < end) {
+        int n = ::epoll_wait(ep, events.data(), static_cast<int>(events.size()), 100);
+        for (int i = 0; i < n; ++i) {
+            int fd = events[static_cast<size_t>(i)].data.fd;
+            if (fd != l) {
+                queue.push(fd);
+                continue;
+            }
+            for (int c; (c = ::accept4(l, nullptr, nullptr, SOCK_NONBLOCK)) >= 0;) {
+                epoll_event ev{EPOLLIN | EPOLLONESHOT, {}};
+                ev.data.fd = c;
+                ::epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev);
+            }
+        }
+    }
+    for (auto& t : threads)
+        t.join();
+    ::close(ep);
+}
+
 }  // namespace c10k::helpers

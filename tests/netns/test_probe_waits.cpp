@@ -986,3 +986,57 @@ TEST(ProbeWaits, OneClientOfASerialisedServerIsNotContentionWithoutBpf) {
     REQUIRE_PRIVATE_NETNS();
     expect_one_client_is_not_serialised(serialised("1", "sample"));
 }
+
+// A fixed pool behind a dispatcher (a JDK HttpServer's executor, Tomcat at
+// maxThreads): 4 workers, each request 100 ms parked on a condvar, 20
+// keep-alive clients. The dispatcher takes every connection, so no queue of
+// the kernel's fills and nothing fails; 16 requests at a time sit unread in
+// their sockets until a worker is free.
+Probe dispatch_pool(const std::string& workers, const std::string& mode) {
+    Scenario s(target({"dispatch-pool", workers, "100", "20"}),
+               driver({"pingpong", "PORT", "20", "20"}));
+    EXPECT_TRUE(s.ok());
+    return workers == "4" ? probe_expecting("app-connection-limit", s.pid(), mode)
+                          : probe(s.pid(), mode);
+}
+
+void expect_unread_behind_a_full_pool(const Probe& p) {
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_EQ(p.id, "app-connection-limit") << p.doc.dump(2);
+    EXPECT_EQ(subject(p).rfind("127.0.0.1:", 0), 0u) << "the listener: " << subject(p);
+    // 16 of 20 requests wait at any instant; the looks catch them unread
+    // unless a worker frees up in between (each does every 100 ms).
+    EXPECT_GE(p.doc["sampled"]["connections"]["inbound_unread_mean"].get<double>(), 1.0);
+    EXPECT_FALSE(has_finding(p, "lock-contention")) << "each worker parks on its own condvar";
+}
+
+TEST(ProbeWaits, RequestsUnreadBehindAFullWorkerPool) {
+    REQUIRE_BPF();
+    expect_unread_behind_a_full_pool(dispatch_pool("4", "bpf"));
+}
+
+TEST(ProbeWaits, RequestsUnreadBehindAFullWorkerPoolWithoutBpf) {
+    REQUIRE_PRIVATE_NETNS();
+    expect_unread_behind_a_full_pool(dispatch_pool("4", "sample"));
+}
+
+// The lookalike: the same server with a worker for every client. Each request
+// is read as soon as it arrives and then waits its 100 ms in a worker, so the
+// clients see the same slow replies but none waits for the pool.
+void expect_a_pool_with_room(const Probe& p) {
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_FALSE(has_finding(p, "app-connection-limit")) << p.doc.dump(2);
+    EXPECT_LT(p.doc["sampled"]["connections"]["inbound_unread_mean"].get<double>(), 1.0);
+    // The mechanism's other half was there: every client's request in progress.
+    EXPECT_GE(p.doc["sampled"]["connections"]["inbound_pending_mean"].get<double>(), 10.0);
+}
+
+TEST(ProbeWaits, AWorkerPoolWithRoomForEveryRequestIsNotACap) {
+    REQUIRE_BPF();
+    expect_a_pool_with_room(dispatch_pool("32", "bpf"));
+}
+
+TEST(ProbeWaits, AWorkerPoolWithRoomForEveryRequestIsNotACapWithoutBpf) {
+    REQUIRE_PRIVATE_NETNS();
+    expect_a_pool_with_room(dispatch_pool("32", "sample"));
+}

@@ -219,3 +219,29 @@ TEST(ConnPredicates, ARequestInTheTickOfOurReplyOwesOneWhenItAcknowledgedTheRepl
     later.last_data_recv_ms = 3;
     EXPECT_TRUE(owes_reply(later));
 }
+
+// A request the process leaves in the receive queue: the same bytes, nothing
+// received since, look after look. One that is read between looks (the queue
+// empties, or new bytes arrive behind it) is not left unread.
+TEST(ConnTracker, ARequestUnreadAcrossLooksIsCountedAndTimed) {
+    ConnTracker t;
+    auto at = std::chrono::steady_clock::now();
+    std::unordered_set<uint16_t> listening = {8080};
+    for (int i = 0; i < 10; ++i) {
+        auto waits = conn(8080, 60001, 21);  // looks 2..6 hold the same 32 bytes
+        waits.rqueue = (i >= 2 && i <= 6) ? 32 : 0;
+        waits.bytes_received = i <= 6 ? 100 : 132;
+        auto served = conn(8080, 60002, 22);  // a new request each look, each read at once
+        served.rqueue = 32;
+        served.bytes_received = 100 + 32 * static_cast<uint64_t>(i);
+        t.add({waits, served}, listening, {}, at + std::chrono::milliseconds(100 * i));
+    }
+    auto e = t.evidence();
+    EXPECT_EQ(e.inbound_unread_sum, 4u) << "looks 3..6 saw the bytes of look 2 still there";
+    EXPECT_EQ(e.samples_inbound_unread, 4u);
+    EXPECT_NEAR(e.mean_inbound_unread(), 4.0 / 9, 1e-9);
+    ASSERT_EQ(e.inbound_unread_wait.count(), 1u);
+    // From look 2 to look 6: 400 ms, as a log2 bucket's bounds.
+    EXPECT_GE(e.inbound_unread_wait.percentile_ns(0.5), 400'000'000u / 2);
+    EXPECT_LE(e.inbound_unread_wait.percentile_ns(0.5), 400'000'000u * 2);
+}

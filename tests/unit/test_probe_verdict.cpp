@@ -1245,3 +1245,42 @@ TEST(Verdict, ACauseAccountsForTheSymptomsItsMechanismBrings) {
     EXPECT_EQ(w.findings.front().id, "socket-buffer-limited");
     EXPECT_TRUE(w.findings.front().accounts_for.empty());
 }
+
+// Requests left unread behind a full pool: with nothing else standing, the
+// pool is the cap. The same unread requests behind a loop pegged on the CPU
+// are the CPU's doing, and behind a short look interval prove nothing.
+TEST(Verdict, RequestsUnreadWithTheMachineIdleAreTheApplicationsCap) {
+    auto e = base(false);
+    e.sampled.sample_period_s = 0.1;
+    e.sampled.listeners = {ListenerSample{}};
+    e.sampled.listeners[0].local.family = AF_INET;
+    e.sampled.listeners[0].local.addr = {127, 0, 0, 1};
+    e.sampled.listeners[0].local.port = 8095;
+    auto& c = e.sampled.conns;
+    c.samples = 41;
+    c.inbound_min = c.inbound_max = 20;
+    c.inbound_unread_sum = 40 * 12;  // 12 requests unread in every look
+    c.samples_inbound_unread = 40;
+    auto v = judge(e);
+    ASSERT_FALSE(v.findings.empty());
+    EXPECT_EQ(v.findings[0].id.name(), "app-connection-limit");
+    EXPECT_EQ(v.findings[0].subject, "127.0.0.1:8095");
+    EXPECT_DOUBLE_EQ(value_of(v.findings[0], "unread_requests_mean"), 12);
+
+    auto now_and_then = e;  // a burst now and then: work does not always wait
+    now_and_then.sampled.conns.inbound_unread_sum = 10;
+    now_and_then.sampled.conns.samples_inbound_unread = 5;
+    EXPECT_EQ(judge(now_and_then).findings[0].id.name(), "healthy");
+
+    auto pegged = e;  // one loop on the CPU all the time: the CPU leaves them unread
+    pegged.sampled.cpu_cores = 0.99;
+    pegged.sampled.busiest_threads = {{101, "loop", 0.97, 0.99}};
+    auto pv = judge(pegged);
+    EXPECT_EQ(pv.findings[0].id.name(), "cpu-saturated");
+    auto pegged_ids = ids(pv);
+    EXPECT_EQ(std::count(pegged_ids.begin(), pegged_ids.end(), "app-connection-limit"), 0);
+
+    auto quick_looks = e;  // looks 2 ms apart: a busy loop's turn, not a wait
+    quick_looks.sampled.sample_period_s = 0.002;
+    EXPECT_EQ(judge(quick_looks).findings[0].id.name(), "healthy");
+}

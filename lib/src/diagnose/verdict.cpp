@@ -152,7 +152,7 @@ Verdict Judge::run() {
           &Judge::syn_backlog, &Judge::thread_storm, &Judge::cpu_saturated, &Judge::ephemeral_ports,
           &Judge::socket_buffers, &Judge::blocking_and_locks, &Judge::tcp_counters,
           &Judge::downstream, &Judge::connection_pool, &Judge::nagle, &Judge::poll_scaling,
-          &Judge::serialised})
+          &Judge::serialised, &Judge::unread_requests})
         (this->*rule)();
 
     explain_symptoms();

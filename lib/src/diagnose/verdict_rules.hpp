@@ -178,6 +178,13 @@ constexpr double kPollScanFds = 1000;
 // a standard error of sqrt(p(1-p)/n), at most 0.09 at n = 30, so a share read
 // against 0.5 is off by less than two of them once it is past 0.68 or 0.32.
 constexpr uint64_t kMinCpuSamples = 30;
+// A request unread across a look interval of at least this long waited ten
+// turns of a busy loop (about a millisecond, kCapQueueWaitS): nobody was free
+// to read it, where a process that reads on readiness is always back in time.
+constexpr double kUnreadLookS = 0.01;
+// ... and at least one such request at every instant, on average: work waits
+// all the time (Little's law), not in a burst now and then.
+constexpr double kUnreadWaiting = 1.0;
 
 inline void ev(Finding& f, std::string key, std::string label, double value, Measure unit) {
     f.evidence.push_back({std::move(key), std::move(label), value, unit});
@@ -259,6 +266,8 @@ class Judge {
     void connection_pool();
     void nagle();
     void poll_scaling();
+    // rules_unread.cpp: requests left unread behind a full worker pool.
+    void unread_requests();
     void find_pool();
     void find_poll_scan();
     void note_where_cpu_goes(Finding& f) const;

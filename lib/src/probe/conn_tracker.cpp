@@ -74,6 +74,11 @@ double ConnEvidence::mean_inbound_kept() const {
                        : 0;
 }
 
+double ConnEvidence::mean_inbound_unread() const {
+    return samples > 1 ? static_cast<double>(inbound_unread_sum) / static_cast<double>(samples - 1)
+                       : 0;
+}
+
 const DestinationWait* ConnEvidence::top_destination() const {
     return destinations.empty() ? nullptr : &destinations.front();
 }
@@ -86,7 +91,7 @@ void ConnTracker::add(const std::vector<TcpConn>& conns,
     auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(at - t0_).count();
     ++acc_.samples;
 
-    uint32_t inbound = 0, pending = 0, held = 0, kept = 0;
+    uint32_t inbound = 0, pending = 0, held = 0, kept = 0, unread = 0;
     struct PerDest {
         uint32_t conns = 0, waiting = 0, unanswered = 0;
     };
@@ -132,6 +137,7 @@ void ConnTracker::add(const std::vector<TcpConn>& conns,
             if (!first_ && inbound_seen_.insert(c.inode).second) ++acc_.accepted;
             if (first_) inbound_seen_.insert(c.inode);
             if (seen_fresh) seen.inbound_new = !first_;
+            if (c.has_info && track_unread(c, seen, in_last_look, now_ms)) ++unread;
             if (in_last_look) {
                 ++kept;
                 if (!seen.inbound_kept && seen.inbound_new) ++acc_.inbound_kept_new;
@@ -200,6 +206,8 @@ void ConnTracker::add(const std::vector<TcpConn>& conns,
         acc_.inbound_kept_sum += kept;
         acc_.inbound_kept_max = std::max<uint32_t>(acc_.inbound_kept_max, kept);
         acc_.inbound_transient_sum += inbound - kept;
+        acc_.inbound_unread_sum += unread;
+        if (unread) ++acc_.samples_inbound_unread;
     }
     if (pending) ++acc_.samples_inbound_pending;
     acc_.nagle_held_sum += held;
@@ -220,6 +228,30 @@ void ConnTracker::add(const std::vector<TcpConn>& conns,
     }
 }
 
+// The bytes in a receive queue are a request the process has not read. The
+// same count, with no byte received since, in this look and the one before:
+// the process left that request untouched for the whole interval.
+bool ConnTracker::track_unread(const TcpConn& c, Seen& seen, bool in_last_look, int64_t now_ms) {
+    bool same = in_last_look && c.rqueue > 0 && c.rqueue == seen.last_rqueue &&
+                c.bytes_received == seen.last_bytes_received;
+    if (same) {
+        seen.unread_last_ms = now_ms;
+    } else {
+        end_unread(seen, acc_);
+        if (c.rqueue > 0) seen.unread_first_ms = seen.unread_last_ms = now_ms;
+    }
+    seen.last_rqueue = c.rqueue;
+    seen.last_bytes_received = c.bytes_received;
+    return same;
+}
+
+void ConnTracker::end_unread(Seen& seen, ConnEvidence& into) {
+    if (seen.unread_first_ms >= 0 && seen.unread_last_ms > seen.unread_first_ms)
+        into.inbound_unread_wait.record(
+            static_cast<uint64_t>(seen.unread_last_ms - seen.unread_first_ms) * 1'000'000);
+    seen.unread_first_ms = seen.unread_last_ms = -1;
+}
+
 void ConnTracker::WaitTally::add(uint32_t conns, uint32_t waiting) {
     waiting_sum += waiting;
     waiting_max = std::max(waiting_max, waiting);
@@ -227,7 +259,8 @@ void ConnTracker::WaitTally::add(uint32_t conns, uint32_t waiting) {
     if (waiting == conns) ++samples_all_busy;
 }
 
-void ConnTracker::fold(const Seen& s, ConnEvidence& into) {
+void ConnTracker::fold(Seen s, ConnEvidence& into) {
+    end_unread(s, into);
     // An inode can be reused by a new connection whose counters start again.
     if (s.last_busy_us >= s.first_busy_us) into.busy_us += s.last_busy_us - s.first_busy_us;
     if (s.last_rwnd_us >= s.first_rwnd_us) into.rwnd_limited_us += s.last_rwnd_us - s.first_rwnd_us;

@@ -83,6 +83,16 @@ struct ConnEvidence {
     uint32_t inbound_kept_max = 0;       // the most kept in one look
     uint64_t inbound_kept_new = 0;       // kept connections first seen after the first look
     double mean_inbound_kept() const;
+    // Unread: inbound connections holding the same unread bytes as in the look
+    // before (nothing read, nothing new arrived): a request that sat in the
+    // receive queue, untouched by the process, for a whole look interval.
+    // Summed over every look but the first, and the looks with at least one.
+    uint64_t inbound_unread_sum = 0;
+    uint64_t samples_inbound_unread = 0;
+    // How long such requests sat unread, from the first look that saw their
+    // bytes to the last (a lower bound, by up to a look interval).
+    Log2Hist inbound_unread_wait;
+    double mean_inbound_unread() const;
     std::vector<DestinationWait> destinations;  // most waited-on first
     // Nagle: a sub-MSS tail held unsent behind one small unacknowledged segment
     // that has waited far longer than the round trip for its ACK.
@@ -136,6 +146,11 @@ class ConnTracker {
         uint64_t waiting_samples = 0;
         bool inbound_new = false;   // first seen after the first look
         bool inbound_kept = false;  // seen in two looks in a row
+        // Inbound: the receive queue and bytes received at the last look, and
+        // the first and last look (ms) that saw the request now waiting unread.
+        uint32_t last_rqueue = 0;
+        uint64_t last_bytes_received = 0;
+        int64_t unread_first_ms = -1, unread_last_ms = -1;
     };
     // What one destination's looks add up to: its waits alone, or with its
     // unanswered connections counted as waits too (chosen once the window
@@ -145,7 +160,9 @@ class ConnTracker {
         uint32_t waiting_max = 0;
         void add(uint32_t conns, uint32_t waiting);
     };
-    static void fold(const Seen& s, ConnEvidence& into);
+    static void fold(Seen s, ConnEvidence& into);
+    bool track_unread(const TcpConn& c, Seen& seen, bool in_last_look, int64_t now_ms);
+    static void end_unread(Seen& seen, ConnEvidence& into);
     ConnEvidence acc_;
     std::vector<WaitTally> waits_, waits_or_unanswered_;  // by index into destinations
     uint64_t outbound_opened_ = 0;

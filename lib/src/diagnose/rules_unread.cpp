@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Requests the process took the connection for but left unread: the shape of
+// a fixed worker pool behind a dispatcher (Tomcat's maxThreads, a JDK
+// HttpServer's executor, a ThreadPoolExecutor), which hands a connection to a
+// worker when it turns readable and reads nothing until one is free.
+#include "verdict_rules.hpp"
+
+namespace c10k::verdict {
+
+namespace {
+
+// The syscall the process's sleeping threads sat in most, for the why.
+std::string top_wait(const SampledEvidence& s) {
+    auto it = std::max_element(s.blocked_in.begin(), s.blocked_in.end(),
+                               [](const auto& a, const auto& b) { return a.second < b.second; });
+    return it == s.blocked_in.end() ? std::string() : it->first;
+}
+
+}  // namespace
+
+// A request sits unread when the same bytes are in a connection's receive
+// queue two looks in a row with nothing received in between. A process that
+// reads a socket when it turns readable takes its request within one turn of
+// its loop (a millisecond when busy, see kCapQueueWaitS); one whose requests
+// sit there for whole look intervals, in most looks, at least one at every
+// instant (Little's law: work always waits), has no one free to read them.
+// When the CPU, a lock, a blocking call or a dependency already stands at
+// CRIT, that is what keeps its workers busy, and it is the verdict; with none
+// of them, the workers are busy in calls that cost nothing the host could
+// give more of, and the pool's size is the limit.
+void Judge::unread_requests() {
+    const auto& c = s.conns;
+    if (c.samples <= kMinSamples || cpu_limited || fd_limited) return;
+    if (s.sample_period_s < kUnreadLookS) return;
+    for (const auto& f : out)
+        if (f.severity == Severity::crit) return;
+    double looks = static_cast<double>(c.samples - 1);
+    double share = static_cast<double>(c.samples_inbound_unread) / looks;
+    double waiting = c.mean_inbound_unread();
+    if (share < kMostOfTheTime || waiting < kUnreadWaiting) return;
+
+    auto f = make(Bottleneck::app_connection_limit, Severity::crit, Support::counted,
+                  fmt::format("requests wait unread: {:.1f} connections (mean) hold a request the "
+                              "process has not read since the look before ({:.0f}% of looks), "
+                              "while it uses {:.2f} cores",
+                              waiting, share * 100, s.cpu_cores));
+    if (!s.listeners.empty()) f.subject = s.listeners.front().local.to_string();
+    ev(f, "unread_requests_mean", "connections with a request unread since the look before (mean)",
+       waiting, units::connections);
+    ev(f, "unread_looks_percent", "looks with such a connection", share * 100, units::percent);
+    const auto& wait = c.inbound_unread_wait;
+    if (wait.count() > 0) {
+        ev(f, "unread_wait_p50_ms", "a request's wait unread, p50 (at least)",
+           static_cast<double>(wait.percentile_ns(0.5)) / 1e6, units::ms);
+        ev(f, "unread_wait_p99_ms", "a request's wait unread, p99 (at least)",
+           static_cast<double>(wait.percentile_ns(0.99)) / 1e6, units::ms);
+    }
+    ev(f, "look_interval_ms", "time between looks", s.sample_period_s * 1e3, units::ms);
+    ev(f, "connections_max", "connections held (most seen)", c.inbound_max, units::connections);
+    ev(f, "threads", "threads", s.threads_max, units::threads);
+    ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
+    auto in = top_wait(s);
+    f.why = fmt::format(
+        "The process has accepted these connections but not read their requests: the bytes sit "
+        "in the kernel's receive queues for whole intervals between looks, while it uses {:.2f} "
+        "of {} cores and nothing else stands out. A dispatcher that hands each request to a "
+        "fixed pool of workers leaves it there until a worker is free: every worker is busy{}, "
+        "and the pool's size, not the machine, sets the throughput.",
+        s.cpu_cores, s.cpus,
+        in.empty() ? "" : fmt::format(", asleep mostly in {}() rather than on the CPU", in));
+    f.fix = {
+        "raise the worker pool behind the listener (Tomcat maxThreads, Jetty/Undertow worker "
+        "threads, the executor of a JDK HttpServer, gunicorn --threads, uWSGI --threads/--processes)",
+        "or hold a worker for less time per request: what the workers wait in is where each "
+        "request's time goes"};
+    out.push_back(std::move(f));
+}
+
+}  // namespace c10k::verdict
