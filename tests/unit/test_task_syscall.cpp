@@ -99,9 +99,9 @@ TEST(TaskSyscall, ASmallSelectWaitsOnItsReadSet) {
     EXPECT_FALSE(poll_nfds(call(SYS_read, {3, 0, 0})));
 }
 
-// What a futex waiter's own arguments say: several on one address while a
+// What a futex waiter's own arguments say: several on one "held" word while a
 // thread runs, or a lock word of 2, is a held lock; each on its own address,
-// or a shared condvar while nothing runs, is a parked pool.
+// or on a shared condvar, is a parked pool.
 TEST(TaskSyscall, ContendedFutexWaitsAreTheOnesOnAHeldLock) {
     auto futex = [](uint64_t addr, uint64_t op, uint64_t val) {
         TaskSyscall sc;
@@ -118,10 +118,14 @@ TEST(TaskSyscall, ContendedFutexWaitsAreTheOnesOnAHeldLock) {
 
     std::vector<FutexWait> parked = {{0x1000, 0}, {0x2000, 0}, {0x3000, 0}};
     EXPECT_EQ(contended_waits(parked, true), (std::vector<bool>{false, false, false}));
-    std::vector<FutexWait> shared = {{0x1000, 0}, {0x1000, 0}, {0x3000, 0}};
+    // A lock word whose waiters expect 1 (a lock that does not count waiters).
+    std::vector<FutexWait> shared = {{0x1000, 1}, {0x1000, 1}, {0x3000, 1}};
     EXPECT_EQ(contended_waits(shared, true), (std::vector<bool>{true, true, false}));
     EXPECT_EQ(contended_waits(shared, false), (std::vector<bool>{false, false, false}))
-        << "a shared condvar while nothing runs is an idle pool";
+        << "nothing runs: nobody holds it";
+    std::vector<FutexWait> queue = {{0x1000, 0}, {0x1000, 0}, {0x1000, 0}};
+    EXPECT_EQ(contended_waits(queue, true), (std::vector<bool>{false, false, false}))
+        << "idle workers on a pool's one condvar (glibc waits for its signal count to leave 0)";
     std::vector<FutexWait> lock_word = {{0x1000, 2}};
     EXPECT_EQ(contended_waits(lock_word, false), (std::vector<bool>{true}));
 }

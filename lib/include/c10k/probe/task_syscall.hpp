@@ -41,11 +41,12 @@ struct FutexWait {
 std::optional<FutexWait> futex_wait_of(const TaskSyscall& sc);
 
 // Of one look's futex waiters, which wait on a lock another thread holds:
-// several on one address while a thread of the process runs (the holder), or
-// one that expected 2 - the "locked, and others wait" word of glibc's
-// lowlevel lock, Rust's futex mutex and Go's runtime lock. A pool's idle
-// workers each wait on a condition variable of their own, or on a shared one
-// while nothing runs: parked, not contended. Returns one flag per waiter.
+// several on one address, expecting a non-zero ("held") word, while a thread
+// of the process runs (the holder), or one that expected 2 - the "locked, and
+// others wait" word of glibc's lowlevel lock, Rust's futex mutex and Go's
+// runtime lock. A pool's idle workers each wait on a condition variable of
+// their own, or on a shared one (expecting 0: nothing signalled yet): parked,
+// not contended. Returns one flag per waiter.
 std::vector<bool> contended_waits(const std::vector<FutexWait>& waits, bool any_running);
 
 // A thread asleep waiting for a file lock another process or thread holds:
