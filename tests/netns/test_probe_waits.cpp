@@ -338,6 +338,38 @@ TEST(ProbeWaits, EndingEachConnectionAfterOneReplyIsNotACap) {
     expect_churn_without_cap(churned("close-after-reply", "bpf"), "/tcp/closed_first_by_target");
 }
 
+// Lookalike: a pool that ends each connection after its one reply, 100 ms a
+// request, with a worker for every client (uWSGI or a PHP-FPM pool without
+// keep-alive). The clients' next requests on the connections it has just
+// closed meet resets and the count held sits at the clients' 20, which is the
+// churn and plateau of an evicting cap; but every held connection has its
+// request in progress, and there is no idle one for a cap to evict.
+Probe slow_close_after_reply(const std::string& mode) {
+    Scenario s(target({"worker-pool", "24", "100", "20"}),
+               driver({"pingpong-reconnect", "PORT", "20", "20"}));
+    EXPECT_TRUE(s.ok());
+    return probe(s.pid(), mode);
+}
+
+void expect_no_cap_behind_slow_replies(const Probe& p) {
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_FALSE(has_finding(p, "app-connection-limit")) << p.doc.dump(2);
+    const auto& c = p.doc["sampled"]["connections"];
+    EXPECT_GE(c["inbound_mean"].get<double>(), 10.0) << "a plateau at the clients' count";
+    EXPECT_LT(c["inbound_mean"].get<double>() - c["inbound_pending_mean"].get<double>(), 1.0)
+        << "none idle";
+}
+
+TEST(ProbeWaits, SlowRepliesThenCloseUnderReconnectingClientsIsNotACap) {
+    REQUIRE_BPF();
+    expect_no_cap_behind_slow_replies(slow_close_after_reply("bpf"));
+}
+
+TEST(ProbeWaits, SlowRepliesThenCloseUnderReconnectingClientsIsNotACapWithoutBpf) {
+    REQUIRE_PRIVATE_NETNS();
+    expect_no_cap_behind_slow_replies(slow_close_after_reply("sample"));
+}
+
 // Without BPF: the namespace's passive opens and resets, and the target seen
 // churning in the looks.
 TEST(ProbeWaits, ACapKeptByEvictingConnectionsWithoutBpf) {

@@ -890,6 +890,11 @@ TEST(Verdict, EvictingCapWithoutBpfFromTheNamespacesCounters) {
     auto follows = e;
     follows.sampled.conns.inbound_sum = 80 * 12;
     EXPECT_EQ(judge(follows).findings.front().id, "healthy");
+    // Lookalike: every connection held has its request in progress (slow
+    // replies, then close): no idle one for a cap to evict.
+    auto busy = e;
+    busy.sampled.conns.inbound_pending_sum = busy.sampled.conns.inbound_sum;
+    EXPECT_EQ(judge(busy).findings.front().id, "healthy");
 }
 
 // An event loop's looks: waiting for work, running, or blocked in another call
