@@ -81,9 +81,13 @@ void Judge::accept_queue() {
     bool plateau = c.samples >= kMinSamples && c.inbound_min >= 1 &&
                    c.inbound_max - c.inbound_min <= plateau_slack;
     double window = std::max(s.seconds, 1e-3);
-    // Accepts: counted by BPF when syscalls were traced, else new connections seen.
-    double accepts_per_s = b && sys_s > 0 ? static_cast<double>(accepts_ok()) / sys_s
-                                          : static_cast<double>(c.accepted) / window;
+    // Accepts: counted by BPF when syscalls were traced, else new connections
+    // seen - and those too when the target's own calls are none: a prefork
+    // master (uWSGI, gunicorn) holds the listener while its workers accept.
+    double seen_per_s = static_cast<double>(c.accepted) / window;
+    double accepts_per_s = b && sys_s > 0
+                               ? std::max(static_cast<double>(accepts_ok()) / sys_s, seen_per_s)
+                               : seen_per_s;
     bool full_steady = full && full->samples >= kMinSamples && full_share >= kQueueFullSteady;
     double queued_mean =
         waiting ? static_cast<double>(waiting->queued_sum) / static_cast<double>(waiting->samples)
@@ -112,8 +116,8 @@ void Judge::accept_queue() {
            units::percent);
         ev(f, "queue_wait_ms", "wait in the queue (mean queued / accepts per second)",
            std::min(queue_wait_s, 3600.0) * 1e3, units::ms);
-        ev(f, "accepts_per_second", b ? "accept() calls per second" : "new connections per second",
-           accepts_per_s, units::per_second);
+        ev(f, "accepts_per_second", "connections accepted per second", accepts_per_s,
+           units::per_second);
         ev(f, "connections_min", "connections held (fewest seen)", c.inbound_min,
            units::connections);
         ev(f, "connections_max", "connections held (most seen)", c.inbound_max, units::connections);
@@ -152,8 +156,8 @@ void Judge::accept_queue() {
            units::percent);
     }
     ev(f, "somaxconn", "net.core.somaxconn", static_cast<double>(s.somaxconn), units::connections);
-    ev(f, "accepts_per_second", b ? "accept() calls per second" : "new connections per second",
-       accepts_per_s, units::per_second);
+    ev(f, "accepts_per_second", "connections accepted per second", accepts_per_s,
+       units::per_second);
     ev(f, "connections_min", "connections held (fewest seen)", c.inbound_min, units::connections);
     ev(f, "connections_max", "connections held (most seen)", c.inbound_max, units::connections);
     ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
