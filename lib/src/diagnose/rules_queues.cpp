@@ -114,8 +114,12 @@ void Judge::accept_queue() {
            units::connections);
         ev(f, "queue_waiting_percent", "samples with connections waiting", share * 100,
            units::percent);
-        ev(f, "queue_wait_ms", "wait in the queue (mean queued / accepts per second)",
-           std::min(queue_wait_s, 3600.0) * 1e3, units::ms);
+        // None accepted in the window: the wait has no bound to print.
+        if (accepts_per_s > 0)
+            ev(f, "queue_wait_ms", "wait in the queue (mean queued / accepts per second)",
+               queue_wait_s * 1e3, units::ms);
+        else
+            f.title += "; none accepted during the window";
         ev(f, "accepts_per_second", "connections accepted per second", accepts_per_s,
            units::per_second);
         ev(f, "connections_min", "connections held (fewest seen)", c.inbound_min,
