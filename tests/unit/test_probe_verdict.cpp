@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 
 #include <cerrno>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -65,6 +66,12 @@ std::vector<std::string> ids(const Verdict& v) {
     for (const auto& f : v.findings)
         out.emplace_back(f.id.name());
     return out;
+}
+
+// The judge's rule for confidence: its kind of support's share, cut by the
+// standard error of a share read from that many observations (0.5/sqrt(n)).
+double weighed(double support, double observations) {
+    return support * (1 - 0.5 / std::sqrt(observations));
 }
 
 double value_of(const Finding& f, std::string_view key) {
@@ -312,7 +319,10 @@ TEST(Verdict, PollScanSeenOnTheCpuWithoutBpf) {
     p.fd_scan_nfds_sum = 440ull * 10021;
     auto v = judge(e);
     ASSERT_EQ(ids(v), (std::vector<std::string>{"poll-scaling", "cpu-saturated"}));
-    EXPECT_DOUBLE_EQ(v.findings[0].confidence, 0.85) << "measured: the CPU's own samples";
+    EXPECT_DOUBLE_EQ(v.findings[0].basis, 500);
+    EXPECT_EQ(v.findings[0].basis_unit.name(), "samples");
+    EXPECT_DOUBLE_EQ(v.findings[0].confidence, weighed(0.85, 500))
+        << "measured: the CPU's own samples";
     EXPECT_NEAR(value_of(v.findings[0], "poll_cpu_percent"), 88, 0.1);
     EXPECT_NEAR(value_of(v.findings[1], "on_cpu_syscall_1_percent"), 88, 0.1);
     EXPECT_NEAR(value_of(v.findings[1], "on_cpu_user_percent"), 4, 0.1);
@@ -339,7 +349,8 @@ TEST(Verdict, PollScanSeenOnTheCpuWithoutBpf) {
     sparse.sampled.on_cpu.fd_scan_samples = 5;
     sparse.sampled.on_cpu.fd_scan_nfds_sum = 5ull * 10021;
     EXPECT_EQ(judge(sparse).findings.front().id, "poll-scaling");
-    EXPECT_DOUBLE_EQ(judge(sparse).findings.front().confidence, 0.7) << "indirect";
+    EXPECT_DOUBLE_EQ(judge(sparse).findings.front().confidence, weighed(0.7, 11))
+        << "indirect, from the 11 looks";
 }
 
 TEST(Vocabulary, EveryIdIsDeclaredOnceWithARank) {
@@ -370,7 +381,7 @@ TEST(Verdict, ThreadStormOutranksTheCpuItBurns) {
     auto v = judge(e);
     ASSERT_EQ(ids(v), (std::vector<std::string>{"context-switch-storm", "cpu-saturated"}));
     EXPECT_EQ(v.findings[1].severity, Severity::warn);
-    EXPECT_GE(v.findings[0].confidence, 0.9);
+    EXPECT_DOUBLE_EQ(v.findings[0].confidence, weighed(0.9, 11)) << "corroborated, 11 looks";
 }
 
 TEST(Verdict, OneBusyThreadIsCpuSaturatedEvenWithIdleCores) {
@@ -472,7 +483,9 @@ TEST(Verdict, PortsNearTheRangeToOneDestinationAreExhaustion) {
     e.bpf->syscalls = {call("connect", 1000, 900'000'000, {{EADDRNOTAVAIL, 700}})};
     auto v = judge(e);
     ASSERT_EQ(v.findings.front().id, "ephemeral-port-exhaustion");
-    EXPECT_GE(v.findings.front().confidence, 0.95);
+    // Caught: the failures themselves, 1,000 traced calls behind them.
+    EXPECT_DOUBLE_EQ(v.findings.front().confidence, weighed(0.95, 1000));
+    EXPECT_EQ(v.findings.front().basis_unit.name(), "events");
     EXPECT_EQ(v.findings.front().fix.size(), 4u);
     // nginx closes idle upstream connections beyond its upstream keepalive:
     // the fix names that setting.
@@ -496,7 +509,7 @@ TEST(Verdict, HealthyWhenNothingStandsOutAndSaysWhenTheTargetWasIdle) {
     e.bpf->syscalls = {call("epoll_wait", 1000, 2'000'000'000), call("read", 1000, 1'000'000)};
     auto busy = judge(e);
     ASSERT_EQ(ids(busy), std::vector<std::string>{"healthy"});
-    EXPECT_GE(busy.findings[0].confidence, 0.8);
+    EXPECT_DOUBLE_EQ(busy.findings[0].confidence, weighed(0.8, 11));
     auto idle_e = base();
     idle_e.sampled.cpu_cores = 0;
     auto idle = judge(idle_e);
@@ -1288,4 +1301,27 @@ TEST(Verdict, RequestsUnreadWithTheMachineIdleAreTheApplicationsCap) {
     auto quick_looks = e;  // looks 2 ms apart: a busy loop's turn, not a wait
     quick_looks.sampled.sample_period_s = 0.002;
     EXPECT_EQ(judge(quick_looks).findings[0].id.name(), "healthy");
+}
+
+// The same evidence over more looks earns more confidence, and the same verdict:
+// a 3 s window is judged as a 10 s one, only less surely.
+TEST(Verdict, ConfidenceGrowsWithTheLooksBehindIt) {
+    auto e = base(false);
+    e.sampled.cpus = 2;
+    e.sampled.threads_max = 5;
+    e.sampled.cpu_cores = 1.0;
+    e.sampled.busiest_threads = {{101, "loop", 0.97, 0.99}};
+    auto few = e;
+    few.sampled.samples = 9;
+    auto many = e;
+    many.sampled.samples = 100;
+    auto vf = judge(few), vm = judge(many);
+    ASSERT_EQ(vf.findings.front().id, "cpu-saturated");
+    ASSERT_EQ(vm.findings.front().id, "cpu-saturated");
+    EXPECT_LT(vf.findings.front().confidence, vm.findings.front().confidence);
+    EXPECT_DOUBLE_EQ(vf.findings.front().basis, 9);
+    EXPECT_EQ(vf.findings.front().basis_unit.name(), "looks");
+    auto doc = nlohmann::json::parse(render_probe_json(few, vf));
+    EXPECT_EQ(doc["findings"][0]["basis"]["count"], 9);
+    EXPECT_EQ(doc["findings"][0]["basis"]["unit"], "looks");
 }

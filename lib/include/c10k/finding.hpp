@@ -95,6 +95,10 @@ struct Finding {
     std::string why;               // one or two sentences a newcomer understands
     std::vector<std::string> fix;  // exact commands or changes, in order of preference
     double confidence = 0;         // probe verdicts: how sure, 0..1; unused by check
+    // Probe: how many observations the confidence rests on (looks at the
+    // process, traced events, CPU samples); 0 when not counted.
+    double basis = 0;
+    Measure basis_unit;
     // Probe: the other findings this one's mechanism explains (their ids); each
     // of those says it is a consequence of this one.
     std::vector<std::string> accounts_for;

@@ -74,10 +74,11 @@ void Judge::connection_pool() {
     if (!pool) return;
     const auto& d = *pool;
     auto f =
-        make(Bottleneck::app_connection_limit, Severity::crit, Support::measured,
+        make_from_looks(Bottleneck::app_connection_limit, Severity::crit, Support::measured,
              fmt::format("connection pool to {} exhausted: {:.0f}% of its {} connections "
                          "busy, {:.0f} threads waiting for a slot",
-                         d.remote.to_string(), pool_busy(d) * 100, d.conns_max, futex_waiters));
+                         d.remote.to_string(), pool_busy(d) * 100, d.conns_max, futex_waiters),
+             s.conns.samples);
     f.subject = fmt::format("pool of {} to {}", d.conns_max, d.remote.to_string());
     ev(f, "pool_connections", "connections to the destination", d.conns_max, units::connections);
     ev(f, "pool_busy_percent", "pool connections awaiting a reply (mean)", pool_busy(d) * 100,
@@ -118,11 +119,13 @@ void Judge::downstream() {
     if (share < kMostOfTheTime) return;
     bool behind_pool = pool == d;
     double waiting = per_sample(d->waiting_sum, c.samples);
-    auto f = make(Bottleneck::downstream_bound, behind_pool ? Severity::warn : Severity::crit,
-                  c.samples_inbound_pending ? Support::measured : Support::indirect,
-                  fmt::format("waits on {} {:.0f}% of the time: {:.1f} requests out at once on {} "
-                              "connections",
-                              dest_name(*d), share * 100, waiting, d->conns_max));
+    auto f = make_from_looks(
+        Bottleneck::downstream_bound, behind_pool ? Severity::warn : Severity::crit,
+        c.samples_inbound_pending ? Support::measured : Support::indirect,
+        fmt::format("waits on {} {:.0f}% of the time: {:.1f} requests out at once on {} "
+                    "connections",
+                    dest_name(*d), share * 100, waiting, d->conns_max),
+        c.samples);
     f.subject = d->remote.to_string();
     ev(f, "wait_percent", "samples with a request out at the destination", share * 100,
        units::percent);
@@ -171,10 +174,12 @@ void Judge::nagle() {
             most = n;
         }
     double stall_ms = static_cast<double>(c.nagle_stall.percentile_ns(0.5)) / 1e6;
-    auto f = make(Bottleneck::nagle_delayed_ack, Severity::crit, Support::measured,
-                  fmt::format("small writes held by Nagle in {:.0f}% of samples, each waiting "
-                              "~{:.0f} ms for a delayed ACK (round trip {:.0f} us)",
-                              share * 100, stall_ms, static_cast<double>(c.rtt_us_min)));
+    auto f = make_from_looks(
+        Bottleneck::nagle_delayed_ack, Severity::crit, Support::measured,
+        fmt::format("small writes held by Nagle in {:.0f}% of samples, each waiting "
+                    "~{:.0f} ms for a delayed ACK (round trip {:.0f} us)",
+                    share * 100, stall_ms, static_cast<double>(c.rtt_us_min)),
+        c.samples);
     f.subject = fmt::format("port {}", port);
     ev(f, "held_percent", "samples with a connection holding data back", share * 100,
        units::percent);

@@ -94,6 +94,43 @@ uint64_t Judge::accepts_ok() const {
     return b ? b->calls_of(syscalls::kAccepts) - b->errors_of(syscalls::kAccepts) : 0;
 }
 
+// What each kind of support counts: kernel-measured findings the events BPF
+// traced (or, without BPF, the CPU's own samples); everything else the looks
+// at the process.
+std::pair<double, Measure> Judge::basis(Support support) const {
+    if (support == Support::caught || support == Support::measured) {
+        if (b && b->total_syscalls() > 0)
+            return {static_cast<double>(b->total_syscalls()), units::events};
+        if (profile) return {static_cast<double>(profile->samples), units::samples};
+    }
+    return {static_cast<double>(s.samples), units::looks};
+}
+
+namespace {
+
+Finding weighed(Bottleneck id, Severity sev, Support support, std::string title, double n,
+                Measure unit) {
+    Finding f(id);
+    f.severity = sev;
+    f.basis = n;
+    f.basis_unit = unit;
+    f.confidence = confidence_of(support) * weight_of(n);
+    f.title = std::move(title);
+    return f;
+}
+
+}  // namespace
+
+Finding Judge::make(Bottleneck id, Severity sev, Support support, std::string title) const {
+    auto [n, unit] = basis(support);
+    return weighed(id, sev, support, std::move(title), n, unit);
+}
+
+Finding Judge::make_from_looks(Bottleneck id, Severity sev, Support support, std::string title,
+                               uint64_t looks) const {
+    return weighed(id, sev, support, std::move(title), static_cast<double>(looks), units::looks);
+}
+
 bool Judge::named(Bottleneck id) const {
     return std::any_of(out.begin(), out.end(), [id](const Finding& f) { return f.id == id; });
 }

@@ -269,7 +269,11 @@ std::string render_probe_text(const ProbeEvidence& e, const Verdict& v, bool col
     const auto& top = v.findings.front();
     out += fmt::format(
         "\n{}\n  {}\n\n",
-        bold(fmt::format("VERDICT: {} (confidence {:.0f}%)", top.id, top.confidence * 100)),
+        bold(top.basis > 0 ? fmt::format("VERDICT: {} (confidence {:.0f}%, from {:.0f} {})",
+                                         top.id, top.confidence * 100, top.basis,
+                                         top.basis_unit.name())
+                           : fmt::format("VERDICT: {} (confidence {:.0f}%)", top.id,
+                                         top.confidence * 100)),
         top.title);
     if (!v.chain.empty()) out += "  chain: " + v.chain + "\n\n";
     int rank = 0;
@@ -321,6 +325,7 @@ std::string render_probe_json(const ProbeEvidence& e, const Verdict& v) {
     for (const auto& f : v.findings) {
         auto j = finding_json(f);
         j["confidence"] = f.confidence;
+        j["basis"] = {{"count", f.basis}, {"unit", f.basis_unit.name()}};
         j["accounts_for"] = f.accounts_for;
         findings.push_back(j);
     }
