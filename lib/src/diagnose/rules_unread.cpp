@@ -70,7 +70,8 @@ void Judge::unread_requests() {
         in.empty() ? "" : fmt::format(", asleep mostly in {}() rather than on the CPU", in));
     f.fix = {
         "raise the worker pool behind the listener (Tomcat maxThreads, Jetty/Undertow worker "
-        "threads, the executor of a JDK HttpServer, gunicorn --threads, uWSGI --threads/--processes)",
+        "threads, the executor of a JDK HttpServer, gunicorn --threads, uWSGI "
+        "--threads/--processes)",
         "or hold a worker for less time per request: what the workers wait in is where each "
         "request's time goes"};
     out.push_back(std::move(f));

@@ -73,12 +73,12 @@ double Judge::pool_busy(const DestinationWait& d) {
 void Judge::connection_pool() {
     if (!pool) return;
     const auto& d = *pool;
-    auto f =
-        make_from_looks(Bottleneck::app_connection_limit, Severity::crit, Support::measured,
-             fmt::format("connection pool to {} exhausted: {:.0f}% of its {} connections "
-                         "busy, {:.0f} threads waiting for a slot",
-                         d.remote.to_string(), pool_busy(d) * 100, d.conns_max, futex_waiters),
-             s.conns.samples);
+    auto f = make_from_looks(
+        Bottleneck::app_connection_limit, Severity::crit, Support::measured,
+        fmt::format("connection pool to {} exhausted: {:.0f}% of its {} connections "
+                    "busy, {:.0f} threads waiting for a slot",
+                    d.remote.to_string(), pool_busy(d) * 100, d.conns_max, futex_waiters),
+        s.conns.samples);
     f.subject = fmt::format("pool of {} to {}", d.conns_max, d.remote.to_string());
     ev(f, "pool_connections", "connections to the destination", d.conns_max, units::connections);
     ev(f, "pool_busy_percent", "pool connections awaiting a reply (mean)", pool_busy(d) * 100,

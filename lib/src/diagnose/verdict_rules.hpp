@@ -227,7 +227,6 @@ inline bool waits_in_most_looks(const ListenerSample& l) {
                                            kQueueFullSteady * static_cast<double>(l.samples);
 }
 
-
 inline double rate(const SampledEvidence& s, const char* key) {
     auto it = s.counter_rates.find(key);
     return it == s.counter_rates.end() ? 0 : it->second;

@@ -269,11 +269,10 @@ std::string render_probe_text(const ProbeEvidence& e, const Verdict& v, bool col
     const auto& top = v.findings.front();
     out += fmt::format(
         "\n{}\n  {}\n\n",
-        bold(top.basis > 0 ? fmt::format("VERDICT: {} (confidence {:.0f}%, from {:.0f} {})",
-                                         top.id, top.confidence * 100, top.basis,
-                                         top.basis_unit.name())
-                           : fmt::format("VERDICT: {} (confidence {:.0f}%)", top.id,
-                                         top.confidence * 100)),
+        bold(top.basis > 0
+                 ? fmt::format("VERDICT: {} (confidence {:.0f}%, from {:.0f} {})", top.id,
+                               top.confidence * 100, top.basis, top.basis_unit.name())
+                 : fmt::format("VERDICT: {} (confidence {:.0f}%)", top.id, top.confidence * 100)),
         top.title);
     if (!v.chain.empty()) out += "  chain: " + v.chain + "\n\n";
     int rank = 0;
