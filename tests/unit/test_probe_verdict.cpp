@@ -96,6 +96,12 @@ TEST(Verdict, EmfileIsTheCauseAndTheFullAcceptQueueItsSymptom) {
     EXPECT_GE(v.findings[0].confidence, 0.9);
     EXPECT_EQ(v.findings[1].severity, Severity::warn);
     EXPECT_NE(v.findings[1].why.find("consequence"), std::string::npos);
+    // What each explains of what the window showed: the cause both symptoms,
+    // the queue only its own.
+    EXPECT_EQ(v.findings[0].explains, (std::vector<std::string>{"emfile", "accept-queue-full"}));
+    EXPECT_EQ(v.findings[1].explains, (std::vector<std::string>{"accept-queue-full"}));
+    auto doc = nlohmann::json::parse(render_probe_json(e, v));
+    EXPECT_EQ(doc["findings"][0]["explains"][0], "emfile");
 }
 
 TEST(Verdict, SmallBacklogOverflowingIsAcceptQueueAndSaysWhenSomaxconnClamped) {
@@ -1284,6 +1290,8 @@ TEST(Verdict, RequestsUnreadWithTheMachineIdleAreTheApplicationsCap) {
     EXPECT_EQ(v.findings[0].id.name(), "app-connection-limit");
     EXPECT_EQ(v.findings[0].subject, "127.0.0.1:8095");
     EXPECT_DOUBLE_EQ(value_of(v.findings[0], "unread_requests_mean"), 12);
+    EXPECT_EQ(v.findings[0].explains,
+              (std::vector<std::string>{"connection-plateau", "requests-unread"}));
 
     auto now_and_then = e;  // a burst now and then: work does not always wait
     now_and_then.sampled.conns.inbound_unread_sum = 10;

@@ -141,14 +141,14 @@ TEST(TuneThroughput, AcceptsWhenTheServerAcceptsPerRequestAndTheSameMeasureAfter
 }
 
 TEST(TuneDecide, KeptWhenTheSymptomHalvesAndTheWorkHolds) {
-    Symptom before{"x", 100, units::per_second}, after{"x", 50, units::per_second};
+    tune::Symptom before{"x", 100, units::per_second}, after{"x", 50, units::per_second};
     EXPECT_TRUE(decide(before, after, work(1000), work(1000)).keep);
     after.value = 51;
     EXPECT_FALSE(decide(before, after, work(1000), work(1000)).keep) << "less than half";
 }
 
 TEST(TuneDecide, AFallInWorkWithinTheNoiseIsNotHeldAgainstIt) {
-    Symptom before{"x", 100, units::per_second}, after{"x", 0, units::per_second};
+    tune::Symptom before{"x", 100, units::per_second}, after{"x", 0, units::per_second};
     // 4% down with steady intervals: under the 5% floor.
     EXPECT_TRUE(decide(before, after, work(1000), work(960)).keep);
     // 10% down, steady: beyond the noise.
@@ -158,7 +158,7 @@ TEST(TuneDecide, AFallInWorkWithinTheNoiseIsNotHeldAgainstIt) {
 }
 
 TEST(TuneDecide, NothingMeasuredOrNothingToLowerIsNotKept) {
-    Symptom zero{"x", 0, units::per_second};
+    tune::Symptom zero{"x", 0, units::per_second};
     EXPECT_FALSE(decide(std::nullopt, zero, work(1), work(1)).keep);
     EXPECT_FALSE(decide(zero, zero, work(1), work(1)).keep);
 }

@@ -102,6 +102,9 @@ struct Finding {
     // Probe: the other findings this one's mechanism explains (their ids); each
     // of those says it is a consequence of this one.
     std::vector<std::string> accounts_for;
+    // Probe: what the window showed that this finding's mechanism produces
+    // (the vocabulary's symptoms, by name).
+    std::vector<std::string> explains;
 };
 
 // Worst of OK/WARN/CRIT among the findings; UNKNOWN only if nothing else was judged.

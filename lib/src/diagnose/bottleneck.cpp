@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "c10k/diagnose/bottleneck.hpp"
 
+#include "c10k/enum_names.hpp"
 #include "c10k/probe/syscalls.hpp"
 
 namespace c10k {
@@ -23,50 +24,83 @@ constexpr std::array<Bottleneck, 1> kBurnsCpu = {B::cpu_saturated};
 constexpr std::array<Bottleneck, 2> kCapBrings = {B::accept_queue_overflow, B::lock_contention};
 constexpr std::array<Bottleneck, 1> kPressureBrings = {B::socket_buffer_limited};
 
+using S = Symptom;
+
+constexpr std::array kSymptomNames = {
+    "emfile",       "accept-queue-full",  "connection-plateau", "requests-waiting",
+    "run-queue-wait", "cpu-busy",         "futex-waits",        "resets-sent",
+    "time-wait-overflow", "retransmits",  "requests-unread"};
+static_assert(names_every(kSymptomNames, S::requests_unread));
+
+// What each mechanism produces. An fd limit fails accepts and leaves the queue
+// full; a cap holds a flat count with requests and connections waiting behind
+// it, threads parked for a slot, and (evicting) resets; a scan or a storm
+// burns the CPU it is seen by; a slow dependency, a blocking call or a lock
+// keeps requests in progress; a full TIME_WAIT table resets late FINs.
+constexpr std::array kFdLimitExplains = {S::emfile, S::accept_queue_full};
+constexpr std::array kScanExplains = {S::cpu_busy};
+constexpr std::array kStormExplains = {S::cpu_busy, S::run_queue_wait};
+constexpr std::array kCapExplains = {S::connection_plateau, S::accept_queue_full,
+                                     S::requests_waiting,   S::requests_unread,
+                                     S::futex_waits,        S::resets_sent};
+constexpr std::array kDownstreamExplains = {S::requests_waiting, S::run_queue_wait};
+constexpr std::array kWaitExplains = {S::requests_waiting};
+constexpr std::array kLockExplains = {S::futex_waits, S::requests_waiting};
+constexpr std::array kQueueExplains = {S::accept_queue_full};
+constexpr std::array kCpuExplains = {S::cpu_busy, S::run_queue_wait, S::requests_waiting,
+                                     S::requests_unread};
+constexpr std::array kTimeWaitExplains = {S::time_wait_overflow, S::resets_sent};
+constexpr std::array kLossExplains = {S::retransmits};
+
 // In enum order; the static_assert below keeps the two in step.
 constexpr BottleneckInfo kTable[] = {
     {B::fd_limit, "fd-limit", 100, "RLIMIT_NOFILE reached: accept()/socket() fail with EMFILE",
-     sc::kAccepts, ExtraHist::none, kFdLimitBrings},
+     sc::kAccepts, ExtraHist::none, kFdLimitBrings, kFdLimitExplains},
     {B::ephemeral_port_exhaustion, "ephemeral-port-exhaustion", 95,
      "local ports to one destination nearly used up: connect() slow, then EADDRNOTAVAIL",
      sc::kConnects, ExtraHist::none},
     {B::poll_scaling, "poll-scaling", 93,
      "readiness found by scanning every fd with select()/poll(): cost grows with idle connections",
-     sc::kFdScans, ExtraHist::none, kBurnsCpu},
+     sc::kFdScans, ExtraHist::none, kBurnsCpu, kScanExplains},
     {B::context_switch_storm,
      "context-switch-storm",
      90,
      "thread per connection: the scheduler, not the work, takes the time",
      {},
      ExtraHist::none,
-     kBurnsCpu},
+     kBurnsCpu,
+     kStormExplains},
     {B::app_connection_limit, "app-connection-limit", 88,
      "the application's own cap (workers, max clients, a connection pool) is full while the "
      "machine has headroom",
-     kCapWaits, ExtraHist::reply_latency, kCapBrings},
+     kCapWaits, ExtraHist::reply_latency, kCapBrings, kCapExplains},
     {B::downstream_bound,
      "downstream-bound",
      86,
      "the process waits for replies from a dependency over its outbound connections",
      {},
-     ExtraHist::reply_latency},
+     ExtraHist::reply_latency,
+     {},
+     kDownstreamExplains},
     {B::nagle_delayed_ack,
      "nagle-delayed-ack",
      85,
      "small writes held by Nagle until the peer's delayed ACK: ~40 ms per response",
      {},
-     ExtraHist::nagle_stall},
+     ExtraHist::nagle_stall,
+     {},
+     kWaitExplains},
     {B::socket_buffer_limited, "socket-buffer-limited", 84,
      "a small socket buffer closes the window: tiny reads, the sender waits", sc::kSocketReads,
      ExtraHist::none},
     {B::off_cpu_blocking, "off-cpu-blocking", 82,
      "blocking calls (disk, fsync, sleep) where the process should not block", sc::kBlocking,
-     ExtraHist::none},
+     ExtraHist::none, {}, kWaitExplains},
     {B::lock_contention, "lock-contention", 80, "threads wait for each other on a lock (futex)",
-     sc::kFutexes, ExtraHist::none},
+     sc::kFutexes, ExtraHist::none, {}, kLockExplains},
     {B::accept_queue_overflow, "accept-queue-overflow", 78,
      "the accept queue overflows: the process accepts, but not fast enough for the bursts",
-     sc::kAccepts, ExtraHist::none},
+     sc::kAccepts, ExtraHist::none, {}, kQueueExplains},
     {B::syn_backlog_overflow,
      "syn-backlog-overflow",
      70,
@@ -78,7 +112,9 @@ constexpr BottleneckInfo kTable[] = {
      68,
      "the process, or one thread of it such as an event loop, is on the CPU all the time",
      {},
-     ExtraHist::none},
+     ExtraHist::none,
+     {},
+     kCpuExplains},
     {B::tcp_memory_pressure,
      "tcp-memory-pressure",
      65,
@@ -91,8 +127,11 @@ constexpr BottleneckInfo kTable[] = {
      60,
      "tcp_max_tw_buckets reached: TIME_WAIT sockets destroyed early",
      {},
-     ExtraHist::none},
-    {B::network_loss, "network-loss", 50, "segments lost and retransmitted", {}, ExtraHist::none},
+     ExtraHist::none,
+     {},
+     kTimeWaitExplains},
+    {B::network_loss, "network-loss", 50, "segments lost and retransmitted", {}, ExtraHist::none, {},
+     kLossExplains},
     {B::healthy, "healthy", 0, "no limit was near during the window", sc::kReadinessWaits,
      ExtraHist::none},
 };
@@ -116,6 +155,10 @@ const BottleneckInfo& info(Bottleneck b) {
 
 std::string_view to_string(Bottleneck b) {
     return info(b).name;
+}
+
+std::string_view to_string(Symptom s) {
+    return enum_name(kSymptomNames, s);
 }
 
 std::optional<Bottleneck> bottleneck_from(std::string_view name) {

@@ -183,6 +183,55 @@ void Judge::explain_symptoms() {
     }
 }
 
+// Each symptom read with the same measure the rules use for it.
+bool Judge::observed(Symptom symptom) const {
+    const auto& c = s.conns;
+    double window = std::max(s.seconds, 1e-3);
+    switch (symptom) {
+        case Symptom::emfile:
+            return fd_limited;
+        case Symptom::accept_queue_full:
+            return rate(s, "TcpExt.ListenOverflows") > 0 ||
+                   std::any_of(s.listeners.begin(), s.listeners.end(),
+                               [](const ListenerSample& l) { return l.full_samples > 0; });
+        case Symptom::connection_plateau:
+            return c.samples >= kMinSamples && c.inbound_min >= 1 &&
+                   c.inbound_max - c.inbound_min <=
+                       std::max<uint32_t>(1, static_cast<uint32_t>(kPlateau * c.inbound_max));
+        case Symptom::requests_waiting:
+            return c.mean_inbound_pending() >= 1;
+        case Symptom::run_queue_wait:
+            return runq_wait >= kStarvedWait;
+        case Symptom::cpu_busy:
+            return cpu_limited;
+        case Symptom::futex_waits:
+            return futex_waiters >= 1;
+        case Symptom::resets_sent:
+            return (b ? static_cast<double>(b->tcp.resets_sent) / window
+                      : rate(s, "Tcp.OutRsts")) >= 1;
+        case Symptom::time_wait_overflow:
+            return rate(s, "TcpExt.TCPTimeWaitOverflow") > 0;
+        case Symptom::retransmits: {
+            double out_segs = rate(s, "Tcp.OutSegs");
+            return out_segs > 0 && rate(s, "Tcp.RetransSegs") >= kLossShare * out_segs;
+        }
+        case Symptom::requests_unread:
+            return c.mean_inbound_unread() >= kUnreadWaiting;
+    }
+    return false;
+}
+
+// Each finding names the symptoms of its mechanism that the window showed:
+// what it explains, beside the findings it accounts for.
+void Judge::name_what_each_explains() {
+    for (auto& f : out) {
+        auto id = f.id.bottleneck();
+        if (!id) continue;
+        for (auto symptom : info(*id).explains)
+            if (observed(symptom)) f.explains.emplace_back(to_string(symptom));
+    }
+}
+
 Verdict Judge::run() {
     for (auto rule :
          {&Judge::fd_limit, &Judge::accept_queue, &Judge::refusing_cap, &Judge::evicting_cap,
@@ -193,6 +242,7 @@ Verdict Judge::run() {
         (this->*rule)();
 
     explain_symptoms();
+    name_what_each_explains();
     // Worse severity first (a symptom a cause explains is demoted to WARN), then
     // the vocabulary's rank: causes above the symptoms they bring.
     auto rank = [](const Finding& f) {

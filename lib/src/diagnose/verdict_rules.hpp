@@ -288,6 +288,9 @@ class Judge {
     // A finding of this id is already out (a later rule defers to it).
     bool named(Bottleneck id) const;
     void explain_symptoms();
+    // The vocabulary's symptoms, each as the window showed it or not.
+    bool observed(Symptom symptom) const;
+    void name_what_each_explains();
 
     const ProbeEvidence& e;
     const SampledEvidence& s;

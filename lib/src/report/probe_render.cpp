@@ -282,6 +282,8 @@ std::string render_probe_text(const ProbeEvidence& e, const Verdict& v, bool col
         for (const auto& ev : f.evidence)
             out += fmt::format("     {:<44} {}\n", ev.label, evidence_text(ev));
         if (!f.why.empty()) out += "     why: " + f.why + "\n";
+        if (!f.explains.empty())
+            out += fmt::format("     explains: {}\n", fmt::join(f.explains, ", "));
         if (!f.accounts_for.empty())
             out += fmt::format("     accounts for: {}\n", fmt::join(f.accounts_for, ", "));
         for (const auto& fix : f.fix)
@@ -326,6 +328,7 @@ std::string render_probe_json(const ProbeEvidence& e, const Verdict& v) {
         j["confidence"] = f.confidence;
         j["basis"] = {{"count", f.basis}, {"unit", f.basis_unit.name()}};
         j["accounts_for"] = f.accounts_for;
+        j["explains"] = f.explains;
         findings.push_back(j);
     }
     const auto& top = v.findings.front();

@@ -31,6 +31,24 @@ enum class Bottleneck {
     healthy,
 };
 
+// What the window showed, whatever causes it: the evidence a cause explains.
+// Stable names (JSON "explains"); add new ones, never rename one.
+enum class Symptom {
+    emfile,              // accept()/socket() failing with EMFILE, or fds at the limit
+    accept_queue_full,   // a listener's queue at its backlog, or overflowing
+    connection_plateau,  // the connections held stay flat across the looks
+    requests_waiting,    // requests in progress on the inbound connections, one or more
+    run_queue_wait,      // the process's threads waiting for a CPU
+    cpu_busy,            // the process, or one of its threads, on the CPU all the time
+    futex_waits,         // threads asleep in futex, one or more at a time
+    resets_sent,         // connections ended by resets, one or more a second
+    time_wait_overflow,  // TIME_WAIT sockets destroyed early (tcp_max_tw_buckets)
+    retransmits,         // 1% or more of the segments sent again
+    requests_unread,     // requests left in the receive queues across looks
+};
+
+std::string_view to_string(Symptom s);
+
 // Histograms a finding can be backed by, beyond syscall latencies.
 enum class ExtraHist { none, reply_latency, nagle_stall };
 
@@ -50,6 +68,9 @@ struct BottleneckInfo {
     // stand, those are its symptoms (WARN, "a consequence of ..."), and this
     // finding says it accounts for them.
     std::span<const Bottleneck> accounts_for = {};
+    // The symptoms its mechanism produces: a finding explains those of them
+    // the window showed.
+    std::span<const Symptom> explains = {};
 };
 
 std::span<const BottleneckInfo> bottlenecks();
