@@ -77,9 +77,7 @@ void Judge::accept_queue() {
     const auto& c = s.conns;
     double full_share =
         full && full->samples ? static_cast<double>(full->full_samples) / full->samples : 0;
-    uint32_t plateau_slack = std::max<uint32_t>(1, static_cast<uint32_t>(kPlateau * c.inbound_max));
-    bool plateau = c.samples >= kMinSamples && c.inbound_min >= 1 &&
-                   c.inbound_max - c.inbound_min <= plateau_slack;
+    bool plateau = holds_plateau(c);
     double window = std::max(s.seconds, 1e-3);
     // Accepts: counted by BPF when syscalls were traced, else new connections
     // seen - and those too when the target's own calls are none: a prefork
@@ -273,14 +271,6 @@ void Judge::evicting_cap() {
     // those, and one that closes after each reply by design holds only the
     // connections it is serving, each for one request's time.
     double idle_held = std::max(0.0, held_mean - c.mean_inbound_pending());
-    bool queue_waits = std::any_of(s.listeners.begin(), s.listeners.end(), waits_in_most_looks);
-    bool ends_most = b ? accepted >= kMinConnections && ended >= kEndsItself * accepted
-                       : accepted >= kMinConnections && c.accepted >= c.samples;
-    // (A CPU that is full does not rule it out: every request now costs a
-    // handshake and a close - nginx at 50 took 0.7 cores for load that 0.14
-    // served over kept connections.)
-    bool drains = !churns && ends_most && queue_waits && idle_held >= kIdleHeldShare * held_mean &&
-                  idle_held >= 1;
     // Eviction needs a victim: a cap that makes room by ending idle
     // connections holds at least one idle connection at most instants. A
     // server that ends each connection right after its one reply holds one
@@ -290,7 +280,16 @@ void Judge::evicting_cap() {
     // progress), the count is a plateau at the clients' concurrency, and the
     // clients' next requests on connections it has just closed meet resets -
     // the churn of a cap, without one.
-    if (churns && idle_held < 1) churns = false;
+    bool has_victim = idle_held >= 1;
+    churns = churns && has_victim;
+    bool queue_waits = std::any_of(s.listeners.begin(), s.listeners.end(), waits_in_most_looks);
+    bool ends_most = b ? accepted >= kMinConnections && ended >= kEndsItself * accepted
+                       : accepted >= kMinConnections && c.accepted >= c.samples;
+    // (A CPU that is full does not rule it out: every request now costs a
+    // handshake and a close - nginx at 50 took 0.7 cores for load that 0.14
+    // served over kept connections.)
+    bool drains = !churns && ends_most && queue_waits && idle_held >= kIdleHeldShare * held_mean &&
+                  has_victim;
     if (!churns && !drains) return;
     bool steady = c.samples >= kMinSamples && c.inbound_max >= 1 &&
                   held_mean >= (1 - kEvictedPlateau) * c.inbound_max;

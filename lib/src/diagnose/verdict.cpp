@@ -195,9 +195,7 @@ bool Judge::observed(Symptom symptom) const {
                    std::any_of(s.listeners.begin(), s.listeners.end(),
                                [](const ListenerSample& l) { return l.full_samples > 0; });
         case Symptom::connection_plateau:
-            return c.samples >= kMinSamples && c.inbound_min >= 1 &&
-                   c.inbound_max - c.inbound_min <=
-                       std::max<uint32_t>(1, static_cast<uint32_t>(kPlateau * c.inbound_max));
+            return holds_plateau(c);
         case Symptom::requests_waiting:
             return c.mean_inbound_pending() >= 1;
         case Symptom::run_queue_wait:

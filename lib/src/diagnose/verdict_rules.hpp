@@ -227,6 +227,13 @@ inline bool waits_in_most_looks(const ListenerSample& l) {
                                            kQueueFullSteady * static_cast<double>(l.samples);
 }
 
+// The connections held stay flat across the looks: at most a tenth (or one)
+// between the fewest and the most seen.
+inline bool holds_plateau(const ConnEvidence& c) {
+    uint32_t slack = std::max<uint32_t>(1, static_cast<uint32_t>(kPlateau * c.inbound_max));
+    return c.samples >= kMinSamples && c.inbound_min >= 1 && c.inbound_max - c.inbound_min <= slack;
+}
+
 inline double rate(const SampledEvidence& s, const char* key) {
     auto it = s.counter_rates.find(key);
     return it == s.counter_rates.end() ? 0 : it->second;

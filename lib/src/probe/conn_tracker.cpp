@@ -237,19 +237,19 @@ bool ConnTracker::track_unread(const TcpConn& c, Seen& seen, bool in_last_look, 
     if (same) {
         seen.unread_last_ms = now_ms;
     } else {
-        end_unread(seen, acc_);
-        if (c.rqueue > 0) seen.unread_first_ms = seen.unread_last_ms = now_ms;
+        record_unread(seen, acc_);
+        seen.unread_first_ms = seen.unread_last_ms = c.rqueue > 0 ? now_ms : -1;
     }
     seen.last_rqueue = c.rqueue;
     seen.last_bytes_received = c.bytes_received;
     return same;
 }
 
-void ConnTracker::end_unread(Seen& seen, ConnEvidence& into) {
+// A request that sat unread across looks: how long, first look to last.
+void ConnTracker::record_unread(const Seen& seen, ConnEvidence& into) {
     if (seen.unread_first_ms >= 0 && seen.unread_last_ms > seen.unread_first_ms)
         into.inbound_unread_wait.record(
             static_cast<uint64_t>(seen.unread_last_ms - seen.unread_first_ms) * 1'000'000);
-    seen.unread_first_ms = seen.unread_last_ms = -1;
 }
 
 void ConnTracker::WaitTally::add(uint32_t conns, uint32_t waiting) {
@@ -259,8 +259,8 @@ void ConnTracker::WaitTally::add(uint32_t conns, uint32_t waiting) {
     if (waiting == conns) ++samples_all_busy;
 }
 
-void ConnTracker::fold(Seen s, ConnEvidence& into) {
-    end_unread(s, into);
+void ConnTracker::fold(const Seen& s, ConnEvidence& into) {
+    record_unread(s, into);
     // An inode can be reused by a new connection whose counters start again.
     if (s.last_busy_us >= s.first_busy_us) into.busy_us += s.last_busy_us - s.first_busy_us;
     if (s.last_rwnd_us >= s.first_rwnd_us) into.rwnd_limited_us += s.last_rwnd_us - s.first_rwnd_us;

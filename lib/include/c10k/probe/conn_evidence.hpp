@@ -160,9 +160,9 @@ class ConnTracker {
         uint32_t waiting_max = 0;
         void add(uint32_t conns, uint32_t waiting);
     };
-    static void fold(Seen s, ConnEvidence& into);
+    static void fold(const Seen& s, ConnEvidence& into);
     bool track_unread(const TcpConn& c, Seen& seen, bool in_last_look, int64_t now_ms);
-    static void end_unread(Seen& seen, ConnEvidence& into);
+    static void record_unread(const Seen& seen, ConnEvidence& into);
     ConnEvidence acc_;
     std::vector<WaitTally> waits_, waits_or_unanswered_;  // by index into destinations
     uint64_t outbound_opened_ = 0;
