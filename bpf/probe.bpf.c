@@ -2,9 +2,16 @@
 // In-kernel aggregation for `c10k-doctor probe`: syscalls, scheduling and TCP of
 // one process, filtered by its tgid (and TCP events by its ports) so every
 // other process pays a compare and a return.
-#include "vmlinux.h"
+//
+// No CO-RE: the few kernel fields read here are read at offsets that user space
+// finds in the running kernel's BTF (lib/src/probe/kernel_layout.cpp) and sets
+// in .rodata before loading. With no CO-RE relocation libbpf never parses the
+// 5 MB vmlinux BTF, which was most of what starting a probe cost (~100 ms of
+// CPU), and the object builds on a machine without kernel BTF.
+#include <linux/bpf.h>
+#include <linux/types.h>
+#include <stdbool.h>
 
-#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -15,6 +22,30 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 target_tgid = 0;
 const volatile __u32 small_window = C10K_SMALL_WINDOW_BYTES;
+/* Byte offsets of the kernel fields read, from the running kernel's BTF. */
+const volatile struct c10k_kernel_offsets off = {};
+
+/* Opaque: only ever read through bpf_probe_read_kernel at an offset above. */
+struct task_struct;
+struct sock;
+
+static __always_inline __u32 read_u32(const void* base, __u32 offset) {
+    __u32 v = 0;
+    bpf_probe_read_kernel(&v, sizeof(v), (const char*)base + offset);
+    return v;
+}
+
+static __always_inline __u16 read_u16(const void* base, __u32 offset) {
+    __u16 v = 0;
+    bpf_probe_read_kernel(&v, sizeof(v), (const char*)base + offset);
+    return v;
+}
+
+static __always_inline __u64 read_u64(const void* base, __u32 offset) {
+    __u64 v = 0;
+    bpf_probe_read_kernel(&v, sizeof(v), (const char*)base + offset);
+    return v;
+}
 
 struct syscall_start {
     __u64 ts;
@@ -71,12 +102,13 @@ struct {
 /* The target's listening ports (PORT_LISTEN: its sockets have them as the local
  * port) and the remote ports it connects to (PORT_REMOTE: as the remote port).
  * A socket counts only from the target's side: on loopback the peer's socket
- * of every connection has the same two ports the other way round. */
+ * of every connection has the same two ports the other way round. One array
+ * value indexed by port: a load instead of a hash lookup, on every segment. */
 struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, 1024);
-    __type(key, __u16);
-    __type(value, __u8);
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct c10k_port_marks);
 } ports SEC(".maps");
 
 struct {
@@ -189,25 +221,39 @@ static __always_inline void syscall_exit(long ret) {
 }
 
 SEC("raw_tp/sys_enter")
-int BPF_PROG(raw_sys_enter, struct pt_regs* regs, long id) {
+int BPF_PROG(raw_sys_enter, const void* regs, long id) {
     count_host_syscall();
     if (!is_target()) return 0;
     syscall_enter(id);
     int arg = poll_nfds_arg(id);
-    if (arg == 1) count_poll(PT_REGS_PARM1_CORE_SYSCALL(regs));
-    if (arg == 2) count_poll(PT_REGS_PARM2_CORE_SYSCALL(regs));
+    if (arg == 1) count_poll(read_u64(regs, off.regs_arg1));
+    if (arg == 2) count_poll(read_u64(regs, off.regs_arg2));
     return 0;
 }
 
 SEC("raw_tp/sys_exit")
-int BPF_PROG(raw_sys_exit, struct pt_regs* regs, long ret) {
+int BPF_PROG(raw_sys_exit, const void* regs, long ret) {
     if (is_target()) syscall_exit(ret);
     return 0;
 }
 
-/* Classic tracepoint fallbacks: need tracefs, cost a little more per event. */
+/* Classic tracepoint fallbacks: need tracefs, cost a little more per event.
+ * Their records are the tracefs formats of raw_syscalls/sys_enter and sys_exit:
+ * an 8-byte common header, then the fields; stable since 2.6.33. */
+struct sys_enter_record {
+    __u64 common;
+    long id;
+    unsigned long args[6];
+};
+
+struct sys_exit_record {
+    __u64 common;
+    long id;
+    long ret;
+};
+
 SEC("tracepoint/raw_syscalls/sys_enter")
-int tp_sys_enter(struct trace_event_raw_sys_enter* ctx) {
+int tp_sys_enter(struct sys_enter_record* ctx) {
     count_host_syscall();
     if (!is_target()) return 0;
     syscall_enter(ctx->id);
@@ -219,21 +265,15 @@ int tp_sys_enter(struct trace_event_raw_sys_enter* ctx) {
 }
 
 SEC("tracepoint/raw_syscalls/sys_exit")
-int tp_sys_exit(struct trace_event_raw_sys_exit* ctx) {
+int tp_sys_exit(struct sys_exit_record* ctx) {
     if (is_target()) syscall_exit(ctx->ret);
     return 0;
 }
 
-struct task_struct___pre518 {
-    long state;
-} __attribute__((preserve_access_index));
-
-static __always_inline __u32 off_state_of(struct task_struct* t) {
-    long state;
-    if (bpf_core_field_exists(t->__state))
-        state = BPF_CORE_READ(t, __state);
-    else
-        state = BPF_CORE_READ((struct task_struct___pre518*)t, state);
+/* task_struct's __state (unsigned int; `long state` before 5.14, whose low half
+ * on these little-endian machines holds the same bits). */
+static __always_inline __u32 off_state_of(const struct task_struct* t) {
+    __u32 state = read_u32(t, off.task_state);
     if (state == 0) return C10K_OFF_PREEMPTED;
     if (state & 1) return C10K_OFF_SLEEP; /* TASK_INTERRUPTIBLE */
     if (state & 2) return C10K_OFF_DISK;  /* TASK_UNINTERRUPTIBLE */
@@ -242,27 +282,27 @@ static __always_inline __u32 off_state_of(struct task_struct* t) {
 
 SEC("raw_tp/sched_switch")
 int BPF_PROG(raw_sched_switch, bool preempt, struct task_struct* prev, struct task_struct* next) {
-    __u32 prev_tgid = BPF_CORE_READ(prev, tgid);
-    __u32 next_tgid = BPF_CORE_READ(next, tgid);
+    __u32 prev_tgid = read_u32(prev, off.task_tgid);
+    __u32 next_tgid = read_u32(next, off.task_tgid);
     if (prev_tgid != target_tgid && next_tgid != target_tgid) return 0;
     __u32 zero = 0;
     struct c10k_sched_stats* st = bpf_map_lookup_elem(&sched_stats, &zero);
     if (!st) return 0;
     __u64 now = bpf_ktime_get_ns();
 
-    if (prev_tgid == target_tgid && BPF_CORE_READ(prev, exit_state)) {
+    if (prev_tgid == target_tgid && read_u32(prev, off.task_exit_state)) {
         /* Its last switch: exit_notify() has run (EXIT_ZOMBIE or EXIT_DEAD), so it
          * never runs again. Its time goes into the sums and its entries go, which
          * keeps the maps to live threads (sched_process_exit fires before this
          * switch, so freeing there would be undone by the insert below). */
-        __u32 tid = BPF_CORE_READ(prev, pid);
+        __u32 tid = read_u32(prev, off.task_pid);
         struct c10k_thread_sched* t = bpf_map_lookup_elem(&threads, &tid);
         if (t && t->on_ts) st->on_cpu_ns += now - t->on_ts;
         bpf_map_delete_elem(&threads, &tid);
         bpf_map_delete_elem(&syscall_starts, &tid);
         st->threads_exited++;
     } else if (prev_tgid == target_tgid) {
-        __u32 tid = BPF_CORE_READ(prev, pid);
+        __u32 tid = read_u32(prev, off.task_pid);
         struct c10k_thread_sched* t = bpf_map_lookup_elem(&threads, &tid);
         struct c10k_thread_sched fresh = {};
         if (!t) {
@@ -288,7 +328,7 @@ int BPF_PROG(raw_sched_switch, bool preempt, struct task_struct* prev, struct ta
         }
     }
     if (next_tgid == target_tgid) {
-        __u32 tid = BPF_CORE_READ(next, pid);
+        __u32 tid = read_u32(next, off.task_pid);
         struct c10k_thread_sched* t = bpf_map_lookup_elem(&threads, &tid);
         if (t) {
             if (t->off_ts) {
@@ -315,8 +355,8 @@ int BPF_PROG(raw_sched_switch, bool preempt, struct task_struct* prev, struct ta
 }
 
 static __always_inline void on_wakeup(struct task_struct* p) {
-    if (BPF_CORE_READ(p, tgid) != target_tgid) return;
-    __u32 tid = BPF_CORE_READ(p, pid);
+    if (read_u32(p, off.task_tgid) != target_tgid) return;
+    __u32 tid = read_u32(p, off.task_pid);
     struct c10k_thread_sched* t = bpf_map_lookup_elem(&threads, &tid);
     if (t) t->wake_ts = bpf_ktime_get_ns();
     __u32 zero = 0;
@@ -338,15 +378,16 @@ int BPF_PROG(raw_sched_wakeup_new, struct task_struct* p) {
 
 static __always_inline bool watched(const struct sock* sk) {
     if (!sk) return false;
-    __u16 local = BPF_CORE_READ(sk, __sk_common.skc_num);
+    __u32 zero = 0;
+    struct c10k_port_marks* marks = bpf_map_lookup_elem(&ports, &zero);
+    if (!marks) return false;
+    __u16 local = read_u16(sk, off.sk_num);
     /* A socket going to CLOSE has given its port back (inet_put_port zeroes
      * skc_num) before inet_sk_state_store fires the event; inet_sport stays. */
-    if (local == 0) local = bpf_ntohs(BPF_CORE_READ((const struct inet_sock*)sk, inet_sport));
-    __u16 remote = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-    __u8* as_local = bpf_map_lookup_elem(&ports, &local);
-    if (as_local && (*as_local & PORT_LISTEN)) return true;
-    __u8* as_remote = bpf_map_lookup_elem(&ports, &remote);
-    return as_remote && (*as_remote & PORT_REMOTE);
+    if (local == 0) local = bpf_ntohs(read_u16(sk, off.inet_sport));
+    if (marks->mark[local] & PORT_LISTEN) return true;
+    __u16 remote = bpf_ntohs(read_u16(sk, off.sk_dport));
+    return marks->mark[remote] & PORT_REMOTE;
 }
 
 static __always_inline struct c10k_tcp_stats* tcp(void) {
@@ -412,7 +453,7 @@ int BPF_PROG(raw_tcp_probe, struct sock* sk) {
     struct c10k_tcp_stats* st = tcp();
     if (!st) return 0;
     st->segments_in++;
-    __u32 wnd = BPF_CORE_READ((struct tcp_sock*)sk, rcv_wnd);
+    __u32 wnd = read_u32(sk, off.tcp_rcv_wnd);
     if (wnd < small_window) st->segments_small_window++;
     return 0;
 }

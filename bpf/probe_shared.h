@@ -4,9 +4,7 @@
 #ifndef C10K_PROBE_SHARED_H
 #define C10K_PROBE_SHARED_H
 
-#ifndef __VMLINUX_H__
-#include <linux/types.h> /* user space; the BPF side has the types from vmlinux.h */
-#endif
+#include <linux/types.h>
 #ifdef __cplusplus
 #define C10K_STATIC_ASSERT static_assert
 #else
@@ -56,6 +54,26 @@ struct c10k_sched_stats {
 #define PORT_LISTEN 1 /* the socket's local port: it was accepted from the target's listener */
 #define PORT_REMOTE 2 /* the socket's remote port: the target connected out to it */
 
+/* The ports map's one value: a mark for every port. */
+struct c10k_port_marks {
+    __u8 mark[65536];
+};
+
+/* Where the fields the programs read sit in the running kernel's structs, in
+ * bytes from the struct's start: user space finds them in the kernel's BTF. */
+struct c10k_kernel_offsets {
+    __u32 task_tgid;       /* task_struct.tgid */
+    __u32 task_pid;        /* task_struct.pid */
+    __u32 task_state;      /* task_struct.__state (.state before 5.14) */
+    __u32 task_exit_state; /* task_struct.exit_state */
+    __u32 sk_num;          /* sock.__sk_common.skc_num: local port, host order */
+    __u32 sk_dport;        /* sock.__sk_common.skc_dport: remote port, network order */
+    __u32 inet_sport;      /* inet_sock.inet_sport: local port, network order */
+    __u32 tcp_rcv_wnd;     /* tcp_sock.rcv_wnd */
+    __u32 regs_arg1;       /* pt_regs: a syscall's first argument (x86-64 di) */
+    __u32 regs_arg2;       /* pt_regs: its second (x86-64 si) */
+};
+
 struct c10k_tcp_stats {
     __u64 state_changes;
     __u64 established;
@@ -102,5 +120,7 @@ C10K_STATIC_ASSERT(sizeof(struct c10k_sched_stats) ==
 C10K_STATIC_ASSERT(sizeof(struct c10k_tcp_stats) == 8 * 13, "layout");
 C10K_STATIC_ASSERT(sizeof(struct c10k_poll_stats) == 8 * 2, "layout");
 C10K_STATIC_ASSERT(sizeof(struct c10k_thread_sched) == 8 * 6, "layout");
+C10K_STATIC_ASSERT(sizeof(struct c10k_port_marks) == 65536, "layout");
+C10K_STATIC_ASSERT(sizeof(struct c10k_kernel_offsets) == 4 * 10, "layout");
 
 #endif

@@ -15,8 +15,8 @@
 #include <cstring>
 #include <set>
 #include <thread>
-#include <unordered_map>
 
+#include "c10k/probe/kernel_layout.hpp"
 #include "c10k/sources/sys_root.hpp"
 #include "c10k/text.hpp"
 
@@ -24,8 +24,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "probe.skel.h"
+// The skeleton's .rodata names the shared structs: they come first.
 #include "probe_shared.h"
+// clang-format off
+#include "probe.skel.h"
+// clang-format on
 
 namespace c10k {
 constexpr size_t off(c10k_off_state s) {
@@ -164,6 +167,7 @@ struct BpfSession::Impl {
     bool raw_tp_only = false;
     uint64_t map_bytes = 0;           // left as we found it when the session ends
     std::vector<GroupAttach> attach;  // one entry per group, replaced as it changes
+    c10k_port_marks port_marks{};     // what the ports map holds
 
     void note(GroupAttach a) {
         for (auto& x : attach)
@@ -205,9 +209,16 @@ Result<std::unique_ptr<BpfSession>> BpfSession::start(pid_t tgid, bool verbose,
     impl->raw_tp_only = syscall_attach == "raw_tp";
     impl->ncpu = libbpf_num_possible_cpus();
     if (impl->ncpu < 1) return make_error("cannot count possible CPUs");
+    auto layout = read_kernel_offsets();
+    if (!layout) return layout.error();
     impl->skel = c10k_probe__open();
     if (!impl->skel) return make_error("cannot open the BPF object: " + err_text(errno));
-    impl->skel->rodata->target_tgid = static_cast<uint32_t>(tgid);
+    auto& ro = *impl->skel->rodata;
+    ro.target_tgid = static_cast<uint32_t>(tgid);
+    const KernelOffsets& k = *layout;
+    ro.off = c10k_kernel_offsets{k.task_tgid, k.task_pid, k.task_state, k.task_exit_state,
+                                 k.sk_num,    k.sk_dport, k.inet_sport, k.tcp_rcv_wnd,
+                                 k.regs_arg1, k.regs_arg2};
     if (int err = c10k_probe__load(impl->skel); err != 0) {
         return make_error("cannot load the BPF programs: " + err_text(err) +
                           (err == -EPERM || err == -EACCES
@@ -348,18 +359,20 @@ uint64_t BpfSession::host_syscalls() const {
 }
 
 void BpfSession::set_ports(const TargetPorts& ports) {
-    int fd = bpf_map__fd(impl_->skel->maps.ports);
-    std::unordered_map<uint16_t, uint8_t> marks;
+    auto& marks = impl_->port_marks;
+    // Marks only add up: a port once seen either way stays watched that way.
+    bool changed = false;
+    auto mark = [&](uint16_t port, uint8_t how) {
+        changed = changed || (marks.mark[port] & how) == 0;
+        marks.mark[port] |= how;
+    };
     for (uint16_t port : ports.listening)
-        marks[port] |= PORT_LISTEN;
+        mark(port, PORT_LISTEN);
     for (uint16_t port : ports.remote)
-        marks[port] |= PORT_REMOTE;
-    for (auto [port, mark] : marks) {
-        uint8_t old = 0;
-        // Marks only add up: a port once seen either way stays watched that way.
-        if (bpf_map_lookup_elem(fd, &port, &old) == 0) mark |= old;
-        bpf_map_update_elem(fd, &port, &mark, BPF_ANY);
-    }
+        mark(port, PORT_REMOTE);
+    if (!changed) return;
+    uint32_t zero = 0;
+    bpf_map_update_elem(bpf_map__fd(impl_->skel->maps.ports), &zero, &marks, BPF_ANY);
 }
 
 BpfEvidence BpfSession::read() const {
