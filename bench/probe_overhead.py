@@ -7,7 +7,7 @@ A loopback epoll echo server (tests' c10k-target healthy) is saturated by
 c10k-load pingpong (many connections, no pauses) for SECONDS per run, with:
   none        nothing attached
   probe       c10k-doctor probe --pid SERVER (defaults: syscall and tcp_probe tracing duty-cycled
-              to a budget of ~1% of the CPUs, sized by the host's syscall rate)
+              to a budget of ~0.5% of one CPU, sized by the host's syscall rate)
   probe-full  c10k-doctor probe --syscall-duty 100 (every probe on all the time)
   probe-sample  c10k-doctor probe --mode sample (no BPF: /proc and sock_diag samples only)
   bpftrace    raw_syscalls enter/exit per-syscall latency hist, count and errno,

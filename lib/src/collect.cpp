@@ -53,12 +53,13 @@ struct Scope {
     bool sockets_visible = true;  // netlink answers for the right namespace
 };
 
-Sample take_sample(const SysRoot& root, const Scope& scope, std::optional<pid_t> pid) {
+Sample take_sample(const SysRoot& root, const Scope& scope, std::optional<pid_t> pid,
+                   bool thread_stats) {
     Sample s;
     s.taken = Clock::now();
     s.net = read_net_counters(scope.net_dir);
     s.cpu = read_cpu_stat(root);
-    if (pid) s.threads = read_thread_stats(root, *pid);
+    if (pid && thread_stats) s.threads = read_thread_stats(root, *pid);
     return s;
 }
 
@@ -131,7 +132,7 @@ Result<Collected> collect(const CollectOptions& opts) {
     };
     bool sample_listeners = opts.read_sockets && scope->sockets_visible && opts.interval_s > 0;
     if (opts.interval_s > 0) {
-        out.before = take_sample(opts.root, *scope, opts.pid);
+        out.before = take_sample(opts.root, *scope, opts.pid, opts.thread_stats);
         // Ten looks a second, at least two, at most a hundred: a listeners-only
         // dump costs tens of microseconds.
         int slices =
@@ -146,7 +147,7 @@ Result<Collected> collect(const CollectOptions& opts) {
     }
 
     Snapshot& s = out.now;
-    s.sample = take_sample(opts.root, *scope, opts.pid);
+    s.sample = take_sample(opts.root, *scope, opts.pid, opts.thread_stats);
     s.sysctls = read_sysctls(opts.root, checked_sysctl_keys());
     if (opts.root.is_live()) {
         // In any namespace but the initial one (a --pid target's, or our own

@@ -603,15 +603,17 @@ TEST(ProbeReport, JsonCarriesVerdictFindingsAndHistograms) {
 }
 
 TEST(ProbeBudget, SyscallTracingStopsWhenTheHostHasPaidItsShare) {
-    // 2 CPUs, 1 s interval: the budget is 1% of 2 CPU-seconds = 20 ms of tracing
-    // cost, i.e. 50,000 host syscalls at 400 ns each.
-    EXPECT_FALSE(syscall_budget_spent(49'000, 0.5, 1.0, 2));
-    EXPECT_TRUE(syscall_budget_spent(50'000, 0.5, 1.0, 2));
+    // A 1 s interval: the budget is 0.5% of one CPU-second = 5 ms of tracing
+    // cost, i.e. 12,500 host syscalls at 400 ns each, however many CPUs.
+    EXPECT_FALSE(syscall_budget_spent(12'000, 0.5, 1.0));
+    EXPECT_TRUE(syscall_budget_spent(12'500, 0.5, 1.0));
+    EXPECT_TRUE(syscall_budget_spent(25'000, 1.0, 2.0));  // a 2 s interval: twice
+    EXPECT_FALSE(syscall_budget_spent(24'000, 1.0, 2.0));
     // Never less than the minimum share of the interval, however busy the host.
-    EXPECT_FALSE(syscall_budget_spent(10'000'000, 0.01, 1.0, 2));
-    EXPECT_TRUE(syscall_budget_spent(10'000'000, 0.02, 1.0, 2));
+    EXPECT_FALSE(syscall_budget_spent(10'000'000, 0.01, 1.0));
+    EXPECT_TRUE(syscall_budget_spent(10'000'000, 0.02, 1.0));
     // A quiet host traces the whole interval.
-    EXPECT_FALSE(syscall_budget_spent(2'000, 0.99, 1.0, 2));
+    EXPECT_FALSE(syscall_budget_spent(2'000, 0.99, 1.0));
 }
 
 // A container's CPU limit: the process gets 0.4 of a core, the host idles.

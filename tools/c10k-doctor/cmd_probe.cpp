@@ -83,15 +83,16 @@ int run(const ProbeCliOptions& o, std::chrono::steady_clock::time_point started)
             if (r.elapsed_s <= 0) return;
         }
         if (!live) return;
+        std::string ctxsw = r.switches_per_s ? fmt::format("{:.0f}", *r.switches_per_s) : "-";
         if (r.bpf)
             fmt::print(stderr,
                        "{:5.1f}s  accepts/s {:8.0f}  syscalls/s {:9.0f}  errors/s {:7.0f}  "
-                       "ctxsw/s {:8.0f}  runq p99 {:7.0f} us  cpu {:4.2f}\n",
-                       r.elapsed_s, r.accepts_per_s, r.syscalls_per_s, r.errors_per_s,
-                       r.switches_per_s, r.runq_p99_us, r.cpu_cores);
+                       "ctxsw/s {:>8}  runq p99 {:7.0f} us  cpu {:4.2f}\n",
+                       r.elapsed_s, r.accepts_per_s, r.syscalls_per_s, r.errors_per_s, ctxsw,
+                       r.runq_p99_us, r.cpu_cores);
         else
-            fmt::print(stderr, "{:5.1f}s  ctxsw/s {:8.0f}  cpu {:4.2f}\n", r.elapsed_s,
-                       r.switches_per_s, r.cpu_cores);
+            fmt::print(stderr, "{:5.1f}s  ctxsw/s {:>8}  cpu {:4.2f}\n", r.elapsed_s, ctxsw,
+                       r.cpu_cores);
     };
     auto evidence = run_probe(po, on_interval, stop);
     if (!evidence) {

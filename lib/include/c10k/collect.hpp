@@ -19,6 +19,9 @@ struct CollectOptions {
     double interval_s = 1.0;           // 0: a single snapshot, no rates
     bool read_sockets = true;          // false for fixture roots: netlink has no fixture
     bool interactive = true;           // a person at a terminal (see Snapshot::interactive)
+    // The process's per-thread sums (switches, run-queue wait): one status and
+    // one schedstat read per thread, what a snapshot of a big process costs most.
+    bool thread_stats = true;
 };
 
 struct Collected {

@@ -55,11 +55,10 @@ IntervalRates rates_between(const BpfEvidence* a, const BpfEvidence& b, double d
 
 }  // namespace
 
-bool syscall_budget_spent(uint64_t host_syscalls, double traced_s, double interval_s,
-                          unsigned cpus) {
+bool syscall_budget_spent(uint64_t host_syscalls, double traced_s, double interval_s) {
     if (traced_s < kMinDuty * interval_s) return false;
     double cost_s = static_cast<double>(host_syscalls) * kSyscallTraceCostNs * 1e-9;
-    return cost_s >= kSyscallBudget * std::max(1u, cpus) * interval_s;
+    return cost_s >= kSyscallBudget * interval_s;
 }
 
 namespace {
@@ -129,7 +128,6 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
     e.mode = bpf ? "bpf" : "sample";
     bool auto_duty = o.syscall_duty < 0;
     double duty = auto_duty ? 1.0 : std::clamp(o.syscall_duty, 0.0, 1.0);
-    unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
 
     Sampler sampler(o.pid);
     if (!bpf) sampler.profile_cpu();
@@ -159,22 +157,26 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
     // their measured cost allows: a budget of the sampler's own CPU, a floor that
     // keeps the rate useful (several samples per second for a target with a few
     // threads) and a ceiling of one per interval for huge targets.
-    const double budget = bpf ? kFastSampleBudgetBpf : kFastSampleBudget;
+    const bool few_threads = sampler.threads_seen() <= kFewThreads;
+    const double budget = bpf           ? kFastSampleBudgetBpf
+                          : few_threads ? kFastSampleBudget
+                                        : kFastSampleBudgetManyThreads;
     const double min_period = bpf ? kFastSampleMinPeriodBpf : kFastSampleMinPeriod;
     // A target with a few threads is cheap to look at: at least 5 looks a
     // second whatever the measured cost (which a busy VM inflates).
-    const double max_period = std::max(min_period, sampler.evidence().threads_max <= kFewThreads
-                                                       ? std::min(0.2, o.interval_s)
-                                                       : o.interval_s);
+    const double max_period =
+        std::max(min_period, few_threads ? std::min(0.2, o.interval_s) : o.interval_s);
     auto next_fast = Clock::now();
+    // The next fast sample waits as long as the last one's cost says, the one
+    // inside each snapshot included: all of them together keep to the budget.
+    auto schedule_fast = [&](double cost) {
+        double period = std::clamp(cost / budget, min_period, max_period);
+        next_fast = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                       std::chrono::duration<double>(period));
+    };
     auto idle_until = [&](Clock::time_point until) {
         while (!stop.load() && Clock::now() < until) {
-            if (Clock::now() >= next_fast) {
-                double cost = sampler.sample_fast();
-                double period = std::clamp(cost / budget, min_period, max_period);
-                next_fast = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                               std::chrono::duration<double>(period));
-            }
+            if (Clock::now() >= next_fast) schedule_fast(sampler.sample_fast());
             sleep_until(std::min(until, next_fast), stop);
         }
     };
@@ -220,7 +222,7 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
                 while (!stop.load() && Clock::now() < next) {
                     idle_until(std::min(next, Clock::now() + std::chrono::milliseconds(10)));
                     double traced = std::chrono::duration<double>(Clock::now() - tick).count();
-                    if (syscall_budget_spent(bpf->host_syscalls() - at_attach, traced, span, cpus))
+                    if (syscall_budget_spent(bpf->host_syscalls() - at_attach, traced, span))
                         break;
                 }
             } else {
@@ -232,7 +234,11 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
         idle_until(next);
         double dt = std::chrono::duration<double>(Clock::now() - tick).count();
         tick = Clock::now();
-        auto alive = sampler.sample();
+        // A big target's per-thread totals cost a status and a schedstat read
+        // per thread (~45 ms a second at 1,000 threads): they are summed at
+        // the first sample and at the end, which is all the rates use.
+        auto alive = sampler.sample(sampler.threads_seen() <= kFewThreads);
+        schedule_fast(sampler.last_fast_cost());
         if (!alive) {
             e.notes.push_back("sampling failed: " + alive.error().message());
         } else if (!*alive) {
@@ -262,7 +268,7 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
         auto cur = sampler.evidence();
         r.elapsed_s = std::chrono::duration<double>(tick - start).count();
         r.cpu_cores = cur.cpu_cores;
-        if (!bpf) r.switches_per_s = cur.switches_per_s;
+        if (!bpf && sampler.thread_totals_current()) r.switches_per_s = cur.switches_per_s;
         if (on_interval) on_interval(r);
     }
     if (stop.load()) e.interrupted = true;
@@ -291,6 +297,7 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
                 a.duty_cycled = a.status != AttachStatus::failed && e.bpf->syscall_duty < 0.99;
         e.bpf->attached_after_ms = attached_after_ms;
     }
+    sampler.finish();
     e.sampled = sampler.evidence();
     e.cost.window_s = std::chrono::duration<double>(Clock::now() - start).count();
     if (e.bpf) {

@@ -94,6 +94,26 @@ void Sampler::sample_threads(Clock::time_point at) {
         if (!tid_parsed) continue;
         auto tid = static_cast<uint32_t>(*tid_parsed);
         alive.insert(tid);
+        // A thread that has neither run nor been scheduled in since the last
+        // look (schedstat's CPU time and run count unchanged) is where it was:
+        // the same ticks, state and call, so its stat is not read, which is most
+        // of what a look at a big, mostly idle target costs. (A thread woken
+        // but not run for a whole look keeps its old state here; its run-queue
+        // wait shows in schedstat once it runs.)
+        std::optional<TaskSchedStat> sched;
+        if (auto known = thread_cpu_.find(tid);
+            known != thread_cpu_.end() && known->second.schedstat) {
+            auto& tr = known->second;
+            if (auto ss = files_.read(pid_, tid, TaskFiles::schedstat)) sched = parse_schedstat(*ss);
+            if (sched && tr.last_state != 0 && sched->runs == tr.last_runs &&
+                sched->on_cpu_ns == tr.last_ns) {
+                tr.last_at = at;
+                tr.last_wait_ns = sched->wait_ns;
+                ++acc_.unchanged_looks;
+                look_at_thread(tid, &tr, tr.last_state, futex_waits, futex_waiters, any_running);
+                continue;
+            }
+        }
         auto stat_view = files_.read(pid_, tid, TaskFiles::stat);
         if (!stat_view) continue;
         std::string stat(*stat_view);
@@ -103,65 +123,75 @@ void Sampler::sample_threads(Clock::time_point at) {
             auto [t, fresh] = thread_cpu_.try_emplace(tid);
             track = &t->second;
             uint64_t total = ticks->first + ticks->second;
-            TaskSchedStat sched;
-            bool have_sched = false;
-            if (auto ss = files_.read(pid_, tid, TaskFiles::schedstat))
-                if (auto parsed = parse_schedstat(*ss)) sched = *parsed, have_sched = true;
+            if (!sched)
+                if (auto ss = files_.read(pid_, tid, TaskFiles::schedstat))
+                    sched = parse_schedstat(*ss);
             auto& tr = t->second;
             if (fresh) {
                 tr.comm = stat_comm(stat);
                 tr.first_ticks = total;
                 tr.first_at = at;
-                tr.schedstat = have_sched;
-                if (have_sched) {
-                    tr.first_ns = sched.on_cpu_ns;
-                    tr.first_wait_ns = sched.wait_ns;
-                    tr.first_runs = sched.runs;
+                tr.schedstat = sched.has_value();
+                if (sched) {
+                    tr.first_ns = sched->on_cpu_ns;
+                    tr.first_wait_ns = sched->wait_ns;
+                    tr.first_runs = sched->runs;
                 }
             }
             tr.last_ticks = total;
             tr.last_at = at;
-            if (tr.schedstat && have_sched) {
-                tr.last_ns = sched.on_cpu_ns;
-                tr.last_wait_ns = sched.wait_ns;
-                tr.last_runs = sched.runs;
+            tr.last_state = state;
+            if (tr.schedstat && sched) {
+                tr.last_ns = sched->on_cpu_ns;
+                tr.last_wait_ns = sched->wait_ns;
+                tr.last_runs = sched->runs;
             }
         }
-        ++acc_.thread_samples;
-        if (track) ++track->looks;
-        if (state == 'R') {
-            ++acc_.running;
-            any_running = true;
-            if (track) ++track->running;
-            continue;
-        }
-        if (state == 'D')
-            ++acc_.disk;
-        else
-            ++acc_.sleeping;
-        // Not scheduled in since the last look and in the same sleep: the same
-        // call, the same arguments (a woken thread is 'R' even before it runs).
-        if (track && track->schedstat && track->seen_call && track->seen_state == state &&
-            track->seen_runs == track->last_runs) {
-            ++acc_.reused_looks;
-            note_sleeping_call(track, *track->seen_call, state, futex_waits, futex_waiters, false);
-            continue;
-        }
-        if (auto text = files_.read(pid_, tid, TaskFiles::syscall)) {
-            if (auto sc = parse_task_syscall_args(*text)) {
-                if (track) {
-                    track->seen_state = state;
-                    track->seen_runs = track->last_runs;
-                    track->seen_call = *sc;
-                }
-                note_sleeping_call(track, *sc, state, futex_waits, futex_waiters, true);
-            }
-        }
+        look_at_thread(tid, track, state, futex_waits, futex_waiters, any_running);
     }
     files_.keep_only(alive);
+    // Between the snapshots that sum the threads' totals, the count comes from here.
+    acc_.threads_max = std::max(acc_.threads_max, static_cast<uint32_t>(alive.size()));
     auto contended = contended_waits(futex_waits, any_running);
     for (size_t i = 0; i < contended.size(); ++i)
         if (contended[i]) ++futex_waiters[i]->futex_contended_samples;
+}
+
+// One look at a thread in `state`: running, or asleep in a call (read, or
+// replayed when the thread has not moved since its last look).
+void Sampler::look_at_thread(uint32_t tid, ThreadTrack* track, char state,
+                             std::vector<FutexWait>& futex_waits,
+                             std::vector<ThreadTrack*>& futex_waiters, bool& any_running) {
+    ++acc_.thread_samples;
+    if (track) ++track->looks;
+    if (state == 'R') {
+        ++acc_.running;
+        any_running = true;
+        if (track) ++track->running;
+        return;
+    }
+    if (state == 'D')
+        ++acc_.disk;
+    else
+        ++acc_.sleeping;
+    // Not scheduled in since the last look and in the same sleep: the same
+    // call, the same arguments (a woken thread is 'R' even before it runs).
+    if (track && track->schedstat && track->seen_call && track->seen_state == state &&
+        track->seen_runs == track->last_runs) {
+        ++acc_.reused_looks;
+        note_sleeping_call(track, *track->seen_call, state, futex_waits, futex_waiters, false);
+        return;
+    }
+    if (auto text = files_.read(pid_, tid, TaskFiles::syscall)) {
+        if (auto sc = parse_task_syscall_args(*text)) {
+            if (track) {
+                track->seen_state = state;
+                track->seen_runs = track->last_runs;
+                track->seen_call = *sc;
+            }
+            note_sleeping_call(track, *sc, state, futex_waits, futex_waiters, true);
+        }
+    }
 }
 
 void Sampler::note_sleeping_call(ThreadTrack* track, const TaskSyscall& sc, char state,
@@ -308,6 +338,7 @@ double Sampler::sample_fast() {
     ++acc_.samples;
     double cost = thread_cpu_now() - t0;
     acc_.sampler_cpu_s += cost;
+    last_fast_cost_ = cost;
     return cost;
 }
 
@@ -328,11 +359,12 @@ bool process_gone(pid_t pid) {
     return state == 'Z' || state == 'X';
 }
 
-Result<bool> Sampler::sample() {
+Result<bool> Sampler::sample(bool thread_totals) {
     if (process_gone(pid_)) return false;
     CollectOptions o;
     o.pid = pid_;
     o.interval_s = 0;
+    o.thread_stats = thread_totals || !first_totals_;
     auto c = collect(o);
     if (!c) {
         if (process_gone(pid_)) return false;
@@ -361,8 +393,13 @@ Result<bool> Sampler::sample() {
         if (snap.process->nofile) acc_.nofile_soft = snap.process->nofile->soft;
         if (snap.process->fds) acc_.fds_max = std::max(acc_.fds_max, snap.process->fds->open);
     }
-    if (snap.sample.threads && *snap.sample.threads)
-        acc_.threads_max = std::max(acc_.threads_max, (*snap.sample.threads)->threads);
+    thread_totals_current_ = snap.sample.threads && *snap.sample.threads;
+    if (thread_totals_current_) {
+        const ThreadStats& t = **snap.sample.threads;
+        acc_.threads_max = std::max(acc_.threads_max, t.threads);
+        if (!first_totals_) first_totals_.emplace(snap.sample.taken, t);
+        last_totals_.emplace(snap.sample.taken, t);
+    }
     if (snap.sockets) {
         acc_.connections_max = std::max(acc_.connections_max, snap.sockets->owned_connections);
         for (const auto& l : snap.sockets->listeners) {
@@ -398,6 +435,15 @@ Result<bool> Sampler::sample() {
     if (!first_) first_ = snap;
     last_ = std::move(snap);
     return true;
+}
+
+void Sampler::finish() {
+    if (thread_totals_current_ || process_gone(pid_)) return;
+    if (auto t = read_thread_stats(SysRoot{}, pid_)) {
+        acc_.threads_max = std::max(acc_.threads_max, t->threads);
+        last_totals_.emplace(Clock::now(), *t);
+        thread_totals_current_ = true;
+    }
 }
 
 SampledEvidence Sampler::evidence() const {
@@ -490,17 +536,20 @@ SampledEvidence Sampler::evidence() const {
               [](const ThreadCpu& x, const ThreadCpu& y) { return x.busy > y.busy; });
     if (e.busiest_threads.size() > 5) e.busiest_threads.resize(5);
 
-    if (a.threads && b.threads && *a.threads && *b.threads) {
-        const auto& ta = **a.threads;
-        const auto& tb = **b.threads;
+    if (first_totals_ && last_totals_) {
+        const auto& [t0, ta] = *first_totals_;
+        const auto& [t1, tb] = *last_totals_;
+        double span = std::chrono::duration<double>(t1 - t0).count();
         auto delta = [](uint64_t x, uint64_t y) {
             return y > x ? static_cast<double>(y - x) : 0.0;
         };
-        e.switches_per_s = (delta(ta.voluntary_switches, tb.voluntary_switches) +
-                            delta(ta.involuntary_switches, tb.involuntary_switches)) /
-                           dt;
-        e.involuntary_per_s = delta(ta.involuntary_switches, tb.involuntary_switches) / dt;
-        e.runq_wait_share = delta(ta.runqueue_wait_ns, tb.runqueue_wait_ns) / 1e9 / dt;
+        if (span > 0) {
+            e.switches_per_s = (delta(ta.voluntary_switches, tb.voluntary_switches) +
+                                delta(ta.involuntary_switches, tb.involuntary_switches)) /
+                               span;
+            e.involuntary_per_s = delta(ta.involuntary_switches, tb.involuntary_switches) / span;
+            e.runq_wait_share = delta(ta.runqueue_wait_ns, tb.runqueue_wait_ns) / 1e9 / span;
+        }
     }
     if (a.net && b.net) {
         for (const char* k : kRateCounters) {

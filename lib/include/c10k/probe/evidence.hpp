@@ -196,6 +196,9 @@ struct SampledEvidence {
     // Looks at a sleeping thread answered from its last look: it had not been
     // scheduled in since, so its call was not read again.
     uint64_t reused_looks = 0;
+    // Of all looks at threads, those at a thread that had not run since the
+    // last one: its stat was not read either.
+    uint64_t unchanged_looks = 0;
     double seconds = 0;  // wall time between the first and the last snapshot
     uint32_t cpus = 1;
     uint64_t nofile_soft = 0;

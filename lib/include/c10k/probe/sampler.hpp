@@ -40,10 +40,21 @@ class Sampler {
 
     // A snapshot plus a fast sample. Ok(false) when the process has exited (the
     // evidence so far stays). Enters the target's network namespace on the
-    // calling thread, so call every method from one thread.
-    Result<bool> sample();
+    // calling thread, so call every method from one thread. `thread_totals`:
+    // also sum every thread's switches and run-queue wait (always at the first
+    // sample); the rates need only the first and the last such sum.
+    Result<bool> sample(bool thread_totals = true);
+    // The last sum of the threads' totals, unless the last sample took it: call
+    // once, when the window ends.
+    void finish();
+    // Whether the last sample summed the threads' totals (rates are current).
+    bool thread_totals_current() const { return thread_totals_current_; }
+    // The most threads seen at once so far.
+    uint32_t threads_seen() const { return acc_.threads_max; }
     // Threads and the target's sockets only; returns the CPU seconds it cost.
     double sample_fast();
+    // What the last fast sample cost, the one inside sample() included.
+    double last_fast_cost() const { return last_fast_cost_; }
     // Samples what the target's threads run from now on (sampling mode: BPF
     // sees the syscalls itself). Why it could not, in the evidence.
     void profile_cpu();
@@ -89,11 +100,15 @@ class Sampler {
         // (schedstat's run count unchanged) and in the same state sleeps in the
         // same call with the same arguments, so its syscall is not read again.
         char seen_state = 0;
+        char last_state = 0;  // its state at the last look that read its stat
         uint64_t seen_runs = 0;
         std::optional<TaskSyscall> seen_call;
         std::vector<uint64_t> seen_read_blocked;  // the sockets it waited to read
     };
     void sample_threads(Clock::time_point at);
+    void look_at_thread(uint32_t tid, ThreadTrack* track, char state,
+                        std::vector<FutexWait>& futex_waits,
+                        std::vector<ThreadTrack*>& futex_waiters, bool& any_running);
     // What a sleeping thread's call says: where it waits, a futex, sockets it reads.
     void note_sleeping_call(ThreadTrack* track, const TaskSyscall& sc, char state,
                             std::vector<FutexWait>& futex_waits,
@@ -105,6 +120,9 @@ class Sampler {
     pid_t pid_;
     std::string comm_;
     std::optional<Snapshot> first_, last_;
+    std::optional<std::pair<Clock::time_point, ThreadStats>> first_totals_, last_totals_;
+    bool thread_totals_current_ = false;
+    double last_fast_cost_ = 0;
     std::optional<ProcTimes> first_times_, last_times_;
     std::vector<ProcessTicks> host_ticks_before_;
     std::optional<CgroupCpuLimit> cpu_limit_;  // read once, at the first sample
