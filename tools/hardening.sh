@@ -40,7 +40,7 @@ fuzz() {
     cmake --build build-fuzz -j"$jobs"
     local rc=0 name exe corpus
     mkdir -p build-fuzz/artifacts
-    for name in proc sock_diag values profile; do
+    for name in proc sock_diag values profile btf; do
         exe=build-fuzz/tests/fuzz/c10k-fuzz-${name//_/-}
         corpus=build-fuzz/corpus/$name
         mkdir -p "$corpus"

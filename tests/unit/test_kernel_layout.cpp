@@ -4,11 +4,18 @@
 // typedefs), on malformed ones, and on this machine's own kernel BTF against
 // layout facts that hold on every kernel.
 #include <elf.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "c10k/probe/kernel_layout.hpp"
@@ -279,6 +286,46 @@ TEST(KernelLayout, ReadsThisKernelsOffsets) {
     EXPECT_EQ(k->tcp_rcv_wnd, direct("tcp_sock", "rcv_wnd"));
     btf__free(kernel);
 #endif
+}
+
+// Before Linux 6.16 the vmlinux BTF cannot be mapped: the reader reads it. A
+// FIFO cannot be mapped either (and has no size), so it takes the same path.
+TEST(KernelLayout, ReadsTheBtfWhereItCannotBeMapped) {
+    const char* path = "/sys/kernel/btf/vmlinux";
+    if (!std::filesystem::exists(path)) GTEST_SKIP() << "this kernel has no BTF at " << path;
+    std::ifstream in(path, std::ios::binary);
+    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ASSERT_GT(bytes.size(), 1u << 20);  // more than the first read buffer
+    std::string dir = ::testing::TempDir() + "c10k-btf-XXXXXX";
+    ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+    std::string fifo = dir + "/vmlinux";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    std::thread writer([&] {
+        int fd = ::open(fifo.c_str(), O_WRONLY | O_CLOEXEC);
+        if (fd < 0) return;
+        for (size_t off = 0; off < bytes.size();) {
+            ssize_t n = ::write(fd, bytes.data() + off, bytes.size() - off);
+            if (n <= 0) break;
+            off += static_cast<size_t>(n);
+        }
+        ::close(fd);
+    });
+    auto from_fifo = read_kernel_offsets(fifo);
+    writer.join();
+    std::filesystem::remove_all(dir);
+    ASSERT_TRUE(from_fifo) << from_fifo.error().message();
+    auto mapped = read_kernel_offsets(path);
+    ASSERT_TRUE(mapped);
+    EXPECT_EQ(from_fifo->task_tgid, mapped->task_tgid);
+    EXPECT_EQ(from_fifo->sk_num, mapped->sk_num);
+    EXPECT_EQ(from_fifo->tcp_rcv_wnd, mapped->tcp_rcv_wnd);
+}
+
+TEST(KernelLayout, SaysWhichFileItCouldNotOpen) {
+    auto k = read_kernel_offsets("/nonexistent/vmlinux");
+    ASSERT_FALSE(k);
+    EXPECT_EQ(k.error().code, ENOENT);
+    EXPECT_NE(k.error().message().find("/nonexistent/vmlinux"), std::string::npos);
 }
 
 #ifdef C10K_HAVE_BPF

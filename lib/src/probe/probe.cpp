@@ -222,8 +222,7 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
                 while (!stop.load() && Clock::now() < next) {
                     idle_until(std::min(next, Clock::now() + std::chrono::milliseconds(10)));
                     double traced = std::chrono::duration<double>(Clock::now() - tick).count();
-                    if (syscall_budget_spent(bpf->host_syscalls() - at_attach, traced, span))
-                        break;
+                    if (syscall_budget_spent(bpf->host_syscalls() - at_attach, traced, span)) break;
                 }
             } else {
                 idle_until(tick +

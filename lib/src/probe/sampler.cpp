@@ -104,7 +104,8 @@ void Sampler::sample_threads(Clock::time_point at) {
         if (auto known = thread_cpu_.find(tid);
             known != thread_cpu_.end() && known->second.schedstat) {
             auto& tr = known->second;
-            if (auto ss = files_.read(pid_, tid, TaskFiles::schedstat)) sched = parse_schedstat(*ss);
+            if (auto ss = files_.read(pid_, tid, TaskFiles::schedstat))
+                sched = parse_schedstat(*ss);
             if (sched && tr.last_state != 0 && sched->runs == tr.last_runs &&
                 sched->on_cpu_ns == tr.last_ns) {
                 tr.last_at = at;

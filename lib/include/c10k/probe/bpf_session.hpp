@@ -16,8 +16,8 @@ namespace c10k {
 class BpfSession {
   public:
     // Loads the programs with the target's tgid and this kernel's field offsets
-    // (kernel_layout.hpp) baked in, then attaches the cheap probes (sched, TCP). Fails with the reason
-    // (no privilege, no BTF, built without BPF) so the caller can fall back.
+    // (kernel_layout.hpp) baked in, then attaches the cheap probes (sched, TCP). Fails with the
+    // reason (no privilege, no BTF, built without BPF) so the caller can fall back.
     // `syscall_attach`: "auto" (raw_tp, then classic tracepoint), "raw_tp" or "tracepoint".
     static Result<std::unique_ptr<BpfSession>> start(pid_t tgid, bool verbose,
                                                      const std::string& syscall_attach = "auto");

@@ -41,7 +41,7 @@ inline constexpr double kSyscallTraceCostNs = 400;
 // of a core (bench/probe_overhead.py's `probe CPU`); syscall tracing, the part
 // that scales with the host's syscall rate, gets half of it.
 inline constexpr double kSyscallBudget = 0.005;  // of one CPU's time
-inline constexpr double kMinDuty = 0.02;        // never less, so there is always some evidence
+inline constexpr double kMinDuty = 0.02;         // never less, so there is always some evidence
 
 // Fast samples (threads' states and CPU, the target's sockets with TCP_INFO) cost
 // the prober CPU in proportion to the target's threads and connections, so their
