@@ -39,6 +39,8 @@ static_assert(off(C10K_OFF_PREEMPTED) == off_preempted && off(C10K_OFF_SLEEP) ==
                   off(C10K_OFF_STATES) == off_states,
               "OffCpu follows enum c10k_off_state");
 static_assert(C10K_SMALL_WINDOW_BYTES == kSmallWindowBytes);
+static_assert(sizeof(c10k_kernel_offsets) == sizeof(KernelOffsets),
+              "KernelOffsets holds every field the programs read");
 }  // namespace c10k
 #endif
 
@@ -216,9 +218,18 @@ Result<std::unique_ptr<BpfSession>> BpfSession::start(pid_t tgid, bool verbose,
     auto& ro = *impl->skel->rodata;
     ro.target_tgid = static_cast<uint32_t>(tgid);
     const KernelOffsets& k = *layout;
-    ro.off = c10k_kernel_offsets{k.task_tgid, k.task_pid, k.task_state, k.task_exit_state,
-                                 k.sk_num,    k.sk_dport, k.inet_sport, k.tcp_rcv_wnd,
-                                 k.regs_arg1, k.regs_arg2};
+    // By name: the two structs hold the same fields, and a field added to one
+    // but not the other fails here or at the static_assert below.
+    ro.off = c10k_kernel_offsets{.task_tgid = k.task_tgid,
+                                 .task_pid = k.task_pid,
+                                 .task_state = k.task_state,
+                                 .task_exit_state = k.task_exit_state,
+                                 .sk_num = k.sk_num,
+                                 .sk_dport = k.sk_dport,
+                                 .inet_sport = k.inet_sport,
+                                 .tcp_rcv_wnd = k.tcp_rcv_wnd,
+                                 .regs_arg1 = k.regs_arg1,
+                                 .regs_arg2 = k.regs_arg2};
     if (int err = c10k_probe__load(impl->skel); err != 0) {
         return make_error("cannot load the BPF programs: " + err_text(err) +
                           (err == -EPERM || err == -EACCES

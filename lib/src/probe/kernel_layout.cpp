@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "c10k/unique_fd.hpp"
+
 namespace c10k {
 
 namespace {
@@ -204,32 +206,38 @@ std::optional<uint32_t> BtfTypes::member_offset(uint32_t id, std::string_view pa
 Result<KernelOffsets> kernel_offsets(const BtfTypes& btf) {
     KernelOffsets k;
     std::string missing;
-    auto need = [&](const char* type, std::initializer_list<const char*> paths, uint32_t& out) {
-        auto id = btf.find_struct(type);
+    // Each struct is found once: a lookup is a pass over every type record.
+    struct Struct {
+        const char* name;
+        std::optional<uint32_t> id;
+    };
+    auto in = [&](const char* name) { return Struct{name, btf.find_struct(name)}; };
+    auto need = [&](const Struct& type, std::initializer_list<const char*> paths, uint32_t& out) {
         for (const char* path : paths) {
-            if (!id) break;
-            if (auto o = btf.member_offset(*id, path)) {
+            if (!type.id) break;
+            if (auto o = btf.member_offset(*type.id, path)) {
                 out = *o;
                 return;
             }
         }
-        missing += (missing.empty() ? "" : ", ") + std::string(type) + "." + *paths.begin();
+        missing += (missing.empty() ? "" : ", ") + std::string(type.name) + "." + *paths.begin();
     };
-    need("task_struct", {"tgid"}, k.task_tgid);
-    need("task_struct", {"pid"}, k.task_pid);
-    need("task_struct", {"__state", "state"}, k.task_state);  // renamed in 5.14
-    need("task_struct", {"exit_state"}, k.task_exit_state);
-    need("sock", {"__sk_common.skc_num"}, k.sk_num);
-    need("sock", {"__sk_common.skc_dport"}, k.sk_dport);
-    need("inet_sock", {"inet_sport"}, k.inet_sport);
-    need("tcp_sock", {"rcv_wnd"}, k.tcp_rcv_wnd);
+    auto task = in("task_struct"), sock = in("sock"), regs = in("pt_regs");
+    need(task, {"tgid"}, k.task_tgid);
+    need(task, {"pid"}, k.task_pid);
+    need(task, {"__state", "state"}, k.task_state);  // renamed in 5.14
+    need(task, {"exit_state"}, k.task_exit_state);
+    need(sock, {"__sk_common.skc_num"}, k.sk_num);
+    need(sock, {"__sk_common.skc_dport"}, k.sk_dport);
+    need(in("inet_sock"), {"inet_sport"}, k.inet_sport);
+    need(in("tcp_sock"), {"rcv_wnd"}, k.tcp_rcv_wnd);
     // A syscall's arguments as the raw sys_enter tracepoint's pt_regs holds them.
 #if defined(__x86_64__)
-    need("pt_regs", {"di"}, k.regs_arg1);
-    need("pt_regs", {"si"}, k.regs_arg2);
+    need(regs, {"di"}, k.regs_arg1);
+    need(regs, {"si"}, k.regs_arg2);
 #elif defined(__aarch64__)
-    need("pt_regs", {"orig_x0"}, k.regs_arg1);  // x0 is the return value by then
-    need("pt_regs", {"regs"}, k.regs_arg2);
+    need(regs, {"orig_x0"}, k.regs_arg1);  // x0 is the return value by then
+    need(regs, {"regs"}, k.regs_arg2);
     k.regs_arg2 += 8;  // regs[1]
 #else
 #error "the syscall argument registers of this architecture are not known"
@@ -239,17 +247,13 @@ Result<KernelOffsets> kernel_offsets(const BtfTypes& btf) {
 }
 
 Result<KernelOffsets> read_kernel_offsets(const std::string& path) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return sys_error("cannot open " + path);
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return sys_error("cannot open " + path);
     struct stat st {};
-    if (::fstat(fd, &st) != 0) {
-        int e = errno;
-        ::close(fd);
-        return sys_error("cannot stat " + path, e);
-    }
+    if (::fstat(fd.get(), &st) != 0) return sys_error("cannot stat " + path);
     auto size = static_cast<size_t>(st.st_size);
     std::vector<uint8_t> copy;
-    void* map = size > 0 ? ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+    void* map = size > 0 ? ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd.get(), 0) : MAP_FAILED;
     if (map == MAP_FAILED) {
         // Before Linux 6.16 the vmlinux BTF cannot be mapped: read it, 4 KiB at a
         // time as sysfs gives it.
@@ -257,19 +261,15 @@ Result<KernelOffsets> read_kernel_offsets(const std::string& path) {
         size_t got = 0;
         for (;;) {
             if (got == copy.size()) copy.resize(copy.size() * 2);
-            ssize_t n = ::read(fd, copy.data() + got, copy.size() - got);
+            ssize_t n = ::read(fd.get(), copy.data() + got, copy.size() - got);
             if (n < 0 && errno == EINTR) continue;
-            if (n < 0) {
-                int e = errno;
-                ::close(fd);
-                return sys_error("cannot read " + path, e);
-            }
+            if (n < 0) return sys_error("cannot read " + path);
             if (n == 0) break;
             got += static_cast<size_t>(n);
         }
         copy.resize(got);
     }
-    ::close(fd);
+    fd.reset();
     std::span<const uint8_t> blob =
         map != MAP_FAILED ? std::span<const uint8_t>(static_cast<const uint8_t*>(map), size)
                           : std::span<const uint8_t>(copy);
