@@ -6,9 +6,25 @@
 namespace c10k {
 
 namespace {
+
 constexpr std::array<const char*, 4> kSeverityNames = {"OK", "WARN", "CRIT", "UNKNOWN"};
 static_assert(names_every(kSeverityNames, Severity::unknown));
+
+// A key's pattern with its "{}" filled.
+std::string qualified(std::string_view pattern, std::string_view qualifier) {
+    std::string out(pattern);
+    if (auto at = out.find("{}"); at != std::string::npos) out.replace(at, 2, qualifier);
+    return out;
+}
+
 }  // namespace
+
+Evidence::Evidence(const EvidenceKey& kind, double value, std::string_view qualifier,
+                   std::string label)
+    : key(qualified(kind.name, qualifier)),
+      label(label.empty() ? qualified(kind.label, qualifier) : std::move(label)),
+      value(value),
+      unit(kind.unit) {}
 
 std::string_view Measure::name() const {
     switch (dim) {

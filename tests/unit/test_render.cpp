@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "c10k/checks/check_input.hpp"
+#include "c10k/checks/check_keys.hpp"
 #include "c10k/report/report.hpp"
 
 using namespace c10k;
@@ -17,12 +19,12 @@ CheckReport sample_report() {
     r.interval_s = 1;
     Finding a = make_finding(CheckId::fd_process_nofile, Severity::crit, "240 of 256 fds open");
     a.subject = "pid 7 (say \"hi\")";
-    add_evidence(a, "fds_open", "fds open", 240, units::fds);
-    add_evidence(a, "nofile_hard", "hard", std::numeric_limits<double>::infinity(), units::fds);
+    add_evidence(a, check_keys::fds_open, 240, "fds open");
+    add_evidence(a, check_keys::nofile_hard, std::numeric_limits<double>::infinity(), "hard");
     a.why = "because";
     a.fix = {"prlimit --pid 7 --nofile=1024:1024"};
     Finding b = make_finding(CheckId::backlog_somaxconn, Severity::ok, "somaxconn 4096");
-    add_evidence(b, "somaxconn", "net.core.somaxconn", 4096, units::connections);
+    add_evidence(b, check_keys::somaxconn, 4096, "net.core.somaxconn");
     r.findings = {a, b};
     return r;
 }
@@ -72,14 +74,16 @@ TEST(Render, PrometheusCountersRatiosAndNoRates) {
     r.netns = "host";
     Finding a = make_finding(CheckId::backlog_listen_overflows, Severity::warn, "drops");
     a.subject = "host";
-    add_evidence(a, "listen_overflows_total", "ListenOverflows since boot", 42, units::since_boot);
-    add_evidence(a, "listen_overflows_per_second", "ListenOverflows rate", 3.5, units::per_second);
+    add_evidence_at(a, check_keys::counter_total, "listen_overflows", 42,
+                    "ListenOverflows since boot");
+    add_evidence_at(a, check_keys::counter_per_second, "listen_overflows", 3.5,
+                    "ListenOverflows rate");
     Finding b = make_finding(CheckId::sched_run_queue, Severity::ok, "fine");
-    add_evidence(b, "cpu_pressure_some_avg10_percent", "PSI some avg10", 16.5, units::percent);
-    add_evidence(b, "threads", "threads on the host", 300, units::threads);
+    add_evidence(b, check_keys::cpu_pressure_some_avg10_percent, 16.5, "PSI some avg10");
+    add_evidence(b, check_keys::threads, 300, "threads on the host");
     Finding c = make_finding(CheckId::sched_process, Severity::ok, "fine");
     c.subject = "pid 9 (nginx)";
-    add_evidence(c, "threads", "threads", 4, units::threads);
+    add_evidence(c, check_keys::threads, 4, "threads");
     r.findings = {a, b, c};
     auto text = render_prometheus(r);
     EXPECT_NE(text.find("# TYPE c10k_doctor_listen_overflows_total counter\n"), std::string::npos)
@@ -102,8 +106,8 @@ TEST(Render, NagiosStatusLinePerfdataAndLongOutput) {
     r.findings[0].title = "240 of 256 fds | open";  // '|' would start perfdata
     Finding c = make_finding(CheckId::backlog_listen_overflows, Severity::warn, "drops");
     c.subject = "it's=odd";
-    add_evidence(c, "listen_overflows_total", "since boot", 12, units::since_boot);
-    add_evidence(c, "listen_overflows_per_second", "rate", 0.5, units::per_second);
+    add_evidence_at(c, check_keys::counter_total, "listen_overflows", 12, "since boot");
+    add_evidence_at(c, check_keys::counter_per_second, "listen_overflows", 0.5, "rate");
     r.findings.push_back(c);
     auto text = render_nagios(r, Severity::crit);
     auto nl = text.find('\n');

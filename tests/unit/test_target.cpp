@@ -7,6 +7,7 @@
 #include <string>
 
 #include "c10k/checks/check_input.hpp"
+#include "c10k/diagnose/probe_keys.hpp"
 #include "c10k/report/probe_render.hpp"
 #include "c10k/sources/target.hpp"
 #include "fixture_root.hpp"
@@ -123,10 +124,10 @@ Verdict prom_verdict() {
     f.severity = Severity::crit;
     f.subject = "pid 4242";
     f.confidence = 0.9;
-    add_evidence(f, "emfile_per_second", "accept() failing with EMFILE", 120, units::per_second);
-    add_evidence(f, "reply_p99_ms", "reply latency (p99)", 250, units::ms);
-    add_evidence(f, "connect_avg_us", "connect() average", 1500, units::us);
-    add_evidence(f, "held_percent", "held", 40, units::percent);
+    f.evidence.emplace_back(probe_keys::emfile_per_second, 120);
+    f.evidence.emplace_back(probe_keys::reply_p99_ms, 250);
+    f.evidence.emplace_back(probe_keys::connect_avg_us, 1500);
+    f.evidence.emplace_back(probe_keys::held_percent, 40);
     Finding g(Bottleneck::accept_queue_overflow);
     g.severity = Severity::warn;
     v.findings = {f, g};

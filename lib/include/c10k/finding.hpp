@@ -74,13 +74,26 @@ inline constexpr Measure tasks = count("tasks");
 inline constexpr Measure cpus = count("CPUs");
 }  // namespace units
 
-// A named number. `key` is stable snake_case and carries its unit where one
-// applies (e.g. `listen_overflows_per_second`); `label` is for people. The key
-// is the output's name for the value (JSON, Prometheus, perfdata), never what
-// code decides on: what a value is (a rate, a counter, a share) is its Measure.
+// A kind of evidence, declared once in its subcommand's catalogue
+// (checks/check_keys.hpp, diagnose/probe_keys.hpp) with its name, its label
+// and its unit: code names evidence by its key's constant, never by a string.
+// `name` is stable snake_case carrying its unit where one applies
+// (`listen_overflows_per_second`): the output's name for the value (JSON,
+// Prometheus, perfdata). What a value is (a rate, a counter, a share) is its
+// Measure. "{}" in a name or label takes a qualifier: a syscall, a rank.
+struct EvidenceKey {
+    std::string_view name;
+    std::string_view label;
+    Measure unit;
+};
+
+// A measured value under its key. `label` replaces the key's where the
+// finding says more precisely what was measured.
 struct Evidence {
-    std::string key;
-    std::string label;
+    Evidence(const EvidenceKey& kind, double value, std::string_view qualifier = {},
+             std::string label = {});
+    std::string key;    // the key's name, qualified
+    std::string label;  // for people
     double value = 0;
     Measure unit;
 };

@@ -6,9 +6,12 @@
 
 #include <algorithm>
 
+#include "c10k/checks/check_keys.hpp"
 #include "c10k/checks/checks.hpp"
 
 namespace c10k {
+
+namespace key = check_keys;
 
 namespace {
 
@@ -34,9 +37,8 @@ Finding somaxconn(const CheckInput& in, uint64_t need) {
         CheckId::backlog_somaxconn, short_ ? in.shortfall() : Severity::ok,
         short_ ? fmt::format("somaxconn {} clamps every listen backlog below {}", *v, need)
                : fmt::format("somaxconn {} allows backlogs of {}", *v, need));
-    add_evidence(f, "somaxconn", "net.core.somaxconn", static_cast<double>(*v), units::connections);
-    add_evidence(f, "backlog_needed", "backlog for the target", static_cast<double>(need),
-                 units::connections);
+    add_evidence(f, key::somaxconn, static_cast<double>(*v));
+    add_evidence(f, key::backlog_needed, static_cast<double>(need));
     f.why =
         "listen(fd, 511) silently gets min(511, somaxconn); once the accept queue is full, "
         "new handshakes are dropped and clients wait for SYN retransmits (1 s, 3 s, 7 s).";
@@ -75,10 +77,8 @@ Finding syn_backlog(const CheckInput& in, uint64_t need) {
         title = fmt::format("syncookies off: handshakes beyond the SYN queue ({}) are dropped", *v);
     }
     auto f = make_finding(CheckId::backlog_syn, sev, title);
-    add_evidence(f, "tcp_max_syn_backlog", "net.ipv4.tcp_max_syn_backlog", static_cast<double>(*v),
-                 units::connections);
-    add_evidence(f, "tcp_syncookies", "net.ipv4.tcp_syncookies", static_cast<double>(*cookies),
-                 units::none);
+    add_evidence(f, key::tcp_max_syn_backlog, static_cast<double>(*v));
+    add_evidence(f, key::tcp_syncookies, static_cast<double>(*cookies));
     f.why =
         "Half-open connections wait in the SYN queue. With syncookies (the default) the kernel "
         "answers a burst statelessly; without them, tcp_max_syn_backlog decides when to drop.";
@@ -91,7 +91,8 @@ Finding syn_backlog(const CheckInput& in, uint64_t need) {
 }
 
 // Counter evidence: the rate over the window is the alarm, the since-boot total is context.
-void add_counter(Finding& f, const CheckInput& in, std::string_view key, std::string_view name) {
+void add_counter(Finding& f, const CheckInput& in, std::string_view counter,
+                 std::string_view name) {
     // "TCPReqQFullDrop" -> "tcp_req_q_full_drop": a word starts at a capital after
     // a lower-case letter, or at the last capital of an acronym ("TCPReq").
     std::string snake;
@@ -101,11 +102,11 @@ void add_counter(Finding& f, const CheckInput& in, std::string_view key, std::st
         if (starts_word) snake += '_';
         snake += static_cast<char>(std::tolower(static_cast<unsigned char>(name[i])));
     }
-    if (auto r = in.rate(key))
-        add_evidence(f, snake + "_per_second", std::string(name) + " rate", *r, units::per_second);
-    if (auto t = in.counter(key))
-        add_evidence(f, snake + "_total", std::string(name) + " since boot",
-                     static_cast<double>(*t), units::since_boot);
+    if (auto r = in.rate(counter))
+        add_evidence_at(f, key::counter_per_second, snake, *r, fmt::format("{} rate", name));
+    if (auto t = in.counter(counter))
+        add_evidence_at(f, key::counter_total, snake, static_cast<double>(*t),
+                        fmt::format("{} since boot", name));
 }
 
 Finding listen_overflows(const CheckInput& in) {
@@ -201,17 +202,13 @@ Finding listener(const CheckInput& in, const Listener& l, std::optional<int64_t>
     }
     auto f = make_finding(CheckId::backlog_listener, sev, title);
     f.subject = l.local.to_string();
-    add_evidence(f, "accept_queue", "connections waiting in the accept queue", l.queued,
-                 units::connections);
+    add_evidence(f, key::accept_queue, l.queued);
     if (l.samples > 1) {
-        add_evidence(f, "accept_queue_max", "the most waiting over the interval", queued,
-                     units::connections);
-        add_evidence(f, "full_samples", "looks that found it full", l.full_samples, units::looks);
+        add_evidence(f, key::accept_queue_max, queued);
+        add_evidence(f, key::full_samples, l.full_samples);
     }
-    add_evidence(f, "backlog", "effective backlog", l.backlog, units::connections);
-    if (somaxconn)
-        add_evidence(f, "somaxconn", "net.core.somaxconn", static_cast<double>(*somaxconn),
-                     units::connections);
+    add_evidence(f, key::backlog, l.backlog);
+    if (somaxconn) add_evidence(f, key::somaxconn, static_cast<double>(*somaxconn));
     if (sev == Severity::crit) {
         add_counter(f, in, "TcpExt.ListenOverflows", "ListenOverflows");
     }
@@ -250,8 +247,7 @@ Finding netdev(const CheckInput& in) {
         title += fmt::format("; softirq ran out of budget {:.1f} times/s", *squeezed);
     }
     auto f = make_finding(CheckId::backlog_netdev, sev, title);
-    add_evidence(f, "netdev_max_backlog", "net.core.netdev_max_backlog", static_cast<double>(*v),
-                 units::packets);
+    add_evidence(f, key::netdev_max_backlog, static_cast<double>(*v));
     add_counter(f, in, "softnet.dropped", "SoftnetDropped");
     add_counter(f, in, "softnet.time_squeeze", "SoftnetTimeSqueeze");
     f.why =

@@ -81,8 +81,13 @@ Finding make_finding(CheckId id, Severity sev, std::string title) {
     return f;
 }
 
-void add_evidence(Finding& f, std::string key, std::string label, double value, Measure unit) {
-    f.evidence.push_back({std::move(key), std::move(label), value, unit});
+void add_evidence(Finding& f, const EvidenceKey& k, double value, std::string label) {
+    f.evidence.emplace_back(k, value, std::string_view{}, std::move(label));
+}
+
+void add_evidence_at(Finding& f, const EvidenceKey& k, std::string_view qualifier, double value,
+                     std::string label) {
+    f.evidence.emplace_back(k, value, qualifier, std::move(label));
 }
 
 Severity worse(Severity a, Severity b) {

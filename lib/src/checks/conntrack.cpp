@@ -3,9 +3,12 @@
 // TIME_WAIT) takes an entry; when the table is full new packets are dropped.
 #include <fmt/format.h>
 
+#include "c10k/checks/check_keys.hpp"
 #include "c10k/checks/checks.hpp"
 
 namespace c10k {
+
+namespace key = check_keys;
 
 namespace {
 constexpr double kConntrackWarn = 0.75;
@@ -34,9 +37,8 @@ std::vector<Finding> check_conntrack(const CheckInput& in) {
     }
     auto f = make_finding(CheckId::conntrack_table, sev, title);
     f.subject = in.now().netns_label;
-    add_evidence(f, "conntrack_entries", "nf_conntrack_count", static_cast<double>(*count),
-                 units::entries);
-    add_evidence(f, "conntrack_max", "nf_conntrack_max", static_cast<double>(*max), units::entries);
+    add_evidence(f, key::conntrack_entries, static_cast<double>(*count));
+    add_evidence(f, key::conntrack_max, static_cast<double>(*max));
     f.why =
         "When the table is full the kernel drops packets of new connections (dmesg: "
         "'nf_conntrack: table full, dropping packet'), which clients see as timeouts.";

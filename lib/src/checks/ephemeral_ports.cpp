@@ -5,11 +5,14 @@
 #include <fmt/format.h>
 #include <sys/socket.h>
 
+#include "c10k/checks/check_keys.hpp"
 #include "c10k/checks/checks.hpp"
 #include "c10k/server_settings.hpp"
 #include "c10k/text.hpp"
 
 namespace c10k {
+
+namespace key = check_keys;
 
 namespace {
 
@@ -75,10 +78,8 @@ std::vector<Finding> check_ephemeral_ports(const CheckInput& in) {
             title += ": a narrow range";
         }
         auto f = make_finding(CheckId::ports_range, sev, title);
-        add_evidence(f, "port_range_size", "usable ephemeral ports", static_cast<double>(size),
-                     units::ports);
-        add_evidence(f, "reserved_ports", "reserved ports inside the range",
-                     static_cast<double>(reserved), units::ports);
+        add_evidence(f, key::port_range_size, static_cast<double>(size));
+        add_evidence(f, key::reserved_ports, static_cast<double>(reserved));
         f.why =
             "Matters for clients, proxies and load generators: each outbound connection to one "
             "address:port needs its own local port, and TIME_WAIT keeps a closed one for 60 s.";
@@ -107,15 +108,11 @@ std::vector<Finding> check_ephemeral_ports(const CheckInput& in) {
             fmt::format("{} of {} ephemeral ports in use to {} ({:.0f}%), {} in TIME_WAIT",
                         d.in_port_range, size, d.remote.to_string(), used * 100, d.time_wait));
         f.subject = d.remote.to_string();
-        add_evidence(f, "ports_in_use", "local ports in use to this destination", d.in_port_range,
-                     units::ports);
-        add_evidence(f, "sockets", "sockets to this destination", d.sockets, units::sockets);
-        add_evidence(f, "time_wait", "of them in TIME_WAIT", d.time_wait, units::sockets);
-        add_evidence(f, "port_range_size", "usable ephemeral ports", static_cast<double>(size),
-                     units::ports);
-        if (tw_reuse)
-            add_evidence(f, "tcp_tw_reuse", "net.ipv4.tcp_tw_reuse", static_cast<double>(*tw_reuse),
-                         units::none);
+        add_evidence(f, key::ports_in_use, d.in_port_range);
+        add_evidence(f, key::sockets, d.sockets);
+        add_evidence(f, key::time_wait, d.time_wait);
+        add_evidence(f, key::port_range_size, static_cast<double>(size));
+        if (tw_reuse) add_evidence(f, key::tcp_tw_reuse, static_cast<double>(*tw_reuse));
         f.why =
             "connect() scans the ports of one parity first (half the range; bind() prefers the "
             "other half): once the sockets to one destination fill half the range, every "
@@ -147,8 +144,7 @@ std::vector<Finding> check_ephemeral_ports(const CheckInput& in) {
     if (reported == 0) {
         auto f = make_finding(CheckId::ports_destination, Severity::ok,
                               "no outbound connections competing for ephemeral ports");
-        add_evidence(f, "port_range_size", "usable ephemeral ports", static_cast<double>(size),
-                     units::ports);
+        add_evidence(f, key::port_range_size, static_cast<double>(size));
         out.push_back(std::move(f));
     }
     return out;

@@ -6,10 +6,13 @@
 
 #include <limits>
 
+#include "c10k/checks/check_keys.hpp"
 #include "c10k/checks/checks.hpp"
 #include "c10k/server_settings.hpp"
 
 namespace c10k {
+
+namespace key = check_keys;
 
 namespace {
 
@@ -60,12 +63,9 @@ Finding service_nofile(const CheckInput& in, uint64_t need) {
             lim.soft < need ? ", for servers that raise their soft limit" : "");
     }
     auto f = make_finding(CheckId::fd_shell_nofile, sev, title);
-    add_evidence(f, "nofile_soft", "services' soft RLIMIT_NOFILE", limit_value(lim.soft),
-                 units::fds);
-    add_evidence(f, "nofile_hard", "services' hard RLIMIT_NOFILE", limit_value(lim.hard),
-                 units::fds);
-    add_evidence(f, "fds_needed", "fds needed for the target", static_cast<double>(need),
-                 units::fds);
+    add_evidence(f, key::nofile_soft, limit_value(lim.soft), "services' soft RLIMIT_NOFILE");
+    add_evidence(f, key::nofile_hard, limit_value(lim.hard), "services' hard RLIMIT_NOFILE");
+    add_evidence(f, key::fds_needed, static_cast<double>(need));
     f.why =
         "Run without a terminal, this judges what systemd gives a service whose unit sets no "
         "LimitNOFILE=, not its own limit. Servers that raise soft to hard (Go, Java, nginx "
@@ -103,10 +103,9 @@ Finding own_nofile(const CheckInput& in, uint64_t need) {
                             limit_text(lim->hard), need);
     }
     auto f = make_finding(CheckId::fd_shell_nofile, sev, title);
-    add_evidence(f, "nofile_soft", "soft RLIMIT_NOFILE", limit_value(lim->soft), units::fds);
-    add_evidence(f, "nofile_hard", "hard RLIMIT_NOFILE", limit_value(lim->hard), units::fds);
-    add_evidence(f, "fds_needed", "fds needed for the target", static_cast<double>(need),
-                 units::fds);
+    add_evidence(f, key::nofile_soft, limit_value(lim->soft));
+    add_evidence(f, key::nofile_hard, limit_value(lim->hard));
+    add_evidence(f, key::fds_needed, static_cast<double>(need));
     f.why =
         "Servers started from this shell inherit its RLIMIT_NOFILE; each connection uses one fd, "
         "and at the soft limit accept() fails with EMFILE. Servers that raise soft to hard "
@@ -132,9 +131,8 @@ Finding nr_open(const CheckInput& in, uint64_t need) {
         CheckId::fd_nr_open, short_ ? in.shortfall() : Severity::ok,
         short_ ? fmt::format("fs.nr_open {} caps every process below the {} fds needed", *v, need)
                : fmt::format("fs.nr_open {} lets a process hold {} fds", *v, need));
-    add_evidence(f, "nr_open", "fs.nr_open", static_cast<double>(*v), units::fds);
-    add_evidence(f, "fds_needed", "fds needed for the target", static_cast<double>(need),
-                 units::fds);
+    add_evidence(f, key::nr_open, static_cast<double>(*v));
+    add_evidence(f, key::fds_needed, static_cast<double>(need));
     f.why =
         "No process can have a hard RLIMIT_NOFILE above fs.nr_open; raising LimitNOFILE past it "
         "fails.";
@@ -166,10 +164,9 @@ Finding file_max(const CheckInput& in, uint64_t need) {
                             static_cast<int64_t>(headroom), need);
     }
     auto f = make_finding(CheckId::fd_file_max, sev, title);
-    add_evidence(f, "file_max", "fs.file-max", static_cast<double>(*max), units::files);
-    add_evidence(f, "files_allocated", "file handles allocated", allocated, units::files);
-    add_evidence(f, "fds_needed", "fds needed for the target", static_cast<double>(need),
-                 units::fds);
+    add_evidence(f, key::file_max, static_cast<double>(*max));
+    add_evidence(f, key::files_allocated, allocated);
+    add_evidence(f, key::fds_needed, static_cast<double>(need));
     f.why =
         "fs.file-max caps open files across all processes; at the cap every open(), socket() "
         "and accept() on the host fails with ENFILE.";
@@ -201,13 +198,12 @@ Finding process_nofile(const CheckInput& in, const ProcessSnapshot& p, uint64_t 
     }
     auto f = make_finding(CheckId::fd_process_nofile, sev, title);
     f.subject = subject;
-    add_evidence(f, "fds_open", "fds open", open, units::fds);
-    add_evidence(f, "nofile_soft", "soft RLIMIT_NOFILE", limit_value(p.nofile->soft), units::fds);
-    add_evidence(f, "nofile_hard", "hard RLIMIT_NOFILE", limit_value(p.nofile->hard), units::fds);
-    add_evidence(f, "fd_usage_ratio", "share of the soft limit in use", used, units::ratio);
+    add_evidence(f, key::fds_open, open);
+    add_evidence(f, key::nofile_soft, limit_value(p.nofile->soft));
+    add_evidence(f, key::nofile_hard, limit_value(p.nofile->hard));
+    add_evidence(f, key::fd_usage_ratio, used);
     if (in.now().sockets) {
-        add_evidence(f, "connections", "TCP connections of the process",
-                     in.now().sockets->owned_connections, units::connections);
+        add_evidence(f, key::connections, in.now().sockets->owned_connections);
     }
     f.why =
         "At the soft limit accept(), socket() and open() fail with EMFILE: new clients wait "

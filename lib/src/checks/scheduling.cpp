@@ -4,9 +4,12 @@
 // thousands of times a second, waiting on the run queue for a CPU.
 #include <fmt/format.h>
 
+#include "c10k/checks/check_keys.hpp"
 #include "c10k/checks/checks.hpp"
 
 namespace c10k {
+
+namespace key = check_keys;
 
 namespace {
 
@@ -29,8 +32,8 @@ Finding host_switches(const CheckInput& in) {
     if (!rate) {
         auto f = make_finding(CheckId::sched_context_switches, Severity::unknown,
                               "no rate measured (--interval 0)");
-        add_evidence(f, "context_switches_total", "context switches since boot",
-                     static_cast<double>(in.now().sample.cpu->context_switches), units::since_boot);
+        add_evidence(f, key::context_switches_total,
+                     static_cast<double>(in.now().sample.cpu->context_switches));
         return f;
     }
     double per_cpu = *rate / cpus;
@@ -40,11 +43,10 @@ Finding host_switches(const CheckInput& in) {
     auto f =
         make_finding(CheckId::sched_context_switches, sev,
                      fmt::format("{:.0f} context switches/s ({:.0f} per CPU)", *rate, per_cpu));
-    add_evidence(f, "context_switches_per_second", "context switches", *rate, units::per_second);
-    add_evidence(f, "context_switches_per_cpu_per_second", "per CPU", per_cpu, units::per_second);
-    add_evidence(f, "cpus", "CPUs", cpus, units::none);
-    if (auto busy = in.cpu_busy_ratio())
-        add_evidence(f, "cpu_busy_ratio", "CPU busy", *busy, units::ratio);
+    add_evidence(f, key::context_switches_per_second, *rate);
+    add_evidence(f, key::context_switches_per_cpu_per_second, per_cpu);
+    add_evidence(f, key::cpus, cpus);
+    if (auto busy = in.cpu_busy_ratio()) add_evidence(f, key::cpu_busy_ratio, *busy);
     f.why =
         "Each switch costs microseconds of CPU and cold caches; tens of thousands per CPU per "
         "second usually mean many threads handing work back and forth.";
@@ -67,14 +69,11 @@ Finding run_queue(const CheckInput& in) {
     auto f = make_finding(
         CheckId::sched_run_queue, sev,
         fmt::format("runnable tasks waited for a CPU {:.1f}% of the last 10 s", psi->some_avg10));
-    add_evidence(f, "cpu_pressure_some_avg10_percent", "CPU pressure, some, avg10", psi->some_avg10,
-                 units::percent);
-    add_evidence(f, "cpu_pressure_some_avg60_percent", "CPU pressure, some, avg60", psi->some_avg60,
-                 units::percent);
+    add_evidence(f, key::cpu_pressure_some_avg10_percent, psi->some_avg10);
+    add_evidence(f, key::cpu_pressure_some_avg60_percent, psi->some_avg60);
     if (in.now().sample.cpu) {
-        add_evidence(f, "procs_running", "runnable tasks now", in.now().sample.cpu->procs_running,
-                     units::tasks);
-        add_evidence(f, "cpus", "CPUs", in.now().sample.cpu->cpus, units::none);
+        add_evidence(f, key::procs_running, in.now().sample.cpu->procs_running);
+        add_evidence(f, key::cpus, in.now().sample.cpu->cpus);
     }
     f.why =
         "Time spent runnable but not running is latency added to every request the waiting "
@@ -106,10 +105,9 @@ Finding host_threads(const CheckInput& in) {
         title += fmt::format("; a thread per connection would need {}", static_cast<int64_t>(need));
     }
     auto f = make_finding(CheckId::sched_threads, sev, title);
-    add_evidence(f, "threads", "threads on the host", threads, units::threads);
-    add_evidence(f, "threads_max", "kernel.threads-max", static_cast<double>(*tmax),
-                 units::threads);
-    add_evidence(f, "pid_max", "kernel.pid_max", static_cast<double>(*pid_max), units::threads);
+    add_evidence(f, key::threads, threads, "threads on the host");
+    add_evidence(f, key::threads_max, static_cast<double>(*tmax));
+    add_evidence(f, key::pid_max, static_cast<double>(*pid_max));
     f.why =
         "Every thread takes a pid; at kernel.pid_max or kernel.threads-max, fork() and "
         "pthread_create() fail with EAGAIN.";
@@ -157,18 +155,13 @@ Finding process_sched(const CheckInput& in, const ProcessSnapshot& p) {
     if (thread_per_conn) title = "thread per connection: " + title;
     auto f = make_finding(CheckId::sched_process, sev, title);
     f.subject = subject;
-    add_evidence(f, "threads", "threads", threads, units::threads);
-    if (conns)
-        add_evidence(f, "connections", "TCP connections of the process", *conns,
-                     units::connections);
+    add_evidence(f, key::threads, threads);
+    if (conns) add_evidence(f, key::connections, *conns);
     if (rates) {
-        add_evidence(f, "voluntary_switches_per_second", "voluntary switches",
-                     rates->voluntary_per_s, units::per_second);
-        add_evidence(f, "involuntary_switches_per_second", "involuntary switches",
-                     rates->involuntary_per_s, units::per_second);
-        add_evidence(f, "runqueue_wait_ratio", "threads waiting for a CPU, on average",
-                     rates->runqueue_wait_ratio, units::threads);
-        add_evidence(f, "on_cpu_ratio", "CPUs used", rates->on_cpu_ratio, units::cpus);
+        add_evidence(f, key::voluntary_switches_per_second, rates->voluntary_per_s);
+        add_evidence(f, key::involuntary_switches_per_second, rates->involuntary_per_s);
+        add_evidence(f, key::runqueue_wait_ratio, rates->runqueue_wait_ratio);
+        add_evidence(f, key::on_cpu_ratio, rates->on_cpu_ratio);
     }
     f.why =
         "Involuntary switches and run-queue wait mean threads are ready but have no CPU; with "

@@ -4,9 +4,12 @@
 // every socket's buffers, at `max` it refuses memory and aborts connections.
 #include <fmt/format.h>
 
+#include "c10k/checks/check_keys.hpp"
 #include "c10k/checks/checks.hpp"
 
 namespace c10k {
+
+namespace key = check_keys;
 
 namespace {
 
@@ -58,16 +61,11 @@ Finding tcp_memory(const CheckInput& in) {
         sev = Severity::crit, title += fmt::format("; {:.1f} aborts/s for lack of memory", *aborts);
     auto f = make_finding(CheckId::buffers_tcp_mem, sev, title);
     f.subject = in.now().netns_label;
-    add_evidence(f, "tcp_mem_used_bytes", "TCP buffer memory in use", pages * page, units::bytes);
-    add_evidence(f, "tcp_mem_pressure_bytes", "tcp_mem pressure threshold", pressure * page,
-                 units::bytes);
-    add_evidence(f, "tcp_mem_max_bytes", "tcp_mem hard limit", max * page, units::bytes);
-    if (pressures)
-        add_evidence(f, "tcp_memory_pressures_per_second", "TCPMemoryPressures rate", *pressures,
-                     units::per_second);
-    if (aborts)
-        add_evidence(f, "tcp_abort_on_memory_per_second", "TCPAbortOnMemory rate", *aborts,
-                     units::per_second);
+    add_evidence(f, key::tcp_mem_used_bytes, pages * page);
+    add_evidence(f, key::tcp_mem_pressure_bytes, pressure * page);
+    add_evidence(f, key::tcp_mem_max_bytes, max * page);
+    if (pressures) add_evidence(f, key::tcp_memory_pressures_per_second, *pressures);
+    if (aborts) add_evidence(f, key::tcp_abort_on_memory_per_second, *aborts);
     f.why =
         "Under pressure the kernel caps every socket's buffers, so throughput per connection "
         "drops; at the hard limit it refuses to buffer data and aborts connections.";
@@ -115,12 +113,10 @@ Finding capacity(const CheckInput& in) {
         title += ": busy connections will put TCP under memory pressure";
     }
     auto f = make_finding(CheckId::buffers_capacity, sev, title);
-    add_evidence(f, "idle_connection_bytes", "kernel memory for the target, idle", idle,
-                 units::bytes);
-    add_evidence(f, "busy_connection_bytes", "buffers for the target at default sizes", busy,
-                 units::bytes);
-    add_evidence(f, "tcp_mem_max_bytes", "tcp_mem hard limit", tcp_max, units::bytes);
-    add_evidence(f, "ram_bytes", "RAM", ram, units::bytes);
+    add_evidence(f, key::idle_connection_bytes, idle);
+    add_evidence(f, key::busy_connection_bytes, busy);
+    add_evidence(f, key::tcp_mem_max_bytes, tcp_max);
+    add_evidence(f, key::ram_bytes, ram);
     f.why =
         "An idle connection costs about 4 KiB of kernel memory; a busy one buffers up to the "
         "default tcp_rmem + tcp_wmem. tcp_mem, not RAM, is what caps buffers in total.";
@@ -158,18 +154,12 @@ Finding autotune_limits(const CheckInput& in) {
                              pruned.value_or(0), rcvq_drop.value_or(0));
     }
     auto f = make_finding(CheckId::buffers_limits, sev, title);
-    add_evidence(f, "tcp_rmem_max_bytes", "tcp_rmem max", static_cast<double>((*rmem)[2]),
-                 units::bytes);
-    add_evidence(f, "tcp_wmem_max_bytes", "tcp_wmem max", static_cast<double>((*wmem)[2]),
-                 units::bytes);
+    add_evidence(f, key::tcp_rmem_max_bytes, static_cast<double>((*rmem)[2]));
+    add_evidence(f, key::tcp_wmem_max_bytes, static_cast<double>((*wmem)[2]));
     if (auto v = in.sysctl().integer("net.core.rmem_max"))
-        add_evidence(f, "rmem_max_bytes", "net.core.rmem_max (SO_RCVBUF cap)",
-                     static_cast<double>(*v), units::bytes);
-    if (pruned)
-        add_evidence(f, "prune_called_per_second", "PruneCalled rate", *pruned, units::per_second);
-    if (rcvq_drop)
-        add_evidence(f, "tcp_rcvq_drop_per_second", "TCPRcvQDrop rate", *rcvq_drop,
-                     units::per_second);
+        add_evidence(f, key::rmem_max_bytes, static_cast<double>(*v));
+    if (pruned) add_evidence(f, key::prune_called_per_second, *pruned);
+    if (rcvq_drop) add_evidence(f, key::tcp_rcvq_drop_per_second, *rcvq_drop);
     f.why =
         "A flow can carry at most one buffer per round trip; pruning and receive-queue drops "
         "mean data arrived faster than the application read it.";

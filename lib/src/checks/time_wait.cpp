@@ -4,9 +4,12 @@
 // tcp_max_tw_buckets the kernel destroys them early and logs an overflow.
 #include <fmt/format.h>
 
+#include "c10k/checks/check_keys.hpp"
 #include "c10k/checks/checks.hpp"
 
 namespace c10k {
+
+namespace key = check_keys;
 
 namespace {
 constexpr double kTwWarn = 0.70;
@@ -54,18 +57,12 @@ std::vector<Finding> check_time_wait(const CheckInput& in) {
     }
     auto f = make_finding(CheckId::timewait_buckets, sev, title);
     f.subject = in.now().netns_label;
-    add_evidence(f, "time_wait_sockets", "sockets in TIME_WAIT", *tw, units::sockets);
-    add_evidence(f, "tcp_max_tw_buckets", "net.ipv4.tcp_max_tw_buckets",
-                 static_cast<double>(*buckets), units::sockets);
-    if (overflow)
-        add_evidence(f, "time_wait_overflow_per_second", "TCPTimeWaitOverflow rate", *overflow,
-                     units::per_second);
+    add_evidence(f, key::time_wait_sockets, *tw);
+    add_evidence(f, key::tcp_max_tw_buckets, static_cast<double>(*buckets));
+    if (overflow) add_evidence(f, key::time_wait_overflow_per_second, *overflow);
     if (auto t = in.counter("TcpExt.TCPTimeWaitOverflow"))
-        add_evidence(f, "time_wait_overflow_total", "TCPTimeWaitOverflow since boot",
-                     static_cast<double>(*t), units::since_boot);
-    if (churn)
-        add_evidence(f, "connections_opened_per_second", "connections opened", *churn,
-                     units::per_second);
+        add_evidence(f, key::time_wait_overflow_total, static_cast<double>(*t));
+    if (churn) add_evidence(f, key::connections_opened_per_second, *churn);
     f.why =
         "TIME_WAIT lasts 60 s whatever tcp_fin_timeout says (that knob is for FIN_WAIT_2). "
         "Past tcp_max_tw_buckets the kernel kills them early, so late segments of old "

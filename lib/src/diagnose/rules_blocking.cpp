@@ -92,25 +92,19 @@ void Judge::blocking_and_locks() {
                              : fmt::format("{:.0f}% of {} in sleeps, fsync or disk waits",
                                            blocking * 100, source));
             if (by_loop) f.subject = "event loop";
-            ev(f, "blocking_percent", "time blocked in sleep/fsync/disk", blocking * 100,
-               units::percent);
+            ev(f, key::blocking_percent, blocking * 100);
             if (s.loop_looks > 0) {
                 auto looks = static_cast<double>(s.loop_looks);
-                ev(f, "loop_blocked_percent", "event-loop threads' looks blocked in a call",
-                   static_cast<double>(s.loop_blocked) * 100 / looks, units::percent);
-                ev(f, "loop_idle_percent", "event-loop threads' looks waiting for work",
-                   static_cast<double>(s.loop_idle) * 100 / looks, units::percent);
-                ev(f, "loop_running_percent", "event-loop threads' looks running",
-                   static_cast<double>(s.loop_running) * 100 / looks, units::percent);
+                ev(f, key::loop_blocked_percent, static_cast<double>(s.loop_blocked) * 100 / looks);
+                ev(f, key::loop_idle_percent, static_cast<double>(s.loop_idle) * 100 / looks);
+                ev(f, key::loop_running_percent, static_cast<double>(s.loop_running) * 100 / looks);
                 for (size_t i = 0; i < std::min<size_t>(3, loop_where.size()); ++i)
-                    ev(f, "loop_in_" + loop_where[i].second,
-                       "event-loop looks blocked in " + loop_where[i].second + "()",
-                       static_cast<double>(loop_where[i].first), units::looks);
+                    ev_at(f, key::loop_in, loop_where[i].second,
+                          static_cast<double>(loop_where[i].first));
             }
-            ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
+            ev(f, key::cpu_cores, s.cpu_cores);
             if (!b) {
-                ev(f, "disk_samples", "thread samples in D state (disk)",
-                   static_cast<double>(s.disk), units::samples);
+                ev(f, key::disk_samples, static_cast<double>(s.disk));
                 // Where the blocked threads sat: the syscalls behind the D state.
                 std::vector<std::pair<uint64_t, std::string>> where;
                 for (const auto& [name, n] : s.blocked_in)
@@ -120,18 +114,15 @@ void Judge::blocking_and_locks() {
                         where.emplace_back(n, name);
                 std::sort(where.rbegin(), where.rend());
                 for (size_t i = 0; i < std::min<size_t>(3, where.size()); ++i)
-                    ev(f, "in_" + where[i].second,
-                       "thread samples asleep in " + where[i].second + "()",
-                       static_cast<double>(where[i].first), units::samples);
+                    ev_at(f, key::asleep_in, where[i].second, static_cast<double>(where[i].first));
             }
             if (b) {
                 for (auto name : syscalls::kBlocking)
                     if (auto* sc = b->syscall(name))
-                        ev(f, fmt::format("{}_per_second", name),
-                           fmt::format("{} per second", name),
-                           static_cast<double>(sc->count) / sys_s, units::per_second);
-                ev(f, "off_cpu_disk_ms", "off-CPU in D state",
-                   static_cast<double>(b->sched.off_cpu_ns[off_disk]) / 1e6, units::ms);
+                        ev_at(f, key::calls_per_second, name,
+                              static_cast<double>(sc->count) / sys_s);
+                ev(f, key::off_cpu_disk_ms,
+                   static_cast<double>(b->sched.off_cpu_ns[off_disk]) / 1e6);
             }
             f.why =
                 file_locked
@@ -158,12 +149,11 @@ void Judge::blocking_and_locks() {
                                       "them (flock or fcntl F_SETLKW)",
                                       file_lock_share * 100));
             f.subject = "file lock";
-            ev(f, "file_lock_percent", "thread looks asleep waiting for a file lock",
-               file_lock_share * 100, units::percent);
-            ev(f, "file_lock_waiters", "threads waiting for a file lock at once (mean)",
-               s.samples ? static_cast<double>(s.file_lock_waits) / s.samples : 0, units::threads);
-            ev(f, "threads", "threads", s.threads_max, units::threads);
-            ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
+            ev(f, key::file_lock_percent, file_lock_share * 100);
+            ev(f, key::file_lock_waiters,
+               s.samples ? static_cast<double>(s.file_lock_waits) / s.samples : 0);
+            ev(f, key::threads, s.threads_max);
+            ev(f, key::cpu_cores, s.cpu_cores);
             f.why =
                 "The process's threads take turns on one file lock (flock, or fcntl record "
                 "locks): while one holds it - across a slow call - the others sleep in the "
@@ -216,25 +206,19 @@ void Judge::blocking_and_locks() {
                           b ? Support::measured : Support::weak,
                           fmt::format("{:.0f}% of {} in futex waits, {:.0f} futex calls per second",
                                       futex_share * 100, source, futex_per_s));
-            ev(f, "lock_stalled", "threads waiting in futex at once (mean)", lock_stalled,
-               units::threads);
-            ev(f, "contended_waiters", "threads seen waiting on a held lock at once (mean)",
-               contended_waiters, units::threads);
-            if (overflowing)
-                ev(f, "syn_stalled",
-                   "clients waiting on a SYN retransmit at once (overflows x 1 s)", syn_stalled,
-                   units::connections);
-            ev(f, "futex_percent", "share in futex", futex_share * 100, units::percent);
-            ev(f, "futex_per_second", b ? "futex calls per second" : "context switches per second",
-               futex_per_s, units::per_second);
-            ev(f, "threads", "threads", s.threads_max, units::threads);
-            ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
-            ev(f, "lock_busy_bound_cores", "CPU demand (on a CPU or waiting for one)", demand,
-               units::cores);
+            ev(f, key::lock_stalled, lock_stalled);
+            ev(f, key::contended_waiters, contended_waiters);
+            if (overflowing) ev(f, key::syn_stalled, syn_stalled);
+            ev(f, key::futex_percent, futex_share * 100);
+            // Without syscall counts the proxy is the switch rate, named as such.
+            ev(f, b ? key::futex_per_second : key::switches_per_second, futex_per_s);
+            ev(f, key::threads, s.threads_max);
+            ev(f, key::cpu_cores, s.cpu_cores);
+            ev(f, key::lock_busy_bound_cores, demand);
             if (b) {
                 if (auto* fx = b->syscall(syscalls::kFutex))
-                    ev(f, "futex_p99_us", "futex latency p99",
-                       static_cast<double>(fx->latency.percentile_ns(0.99)) / 1e3, units::us);
+                    ev(f, key::futex_p99_us,
+                       static_cast<double>(fx->latency.percentile_ns(0.99)) / 1e3);
             }
             f.why = outweighed
                         ? "Threads wait for each other on a lock (futex), but the overflowing "

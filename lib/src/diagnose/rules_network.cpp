@@ -25,22 +25,19 @@ void Judge::ephemeral_ports() {
                      : fmt::format("{} connect() calls failed with EADDRNOTAVAIL", addrnotavail));
         if (s.busiest_destination) {
             f.subject = s.busiest_destination->remote.to_string();
-            ev(f, "destination_sockets", "sockets to the busiest destination",
-               s.busiest_destination->sockets, units::sockets);
-            ev(f, "destination_time_wait", "of them in TIME_WAIT", s.busiest_destination->time_wait,
-               units::sockets);
+            ev(f, key::destination_sockets, s.busiest_destination->sockets);
+            ev(f, key::destination_time_wait, s.busiest_destination->time_wait);
         }
-        ev(f, "port_range_size", "ephemeral ports", s.port_range, units::ports);
+        ev(f, key::port_range_size, s.port_range);
         if (b) {
-            ev(f, "eaddrnotavail_errors", "connect() EADDRNOTAVAIL",
-               static_cast<double>(addrnotavail), units::calls);
+            ev(f, key::eaddrnotavail_errors, static_cast<double>(addrnotavail));
             if (connect) {
-                ev(f, "connect_avg_us", "connect() average latency", connect_avg_us, units::us);
-                ev(f, "connect_p99_us", "connect() latency p99",
-                   static_cast<double>(connect->latency.percentile_ns(0.99)) / 1e3, units::us);
+                ev(f, key::connect_avg_us, connect_avg_us);
+                ev(f, key::connect_p99_us,
+                   static_cast<double>(connect->latency.percentile_ns(0.99)) / 1e3);
             }
         }
-        ev(f, "sys_cores", "process CPU in the kernel", s.sys_cores, units::cores);
+        ev(f, key::sys_cores, s.sys_cores, "process CPU in the kernel");
         f.why =
             "Each connection to one address:port needs its own local port, and TIME_WAIT holds "
             "a closed one for 60 s. connect() scans one parity of the range first, so past half "
@@ -93,22 +90,16 @@ void Judge::socket_buffers() {
                                     c.rcvbuf_min, small_full * 100));
     if (b) {
         const auto& t = b->tcp;
-        ev(f, "small_window_percent",
-           fmt::format("segments arriving with our window < {} KiB", kSmallWindowBytes / 1024),
-           small * 100, units::percent);
-        ev(f, "segments_in", "segments received", static_cast<double>(t.segments_in),
-           units::segments);
-        ev(f, "bytes_per_read", "bytes per read/recv", bytes_per_read, units::bytes);
-        ev(f, "reads_per_second", "reads per second", static_cast<double>(reads) / sys_s,
-           units::per_second);
-        ev(f, "rcvqueue_full", "receive-queue-full events", static_cast<double>(t.rcvqueue_full),
-           units::events);
-        ev(f, "buffer_limit_events", "buffer-limit events", static_cast<double>(t.exceed_buf_limit),
-           units::events);
+        ev(f, key::small_window_percent, small * 100,
+           fmt::format("segments arriving with our window < {} KiB", kSmallWindowBytes / 1024));
+        ev(f, key::segments_in, static_cast<double>(t.segments_in));
+        ev(f, key::bytes_per_read, bytes_per_read);
+        ev(f, key::reads_per_second, static_cast<double>(reads) / sys_s);
+        ev(f, key::rcvqueue_full, static_cast<double>(t.rcvqueue_full));
+        ev(f, key::buffer_limit_events, static_cast<double>(t.exceed_buf_limit));
     }
-    ev(f, "queue_half_full_percent", "connection looks with the receive queue >= half the buffer",
-       small_full * 100, units::percent);
-    ev(f, "rcvbuf_min", "smallest receive buffer seen", c.rcvbuf_min, units::bytes);
+    ev(f, key::queue_half_full_percent, small_full * 100);
+    ev(f, key::rcvbuf_min, c.rcvbuf_min);
     f.why =
         "The receive buffer is so small that the window closes after a few KiB: the "
         "sender waits for every window update and the process makes many tiny reads. "
@@ -127,13 +118,9 @@ void Judge::tcp_counters() {
         auto f =
             make(Bottleneck::time_wait_overflow, Severity::warn, Support::counted,
                  fmt::format("{:.1f} TIME_WAIT sockets destroyed early per second", tw_overflow));
-        ev(f, "tw_overflow_per_second", "TCPTimeWaitOverflow per second", tw_overflow,
-           units::per_second);
+        ev(f, key::tw_overflow_per_second, tw_overflow);
         double resets = rate(s, "Tcp.OutRsts");
-        if (resets > 0)
-            ev(f, "resets_explained_per_second",
-               "resets sent that the overflow accounts for (one per destroyed socket)",
-               std::min(resets, tw_overflow), units::per_second);
+        if (resets > 0) ev(f, key::resets_explained_per_second, std::min(resets, tw_overflow));
         f.why =
             "tcp_max_tw_buckets is reached: the kernel destroys closing sockets instead of "
             "keeping them in TIME_WAIT, so a peer's late FIN meets no socket and is answered "
@@ -148,8 +135,7 @@ void Judge::tcp_counters() {
         auto f =
             make(Bottleneck::tcp_memory_pressure, Severity::crit, Support::counted,
                  fmt::format("TCP entered memory pressure {:.1f} times per second", pressures));
-        ev(f, "memory_pressures_per_second", "TCPMemoryPressures per second", pressures,
-           units::per_second);
+        ev(f, key::memory_pressures_per_second, pressures);
         f.why = "Past tcp_mem's pressure threshold the kernel shrinks every socket's buffers.";
         f.fix = {
             "sysctl -w net.ipv4.tcp_mem=\"262144 524288 786432\"   # or: c10k-doctor profile apply "
@@ -160,11 +146,8 @@ void Judge::tcp_counters() {
     if (retrans >= 1 && outsegs > 0 && retrans / outsegs >= kLossShare) {
         auto f = make(Bottleneck::network_loss, Severity::warn, Support::weak,
                       fmt::format("{:.1f}% of segments retransmitted", retrans / outsegs * 100));
-        ev(f, "retransmits_per_second", "retransmitted segments per second", retrans,
-           units::per_second);
-        if (b)
-            ev(f, "target_retransmits", "retransmits on the target's ports",
-               static_cast<double>(b->tcp.retransmits), units::segments);
+        ev(f, key::retransmits_per_second, retrans);
+        if (b) ev(f, key::target_retransmits, static_cast<double>(b->tcp.retransmits));
         f.why = "Lost segments cost a retransmit timeout or a fast-retransmit round trip each.";
         f.fix = {"check the path (ethtool -S, nstat TcpExt.TCPLost*) for drops"};
         out.push_back(std::move(f));

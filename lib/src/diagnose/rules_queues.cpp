@@ -26,15 +26,10 @@ void Judge::fd_limit() {
             Bottleneck::fd_limit, Severity::crit, emfile > 0 ? Support::caught : Support::sampled,
             fmt::format("{} open fds against a soft limit of {}{}", s.fds_max, s.nofile_soft,
                         emfile ? fmt::format("; {} calls failed with EMFILE/ENFILE", emfile) : ""));
-        ev(f, "fds_open_max", "open fds (max seen)", static_cast<double>(s.fds_max), units::fds);
-        ev(f, "nofile_soft", "RLIMIT_NOFILE soft limit", static_cast<double>(s.nofile_soft),
-           units::fds);
-        if (b)
-            ev(f, "emfile_errors", "EMFILE/ENFILE errors", static_cast<double>(emfile),
-               units::calls);
-        if (b && sys_s > 0)
-            ev(f, "emfile_per_second", "EMFILE/ENFILE errors per second",
-               static_cast<double>(emfile) / sys_s, units::per_second);
+        ev(f, key::fds_open_max, static_cast<double>(s.fds_max));
+        ev(f, key::nofile_soft, static_cast<double>(s.nofile_soft));
+        if (b) ev(f, key::emfile_errors, static_cast<double>(emfile));
+        if (b && sys_s > 0) ev(f, key::emfile_per_second, static_cast<double>(emfile) / sys_s);
         f.why =
             "Every new connection needs an fd; at the limit accept() fails with EMFILE, the "
             "connection stays in the accept queue and clients time out. Servers back off "
@@ -106,24 +101,18 @@ void Judge::accept_queue() {
                                   c.inbound_max, waiting->queued_max, waiting->local.to_string(),
                                   share * 100, waiting->backlog));
         f.subject = waiting->local.to_string();
-        ev(f, "accept_queue_max", "accept queue (max seen)", waiting->queued_max,
-           units::connections);
-        ev(f, "backlog", "listen backlog (after the somaxconn clamp)", waiting->backlog,
-           units::connections);
-        ev(f, "queue_waiting_percent", "samples with connections waiting", share * 100,
-           units::percent);
+        ev(f, key::accept_queue_max, waiting->queued_max);
+        ev(f, key::backlog, waiting->backlog);
+        ev(f, key::queue_waiting_percent, share * 100);
         // None accepted in the window: the wait has no bound to print.
         if (accepts_per_s > 0)
-            ev(f, "queue_wait_ms", "wait in the queue (mean queued / accepts per second)",
-               queue_wait_s * 1e3, units::ms);
+            ev(f, key::queue_wait_ms, queue_wait_s * 1e3);
         else
             f.title += "; none accepted during the window";
-        ev(f, "accepts_per_second", "connections accepted per second", accepts_per_s,
-           units::per_second);
-        ev(f, "connections_min", "connections held (fewest seen)", c.inbound_min,
-           units::connections);
-        ev(f, "connections_max", "connections held (most seen)", c.inbound_max, units::connections);
-        ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
+        ev(f, key::accepts_per_second, accepts_per_s);
+        ev(f, key::connections_min, c.inbound_min);
+        ev(f, key::connections_max, c.inbound_max);
+        ev(f, key::cpu_cores, s.cpu_cores);
         f.why = fmt::format(
             "The process holds a flat {} connections and takes a new one only when one leaves, "
             "while it uses {:.2f} of {} cores and no call fails: its own concurrency cap (worker "
@@ -148,21 +137,17 @@ void Judge::accept_queue() {
             c.inbound_max, full->local.to_string(), full->queued_max, full->backlog,
             full_share * 100);
     f.subject = full ? full->local.to_string() : "";
-    ev(f, "listen_overflows_per_second", "ListenOverflows per second", overflows,
-       units::per_second);
+    ev(f, key::listen_overflows_per_second, overflows);
     if (full) {
-        ev(f, "accept_queue_max", "accept queue (max seen)", full->queued_max, units::connections);
-        ev(f, "backlog", "listen backlog (after the somaxconn clamp)", full->backlog,
-           units::connections);
-        ev(f, "queue_full_percent", "samples with the queue full", full_share * 100,
-           units::percent);
+        ev(f, key::accept_queue_max, full->queued_max);
+        ev(f, key::backlog, full->backlog);
+        ev(f, key::queue_full_percent, full_share * 100);
     }
-    ev(f, "somaxconn", "net.core.somaxconn", static_cast<double>(s.somaxconn), units::connections);
-    ev(f, "accepts_per_second", "connections accepted per second", accepts_per_s,
-       units::per_second);
-    ev(f, "connections_min", "connections held (fewest seen)", c.inbound_min, units::connections);
-    ev(f, "connections_max", "connections held (most seen)", c.inbound_max, units::connections);
-    ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
+    ev(f, key::somaxconn, static_cast<double>(s.somaxconn));
+    ev(f, key::accepts_per_second, accepts_per_s);
+    ev(f, key::connections_min, c.inbound_min);
+    ev(f, key::connections_max, c.inbound_max);
+    ev(f, key::cpu_cores, s.cpu_cores);
     if (fd_limited) {
         f.severity = Severity::warn;
         f.why =
@@ -205,7 +190,7 @@ void Judge::syn_backlog() {
     if (reqq > 0) {
         auto f = make(Bottleneck::syn_backlog_overflow, Severity::crit, Support::counted,
                       fmt::format("{:.1f} SYNs dropped per second: SYN queue full", reqq));
-        ev(f, "reqqfull_drops_per_second", "TCPReqQFullDrop per second", reqq, units::per_second);
+        ev(f, key::reqqfull_drops_per_second, reqq);
         f.why = "Half-open connections fill the SYN queue and further SYNs are dropped.";
         f.fix = {
             "sysctl -w net.ipv4.tcp_syncookies=1",
@@ -310,26 +295,19 @@ void Judge::evicting_cap() {
     auto f = make(Bottleneck::app_connection_limit, Severity::crit, Support::counted,
                   std::move(headline));
     f.subject = fmt::format("connection cap (about {} held)", c.inbound_max);
-    ev(f, "accepted_per_second",
-       b ? "connections accepted per second" : "connections accepted per second (namespace)",
-       accepted / window, units::per_second);
+    ev(f, key::accepted_per_second, accepted / window,
+       b ? "connections accepted per second" : "connections accepted per second (namespace)");
     if (b)
-        ev(f, "ended_by_it_per_second", "connections it ended first, per second", ended / window,
-           units::per_second);
+        ev(f, key::ended_by_it_per_second, ended / window);
     else
-        ev(f, "new_connections_per_look", "connections no earlier look had seen, per look",
-           static_cast<double>(c.accepted) / static_cast<double>(std::max<uint64_t>(c.samples, 1)),
-           units::connections);
-    ev(f, "aborted_per_second", "connections aborted (resets sent, data after close or unread)",
-       aborted / window, units::per_second);
+        ev(f, key::new_connections_per_look,
+           static_cast<double>(c.accepted) / static_cast<double>(std::max<uint64_t>(c.samples, 1)));
+    ev(f, key::aborted_per_second, aborted / window);
     drain_churn = drains;
-    if (drains)
-        ev(f, "idle_held_mean", "held connections with no request in progress (mean)", idle_held,
-           units::connections);
-    ev(f, "connections_max", "connections held at once (most seen)", c.inbound_max,
-       units::connections);
-    ev(f, "connections_mean", "connections held at once (mean)", held_mean, units::connections);
-    ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
+    if (drains) ev(f, key::idle_held_mean, idle_held);
+    ev(f, key::connections_max, c.inbound_max, "connections held at once (most seen)");
+    ev(f, key::connections_mean, held_mean);
+    ev(f, key::cpu_cores, s.cpu_cores);
     f.why = drains ? "The process holds no more than its own limit of connections. To take a "
                      "new one it closes an idle keep-alive connection (nginx past "
                      "worker_connections), so every client reconnects for each request and "
@@ -412,28 +390,21 @@ void Judge::refusing_cap() {
                               lifetime_s < 1e-4 ? std::string("0.1 ms")
                                                 : fmt::format("{:.1f} ms", lifetime_s * 1e3)));
     f.subject = fmt::format("connection cap (about {:.0f} held)", kept);
-    ev(f, "kept_connections_mean", "connections kept from one look to the next (mean)", kept,
-       units::connections);
-    ev(f, "connections_max", "connections held at once (most seen)", c.inbound_max,
-       units::connections);
-    ev(f, "accepts_per_second",
-       b && sys_s > 0 ? "accept() calls per second" : "passive opens per second (namespace)",
-       accepts_per_s, units::per_second);
-    ev(f, "refused_per_second", "accepted connections not kept, per second", refused_per_s,
-       units::per_second);
-    ev(f, "refused_lifetime_ms", "their life (transient ones per look / their rate)",
-       lifetime_s * 1e3, units::ms);
+    ev(f, key::kept_connections_mean, kept);
+    ev(f, key::connections_max, c.inbound_max, "connections held at once (most seen)");
+    ev(f, key::accepts_per_second, accepts_per_s,
+       b && sys_s > 0 ? "accept() calls per second" : "passive opens per second (namespace)");
+    ev(f, key::refused_per_second, refused_per_s);
+    ev(f, key::refused_lifetime_ms, lifetime_s * 1e3);
     if (b && !forks_per_connection)
-        ev(f, "ended_by_it_per_second", "connections it ended first (FIN or reset), per second",
-           ended_per_s, units::per_second);
-    ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
+        ev(f, key::ended_by_it_per_second, ended_per_s,
+           "connections it ended first (FIN or reset), per second");
+    ev(f, key::cpu_cores, s.cpu_cores);
     if (forks_per_connection) {
-        ev(f, "own_connections_percent", "of them in its own fd table (the rest: its children's)",
+        ev(f, key::own_connections_percent,
            static_cast<double>(s.inbound_own_at_snapshots) /
-               static_cast<double>(s.inbound_at_snapshots) * 100,
-           units::percent);
-        ev(f, "reaped_children_cores", "CPU of its children that exited in the window",
-           s.reaped_children_cores, units::cores);
+               static_cast<double>(s.inbound_at_snapshots) * 100);
+        ev(f, key::reaped_children_cores, s.reaped_children_cores);
     }
     refusal_churn = cpu_limited;
     f.why = fmt::format(
@@ -454,9 +425,8 @@ void Judge::refusing_cap() {
     // then the limit must rise with the cap.
     if (s.nofile_soft > 0 &&
         static_cast<double>(s.fds_max) >= kFdPinned * static_cast<double>(s.nofile_soft)) {
-        ev(f, "fds_open_max", "open fds (max seen)", static_cast<double>(s.fds_max), units::fds);
-        ev(f, "nofile_soft", "RLIMIT_NOFILE soft limit", static_cast<double>(s.nofile_soft),
-           units::fds);
+        ev(f, key::fds_open_max, static_cast<double>(s.fds_max));
+        ev(f, key::nofile_soft, static_cast<double>(s.nofile_soft));
         f.fix.insert(f.fix.begin() + 1,
                      fmt::format("and its fd limit with it (it holds {} of {}): LimitNOFILE= in "
                                  "its unit, ulimit -n in its start script",

@@ -12,18 +12,15 @@ void Judge::thread_storm() {
             Bottleneck::context_switch_storm, Severity::crit,
             runq_p99 >= kStormRunqP99Ns ? Support::corroborated : Support::counted,
             fmt::format("{} threads, {:.0f} context switches per second", s.threads_max, switches));
-        ev(f, "threads", "threads (max seen)", s.threads_max, units::threads);
-        ev(f, "connections", "connections held (max seen)", s.connections_max, units::connections);
-        ev(f, "switches_per_second", "context switches per second", switches, units::per_second);
-        ev(f, "involuntary_per_second", "involuntary switches per second", involuntary,
-           units::per_second);
+        ev(f, key::threads, s.threads_max, "threads (max seen)");
+        ev(f, key::connections, s.connections_max);
+        ev(f, key::switches_per_second, switches);
+        ev(f, key::involuntary_per_second, involuntary);
         if (b)
-            ev(f, "runq_p99_us", "run-queue latency p99", static_cast<double>(runq_p99) / 1e3,
-               units::us);
+            ev(f, key::runq_p99_us, static_cast<double>(runq_p99) / 1e3);
         else
-            ev(f, "runq_wait_share", "threads' run-queue wait per second", s.runq_wait_share,
-               units::seconds_per_second);
-        ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
+            ev(f, key::runq_wait_share, s.runq_wait_share);
+        ev(f, key::cpu_cores, s.cpu_cores);
         f.why = fmt::format(
             "One thread per connection: {} threads share {} CPUs, so the scheduler, not the "
             "work, takes the time; each switch costs microseconds and caches. CPU may read "
@@ -44,16 +41,15 @@ void Judge::thread_storm() {
 // What the on-CPU samples say the CPU is spent on: user space, and the
 // syscalls that hold it most (a pegged loop in poll(), in write(), in futex).
 void Judge::note_where_cpu_goes(Finding& f) const {
-    ev(f, "on_cpu_user_percent", "on-CPU samples in user space",
-       profile->share(profile->user) * 100, units::percent);
+    ev(f, key::on_cpu_user_percent, profile->share(profile->user) * 100);
     std::vector<std::pair<uint64_t, std::string_view>> calls;
     for (const auto& [name, n] : profile->in_syscall)
         calls.emplace_back(n, name);
     std::sort(calls.begin(), calls.end(), std::greater<>());
     for (size_t i = 0; i < std::min<size_t>(2, calls.size()); ++i)
-        ev(f, fmt::format("on_cpu_syscall_{}_percent", i + 1),
-           fmt::format("on-CPU samples inside {}()", calls[i].second),
-           profile->share(calls[i].first) * 100, units::percent);
+        ev_at(f, key::on_cpu_syscall_percent, std::to_string(i + 1),
+              profile->share(calls[i].first) * 100,
+              fmt::format("on-CPU samples inside {}()", calls[i].second));
 }
 
 void Judge::cpu_saturated() {
@@ -81,47 +77,38 @@ void Judge::cpu_saturated() {
     if (quota_bound) {
         f.subject = fmt::format("cgroup {} (CPU limit {:.2f} cores)", s.cpu_limit_cgroup,
                                 s.cpu_limit_cores);
-        ev(f, "cpu_limit_cores", "cgroup CPU limit (quota / period)", s.cpu_limit_cores,
-           units::cores);
-        ev(f, "throttled_percent", "periods that ran out of quota", s.throttled_share * 100,
-           units::percent);
-        ev(f, "throttled_seconds_per_second", "threads held back by the quota", s.throttled_s_per_s,
-           units::seconds_per_second);
+        ev(f, key::cpu_limit_cores, s.cpu_limit_cores);
+        ev(f, key::throttled_percent, s.throttled_share * 100);
+        ev(f, key::throttled_seconds_per_second, s.throttled_s_per_s);
     }
     if (one_thread) {
         f.subject = fmt::format("thread {} ({})", pegged->tid, pegged->comm);
-        ev(f, "thread_cpu_percent", "busiest thread on CPU", pegged->cores * 100, units::percent);
-        ev(f, "thread_busy_percent", "busiest thread on CPU or runnable", pegged->busy * 100,
-           units::percent);
+        ev(f, key::thread_cpu_percent, pegged->cores * 100);
+        ev(f, key::thread_busy_percent, pegged->busy * 100);
         if (s.busiest_threads.size() > 1)
-            ev(f, "next_thread_cpu_percent", "next busiest thread on CPU",
-               s.busiest_threads[1].cores * 100, units::percent);
+            ev(f, key::next_thread_cpu_percent, s.busiest_threads[1].cores * 100);
     }
     if (starved) {
         f.subject = fmt::format("host CPU ({} cores)", s.cpus);
-        ev(f, "runq_wait_seconds_per_second", "threads waiting for a CPU", runq_wait,
-           units::seconds_per_second);
+        ev(f, key::runq_wait_seconds_per_second, runq_wait);
         int rank = 0;
         for (const auto& u : s.host_cpu_users)
-            ev(f, fmt::format("host_cpu_user_{}_cores", ++rank),
-               fmt::format("CPU of {} ({} process{})", u.comm, u.processes,
-                           u.processes == 1 ? "" : "es"),
-               u.cores, units::cores);
+            ev_at(f, key::host_cpu_user_cores, std::to_string(++rank), u.cores,
+                  fmt::format("CPU of {} ({} process{})", u.comm, u.processes,
+                              u.processes == 1 ? "" : "es"));
         if (s.reaped_children_cores >= 0.01)
-            ev(f, "reaped_children_cores", "CPU of its own children that exited in the window",
-               s.reaped_children_cores, units::cores);
+            ev(f, key::reaped_children_cores, s.reaped_children_cores,
+               "CPU of its own children that exited in the window");
     }
-    ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
-    ev(f, "usable_cores", "cores usable (min of CPUs, threads, cgroup CPU limit)", usable_cores,
-       units::cores);
-    ev(f, "host_busy_percent", "host CPU busy", s.host_busy * 100, units::percent);
+    ev(f, key::cpu_cores, s.cpu_cores);
+    ev(f, key::usable_cores, usable_cores, "cores usable (min of CPUs, threads, cgroup CPU limit)");
+    ev(f, key::host_busy_percent, s.host_busy * 100);
     if (b) {
         double on = static_cast<double>(b->sched.on_cpu_ns);
         double total = on;
         for (auto x : b->sched.off_cpu_ns)
             total += static_cast<double>(x);
-        if (total > 0)
-            ev(f, "on_cpu_percent", "threads' time on CPU", on / total * 100, units::percent);
+        if (total > 0) ev(f, key::on_cpu_percent, on / total * 100);
     }
     if (profile) note_where_cpu_goes(f);
     if (symptom) {
@@ -239,16 +226,12 @@ void Judge::serialised() {
                               "one at a time",
                               in_progress, cores, usable_cores, idle_cores));
     f.subject = "serialised handlers";
-    ev(f, "requests_in_progress", "inbound requests in progress (mean)", in_progress,
-       units::requests);
-    ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
-    ev(f, "usable_cores", "cores it could use (CPUs, threads)", usable_cores, units::cores);
-    ev(f, "host_idle_cores", "host CPU idle", idle_cores, units::cores);
-    ev(f, "working_threads", "threads with work (on CPU or runnable 5% of the time)", working,
-       units::threads);
-    ev(f, "serial_share_percent",
-       "share of each request's work that runs one at a time (1 / cores)",
-       std::min(1.0, 1 / cores) * 100, units::percent);
+    ev(f, key::requests_in_progress, in_progress);
+    ev(f, key::cpu_cores, s.cpu_cores);
+    ev(f, key::usable_cores, usable_cores);
+    ev(f, key::host_idle_cores, idle_cores);
+    ev(f, key::working_threads, working);
+    ev(f, key::serial_share_percent, std::min(1.0, 1 / cores) * 100);
     f.why = fmt::format(
         "Requests wait while cores idle: whatever each request does, about {:.0f}% of it runs "
         "under something only one thread can hold at a time, so {:.2f} cores is all the process "

@@ -45,20 +45,17 @@ void Judge::unread_requests() {
                               "while it uses {:.2f} cores",
                               waiting, share * 100, s.cpu_cores));
     if (!s.listeners.empty()) f.subject = s.listeners.front().local.to_string();
-    ev(f, "unread_requests_mean", "connections with a request unread since the look before (mean)",
-       waiting, units::connections);
-    ev(f, "unread_looks_percent", "looks with such a connection", share * 100, units::percent);
+    ev(f, key::unread_requests_mean, waiting);
+    ev(f, key::unread_looks_percent, share * 100);
     const auto& wait = c.inbound_unread_wait;
     if (wait.count() > 0) {
-        ev(f, "unread_wait_p50_ms", "a request's wait unread, p50 (at least)",
-           static_cast<double>(wait.percentile_ns(0.5)) / 1e6, units::ms);
-        ev(f, "unread_wait_p99_ms", "a request's wait unread, p99 (at least)",
-           static_cast<double>(wait.percentile_ns(0.99)) / 1e6, units::ms);
+        ev(f, key::unread_wait_p50_ms, static_cast<double>(wait.percentile_ns(0.5)) / 1e6);
+        ev(f, key::unread_wait_p99_ms, static_cast<double>(wait.percentile_ns(0.99)) / 1e6);
     }
-    ev(f, "look_interval_ms", "time between looks", s.sample_period_s * 1e3, units::ms);
-    ev(f, "connections_max", "connections held (most seen)", c.inbound_max, units::connections);
-    ev(f, "threads", "threads", s.threads_max, units::threads);
-    ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
+    ev(f, key::look_interval_ms, s.sample_period_s * 1e3);
+    ev(f, key::connections_max, c.inbound_max);
+    ev(f, key::threads, s.threads_max);
+    ev(f, key::cpu_cores, s.cpu_cores);
     auto in = top_wait(s);
     f.why = fmt::format(
         "The process has accepted these connections but not read their requests: the bytes sit "

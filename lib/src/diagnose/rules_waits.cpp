@@ -19,16 +19,11 @@ std::string dest_name(const DestinationWait& d) {
 }
 
 void reply_evidence(Finding& f, const DestinationWait& d) {
-    if (d.reply_mean_s > 0)
-        ev(f, "reply_mean_ms", "reply time, mean (requests out / replies per second)",
-           d.reply_mean_s * 1e3, units::ms);
+    if (d.reply_mean_s > 0) ev(f, key::reply_mean_ms, d.reply_mean_s * 1e3);
     if (d.reply_latency.count() == 0) return;
-    ev(f, "reply_p50_ms", "reply latency p50 (clock-tick resolution)",
-       static_cast<double>(d.reply_latency.percentile_ns(0.5)) / 1e6, units::ms);
-    ev(f, "reply_p99_ms", "reply latency p99",
-       static_cast<double>(d.reply_latency.percentile_ns(0.99)) / 1e6, units::ms);
-    ev(f, "replies_seen", "exchanges seen completing", static_cast<double>(d.reply_latency.count()),
-       units::replies);
+    ev(f, key::reply_p50_ms, static_cast<double>(d.reply_latency.percentile_ns(0.5)) / 1e6);
+    ev(f, key::reply_p99_ms, static_cast<double>(d.reply_latency.percentile_ns(0.99)) / 1e6);
+    ev(f, key::replies_seen, static_cast<double>(d.reply_latency.count()));
 }
 
 std::vector<std::string> next_probe(const DestinationWait& d) {
@@ -80,15 +75,13 @@ void Judge::connection_pool() {
                     d.remote.to_string(), pool_busy(d) * 100, d.conns_max, futex_waiters),
         s.conns.samples);
     f.subject = fmt::format("pool of {} to {}", d.conns_max, d.remote.to_string());
-    ev(f, "pool_connections", "connections to the destination", d.conns_max, units::connections);
-    ev(f, "pool_busy_percent", "pool connections awaiting a reply (mean)", pool_busy(d) * 100,
-       units::percent);
-    ev(f, "pool_all_busy_percent", "samples with every connection busy",
-       per_sample(d.samples_all_busy, d.samples_seen) * 100, units::percent);
-    ev(f, "futex_waiters", "threads waiting in futex (mean)", futex_waiters, units::threads);
-    ev(f, "threads", "threads", s.threads_max, units::threads);
+    ev(f, key::pool_connections, d.conns_max);
+    ev(f, key::pool_busy_percent, pool_busy(d) * 100);
+    ev(f, key::pool_all_busy_percent, per_sample(d.samples_all_busy, d.samples_seen) * 100);
+    ev(f, key::futex_waiters, futex_waiters);
+    ev(f, key::threads, s.threads_max);
     reply_evidence(f, d);
-    ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
+    ev(f, key::cpu_cores, s.cpu_cores);
     f.why = fmt::format(
         "Every request needs one of {} connections to {}; all are in use nearly all the time and "
         "the other requests' threads sleep until one comes back. The machine is idle: the pool's "
@@ -127,19 +120,17 @@ void Judge::downstream() {
                     dest_name(*d), share * 100, waiting, d->conns_max),
         c.samples);
     f.subject = d->remote.to_string();
-    ev(f, "wait_percent", "samples with a request out at the destination", share * 100,
-       units::percent);
-    ev(f, "waiting_mean", "requests out at once (mean)", waiting, units::requests);
-    ev(f, "waiting_max", "requests out at once (most)", d->waiting_max, units::requests);
-    ev(f, "connections", "connections to the destination (most)", d->conns_max, units::connections);
-    ev(f, "requests_in_progress", "inbound requests in progress (mean)", c.mean_inbound_pending(),
-       units::requests);
+    ev(f, key::wait_percent, share * 100);
+    ev(f, key::waiting_mean, waiting);
+    ev(f, key::waiting_max, d->waiting_max);
+    ev(f, key::connections, d->conns_max, "connections to the destination (most)");
+    ev(f, key::requests_in_progress, c.mean_inbound_pending());
     reply_evidence(f, *d);
-    ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
-    if (d->server_pid) ev(f, "server_pid", "local process serving it", d->server_pid, units::none);
+    ev(f, key::cpu_cores, s.cpu_cores);
+    if (d->server_pid) ev(f, key::server_pid, d->server_pid);
     if (starving_dependency == d) {
-        ev(f, "dependency_cores", "CPU of the processes serving it", d->server_cores, units::cores);
-        ev(f, "host_busy_percent", "host CPU busy", s.host_busy * 100, units::percent);
+        ev(f, key::dependency_cores, d->server_cores);
+        ev(f, key::host_busy_percent, s.host_busy * 100);
         f.why = fmt::format(
             "The target's requests wait for replies from {}, whose own processes burn {:.2f} of "
             "the host's {} cores: the dependency is CPU-bound, and the target's threads also "
@@ -181,13 +172,11 @@ void Judge::nagle() {
                     share * 100, stall_ms, static_cast<double>(c.rtt_us_min)),
         c.samples);
     f.subject = fmt::format("port {}", port);
-    ev(f, "held_percent", "samples with a connection holding data back", share * 100,
-       units::percent);
-    ev(f, "held_mean", "connections holding data back (mean)",
-       per_sample(c.nagle_held_sum, c.samples), units::connections);
-    ev(f, "stall_p50_ms", "unacknowledged small segment's wait (p50)", stall_ms, units::ms);
-    ev(f, "rtt_us", "round-trip time (smallest seen)", c.rtt_us_min, units::us);
-    ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
+    ev(f, key::held_percent, share * 100);
+    ev(f, key::held_mean, per_sample(c.nagle_held_sum, c.samples));
+    ev(f, key::stall_p50_ms, stall_ms);
+    ev(f, key::rtt_us, c.rtt_us_min);
+    ev(f, key::cpu_cores, s.cpu_cores);
     f.why =
         "The response goes out in several small writes on a socket without TCP_NODELAY: Nagle "
         "holds each later piece until the first is acknowledged, and the peer delays that ACK "
@@ -241,19 +230,15 @@ void Judge::poll_scaling() {
                  : fmt::format("poll()/select() scans {:.0f} fds per call; {:.0f}% of the "
                                "process's CPU is in the kernel",
                                poll_nfds, s.sys_cores / std::max(s.cpu_cores, 1e-9) * 100));
-    ev(f, "fds_per_call", "fds passed per poll/select call (mean)", poll_nfds, units::fds);
+    ev(f, key::fds_per_call, poll_nfds);
     if (b && b->poll_calls) {
-        ev(f, "poll_calls_per_second", "poll/select calls per second",
-           static_cast<double>(b->poll_calls) / sys_s, units::per_second);
-        ev(f, "fds_scanned_per_second", "fds scanned per second",
-           static_cast<double>(b->poll_nfds_sum) / sys_s, units::per_second);
+        ev(f, key::poll_calls_per_second, static_cast<double>(b->poll_calls) / sys_s);
+        ev(f, key::fds_scanned_per_second, static_cast<double>(b->poll_nfds_sum) / sys_s);
     }
-    ev(f, "fds_open_max", "open fds (max seen)", static_cast<double>(s.fds_max), units::fds);
-    ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
-    ev(f, "sys_cores", "of it in the kernel", s.sys_cores, units::cores);
-    if (poll_cpu_share >= 0)
-        ev(f, "poll_cpu_percent", "on-CPU samples inside poll()/select()", poll_cpu_share * 100,
-           units::percent);
+    ev(f, key::fds_open_max, static_cast<double>(s.fds_max));
+    ev(f, key::cpu_cores, s.cpu_cores);
+    ev(f, key::sys_cores, s.sys_cores);
+    if (poll_cpu_share >= 0) ev(f, key::poll_cpu_percent, poll_cpu_share * 100);
     f.why =
         "select() and poll() hand the kernel every fd on every call and the kernel checks each "
         "one, ready or not: the cost grows with idle connections, not with work. select() also "

@@ -259,15 +259,13 @@ Verdict Judge::run() {
         auto f = make(Bottleneck::healthy, Severity::ok, idle ? Support::idle : Support::counted,
                       idle ? "nothing stands out - but the target was idle during the window"
                            : "nothing stands out: no errors, short queues, headroom");
-        ev(f, "cpu_cores", "process CPU", s.cpu_cores, units::cores);
-        ev(f, "switches_per_second", "context switches per second", switches, units::per_second);
-        ev(f, "threads", "threads", s.threads_max, units::threads);
-        ev(f, "fds_open_max", "open fds (max seen)", static_cast<double>(s.fds_max), units::fds);
+        ev(f, key::cpu_cores, s.cpu_cores);
+        ev(f, key::switches_per_second, switches);
+        ev(f, key::threads, s.threads_max);
+        ev(f, key::fds_open_max, static_cast<double>(s.fds_max));
         if (b) {
-            ev(f, "syscalls_per_second", "syscalls per second",
-               static_cast<double>(b->total_syscalls()) / sys_s, units::per_second);
-            ev(f, "runq_p99_us", "run-queue latency p99", static_cast<double>(runq_p99) / 1e3,
-               units::us);
+            ev(f, key::syscalls_per_second, static_cast<double>(b->total_syscalls()) / sys_s);
+            ev(f, key::runq_p99_us, static_cast<double>(runq_p99) / 1e3);
         }
         f.why = idle ? "Put the server under its usual load during the window to judge it."
                      : "The limits this tool knows were all far away during the window.";

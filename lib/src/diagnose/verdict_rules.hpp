@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "c10k/diagnose/bottleneck.hpp"
+#include "c10k/diagnose/probe_keys.hpp"
 #include "c10k/diagnose/verdict.hpp"
 
 namespace c10k::verdict {
@@ -187,8 +188,16 @@ constexpr double kUnreadLookS = 0.01;
 // all the time (Little's law), not in a burst now and then.
 constexpr double kUnreadWaiting = 1.0;
 
-inline void ev(Finding& f, std::string key, std::string label, double value, Measure unit) {
-    f.evidence.push_back({std::move(key), std::move(label), value, unit});
+namespace key = probe_keys;
+
+// Evidence under its key; `label` when the finding can say more than the key's.
+inline void ev(Finding& f, const EvidenceKey& k, double value, std::string label = {}) {
+    f.evidence.emplace_back(k, value, std::string_view{}, std::move(label));
+}
+// ... under a key that takes a qualifier (a syscall, a rank).
+inline void ev_at(Finding& f, const EvidenceKey& k, std::string_view qualifier, double value,
+                  std::string label = {}) {
+    f.evidence.emplace_back(k, value, qualifier, std::move(label));
 }
 
 // How directly a finding's evidence shows its mechanism; every confidence the

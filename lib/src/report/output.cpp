@@ -59,22 +59,26 @@ std::string bytes_text(double bytes) {
     return number_text(bytes) + " bytes";
 }
 
-std::string evidence_text(const Evidence& e) {
-    if (std::isinf(e.value)) return "unlimited";
-    std::string v = number_text(e.value);
-    switch (e.unit.dim) {
+std::string measured_text(double value, Measure unit) {
+    if (std::isinf(value)) return "unlimited";
+    std::string v = number_text(value);
+    switch (unit.dim) {
         case Dim::plain:
             return v;
         case Dim::bytes:
-            return bytes_text(e.value);
+            return bytes_text(value);
         case Dim::ratio:
-            return fmt::format("{:.2f}", e.value);
+            return fmt::format("{:.2f}", value);
         case Dim::percent:
         case Dim::per_second:
-            return v + std::string(e.unit.name());
+            return v + std::string(unit.name());
         default:
-            return v + " " + std::string(e.unit.name());
+            return v + " " + std::string(unit.name());
     }
+}
+
+std::string evidence_text(const Evidence& e) {
+    return measured_text(e.value, e.unit);
 }
 
 std::string wrap(std::string_view text, size_t indent, size_t width) {

@@ -15,7 +15,7 @@ using nlohmann::json;
 
 std::string symptom_text(const std::optional<tune::Symptom>& s) {
     if (!s) return "-";
-    return evidence_text(Evidence{"", s->what, s->value, s->unit});
+    return measured_text(s->value, s->unit);
 }
 
 std::string changes_text(const std::vector<tune::Change>& cs) {

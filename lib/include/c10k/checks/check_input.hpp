@@ -69,7 +69,12 @@ class CheckInput {
 
 // Small helpers so rules read as rules.
 Finding make_finding(CheckId id, Severity sev, std::string title);
-void add_evidence(Finding& f, std::string key, std::string label, double value, Measure unit);
+// Evidence under its key (checks/check_keys.hpp); `label` when the check can
+// say more than the key's.
+void add_evidence(Finding& f, const EvidenceKey& k, double value, std::string label = {});
+// ... under a key that takes a qualifier (a kernel counter's name).
+void add_evidence_at(Finding& f, const EvidenceKey& k, std::string_view qualifier, double value,
+                     std::string label = {});
 Severity worse(Severity a, Severity b);
 // "sysctl -w key=value" plus the line that keeps it across reboots.
 std::string sysctl_fix(std::string_view key, std::string_view value);

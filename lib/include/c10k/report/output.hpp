@@ -45,6 +45,7 @@ std::string duration_text(uint64_t ns);
 // "512 bytes", "12.0 MiB".
 std::string bytes_text(double bytes);
 // A number with its unit as people read it: "240 fds", "12.0 MiB", "3.50/s".
+std::string measured_text(double value, Measure unit);
 std::string evidence_text(const Evidence& e);
 
 // Words wrapped to `width` columns; lines after the first indented by `indent`.
