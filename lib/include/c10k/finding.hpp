@@ -8,14 +8,9 @@
 #include <vector>
 
 #include "c10k/finding_id.hpp"
+#include "c10k/severity.hpp"
 
 namespace c10k {
-
-// Ordered so that max() gives the worst of OK, WARN and CRIT.
-// UNKNOWN sits apart: it says "could not look", not "looked and it is bad".
-enum class Severity { ok = 0, warn = 1, crit = 2, unknown = 3 };
-
-std::string_view to_string(Severity s);
 
 // What an evidence value measures: the one thing every renderer (text, JSON,
 // Prometheus, Nagios perfdata) decides its writing on.

@@ -82,7 +82,7 @@ void Judge::blocking_and_locks() {
         if ((blocking >= kBlockingShare || loop_blocked) && !cpu_limited && !fd_limited) {
             bool by_loop = loop_blocked && (blocking < kBlockingShare || !b);
             auto f =
-                make(Bottleneck::off_cpu_blocking, file_locked ? Severity::warn : Severity::crit,
+                make(Bottleneck::off_cpu_blocking,
                      b ? Support::measured : (by_loop ? Support::sampled : Support::sampled_proxy),
                      by_loop ? fmt::format("the event loop is blocked in {}() {:.0f}% of the "
                                            "time, waiting for work {:.0f}%",
@@ -91,6 +91,8 @@ void Judge::blocking_and_locks() {
                                                static_cast<double>(s.loop_looks))
                              : fmt::format("{:.0f}% of {} in sleeps, fsync or disk waits",
                                            blocking * 100, source));
+            // Waits for a file lock are a lock's queue, judged as one below.
+            lower_to_warn(f, file_locked);
             if (by_loop) f.subject = "event loop";
             ev(f, key::blocking_percent, blocking * 100);
             if (s.loop_looks > 0) {
@@ -144,7 +146,7 @@ void Judge::blocking_and_locks() {
             out.push_back(std::move(f));
         }
         if (file_locked) {
-            auto f = make(Bottleneck::lock_contention, Severity::crit, Support::sampled,
+            auto f = make(Bottleneck::lock_contention, Support::sampled,
                           fmt::format("threads wait for a file lock in {:.0f}% of the looks at "
                                       "them (flock or fcntl F_SETLKW)",
                                       file_lock_share * 100));
@@ -202,10 +204,10 @@ void Judge::blocking_and_locks() {
                 overflowing ? rate(s, "TcpExt.ListenOverflows") * kSynRetransmitS : 0;
             bool outweighed = syn_stalled > lock_stalled;
             if (outweighed) can_cap = false;
-            auto f = make(Bottleneck::lock_contention, can_cap ? Severity::crit : Severity::warn,
-                          b ? Support::measured : Support::weak,
+            auto f = make(Bottleneck::lock_contention, b ? Support::measured : Support::weak,
                           fmt::format("{:.0f}% of {} in futex waits, {:.0f} futex calls per second",
                                       futex_share * 100, source, futex_per_s));
+            lower_to_warn(f, !can_cap);
             ev(f, key::lock_stalled, lock_stalled);
             ev(f, key::contended_waiters, contended_waiters);
             if (overflowing) ev(f, key::syn_stalled, syn_stalled);

@@ -16,7 +16,7 @@ void Judge::ephemeral_ports() {
                           : 0;
     if (addrnotavail > 0 || dest_use >= kPortsUsed) {
         auto f =
-            make(Bottleneck::ephemeral_port_exhaustion, Severity::crit,
+            make(Bottleneck::ephemeral_port_exhaustion,
                  addrnotavail > 0 && dest_use >= kPortsUsed ? Support::caught : Support::counted,
                  s.busiest_destination
                      ? fmt::format("{} sockets to {} with {} local ports to choose from",
@@ -79,7 +79,7 @@ void Judge::socket_buffers() {
         buf_events = t.rcvqueue_full + t.exceed_buf_limit > 0 && bytes_per_read < kSmallRead;
     }
     if (!tiny_window && !buf_events && !sampled) return;
-    auto f = make(Bottleneck::socket_buffer_limited, Severity::crit,
+    auto f = make(Bottleneck::socket_buffer_limited,
                   tiny_window ? Support::measured : (sampled ? Support::sampled : Support::weak),
                   tiny_window || !sampled
                       ? fmt::format("{:.0f}% of incoming segments met a receive window under "
@@ -116,7 +116,7 @@ void Judge::tcp_counters() {
     double tw_overflow = rate(s, "TcpExt.TCPTimeWaitOverflow");
     if (tw_overflow > 0) {
         auto f =
-            make(Bottleneck::time_wait_overflow, Severity::warn, Support::counted,
+            make(Bottleneck::time_wait_overflow, Support::counted,
                  fmt::format("{:.1f} TIME_WAIT sockets destroyed early per second", tw_overflow));
         ev(f, key::tw_overflow_per_second, tw_overflow);
         double resets = rate(s, "Tcp.OutRsts");
@@ -133,7 +133,7 @@ void Judge::tcp_counters() {
     double pressures = rate(s, "TcpExt.TCPMemoryPressures");
     if (pressures > 0) {
         auto f =
-            make(Bottleneck::tcp_memory_pressure, Severity::crit, Support::counted,
+            make(Bottleneck::tcp_memory_pressure, Support::counted,
                  fmt::format("TCP entered memory pressure {:.1f} times per second", pressures));
         ev(f, key::memory_pressures_per_second, pressures);
         f.why = "Past tcp_mem's pressure threshold the kernel shrinks every socket's buffers.";
@@ -144,7 +144,7 @@ void Judge::tcp_counters() {
     }
     double retrans = rate(s, "Tcp.RetransSegs"), outsegs = rate(s, "Tcp.OutSegs");
     if (retrans >= 1 && outsegs > 0 && retrans / outsegs >= kLossShare) {
-        auto f = make(Bottleneck::network_loss, Severity::warn, Support::weak,
+        auto f = make(Bottleneck::network_loss, Support::weak,
                       fmt::format("{:.1f}% of segments retransmitted", retrans / outsegs * 100));
         ev(f, key::retransmits_per_second, retrans);
         if (b) ev(f, key::target_retransmits, static_cast<double>(b->tcp.retransmits));

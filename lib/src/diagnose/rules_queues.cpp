@@ -23,7 +23,7 @@ std::vector<std::string> cap_fixes() {
 void Judge::fd_limit() {
     if (fd_limited) {
         auto f = make(
-            Bottleneck::fd_limit, Severity::crit, emfile > 0 ? Support::caught : Support::sampled,
+            Bottleneck::fd_limit, emfile > 0 ? Support::caught : Support::sampled,
             fmt::format("{} open fds against a soft limit of {}{}", s.fds_max, s.nofile_soft,
                         emfile ? fmt::format("; {} calls failed with EMFILE/ENFILE", emfile) : ""));
         ev(f, key::fds_open_max, static_cast<double>(s.fds_max));
@@ -94,7 +94,7 @@ void Judge::accept_queue() {
     if (at_cap && !full_steady) {
         double share =
             static_cast<double>(waiting->waiting_samples) / static_cast<double>(waiting->samples);
-        auto f = make(Bottleneck::app_connection_limit, Severity::crit, Support::counted,
+        auto f = make(Bottleneck::app_connection_limit, Support::counted,
                       fmt::format("the application holds {} connections and accepts no more: up "
                                   "to {} wait in the accept queue of {} ({:.0f}% of samples), "
                                   "below its backlog of {}",
@@ -126,7 +126,7 @@ void Judge::accept_queue() {
     }
 
     auto f = make(at_cap ? Bottleneck::app_connection_limit : Bottleneck::accept_queue_overflow,
-                  Severity::crit, full && overflows > 0 ? Support::corroborated : Support::indirect,
+                  full && overflows > 0 ? Support::corroborated : Support::indirect,
                   full ? fmt::format("accept queue of {} full: {}/{}", full->local.to_string(),
                                      full->queued_max, full->backlog)
                        : fmt::format("{:.1f} listen overflows per second", overflows));
@@ -149,7 +149,7 @@ void Judge::accept_queue() {
     ev(f, key::connections_max, c.inbound_max);
     ev(f, key::cpu_cores, s.cpu_cores);
     if (fd_limited) {
-        f.severity = Severity::warn;
+        lower_to_warn(f, true);
         f.why =
             "A consequence of the fd limit above: connections the process cannot accept "
             "(EMFILE) wait in the queue until it overflows.";
@@ -188,7 +188,7 @@ void Judge::accept_queue() {
 void Judge::syn_backlog() {
     double reqq = rate(s, "TcpExt.TCPReqQFullDrop");
     if (reqq > 0) {
-        auto f = make(Bottleneck::syn_backlog_overflow, Severity::crit, Support::counted,
+        auto f = make(Bottleneck::syn_backlog_overflow, Support::counted,
                       fmt::format("{:.1f} SYNs dropped per second: SYN queue full", reqq));
         ev(f, key::reqqfull_drops_per_second, reqq);
         f.why = "Half-open connections fill the SYN queue and further SYNs are dropped.";
@@ -292,8 +292,7 @@ void Judge::evicting_cap() {
                   "accepts {:.0f} connections a second and aborts {:.0f} a second while "
                   "the peer was still using them, holding at most {}",
                   accepted / window, aborted / window, c.inbound_max);
-    auto f = make(Bottleneck::app_connection_limit, Severity::crit, Support::counted,
-                  std::move(headline));
+    auto f = make(Bottleneck::app_connection_limit, Support::counted, std::move(headline));
     f.subject = fmt::format("connection cap (about {} held)", c.inbound_max);
     ev(f, key::accepted_per_second, accepted / window,
        b ? "connections accepted per second" : "connections accepted per second (namespace)");
@@ -382,8 +381,7 @@ void Judge::refusing_cap() {
         ended_per_s = static_cast<double>(b->tcp.ended_by_target()) / window;
         if (ended_per_s < kEndsItself * refused_per_s) return;
     }
-    auto f = make(Bottleneck::app_connection_limit, Severity::crit,
-                  b ? Support::counted : Support::indirect,
+    auto f = make(Bottleneck::app_connection_limit, b ? Support::counted : Support::indirect,
                   fmt::format("keeps {:.0f} connections and ends {:.0f} more a second within "
                               "{} of accepting them: refused past its cap",
                               kept, refused_per_s,

@@ -9,7 +9,7 @@ namespace c10k::verdict {
 void Judge::thread_storm() {
     if (storm) {
         auto f = make(
-            Bottleneck::context_switch_storm, Severity::crit,
+            Bottleneck::context_switch_storm,
             runq_p99 >= kStormRunqP99Ns ? Support::corroborated : Support::counted,
             fmt::format("{} threads, {:.0f} context switches per second", s.threads_max, switches));
         ev(f, key::threads, s.threads_max, "threads (max seen)");
@@ -60,7 +60,7 @@ void Judge::cpu_saturated() {
     // a loop per core): on one core only, it is simply the machine's.
     bool one_thread = !quota_bound && pegged && (!cpu_busy || threads > 1 || s.cpus > 1);
     auto f = make(
-        Bottleneck::cpu_saturated, symptom ? Severity::warn : Severity::crit, Support::counted,
+        Bottleneck::cpu_saturated, Support::counted,
         quota_bound ? fmt::format("the cgroup's CPU limit of {:.2f} cores is used up: throttled in "
                                   "{:.0f}% of its periods, {:.2f} s of waiting per second",
                                   s.cpu_limit_cores, s.throttled_share * 100, s.throttled_s_per_s)
@@ -74,6 +74,7 @@ void Judge::cpu_saturated() {
                                 s.cpus, guest_busy * 100, runq_wait, s.cpu_cores / ours)
                   : fmt::format("process uses {:.2f} of the {:.0f} cores it can use", s.cpu_cores,
                                 usable_cores));
+    lower_to_warn(f, symptom);
     if (quota_bound) {
         f.subject = fmt::format("cgroup {} (CPU limit {:.2f} cores)", s.cpu_limit_cgroup,
                                 s.cpu_limit_cores);
@@ -220,7 +221,7 @@ void Judge::serialised() {
     double cores = s.cpu_cores / ours;
     if (cores < kSerialMinCores || idle_cores < kSerialIdleCores || working < 2) return;
     if (in_progress < std::ceil(cores) + 1) return;
-    auto f = make(Bottleneck::lock_contention, Severity::crit, Support::indirect,
+    auto f = make(Bottleneck::lock_contention, Support::indirect,
                   fmt::format("{:.1f} requests in progress at once, yet the process uses {:.2f} "
                               "of {:.0f} cores with {:.1f} of the host's idle: its handlers run "
                               "one at a time",

@@ -39,7 +39,7 @@ void Judge::unread_requests() {
     double waiting = c.mean_inbound_unread();
     if (share < kMostOfTheTime || waiting < kUnreadWaiting) return;
 
-    auto f = make(Bottleneck::app_connection_limit, Severity::crit, Support::counted,
+    auto f = make(Bottleneck::app_connection_limit, Support::counted,
                   fmt::format("requests wait unread: {:.1f} connections (mean) hold a request the "
                               "process has not read since the look before ({:.0f}% of looks), "
                               "while it uses {:.2f} cores",

@@ -69,7 +69,7 @@ void Judge::connection_pool() {
     if (!pool) return;
     const auto& d = *pool;
     auto f = make_from_looks(
-        Bottleneck::app_connection_limit, Severity::crit, Support::measured,
+        Bottleneck::app_connection_limit, Support::measured,
         fmt::format("connection pool to {} exhausted: {:.0f}% of its {} connections "
                     "busy, {:.0f} threads waiting for a slot",
                     d.remote.to_string(), pool_busy(d) * 100, d.conns_max, futex_waiters),
@@ -113,12 +113,14 @@ void Judge::downstream() {
     bool behind_pool = pool == d;
     double waiting = per_sample(d->waiting_sum, c.samples);
     auto f = make_from_looks(
-        Bottleneck::downstream_bound, behind_pool ? Severity::warn : Severity::crit,
+        Bottleneck::downstream_bound,
         c.samples_inbound_pending ? Support::measured : Support::indirect,
         fmt::format("waits on {} {:.0f}% of the time: {:.1f} requests out at once on {} "
                     "connections",
                     dest_name(*d), share * 100, waiting, d->conns_max),
         c.samples);
+    // Behind a pool the pool is the cap; the dependency's time is its cost.
+    lower_to_warn(f, behind_pool);
     f.subject = d->remote.to_string();
     ev(f, key::wait_percent, share * 100);
     ev(f, key::waiting_mean, waiting);
@@ -166,7 +168,7 @@ void Judge::nagle() {
         }
     double stall_ms = static_cast<double>(c.nagle_stall.percentile_ns(0.5)) / 1e6;
     auto f = make_from_looks(
-        Bottleneck::nagle_delayed_ack, Severity::crit, Support::measured,
+        Bottleneck::nagle_delayed_ack, Support::measured,
         fmt::format("small writes held by Nagle in {:.0f}% of samples, each waiting "
                     "~{:.0f} ms for a delayed ACK (round trip {:.0f} us)",
                     share * 100, stall_ms, static_cast<double>(c.rtt_us_min)),
@@ -221,7 +223,7 @@ void Judge::find_poll_scan() {
 void Judge::poll_scaling() {
     if (!poll_scan) return;
     auto f =
-        make(Bottleneck::poll_scaling, Severity::crit,
+        make(Bottleneck::poll_scaling,
              (b && b->poll_calls) || poll_cpu_share >= 0 ? Support::measured : Support::indirect,
              poll_cpu_share >= 0
                  ? fmt::format("poll()/select() scans {:.0f} fds per call; {:.0f}% of the "

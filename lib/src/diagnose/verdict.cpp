@@ -108,10 +108,9 @@ std::pair<double, Measure> Judge::basis(Support support) const {
 
 namespace {
 
-Finding weighed(Bottleneck id, Severity sev, Support support, std::string title, double n,
-                Measure unit) {
+Finding weighed(Bottleneck id, Support support, std::string title, double n, Measure unit) {
     Finding f(id);
-    f.severity = sev;
+    f.severity = info(id).severity;
     f.basis = n;
     f.basis_unit = unit;
     f.confidence = confidence_of(support) * weight_of(n);
@@ -121,14 +120,14 @@ Finding weighed(Bottleneck id, Severity sev, Support support, std::string title,
 
 }  // namespace
 
-Finding Judge::make(Bottleneck id, Severity sev, Support support, std::string title) const {
+Finding Judge::make(Bottleneck id, Support support, std::string title) const {
     auto [n, unit] = basis(support);
-    return weighed(id, sev, support, std::move(title), n, unit);
+    return weighed(id, support, std::move(title), n, unit);
 }
 
-Finding Judge::make_from_looks(Bottleneck id, Severity sev, Support support, std::string title,
+Finding Judge::make_from_looks(Bottleneck id, Support support, std::string title,
                                uint64_t looks) const {
-    return weighed(id, sev, support, std::move(title), static_cast<double>(looks), units::looks);
+    return weighed(id, support, std::move(title), static_cast<double>(looks), units::looks);
 }
 
 bool Judge::named(Bottleneck id) const {
@@ -256,7 +255,7 @@ Verdict Judge::run() {
 
     if (v.findings.empty()) {
         bool idle = s.cpu_cores < 0.01 && (!b || b->total_syscalls() == 0) && s.switches_per_s < 1;
-        auto f = make(Bottleneck::healthy, Severity::ok, idle ? Support::idle : Support::counted,
+        auto f = make(Bottleneck::healthy, idle ? Support::idle : Support::counted,
                       idle ? "nothing stands out - but the target was idle during the window"
                            : "nothing stands out: no errors, short queues, headroom");
         ev(f, key::cpu_cores, s.cpu_cores);

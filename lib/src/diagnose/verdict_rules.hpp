@@ -194,6 +194,13 @@ namespace key = probe_keys;
 inline void ev(Finding& f, const EvidenceKey& k, double value, std::string label = {}) {
     f.evidence.emplace_back(k, value, std::string_view{}, std::move(label));
 }
+// A rule lowers its row's CRIT to WARN where its own evidence shows the
+// mechanism at work but not capping the server (a cost, or a symptom of a
+// cause found elsewhere); nothing raises a row's severity.
+inline void lower_to_warn(Finding& f, bool lesser) {
+    if (lesser && f.severity == Severity::crit) f.severity = Severity::warn;
+}
+
 // ... under a key that takes a qualifier (a syscall, a rank).
 inline void ev_at(Finding& f, const EvidenceKey& k, std::string_view qualifier, double value,
                   std::string label = {}) {
@@ -266,10 +273,12 @@ class Judge {
   private:
     // A finding of the kind `support`, its confidence weighed by the
     // observations that kind rests on (basis()).
-    Finding make(Bottleneck id, Severity sev, Support support, std::string title) const;
+    // A finding of its row's severity (BottleneckInfo::severity); rules only
+    // ever lower it (lower_to_warn).
+    Finding make(Bottleneck id, Support support, std::string title) const;
     // ... resting on `looks` looks at the process whatever the kind (what the
     // connections' TCP_INFO showed, in either mode).
-    Finding make_from_looks(Bottleneck id, Severity sev, Support support, std::string title,
+    Finding make_from_looks(Bottleneck id, Support support, std::string title,
                             uint64_t looks) const;
     std::pair<double, Measure> basis(Support support) const;
     // rules_queues.cpp: fds and the kernel's queues in front of the process.

@@ -9,6 +9,8 @@
 #include <span>
 #include <string_view>
 
+#include "c10k/severity.hpp"
+
 namespace c10k {
 
 enum class Bottleneck {
@@ -60,6 +62,11 @@ struct BottleneckInfo {
     // a thread storm or poll scans above the CPU they burn, a pool or a slow
     // dependency above the queues that back up behind them.
     int rank;
+    // What finding it says: CRIT, the limit the server is at; WARN, a cost or
+    // a risk that does not cap it by itself (TIME_WAIT sockets destroyed
+    // early, loss); OK, nothing found. A rule may lower a CRIT to WARN where
+    // its own evidence shows the mechanism but not the cap; it never raises one.
+    Severity severity;
     std::string_view meaning;
     // Syscalls whose latency histograms back a finding of this id (BPF mode).
     std::span<const std::string_view> syscalls;
