@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <limits>
 
 #include "probe_scenarios.hpp"
 
@@ -292,10 +293,21 @@ void expect_starved(const std::string& mode) {
     ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
     EXPECT_EQ(p.id, "cpu-saturated") << p.doc.dump(2);
     EXPECT_EQ(subject(p).rfind("host CPU", 0), 0u) << subject(p);
-    // Who holds the CPU is named, biggest first.
+    // Who holds the CPU is named, biggest first. The hog's four spinning
+    // threads take more than the target's one request at a time; on a machine
+    // busy with other work (a build) those may hold still more, so the hog is
+    // named, not necessarily first.
     const auto& users = p.doc["sampled"]["host_cpu_users"];
     ASSERT_FALSE(users.empty());
-    EXPECT_EQ(users[0]["comm"], "c10k-hog") << users.dump();
+    double hog = -1, target = 0, before = std::numeric_limits<double>::infinity();
+    for (const auto& u : users) {
+        auto cores = u["cores"].get<double>();
+        EXPECT_LE(cores, before) << "biggest first: " << users.dump();
+        before = cores;
+        if (u["comm"] == "c10k-hog") hog = cores;
+        if (u["comm"] == "c10k-target") target = cores;
+    }
+    EXPECT_GT(hog, target) << users.dump();
     EXPECT_NE(p.doc["findings"][0]["why"].get<std::string>().find("c10k-hog"), std::string::npos);
 }
 
@@ -878,7 +890,15 @@ TEST(ProbeWaits, ACapDrainedCleanlyIsTheApplicationsLimit) {
     REQUIRE_BPF();
     auto p = draining("drain-cap", "bpf");
     expect_drained_cap(p);
-    EXPECT_EQ(p.doc["tcp"]["resets_sent"], 0) << "drained with FINs";
+    // Drained with FINs. A close can still race a client's next request, sent
+    // the moment its 20 ms pause ends (data after close is answered with a
+    // reset); a stall of a millisecond or so on a loaded machine widens that
+    // instant to a few percent of the pause. Evicting resets a quarter or more
+    // (kAbortedShare), so 5% still tells the two apart.
+    auto resets = p.doc["tcp"]["resets_sent"].get<double>();
+    auto ended = p.doc["tcp"]["closed_first_by_target"].get<double>();
+    EXPECT_GT(ended, 100) << "the cap drained connections";
+    EXPECT_LE(resets, 0.05 * ended) << p.doc["tcp"].dump();
 }
 
 TEST(ProbeWaits, ACapDrainedCleanlyIsTheApplicationsLimitWithoutBpf) {
