@@ -3,6 +3,7 @@
 // and every renderer consumes them.
 #pragma once
 
+#include <array>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -81,6 +82,15 @@ struct EvidenceKey {
     std::string_view label;
     Measure unit;
 };
+
+// Declares a table of keys, X(id, name, label, unit) a row: each row a
+// constant named `id`, and `all`, every key in the table's order, for tests to
+// walk (checks/check_keys.hpp, diagnose/probe_keys.hpp).
+#define C10K_EVIDENCE_KEY(id, name, label, unit) inline constexpr EvidenceKey id{name, label, unit};
+#define C10K_EVIDENCE_KEY_ADDRESS(id, name, label, unit) &id,
+#define C10K_DECLARE_EVIDENCE_KEYS(TABLE) \
+    TABLE(C10K_EVIDENCE_KEY)              \
+    inline constexpr std::array all = {TABLE(C10K_EVIDENCE_KEY_ADDRESS)};
 
 // A measured value under its key. `label` replaces the key's where the
 // finding says more precisely what was measured.

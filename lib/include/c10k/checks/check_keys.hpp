@@ -6,8 +6,6 @@
 // a table (a macro over its rows) so tests can walk every key.
 #pragma once
 
-#include <array>
-
 #include "c10k/finding.hpp"
 
 // clang-format off
@@ -77,12 +75,6 @@
 
 namespace c10k::check_keys {
 
-#define C10K_DECLARE_KEY(id, name, label, unit) inline constexpr EvidenceKey id{name, label, unit};
-C10K_CHECK_KEYS(C10K_DECLARE_KEY)
-#undef C10K_DECLARE_KEY
-
-#define C10K_KEY_ADDRESS(id, name, label, unit) &id,
-inline constexpr std::array all = {C10K_CHECK_KEYS(C10K_KEY_ADDRESS)};
-#undef C10K_KEY_ADDRESS
+C10K_DECLARE_EVIDENCE_KEYS(C10K_CHECK_KEYS)
 
 }  // namespace c10k::check_keys
