@@ -70,6 +70,9 @@
 //                                       connection, unread, to WORKERS threads that answer
 //                                       after MS parked on a condvar (a JDK HttpServer's
 //                                       fixed executor, Tomcat at maxThreads)
+//   c10k-target loop-futex MS SECONDS   epoll echo waiting MS in a futex per request (Node's
+//                                       Atomics.wait), beside parked helper threads and an
+//                                       idle epoll thread of their own; MS 0: never waits
 //   c10k-target proxy-per-request UPSTREAM_PORT SECONDS   an epoll proxy opening a new
 //                                       connection to UPSTREAM_PORT per client request
 //                                       (nginx to FastCGI)
@@ -430,6 +433,8 @@ int main(int argc, char** argv) {
         run_refusing(arg(argv, 2, argc), arg(argv, 3, argc));
     } else if (mode == "close-after-reply") {
         run_evicting(0, arg(argv, 2, argc));
+    } else if (mode == "loop-futex") {
+        run_loop_futex(arg(argv, 2, argc), arg(argv, 3, argc));
     } else if (mode == "dispatch-pool") {
         run_dispatch_pool(arg(argv, 2, argc), arg(argv, 3, argc), arg(argv, 4, argc));
     } else if (mode == "capped") {

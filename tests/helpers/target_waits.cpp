@@ -3,6 +3,7 @@
 // modes): a dependency, a connection pool, a connection cap, a pegged event
 // loop, Nagle's algorithm, poll() scans - and a lookalike of each that must not
 // be mistaken for it. Loopback only; every server stops by itself.
+#include <linux/futex.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
@@ -10,6 +11,7 @@
 #include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -927,6 +929,40 @@ void run_dispatch_pool(long workers, long ms, long secs) {
     for (auto& t : threads)
         t.join();
     ::close(ep);
+}
+
+// An event loop that waits MS in a futex per request, as Node's Atomics.wait
+// does (FUTEX_WAIT on a word nobody changes, with a timeout), beside a
+// runtime's helpers: four threads parked on a condvar each and one in an epoll
+// loop of its own that never sees a request (Node's platform workers and its
+// delayed-task scheduler). MS 0: the same process whose loop never waits.
+void run_loop_futex(long ms, long secs) {
+    int l = make_listener(0, 128);
+    ready(port_of(l));
+    auto end = deadline_after(secs);
+    std::vector<std::thread> helpers;
+    for (int i = 0; i < 4; ++i)
+        helpers.emplace_back([end] {
+            std::mutex m;
+            std::condition_variable cv;
+            std::unique_lock<std::mutex> g(m);
+            cv.wait_until(g, end, [] { return false; });
+        });
+    helpers.emplace_back([end] {
+        int ep = ::epoll_create1(EPOLL_CLOEXEC);
+        epoll_event events[4];
+        while (Clock::now() < end)
+            ::epoll_wait(ep, events, 4, 100);
+        ::close(ep);
+    });
+    static int word = 0;
+    epoll_echo_until(l, end, [&] {
+        if (ms <= 0) return;
+        timespec ts{ms / 1000, (ms % 1000) * 1'000'000};
+        ::syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 0, &ts, nullptr, 0);
+    });
+    for (auto& t : helpers)
+        t.join();
 }
 
 }  // namespace c10k::helpers

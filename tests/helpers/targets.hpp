@@ -24,5 +24,6 @@ void run_flock_workers(long workers, bool shared, long secs);
 void run_worker_pool(long workers, long ms, long secs);
 void run_proxy_per_request(long upstream_port, long secs);
 void run_dispatch_pool(long workers, long ms, long secs);
+void run_loop_futex(long ms, long secs);
 
 }  // namespace c10k::helpers

@@ -120,7 +120,15 @@ TEST(ProbeBpf, HealthyEpollServerUnderLightLoad) {
     ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
     EXPECT_EQ(p.id, "healthy") << p.doc.dump(2);
     EXPECT_EQ(p.doc["findings"].size(), 1u);
-    EXPECT_GT(p.doc["syscalls"].size(), 0u) << "the light load was seen";
+    // The light load was seen: its ten connections in the looks, and its
+    // syscalls (about 300 a second: ten clients, ten requests each, three
+    // calls a request) in whatever time tracing was attached. Duty-cycled to
+    // its budget on a busy host, that can be as little as 2% of each
+    // interval; from a tenth of a second of it on, 30 calls are expected and
+    // none would be a probe that saw nothing.
+    EXPECT_GE(p.doc["sampled"]["connections"]["inbound_max"].get<double>(), 10) << "the clients";
+    if (p.doc["syscall_seconds"].get<double>() >= 0.1)
+        EXPECT_GT(p.doc["syscalls"].size(), 0u) << "traced " << p.doc["syscall_seconds"] << " s";
 }
 
 // What the probe cost is measured, not estimated: the probing thread's own CPU

@@ -239,12 +239,26 @@ TEST(ProbeWaits, FastAcceptorWithATinyBacklogIsAcceptQueueOverflow) {
     EXPECT_FALSE(has_finding(p, "app-connection-limit"));
 }
 
+// The pegged loop is the subject - unless other work fills the host's CPUs
+// and the loop gets under half a core of the one it wants: then the host is
+// what holds it back, and the judge says so (a 2-core machine busy with a
+// build or another test run does that).
+void expect_the_loop_or_a_full_host(const Probe& p) {
+    if (subject(p).rfind("host CPU", 0) == 0) {
+        const auto& threads = p.doc["sampled"]["busiest_threads"];
+        ASSERT_FALSE(threads.empty());
+        EXPECT_LT(threads[0]["cores"].get<double>(), 0.5) << threads.dump();
+        return;
+    }
+    EXPECT_EQ(subject(p).rfind("thread ", 0), 0u) << subject(p);
+}
+
 TEST(ProbeWaits, PeggedEventLoopThread) {
     REQUIRE_BPF();
     auto p = pegged("bpf");
     ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
     EXPECT_EQ(p.id, "cpu-saturated") << p.doc.dump(2);
-    EXPECT_EQ(subject(p).rfind("thread ", 0), 0u) << subject(p);
+    expect_the_loop_or_a_full_host(p);
     EXPECT_GE(p.doc["sampled"]["threads_max"], 5) << "the idle helpers are there";
 }
 
@@ -253,7 +267,7 @@ TEST(ProbeWaits, PeggedEventLoopThreadWithoutBpf) {
     auto p = pegged("sample");
     ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
     EXPECT_EQ(p.id, "cpu-saturated") << p.doc.dump(2);
-    EXPECT_EQ(subject(p).rfind("thread ", 0), 0u) << subject(p);
+    expect_the_loop_or_a_full_host(p);
 }
 
 // Lookalike: about the same CPU spread over four loops, none of them saturated.
@@ -655,6 +669,50 @@ TEST(ProbeWaits, AnEventLoopBlockedWritingToASlowPipe) {
 TEST(ProbeWaits, AnEventLoopBlockedWritingToASlowPipeWithoutBpf) {
     REQUIRE_PRIVATE_NETNS();
     expect_loop_blocked_in_write(pipe_log("10", "sample"));
+}
+
+// An event loop parked in a futex per request (Node's Atomics.wait): twenty
+// clients without pauses keep about nineteen requests unread behind its
+// 10 ms waits, while its helper threads park on condvars and one waits in an
+// epoll loop of its own. The loop is blocked in futex, in both modes; the
+// lookalike is the same process whose loop never waits (under that load its
+// loop is on the CPU: not blocked), and the pool of
+// parked workers at its cap (dispatch-pool, above) stays the pool's limit.
+void expect_loop_not_blocked(const Probe& p);
+
+Probe loop_futex(const std::string& ms, const std::string& mode) {
+    Scenario s(target({"loop-futex", ms, "20"}), driver({"pingpong", "PORT", "20", "20", "0"}));
+    EXPECT_TRUE(s.ok());
+    return ms != "0" ? probe_expecting("off-cpu-blocking", s.pid(), mode) : probe(s.pid(), mode);
+}
+
+void expect_loop_blocked_in_futex(const Probe& p) {
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_EQ(p.id, "off-cpu-blocking") << p.doc.dump(2);
+    const auto& top = p.doc["findings"][0];
+    EXPECT_EQ(top["subject"], "event loop");
+    EXPECT_NE(top["title"].get<std::string>().find("futex()"), std::string::npos) << top["title"];
+    EXPECT_FALSE(has_finding(p, "app-connection-limit")) << p.doc.dump(2);
+}
+
+TEST(ProbeWaits, AnEventLoopParkedInFutexIsBlocked) {
+    REQUIRE_BPF();
+    expect_loop_blocked_in_futex(loop_futex("10", "bpf"));
+}
+
+TEST(ProbeWaits, AnEventLoopParkedInFutexIsBlockedWithoutBpf) {
+    REQUIRE_PRIVATE_NETNS();
+    expect_loop_blocked_in_futex(loop_futex("10", "sample"));
+}
+
+TEST(ProbeWaits, AnEventLoopBesideParkedHelpersIsNotBlocked) {
+    REQUIRE_BPF();
+    expect_loop_not_blocked(loop_futex("0", "bpf"));
+}
+
+TEST(ProbeWaits, AnEventLoopBesideParkedHelpersIsNotBlockedWithoutBpf) {
+    REQUIRE_PRIVATE_NETNS();
+    expect_loop_not_blocked(loop_futex("0", "sample"));
 }
 
 void expect_loop_not_blocked(const Probe& p) {

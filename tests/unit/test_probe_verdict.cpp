@@ -1313,6 +1313,55 @@ TEST(Verdict, RequestsUnreadWithTheMachineIdleAreTheApplicationsCap) {
     EXPECT_EQ(judge(quick_looks).findings[0].id.name(), "healthy");
 }
 
+// The same unread requests behind the one thread that does the process's
+// work, parked in futex most of the time (Node's Atomics.wait): the loop is
+// blocked, not a pool full. Lookalikes: the same waits spread over a pool's
+// workers (the cap), a loop that is in futex now and then, and no requests
+// unread (nothing waits behind the parking).
+TEST(Verdict, ALoopParkedInFutexWithRequestsUnreadIsBlocked) {
+    auto e = base(false);
+    e.sampled.sample_period_s = 0.1;
+    e.sampled.cpu_cores = 0.08;
+    e.sampled.threads_max = 7;
+    auto& c = e.sampled.conns;
+    c.samples = 41;
+    c.inbound_min = c.inbound_max = 20;
+    c.inbound_unread_sum = 40 * 12;
+    c.samples_inbound_unread = 40;
+    // tid, comm, cores, busy, looks, running, readiness, futex
+    ThreadCpu loop{101, "node", 0.07, 0.09, 41, 2, 0, 39};
+    ThreadCpu timer{102, "node", 0.001, 0.001, 41, 0, 41, 0};  // its own idle epoll loop
+    e.sampled.busiest_threads = {loop, timer};
+    auto v = judge(e);
+    ASSERT_FALSE(v.findings.empty());
+    EXPECT_EQ(v.findings[0].id.name(), "off-cpu-blocking") << ids(v).front();
+    EXPECT_EQ(v.findings[0].severity, Severity::crit);
+    EXPECT_EQ(v.findings[0].subject, "event loop");
+    EXPECT_NE(v.findings[0].title.find("futex() 95%"), std::string::npos) << v.findings[0].title;
+    EXPECT_NE(v.findings[0].title.find("waiting for work 0%"), std::string::npos);
+    EXPECT_DOUBLE_EQ(value_of(v.findings[0], "loop_in_futex"), 39);
+    auto explained = v.findings[0].explains;
+    EXPECT_NE(std::find(explained.begin(), explained.end(), "requests-unread"), explained.end());
+    auto all = ids(v);
+    EXPECT_EQ(std::count(all.begin(), all.end(), "app-connection-limit"), 0);
+
+    auto pool = e;  // four workers share the work, each parked in futex
+    pool.sampled.busiest_threads = {{101, "w1", 0.02, 0.03, 41, 1, 0, 40},
+                                    {102, "w2", 0.02, 0.03, 41, 1, 0, 40},
+                                    {103, "w3", 0.02, 0.03, 41, 1, 0, 40},
+                                    {104, "w4", 0.02, 0.03, 41, 1, 0, 40}};
+    EXPECT_EQ(judge(pool).findings[0].id.name(), "app-connection-limit");
+
+    auto now_and_then = e;  // in futex in a third of its looks, waiting for work in the rest
+    now_and_then.sampled.busiest_threads = {{101, "node", 0.07, 0.09, 41, 2, 26, 13}};
+    EXPECT_NE(judge(now_and_then).findings[0].id.name(), "off-cpu-blocking");
+
+    auto nothing_waits = e;  // parked, and no request left unread: idle
+    nothing_waits.sampled.conns.inbound_unread_sum = 0;
+    nothing_waits.sampled.conns.samples_inbound_unread = 0;
+    EXPECT_EQ(judge(nothing_waits).findings[0].id.name(), "healthy");
+}
+
 // The same evidence over more looks earns more confidence, and the same verdict:
 // a 3 s window is judged as a 10 s one, only less surely.
 TEST(Verdict, ConfidenceGrowsWithTheLooksBehindIt) {

@@ -45,6 +45,8 @@ constexpr std::array kCapExplains = {S::connection_plateau, S::accept_queue_full
                                      S::futex_waits,        S::resets_sent};
 constexpr std::array kDownstreamExplains = {S::requests_waiting, S::run_queue_wait};
 constexpr std::array kWaitExplains = {S::requests_waiting};
+// A blocked loop reads nothing meanwhile: its requests sit unread.
+constexpr std::array kBlockingExplains = {S::requests_waiting, S::requests_unread};
 constexpr std::array kLockExplains = {S::futex_waits, S::requests_waiting};
 constexpr std::array kQueueExplains = {S::accept_queue_full};
 constexpr std::array kCpuExplains = {S::cpu_busy, S::run_queue_wait, S::requests_waiting,
@@ -105,7 +107,7 @@ constexpr BottleneckInfo kTable[] = {
      sc::kBlocking,
      ExtraHist::none,
      {},
-     kWaitExplains},
+     kBlockingExplains},
     {B::lock_contention,
      "lock-contention",
      80,

@@ -6,6 +6,28 @@
 
 namespace c10k::verdict {
 
+// An event loop does all of a process's request work on one thread, and only
+// that thread reads its connections: whatever it waits in, its requests wait
+// too. A futex wait there (Node's Atomics.wait, a synchronous lock, a call
+// into a worker it blocks on) blocks it as surely as a disk read, where a
+// pool's worker parked in futex blocks nothing: its siblings or its
+// dispatcher read the connections meanwhile. So: the thread doing most of the
+// process's CPU (kPeggedShareOfProcess: one thread serving every connection),
+// in a futex wait in most of its looks, while requests sit unread in most
+// looks. A pool's workers share the CPU among them; a healthy loop leaves
+// nothing unread; Go's threads take turns parking in futex with none doing
+// most of the work, and read requests as they come.
+void Judge::find_parked_loop() {
+    if (s.cpu_cores <= 0 || !requests_wait_unread()) return;
+    const ThreadCpu* top = nullptr;
+    for (const auto& t : s.busiest_threads)
+        if (!top || t.cores > top->cores) top = &t;
+    if (!top || top->looks < kMinSamples || top->cores < kPeggedShareOfProcess * s.cpu_cores)
+        return;
+    if (static_cast<double>(top->futex_looks) >= kMostOfTheTime * static_cast<double>(top->looks))
+        parked_loop = top;
+}
+
 // Blocking syscalls in what should be an event loop, and threads fighting over a lock.
 void Judge::blocking_and_locks() {
     {
@@ -59,15 +81,26 @@ void Judge::blocking_and_locks() {
         // than either of the others, requests queue behind the blocked calls:
         // the loop is idle less than it is blocked, and it is not running, so
         // more CPU would not help.
-        bool loop_blocked = s.loop_blocked >= kMinSamples && s.loop_blocked >= s.loop_idle &&
-                            s.loop_blocked >= s.loop_running;
-        double loop_share =
-            s.loop_looks ? static_cast<double>(s.loop_blocked) / static_cast<double>(s.loop_looks)
-                         : 0;
+        // A loop parked in futex with its requests unread is accounted by
+        // its own looks (find_parked_loop): its futex waits are its blocking.
+        struct {
+            uint64_t looks, blocked, idle, running;
+        } loop = {s.loop_looks, s.loop_blocked, s.loop_idle, s.loop_running};
         std::vector<std::pair<uint64_t, std::string>> loop_where;
-        for (const auto& [name, n] : s.loop_blocked_in)
-            loop_where.emplace_back(n, name);
-        std::sort(loop_where.rbegin(), loop_where.rend());
+        if (parked_loop) {
+            loop = {parked_loop->looks, parked_loop->futex_looks, parked_loop->readiness_looks,
+                    parked_loop->running_looks};
+            loop_where.emplace_back(parked_loop->futex_looks, syscalls::kFutex);
+        } else {
+            for (const auto& [name, n] : s.loop_blocked_in)
+                loop_where.emplace_back(n, name);
+            std::sort(loop_where.rbegin(), loop_where.rend());
+        }
+        bool loop_blocked =
+            parked_loop || (loop.blocked >= kMinSamples && loop.blocked >= loop.idle &&
+                            loop.blocked >= loop.running);
+        double loop_share =
+            loop.looks ? static_cast<double>(loop.blocked) / static_cast<double>(loop.looks) : 0;
         // Waits for a file lock (flock, fcntl F_SETLKW) are lock waits whatever
         // the runtime: the kernel only sleeps a thread there while another
         // thread or process holds the lock. Workers serialised on one lock file
@@ -87,19 +120,19 @@ void Judge::blocking_and_locks() {
                      by_loop ? fmt::format("the event loop is blocked in {}() {:.0f}% of the "
                                            "time, waiting for work {:.0f}%",
                                            loop_where.front().second, loop_share * 100,
-                                           static_cast<double>(s.loop_idle) * 100 /
-                                               static_cast<double>(s.loop_looks))
+                                           static_cast<double>(loop.idle) * 100 /
+                                               static_cast<double>(loop.looks))
                              : fmt::format("{:.0f}% of {} in sleeps, fsync or disk waits",
                                            blocking * 100, source));
             // Waits for a file lock are a lock's queue, judged as one below.
             lower_to_warn(f, file_locked);
             if (by_loop) f.subject = "event loop";
             ev(f, key::blocking_percent, blocking * 100);
-            if (s.loop_looks > 0) {
-                auto looks = static_cast<double>(s.loop_looks);
-                ev(f, key::loop_blocked_percent, static_cast<double>(s.loop_blocked) * 100 / looks);
-                ev(f, key::loop_idle_percent, static_cast<double>(s.loop_idle) * 100 / looks);
-                ev(f, key::loop_running_percent, static_cast<double>(s.loop_running) * 100 / looks);
+            if (loop.looks > 0) {
+                auto looks = static_cast<double>(loop.looks);
+                ev(f, key::loop_blocked_percent, static_cast<double>(loop.blocked) * 100 / looks);
+                ev(f, key::loop_idle_percent, static_cast<double>(loop.idle) * 100 / looks);
+                ev(f, key::loop_running_percent, static_cast<double>(loop.running) * 100 / looks);
                 for (size_t i = 0; i < std::min<size_t>(3, loop_where.size()); ++i)
                     ev_at(f, key::loop_in, loop_where[i].second,
                           static_cast<double>(loop_where[i].first));
@@ -131,6 +164,12 @@ void Judge::blocking_and_locks() {
                     ? "A consequence of the file lock above: its threads wait for the lock more "
                       "than they do anything else, so the thread blocking in these calls is the "
                       "one holding it - shorten what is done under the lock."
+                : parked_loop
+                    ? "The thread that does the process's work waits in futex most of the time "
+                      "while requests sit unread in its connections: an event loop blocked on "
+                      "another thread (Atomics.wait, a synchronous lock, a call it waits on "
+                      "instead of awaiting). Only that thread reads its connections, so every "
+                      "one of them waits behind the wait while the CPU is idle."
                 : by_loop ? "The event loop's thread waits inside calls that block it (a write to "
                             "a pipe or file that drains slowly, a disk read, a lock on a file, a "
                             "sleep) more than it waits for work or runs: every connection it "
@@ -141,6 +180,8 @@ void Judge::blocking_and_locks() {
             f.fix = {
                 "move blocking work off the event loop (a thread pool for disk and fsync; "
                 "logs through a non-blocking buffer, or to a file instead of a slow pipe)",
+                "never wait on the loop for another thread: no Atomics.wait or synchronous "
+                "lock there; hand the work over and resume on its message or promise",
                 "batch fsyncs (group commit) or use O_DSYNC/io_uring where durability allows",
                 "remove sleeps from request handling"};
             out.push_back(std::move(f));

@@ -28,16 +28,22 @@ std::string top_wait(const SampledEvidence& s) {
 // CRIT, that is what keeps its workers busy, and it is the verdict; with none
 // of them, the workers are busy in calls that cost nothing the host could
 // give more of, and the pool's size is the limit.
+bool Judge::requests_wait_unread() const {
+    const auto& c = s.conns;
+    if (c.samples <= kMinSamples || s.sample_period_s < kUnreadLookS) return false;
+    double share =
+        static_cast<double>(c.samples_inbound_unread) / static_cast<double>(c.samples - 1);
+    return share >= kMostOfTheTime && c.mean_inbound_unread() >= kUnreadWaiting;
+}
+
 void Judge::unread_requests() {
     const auto& c = s.conns;
-    if (c.samples <= kMinSamples || cpu_limited || fd_limited) return;
-    if (s.sample_period_s < kUnreadLookS) return;
+    if (cpu_limited || fd_limited || !requests_wait_unread()) return;
     for (const auto& f : out)
         if (f.severity == Severity::crit) return;
-    double looks = static_cast<double>(c.samples - 1);
-    double share = static_cast<double>(c.samples_inbound_unread) / looks;
+    double share =
+        static_cast<double>(c.samples_inbound_unread) / static_cast<double>(c.samples - 1);
     double waiting = c.mean_inbound_unread();
-    if (share < kMostOfTheTime || waiting < kUnreadWaiting) return;
 
     auto f = make(Bottleneck::app_connection_limit, Support::counted,
                   fmt::format("requests wait unread: {:.1f} connections (mean) hold a request the "

@@ -91,6 +91,8 @@ constexpr uint32_t kPoolSizeSlack = 1;
 // many looks, so one retransmission timeout does not decide.
 constexpr uint64_t kMinNagleLooks = 3;
 // "Most of the time": a majority of the window's instants.
+// (An event loop parked in futex most of its looks, with requests unread, is
+// blocked there: see Judge::find_parked_loop.)
 constexpr double kMostOfTheTime = 0.5;
 // A dependency holds the host's CPU when its processes use at least half of
 // the CPU the host's guests are busy with: more than everyone else together,
@@ -303,7 +305,10 @@ class Judge {
     void poll_scaling();
     // rules_unread.cpp: requests left unread behind a full worker pool.
     void unread_requests();
+    // Requests sit unread in most looks, at least one at every instant.
+    bool requests_wait_unread() const;
     void find_pool();
+    void find_parked_loop();
     void find_poll_scan();
     void note_where_cpu_goes(Finding& f) const;
     void find_starving_dependency();
@@ -336,7 +341,10 @@ class Judge {
     // CPU demand in cores: on a CPU plus waiting for one, of the CPU time that was ours.
     double demand;
     bool cpu_busy;
-    const ThreadCpu* pegged = nullptr;      // one thread near a whole core
+    const ThreadCpu* pegged = nullptr;  // one thread near a whole core
+    // The thread that does the process's work, parked in futex while its
+    // requests wait unread (an event loop in Atomics.wait or a sync lock).
+    const ThreadCpu* parked_loop = nullptr;
     bool throttled = false;                 // by its cgroup's CPU quota, most periods
     bool quota_bound = false;               // the cgroup's CPU limit is what binds
     bool starved = false;                   // runnable, waiting for CPUs others fill

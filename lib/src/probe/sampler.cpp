@@ -530,8 +530,9 @@ SampledEvidence Sampler::evidence() const {
         // Busy: on the CPU or runnable, as a share of the time the CPUs were ours
         // (what a hypervisor steals is neither run time nor run-queue wait).
         double ours = std::max(0.25, 1.0 - e.steal_share);
-        e.busiest_threads.push_back(
-            {tid, t.comm, cpu_s / span, std::min(1.0, (cpu_s + wait_s) / span / ours)});
+        e.busiest_threads.push_back({tid, t.comm, cpu_s / span,
+                                     std::min(1.0, (cpu_s + wait_s) / span / ours), t.looks,
+                                     t.running, t.in_readiness, t.futex_samples});
     }
     std::sort(e.busiest_threads.begin(), e.busiest_threads.end(),
               [](const ThreadCpu& x, const ThreadCpu& y) { return x.busy > y.busy; });

@@ -149,7 +149,14 @@ json sampled_json(const SampledEvidence& s) {
                 {"time_wait", s.busiest_destination->time_wait}};
     json threads = json::array();
     for (const auto& t : s.busiest_threads)
-        threads.push_back({{"tid", t.tid}, {"comm", t.comm}, {"cores", t.cores}, {"busy", t.busy}});
+        threads.push_back({{"tid", t.tid},
+                           {"comm", t.comm},
+                           {"cores", t.cores},
+                           {"busy", t.busy},
+                           {"looks", t.looks},
+                           {"running_looks", t.running_looks},
+                           {"readiness_looks", t.readiness_looks},
+                           {"futex_looks", t.futex_looks}});
     json cpu_users = json::array();
     for (const auto& u : s.host_cpu_users)
         cpu_users.push_back({{"comm", u.comm}, {"processes", u.processes}, {"cores", u.cores}});

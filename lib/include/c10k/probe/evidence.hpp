@@ -177,6 +177,12 @@ struct ThreadCpu {
     // On the CPU or waiting in the run queue for it, per second: the share of the
     // time the thread had work. A thread at 1.0 never sleeps, whatever it gets.
     double busy = 0;
+    // Where the looks found it: running, waiting for readiness (epoll, poll,
+    // select), asleep in a futex wait.
+    uint64_t looks = 0;
+    uint64_t running_looks = 0;
+    uint64_t readiness_looks = 0;
+    uint64_t futex_looks = 0;
 };
 
 // One interval's rates of the namespace's connections accepted (Tcp.PassiveOpens)
