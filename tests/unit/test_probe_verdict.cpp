@@ -1313,6 +1313,35 @@ TEST(Verdict, RequestsUnreadWithTheMachineIdleAreTheApplicationsCap) {
     EXPECT_EQ(judge(quick_looks).findings[0].id.name(), "healthy");
 }
 
+// A prefork master probed by its PID: quiet itself, while its workers hold
+// the connections on its ports. Not "idle", and its healthy says whose
+// threads were not looked at. The lookalike holds its own connections.
+TEST(Verdict, AMasterWhoseWorkersHoldTheConnectionsIsNotIdle) {
+    auto e = base(false);
+    e.sampled.cpu_cores = 0.001;
+    e.sampled.switches_per_s = 0.5;
+    e.sampled.inbound_at_snapshots = 200;  // twenty clients over ten snapshots
+    e.sampled.inbound_own_at_snapshots = 0;
+    auto v = judge(e);
+    ASSERT_EQ(v.findings.size(), 1u);
+    const auto& f = v.findings[0];
+    EXPECT_EQ(f.id.name(), "healthy");
+    EXPECT_EQ(f.title.find("idle"), std::string::npos) << f.title;
+    EXPECT_NE(f.title.find("served by other processes"), std::string::npos) << f.title;
+    EXPECT_DOUBLE_EQ(value_of(f, "own_connections_percent"), 0);
+    EXPECT_TRUE(std::any_of(v.unobserved.begin(), v.unobserved.end(), [](const std::string& u) {
+        return u.find("its workers") != std::string::npos;
+    }));
+
+    auto own = e;  // the same quiet process holding its own connections: idle is its word
+    own.sampled.inbound_own_at_snapshots = 200;
+    auto ov = judge(own);
+    EXPECT_NE(ov.findings[0].title.find("idle"), std::string::npos) << ov.findings[0].title;
+    EXPECT_TRUE(std::none_of(ov.unobserved.begin(), ov.unobserved.end(), [](const std::string& u) {
+        return u.find("its workers") != std::string::npos;
+    }));
+}
+
 // The same unread requests behind the one thread that does the process's
 // work, parked in futex most of the time (Node's Atomics.wait): the loop is
 // blocked, not a pool full. Lookalikes: the same waits spread over a pool's

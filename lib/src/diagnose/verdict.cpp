@@ -255,10 +255,20 @@ Verdict Judge::run() {
     v.findings = std::move(out);
 
     if (v.findings.empty()) {
-        bool idle = s.cpu_cores < 0.01 && (!b || b->total_syscalls() == 0) && s.switches_per_s < 1;
-        auto f = make(Bottleneck::healthy, idle ? Support::idle : Support::counted,
-                      idle ? "nothing stands out - but the target was idle during the window"
-                           : "nothing stands out: no errors, short queues, headroom");
+        // A prefork master (Apache, uWSGI, gunicorn) or a server that forks
+        // per connection: the connections on its ports are in other
+        // processes' fd tables, and so is the work. Its own quiet threads say
+        // nothing about theirs, which were not looked at.
+        bool work_elsewhere = forks_per_connection;
+        bool idle = !work_elsewhere && s.cpu_cores < 0.01 && (!b || b->total_syscalls() == 0) &&
+                    s.switches_per_s < 1;
+        auto f =
+            make(Bottleneck::healthy,
+                 idle ? Support::idle : (work_elsewhere ? Support::weak : Support::counted),
+                 idle             ? "nothing stands out - but the target was idle during the window"
+                 : work_elsewhere ? "nothing stands out in its queues - but its connections are "
+                                    "served by other processes (its workers), not looked at"
+                                  : "nothing stands out: no errors, short queues, headroom");
         ev(f, key::cpu_cores, s.cpu_cores);
         ev(f, key::switches_per_second, switches);
         ev(f, key::threads, s.threads_max);
@@ -267,8 +277,20 @@ Verdict Judge::run() {
             ev(f, key::syscalls_per_second, static_cast<double>(b->total_syscalls()) / sys_s);
             ev(f, key::runq_p99_us, static_cast<double>(runq_p99) / 1e3);
         }
+        if (work_elsewhere)
+            ev(f, key::own_connections_percent,
+               100.0 * static_cast<double>(s.inbound_own_at_snapshots) /
+                   static_cast<double>(s.inbound_at_snapshots),
+               "connections on its ports held in its own fd table");
         f.why = idle ? "Put the server under its usual load during the window to judge it."
-                     : "The limits this tool knows were all far away during the window.";
+                : work_elsewhere
+                    ? "Its listeners' queues, its connection counts and the namespace's TCP "
+                      "counters show no limit, but the connections on its ports are held by "
+                      "other processes: a prefork master's workers, or children forked per "
+                      "connection. Their threads, where the requests are served, were not "
+                      "looked at: probe with --port PORT (which picks the busiest worker) or "
+                      "--pid WORKER."
+                    : "The limits this tool knows were all far away during the window.";
         v.findings.push_back(std::move(f));
     }
 
@@ -304,6 +326,10 @@ Verdict Judge::run() {
                     probe_group_name(a.group),
                     a.status == AttachStatus::failed ? "it" : "part of it", a.error));
     if (e.target_exited) v.unobserved.push_back("the target exited before the window ended");
+    if (forks_per_connection)
+        v.unobserved.push_back(
+            "the threads of the processes holding the connections on its ports (its workers "
+            "or per-connection children): what they wait in, lock on or burn the CPU with");
     return v;
 }
 
