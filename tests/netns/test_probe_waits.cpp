@@ -1031,6 +1031,16 @@ void expect_forks_without_refusals(const Probe& p) {
     EXPECT_GE(p.doc["sampled"]["connections"]["inbound_kept_mean"].get<double>(), 55)
         << "every client kept";
     expect_children_hold_the_connections(p);
+    // Its children serve the clients: when nothing stands out, the verdict
+    // says whose threads it did not look at, and never that it was idle.
+    if (p.id == "healthy") {
+        auto title = p.doc["findings"][0]["title"].get<std::string>();
+        EXPECT_NE(title.find("served by other processes"), std::string::npos) << title;
+        bool named = false;
+        for (const auto& u : p.doc["unobserved"])
+            named = named || u.get<std::string>().find("its workers") != std::string::npos;
+        EXPECT_TRUE(named) << p.doc["unobserved"].dump();
+    }
 }
 
 TEST(ProbeWaits, AForkingServerWithRoomForEveryClientIsNotACap) {
