@@ -10,6 +10,26 @@ namespace {
 constexpr std::array<const char*, 4> kSeverityNames = {"OK", "WARN", "CRIT", "UNKNOWN"};
 static_assert(names_every(kSeverityNames, Severity::unknown));
 
+// Each Dim's unit, in enum order: as people read it, and as perfdata writes it.
+struct DimNames {
+    const char* name;
+    const char* perfdata;
+};
+constexpr std::array<DimNames, 11> kDims = {{
+    {"", ""},        // plain
+    {"", ""},        // count: named by its noun
+    {"bytes", "B"},  // bytes
+    {"%", "%"},      // percent
+    {"ratio", ""},   // ratio
+    {"/s", ""},      // per_second
+    {"", "c"},       // since_boot
+    {"s/s", ""},     // seconds_per_second
+    {"ms", "ms"},    // milliseconds
+    {"us", "us"},    // microseconds
+    {"cores", ""},   // cores
+}};
+static_assert(kDims.size() == static_cast<size_t>(Dim::cores) + 1);
+
 // A key's pattern with its "{}" filled.
 std::string qualified(std::string_view pattern, std::string_view qualifier) {
     std::string out(pattern);
@@ -27,31 +47,11 @@ Evidence::Evidence(const EvidenceKey& kind, double value, std::string_view quali
       unit(kind.unit) {}
 
 std::string_view Measure::name() const {
-    switch (dim) {
-        case Dim::plain:
-            return "";
-        case Dim::count:
-            return noun;
-        case Dim::bytes:
-            return "bytes";
-        case Dim::percent:
-            return "%";
-        case Dim::ratio:
-            return "ratio";
-        case Dim::per_second:
-            return "/s";
-        case Dim::since_boot:
-            return "";
-        case Dim::seconds_per_second:
-            return "s/s";
-        case Dim::milliseconds:
-            return "ms";
-        case Dim::microseconds:
-            return "us";
-        case Dim::cores:
-            return "cores";
-    }
-    return "";
+    return dim == Dim::count ? noun : kDims[static_cast<size_t>(dim)].name;
+}
+
+std::string_view Measure::perfdata() const {
+    return kDims[static_cast<size_t>(dim)].perfdata;
 }
 
 std::string_view to_string(Severity s) {

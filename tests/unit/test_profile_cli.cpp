@@ -254,3 +254,30 @@ TEST(Journal, RoundTripsThroughJson) {
     EXPECT_FALSE(journal_from_json("{\"schema\": 99}", "j").ok());
     EXPECT_FALSE(journal_from_json("not json", "j").ok());
 }
+
+// A later round's journal folds into the first: what it changed again keeps
+// the first round's value before (what an undo restores) and takes the later
+// value after; what only it changed is added.
+TEST(ProfileJournal, MergingKeepsTheFirstBeforeAndTheLatestAfter) {
+    Journal first;
+    first.sysctls = {{"net.core.somaxconn", "128", "4096"}};
+    first.rlimits = {{42, 7, 1024, 4096, 8192, 8192}};
+    first.files = {{"/etc/sysctl.d/90-c10k.conf", false, "", 0644, "a = 1\n"}};
+    Journal later;
+    later.sysctls = {{"net.core.somaxconn", "4096", "8192"},
+                     {"net.ipv4.tcp_max_syn_backlog", "512", "8192"}};
+    later.rlimits = {{42, 7, 8192, 8192, 65536, 65536}, {42, 9, 1024, 1024, 2048, 2048}};
+    later.files = {{"/etc/sysctl.d/90-c10k.conf", true, "a = 1\n", 0644, "a = 2\n"}};
+    merge_journal(first, later);
+    ASSERT_EQ(first.sysctls.size(), 2u);
+    EXPECT_EQ(first.sysctls[0].before, "128");
+    EXPECT_EQ(first.sysctls[0].after, "8192");
+    EXPECT_EQ(first.sysctls[1].key, "net.ipv4.tcp_max_syn_backlog");
+    ASSERT_EQ(first.rlimits.size(), 2u) << "a reused PID (another start time) is another process";
+    EXPECT_EQ(first.rlimits[0].before_soft, 1024u);
+    EXPECT_EQ(first.rlimits[0].after_soft, 65536u);
+    EXPECT_EQ(first.rlimits[0].after_hard, 65536u);
+    ASSERT_EQ(first.files.size(), 1u);
+    EXPECT_FALSE(first.files[0].existed) << "it did not exist before the first round";
+    EXPECT_EQ(first.files[0].after, "a = 2\n");
+}

@@ -34,6 +34,9 @@ struct Measure {
     std::string_view noun;  // for Dim::count: what is counted
     // As JSON and help texts show it: the noun, or "%", "/s", "bytes", "ms", ...
     std::string_view name() const;
+    // As a Nagios plugin's perfdata writes it: s, ms, us, %, B or c (a
+    // counter, so graphers derive rates); empty for a plain number.
+    std::string_view perfdata() const;
     bool operator==(const Measure&) const = default;
 };
 

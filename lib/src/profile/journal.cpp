@@ -186,34 +186,42 @@ Status StateDir::write(const Journal& j) const {
     return write_file_atomic(dir_ / (j.id + ".json"), journal_to_json(j), 0600);
 }
 
+namespace {
+
+// Each of `later`'s entries updates the one of `into` it is the same thing
+// as (`same`): its value after is the later one's, its value before stays the
+// first apply's. One `into` has not seen is added as it is.
+template <typename T, typename Same, typename Update>
+void merge_entries(std::vector<T>& into, const std::vector<T>& later, Same same, Update update) {
+    for (const auto& l : later) {
+        auto it = std::find_if(into.begin(), into.end(), [&](const T& x) { return same(x, l); });
+        if (it == into.end())
+            into.push_back(l);
+        else
+            update(*it, l);
+    }
+}
+
+}  // namespace
+
 void merge_journal(Journal& into, const Journal& later) {
-    for (const auto& s : later.sysctls) {
-        auto it = std::find_if(into.sysctls.begin(), into.sysctls.end(),
-                               [&](const JournalSysctl& x) { return x.key == s.key; });
-        if (it == into.sysctls.end())
-            into.sysctls.push_back(s);
-        else
-            it->after = s.after;
-    }
-    for (const auto& r : later.rlimits) {
-        auto it = std::find_if(
-            into.rlimits.begin(), into.rlimits.end(),
-            [&](const JournalRlimit& x) { return x.pid == r.pid && x.start_time == r.start_time; });
-        if (it == into.rlimits.end()) {
-            into.rlimits.push_back(r);
-        } else {
-            it->after_soft = r.after_soft;
-            it->after_hard = r.after_hard;
-        }
-    }
-    for (const auto& f : later.files) {
-        auto it = std::find_if(into.files.begin(), into.files.end(),
-                               [&](const JournalFile& x) { return x.path == f.path; });
-        if (it == into.files.end())
-            into.files.push_back(f);
-        else
-            it->after = f.after;
-    }
+    merge_entries(
+        into.sysctls, later.sysctls,
+        [](const JournalSysctl& a, const JournalSysctl& b) { return a.key == b.key; },
+        [](JournalSysctl& a, const JournalSysctl& b) { a.after = b.after; });
+    merge_entries(
+        into.rlimits, later.rlimits,
+        [](const JournalRlimit& a, const JournalRlimit& b) {
+            return a.pid == b.pid && a.start_time == b.start_time;
+        },
+        [](JournalRlimit& a, const JournalRlimit& b) {
+            a.after_soft = b.after_soft;
+            a.after_hard = b.after_hard;
+        });
+    merge_entries(
+        into.files, later.files,
+        [](const JournalFile& a, const JournalFile& b) { return a.path == b.path; },
+        [](JournalFile& a, const JournalFile& b) { a.after = b.after; });
 }
 
 Status StateDir::remove(const std::string& id) const {

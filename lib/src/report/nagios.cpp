@@ -49,25 +49,6 @@ std::string perf_label(const Finding& f, const Evidence& e) {
     return out;
 }
 
-// The plugin units: s, ms, us, %, B/KB/MB/TB, c; everything else is a plain number.
-// Since-boot counters are "c", so graphers derive rates.
-std::string_view perf_unit(Measure unit) {
-    switch (unit.dim) {
-        case Dim::since_boot:
-            return "c";
-        case Dim::milliseconds:
-            return "ms";
-        case Dim::microseconds:
-            return "us";
-        case Dim::percent:
-            return "%";
-        case Dim::bytes:
-            return "B";
-        default:
-            return "";
-    }
-}
-
 std::string perf_value(double v) {
     if (!std::isfinite(v)) return "U";  // the format's "could not be determined"
     return machine_number(v);
@@ -99,7 +80,7 @@ std::string render_nagios(const CheckReport& r, Severity status) {
             auto label = perf_label(f, e);
             if (!seen.insert(label).second) continue;
             perf += fmt::format("{}'{}'={}{};;;;", perf.empty() ? "" : " ", label,
-                                perf_value(e.value), perf_unit(e.unit));
+                                perf_value(e.value), e.unit.perfdata());
         }
 
     std::string out = fmt::format("C10K {} - {}", status_word(status), summary);
