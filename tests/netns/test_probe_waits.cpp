@@ -25,6 +25,22 @@ std::string subject(const Probe& p) {
     return p.doc["findings"][0]["subject"].get<std::string>();
 }
 
+// The verdict on a host whose CPUs work outside the scenario filled (a build,
+// another test run): the target starved of CPU, named as such. The scenarios
+// are sized for a 2-core host's headroom; once outsiders take half a core of
+// it, a limit that needs headroom (an application's cap) is not what binds.
+bool starved_by_outsiders(const Probe& p) {
+    if (p.id != "cpu-saturated" || subject(p).rfind("host CPU", 0) != 0) return false;
+    double outsiders = 0;
+    for (const auto& u : p.doc["sampled"]["host_cpu_users"]) {
+        auto comm = u["comm"].get<std::string>();
+        if (comm.rfind("c10k-", 0) != 0) outsiders += u["cores"].get<double>();
+    }
+    if (outsiders < 0.5) return false;
+    std::printf("others held %.2f cores of the host: starved is the verdict\n", outsiders);
+    return true;
+}
+
 // The dependency (a database that answers after 20 ms of sleep, or of CPU) and
 // an application server in front of it with WORKERS threads and POOL connections.
 struct AppWithDb {
@@ -938,6 +954,7 @@ double idle_held(const Probe& p) {
 
 void expect_drained_cap(const Probe& p) {
     ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    if (starved_by_outsiders(p)) return;
     EXPECT_EQ(p.id, "app-connection-limit") << p.doc.dump(2);
     EXPECT_EQ(subject(p).rfind("connection cap", 0), 0u) << subject(p);
     EXPECT_LE(p.doc["sampled"]["connections"]["inbound_mean"].get<double>(), 60) << "the cap's 50";
