@@ -1369,6 +1369,8 @@ TEST(Verdict, ALoopParkedInFutexWithRequestsUnreadIsBlocked) {
     EXPECT_NE(v.findings[0].title.find("futex() 95%"), std::string::npos) << v.findings[0].title;
     EXPECT_NE(v.findings[0].title.find("waiting for work 0%"), std::string::npos);
     EXPECT_DOUBLE_EQ(value_of(v.findings[0], "loop_in_futex"), 39);
+    ASSERT_EQ(v.findings[0].fix.size(), 1u);
+    EXPECT_NE(v.findings[0].fix[0].find("Atomics.wait"), std::string::npos);
     auto explained = v.findings[0].explains;
     EXPECT_NE(std::find(explained.begin(), explained.end(), "requests-unread"), explained.end());
     auto all = ids(v);

@@ -177,13 +177,17 @@ void Judge::blocking_and_locks() {
                           : "The process waits in calls that block the thread (sleeps, fsync, disk "
                             "reads) while the CPU is idle: requests queue behind the waits, not "
                             "behind work.";
-            f.fix = {
-                "move blocking work off the event loop (a thread pool for disk and fsync; "
-                "logs through a non-blocking buffer, or to a file instead of a slow pipe)",
-                "never wait on the loop for another thread: no Atomics.wait or synchronous "
-                "lock there; hand the work over and resume on its message or promise",
-                "batch fsyncs (group commit) or use O_DSYNC/io_uring where durability allows",
-                "remove sleeps from request handling"};
+            if (parked_loop)
+                f.fix = {
+                    "never wait on the loop for another thread: no Atomics.wait or "
+                    "synchronous lock there; hand the work over and resume on its message "
+                    "or promise (a worker's postMessage, a future's callback)"};
+            else
+                f.fix = {
+                    "move blocking work off the event loop (a thread pool for disk and fsync; "
+                    "logs through a non-blocking buffer, or to a file instead of a slow pipe)",
+                    "batch fsyncs (group commit) or use O_DSYNC/io_uring where durability allows",
+                    "remove sleeps from request handling"};
             out.push_back(std::move(f));
         }
         if (file_locked) {
