@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <string>
 
-#include "c10k/checks/check_input.hpp"
 #include "c10k/diagnose/probe_keys.hpp"
 #include "c10k/report/probe_render.hpp"
 #include "c10k/sources/target.hpp"

@@ -16,6 +16,11 @@ std::string top_wait(const SampledEvidence& s) {
     return it == s.blocked_in.end() ? std::string() : it->first;
 }
 
+// The share of looks (after the first) that found a request unread since the one before.
+double unread_look_share(const ConnEvidence& c) {
+    return static_cast<double>(c.samples_inbound_unread) / static_cast<double>(c.samples - 1);
+}
+
 }  // namespace
 
 // A request sits unread when the same bytes are in a connection's receive
@@ -31,9 +36,7 @@ std::string top_wait(const SampledEvidence& s) {
 bool Judge::requests_wait_unread() const {
     const auto& c = s.conns;
     if (c.samples <= kMinSamples || s.sample_period_s < kUnreadLookS) return false;
-    double share =
-        static_cast<double>(c.samples_inbound_unread) / static_cast<double>(c.samples - 1);
-    return share >= kMostOfTheTime && c.mean_inbound_unread() >= kUnreadWaiting;
+    return unread_look_share(c) >= kMostOfTheTime && c.mean_inbound_unread() >= kUnreadWaiting;
 }
 
 void Judge::unread_requests() {
@@ -41,8 +44,7 @@ void Judge::unread_requests() {
     if (cpu_limited || fd_limited || !requests_wait_unread()) return;
     for (const auto& f : out)
         if (f.severity == Severity::crit) return;
-    double share =
-        static_cast<double>(c.samples_inbound_unread) / static_cast<double>(c.samples - 1);
+    double share = unread_look_share(c);
     double waiting = c.mean_inbound_unread();
 
     auto f = make(Bottleneck::app_connection_limit, Support::counted,
