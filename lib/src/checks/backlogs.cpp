@@ -82,11 +82,9 @@ Finding syn_backlog(const CheckInput& in, uint64_t need) {
     f.why =
         "Half-open connections wait in the SYN queue. With syncookies (the default) the kernel "
         "answers a burst statelessly; without them, tcp_max_syn_backlog decides when to drop.";
-    if (sev != Severity::ok) {
-        f.fix.push_back(sysctl_fix("net.ipv4.tcp_syncookies", "1"));
-        if (static_cast<uint64_t>(*v) < need)
-            f.fix.push_back(sysctl_fix("net.ipv4.tcp_max_syn_backlog", std::to_string(need)));
-    }
+    f.fix.push_back(sysctl_fix("net.ipv4.tcp_syncookies", "1"));
+    if (static_cast<uint64_t>(*v) < need)
+        f.fix.push_back(sysctl_fix("net.ipv4.tcp_max_syn_backlog", std::to_string(need)));
     return f;
 }
 
@@ -216,16 +214,14 @@ Finding listener(const CheckInput& in, const Listener& l, std::optional<int64_t>
         "Connections wait here between the handshake and accept(); when it is full the kernel "
         "drops new ones. A full queue means the application is not calling accept() fast "
         "enough, or its backlog is too small for its bursts.";
-    if (sev != Severity::ok) {
-        if (clamped) f.fix.push_back(sysctl_fix("net.core.somaxconn", std::to_string(need)));
-        f.fix.push_back(
-            fmt::format("raise the backlog the application asks for (nginx: listen {} backlog={}; "
-                        "listen(fd, {}) in code), then restart it",
-                        l.local.port, need, need));
-        f.fix.push_back(
-            "if the queue stays full with a large backlog, the application accepts too "
-            "slowly: add accept threads/workers or check its connection cap");
-    }
+    if (clamped) f.fix.push_back(sysctl_fix("net.core.somaxconn", std::to_string(need)));
+    f.fix.push_back(
+        fmt::format("raise the backlog the application asks for (nginx: listen {} backlog={}; "
+                    "listen(fd, {}) in code), then restart it",
+                    l.local.port, need, need));
+    f.fix.push_back(
+        "if the queue stays full with a large backlog, the application accepts too "
+        "slowly: add accept threads/workers or check its connection cap");
     return f;
 }
 
@@ -253,9 +249,8 @@ Finding netdev(const CheckInput& in) {
     f.why =
         "Incoming packets queue per CPU before the TCP stack sees them; when that queue is full "
         "they are dropped and senders retransmit.";
-    if (sev != Severity::ok)
-        f.fix = {sysctl_fix("net.core.netdev_max_backlog",
-                            std::to_string(std::max<int64_t>(*v * 4, 16384)))};
+    f.fix = {sysctl_fix("net.core.netdev_max_backlog",
+                        std::to_string(std::max<int64_t>(*v * 4, 16384)))};
     return f;
 }
 

@@ -123,6 +123,10 @@ std::vector<Finding> run_all_checks(const CheckInput& in) {
         all.insert(all.end(), std::make_move_iterator(found.begin()),
                    std::make_move_iterator(found.end()));
     }
+    // Each check says how it would fix its limit; a limit with room needs no fix, and the
+    // rule is kept here once rather than in every check.
+    for (auto& f : all)
+        if (f.severity == Severity::ok) f.fix.clear();
     // A value read from the host's namespace says so wherever it is shown.
     for (const auto& key : in.sysctl().host_wide) {
         auto name = key.substr(key.rfind('.') + 1);  // labels say "tcp_mem hard limit"

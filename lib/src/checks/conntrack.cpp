@@ -42,13 +42,11 @@ std::vector<Finding> check_conntrack(const CheckInput& in) {
     f.why =
         "When the table is full the kernel drops packets of new connections (dmesg: "
         "'nf_conntrack: table full, dropping packet'), which clients see as timeouts.";
-    if (sev != Severity::ok) {
-        f.fix = {sysctl_fix(
-                     "net.netfilter.nf_conntrack_max",
-                     std::to_string(std::max<uint64_t>(need * 2, static_cast<uint64_t>(*max) * 2))),
-                 "or exempt the server's port: iptables -t raw -A PREROUTING -p tcp --dport PORT "
-                 "-j NOTRACK"};
-    }
+    f.fix = {
+        sysctl_fix("net.netfilter.nf_conntrack_max",
+                   std::to_string(std::max<uint64_t>(need * 2, static_cast<uint64_t>(*max) * 2))),
+        "or exempt the server's port: iptables -t raw -A PREROUTING -p tcp --dport PORT "
+        "-j NOTRACK"};
     return {f};
 }
 

@@ -83,7 +83,7 @@ std::vector<Finding> check_ephemeral_ports(const CheckInput& in) {
         f.why =
             "Matters for clients, proxies and load generators: each outbound connection to one "
             "address:port needs its own local port, and TIME_WAIT keeps a closed one for 60 s.";
-        if (sev != Severity::ok) f.fix = {widen, profile_fix(in.target(), "loadgen")};
+        f.fix = {widen, profile_fix(in.target(), "loadgen")};
         out.push_back(std::move(f));
     }
 
@@ -119,25 +119,22 @@ std::vector<Finding> check_ephemeral_ports(const CheckInput& in) {
             "connect() walks that whole half in the kernel before it finds a port - "
             "milliseconds of CPU per call - and only near the end of the range does it fail "
             "with EADDRNOTAVAIL.";
-        if (sev != Severity::ok) {
-            // In the order that works: fewer new connections beats more ports.
-            f.fix.push_back(
-                "reuse connections to it (HTTP keep-alive, a connection pool) instead of one per "
-                "request");
-            if (in.now().process)
-                if (auto own = upstream_reuse_setting(in.now().process->comm))
-                    f.fix.push_back(*own);
-            f.fix.push_back(
-                "spread load over more destination addresses or ports, or bind() more source "
-                "addresses (each source address has its own ports)");
-            f.fix.push_back(widen);
-            bool own_clients = d.remote.family == AF_INET ? d.remote.addr[0] == 127 : false;
-            if (tw_reuse && *tw_reuse != 1 && d.time_wait > 0)
-                f.fix.push_back(sysctl_fix("net.ipv4.tcp_tw_reuse", "1") +
-                                (own_clients ? "   (reuse TIME_WAIT ports: safe for loopback)"
-                                             : "   (reuse TIME_WAIT ports for outbound "
-                                               "connections; 2 = loopback only)"));
-        }
+        // In the order that works: fewer new connections beats more ports.
+        f.fix.push_back(
+            "reuse connections to it (HTTP keep-alive, a connection pool) instead of one per "
+            "request");
+        if (in.now().process)
+            if (auto own = upstream_reuse_setting(in.now().process->comm)) f.fix.push_back(*own);
+        f.fix.push_back(
+            "spread load over more destination addresses or ports, or bind() more source "
+            "addresses (each source address has its own ports)");
+        f.fix.push_back(widen);
+        bool own_clients = d.remote.family == AF_INET ? d.remote.addr[0] == 127 : false;
+        if (tw_reuse && *tw_reuse != 1 && d.time_wait > 0)
+            f.fix.push_back(sysctl_fix("net.ipv4.tcp_tw_reuse", "1") +
+                            (own_clients ? "   (reuse TIME_WAIT ports: safe for loopback)"
+                                         : "   (reuse TIME_WAIT ports for outbound "
+                                           "connections; 2 = loopback only)"));
         out.push_back(std::move(f));
         ++reported;
     }

@@ -71,13 +71,12 @@ Finding service_nofile(const CheckInput& in, uint64_t need) {
         "LimitNOFILE=, not its own limit. Servers that raise soft to hard (Go, Java, nginx "
         "worker_rlimit_nofile) stop at the hard limit; others at the soft one (check them "
         "with --pid).";
-    if (sev != Severity::ok)
-        f.fix = {fmt::format("[Service] LimitNOFILE={} in each server's unit (systemctl edit "
-                             "UNIT)",
-                             need),
-                 fmt::format("or DefaultLimitNOFILE=1024:{} in a drop-in under "
-                             "/etc/systemd/system.conf.d/, then systemctl daemon-reexec",
-                             std::max<uint64_t>(need, 524288))};
+    f.fix = {fmt::format("[Service] LimitNOFILE={} in each server's unit (systemctl edit "
+                         "UNIT)",
+                         need),
+             fmt::format("or DefaultLimitNOFILE=1024:{} in a drop-in under "
+                         "/etc/systemd/system.conf.d/, then systemctl daemon-reexec",
+                         std::max<uint64_t>(need, 524288))};
     return f;
 }
 
@@ -110,14 +109,12 @@ Finding own_nofile(const CheckInput& in, uint64_t need) {
         "Servers started from this shell inherit its RLIMIT_NOFILE; each connection uses one fd, "
         "and at the soft limit accept() fails with EMFILE. Servers that raise soft to hard "
         "themselves (Go, Java, nginx worker_rlimit_nofile) stop at the hard limit instead.";
-    if (sev != Severity::ok) {
-        if (lim->hard >= need) f.fix.push_back(fmt::format("ulimit -n {}   # this shell", need));
-        f.fix.insert(
-            f.fix.end(),
-            {fmt::format("systemd service: [Service] LimitNOFILE={}   (systemctl edit UNIT)", need),
-             fmt::format("/etc/security/limits.d/90-nofile.conf: '*  -  nofile  {}' (new logins)",
-                         need)});
-    }
+    if (lim->hard >= need) f.fix.push_back(fmt::format("ulimit -n {}   # this shell", need));
+    f.fix.insert(
+        f.fix.end(),
+        {fmt::format("systemd service: [Service] LimitNOFILE={}   (systemctl edit UNIT)", need),
+         fmt::format("/etc/security/limits.d/90-nofile.conf: '*  -  nofile  {}' (new logins)",
+                     need)});
     return f;
 }
 
@@ -170,9 +167,8 @@ Finding file_max(const CheckInput& in, uint64_t need) {
     f.why =
         "fs.file-max caps open files across all processes; at the cap every open(), socket() "
         "and accept() on the host fails with ENFILE.";
-    if (sev != Severity::ok)
-        f.fix = {sysctl_fix("fs.file-max", std::to_string(std::max<int64_t>(
-                                               *max * 2, static_cast<int64_t>(need) * 2)))};
+    f.fix = {sysctl_fix("fs.file-max", std::to_string(std::max<int64_t>(
+                                           *max * 2, static_cast<int64_t>(need) * 2)))};
     return f;
 }
 
@@ -209,16 +205,14 @@ Finding process_nofile(const CheckInput& in, const ProcessSnapshot& p, uint64_t 
         "At the soft limit accept(), socket() and open() fail with EMFILE: new clients wait "
         "in the accept queue or are dropped while the CPU is idle.";
     if (!p.nofile_origin.empty()) f.why += " The limit comes from: " + p.nofile_origin + ".";
-    if (sev != Severity::ok) {
-        uint64_t want =
-            std::max<uint64_t>(need, p.nofile->soft == kUnlimited ? need : p.nofile->soft * 4);
-        f.fix.push_back(fmt::format(
-            "prlimit --pid {} --nofile={}:{}   # live, no restart", p.pid, want,
-            std::max<uint64_t>(want, p.nofile->hard == kUnlimited ? want : p.nofile->hard)));
-        if (auto own = nofile_setting(p.comm, want)) f.fix.push_back(*own);
-        f.fix.push_back(
-            fmt::format("systemd: [Service] LimitNOFILE={} in a drop-in, then restart", want));
-    }
+    uint64_t want =
+        std::max<uint64_t>(need, p.nofile->soft == kUnlimited ? need : p.nofile->soft * 4);
+    f.fix.push_back(fmt::format(
+        "prlimit --pid {} --nofile={}:{}   # live, no restart", p.pid, want,
+        std::max<uint64_t>(want, p.nofile->hard == kUnlimited ? want : p.nofile->hard)));
+    if (auto own = nofile_setting(p.comm, want)) f.fix.push_back(*own);
+    f.fix.push_back(
+        fmt::format("systemd: [Service] LimitNOFILE={} in a drop-in, then restart", want));
     return f;
 }
 

@@ -50,10 +50,9 @@ Finding host_switches(const CheckInput& in) {
     f.why =
         "Each switch costs microseconds of CPU and cold caches; tens of thousands per CPU per "
         "second usually mean many threads handing work back and forth.";
-    if (sev != Severity::ok)
-        f.fix = {"find the process: pidstat -w 1, then c10k-doctor probe --pid PID to see why",
-                 "serve connections from an event loop (epoll) with one thread per core instead of "
-                 "a thread per connection"};
+    f.fix = {"find the process: pidstat -w 1, then c10k-doctor probe --pid PID to see why",
+             "serve connections from an event loop (epoll) with one thread per core instead of "
+             "a thread per connection"};
     return f;
 }
 
@@ -78,8 +77,7 @@ Finding run_queue(const CheckInput& in) {
     f.why =
         "Time spent runnable but not running is latency added to every request the waiting "
         "threads serve.";
-    if (sev != Severity::ok)
-        f.fix = {"fewer runnable threads (event loop, bounded worker pool) or more CPUs"};
+    f.fix = {"fewer runnable threads (event loop, bounded worker pool) or more CPUs"};
     return f;
 }
 
@@ -111,10 +109,8 @@ Finding host_threads(const CheckInput& in) {
     f.why =
         "Every thread takes a pid; at kernel.pid_max or kernel.threads-max, fork() and "
         "pthread_create() fail with EAGAIN.";
-    if (sev != Severity::ok) {
-        f.fix = {sysctl_fix("kernel.pid_max", "4194304"),
-                 "better: an event loop, so threads do not grow with connections"};
-    }
+    f.fix = {sysctl_fix("kernel.pid_max", "4194304"),
+             "better: an event loop, so threads do not grow with connections"};
     return f;
 }
 
@@ -166,11 +162,10 @@ Finding process_sched(const CheckInput& in, const ProcessSnapshot& p) {
     f.why =
         "Involuntary switches and run-queue wait mean threads are ready but have no CPU; with "
         "a thread per connection, every added client adds to that queue.";
-    if (sev != Severity::ok)
-        f.fix = {"serve connections from an event loop or a bounded worker pool sized to the CPUs",
-                 "measure what the threads wait for and how long they queue: c10k-doctor probe "
-                 "--pid " +
-                     std::to_string(p.pid)};
+    f.fix = {"serve connections from an event loop or a bounded worker pool sized to the CPUs",
+             "measure what the threads wait for and how long they queue: c10k-doctor probe "
+             "--pid " +
+                 std::to_string(p.pid)};
     return f;
 }
 

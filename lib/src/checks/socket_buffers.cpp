@@ -69,12 +69,10 @@ Finding tcp_memory(const CheckInput& in) {
     f.why =
         "Under pressure the kernel caps every socket's buffers, so throughput per connection "
         "drops; at the hard limit it refuses to buffer data and aborts connections.";
-    if (sev != Severity::ok) {
-        f.fix = {
-            sysctl_fix("net.ipv4.tcp_mem",
-                       fmt::format("{} {} {}", (*mem)[0] * 2, (*mem)[1] * 2, (*mem)[2] * 2)),
-            "find sockets holding large queues: ss -tmn | sort -k2 -n (slow readers, stuck peers)"};
-    }
+    f.fix = {
+        sysctl_fix("net.ipv4.tcp_mem",
+                   fmt::format("{} {} {}", (*mem)[0] * 2, (*mem)[1] * 2, (*mem)[2] * 2)),
+        "find sockets holding large queues: ss -tmn | sort -k2 -n (slow readers, stuck peers)"};
     return f;
 }
 
@@ -125,7 +123,7 @@ Finding capacity(const CheckInput& in) {
         f.fix = {sysctl_fix("net.ipv4.tcp_mem",
                             fmt::format("{:.0f} {:.0f} {:.0f}", pages / 2, pages * 3 / 4, pages)),
                  "or accept that busy connections get smaller buffers under pressure"};
-    } else if (sev != Severity::ok) {
+    } else {
         f.fix = {"add RAM or spread the connections over more hosts"};
     }
     return f;
@@ -163,14 +161,11 @@ Finding autotune_limits(const CheckInput& in) {
     f.why =
         "A flow can carry at most one buffer per round trip; pruning and receive-queue drops "
         "mean data arrived faster than the application read it.";
-    if (sev != Severity::ok) {
-        f.fix = {
-            sysctl_fix("net.ipv4.tcp_rmem", fmt::format("{} {} {}", (*rmem)[0], (*rmem)[1],
-                                                        std::max<int64_t>((*rmem)[2], 6291456))),
-            sysctl_fix("net.ipv4.tcp_wmem", fmt::format("{} {} {}", (*wmem)[0], (*wmem)[1],
-                                                        std::max<int64_t>((*wmem)[2], 4194304))),
-            "do not set SO_RCVBUF/SO_SNDBUF in the application: it turns autotuning off"};
-    }
+    f.fix = {sysctl_fix("net.ipv4.tcp_rmem", fmt::format("{} {} {}", (*rmem)[0], (*rmem)[1],
+                                                         std::max<int64_t>((*rmem)[2], 6291456))),
+             sysctl_fix("net.ipv4.tcp_wmem", fmt::format("{} {} {}", (*wmem)[0], (*wmem)[1],
+                                                         std::max<int64_t>((*wmem)[2], 4194304))),
+             "do not set SO_RCVBUF/SO_SNDBUF in the application: it turns autotuning off"};
     return f;
 }
 

@@ -17,7 +17,7 @@ std::vector<Finding> check_socket_buffers(const CheckInput& in);
 std::vector<Finding> check_scheduling(const CheckInput& in);
 std::vector<Finding> check_conntrack(const CheckInput& in);
 
-// All areas, in the order they are reported.
+// All areas, in the order they are reported; a finding at OK carries no fix.
 std::vector<Finding> run_all_checks(const CheckInput& in);
 
 }  // namespace c10k
