@@ -3,6 +3,8 @@
 
 #include <array>
 
+#include "c10k/enum_names.hpp"
+
 namespace c10k {
 
 namespace {
@@ -55,19 +57,11 @@ constexpr CheckRow kChecks[] = {
     {C::conntrack_table, "conntrack.table", Area::conntrack},
 };
 
-constexpr bool checks_in_order() {
-    for (size_t i = 0; i < std::size(kChecks); ++i)
-        if (static_cast<size_t>(kChecks[i].id) != i) return false;
-    return std::size(kChecks) == static_cast<size_t>(C::conntrack_table) + 1;
-}
-static_assert(checks_in_order(), "kChecks must list every CheckId once, in enum order");
+static_assert(rows_in_enum_order(kChecks, &CheckRow::id, C::conntrack_table),
+              "kChecks must list every CheckId once, in enum order");
 
-constexpr bool areas_in_order() {
-    for (size_t i = 0; i < std::size(kAreas); ++i)
-        if (static_cast<size_t>(kAreas[i].area) != i) return false;
-    return std::size(kAreas) == static_cast<size_t>(Area::probe) + 1;
-}
-static_assert(areas_in_order(), "kAreas must list every Area once, in enum order");
+static_assert(rows_in_enum_order(kAreas, &AreaRow::area, Area::probe),
+              "kAreas must list every Area once, in enum order");
 
 }  // namespace
 

@@ -31,4 +31,14 @@ constexpr bool names_every(const std::array<const char*, N>&, E last) {
     return N == static_cast<size_t>(last) + 1;
 }
 
+// Whether a table of rows, each naming its enum value in `key`, lists every value
+// up to `last` once and in enum order, so that a row is found by indexing with
+// the value (use in a static_assert where the table is declared).
+template <typename Row, size_t N, typename E>
+constexpr bool rows_in_enum_order(const Row (&rows)[N], E Row::*key, E last) {
+    for (size_t i = 0; i < N; ++i)
+        if (static_cast<size_t>(rows[i].*key) != i) return false;
+    return N == static_cast<size_t>(last) + 1;
+}
+
 }  // namespace c10k

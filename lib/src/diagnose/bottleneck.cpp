@@ -172,12 +172,8 @@ constexpr BottleneckInfo kTable[] = {
      sc::kReadinessWaits, ExtraHist::none},
 };
 
-constexpr bool in_enum_order() {
-    for (size_t i = 0; i < std::size(kTable); ++i)
-        if (static_cast<size_t>(kTable[i].id) != i) return false;
-    return std::size(kTable) == static_cast<size_t>(B::healthy) + 1;
-}
-static_assert(in_enum_order(), "kTable must list every Bottleneck once, in enum order");
+static_assert(rows_in_enum_order(kTable, &BottleneckInfo::id, B::healthy),
+              "kTable must list every Bottleneck once, in enum order");
 
 }  // namespace
 
