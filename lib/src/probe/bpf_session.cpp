@@ -409,8 +409,7 @@ BpfEvidence BpfSession::read() const {
             s.errors += c.errors;
             s.total_ns += c.total_ns;
             s.bytes += c.bytes;
-            for (size_t i = 0; i < C10K_HIST_SLOTS; ++i)
-                s.latency.slots[i] += c.hist[i];
+            s.latency.add(c.hist);
         }
         if (s.count == 0) continue;
         s.name = syscall_name(s.nr);
@@ -434,8 +433,7 @@ BpfEvidence BpfSession::read() const {
         s.runq_count += c.runq_count;
         s.runq_total_ns += c.runq_total_ns;
         s.threads_exited += c.threads_exited;
-        for (size_t i = 0; i < C10K_HIST_SLOTS; ++i)
-            s.runq.slots[i] += c.runq_hist[i];
+        s.runq.add(c.runq_hist);
     }
     for (const auto& c : read_percpu<c10k_tcp_stats>(bpf_map__fd(maps.tcp_stats), 0, im.ncpu)) {
         auto& t = e.tcp;

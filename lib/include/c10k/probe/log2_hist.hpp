@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 
 namespace c10k {
@@ -14,6 +15,13 @@ struct Log2Hist {
     // Upper bound of the slot holding the p-th percentile (0 < p <= 1); 0 when empty.
     uint64_t percentile_ns(double p) const;
     void add(const Log2Hist& o);
+    // Adds a histogram kept as a plain array of the same slots (a BPF map's value).
+    template <typename Count, size_t N>
+    void add(const Count (&counts)[N]) {
+        static_assert(N == std::tuple_size_v<decltype(slots)>, "the same slots on both sides");
+        for (size_t i = 0; i < N; ++i)
+            slots[i] += counts[i];
+    }
     void record(uint64_t ns);
 };
 
