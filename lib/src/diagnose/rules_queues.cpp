@@ -17,6 +17,16 @@ std::vector<std::string> cap_fixes() {
         "worker per connection"};
 }
 
+// A cap held by the application itself: why, with what the queue shows of it, and the fixes.
+void explain_cap(Finding& f, uint32_t held, const SampledEvidence& s, std::string_view queue) {
+    f.why = fmt::format(
+        "The process holds a flat {} connections and takes a new one only when one leaves, "
+        "while it uses {:.2f} of {} cores and no call fails: its own concurrency cap (worker "
+        "pool, max clients, threads) is full. {}",
+        held, s.cpu_cores, s.cpus, queue);
+    f.fix = cap_fixes();
+}
+
 }  // namespace
 
 // fd-limit: every new connection needs an fd.
@@ -113,14 +123,9 @@ void Judge::accept_queue() {
         ev(f, key::connections_min, c.inbound_min);
         ev(f, key::connections_max, c.inbound_max);
         ev(f, key::cpu_cores, s.cpu_cores);
-        f.why = fmt::format(
-            "The process holds a flat {} connections and takes a new one only when one leaves, "
-            "while it uses {:.2f} of {} cores and no call fails: its own concurrency cap (worker "
-            "pool, max clients, threads) is full. New connections wait in the kernel's accept "
-            "queue, unanswered; the deep backlog hides it (no overflow yet) and only makes "
-            "them wait longer.",
-            c.inbound_max, s.cpu_cores, s.cpus);
-        f.fix = cap_fixes();
+        explain_cap(f, c.inbound_max, s,
+                    "New connections wait in the kernel's accept queue, unanswered; the deep "
+                    "backlog hides it (no overflow yet) and only makes them wait longer.");
         out.push_back(std::move(f));
         return;
     }
@@ -155,13 +160,9 @@ void Judge::accept_queue() {
             "(EMFILE) wait in the queue until it overflows.";
         f.fix = {"fix the fd limit first"};
     } else if (at_cap) {
-        f.why = fmt::format(
-            "The process holds a flat {} connections and takes a new one only when one leaves, "
-            "while it uses {:.2f} of {} cores and no call fails: its own concurrency cap (worker "
-            "pool, max clients, threads) is full. The kernel queue fills as a consequence; "
-            "a deeper backlog would only make clients wait longer.",
-            c.inbound_max, s.cpu_cores, s.cpus);
-        f.fix = cap_fixes();
+        explain_cap(f, c.inbound_max, s,
+                    "The kernel queue fills as a consequence; a deeper backlog would only make "
+                    "clients wait longer.");
     } else {
         bool clamped = full && s.somaxconn > 0 && full->backlog == s.somaxconn;
         f.why = fmt::format(
