@@ -55,10 +55,18 @@ void expect_well_named(Catalogue keys, std::string_view which) {
         EXPECT_TRUE(snake_case(name));
         EXPECT_TRUE(names.insert(std::string(k->name)).second) << "declared twice";
         EXPECT_FALSE(k->label.empty());
-        if (auto sfx = suffix_of(k->unit.dim); !sfx.empty()) EXPECT_TRUE(name.ends_with(sfx));
-        if (name.ends_with("_percent")) EXPECT_EQ(k->unit.dim, Dim::percent);
-        if (name.ends_with("_total")) EXPECT_EQ(k->unit.dim, Dim::since_boot);
-        if (k->unit.dim == Dim::count) EXPECT_FALSE(k->unit.noun.empty());
+        if (auto sfx = suffix_of(k->unit.dim); !sfx.empty()) {
+            EXPECT_TRUE(name.ends_with(sfx));
+        }
+        if (name.ends_with("_percent")) {
+            EXPECT_EQ(k->unit.dim, Dim::percent);
+        }
+        if (name.ends_with("_total")) {
+            EXPECT_EQ(k->unit.dim, Dim::since_boot);
+        }
+        if (k->unit.dim == Dim::count) {
+            EXPECT_FALSE(k->unit.noun.empty());
+        }
     }
 }
 
