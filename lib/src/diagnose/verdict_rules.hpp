@@ -178,10 +178,6 @@ constexpr double kWorkingThread = 0.05;
 // select() breaks at FD_SETSIZE (1024), and at about a thousand fds one scan
 // costs tens of microseconds, as much as serving a small request.
 constexpr double kPollScanFds = 1000;
-// On-CPU samples needed before their shares decide: a share p of n samples has
-// a standard error of sqrt(p(1-p)/n), at most 0.09 at n = 30, so a share read
-// against 0.5 is off by less than two of them once it is past 0.68 or 0.32.
-constexpr uint64_t kMinCpuSamples = 30;
 // A request unread across a look interval of at least this long waited ten
 // turns of a busy loop (about a millisecond, kCapQueueWaitS): nobody was free
 // to read it, where a process that reads on readiness is always back in time.

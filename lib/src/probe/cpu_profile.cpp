@@ -208,16 +208,41 @@ void CpuProfiler::read_ring(Ring& r) {
     __atomic_store_n(&meta->data_tail, tail, __ATOMIC_RELEASE);
 }
 
+namespace {
+const KernelSymbols kNoSymbols;
+}
+
 void CpuProfiler::add(const CpuSample& s) {
-    if (!s.user && !symbols_tried_) {
+    if (!symbols_tried_) {
+        bool few = profile_.samples + unnamed_.size() + 1 < kMinCpuSamples;
+        if (few || (s.user && unnamed_.empty())) {
+            if (s.user) {
+                add_cpu_sample(profile_, s, kNoSymbols);
+            } else {
+                auto& u = unnamed_.emplace_back(Unnamed{s, {s.chain.begin(), s.chain.end()}});
+                u.sample.chain = u.chain;
+            }
+            return;
+        }
         symbols_tried_ = true;
         if (auto k = KernelSymbols::load())
             symbols_ = std::move(*k);
         else
             profile_.symbols_error = k.error().message();
     }
-    static const KernelSymbols kNone;
-    add_cpu_sample(profile_, s, symbols_ ? *symbols_ : kNone);
+    const KernelSymbols& names = symbols_ ? *symbols_ : kNoSymbols;
+    for (const auto& u : unnamed_)
+        add_cpu_sample(profile_, u.sample, names);
+    unnamed_.clear();
+    add_cpu_sample(profile_, s, names);
+}
+
+OnCpuProfile CpuProfiler::profile() const {
+    // A window that ended below kMinCpuSamples: its kernel samples counted, unnamed.
+    OnCpuProfile p = profile_;
+    for (const auto& u : unnamed_)
+        add_cpu_sample(p, u.sample, kNoSymbols);
+    return p;
 }
 
 }  // namespace c10k

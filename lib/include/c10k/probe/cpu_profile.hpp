@@ -21,6 +21,14 @@
 
 namespace c10k {
 
+// On-CPU samples needed before their shares decide: a share p of n samples has
+// a standard error of sqrt(p(1-p)/n), at most 0.09 at n = 30, so a share read
+// against 0.5 is off by less than two of them once it is past 0.68 or 0.32.
+// Below it a profile's kernel samples are counted but not named by syscall:
+// naming them needs kallsyms (tens of milliseconds of kernel time to read), and
+// nothing reads the names of so few.
+inline constexpr uint64_t kMinCpuSamples = 30;
+
 struct OnCpuProfile {
     bool sampled = false;       // the cpu-clock ran during the window
     std::string unavailable;    // why not, when not
@@ -30,7 +38,8 @@ struct OnCpuProfile {
     uint64_t user = 0;          // of those, in user space
     uint64_t kernel = 0;        // in the kernel: inside a syscall, or not (faults, interrupts)
     uint64_t lost = 0;          // samples the ring buffers dropped (any process's)
-    // Kernel samples by the syscall they ran inside, and those inside a
+    // Kernel samples by the syscall they ran inside (named once the profile
+    // holds kMinCpuSamples), and those inside a
     // syscall whose name the chain does not give (entering or leaving one:
     // the cost of making many small calls).
     std::map<std::string, uint64_t, std::less<>> in_syscall;
@@ -75,7 +84,7 @@ class CpuProfiler {
     // Reads what the ring buffers hold. Call it often enough that they do not
     // fill: each holds seconds of samples at the default rate.
     void drain();
-    OnCpuProfile profile() const { return profile_; }
+    OnCpuProfile profile() const;
 
     // 99 Hz per CPU, perf's own choice for long runs: off the 100 Hz of timers
     // that would otherwise sample in lockstep with periodic work, and under a
@@ -95,10 +104,17 @@ class CpuProfiler {
     pid_t tgid_ = 0;
     std::vector<Ring> rings_;
     OnCpuProfile profile_;
-    // Loaded at the first kernel sample of the target: reading kallsyms costs
-    // tens of milliseconds of kernel time, spent only when it names something.
+    // Loaded at the first kernel sample of a profile that has reached
+    // kMinCpuSamples: reading kallsyms costs tens of milliseconds of kernel
+    // time, spent only when the names will be read. Until then the samples
+    // wait in `unnamed_`, their call chains copied.
     std::optional<KernelSymbols> symbols_;
     bool symbols_tried_ = false;
+    struct Unnamed {
+        CpuSample sample;
+        std::vector<uint64_t> chain;
+    };
+    std::vector<Unnamed> unnamed_;
     std::vector<uint64_t> scratch_;
     std::vector<uint8_t> wrap_;
 };
