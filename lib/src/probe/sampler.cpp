@@ -365,7 +365,8 @@ Result<bool> Sampler::sample(bool thread_totals) {
     CollectOptions o;
     o.pid = pid_;
     o.interval_s = 0;
-    o.thread_stats = thread_totals || !first_totals_;
+    auto group = group_switches();
+    o.thread_stats = !group && (thread_totals || !first_totals_);
     auto c = collect(o);
     if (!c) {
         if (process_gone(pid_)) return false;
@@ -394,12 +395,16 @@ Result<bool> Sampler::sample(bool thread_totals) {
         if (snap.process->nofile) acc_.nofile_soft = snap.process->nofile->soft;
         if (snap.process->fds) acc_.fds_max = std::max(acc_.fds_max, snap.process->fds->open);
     }
-    thread_totals_current_ = snap.sample.threads && *snap.sample.threads;
+    thread_totals_current_ = group || (snap.sample.threads && *snap.sample.threads);
     if (thread_totals_current_) {
-        const ThreadStats& t = **snap.sample.threads;
+        const ThreadStats& t = group ? *group : **snap.sample.threads;
         acc_.threads_max = std::max(acc_.threads_max, t.threads);
-        if (!first_totals_) first_totals_.emplace(snap.sample.taken, t);
-        last_totals_.emplace(snap.sample.taken, t);
+        if (!first_totals_) {
+            first_totals_.emplace(snap.sample.taken, t);
+            totals_from_taskstats_ = group.has_value();
+        }
+        // Sums of the same kind only: taskstats has no run-queue wait to subtract.
+        if (group.has_value() == totals_from_taskstats_) last_totals_.emplace(snap.sample.taken, t);
     }
     if (snap.sockets) {
         acc_.connections_max = std::max(acc_.connections_max, snap.sockets->owned_connections);
@@ -438,8 +443,44 @@ Result<bool> Sampler::sample(bool thread_totals) {
     return true;
 }
 
+std::optional<ThreadStats> Sampler::group_switches() {
+    if (!taskstats_tried_) {
+        taskstats_tried_ = true;
+        if (auto r = TaskstatsReader::open()) taskstats_.emplace(std::move(*r));
+    }
+    if (!taskstats_) return std::nullopt;
+    auto g = taskstats_->read(pid_);
+    if (!g) {
+        // EPERM without CAP_NET_ADMIN: /proc it is, from now on.
+        taskstats_.reset();
+        return std::nullopt;
+    }
+    ThreadStats t;
+    t.voluntary_switches = g->voluntary;
+    t.involuntary_switches = g->involuntary;
+    return t;
+}
+
+double Sampler::runq_wait_share_of_looks() const {
+    uint64_t waited = 0;
+    std::optional<Clock::time_point> from, to;
+    for (const auto& [tid, t] : thread_cpu_) {
+        if (!t.schedstat) continue;
+        waited += t.last_wait_ns - std::min(t.last_wait_ns, t.first_wait_ns);
+        from = from ? std::min(*from, t.first_at) : t.first_at;
+        to = to ? std::max(*to, t.last_at) : t.last_at;
+    }
+    double span = from ? std::chrono::duration<double>(*to - *from).count() : 0;
+    return span > 0 ? static_cast<double>(waited) / 1e9 / span : 0;
+}
+
 void Sampler::finish() {
-    if (thread_totals_current_ || process_gone(pid_)) return;
+    if (process_gone(pid_)) return;
+    if (totals_from_taskstats_) {
+        if (auto t = group_switches()) last_totals_.emplace(Clock::now(), *t);
+        return;
+    }
+    if (thread_totals_current_) return;
     if (auto t = read_thread_stats(SysRoot{}, pid_)) {
         acc_.threads_max = std::max(acc_.threads_max, t->threads);
         last_totals_.emplace(Clock::now(), *t);
@@ -550,7 +591,9 @@ SampledEvidence Sampler::evidence() const {
                                 delta(ta.involuntary_switches, tb.involuntary_switches)) /
                                span;
             e.involuntary_per_s = delta(ta.involuntary_switches, tb.involuntary_switches) / span;
-            e.runq_wait_share = delta(ta.runqueue_wait_ns, tb.runqueue_wait_ns) / 1e9 / span;
+            e.runq_wait_share = totals_from_taskstats_
+                                    ? runq_wait_share_of_looks()
+                                    : delta(ta.runqueue_wait_ns, tb.runqueue_wait_ns) / 1e9 / span;
         }
     }
     if (a.net && b.net) {

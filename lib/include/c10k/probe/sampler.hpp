@@ -30,6 +30,7 @@
 #include "c10k/snapshot.hpp"
 #include "c10k/sources/cgroup_cpu.hpp"
 #include "c10k/sources/cpu_users.hpp"
+#include "c10k/sources/taskstats.hpp"
 
 namespace c10k {
 
@@ -40,9 +41,11 @@ class Sampler {
 
     // A snapshot plus a fast sample. Ok(false) when the process has exited (the
     // evidence so far stays). Enters the target's network namespace on the
-    // calling thread, so call every method from one thread. `thread_totals`:
-    // also sum every thread's switches and run-queue wait (always at the first
-    // sample); the rates need only the first and the last such sum.
+    // calling thread, so call every method from one thread. The process's
+    // context switches come from taskstats at every sample where the kernel
+    // and our capabilities allow; otherwise `thread_totals` says whether to
+    // sum every thread's switches and run-queue wait from /proc (always at the
+    // first sample): the rates need only the first and the last such sum.
     Result<bool> sample(bool thread_totals = true);
     // The last sum of the threads' totals, unless the last sample took it: call
     // once, when the window ends.
@@ -114,6 +117,11 @@ class Sampler {
                             std::vector<FutexWait>& futex_waits,
                             std::vector<ThreadTrack*>& futex_waiters, bool fresh_read);
     void sample_conns(Clock::time_point at);
+    // The process's switches from taskstats; nullopt (and never asked again)
+    // where taskstats cannot answer.
+    std::optional<ThreadStats> group_switches();
+    // Run-queue wait per second of the window, from the looks' schedstat reads.
+    double runq_wait_share_of_looks() const;
     void note_listener(const Endpoint& local, uint32_t backlog, uint32_t queued);
     static void note_wait(ThreadTrack& t, const TaskSyscall& sc, std::string_view name, char state);
 
@@ -122,6 +130,9 @@ class Sampler {
     std::optional<Snapshot> first_, last_;
     std::optional<std::pair<Clock::time_point, ThreadStats>> first_totals_, last_totals_;
     bool thread_totals_current_ = false;
+    std::optional<TaskstatsReader> taskstats_;
+    bool taskstats_tried_ = false;
+    bool totals_from_taskstats_ = false;
     double last_fast_cost_ = 0;
     std::optional<ProcTimes> first_times_, last_times_;
     std::vector<ProcessTicks> host_ticks_before_;
