@@ -35,6 +35,7 @@ usage: sudo bench/probe_overhead.py [--build build] [--runs 5] [--seconds 5] [--
                                     [--chain]
 """
 import argparse
+import shutil
 import ctypes
 import json
 import os
@@ -218,6 +219,11 @@ def main():
     if args.conditions is None:
         args.conditions = ("none,probe,probe-follow" if args.chain else
                            "none,probe,probe-full,probe-sample,bpftrace")
+    conds = args.conditions.split(",")
+    if "bpftrace" in conds and shutil.which("bpftrace") is None:
+        # The peer is what the numbers are read against: say so before an hour of runs.
+        sys.exit("the bpftrace condition needs bpftrace: apt-get install bpftrace "
+                 "(or leave it out: --conditions none,probe,probe-full,probe-sample)")
     if not args.inner:
         if os.geteuid() != 0:
             sys.exit("needs root (BPF, namespaces)")
