@@ -22,8 +22,11 @@ TEST(HealthyHost, EveryJudgedFindingIsOk) {
     EXPECT_EQ(overflow->severity, Severity::unknown);
     EXPECT_EQ(find(fs, "conntrack.table")->severity, Severity::ok);
     // A limit with room needs no fix: none is shown, whatever the check would advise.
-    for (const auto& f : fs)
-        if (f.severity == Severity::ok) EXPECT_TRUE(f.fix.empty()) << f.id << ": " << f.fix.front();
+    for (const auto& f : fs) {
+        if (f.severity == Severity::ok) {
+            EXPECT_TRUE(f.fix.empty()) << f.id << ": " << f.fix.front();
+        }
+    }
 }
 
 TEST(FdLimit1024, ShellLimitWarnsAtBaselineAndIsCritForAnExplicitTarget) {
