@@ -215,3 +215,12 @@ TEST(Capacity, MillionConnectionsOnSmallRamIsFlagged) {
     EXPECT_EQ(f->severity, Severity::crit) << f->title;
     EXPECT_EQ(evidence(*f, "idle_connection_bytes"), 1000000.0 * 4096);
 }
+
+// A fix that doubles a host's value where the value is the type's maximum
+// (fs.file-max is LONG_MAX on current kernels) holds there instead of wrapping.
+TEST(Fixes, AScaledValueHoldsAtTheTypesMaximum) {
+    EXPECT_EQ(scaled(1000, 2), 2000);
+    EXPECT_EQ(scaled(INT64_MAX, 2), INT64_MAX);
+    EXPECT_EQ(scaled(INT64_MAX / 4 + 1, 4), INT64_MAX);
+    EXPECT_EQ(scaled(INT64_MAX / 4, 4), INT64_MAX / 4 * 4);
+}

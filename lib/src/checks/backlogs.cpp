@@ -250,7 +250,7 @@ Finding netdev(const CheckInput& in) {
         "Incoming packets queue per CPU before the TCP stack sees them; when that queue is full "
         "they are dropped and senders retransmit.";
     f.fix = {sysctl_fix("net.core.netdev_max_backlog",
-                        std::to_string(std::max<int64_t>(*v * 4, 16384)))};
+                        std::to_string(std::max<int64_t>(scaled(*v, 4), 16384)))};
     return f;
 }
 

@@ -167,8 +167,9 @@ Finding file_max(const CheckInput& in, uint64_t need) {
     f.why =
         "fs.file-max caps open files across all processes; at the cap every open(), socket() "
         "and accept() on the host fails with ENFILE.";
-    f.fix = {sysctl_fix("fs.file-max", std::to_string(std::max<int64_t>(
-                                           *max * 2, static_cast<int64_t>(need) * 2)))};
+    f.fix = {sysctl_fix(
+        "fs.file-max",
+        std::to_string(std::max<int64_t>(scaled(*max, 2), scaled(static_cast<int64_t>(need), 2))))};
     return f;
 }
 

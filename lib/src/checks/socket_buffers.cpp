@@ -70,8 +70,8 @@ Finding tcp_memory(const CheckInput& in) {
         "Under pressure the kernel caps every socket's buffers, so throughput per connection "
         "drops; at the hard limit it refuses to buffer data and aborts connections.";
     f.fix = {
-        sysctl_fix("net.ipv4.tcp_mem",
-                   fmt::format("{} {} {}", (*mem)[0] * 2, (*mem)[1] * 2, (*mem)[2] * 2)),
+        sysctl_fix("net.ipv4.tcp_mem", fmt::format("{} {} {}", scaled((*mem)[0], 2),
+                                                   scaled((*mem)[1], 2), scaled((*mem)[2], 2))),
         "find sockets holding large queues: ss -tmn | sort -k2 -n (slow readers, stuck peers)"};
     return f;
 }

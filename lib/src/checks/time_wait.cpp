@@ -67,10 +67,10 @@ std::vector<Finding> check_time_wait(const CheckInput& in) {
         "TIME_WAIT lasts 60 s whatever tcp_fin_timeout says (that knob is for FIN_WAIT_2). "
         "Past tcp_max_tw_buckets the kernel kills them early, so late segments of old "
         "connections can reach new ones; requests still succeed but RSTs appear.";
-    f.fix.push_back(
-        sysctl_fix("net.ipv4.tcp_max_tw_buckets",
-                   std::to_string(std::max<int64_t>(
-                       *buckets * 2, static_cast<int64_t>(in.target().connections) * 2))));
+    f.fix.push_back(sysctl_fix(
+        "net.ipv4.tcp_max_tw_buckets",
+        std::to_string(std::max<int64_t>(
+            scaled(*buckets, 2), scaled(static_cast<int64_t>(in.target().connections), 2)))));
     f.fix.push_back(profile_fix(in.target()));
     f.fix.push_back("let clients close first (or use keep-alive) so TIME_WAIT lands on them");
     return {f};

@@ -78,6 +78,12 @@ void add_evidence_at(Finding& f, const EvidenceKey& k, std::string_view qualifie
 Severity worse(Severity a, Severity b);
 // "sysctl -w key=value" plus the line that keeps it across reboots.
 std::string sysctl_fix(std::string_view key, std::string_view value);
+// `v` times `k`, held at INT64_MAX: a fix that scales a host's value must not
+// overflow where the value is already the type's maximum (fs.file-max is
+// LONG_MAX on 64-bit kernels since 5.x; tcp_mem takes any long).
+constexpr int64_t scaled(int64_t v, int64_t k) {
+    return v > INT64_MAX / k ? INT64_MAX : v * k;
+}
 // "c10k-doctor profile apply c100k ..." for the shipped profile sized for the target.
 std::string profile_fix(const Target& target, std::string_view profile = "");
 
