@@ -233,9 +233,10 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
         idle_until(next);
         double dt = std::chrono::duration<double>(Clock::now() - tick).count();
         tick = Clock::now();
-        // A big target's per-thread totals cost a status and a schedstat read
-        // per thread (~45 ms a second at 1,000 threads): they are summed at
-        // the first sample and at the end, which is all the rates use.
+        // Where taskstats cannot answer, a big target's per-thread totals cost a
+        // status and a schedstat read per thread (~45 ms a second at 1,000
+        // threads): they are summed at the first sample and at the end, which
+        // is all the rates use.
         auto alive = sampler.sample(sampler.threads_seen() <= kFewThreads);
         schedule_fast(sampler.last_fast_cost());
         if (!alive) {
