@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "c10k/diagnose/bottleneck.hpp"
 
+#include <algorithm>
+
 #include "c10k/enum_names.hpp"
 #include "c10k/probe/syscalls.hpp"
 
@@ -32,18 +34,26 @@ constexpr std::array kSymptomNames = {"emfile",           "accept-queue-full", "
                                       "retransmits",      "requests-unread"};
 static_assert(names_every(kSymptomNames, S::requests_unread));
 
-// What each mechanism produces. An fd limit fails accepts and leaves the queue
-// full; a cap holds a flat count with requests and connections waiting behind
-// it, threads parked for a slot, and (evicting) resets; a scan or a storm
-// burns the CPU it is seen by; a slow dependency, a blocking call or a lock
-// keeps requests in progress; a full TIME_WAIT table resets late FINs.
-constexpr std::array kFdLimitExplains = {S::emfile, S::accept_queue_full};
-constexpr std::array kScanExplains = {S::cpu_busy};
-constexpr std::array kStormExplains = {S::cpu_busy, S::run_queue_wait};
+// What each mechanism produces. An fd limit fails accepts, leaves the queue
+// full and holds the connections flat at the limit; a cap holds a flat count
+// with requests and connections waiting behind it, threads parked for a slot,
+// and (evicting) resets; a scan or a storm burns the CPU it is seen by, and
+// whatever a busy CPU leaves behind (threads in the run queue, requests in
+// progress and unread) is theirs too; a slow dependency, a blocking call or a
+// lock keeps requests in progress; a full TIME_WAIT table resets late FINs.
+// A cause explains at least what each finding it brings along explains (the
+// static_assert below): the verdict ranks by what is explained, and a cause
+// must never lose to its own consequence.
+constexpr std::array kFdLimitExplains = {S::emfile, S::accept_queue_full, S::connection_plateau};
+constexpr std::array kScanExplains = {S::cpu_busy, S::run_queue_wait, S::requests_waiting,
+                                      S::requests_unread};
+constexpr std::array kStormExplains = kScanExplains;
 constexpr std::array kCapExplains = {S::connection_plateau, S::accept_queue_full,
                                      S::requests_waiting,   S::requests_unread,
                                      S::futex_waits,        S::resets_sent};
 constexpr std::array kDownstreamExplains = {S::requests_waiting, S::run_queue_wait};
+// A connect that stalls, a tail held for an ACK, a sender waiting for a window:
+// the request is in progress the whole time.
 constexpr std::array kWaitExplains = {S::requests_waiting};
 // A blocked loop reads nothing meanwhile: its requests sit unread.
 constexpr std::array kBlockingExplains = {S::requests_waiting, S::requests_unread};
@@ -59,9 +69,15 @@ constexpr BottleneckInfo kTable[] = {
     {B::fd_limit, "fd-limit", 100, Severity::crit,
      "RLIMIT_NOFILE reached: accept()/socket() fail with EMFILE", sc::kAccepts, ExtraHist::none,
      kFdLimitBrings, kFdLimitExplains},
-    {B::ephemeral_port_exhaustion, "ephemeral-port-exhaustion", 95, Severity::crit,
+    {B::ephemeral_port_exhaustion,
+     "ephemeral-port-exhaustion",
+     95,
+     Severity::crit,
      "local ports to one destination nearly used up: connect() slow, then EADDRNOTAVAIL",
-     sc::kConnects, ExtraHist::none},
+     sc::kConnects,
+     ExtraHist::none,
+     {},
+     kWaitExplains},
     {B::poll_scaling, "poll-scaling", 93, Severity::crit,
      "readiness found by scanning every fd with select()/poll(): cost grows with idle connections",
      sc::kFdScans, ExtraHist::none, kBurnsCpu, kScanExplains},
@@ -96,9 +112,15 @@ constexpr BottleneckInfo kTable[] = {
      ExtraHist::nagle_stall,
      {},
      kWaitExplains},
-    {B::socket_buffer_limited, "socket-buffer-limited", 84, Severity::crit,
-     "a small socket buffer closes the window: tiny reads, the sender waits", sc::kSocketReads,
-     ExtraHist::none},
+    {B::socket_buffer_limited,
+     "socket-buffer-limited",
+     84,
+     Severity::crit,
+     "a small socket buffer closes the window: tiny reads, the sender waits",
+     sc::kSocketReads,
+     ExtraHist::none,
+     {},
+     kWaitExplains},
     {B::off_cpu_blocking,
      "off-cpu-blocking",
      82,
@@ -149,7 +171,8 @@ constexpr BottleneckInfo kTable[] = {
      "TCP memory past tcp_mem's pressure mark: every socket's buffers shrink",
      {},
      ExtraHist::none,
-     kPressureBrings},
+     kPressureBrings,
+     kWaitExplains},
     {B::time_wait_overflow,
      "time-wait-overflow",
      60,
@@ -174,6 +197,23 @@ constexpr BottleneckInfo kTable[] = {
 
 static_assert(rows_in_enum_order(kTable, &BottleneckInfo::id, B::healthy),
               "kTable must list every Bottleneck once, in enum order");
+
+constexpr bool explains_all(std::span<const Symptom> outer, std::span<const Symptom> inner) {
+    for (auto s : inner)
+        if (std::find(outer.begin(), outer.end(), s) == outer.end()) return false;
+    return true;
+}
+
+// A cause explains every symptom of the findings it accounts for.
+constexpr bool causes_explain_their_consequences() {
+    for (const auto& row : kTable)
+        for (auto brought : row.accounts_for)
+            if (!explains_all(row.explains, kTable[static_cast<size_t>(brought)].explains))
+                return false;
+    return true;
+}
+static_assert(causes_explain_their_consequences(),
+              "a cause must explain what the findings it brings along explain");
 
 }  // namespace
 
