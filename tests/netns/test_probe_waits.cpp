@@ -871,6 +871,17 @@ void expect_per_request_upstream(const std::string& mode) {
     EXPECT_TRUE(dest["per_request"].get<bool>()) << dest.dump();
     ASSERT_FALSE(dest["server"].is_null()) << dest.dump();
     EXPECT_EQ(dest["server"]["pid"], pid) << "the pool holding the upstream's listener";
+    // A worker ends each connection after its reply, leaving a TIME_WAIT socket
+    // on its side of this namespace for 60 s: every connection the looks saw
+    // opened has one by the end, but for the 16 that may still be out then.
+    auto closed = dest["closed"].get<uint64_t>();
+    EXPECT_GT(closed, 0u) << dest.dump();
+    EXPECT_GE(closed + 16, dest["opened"].get<uint64_t>()) << dest.dump();
+    // Little's law over them: no reply before the worker's 20 ms, and none
+    // later than 16 requests queued for 4 workers make it (80 ms), with room
+    // for a loaded machine's scheduling.
+    EXPECT_GE(dest["reply_mean_s"].get<double>(), 0.02) << dest.dump();
+    EXPECT_LE(dest["reply_mean_s"].get<double>(), 0.2) << dest.dump();
 }
 
 void expect_fast_per_request_upstream_is_no_wait(const std::string& mode) {

@@ -131,6 +131,7 @@ TEST(TcpConnParser, ReadsTcpInfoAndMeminfoAttributes) {
     m->id.idiag_sport = htons(8080);
     m->id.idiag_dport = htons(40000);
     m->idiag_inode = 777;
+    m->idiag_expires = 1234;
     size_t off = NLMSG_LENGTH(sizeof(inet_diag_msg));
     auto put = [&](uint16_t type, const void* data, size_t len) {
         nlattr a{static_cast<uint16_t>(NLA_HDRLEN + len), type};
@@ -154,6 +155,7 @@ TEST(TcpConnParser, ReadsTcpInfoAndMeminfoAttributes) {
     ASSERT_TRUE(r.ok()) << r.error().message();
     ASSERT_EQ(got.size(), 1u);
     EXPECT_EQ(got[0].inode, 777u);
+    EXPECT_EQ(got[0].expires_ms, 1234u);
     EXPECT_EQ(got[0].local.port, 8080);
     EXPECT_TRUE(got[0].has_info);
     EXPECT_EQ(got[0].unacked, 1u);
@@ -201,6 +203,59 @@ TEST(ConnTracker, PerRequestConnectionsWaitBeforeTheirFirstReplyAndAStreamDoesNo
     EXPECT_FALSE(log.per_request);
     EXPECT_EQ(log.waiting_sum, 0u);
     EXPECT_EQ(log.samples_waiting, 0u);
+}
+
+// Connections that lived between two looks are seen by nobody but the TIME_WAIT
+// socket each leaves behind for 60 s. 10 looks a second at a destination that
+// answers in 30 ms: each look catches the one request out (if any), so the
+// looks see 10 connections a second while 25 a second came and went.
+TEST(ConnTracker, ConnectionsBetweenLooksAreCountedFromTheirTimeWaitSockets) {
+    ConnTracker t;
+    auto at = std::chrono::steady_clock::now();
+    for (uint64_t i = 0; i < 11; ++i) {
+        auto ask = conn(static_cast<uint16_t>(50000 + i), 9000, 100 + i);
+        ask.bytes_received = 0;
+        ask.data_segs_out = 1;
+        ask.last_data_sent_ms = 2;
+        ask.last_data_recv_ms = 2;
+        t.add({ask}, {}, {}, at + std::chrono::milliseconds(100 * i));
+    }
+    auto e = t.evidence();
+    ASSERT_EQ(e.destinations.size(), 1u);
+    auto d = e.destinations[0];
+    ASSERT_TRUE(d.per_request);
+    EXPECT_EQ(d.opened, 10u);
+    EXPECT_NEAR(d.reply_mean_s, 0.1, 1e-9) << "1 out at once over the 10 a second seen";
+    // 25 connections ended in the last second, 14 of them by the server (its
+    // TIME_WAIT: local 9000, peer on our address), 11 by us; 30 more ended
+    // before the window (less than 59 s left) and a socket to another port.
+    std::vector<TcpConn> tw;
+    auto time_wait = [&](uint16_t local, uint16_t remote, uint32_t left_ms) {
+        auto c = conn(local, remote, 0);
+        c.state = static_cast<uint8_t>(TcpState::time_wait);
+        c.has_info = false;
+        c.expires_ms = left_ms;
+        tw.push_back(c);
+    };
+    for (uint16_t i = 0; i < 14; ++i)
+        time_wait(9000, static_cast<uint16_t>(51000 + i), 59'100 + i * 50);
+    for (uint16_t i = 0; i < 11; ++i)
+        time_wait(static_cast<uint16_t>(52000 + i), 9000, 59'050 + i * 80);
+    for (uint16_t i = 0; i < 30; ++i)
+        time_wait(static_cast<uint16_t>(53000 + i), 9000, 20'000 + i * 1000);
+    time_wait(54000, 9001, 59'500);
+    d.closed = closed_within(d, tw, 1.0);
+    EXPECT_EQ(d.closed, 25u);
+    set_reply_mean(d, e.samples, 1.0);
+    EXPECT_EQ(d.replies, 25u);
+    EXPECT_NEAR(d.reply_mean_s, 1.0 / 25, 1e-9) << "1 out at once over 25 a second";
+    // Another process holding as many connections to it as we do (a second
+    // worker of the same proxy) ended half of them.
+    d.others_sum = d.conns_sum;
+    EXPECT_EQ(closed_within(d, tw, 1.0), 12u);
+    // A longer window reaches further back.
+    d.others_sum = 0;
+    EXPECT_EQ(closed_within(d, tw, 30.0), 25u + 20u);
 }
 
 // A request waiting (for a lock, a worker) that came in the tick our last

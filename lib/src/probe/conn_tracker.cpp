@@ -153,6 +153,7 @@ void ConnTracker::add(const std::vector<TcpConn>& conns,
             d.remote = c.remote;
             d.local = c.local;
             acc_.destinations.push_back(d);
+            dest_ports_.set(c.remote.port);
             waits_.emplace_back();
             waits_or_unanswered_.emplace_back();
         }
@@ -269,6 +270,37 @@ void ConnTracker::fold(const Seen& s, ConnEvidence& into) {
         into.destinations[static_cast<size_t>(s.dest)].replies += s.last_segs_in - s.first_segs_in;
 }
 
+void set_reply_mean(DestinationWait& d, uint64_t samples, double seconds) {
+    if (d.per_request) d.replies = std::max({d.replies, d.opened, d.closed});
+    if (d.replies > 0 && seconds > 0 && samples > 0)
+        d.reply_mean_s = (static_cast<double>(d.waiting_sum) / static_cast<double>(samples)) /
+                         (static_cast<double>(d.replies) / seconds);
+}
+
+uint64_t closed_within(const DestinationWait& d, std::span<const TcpConn> time_wait,
+                       double window_s) {
+    if (window_s <= 0) return 0;
+    double window_ms = std::min(window_s * 1e3, static_cast<double>(kTimeWaitMs));
+    uint64_t n = 0;
+    for (const auto& t : time_wait) {
+        // Ended within the window: more than 60 s less the window left.
+        if (t.expires_ms > kTimeWaitMs || kTimeWaitMs - t.expires_ms > window_ms) continue;
+        bool ours_closed = t.remote == d.remote;
+        bool theirs_closed = t.local == d.remote && t.remote.family == d.local.family &&
+                             t.remote.addr == d.local.addr;
+        if (ours_closed || theirs_closed) ++n;
+    }
+    uint64_t seen = d.conns_sum + d.others_sum;
+    if (seen == 0 || d.others_sum == 0) return n;
+    return static_cast<uint64_t>(static_cast<double>(n) * static_cast<double>(d.conns_sum) /
+                                 static_cast<double>(seen));
+}
+
+void ConnTracker::add_other(const Endpoint& remote) {
+    auto it = dest_index_.find(remote);
+    if (it != dest_index_.end()) ++acc_.destinations[it->second].others_sum;
+}
+
 std::vector<uint16_t> ConnTracker::destination_ports() const {
     std::vector<uint16_t> out;
     for (const auto& d : acc_.destinations)
@@ -295,12 +327,8 @@ ConnEvidence ConnTracker::evidence() const {
         // One exchange per connection: connections opened are replies that
         // came (or will), which the segment counts miss for connections that
         // lived between two looks.
-        if (d.per_request) d.replies = std::max(d.replies, d.opened);
+        set_reply_mean(d, e.samples, e.seconds);
     }
-    for (auto& d : e.destinations)
-        if (d.replies > 0 && e.seconds > 0 && e.samples > 0)
-            d.reply_mean_s = (static_cast<double>(d.waiting_sum) / static_cast<double>(e.samples)) /
-                             (static_cast<double>(d.replies) / e.seconds);
     std::stable_sort(e.destinations.begin(), e.destinations.end(),
                      [](const DestinationWait& a, const DestinationWait& b) {
                          return a.waiting_sum != b.waiting_sum ? a.waiting_sum > b.waiting_sum

@@ -305,6 +305,7 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
         e.cost.bpf_runs = e.bpf->prog_runs;
     }
     sampler.name_servers(e.sampled.conns);
+    sampler.count_closed(e.sampled.conns);
     e.sampled.host_cpu_users = sampler.host_cpu_users(e.sampled.conns);
     e.comm = sampler.comm();
     if (e.sampled.samples > 0)

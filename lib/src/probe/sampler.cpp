@@ -295,6 +295,7 @@ void Sampler::sample_conns(Clock::time_point at) {
         }
     fds_fresh_ = false;
     scratch_.clear();
+    others_.clear();
     auto st = reader_->read(
         [&](const TcpConn& c) {
             if (c.state == static_cast<uint8_t>(TcpState::listen))
@@ -302,8 +303,12 @@ void Sampler::sample_conns(Clock::time_point at) {
             // The target's accepted connections by port (new ones appear between
             // snapshots), the rest by inode.
             // Inode 0: still in the accept queue, nobody's yet.
-            return c.inode != 0 &&
-                   (listening_.count(c.local.port) > 0 || owned_inodes_.count(c.inode) > 0);
+            bool ours = c.inode != 0 &&
+                        (listening_.count(c.local.port) > 0 || owned_inodes_.count(c.inode) > 0);
+            if (!ours && c.state == static_cast<uint8_t>(TcpState::established) &&
+                conns_.is_destination_port(c.remote.port))
+                others_.push_back(c.remote);
+            return ours;
         },
         scratch_, want_v4_, want_v6_);
     if (!st) return;
@@ -328,11 +333,14 @@ void Sampler::sample_conns(Clock::time_point at) {
         }
     }
     conns_.add(conns, listening_, read_blocked_, at);
+    for (const auto& remote : others_)
+        conns_.add_other(remote);
 }
 
 double Sampler::sample_fast() {
     double t0 = thread_cpu_now();
     auto at = Clock::now();
+    if (!first_look_at_) first_look_at_ = at;
     sample_threads(at);
     sample_conns(at);
     if (profiler_) profiler_->drain();
@@ -657,6 +665,29 @@ void Sampler::name_servers(ConnEvidence& c) {
             d.server_pid = owner->pid;
             d.server_comm = owner->comm;
         }
+    }
+}
+
+void Sampler::count_closed(ConnEvidence& c) {
+    bool any = std::any_of(c.destinations.begin(), c.destinations.end(),
+                           [](const DestinationWait& d) { return d.per_request; });
+    if (!any || !reader_ || !first_look_at_) return;
+    std::vector<TcpConn> time_wait;
+    auto st = reader_->read_time_wait(
+        [&](const TcpConn& t) {
+            for (const auto& d : c.destinations)
+                if (d.per_request && (t.remote == d.remote || t.local == d.remote)) return true;
+            return false;
+        },
+        time_wait);
+    if (!st) return;
+    double window = std::chrono::duration<double>(Clock::now() - *first_look_at_).count();
+    for (auto& d : c.destinations) {
+        if (!d.per_request) continue;
+        d.closed = closed_within(d, time_wait, window);
+        // Over the same stretch the closed count covers (the first look to now,
+        // a look longer than c.seconds).
+        set_reply_mean(d, c.samples, window);
     }
 }
 

@@ -86,6 +86,7 @@ json conns_json(const ConnEvidence& c) {
                          {"per_request", d.per_request},
                          {"reply_latency", hist_json(d.reply_latency)},
                          {"replies", d.replies},
+                         {"closed", d.closed},
                          {"reply_mean_s", d.reply_mean_s},
                          {"server", server}});
     }

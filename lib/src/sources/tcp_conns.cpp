@@ -99,6 +99,7 @@ Result<bool> parse_tcp_conns(std::span<const uint8_t> buf,
         c.inode = m->idiag_inode;
         c.rqueue = m->idiag_rqueue;
         c.wqueue = m->idiag_wqueue;
+        c.expires_ms = m->idiag_expires;
 
         // Attributes follow the message, each aligned; a malformed length ends the walk.
         size_t off = NLMSG_LENGTH(NLMSG_ALIGN(sizeof(inet_diag_msg)));
@@ -232,6 +233,14 @@ Status TcpConnReader::read(const std::function<bool(const TcpConn&)>& keep,
                                  (1u << static_cast<int>(TcpState::listen));
     constexpr uint8_t kExt = (1u << (INET_DIAG_INFO - 1)) | (1u << (INET_DIAG_SKMEMINFO - 1));
     return dump_tcp(fd_.get(), ipv4, ipv6, kStates, kExt, {}, [&](const TcpConn& c) {
+        if (keep(c)) out.push_back(c);
+    });
+}
+
+Status TcpConnReader::read_time_wait(const std::function<bool(const TcpConn&)>& keep,
+                                     std::vector<TcpConn>& out) {
+    constexpr uint32_t kTimeWait = 1u << static_cast<int>(TcpState::time_wait);
+    return dump_tcp(fd_.get(), true, true, kTimeWait, 0, {}, [&](const TcpConn& c) {
         if (keep(c)) out.push_back(c);
     });
 }

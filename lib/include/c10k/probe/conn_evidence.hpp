@@ -7,9 +7,11 @@
 
 #include <sys/types.h>
 
+#include <bitset>
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -44,6 +46,13 @@ struct DestinationWait {
     // the kernel's clock-tick resolution (1-10 ms): TCP_INFO keeps no finer time.
     Log2Hist reply_latency;
     uint64_t replies = 0;  // data segments received over the window (a reply is one or more)
+    // Per-request connections to it that ended within the window, read at its
+    // end from the TIME_WAIT sockets (see closed_within): the ones that lived
+    // between two looks, which `opened` misses, counted too.
+    uint64_t closed = 0;
+    // Other processes' established connections to it, summed over the looks:
+    // with conns_sum, the target's share of the TIME_WAIT sockets.
+    uint64_t others_sum = 0;
     // Little's law: requests out at once / replies per second, whatever the clock
     // resolution. A reply of several segments counts several times, so this
     // errs low, never high. 0 when nothing came back.
@@ -130,6 +139,10 @@ class ConnTracker {
     void add(const std::vector<TcpConn>& conns, const std::unordered_set<uint16_t>& listening,
              const std::unordered_set<uint64_t>& read_blocked, TimePoint at);
     ConnEvidence evidence() const;
+    // Another process's established connection to `remote` in this look: where
+    // `remote` is one of the target's destinations, it shares the destination.
+    void add_other(const Endpoint& remote);
+    bool is_destination_port(uint16_t port) const { return dest_ports_.test(port); }
     // The remote ports of the target's own outbound connections seen so far.
     std::vector<uint16_t> destination_ports() const;
     // Outbound connections first seen after the first sample, to any destination.
@@ -168,10 +181,31 @@ class ConnTracker {
     uint64_t outbound_opened_ = 0;
     std::unordered_map<uint64_t, Seen> seen_;  // by inode
     std::unordered_map<Endpoint, size_t, EndpointHash> dest_index_;
+    std::bitset<65536> dest_ports_;
     std::unordered_set<uint64_t> inbound_seen_;
     bool first_ = true;
     TimePoint t0_{}, last_at_{};
 };
+
+// A TIME_WAIT socket lives TCP_TIMEWAIT_LEN, 60 s, from its connection's end
+// (fixed in the kernel; tcp_fin_timeout is FIN_WAIT2's), longer than any
+// window: every connection that ended within the window and left one is still
+// there at its end, with the time it has left telling when it ended.
+inline constexpr uint32_t kTimeWaitMs = 60'000;
+
+// How many of the target's connections to `d` ended within the last
+// `window_s` seconds, from the namespace's TIME_WAIT sockets: ours, when our
+// end closed first (its remote is d's), or the server's, when the destination
+// is in this namespace and closed first (its local is d's, its peer on our
+// address). Other processes' connections to `d` leave them too, so the count
+// is scaled by the target's share of the connections the looks saw. A lower
+// bound: tcp_max_tw_buckets and tcp_tw_reuse end some early.
+uint64_t closed_within(const DestinationWait& d, std::span<const TcpConn> time_wait,
+                       double window_s);
+
+// Little's law: requests out at once over replies a second, the replies the
+// larger of what the segments, the connections opened and those closed show.
+void set_reply_mean(DestinationWait& d, uint64_t samples, double seconds);
 
 // Connection-level predicates, exposed for tests.
 bool awaiting_reply(const TcpConn& c);  // outbound: our request sent, its reply not here yet

@@ -67,6 +67,10 @@ class Sampler {
     // /proc and asks sock_diag for the far end of the busiest connection: call
     // it once per question (the follow, the end), not per sample.
     void name_servers(ConnEvidence& c);
+    // The per-request destinations' connections that ended in the window, from
+    // the TIME_WAIT sockets (one dump of them, at the end), and their reply
+    // times again with them.
+    void count_closed(ConnEvidence& c);
     // The host's biggest CPU users since the first sample, by command, and
     // each named destination's serving processes' CPU (server_cores): reads
     // every /proc/PID/stat, so call it once, at the end.
@@ -149,6 +153,8 @@ class Sampler {
     std::unordered_set<uint64_t> read_blocked_;  // this sample's, see ConnTracker::add
     ConnTracker conns_;
     std::vector<TcpConn> scratch_;
+    std::vector<Endpoint> others_;  // other processes' connections to our destinations, this look
+    std::optional<Clock::time_point> first_look_at_;
     // Families the target's sockets were found in; both are asked again at every
     // snapshot, only these in between.
     bool want_v4_ = true, want_v6_ = true;

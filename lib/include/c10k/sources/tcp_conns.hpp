@@ -21,8 +21,9 @@ struct TcpConn {
     Endpoint local;
     Endpoint remote;
     uint64_t inode = 0;
-    uint32_t rqueue = 0;  // bytes received, not yet read by the process
-    uint32_t wqueue = 0;  // bytes written, not yet acknowledged
+    uint32_t rqueue = 0;      // bytes received, not yet read by the process
+    uint32_t wqueue = 0;      // bytes written, not yet acknowledged
+    uint32_t expires_ms = 0;  // the socket's pending timer: for TIME_WAIT, the time it has left
     bool has_info = false;
     uint32_t rtt_us = 0;      // smoothed: delayed ACKs inflate it
     uint32_t min_rtt_us = 0;  // the path's round trip, as the fastest ACK showed it
@@ -74,6 +75,10 @@ class TcpConnReader {
     // namespace holds), so callers ask only for the families they need.
     Status read(const std::function<bool(const TcpConn&)>& keep, std::vector<TcpConn>& out,
                 bool ipv4 = true, bool ipv6 = true);
+    // TIME_WAIT sockets that `keep` accepts: no attributes, just their
+    // addresses and the time each has left.
+    Status read_time_wait(const std::function<bool(const TcpConn&)>& keep,
+                          std::vector<TcpConn>& out);
 
   private:
     explicit TcpConnReader(UniqueFd fd) : fd_(std::move(fd)) {}
