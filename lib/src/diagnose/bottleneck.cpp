@@ -42,8 +42,7 @@ static_assert(names_every(kSymptomNames, S::requests_unread));
 // progress and unread) is theirs too; a slow dependency, a blocking call or a
 // lock keeps requests in progress; a full TIME_WAIT table resets late FINs.
 // A cause explains at least what each finding it brings along explains (the
-// static_assert below): the verdict ranks by what is explained, and a cause
-// must never lose to its own consequence.
+// static_assert below): what a consequence shows, its cause produced.
 constexpr std::array kFdLimitExplains = {S::emfile, S::accept_queue_full, S::connection_plateau};
 constexpr std::array kScanExplains = {S::cpu_busy, S::run_queue_wait, S::requests_waiting,
                                       S::requests_unread};

@@ -242,16 +242,16 @@ Verdict Judge::run() {
     explain_symptoms();
     name_what_each_explains();
     // Worse severity first (a symptom a cause explains is demoted to WARN), then
-    // the finding that explains most of what the window showed (its symptoms
-    // observed, the findings it accounts for), then the vocabulary's rank.
+    // the vocabulary's rank: causes above the symptoms they bring. (Ranking by
+    // how many observed symptoms each explains was tried: a busy CPU explains
+    // the requests waiting behind any cause, so cpu-saturated outnumbered a
+    // contended lock and a small receive buffer on their own test servers.)
     auto rank = [](const Finding& f) {
         auto id = f.id.bottleneck();
         return id ? info(*id).rank : 0;
     };
-    auto explained = [](const Finding& f) { return f.explains.size() + f.accounts_for.size(); };
     std::stable_sort(out.begin(), out.end(), [&](const Finding& a, const Finding& c) {
         if (a.severity != c.severity) return a.severity > c.severity;
-        if (explained(a) != explained(c)) return explained(a) > explained(c);
         return rank(a) > rank(c);
     });
     Verdict v;
