@@ -286,9 +286,13 @@ void Sampler::sample_conns(Clock::time_point at) {
     // been seen. readlink costs ~1.5 us an fd, so at kRefreshFdsMax a look's
     // refresh costs about what its sock_diag dump does; past it, per-request
     // connections show only at full samples and their waits are undercounted.
-    // A full sample has just read it.
+    // The look after a full sample reads it again too: the snapshot read it
+    // before its sysctls, its full dump and the threads (10-20 ms on a target
+    // of 200 threads), longer than a fast backend's connection lives (Varnish
+    // to a 2 ms backend), so without this no such connection is ever seen as
+    // the target's and the refresh above never starts.
     bool fresh = fds_fresh_;  // owned_inodes_ read in this look
-    if (!fds_fresh_ && conns_.outbound_opened() > 0 && acc_.fds_max <= kRefreshFdsMax)
+    if ((fds_fresh_ || conns_.outbound_opened() > 0) && acc_.fds_max <= kRefreshFdsMax)
         if (auto fds = read_fd_table(SysRoot{}, pid_)) {
             owned_inodes_ = std::move(fds->socket_inodes);
             fresh = true;
@@ -307,7 +311,7 @@ void Sampler::sample_conns(Clock::time_point at) {
                         (listening_.count(c.local.port) > 0 || owned_inodes_.count(c.inode) > 0);
             if (!ours && c.state == static_cast<uint8_t>(TcpState::established) &&
                 conns_.is_destination_port(c.remote.port))
-                others_.push_back(c.remote);
+                others_.emplace_back(c.remote, c.inode);
             return ours;
         },
         scratch_, want_v4_, want_v6_);
@@ -333,8 +337,15 @@ void Sampler::sample_conns(Clock::time_point at) {
         }
     }
     conns_.add(conns, listening_, read_blocked_, at);
-    for (const auto& remote : others_)
-        conns_.add_other(remote);
+    // A socket the target made after its fd table was read looks like another
+    // process's: read the table again, after the dump, before counting any
+    // (past kRefreshFdsMax, none are counted: the share stays the target's).
+    if (others_.empty() || acc_.fds_max > kRefreshFdsMax) return;
+    auto fds = read_fd_table(SysRoot{}, pid_);
+    if (!fds) return;
+    owned_inodes_ = std::move(fds->socket_inodes);
+    for (const auto& [remote, inode] : others_)
+        if (owned_inodes_.count(inode) == 0) conns_.add_other(remote);
 }
 
 double Sampler::sample_fast() {

@@ -19,6 +19,7 @@
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "c10k/probe/conn_evidence.hpp"
@@ -153,7 +154,8 @@ class Sampler {
     std::unordered_set<uint64_t> read_blocked_;  // this sample's, see ConnTracker::add
     ConnTracker conns_;
     std::vector<TcpConn> scratch_;
-    std::vector<Endpoint> others_;  // other processes' connections to our destinations, this look
+    // Other processes' connections to our destinations in this look, by inode.
+    std::vector<std::pair<Endpoint, uint64_t>> others_;
     std::optional<Clock::time_point> first_look_at_;
     // Families the target's sockets were found in; both are asked again at every
     // snapshot, only these in between.
