@@ -3,12 +3,11 @@
 // loopback inside this test process's private network namespace. CI is root
 // with BPF: the BPF cases must run there, and skip only without the privilege.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
-#include <cmath>
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>

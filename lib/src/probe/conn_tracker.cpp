@@ -290,10 +290,9 @@ uint64_t closed_within(const DestinationWait& d, std::span<const TcpConn> time_w
                              t.remote.addr == d.local.addr;
         if (ours_closed || theirs_closed) ++n;
     }
-    uint64_t seen = d.conns_sum + d.others_sum;
-    if (seen == 0 || d.others_sum == 0) return n;
+    if (d.others_sum == 0) return n;
     return static_cast<uint64_t>(static_cast<double>(n) * static_cast<double>(d.conns_sum) /
-                                 static_cast<double>(seen));
+                                 static_cast<double>(d.conns_sum + d.others_sum));
 }
 
 void ConnTracker::add_other(const Endpoint& remote) {

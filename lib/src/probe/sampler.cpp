@@ -351,7 +351,6 @@ void Sampler::sample_conns(Clock::time_point at) {
 double Sampler::sample_fast() {
     double t0 = thread_cpu_now();
     auto at = Clock::now();
-    if (!first_look_at_) first_look_at_ = at;
     sample_threads(at);
     sample_conns(at);
     if (profiler_) profiler_->drain();
@@ -682,7 +681,8 @@ void Sampler::name_servers(ConnEvidence& c) {
 void Sampler::count_closed(ConnEvidence& c) {
     bool any = std::any_of(c.destinations.begin(), c.destinations.end(),
                            [](const DestinationWait& d) { return d.per_request; });
-    if (!any || !reader_ || !first_look_at_) return;
+    auto first_look = conns_.first_at();
+    if (!any || !reader_ || !first_look) return;
     std::vector<TcpConn> time_wait;
     auto st = reader_->read_time_wait(
         [&](const TcpConn& t) {
@@ -692,7 +692,7 @@ void Sampler::count_closed(ConnEvidence& c) {
         },
         time_wait);
     if (!st) return;
-    double window = std::chrono::duration<double>(Clock::now() - *first_look_at_).count();
+    double window = std::chrono::duration<double>(Clock::now() - *first_look).count();
     for (auto& d : c.destinations) {
         if (!d.per_request) continue;
         d.closed = closed_within(d, time_wait, window);

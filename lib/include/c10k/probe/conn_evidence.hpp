@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -143,6 +144,10 @@ class ConnTracker {
     // `remote` is one of the target's destinations, it shares the destination.
     void add_other(const Endpoint& remote);
     bool is_destination_port(uint16_t port) const { return dest_ports_.test(port); }
+    // When the first sample was taken; none before it.
+    std::optional<TimePoint> first_at() const {
+        return first_ ? std::nullopt : std::optional<TimePoint>(t0_);
+    }
     // The remote ports of the target's own outbound connections seen so far.
     std::vector<uint16_t> destination_ports() const;
     // Outbound connections first seen after the first sample, to any destination.

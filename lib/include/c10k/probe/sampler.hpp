@@ -156,7 +156,6 @@ class Sampler {
     std::vector<TcpConn> scratch_;
     // Other processes' connections to our destinations in this look, by inode.
     std::vector<std::pair<Endpoint, uint64_t>> others_;
-    std::optional<Clock::time_point> first_look_at_;
     // Families the target's sockets were found in; both are asked again at every
     // snapshot, only these in between.
     bool want_v4_ = true, want_v6_ = true;
