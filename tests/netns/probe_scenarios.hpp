@@ -59,6 +59,12 @@ inline Probe probe_expecting(const std::string& expect, pid_t pid, const std::st
         if (p.raw.exit_code != 0 || p.id == expect) break;
         std::printf("attempt %d: verdict %s, not %s (steal %.0f%%); trying again\n", attempt,
                     p.id.c_str(), expect.c_str(), p.doc["sampled"].value("steal_share", 0.0) * 100);
+        // What the next failure needs to be read: the connections and queues the
+        // window saw, which most of the verdicts these tests expect turn on.
+        if (p.doc.contains("sampled"))
+            std::printf("  connections %s\n  listeners %s\n",
+                        p.doc["sampled"].value("connections", json::object()).dump().c_str(),
+                        p.doc["sampled"].value("listeners", json::array()).dump().c_str());
     }
     return p;
 }
