@@ -122,6 +122,26 @@ TEST(ConnTracker, PerDestinationWaitsAndAThreadBlockedInRead) {
     EXPECT_EQ(e.inbound_max, 1u);
 }
 
+// One look that counts more than the others (a dump walked while connections
+// were replaced) sets the most seen, not the most seen but one.
+TEST(ConnTracker, TheMostHeldButOneLeavesOutOneLooksPeak) {
+    ConnTracker t;
+    auto at = std::chrono::steady_clock::now();
+    std::unordered_set<uint16_t> listening = {8080};
+    uint32_t inode = 100;
+    for (int look : {5, 7, 12, 6, 7}) {
+        std::vector<TcpConn> held;
+        for (int i = 0; i < look; ++i)
+            held.push_back(conn(8080, static_cast<uint16_t>(40000 + inode), inode++));
+        t.add(held, listening, {}, at);
+        at += std::chrono::milliseconds(100);
+    }
+    auto e = t.evidence();
+    EXPECT_EQ(e.inbound_max, 12u);
+    EXPECT_EQ(e.inbound_max_but_one, 7u);
+    EXPECT_EQ(e.inbound_min, 5u);
+}
+
 TEST(TcpConnParser, ReadsTcpInfoAndMeminfoAttributes) {
     alignas(4) uint8_t buf[1024] = {};
     auto* h = reinterpret_cast<nlmsghdr*>(buf);

@@ -817,6 +817,7 @@ TEST(Verdict, EndingConnectionsStillInUseAtASteadyCountIsACap) {
     c.samples = 40;
     c.inbound_min = 47;
     c.inbound_max = 62;
+    c.inbound_max_but_one = 60;
     c.inbound_sum = 40 * 56;
     e.bpf->tcp.established = 80000;
     e.bpf->tcp.closed_first_local = 80000;
@@ -852,6 +853,7 @@ TEST(Verdict, ResetsATimeWaitOverflowExplainsAreNotEvictions) {
     c.samples = 100;
     c.inbound_min = 35;
     c.inbound_max = 41;
+    c.inbound_max_but_one = 40;
     c.inbound_sum = 100 * 39;
     e.bpf->tcp.established = 19000;
     e.bpf->tcp.closed_first_local = 19000;
@@ -891,6 +893,7 @@ TEST(Verdict, EvictingCapWithoutBpfFromTheNamespacesCounters) {
     c.samples = 80;
     c.inbound_min = 45;
     c.inbound_max = 62;
+    c.inbound_max_but_one = 60;
     c.inbound_sum = 80 * 56;
     c.accepted = 80 * 40;  // each look found about 40 it had not seen
     e.sampled.counter_rates["Tcp.PassiveOpens"] = 20000;
@@ -1090,6 +1093,7 @@ TEST(Verdict, ACapDrainedWithFinsIsACapNotOneReplyPerConnection) {
     c.samples = 19;
     c.inbound_min = 38;
     c.inbound_max = 52;
+    c.inbound_max_but_one = 50;
     c.inbound_sum = 19 * 45;
     c.inbound_pending_sum = 19 * 30;
     c.accepted = 830;
@@ -1112,7 +1116,33 @@ TEST(Verdict, ACapDrainedWithFinsIsACapNotOneReplyPerConnection) {
     // Lookalike: nothing waits to be accepted - it takes every connection offered.
     auto accepting = e;
     accepting.sampled.listeners[0].waiting_samples = 2;
+    accepting.sampled.listeners[0].queued_sum = 2 * 3;
     EXPECT_NE(judge(accepting).findings.front().id, "app-connection-limit");
+    // A queue found waiting in under half the looks (8 of 19) - the cap's
+    // clients pause between requests - while none of the connections held
+    // outlives a look interval: the idle ones are ended for their slots.
+    auto paused = e;
+    paused.sampled.listeners[0].waiting_samples = 8;
+    paused.sampled.sample_period_s = 0.175;
+    paused.sampled.conns.inbound_kept_sum = 0;
+    paused.sampled.conns.inbound_transient_sum = 18 * 45;
+    EXPECT_EQ(judge(paused).findings.front().id, "app-connection-limit");
+    // Lookalike: the same, but idle connections ended on a timeout - most of
+    // those held in a look were held at the look before, and the ~45 held
+    // living a second or more each are replaced at ~45 a second.
+    auto timeout = paused;
+    timeout.bpf->tcp.established = 150;
+    timeout.bpf->tcp.closed_first_local = 148;
+    timeout.sampled.counter_rates["Tcp.PassiveOpens"] = 50;
+    timeout.sampled.conns.accepted = 120;
+    timeout.sampled.conns.inbound_kept_sum = 18 * 38;
+    timeout.sampled.conns.inbound_transient_sum = 18 * 7;
+    EXPECT_NE(judge(timeout).findings.front().id, "app-connection-limit")
+        << judge(timeout).findings.front().title;
+    // Looks too far apart to tell a timeout's ends from a cap's: not the cap.
+    auto sparse = paused;
+    sparse.sampled.sample_period_s = 1;
+    EXPECT_NE(judge(sparse).findings.front().id, "app-connection-limit");
     // Lookalike: its clients end the connections (one request each, then close).
     auto client_closes = e;
     client_closes.bpf->tcp.closed_first_local = 0;

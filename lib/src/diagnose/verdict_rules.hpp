@@ -120,9 +120,10 @@ constexpr double kEndsItself = 0.5;
 // instant of the close, far under 1%; a quarter is eviction, not a race.
 constexpr double kAbortedShare = 0.25;
 // ... while it holds about as many as it ever does: on average within this
-// share of the most seen. Each slot an eviction frees is taken by the next
-// accept, so the count sits at its ceiling but for the instants between the
-// two (the mean, unlike the fewest seen, is not decided by one unlucky look).
+// share of the most seen in any look but one. Each slot an eviction frees is
+// taken by the next accept, so the count sits at its ceiling but for the
+// instants between the two (the mean, unlike the fewest seen, is not decided
+// by one unlucky look; nor, so, the most seen but one).
 // A server that ends every connection after one reply holds a count that
 // follows its load, mostly far below the peak of a busy instant.
 constexpr double kEvictedPlateau = 0.25;
@@ -133,6 +134,15 @@ constexpr double kEvictedPlateau = 0.25;
 // ten idle is far above that. (nginx at worker_connections: a fifth to a
 // third idle, the rest just accepted with their requests still unread.)
 constexpr double kIdleHeldShare = 0.1;
+// The shortest idle timeout servers keep a keep-alive connection for by
+// default (gunicorn 2 s, Apache and Node 5 s, nginx 75 s; HAProxy is often set
+// to 1 s). Looks at most a quarter of it apart see a connection ended on such a
+// timeout in at least three looks in a row, so at least three in four of those
+// held in a look were held at the look before ...
+constexpr double kShortestIdleTimeoutS = 1.0;
+// ... and fewer than half of them kept is a server ending idle connections far
+// sooner than a timeout would (a cap draining them: none kept).
+constexpr double kKeptByTimeout = 0.5;
 // Connections accepted in the window below which a few aborts would decide.
 constexpr double kMinConnections = 100;
 // Accepts that went through at the fd limit, with no EMFILE, before the count

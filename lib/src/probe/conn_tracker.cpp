@@ -200,7 +200,12 @@ void ConnTracker::add(const std::vector<TcpConn>& conns,
         waits_or_unanswered_[i].add(pd.conns, pd.waiting + pd.unanswered);
     }
     acc_.inbound_min = first_ ? inbound : std::min(acc_.inbound_min, inbound);
-    acc_.inbound_max = std::max(acc_.inbound_max, inbound);
+    if (inbound > acc_.inbound_max) {
+        acc_.inbound_max_but_one = acc_.inbound_max;
+        acc_.inbound_max = inbound;
+    } else {
+        acc_.inbound_max_but_one = std::max(acc_.inbound_max_but_one, inbound);
+    }
     acc_.inbound_pending_sum += pending;
     acc_.inbound_sum += inbound;
     if (!first_) {

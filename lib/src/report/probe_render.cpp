@@ -93,6 +93,7 @@ json conns_json(const ConnEvidence& c) {
     return {{"samples", c.samples},
             {"inbound_min", c.inbound_min},
             {"inbound_max", c.inbound_max},
+            {"inbound_max_but_one", c.inbound_max_but_one},
             {"inbound_mean",
              c.samples ? static_cast<double>(c.inbound_sum) / static_cast<double>(c.samples) : 0.0},
             {"inbound_pending_mean", c.mean_inbound_pending()},

@@ -82,6 +82,11 @@ struct ConnEvidence {
     uint64_t inbound_pending_sum = 0;  // owing a reply (request unread or unanswered)
     uint64_t samples_inbound_pending = 0;
     uint32_t inbound_min = 0, inbound_max = 0;
+    // The most seen in any look but the one with the most: a look's dump is not
+    // one instant (a connection closed early in the walk and its replacement
+    // accepted later are both seen), so under thousands of reconnects a second
+    // one look can count a dozen more than were ever held at once.
+    uint32_t inbound_max_but_one = 0;
     uint64_t inbound_sum = 0;  // connections held, summed over samples
     uint64_t accepted = 0;     // inbound connections first seen after the first sample
     // Kept: inbound connections seen in this look and the one before - they
