@@ -54,6 +54,9 @@
 //                                       closes its idlest keep-alive connection (a FIN) to take
 //                                       a new one, or leaves it queued (nginx at
 //                                       worker_connections)
+//   c10k-target idle-timeout TIMEOUT_MS SECONDS   epoll echo with room, closing each
+//                                       keep-alive connection TIMEOUT_MS after its last reply
+//                                       (nginx's keepalive_timeout)
 //   c10k-target fork-cap CAP STARTUP_MS SECONDS   a child per connection (PostgreSQL's
 //                                       postmaster): each starts up (STARTUP_MS of CPU), then
 //                                       refuses with an error when CAP children already serve
@@ -427,6 +430,8 @@ int main(int argc, char** argv) {
         run_serialised(arg(argv, 2, argc), arg(argv, 3, argc));
     } else if (mode == "drain-cap") {
         run_draining(arg(argv, 2, argc), arg(argv, 3, argc));
+    } else if (mode == "idle-timeout") {
+        run_idle_timeout(arg(argv, 2, argc), arg(argv, 3, argc));
     } else if (mode == "fork-cap") {
         run_fork_cap(arg(argv, 2, argc), arg(argv, 3, argc), arg(argv, 4, argc));
     } else if (mode == "refuse-cap") {

@@ -550,6 +550,51 @@ void run_draining(long cap, long secs) {
     }
 }
 
+// A server with room that ends idle keep-alive connections on a timeout
+// (nginx's keepalive_timeout): it accepts every connection offered and closes
+// one TIMEOUT_MS after its last reply, checking every 10 ms. The drained cap's
+// lookalike: clients that pause longer than the timeout reconnect for each
+// request, the same churn, but the idle connections reach the timeout's age.
+void run_idle_timeout(long timeout_ms, long secs) {
+    int l = make_listener(0, 1024);
+    ::fcntl(l, F_SETFL, O_NONBLOCK);
+    ready(port_of(l));
+    auto end = deadline_after(secs);
+    int ep = epoll_on_listener(l);
+    std::unordered_map<int, Clock::time_point> idle_since;  // replied, nothing since
+    std::vector<epoll_event> events(256);
+    char buf[4096];
+    while (Clock::now() < end) {
+        int n = ::epoll_wait(ep, events.data(), static_cast<int>(events.size()), 10);
+        for (int i = 0; i < n; ++i) {
+            int fd = events[static_cast<size_t>(i)].data.fd;
+            if (fd == l) {
+                for (int c; (c = ::accept4(l, nullptr, nullptr, SOCK_NONBLOCK)) >= 0;)
+                    watch_input(ep, c);
+                continue;
+            }
+            ssize_t r = ::read(fd, buf, sizeof buf);
+            if (r < 0 && errno == EAGAIN) continue;
+            idle_since.erase(fd);
+            if (r <= 0) {
+                ::close(fd);
+                continue;
+            }
+            (void)!::write(fd, buf, static_cast<size_t>(r));
+            idle_since[fd] = Clock::now();
+        }
+        auto cutoff = Clock::now() - std::chrono::milliseconds(timeout_ms);
+        for (auto it = idle_since.begin(); it != idle_since.end();) {
+            if (it->second > cutoff) {
+                ++it;
+                continue;
+            }
+            ::close(it->first);
+            it = idle_since.erase(it);
+        }
+    }
+}
+
 // An event loop that writes an access-log line per request to a pipe, as a
 // server logging to stdout under a supervisor does. A child process drains
 // the pipe: 512 bytes every DRAIN_DELAY_MS (a slow log shipper: once the

@@ -19,6 +19,7 @@ void run_two_writes(bool nodelay, long secs);
 void run_poll_server(long secs, long timeout_ms);
 void run_fork_cap(long cap, long startup_ms, long secs);
 void run_draining(long cap, long secs);
+void run_idle_timeout(long timeout_ms, long secs);
 void run_pipe_log(long drain_delay_ms, long secs);
 void run_flock_workers(long workers, bool shared, long secs);
 void run_worker_pool(long workers, long ms, long secs);

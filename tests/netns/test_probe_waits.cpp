@@ -993,6 +993,11 @@ void expect_drained_cap(const Probe& p) {
     EXPECT_EQ(subject(p).rfind("connection cap", 0), 0u) << subject(p);
     EXPECT_LE(p.doc["sampled"]["connections"]["inbound_mean"].get<double>(), 60) << "the cap's 50";
     EXPECT_GE(idle_held(p), 2) << "idle keep-alive connections held";
+    // ... and ended young: each new connection ends the idlest, so with ~15
+    // idle at thousands of new ones a second none waits long (a millisecond
+    // or so; half of them under 10 ms leaves room for a loaded machine).
+    const auto& age = p.doc["sampled"]["connections"]["inbound_idle_age"];
+    EXPECT_LE(age["p50_ns"].get<double>(), 10e6) << age.dump();
 }
 
 TEST(ProbeWaits, ACapDrainedCleanlyIsTheApplicationsLimit) {
@@ -1031,6 +1036,42 @@ TEST(ProbeWaits, ClosingAfterEachReplyUnderKeepAliveClientsIsNotADrainedCap) {
 TEST(ProbeWaits, ClosingAfterEachReplyUnderKeepAliveClientsIsNotADrainedCapWithoutBpf) {
     REQUIRE_PRIVATE_NETNS();
     expect_close_after_reply_is_no_drain(draining("close-after-reply", "sample"));
+}
+
+// A server with room whose idle timeout (100 ms, a short nginx
+// keepalive_timeout) is shorter than its 200 clients' pauses (300 ms): it ends
+// every connection itself and holds idle ones while the clients reconnect for
+// each request - the drained cap's churn, its queue as often empty - but it
+// holds every client, and its idle connections reach the timeout's age
+// instead of being ended young for their slots. (nginx 1.22 so configured:
+// healthy in both modes, idle ages' median 34-67 ms.)
+Probe timing_out(const std::string& mode) {
+    Scenario s(target({"idle-timeout", "100", "20"}),
+               driver({"pingpong-reconnect", "PORT", "200", "20", "300"}));
+    EXPECT_TRUE(s.ok());
+    return probe(s.pid(), mode);
+}
+
+void expect_idle_timeout_is_no_cap(const Probe& p) {
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_FALSE(has_finding(p, "app-connection-limit")) << p.doc.dump(2);
+    const auto& c = p.doc["sampled"]["connections"];
+    // What it shares with the cap: idle connections held, and churn.
+    EXPECT_GE(idle_held(p), 2) << c.dump();
+    EXPECT_GT(p.doc["sampled"]["counter_rates"]["Tcp.PassiveOpens"].get<double>(), 100);
+    // What it lacks: idle connections ended young. Their ages spread up to the
+    // 100 ms timeout, so half are older than 20 ms (a cap's are a few ms).
+    EXPECT_GE(c["inbound_idle_age"]["p50_ns"].get<double>(), 20e6) << c.dump();
+}
+
+TEST(ProbeWaits, AShortKeepAliveTimeoutIsNotADrainedCap) {
+    REQUIRE_BPF();
+    expect_idle_timeout_is_no_cap(timing_out("bpf"));
+}
+
+TEST(ProbeWaits, AShortKeepAliveTimeoutIsNotADrainedCapWithoutBpf) {
+    REQUIRE_PRIVATE_NETNS();
+    expect_idle_timeout_is_no_cap(timing_out("sample"));
 }
 
 // A server that forks per connection and refuses in the child after its

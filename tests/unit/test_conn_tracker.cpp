@@ -131,8 +131,8 @@ TEST(ConnTracker, TheMostHeldButOneLeavesOutOneLooksPeak) {
     uint32_t inode = 100;
     for (int look : {5, 7, 12, 6, 7}) {
         std::vector<TcpConn> held;
-        for (int i = 0; i < look; ++i)
-            held.push_back(conn(8080, static_cast<uint16_t>(40000 + inode), inode++));
+        for (int i = 0; i < look; ++i, ++inode)
+            held.push_back(conn(8080, static_cast<uint16_t>(40000 + inode), inode));
         t.add(held, listening, {}, at);
         at += std::chrono::milliseconds(100);
     }
@@ -140,6 +140,28 @@ TEST(ConnTracker, TheMostHeldButOneLeavesOutOneLooksPeak) {
     EXPECT_EQ(e.inbound_max, 12u);
     EXPECT_EQ(e.inbound_max_but_one, 7u);
     EXPECT_EQ(e.inbound_min, 5u);
+}
+
+// Idle: an inbound connection that has had a request and owes no reply; its
+// age is the time since its last data either way.
+TEST(ConnTracker, IdleKeepAliveConnectionsAreAgedFromTheirLastData) {
+    ConnTracker t;
+    std::unordered_set<uint16_t> listening = {8080};
+    auto idle = conn(8080, 40001, 1);
+    idle.last_data_recv_ms = 9;           // the request
+    idle.last_data_sent_ms = 7;           // the reply, after it
+    auto pending = conn(8080, 40002, 2);  // a request unanswered
+    pending.last_data_recv_ms = 1;
+    pending.last_data_sent_ms = 50;
+    auto fresh = conn(8080, 40003, 3);  // accepted, nothing asked yet
+    fresh.bytes_received = 0;
+    fresh.last_data_recv_ms = fresh.last_data_sent_ms = 30;
+    t.add({idle, pending, fresh}, listening, {}, std::chrono::steady_clock::now());
+    auto e = t.evidence();
+    ASSERT_EQ(e.inbound_idle_age.count(), 1u);
+    // 7 ms, in the log2 slot that holds it.
+    EXPECT_GE(e.inbound_idle_age.percentile_ns(0.5), 7'000'000u);
+    EXPECT_LT(e.inbound_idle_age.percentile_ns(0.5), 14'000'000u);
 }
 
 TEST(TcpConnParser, ReadsTcpInfoAndMeminfoAttributes) {

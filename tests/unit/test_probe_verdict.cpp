@@ -1119,30 +1119,31 @@ TEST(Verdict, ACapDrainedWithFinsIsACapNotOneReplyPerConnection) {
     accepting.sampled.listeners[0].queued_sum = 2 * 3;
     EXPECT_NE(judge(accepting).findings.front().id, "app-connection-limit");
     // A queue found waiting in under half the looks (8 of 19) - the cap's
-    // clients pause between requests - while none of the connections held
-    // outlives a look interval: the idle ones are ended for their slots.
+    // clients pause between requests - while no idle connection gets older
+    // than a few ms: each new one ends the idlest.
     auto paused = e;
     paused.sampled.listeners[0].waiting_samples = 8;
-    paused.sampled.sample_period_s = 0.175;
-    paused.sampled.conns.inbound_kept_sum = 0;
-    paused.sampled.conns.inbound_transient_sum = 18 * 45;
+    for (int i = 0; i < 19 * 15; ++i)
+        paused.sampled.conns.inbound_idle_age.record(uint64_t(i % 3) * 1'000'000);
     EXPECT_EQ(judge(paused).findings.front().id, "app-connection-limit");
-    // Lookalike: the same, but idle connections ended on a timeout - most of
-    // those held in a look were held at the look before, and the ~45 held
-    // living a second or more each are replaced at ~45 a second.
-    auto timeout = paused;
+    // Lookalike: the same, but idle connections ended by a timeout (100 ms):
+    // their ages spread up to it. The ~45 held are replaced ~45 a second.
+    auto timeout = e;
+    timeout.sampled.listeners[0].waiting_samples = 8;
     timeout.bpf->tcp.established = 150;
     timeout.bpf->tcp.closed_first_local = 148;
     timeout.sampled.counter_rates["Tcp.PassiveOpens"] = 50;
     timeout.sampled.conns.accepted = 120;
-    timeout.sampled.conns.inbound_kept_sum = 18 * 38;
-    timeout.sampled.conns.inbound_transient_sum = 18 * 7;
+    for (int i = 0; i < 19 * 15; ++i)
+        timeout.sampled.conns.inbound_idle_age.record(uint64_t(i % 100) * 1'000'000);
     EXPECT_NE(judge(timeout).findings.front().id, "app-connection-limit")
         << judge(timeout).findings.front().title;
-    // Looks too far apart to tell a timeout's ends from a cap's: not the cap.
-    auto sparse = paused;
-    sparse.sampled.sample_period_s = 1;
-    EXPECT_NE(judge(sparse).findings.front().id, "app-connection-limit");
+    // Too few idle connections seen to say how old they get: not the cap.
+    auto few = paused;
+    few.sampled.conns.inbound_idle_age = {};
+    for (int i = 0; i < 10; ++i)
+        few.sampled.conns.inbound_idle_age.record(1'000'000);
+    EXPECT_NE(judge(few).findings.front().id, "app-connection-limit");
     // Lookalike: its clients end the connections (one request each, then close).
     auto client_closes = e;
     client_closes.bpf->tcp.closed_first_local = 0;

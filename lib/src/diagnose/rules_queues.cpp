@@ -269,24 +269,24 @@ void Judge::evicting_cap() {
     bool has_victim = idle_held >= 1;
     churns = churns && has_victim;
     bool queue_waits = std::any_of(s.listeners.begin(), s.listeners.end(), waits_in_most_looks);
-    // Or the connections it ends idle had been idle for less than a look
-    // interval: most of those held in a look were not there at the look before.
-    // An idle timeout ends a keep-alive connection a second or more after its
-    // last request, so a server with room keeps most of what it holds from one
-    // look to the next; a cap ends the idle ones as soon as it needs their
-    // slots. That tells a cap whose clients pause between requests, leaving its
-    // queue empty in half the looks (8 of 17 in one run, at 13,600 accepts a
-    // second), from a server that closes idle connections on a timeout.
-    uint64_t looked = c.inbound_kept_sum + c.inbound_transient_sum;
-    bool ends_them_young =
-        s.sample_period_s > 0 && s.sample_period_s <= kShortestIdleTimeoutS / 4 && looked > 0 &&
-        static_cast<double>(c.inbound_kept_sum) < kKeptByTimeout * static_cast<double>(looked);
+    // Or no idle connection gets old. A cap ends the idlest one each time a new
+    // connection comes, so with I idle and A arriving a second none stays idle
+    // much past I/A (nginx at 50: ~20 idle at 14,000 a second, ~1.5 ms); an
+    // idle timeout lets them reach its length, a second or more by default.
+    // That tells a cap whose queue is empty in half the looks (its clients
+    // pause between requests: 3 to 17 of 17 in one test server's runs) from a
+    // server with room: the queue does not (nginx with a 100 ms keep-alive
+    // timeout, 200 clients each back after 300 ms: 1 to 5 looks in 17-29).
+    const auto& idle_age = c.inbound_idle_age;
+    bool idle_stay_young =
+        idle_age.count() >= kMinIdleAges &&
+        static_cast<double>(idle_age.percentile_ns(kIdleAgePercentile)) / 1e9 < kEvictedIdleAgeS;
     bool ends_most = b ? accepted >= kMinConnections && ended >= kEndsItself * accepted
                        : accepted >= kMinConnections && c.accepted >= c.samples;
     // (A CPU that is full does not rule it out: every request now costs a
     // handshake and a close - nginx at 50 took 0.7 cores for load that 0.14
     // served over kept connections.)
-    bool drains = !churns && ends_most && (queue_waits || ends_them_young) &&
+    bool drains = !churns && ends_most && (queue_waits || idle_stay_young) &&
                   idle_held >= kIdleHeldShare * held_mean && has_victim;
     if (!churns && !drains) return;
     // Against the most seen but one: one look's dump can overcount (see
@@ -300,7 +300,7 @@ void Judge::evicting_cap() {
                      "{:.0f} of them idle, {}",
                      accepted / window, held_mean, idle_held,
                      queue_waits ? "while new ones wait in its accept queue"
-                                 : "none kept as long as a keep-alive timeout would")
+                                 : "none left idle as long as a keep-alive timeout would")
         : b ? fmt::format(
                   "ends {:.0f} connections a second itself, {:.0f}% of them while the peer "
                   "was still using them, holding at most {}",
@@ -322,7 +322,9 @@ void Judge::evicting_cap() {
     drain_churn = drains;
     if (drains) {
         ev(f, key::idle_held_mean, idle_held);
-        ev(f, key::kept_connections_mean, c.mean_inbound_kept());
+        if (idle_age.count())
+            ev(f, key::idle_age_p90_ms,
+               static_cast<double>(idle_age.percentile_ns(kIdleAgePercentile)) / 1e6);
     }
     ev(f, key::connections_max, c.inbound_max, "connections held at once (most seen)");
     ev(f, key::connections_mean, held_mean);

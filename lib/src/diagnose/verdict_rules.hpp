@@ -134,15 +134,16 @@ constexpr double kEvictedPlateau = 0.25;
 // ten idle is far above that. (nginx at worker_connections: a fifth to a
 // third idle, the rest just accepted with their requests still unread.)
 constexpr double kIdleHeldShare = 0.1;
-// The shortest idle timeout servers keep a keep-alive connection for by
-// default (gunicorn 2 s, Apache and Node 5 s, nginx 75 s; HAProxy is often set
-// to 1 s). Looks at most a quarter of it apart see a connection ended on such a
-// timeout in at least three looks in a row, so at least three in four of those
-// held in a look were held at the look before ...
-constexpr double kShortestIdleTimeoutS = 1.0;
-// ... and fewer than half of them kept is a server ending idle connections far
-// sooner than a timeout would (a cap draining them: none kept).
-constexpr double kKeptByTimeout = 0.5;
+// An idle keep-alive connection this old has outlived anything a cap draining
+// idle connections leaves (a few ms at thousands of connections a second) and
+// is in the range of an idle timeout: the shortest defaults are seconds
+// (gunicorn 2 s, Apache and Node 5 s, nginx 75 s), and even one set to 100 ms
+// lets connections reach twice this. Read at the 90th percentile of the
+// idle connections seen, so a few slow clients do not decide ...
+constexpr double kEvictedIdleAgeS = 0.05;
+constexpr double kIdleAgePercentile = 0.9;
+// ... over at least this many of them (one look's worth at a cap of 50).
+constexpr uint64_t kMinIdleAges = 20;
 // Connections accepted in the window below which a few aborts would decide.
 constexpr double kMinConnections = 100;
 // Accepts that went through at the fd limit, with no EMFILE, before the count

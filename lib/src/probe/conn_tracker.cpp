@@ -133,7 +133,11 @@ void ConnTracker::add(const std::vector<TcpConn>& conns,
         if (is_inbound) {
             if (c.state != static_cast<uint8_t>(TcpState::established)) continue;
             ++inbound;
-            if (owes_reply(c)) ++pending;
+            if (owes_reply(c))
+                ++pending;
+            else if (c.has_info && c.bytes_received > 0 && c.rqueue == 0)
+                acc_.inbound_idle_age.record(
+                    uint64_t{std::min(c.last_data_recv_ms, c.last_data_sent_ms)} * 1'000'000);
             if (!first_ && inbound_seen_.insert(c.inode).second) ++acc_.accepted;
             if (first_) inbound_seen_.insert(c.inode);
             if (seen_fresh) seen.inbound_new = !first_;

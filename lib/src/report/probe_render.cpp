@@ -109,6 +109,7 @@ json conns_json(const ConnEvidence& c) {
             {"nagle_held_samples", c.samples_nagle_held},
             {"nagle_held_sum", c.nagle_held_sum},
             {"nagle_stall", hist_json(c.nagle_stall)},
+            {"inbound_idle_age", hist_json(c.inbound_idle_age)},
             {"receive_queue_half_full", c.rcv_full_observations},
             {"receive_queue_half_small_buffer", c.rcv_small_full_observations},
             {"receive_observations", c.rcv_observations},

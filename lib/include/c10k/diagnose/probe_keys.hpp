@@ -51,6 +51,7 @@
     X(host_busy_percent, "host_busy_percent", "host CPU busy", units::percent) \
     X(host_cpu_user_cores, "host_cpu_user_{}_cores", "CPU of the host's user ranked {}", units::cores) \
     X(host_idle_cores, "host_idle_cores", "host CPU idle", units::cores) \
+    X(idle_age_p90_ms, "idle_age_p90_ms", "idle keep-alive connections: time since their last data (p90)", units::ms) \
     X(idle_held_mean, "idle_held_mean", "held connections with no request in progress (mean)", units::connections) \
     X(involuntary_per_second, "involuntary_per_second", "involuntary switches per second", units::per_second) \
     X(kept_connections_mean, "kept_connections_mean", "connections kept from one look to the next (mean)", units::connections) \

@@ -108,6 +108,9 @@ struct ConnEvidence {
     // bytes to the last (a lower bound, by up to a look interval).
     Log2Hist inbound_unread_wait;
     double mean_inbound_unread() const;
+    // Idle: inbound connections that have had a request and owe no reply (kept
+    // alive between requests); how long since their last data, in each look.
+    Log2Hist inbound_idle_age;
     std::vector<DestinationWait> destinations;  // most waited-on first
     // Nagle: a sub-MSS tail held unsent behind one small unacknowledged segment
     // that has waited far longer than the round trip for its ACK.
