@@ -498,6 +498,25 @@ void run_evicting(long cap, long secs) {
     }
 }
 
+// One turn of a keep-alive echo connection that epoll says is readable: the
+// request echoed and the connection marked idle from now, or closed when the
+// peer has gone (returns true then). Used by the drained cap and its lookalike.
+namespace {
+bool serve_keep_alive(int fd, std::unordered_map<int, Clock::time_point>& idle_since) {
+    char buf[4096];
+    ssize_t r = ::read(fd, buf, sizeof buf);
+    if (r < 0 && errno == EAGAIN) return false;
+    idle_since.erase(fd);
+    if (r <= 0) {
+        ::close(fd);
+        return true;
+    }
+    (void)!::write(fd, buf, static_cast<size_t>(r));
+    idle_since[fd] = Clock::now();
+    return false;
+}
+}  // namespace
+
 // A cap drained cleanly, as nginx keeps worker_connections: one accept per
 // turn of the loop (multi_accept off); at CAP connections it takes a new one
 // only by closing its idlest keep-alive connection - one that has had its
@@ -512,7 +531,6 @@ void run_draining(long cap, long secs) {
     std::unordered_map<int, Clock::time_point> idle_since;  // replied, nothing since
     long held = 0;
     std::vector<epoll_event> events(256);
-    char buf[4096];
     while (Clock::now() < end) {
         int n = ::epoll_wait(ep, events.data(), static_cast<int>(events.size()), 100);
         bool want_accept = false;
@@ -522,16 +540,7 @@ void run_draining(long cap, long secs) {
                 want_accept = true;
                 continue;
             }
-            ssize_t r = ::read(fd, buf, sizeof buf);
-            if (r < 0 && errno == EAGAIN) continue;
-            idle_since.erase(fd);
-            if (r <= 0) {
-                ::close(fd);
-                --held;
-                continue;
-            }
-            (void)!::write(fd, buf, static_cast<size_t>(r));
-            idle_since[fd] = Clock::now();
+            if (serve_keep_alive(fd, idle_since)) --held;
         }
         if (!want_accept) continue;
         if (held >= cap) {
@@ -563,7 +572,6 @@ void run_idle_timeout(long timeout_ms, long secs) {
     int ep = epoll_on_listener(l);
     std::unordered_map<int, Clock::time_point> idle_since;  // replied, nothing since
     std::vector<epoll_event> events(256);
-    char buf[4096];
     while (Clock::now() < end) {
         int n = ::epoll_wait(ep, events.data(), static_cast<int>(events.size()), 10);
         for (int i = 0; i < n; ++i) {
@@ -573,15 +581,7 @@ void run_idle_timeout(long timeout_ms, long secs) {
                     watch_input(ep, c);
                 continue;
             }
-            ssize_t r = ::read(fd, buf, sizeof buf);
-            if (r < 0 && errno == EAGAIN) continue;
-            idle_since.erase(fd);
-            if (r <= 0) {
-                ::close(fd);
-                continue;
-            }
-            (void)!::write(fd, buf, static_cast<size_t>(r));
-            idle_since[fd] = Clock::now();
+            serve_keep_alive(fd, idle_since);
         }
         auto cutoff = Clock::now() - std::chrono::milliseconds(timeout_ms);
         for (auto it = idle_since.begin(); it != idle_since.end();) {
