@@ -12,6 +12,7 @@
 #include <fstream>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 #include "c10k/profile/profile.hpp"
 #include "c10k/profile/profile_store.hpp"
@@ -24,12 +25,19 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path scratch_dir() {
-    static fs::path dir = [] {
+    // Never destroyed, so the exit handler below can still read it.
+    static const fs::path* dir = [] {
         std::string tmpl = (fs::temp_directory_path() / "c10k-fuzz-profile.XXXXXX").string();
         if (!::mkdtemp(tmpl.data())) std::abort();
-        return fs::path(tmpl);
+        auto* made = new fs::path(tmpl);
+        // libFuzzer ends a bounded run with exit(): the scratch files go with it.
+        std::atexit([] {
+            std::error_code ec;
+            fs::remove_all(scratch_dir(), ec);
+        });
+        return made;
     }();
-    return dir;
+    return *dir;
 }
 
 void write_file(const fs::path& p, std::string_view text) {

@@ -634,27 +634,35 @@ void run_pipe_log(long drain_delay_ms, long secs) {
 // wait for each other.
 void run_flock_workers(long workers, bool shared, long secs) {
     int l = make_listener(0, 128);
+    // Every lock file is opened, then removed with its directory, before the
+    // workers start: a flock lives on the open file description, not the
+    // name, and a target killed at the end of its test leaves nothing in /tmp.
     char dir[] = "/tmp/c10k-flock-XXXXXX";
     if (!::mkdtemp(dir)) die("mkdtemp");
+    std::vector<int> fds;
+    for (long i = 0; i < workers; ++i) {
+        auto path = std::string(dir) + "/lock" + (shared ? "" : std::to_string(i));
+        int fd = ::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+        if (fd < 0) die("open lock file");
+        fds.push_back(fd);
+    }
+    for (long i = 0; i < (shared ? 1 : workers); ++i)
+        ::unlink((std::string(dir) + "/lock" + (shared ? "" : std::to_string(i))).c_str());
+    ::rmdir(dir);
     ready(port_of(l));
     auto end = deadline_after(secs);
     std::vector<std::thread> threads;
-    for (long i = 0; i < workers; ++i)
-        threads.emplace_back([&, i] {
-            auto path = std::string(dir) + "/lock" + (shared ? "" : std::to_string(i));
-            int fd = ::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
-            if (fd < 0) return;
+    for (int fd : fds)
+        threads.emplace_back([&, fd] {
             while (Clock::now() < end) {
                 if (::flock(fd, LOCK_EX) != 0) break;
                 std::this_thread::sleep_for(std::chrono::milliseconds(5));
                 ::flock(fd, LOCK_UN);
             }
             ::close(fd);
-            ::unlink(path.c_str());
         });
     for (auto& t : threads)
         t.join();
-    ::rmdir(dir);
 }
 
 // A slow pool of application workers behind a shared listener, as PHP-FPM's
