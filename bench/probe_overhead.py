@@ -31,8 +31,11 @@ With --chain the server is an application in front of a local dependency
 (c10k-target pool-app, 16 workers and 16 pooled connections, to c10k-target db
 answering after 1 ms): what --follow adds, by default none,probe,probe-follow.
 
+With --ehash N the namespace gets an established-connection hash of its own
+with N buckets: what a look costs on a host with a bigger or smaller one.
+
 usage: sudo bench/probe_overhead.py [--build build] [--runs 5] [--seconds 5] [--conns 64]
-                                    [--chain]
+                                    [--chain] [--ehash N]
 """
 import argparse
 import shutil
@@ -86,6 +89,17 @@ def bpf_run_ns_of(pid):
         if any(p.get("pid") == pid for p in prog.get("pids", [])):
             total += prog.get("run_time_ns", 0)
     return total
+
+
+def ehash_buckets():
+    """The established-connection hash this namespace's dumps walk (negative in
+    /proc: shared with the host's, of that many buckets)."""
+    try:
+        n = int(open("/proc/sys/net/ipv4/tcp_ehash_entries").read())
+    except (OSError, ValueError):
+        return "established hash of unknown size"
+    shared = " (the host's)" if n < 0 else ""
+    return f"established hash of {abs(n)} buckets{shared}"
 
 
 def time_fields(err):
@@ -194,7 +208,7 @@ def thread_cost(args, target):
     finally:
         server.kill()
     print(f"\nidle target with {args.threads} helper threads, {secs} s x {args.runs} runs, "
-          f"medians:\n")
+          f"{ehash_buckets()}, medians:\n")
     # probe CPU: the process's user + sys over its whole run, plus its BPF run time.
     print(f"{'mode':<7} {'threads':>8} {'samples/s':>10} {'sampling CPU':>13} {'probe CPU':>11}")
     for mode, xs in rows.items():
@@ -214,6 +228,10 @@ def main():
                     help="also: probe-N, syscall tracing fixed at N%% (probe-0: none)")
     ap.add_argument("--threads", type=int, default=0,
                     help="instead: the cost of probing an idle target with this many threads")
+    ap.add_argument("--ehash", type=int, default=0,
+                    help="run in a namespace whose established-connection hash has this many "
+                         "buckets (every sock_diag dump walks all of them; the host's is sized "
+                         "by its memory, up to 524288 unless thash_entries= is set)")
     ap.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.conditions is None:
@@ -230,6 +248,12 @@ def main():
         # Re-run inside fresh network and mount namespaces.
         cmd = ["unshare", "-n", "-m", "--propagation", "private", sys.executable,
                os.path.abspath(__file__), "--inner", *sys.argv[1:]]
+        if args.ehash:
+            # A namespace's own hash is sized by its parent's tcp_child_ehash_entries:
+            # set it in an intermediate namespace, so the host's is never touched.
+            cmd = ["unshare", "-n", "sh", "-c",
+                   f'echo {args.ehash} > /proc/sys/net/ipv4/tcp_child_ehash_entries && exec "$@"',
+                   "sh", *cmd]
         sys.exit(subprocess.call(cmd))
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     subprocess.run(["mount", "-t", "tracefs", "tracefs", "/sys/kernel/tracing"], check=False)
@@ -273,7 +297,7 @@ def main():
     what = ("application in front of a local dependency (1 ms replies)" if args.chain
             else "epoll echo server")
     print(f"\nloopback {what}, {args.conns} connections, {args.seconds} s x "
-          f"{args.runs} alternating runs, medians:\n")
+          f"{args.runs} alternating runs, {ehash_buckets()}, medians:\n")
     print(f"{'condition':<12} {'round trips/s':>14} {'loss':>7} {'probe CPU':>11} "
           f"{'attached after':>15} {'peak RSS':>9} {'BPF maps':>9} {'lost':>5} {'traced':>7} "
           f"{'sampler CPU':>12}")

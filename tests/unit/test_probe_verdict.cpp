@@ -616,6 +616,28 @@ TEST(ProbeBudget, SyscallTracingStopsWhenTheHostHasPaidItsShare) {
     EXPECT_FALSE(syscall_budget_spent(2'000, 0.99, 1.0));
 }
 
+TEST(ProbeBudget, LooksFollowTheirCostBetweenTheFloorAndTwiceTheBudget) {
+    // BPF mode's budget (1% of a core), 0.1 s at the fastest, the floor 5 a second.
+    auto period = [](double cost) {
+        return fast_sample_period(cost, kFastSampleBudgetBpf, kFastSampleMinPeriodBpf, 0.2);
+    };
+    EXPECT_DOUBLE_EQ(period(0.24e-3), 0.1);  // cheap: as often as allowed
+    EXPECT_DOUBLE_EQ(period(1.5e-3), 0.15);  // the budget decides
+    EXPECT_DOUBLE_EQ(period(2.2e-3), 0.2);   // over the budget: held at the floor...
+    EXPECT_DOUBLE_EQ(period(4e-3), 0.2);     // ... up to twice the budget
+    EXPECT_DOUBLE_EQ(period(15e-3), 0.75);   // past it, twice the budget decides
+    // Whatever the cost, the looks spend at most the larger of twice the
+    // budget and what the floor's rate costs.
+    for (double cost : {0.1e-3, 1e-3, 3e-3, 10e-3, 50e-3}) {
+        double spend = cost / period(cost);
+        EXPECT_LE(spend, std::max(kLookFloorOverspend * kFastSampleBudgetBpf, cost / 0.1) + 1e-12)
+            << cost;
+    }
+    // A huge target's floor is one look an interval, which each snapshot
+    // makes anyway: a dear look waits at least that long.
+    EXPECT_GE(fast_sample_period(0.2, kFastSampleBudgetManyThreads, 0.02, 1.0), 1.0);
+}
+
 // A container's CPU limit: the process gets 0.4 of a core, the host idles.
 TEST(Verdict, ACgroupThrottledMostPeriodsIsCpuSaturatedByItsLimit) {
     auto e = base();

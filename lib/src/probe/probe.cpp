@@ -61,6 +61,12 @@ bool syscall_budget_spent(uint64_t host_syscalls, double traced_s, double interv
     return cost_s >= kSyscallBudget * interval_s;
 }
 
+double fast_sample_period(double cost_s, double budget, double min_period, double max_period) {
+    double floor_cost = kLookFloorOverspend * budget;
+    double longest = std::max(max_period, cost_s / floor_cost);
+    return std::clamp(cost_s / budget, min_period, longest);
+}
+
 namespace {
 // This thread's user + sys time: what probing one target costs here (a
 // --follow probe runs on a thread of its own and is counted there).
@@ -167,10 +173,18 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
     const double max_period =
         std::max(min_period, few_threads ? std::min(0.2, o.interval_s) : o.interval_s);
     auto next_fast = Clock::now();
+    // Looks the floor would have made but their cost did not allow, and the
+    // dearest look: said in the notes, since the evidence is thinner for it.
+    uint32_t looks_slowed = 0;
+    double dearest_look = 0;
     // The next fast sample waits as long as the last one's cost says, the one
     // inside each snapshot included: all of them together keep to the budget.
     auto schedule_fast = [&](double cost) {
-        double period = std::clamp(cost / budget, min_period, max_period);
+        double period = fast_sample_period(cost, budget, min_period, max_period);
+        if (few_threads && period > max_period) {  // a huge target's floor is the snapshots
+            ++looks_slowed;
+            dearest_look = std::max(dearest_look, cost);
+        }
         next_fast = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                        std::chrono::duration<double>(period));
     };
@@ -272,6 +286,13 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
         if (on_interval) on_interval(r);
     }
     if (stop.load()) e.interrupted = true;
+    if (looks_slowed > 0)
+        e.notes.push_back(fmt::format(
+            "the looks at its threads and sockets were fewer than {:g} a second: one took up to "
+            "{:.1f} ms, most of it the kernel walking its whole established-connection hash "
+            "(sized by memory, or by thash_entries= on the kernel command line), and the looks "
+            "between snapshots are held to {:g}% of a core",
+            1 / max_period, dearest_look * 1e3, kLookFloorOverspend * budget * 100));
     if (follow_thread.joinable()) {
         follow_stop.store(true);
         follow_thread.join();

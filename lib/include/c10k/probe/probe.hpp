@@ -67,6 +67,24 @@ inline constexpr double kFastSampleMinPeriodBpf = 0.1;
 // samples a second for such a target.
 inline constexpr uint32_t kFewThreads = 64;
 
+// ... unless holding that floor costs more than this many times the budget.
+// What makes a look at a quiet target dear is not the target: every sock_diag
+// dump walks every bucket of the kernel's established-connection hash, which
+// the kernel sizes by the machine's memory. A look took 0.24 ms at 1,024
+// buckets, 1.25 ms at 262,144, 2.2 ms at 524,288 (the most the kernel sizes it
+// to by itself, from 64 GiB) and 15 ms at 4,194,304 (thash_entries= on the
+// kernel command line); beside two CPU hogs 0.26 and 1.34 ms (bench
+// --ehash). Twice the budget keeps the floor for every table the kernel sizes
+// itself (5 x 2.2 ms = 11 ms/s, under 2 x 1% of a core with BPF) and stops it
+// multiplying an enlarged one (75 ms/s at 4,194,304 buckets).
+inline constexpr double kLookFloorOverspend = 2.0;
+
+// Pure: the wait before the next fast sample, given the last one's cost:
+// the cost spread over the budget, no shorter than min_period, no longer than
+// max_period (the floor) unless the floor would spend more than
+// kLookFloorOverspend times the budget.
+double fast_sample_period(double cost_s, double budget, double min_period, double max_period);
+
 // Pure: whether tracing should stop now. `host_syscalls` since attaching,
 // `traced_s` of `interval_s` so far.
 bool syscall_budget_spent(uint64_t host_syscalls, double traced_s, double interval_s);
