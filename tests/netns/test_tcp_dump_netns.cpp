@@ -122,3 +122,62 @@ TEST(TcpDump, TheBytecodeFilterAppliesToTheOneDump) {
     ASSERT_TRUE(st) << (st ? "" : st.error().message());
     EXPECT_EQ(seen, (std::set<std::pair<uint8_t, uint16_t>>{{AF_INET6, p6.port}}));
 }
+
+// Looking known sockets up one by one gives what a walk gives for them, with
+// the same TCP_INFO; a socket gone is left out, never answered by the listener
+// that now owns its local port alone (the cookie tells them apart).
+TEST(TcpDump, ExactLookupsFindWhatTheWalkFoundAndNothingThatIsGone) {
+    REQUIRE_PRIVATE_NETNS();
+    auto p4 = loopback_pair(AF_INET);
+    auto p6 = loopback_pair(AF_INET6);
+    auto q4 = loopback_pair(AF_INET);
+    ASSERT_TRUE(p4.server && q4.server) << "IPv4 loopback pairs";
+    bool v6 = static_cast<bool>(p6.server);
+    auto ours = [&](const TcpConn& c) {
+        for (uint16_t port : {p4.port, p6.port, q4.port})
+            if (port != 0 && (c.local.port == port || c.remote.port == port)) return true;
+        return false;
+    };
+    auto reader = TcpConnReader::open();
+    ASSERT_TRUE(reader);
+    std::vector<TcpConn> walked;
+    ASSERT_TRUE(reader->read(ours, walked, true, true));
+    // Per pair: the listener and both ends.
+    ASSERT_EQ(walked.size(), v6 ? 9u : 6u);
+    std::vector<TcpConn> known;
+    for (const auto& c : walked)
+        if (c.state != static_cast<uint8_t>(TcpState::listen)) known.push_back(c);
+
+    std::vector<TcpConn> looked;
+    auto r = reader->read_known(known, ours, looked, true, true);
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_TRUE(*r) << "every lookup answered";
+    auto key = [](const TcpConn& c) {
+        return std::tuple{c.local.family, c.state, c.local.port, c.remote.port, c.inode, c.cookie};
+    };
+    std::multiset<decltype(key(walked[0]))> a, b;
+    for (const auto& c : walked)
+        a.insert(key(c));
+    for (const auto& c : looked) {
+        b.insert(key(c));
+        if (c.state == static_cast<uint8_t>(TcpState::established)) {
+            EXPECT_TRUE(c.has_info && c.has_mem) << "TCP_INFO and SKMEMINFO asked for";
+            EXPECT_GT(c.rtt_us, 0u);
+        }
+    }
+    EXPECT_EQ(a, b);
+
+    // Both ends of q4 closed: its listener alone holds its port now. The
+    // server end's lookup would find that listener without the cookie.
+    uint16_t gone = q4.port;
+    q4.server.reset();
+    q4.client.reset();
+    looked.clear();
+    r = reader->read_known(known, ours, looked, true, true);
+    ASSERT_TRUE(r && *r);
+    for (const auto& c : looked)
+        if (c.local.port == gone || c.remote.port == gone)
+            EXPECT_EQ(c.state, static_cast<uint8_t>(TcpState::listen))
+                << "a closed connection of port " << gone << " came back in state " << int(c.state);
+    EXPECT_EQ(looked.size(), walked.size() - 2);
+}

@@ -10,6 +10,19 @@
 
 using namespace c10k;
 
+// Connections opened both ways, from the Tcp lines alone, wherever they are.
+TEST(SnmpPairs, TcpOpensAreActivePlusPassive) {
+    EXPECT_EQ(parse_tcp_opens("Ip: Forwarding DefaultTTL\nIp: 1 64\n"
+                              "Tcp: RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens PassiveOpens\n"
+                              "Tcp: 1 200 120000 -1 40 2\n"
+                              "Udp: InDatagrams\nUdp: 5\n"),
+              42u);
+    EXPECT_FALSE(parse_tcp_opens("Tcp: RtoAlgorithm ActiveOpens\nTcp: 1 40\n"));  // no PassiveOpens
+    EXPECT_FALSE(parse_tcp_opens("Tcp: ActiveOpens PassiveOpens\nTcp: 40\n"));    // unpaired
+    EXPECT_FALSE(parse_tcp_opens("Ip: Forwarding\nIp: 1\n"));
+    EXPECT_FALSE(parse_tcp_opens(""));
+}
+
 TEST(SnmpPairs, ParsesHeaderAndValueLines) {
     auto r = parse_snmp_pairs(
         "TcpExt: SyncookiesSent ListenOverflows ListenDrops\n"

@@ -10,6 +10,7 @@
 
 #include "c10k/checks/checks.hpp"
 #include "c10k/sources/sockets.hpp"
+#include "c10k/sources/tcp_conns.hpp"
 #include "check_helpers.hpp"
 
 using namespace c10k;
@@ -145,6 +146,73 @@ TEST(InetDiag, ReportsKernelErrorsAndTruncation) {
 }
 
 // Rules over a synthetic socket table: a full listener and a nearly exhausted destination.
+// One socket asked for by exact lookup: no dump flag, its own addresses,
+// ports, device and cookie in the kernel's byte order, states left open.
+TEST(InetDiag, AnExactLookupNamesOneSocketByAddressesPortsAndCookie) {
+    TcpConn c;
+    c.local.family = c.remote.family = AF_INET6;
+    for (uint8_t i = 0; i < 16; ++i) {
+        c.local.addr[i] = i;
+        c.remote.addr[i] = static_cast<uint8_t>(0xf0 | i);
+    }
+    c.local.port = 8080;
+    c.remote.port = 51234;
+    c.ifindex = 3;
+    c.cookie = 0x1122334455667788ull;
+    auto msg = exact_lookup_request(c, 1u << (INET_DIAG_INFO - 1), 7);
+    ASSERT_EQ(msg.size(), NLMSG_LENGTH(sizeof(inet_diag_req_v2)));
+    nlmsghdr h;
+    std::memcpy(&h, msg.data(), sizeof h);
+    EXPECT_EQ(h.nlmsg_len, msg.size());
+    EXPECT_EQ(h.nlmsg_type, SOCK_DIAG_BY_FAMILY);
+    EXPECT_EQ(h.nlmsg_flags, NLM_F_REQUEST);  // not a dump
+    EXPECT_EQ(h.nlmsg_seq, 7u);
+    inet_diag_req_v2 r;
+    std::memcpy(&r, msg.data() + NLMSG_HDRLEN, sizeof r);
+    EXPECT_EQ(r.sdiag_family, AF_INET6);
+    EXPECT_EQ(r.sdiag_protocol, IPPROTO_TCP);
+    EXPECT_EQ(r.idiag_ext, 1u << (INET_DIAG_INFO - 1));
+    EXPECT_EQ(r.idiag_states, ~0u);
+    EXPECT_EQ(ntohs(r.id.idiag_sport), 8080);
+    EXPECT_EQ(ntohs(r.id.idiag_dport), 51234);
+    EXPECT_EQ(std::memcmp(r.id.idiag_src, c.local.addr.data(), 16), 0);
+    EXPECT_EQ(std::memcmp(r.id.idiag_dst, c.remote.addr.data(), 16), 0);
+    EXPECT_EQ(r.id.idiag_if, 3u);
+    EXPECT_EQ(r.id.idiag_cookie[0], 0x55667788u);
+    EXPECT_EQ(r.id.idiag_cookie[1], 0x11223344u);
+
+    // IPv4: the first four bytes of each address, the rest zero.
+    c.local.family = c.remote.family = AF_INET;
+    msg = exact_lookup_request(c, 0, 0);
+    std::memcpy(&r, msg.data() + NLMSG_HDRLEN, sizeof r);
+    EXPECT_EQ(r.sdiag_family, AF_INET);
+    EXPECT_EQ(std::memcmp(r.id.idiag_src, c.local.addr.data(), 4), 0);
+    EXPECT_EQ(r.id.idiag_src[1], 0u);
+    EXPECT_EQ(r.id.idiag_dst[3], 0u);
+}
+
+// The cookie and the device come back from a dump as the kernel sent them.
+TEST(InetDiag, ADumpCarriesEachSocketsCookieAndDevice) {
+    std::vector<uint8_t> buf(NLMSG_LENGTH(sizeof(inet_diag_msg)));
+    nlmsghdr h{};
+    h.nlmsg_len = static_cast<uint32_t>(buf.size());
+    h.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    inet_diag_msg m{};
+    m.idiag_family = AF_INET;
+    m.idiag_state = 1;
+    m.id.idiag_if = 2;
+    m.id.idiag_cookie[0] = 0xdeadbeef;
+    m.id.idiag_cookie[1] = 0x01;
+    std::memcpy(buf.data(), &h, sizeof h);
+    std::memcpy(buf.data() + NLMSG_HDRLEN, &m, sizeof m);
+    std::vector<TcpConn> got;
+    auto r = parse_tcp_conns(buf, [&](const TcpConn& c) { got.push_back(c); });
+    ASSERT_TRUE(r);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].cookie, 0x1deadbeefull);
+    EXPECT_EQ(got[0].ifindex, 2u);
+}
+
 TEST(SocketRules, FullListenerAndBusyDestination) {
     auto root = c10k::test::fixture_root("narrow-ports");  // 60000-60999: 1000 ports
     auto c = c10k::test::collect_fixture(root);

@@ -16,6 +16,7 @@
 
 #include "c10k/collect.hpp"
 #include "c10k/sources/cpu_users.hpp"
+#include "c10k/sources/proc_net.hpp"
 #include "c10k/sources/socket_owner.hpp"
 #include "c10k/text.hpp"
 
@@ -297,25 +298,61 @@ void Sampler::sample_conns(Clock::time_point at) {
             owned_inodes_ = std::move(fds->socket_inodes);
             fresh = true;
         }
+    bool snapshot_look = fds_fresh_;
     fds_fresh_ = false;
     scratch_.clear();
     others_.clear();
-    auto st = reader_->read(
-        [&](const TcpConn& c) {
-            if (c.state == static_cast<uint8_t>(TcpState::listen))
-                return owned_inodes_.count(c.inode) > 0;
-            // The target's accepted connections by port (new ones appear between
-            // snapshots), the rest by inode.
-            // Inode 0: still in the accept queue, nobody's yet.
-            bool ours = c.inode != 0 &&
-                        (listening_.count(c.local.port) > 0 || owned_inodes_.count(c.inode) > 0);
-            if (!ours && c.state == static_cast<uint8_t>(TcpState::established) &&
-                conns_.is_destination_port(c.remote.port))
-                others_.emplace_back(c.remote, c.inode);
-            return ours;
-        },
-        scratch_, want_v4_, want_v6_);
-    if (!st) return;
+    std::vector<TcpConn> known;
+    auto keep = [&](const TcpConn& c) {
+        if (c.state == static_cast<uint8_t>(TcpState::listen))
+            return owned_inodes_.count(c.inode) > 0;
+        // The target's accepted connections by port (new ones appear between
+        // snapshots), the rest by inode.
+        // Inode 0: still in the accept queue, nobody's yet.
+        bool on_our_port = listening_.count(c.local.port) > 0;
+        bool ours = c.inode != 0 && (on_our_port || owned_inodes_.count(c.inode) > 0);
+        bool other = !ours && c.state == static_cast<uint8_t>(TcpState::established) &&
+                     conns_.is_destination_port(c.remote.port);
+        if (other) others_.emplace_back(c.remote, c.inode);
+        // What the next look may look up instead of walking: every socket this
+        // filter can take, the queued ones on our ports (accepted by then) too.
+        if (ours || other || on_our_port) known.push_back(c);
+        return ours;
+    };
+    // Connections opened in the namespace since the last enumeration began:
+    // none, and the sockets it found are all there can be, so the next look
+    // asks for each of them instead of walking the established table - as
+    // long as that costs less than the walk did. A snapshot's look walks (its
+    // fd table may own sockets no filter took before), and so does every look
+    // at a target that opens connections per request (ActiveOpens moves anyway).
+    auto opens = read_text("/proc/" + std::to_string(pid_) + "/net/snmp");
+    auto opened = opens ? parse_tcp_opens(*opens) : std::nullopt;
+    bool by_lookup = !snapshot_look && opened && opened_before_ && *opened == *opened_before_ &&
+                     conns_.outbound_opened() == 0 &&
+                     static_cast<double>(known_.size()) * lookup_cost_s_ < walk_cost_s_;
+    double t0 = thread_cpu_now();
+    bool enumerated = false;
+    if (by_lookup) {
+        auto r = reader_->read_known(known_, keep, scratch_, want_v4_, want_v6_);
+        if (!r) return;
+        enumerated = *r;
+        if (enumerated) {
+            ++acc_.samples_by_lookup;
+            if (!known_.empty())
+                lookup_cost_s_ = (thread_cpu_now() - t0) / static_cast<double>(known_.size());
+        } else {  // some answer was lost: walk after all
+            scratch_.clear();
+            others_.clear();
+            known.clear();
+        }
+    }
+    if (!enumerated) {
+        auto st = reader_->read(keep, scratch_, want_v4_, want_v6_);
+        if (!st) return;
+        walk_cost_s_ = thread_cpu_now() - t0;
+    }
+    known_ = std::move(known);
+    opened_before_ = opened;
     want_v4_ = want_v6_ = false;
     for (const auto& c : scratch_) {
         want_v4_ = want_v4_ || c.local.family == AF_INET;

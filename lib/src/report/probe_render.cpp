@@ -167,6 +167,7 @@ json sampled_json(const SampledEvidence& s) {
             {"full_samples", s.full_samples},
             {"sample_period_s", s.sample_period_s},
             {"sampler_cpu_s", s.sampler_cpu_s},
+            {"samples_by_lookup", s.samples_by_lookup},
             {"sys_cores", s.sys_cores},
             {"reaped_children_cores", s.reaped_children_cores},
             {"inbound_at_snapshots", s.inbound_at_snapshots},

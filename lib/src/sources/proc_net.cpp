@@ -41,6 +41,27 @@ Result<Counters> parse_snmp_pairs(std::string_view text) {
     return out;
 }
 
+std::optional<uint64_t> parse_tcp_opens(std::string_view snmp) {
+    // Read many times a second: the Tcp header and value lines only.
+    auto lines = split_lines(snmp);
+    for (size_t i = 0; i + 1 < lines.size(); ++i) {
+        auto names = split_ws(lines[i]);
+        if (names.empty() || names[0] != "Tcp:") continue;
+        auto vals = split_ws(lines[i + 1]);
+        if (vals.size() != names.size() || vals[0] != "Tcp:") return std::nullopt;
+        std::optional<uint64_t> active, passive;
+        for (size_t k = 1; k < names.size(); ++k) {
+            auto v = parse_int(vals[k]);
+            if (!v || *v < 0) continue;
+            if (names[k] == "ActiveOpens") active = static_cast<uint64_t>(*v);
+            if (names[k] == "PassiveOpens") passive = static_cast<uint64_t>(*v);
+        }
+        if (!active || !passive) return std::nullopt;
+        return *active + *passive;
+    }
+    return std::nullopt;
+}
+
 Result<Counters> parse_sockstat(std::string_view text) {
     Counters out;
     size_t lineno = 0;

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <optional>
 
 namespace c10k {
 
@@ -65,63 +66,99 @@ void fill_mem(TcpConn& c, const uint8_t* data, size_t len) {
 
 }  // namespace
 
-Result<bool> parse_tcp_conns(std::span<const uint8_t> buf,
-                             const std::function<void(const TcpConn&)>& each) {
-    // Walked by offset, not NLMSG_NEXT: that subtracts the aligned length from
-    // what is left, which wraps around when the last message's length is not a
-    // multiple of 4 (found by the fuzzer: a read past the buffer).
+namespace {
+
+// One inet_diag_msg and its attributes, as a TcpConn; false when truncated.
+bool decode_conn(const nlmsghdr* h, TcpConn& c) {
+    if (h->nlmsg_len < NLMSG_LENGTH(sizeof(inet_diag_msg))) return false;
+    auto* m = static_cast<const inet_diag_msg*>(NLMSG_DATA(h));
+    c = TcpConn{};
+    c.state = m->idiag_state;
+    c.local.family = c.remote.family = m->idiag_family;
+    size_t alen = m->idiag_family == AF_INET ? 4 : 16;
+    std::memcpy(c.local.addr.data(), m->id.idiag_src, alen);
+    std::memcpy(c.remote.addr.data(), m->id.idiag_dst, alen);
+    c.local.port = ntohs(m->id.idiag_sport);
+    c.remote.port = ntohs(m->id.idiag_dport);
+    c.inode = m->idiag_inode;
+    c.cookie = m->id.idiag_cookie[0] | static_cast<uint64_t>(m->id.idiag_cookie[1]) << 32;
+    c.ifindex = m->id.idiag_if;
+    c.rqueue = m->idiag_rqueue;
+    c.wqueue = m->idiag_wqueue;
+    c.expires_ms = m->idiag_expires;
+
+    // Attributes follow the message, each aligned; a malformed length ends the walk.
+    size_t off = NLMSG_LENGTH(NLMSG_ALIGN(sizeof(inet_diag_msg)));
+    auto* base = reinterpret_cast<const uint8_t*>(h);
+    while (off + NLA_HDRLEN <= h->nlmsg_len) {
+        nlattr a;
+        std::memcpy(&a, base + off, sizeof a);
+        if (a.nla_len < NLA_HDRLEN || off + a.nla_len > h->nlmsg_len) break;
+        const uint8_t* data = base + off + NLA_HDRLEN;
+        size_t dlen = a.nla_len - NLA_HDRLEN;
+        if ((a.nla_type & NLA_TYPE_MASK) == INET_DIAG_INFO) fill_info(c, data, dlen);
+        if ((a.nla_type & NLA_TYPE_MASK) == INET_DIAG_SKMEMINFO) fill_mem(c, data, dlen);
+        off += NLA_ALIGN(a.nla_len);
+    }
+    return true;
+}
+
+// Each whole message of one recv, in order; stops at a length that does not
+// fit. Walked by offset, not NLMSG_NEXT: that subtracts the aligned length from
+// what is left, which wraps around when the last message's length is not a
+// multiple of 4 (found by the fuzzer: a read past the buffer).
+template <typename Fn>
+void each_message(std::span<const uint8_t> buf, Fn&& fn) {
     for (size_t at = 0; buf.size() - at >= sizeof(nlmsghdr);) {
         auto* h = reinterpret_cast<const nlmsghdr*>(buf.data() + at);
-        if (h->nlmsg_len < sizeof(nlmsghdr) || h->nlmsg_len > buf.size() - at) break;
+        if (h->nlmsg_len < sizeof(nlmsghdr) || h->nlmsg_len > buf.size() - at) return;
         at += std::min<size_t>(NLMSG_ALIGN(h->nlmsg_len), buf.size() - at);
-        if (h->nlmsg_type == NLMSG_DONE) return false;
+        if (!fn(h)) return;
+    }
+}
+
+}  // namespace
+
+Result<bool> parse_tcp_conns(std::span<const uint8_t> buf,
+                             const std::function<void(const TcpConn&)>& each) {
+    std::optional<Result<bool>> ended;
+    each_message(buf, [&](const nlmsghdr* h) {
+        if (h->nlmsg_type == NLMSG_DONE) {
+            ended = false;
+            return false;
+        }
         if (h->nlmsg_type == NLMSG_ERROR) {
-            if (h->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr)))
-                return make_error("sock_diag: truncated error message");
+            if (h->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) {
+                ended = make_error("sock_diag: truncated error message");
+                return false;
+            }
             auto* err = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
             // The kernel sends -errno; anything else is not an errno to negate.
             int code = err->error < 0 && err->error > -4096 ? -err->error : EPROTO;
-            return sys_error("sock_diag", code);
+            ended = sys_error("sock_diag", code);
+            return false;
         }
         // A compat dump (see dump_tcp) answers with its request's type.
-        if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY && h->nlmsg_type != TCPDIAG_GETSOCK) continue;
-        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(inet_diag_msg)))
-            return make_error("sock_diag: truncated inet_diag_msg");
-        auto* m = static_cast<const inet_diag_msg*>(NLMSG_DATA(h));
+        if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY && h->nlmsg_type != TCPDIAG_GETSOCK) return true;
         TcpConn c;
-        c.state = m->idiag_state;
-        c.local.family = c.remote.family = m->idiag_family;
-        size_t alen = m->idiag_family == AF_INET ? 4 : 16;
-        std::memcpy(c.local.addr.data(), m->id.idiag_src, alen);
-        std::memcpy(c.remote.addr.data(), m->id.idiag_dst, alen);
-        c.local.port = ntohs(m->id.idiag_sport);
-        c.remote.port = ntohs(m->id.idiag_dport);
-        c.inode = m->idiag_inode;
-        c.rqueue = m->idiag_rqueue;
-        c.wqueue = m->idiag_wqueue;
-        c.expires_ms = m->idiag_expires;
-
-        // Attributes follow the message, each aligned; a malformed length ends the walk.
-        size_t off = NLMSG_LENGTH(NLMSG_ALIGN(sizeof(inet_diag_msg)));
-        auto* base = reinterpret_cast<const uint8_t*>(h);
-        while (off + NLA_HDRLEN <= h->nlmsg_len) {
-            nlattr a;
-            std::memcpy(&a, base + off, sizeof a);
-            if (a.nla_len < NLA_HDRLEN || off + a.nla_len > h->nlmsg_len) break;
-            const uint8_t* data = base + off + NLA_HDRLEN;
-            size_t dlen = a.nla_len - NLA_HDRLEN;
-            if ((a.nla_type & NLA_TYPE_MASK) == INET_DIAG_INFO) fill_info(c, data, dlen);
-            if ((a.nla_type & NLA_TYPE_MASK) == INET_DIAG_SKMEMINFO) fill_mem(c, data, dlen);
-            off += NLA_ALIGN(a.nla_len);
+        if (!decode_conn(h, c)) {
+            ended = make_error("sock_diag: truncated inet_diag_msg");
+            return false;
         }
         each(c);
-    }
+        return true;
+    });
+    if (ended) return *ended;
     return true;
 }
 
 Result<TcpConnReader> TcpConnReader::open() {
     UniqueFd fd(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
     if (!fd) return sys_error("sock_diag: socket");
+    // Room for a whole batch of exact lookups' replies with some to spare
+    // (root only; without it the default holds one batch).
+    int bytes = 1 << 20;
+    (void)::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes);
     return TcpConnReader(std::move(fd));
 }
 
@@ -221,20 +258,110 @@ Status dump_tcp(int fd, bool ipv4, bool ipv6, uint32_t states, uint8_t ext,
     return ok_status();
 }
 
+namespace {
+
+// What a process holds and waits on: open connections, connects under way,
+// peers that closed first, listeners. Sockets closing on their way out
+// (FIN_WAIT, LAST_ACK, TIME_WAIT) are nobody's wait, and filling TCP_INFO for
+// them is what a dump costs.
+constexpr uint32_t kHeldStates =
+    (1u << static_cast<int>(TcpState::established)) | (1u << static_cast<int>(TcpState::syn_sent)) |
+    (1u << static_cast<int>(TcpState::close_wait)) | (1u << static_cast<int>(TcpState::listen));
+constexpr uint32_t kListening = 1u << static_cast<int>(TcpState::listen);
+constexpr uint8_t kHeldExt = (1u << (INET_DIAG_INFO - 1)) | (1u << (INET_DIAG_SKMEMINFO - 1));
+
+// Requests sent at once: the kernel answers them all inside the send, into
+// the receive buffer, so their replies (~1 KiB of buffer each) must fit the
+// default 208 KiB whether or not a bigger one was granted.
+constexpr size_t kLookupsPerSend = 64;
+
+}  // namespace
+
+std::vector<uint8_t> exact_lookup_request(const TcpConn& c, uint8_t ext, uint32_t seq) {
+    inet_diag_req_v2 req{};
+    req.sdiag_family = static_cast<uint8_t>(c.local.family);
+    req.sdiag_protocol = IPPROTO_TCP;
+    req.idiag_ext = ext;
+    req.idiag_states = ~0u;  // an exact lookup ignores them; the caller filters
+    req.id.idiag_sport = htons(c.local.port);
+    req.id.idiag_dport = htons(c.remote.port);
+    size_t alen = c.local.family == AF_INET ? 4 : 16;
+    std::memcpy(req.id.idiag_src, c.local.addr.data(), alen);
+    std::memcpy(req.id.idiag_dst, c.remote.addr.data(), alen);
+    req.id.idiag_if = c.ifindex;
+    // The cookie makes it this socket: a lookup that finds another (the
+    // listener, when the connection is gone and its local port listens; a new
+    // connection on the same addresses) is refused with ESTALE.
+    req.id.idiag_cookie[0] = static_cast<uint32_t>(c.cookie);
+    req.id.idiag_cookie[1] = static_cast<uint32_t>(c.cookie >> 32);
+    nlmsghdr nlh{};
+    nlh.nlmsg_len = NLMSG_LENGTH(sizeof req);
+    nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    nlh.nlmsg_flags = NLM_F_REQUEST;
+    nlh.nlmsg_seq = seq;
+    std::vector<uint8_t> msg(nlh.nlmsg_len);
+    std::memcpy(msg.data(), &nlh, sizeof nlh);
+    std::memcpy(msg.data() + NLMSG_HDRLEN, &req, sizeof req);
+    return msg;
+}
+
 Status TcpConnReader::read(const std::function<bool(const TcpConn&)>& keep,
                            std::vector<TcpConn>& out, bool ipv4, bool ipv6) {
-    // What a process holds and waits on: open connections, connects under way,
-    // peers that closed first, listeners. Sockets closing on their way out
-    // (FIN_WAIT, LAST_ACK, TIME_WAIT) are nobody's wait, and filling TCP_INFO for
-    // them is what a dump costs.
-    constexpr uint32_t kStates = (1u << static_cast<int>(TcpState::established)) |
-                                 (1u << static_cast<int>(TcpState::syn_sent)) |
-                                 (1u << static_cast<int>(TcpState::close_wait)) |
-                                 (1u << static_cast<int>(TcpState::listen));
-    constexpr uint8_t kExt = (1u << (INET_DIAG_INFO - 1)) | (1u << (INET_DIAG_SKMEMINFO - 1));
-    return dump_tcp(fd_.get(), ipv4, ipv6, kStates, kExt, {}, [&](const TcpConn& c) {
+    return dump_tcp(fd_.get(), ipv4, ipv6, kHeldStates, kHeldExt, {}, [&](const TcpConn& c) {
         if (keep(c)) out.push_back(c);
     });
+}
+
+Result<bool> TcpConnReader::read_known(std::span<const TcpConn> known,
+                                       const std::function<bool(const TcpConn&)>& keep,
+                                       std::vector<TcpConn>& out, bool ipv4, bool ipv6) {
+    // The listening table alone: the kernel skips the established one when
+    // no other state is asked for.
+    if (auto st = dump_tcp(fd_.get(), ipv4, ipv6, kListening, 0, {},
+                           [&](const TcpConn& c) {
+                               if (keep(c)) out.push_back(c);
+                           });
+        !st)
+        return st.error();
+    sockaddr_nl kernel{};
+    kernel.nl_family = AF_NETLINK;
+    static thread_local std::vector<uint8_t> buf(64 * 1024);
+    std::vector<uint8_t> batch;
+    for (size_t first = 0; first < known.size(); first += kLookupsPerSend) {
+        size_t n = std::min(kLookupsPerSend, known.size() - first);
+        batch.clear();
+        for (size_t i = 0; i < n; ++i) {
+            auto one = exact_lookup_request(known[first + i], kHeldExt, static_cast<uint32_t>(i));
+            batch.insert(batch.end(), one.begin(), one.end());
+        }
+        if (::sendto(fd_.get(), batch.data(), batch.size(), 0, reinterpret_cast<sockaddr*>(&kernel),
+                     sizeof kernel) < 0)
+            return sys_error("sock_diag: send");
+        // Each request gets one message: the socket, or an error (ENOENT: gone;
+        // ESTALE: its addresses now another socket's). All are queued by the
+        // time send returns, so reading stops when the queue is empty.
+        size_t answered = 0;
+        for (;;) {
+            ssize_t got = ::recv(fd_.get(), buf.data(), buf.size(), MSG_DONTWAIT);
+            if (got < 0) {
+                if (errno == EINTR) continue;
+                if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+                if (errno == ENOBUFS) return false;  // replies dropped
+                return sys_error("sock_diag: recv");
+            }
+            each_message({buf.data(), static_cast<size_t>(got)}, [&](const nlmsghdr* h) {
+                ++answered;
+                TcpConn c;
+                if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || !decode_conn(h, c)) return true;
+                if (c.state == static_cast<uint8_t>(TcpState::listen)) return true;
+                if ((kHeldStates & (1u << c.state)) == 0) return true;
+                if (keep(c)) out.push_back(c);
+                return true;
+            });
+        }
+        if (answered < n) return false;
+    }
+    return true;
 }
 
 Status TcpConnReader::read_time_wait(const std::function<bool(const TcpConn&)>& keep,

@@ -199,6 +199,10 @@ struct SampledEvidence {
     int full_samples = 0;        // snapshots of /proc, sysctls and every socket, one per interval
     double sample_period_s = 0;  // of the fast samples, adapted to what they cost
     double sampler_cpu_s = 0;    // CPU time the fast samples cost this process
+    // Fast samples that looked the target's known sockets up one by one
+    // instead of walking the kernel's whole established table: no connection
+    // had been opened in the namespace since the look before.
+    int samples_by_lookup = 0;
     // Looks at a sleeping thread answered from its last look: it had not been
     // scheduled in since, so its call was not read again.
     uint64_t reused_looks = 0;
