@@ -354,7 +354,7 @@ Result<bool> TcpConnReader::read_known(std::span<const TcpConn> known,
                 TcpConn c;
                 if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || !decode_conn(h, c)) return true;
                 if (c.state == static_cast<uint8_t>(TcpState::listen)) return true;
-                if ((kHeldStates & (1u << c.state)) == 0) return true;
+                if (c.state >= 32 || (kHeldStates & (1u << c.state)) == 0) return true;
                 if (keep(c)) out.push_back(c);
                 return true;
             });
