@@ -341,12 +341,18 @@ Result<bool> TcpConnReader::read_known(std::span<const TcpConn> known,
         // ESTALE: its addresses now another socket's). All are queued by the
         // time send returns, so reading stops when the queue is empty.
         size_t answered = 0;
+        bool overrun = false;
         for (;;) {
             ssize_t got = ::recv(fd_.get(), buf.data(), buf.size(), MSG_DONTWAIT);
             if (got < 0) {
                 if (errno == EINTR) continue;
                 if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-                if (errno == ENOBUFS) return false;  // replies dropped
+                // Replies were dropped; the ones queued are read all the same,
+                // or the walk that follows would take them for its own.
+                if (errno == ENOBUFS) {
+                    overrun = true;
+                    continue;
+                }
                 return sys_error("sock_diag: recv");
             }
             each_message({buf.data(), static_cast<size_t>(got)}, [&](const nlmsghdr* h) {
@@ -359,7 +365,7 @@ Result<bool> TcpConnReader::read_known(std::span<const TcpConn> known,
                 return true;
             });
         }
-        if (answered < n) return false;
+        if (overrun || answered < n) return false;
     }
     return true;
 }
