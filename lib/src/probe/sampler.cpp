@@ -325,10 +325,11 @@ void Sampler::sample_conns(Clock::time_point at) {
     // long as that costs less than the walk did. A snapshot's look walks (its
     // fd table may own sockets no filter took before), and so does every look
     // at a target that opens connections per request (ActiveOpens moves anyway).
-    auto opens = read_text("/proc/" + std::to_string(pid_) + "/net/snmp");
-    auto opened = opens ? parse_tcp_opens(*opens) : std::nullopt;
+    std::optional<uint64_t> opened;
+    if (conns_.outbound_opened() == 0)
+        if (auto snmp = read_text("/proc/" + std::to_string(pid_) + "/net/snmp"))
+            opened = parse_tcp_opens(*snmp);
     bool by_lookup = !snapshot_look && opened && opened_before_ && *opened == *opened_before_ &&
-                     conns_.outbound_opened() == 0 &&
                      static_cast<double>(known_.size()) * lookup_cost_s_ < walk_cost_s_;
     double t0 = thread_cpu_now();
     bool enumerated = false;

@@ -196,9 +196,11 @@ Result<bool> run_dump(int fd, std::span<const uint8_t> msg,
     }
 }
 
-// nlmsghdr, a request struct, then the bytecode filter as an attribute.
+// nlmsghdr, a request struct, then the bytecode filter as an attribute. A
+// dump unless `flags` say otherwise.
 template <typename Req>
-std::vector<uint8_t> request(uint16_t type, const Req& req, std::span<const uint8_t> bytecode) {
+std::vector<uint8_t> request(uint16_t type, const Req& req, std::span<const uint8_t> bytecode,
+                             uint16_t flags = NLM_F_REQUEST | NLM_F_DUMP, uint32_t seq = 0) {
     std::vector<uint8_t> msg;
     auto put = [&](const void* p, size_t n) {
         auto* bytes = static_cast<const uint8_t*>(p);
@@ -209,7 +211,8 @@ std::vector<uint8_t> request(uint16_t type, const Req& req, std::span<const uint
     nlh.nlmsg_len = static_cast<uint32_t>(
         head + (bytecode.empty() ? 0 : NLA_HDRLEN + NLA_ALIGN(bytecode.size())));
     nlh.nlmsg_type = type;
-    nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    nlh.nlmsg_flags = flags;
+    nlh.nlmsg_seq = seq;
     put(&nlh, sizeof nlh);
     msg.resize(NLMSG_HDRLEN);
     put(&req, sizeof req);
@@ -268,6 +271,7 @@ constexpr uint32_t kHeldStates =
     (1u << static_cast<int>(TcpState::established)) | (1u << static_cast<int>(TcpState::syn_sent)) |
     (1u << static_cast<int>(TcpState::close_wait)) | (1u << static_cast<int>(TcpState::listen));
 constexpr uint32_t kListening = 1u << static_cast<int>(TcpState::listen);
+constexpr uint32_t kHeldConnections = kHeldStates & ~kListening;
 constexpr uint8_t kHeldExt = (1u << (INET_DIAG_INFO - 1)) | (1u << (INET_DIAG_SKMEMINFO - 1));
 
 // Requests sent at once: the kernel answers them all inside the send, into
@@ -294,15 +298,7 @@ std::vector<uint8_t> exact_lookup_request(const TcpConn& c, uint8_t ext, uint32_
     // connection on the same addresses) is refused with ESTALE.
     req.id.idiag_cookie[0] = static_cast<uint32_t>(c.cookie);
     req.id.idiag_cookie[1] = static_cast<uint32_t>(c.cookie >> 32);
-    nlmsghdr nlh{};
-    nlh.nlmsg_len = NLMSG_LENGTH(sizeof req);
-    nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-    nlh.nlmsg_flags = NLM_F_REQUEST;
-    nlh.nlmsg_seq = seq;
-    std::vector<uint8_t> msg(nlh.nlmsg_len);
-    std::memcpy(msg.data(), &nlh, sizeof nlh);
-    std::memcpy(msg.data() + NLMSG_HDRLEN, &req, sizeof req);
-    return msg;
+    return request(SOCK_DIAG_BY_FAMILY, req, {}, NLM_F_REQUEST, seq);
 }
 
 Status TcpConnReader::read(const std::function<bool(const TcpConn&)>& keep,
@@ -359,8 +355,9 @@ Result<bool> TcpConnReader::read_known(std::span<const TcpConn> known,
                 ++answered;
                 TcpConn c;
                 if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || !decode_conn(h, c)) return true;
-                if (c.state == static_cast<uint8_t>(TcpState::listen)) return true;
-                if (c.state >= 32 || (kHeldStates & (1u << c.state)) == 0) return true;
+                // Not the listener a gone connection's addresses lead to, nor
+                // a socket on its way out.
+                if (c.state >= 32 || (kHeldConnections & (1u << c.state)) == 0) return true;
                 if (keep(c)) out.push_back(c);
                 return true;
             });
