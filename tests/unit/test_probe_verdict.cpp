@@ -1440,6 +1440,20 @@ TEST(Verdict, ALoopParkedInFutexWithRequestsUnreadIsBlocked) {
     now_and_then.sampled.busiest_threads = {{101, "node", 0.07, 0.09, 41, 2, 26, 13}};
     EXPECT_NE(judge(now_and_then).findings[0].id.name(), "off-cpu-blocking");
 
+    // So idle a loop uses a clock tick or two of /proc/PID/stat's CPU time in
+    // a 3 s window: the process reads twice what its threads' schedstat sums
+    // to. The loop's share is taken against its threads' sum, measured as it is.
+    auto ticks = e;
+    ticks.sampled.busiest_threads = {{101, "node", 0.0035, 0.0045, 84, 0, 0, 84},
+                                     {102, "node", 0.0003, 0.0003, 84, 0, 84, 0}};
+    ticks.sampled.cpu_cores = 0.0066;  // two ticks over 3 s
+    ticks.sampled.threads_cores = 0.0039;
+    EXPECT_EQ(judge(ticks).findings[0].id.name(), "off-cpu-blocking");
+    auto ticks_pool = ticks;  // two of the threads share the same work: a pool
+    ticks_pool.sampled.busiest_threads.push_back({103, "w", 0.003, 0.004, 84, 0, 0, 84});
+    ticks_pool.sampled.threads_cores = 0.0069;
+    EXPECT_NE(judge(ticks_pool).findings[0].id.name(), "off-cpu-blocking");
+
     auto nothing_waits = e;  // parked, and no request left unread: idle
     nothing_waits.sampled.conns.inbound_unread_sum = 0;
     nothing_waits.sampled.conns.samples_inbound_unread = 0;

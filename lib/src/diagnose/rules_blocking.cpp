@@ -22,7 +22,10 @@ void Judge::find_parked_loop() {
     const ThreadCpu* top = nullptr;
     for (const auto& t : s.busiest_threads)
         if (!top || t.cores > top->cores) top = &t;
-    if (!top || top->looks < kMinSamples || top->cores < kPeggedShareOfProcess * s.cpu_cores)
+    // Its share of the threads' CPU, measured as it is (see threads_cores):
+    // a loop this idle uses a tick or two of /proc/PID/stat's CPU time.
+    double process_cores = s.threads_cores > 0 ? s.threads_cores : s.cpu_cores;
+    if (!top || top->looks < kMinSamples || top->cores < kPeggedShareOfProcess * process_cores)
         return;
     if (static_cast<double>(top->futex_looks) >= kMostOfTheTime * static_cast<double>(top->looks))
         parked_loop = top;

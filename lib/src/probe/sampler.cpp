@@ -589,7 +589,10 @@ SampledEvidence Sampler::evidence() const {
     }
     // A thread counts once it was seen over at least half the window: a short-lived
     // one's few ticks over a short span would read as a pegged core.
+    double threads_cpu_s = 0;
     for (const auto& [tid, t] : thread_cpu_) {
+        threads_cpu_s += t.schedstat ? static_cast<double>(t.last_ns - t.first_ns) * 1e-9
+                                     : static_cast<double>(t.last_ticks - t.first_ticks) / kTick;
         // A thread "ran" when it was scheduled in during the window (or, without
         // schedstat, used at least one clock tick).
         bool ran = t.schedstat ? t.last_runs > t.first_runs : t.last_ticks > t.first_ticks;
@@ -631,6 +634,7 @@ SampledEvidence Sampler::evidence() const {
                                      std::min(1.0, (cpu_s + wait_s) / span / ours), t.looks,
                                      t.running, t.in_readiness, t.futex_samples});
     }
+    e.threads_cores = threads_cpu_s / dt;
     std::sort(e.busiest_threads.begin(), e.busiest_threads.end(),
               [](const ThreadCpu& x, const ThreadCpu& y) { return x.busy > y.busy; });
     if (e.busiest_threads.size() > 5) e.busiest_threads.resize(5);

@@ -182,6 +182,7 @@ json sampled_json(const SampledEvidence& s) {
             {"seconds", s.seconds},
             {"cpus", s.cpus},
             {"cpu_cores", s.cpu_cores},
+            {"threads_cores", s.threads_cores},
             {"host_busy", s.host_busy},
             {"host_cpu_users", cpu_users},
             {"steal_share", s.steal_share},

@@ -217,6 +217,13 @@ struct SampledEvidence {
     uint32_t connections_max = 0;
     double cpu_cores = 0;  // the process's on-CPU time / wall time
     double sys_cores = 0;  // the part of cpu_cores spent in the kernel
+    // The same, summed over the threads the looks saw, by the measure of
+    // busiest_threads' cores (schedstat's nanoseconds where the kernel has
+    // them). cpu_cores comes from /proc/PID/stat, whose times are whole clock
+    // ticks (10 ms): over a 3 s window a process using a hundredth of a core
+    // reads as one tick or three, so a thread's share of the process's CPU is
+    // taken against this sum, measured like the thread. 0 when not measured.
+    double threads_cores = 0;
     // CPU of the process's children that exited and were reaped in the window
     // (a forking server's short-lived workers): no /proc entry is left to
     // count it by at the end, so host_cpu_users misses it.
