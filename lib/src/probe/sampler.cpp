@@ -295,10 +295,9 @@ void Sampler::sample_conns(Clock::time_point at) {
     bool fresh = fds_fresh_;  // owned_inodes_ read in this look
     if ((fds_fresh_ || conns_.outbound_opened() > 0) && acc_.fds_max <= kRefreshFdsMax)
         if (auto fds = read_fd_table(SysRoot{}, pid_)) {
-            owned_inodes_ = std::move(fds->socket_inodes);
+            own_sockets(std::move(fds->socket_inodes));
             fresh = true;
         }
-    bool snapshot_look = fds_fresh_;
     fds_fresh_ = false;
     scratch_.clear();
     others_.clear();
@@ -322,15 +321,20 @@ void Sampler::sample_conns(Clock::time_point at) {
     // Connections opened in the namespace since the last enumeration began:
     // none, and the sockets it found are all there can be, so the next look
     // asks for each of them instead of walking the established table - as
-    // long as that costs less than the walk did. A snapshot's look walks (its
-    // fd table may own sockets no filter took before), and so does every look
-    // at a target that opens connections per request (ActiveOpens moves anyway).
+    // long as that costs less than the walk did, and the filter knows nothing
+    // the last walk's did not: no new destination (other processes' sockets to
+    // it were not kept), no new listening port, and at a snapshot's look no
+    // socket in the fresh fd table that the walk did not see (one passed over
+    // a unix socket opens nothing). Every look at a target that opens
+    // connections per request walks (ActiveOpens moves anyway).
     std::optional<uint64_t> opened;
     if (conns_.outbound_opened() == 0)
         if (auto snmp = read_text("/proc/" + std::to_string(pid_) + "/net/snmp"))
             opened = parse_tcp_opens(*snmp);
-    bool by_lookup = !snapshot_look && opened && opened_before_ && *opened == *opened_before_ &&
-                     static_cast<double>(known_.size()) * lookup_cost_s_ < walk_cost_s_;
+    bool by_lookup = opened && opened_before_ && *opened == *opened_before_ &&
+                     static_cast<double>(known_.size()) * lookup_cost_s_ < walk_cost_s_ &&
+                     conns_.destination_port_count() == walk_knew_.destination_ports &&
+                     listening_.size() == walk_knew_.listening_ports && !new_inodes_since_walk_;
     double t0 = thread_cpu_now();
     bool enumerated = false;
     if (by_lookup) {
@@ -348,6 +352,8 @@ void Sampler::sample_conns(Clock::time_point at) {
         }
     }
     if (!enumerated) {
+        walk_knew_ = {conns_.destination_port_count(), listening_.size()};
+        new_inodes_since_walk_ = false;
         auto st = reader_->read(keep, scratch_, want_v4_, want_v6_);
         if (!st) return;
         walk_cost_s_ = thread_cpu_now() - t0;
@@ -381,9 +387,16 @@ void Sampler::sample_conns(Clock::time_point at) {
     if (others_.empty() || acc_.fds_max > kRefreshFdsMax) return;
     auto fds = read_fd_table(SysRoot{}, pid_);
     if (!fds) return;
-    owned_inodes_ = std::move(fds->socket_inodes);
+    own_sockets(std::move(fds->socket_inodes));
     for (const auto& [remote, inode] : others_)
         if (owned_inodes_.count(inode) == 0) conns_.add_other(remote);
+}
+
+void Sampler::own_sockets(std::unordered_set<uint64_t> inodes) {
+    if (!new_inodes_since_walk_)
+        new_inodes_since_walk_ = std::any_of(
+            inodes.begin(), inodes.end(), [&](uint64_t i) { return owned_inodes_.count(i) == 0; });
+    owned_inodes_ = std::move(inodes);
 }
 
 double Sampler::sample_fast() {
@@ -445,7 +458,7 @@ Result<bool> Sampler::sample(bool thread_totals) {
     if (snap.process) {
         comm_ = snap.process->comm;
         if (snap.process->fds) {
-            owned_inodes_ = snap.process->fds->socket_inodes;
+            own_sockets(snap.process->fds->socket_inodes);
             fds_fresh_ = true;
         }
         if (snap.process->nofile) acc_.nofile_soft = snap.process->nofile->soft;

@@ -152,6 +152,7 @@ class ConnTracker {
     // `remote` is one of the target's destinations, it shares the destination.
     void add_other(const Endpoint& remote);
     bool is_destination_port(uint16_t port) const { return dest_ports_.test(port); }
+    size_t destination_port_count() const { return dest_ports_.count(); }
     // When the first sample was taken; none before it.
     std::optional<TimePoint> first_at() const {
         return first_ ? std::nullopt : std::optional<TimePoint>(t0_);

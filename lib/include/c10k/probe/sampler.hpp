@@ -162,6 +162,15 @@ class Sampler {
     // table ~1 ms per 262,144 buckets), measured as they are made.
     std::vector<TcpConn> known_;
     std::optional<uint64_t> opened_before_;
+    // What the last walk's filter knew: a socket it could not take then (to a
+    // destination, on a port or by an inode learned since) is not in known_.
+    struct {
+        size_t destination_ports = 0, listening_ports = 0;
+    } walk_knew_;
+    bool new_inodes_since_walk_ = false;
+    // Takes a freshly read fd table as the target's, noting whether it holds
+    // a socket the one before did not.
+    void own_sockets(std::unordered_set<uint64_t> inodes);
     double lookup_cost_s_ = 2.5e-6;
     double walk_cost_s_ = 0;
     // Families the target's sockets were found in; both are asked again at every
