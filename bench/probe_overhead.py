@@ -11,7 +11,7 @@ c10k-load pingpong (many connections, no pauses) for SECONDS per run, with:
   probe-full  c10k-doctor probe --syscall-duty 100 (every probe on all the time)
   probe-sample  c10k-doctor probe --mode sample (no BPF: /proc and sock_diag samples only)
   bpftrace    raw_syscalls enter/exit per-syscall latency hist, count and errno,
-              sched_switch/wakeup off-CPU hist, tcp/sock tracepoint counts
+              sched_switch off-CPU hist, tcp/sock tracepoint counts
   probe-follow  c10k-doctor probe --follow (with --chain: the dependency probed too)
 Runs alternate (none, probe, probe-full, bpftrace, none, ...) and the medians
 are printed with each condition's loss against `none`. Also: time from start
@@ -61,7 +61,6 @@ tracepoint:sched:sched_switch /pid == $1/ { @switches = count(); @off[args->prev
 tracepoint:sched:sched_switch /@off[args->next_pid]/ {
   @offcpu = hist(nsecs - @off[args->next_pid]); delete(@off[args->next_pid]);
 }
-tracepoint:sched:sched_wakeup /@off[args->pid]/ { @wakeups = count(); }
 tracepoint:sock:inet_sock_set_state /args->sport == $2 || args->dport == $2/ { @states[args->oldstate, args->newstate] = count(); }
 tracepoint:tcp:tcp_retransmit_skb /args->sport == $2 || args->dport == $2/ { @retransmits = count(); }
 tracepoint:tcp:tcp_probe /args->sport == $2 || args->dport == $2/ { @segments = count(); }

@@ -43,7 +43,6 @@ struct c10k_sched_stats {
     __u64 off_cpu_ns[C10K_OFF_STATES]; /* by enum c10k_off_state */
     __u64 switches_voluntary;
     __u64 switches_involuntary;
-    __u64 wakeups;
     __u64 runq_count;
     __u64 runq_total_ns;
     __u64 runq_hist[C10K_HIST_SLOTS];
@@ -72,6 +71,10 @@ struct c10k_kernel_offsets {
     __u32 tcp_rcv_wnd;     /* tcp_sock.rcv_wnd */
     __u32 regs_arg1;       /* pt_regs: a syscall's first argument (x86-64 di) */
     __u32 regs_arg2;       /* pt_regs: its second (x86-64 si) */
+    /* task_struct.sched_info.run_delay: the thread's run-queue wait so far, as
+     * /proc/PID/task/TID/schedstat's second field; 0 when the kernel has no
+     * CONFIG_SCHED_INFO (nothing at offset 0 is it). */
+    __u32 task_run_delay;
 };
 
 struct c10k_tcp_stats {
@@ -103,9 +106,9 @@ struct c10k_poll_stats {
 struct c10k_thread_sched {
     __u64 on_ts;
     __u64 off_ts;
-    __u64 wake_ts;
+    __u64 run_delay; /* sched_info.run_delay when last read */
     __u32 off_state;
-    __u32 pad;
+    __u32 run_delay_known; /* run_delay holds a reading */
     __u64 on_total;
     __u64 off_total;
 };
@@ -115,12 +118,12 @@ struct c10k_thread_sched {
 C10K_STATIC_ASSERT(sizeof(struct c10k_syscall_stats) == 8 * (4 + C10K_HIST_SLOTS), "layout");
 C10K_STATIC_ASSERT(sizeof(struct c10k_errno_key) == 8, "layout");
 C10K_STATIC_ASSERT(sizeof(struct c10k_sched_stats) ==
-                       8 * (1 + C10K_OFF_STATES + 5 + C10K_HIST_SLOTS + 1),
+                       8 * (1 + C10K_OFF_STATES + 4 + C10K_HIST_SLOTS + 1),
                    "layout");
 C10K_STATIC_ASSERT(sizeof(struct c10k_tcp_stats) == 8 * 13, "layout");
 C10K_STATIC_ASSERT(sizeof(struct c10k_poll_stats) == 8 * 2, "layout");
 C10K_STATIC_ASSERT(sizeof(struct c10k_thread_sched) == 8 * 6, "layout");
 C10K_STATIC_ASSERT(sizeof(struct c10k_port_marks) == 65536, "layout");
-C10K_STATIC_ASSERT(sizeof(struct c10k_kernel_offsets) == 4 * 10, "layout");
+C10K_STATIC_ASSERT(sizeof(struct c10k_kernel_offsets) == 4 * 11, "layout");
 
 #endif

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -55,6 +56,32 @@ TEST(ProbeBpf, ContextSwitchStorm) {
     EXPECT_EQ(p.id, "context-switch-storm") << p.doc.dump(2);
     EXPECT_GT(p.doc["histograms"]["runq"]["count"], 0);
     EXPECT_GE(p.doc["sched"]["threads_seen"], 500) << "the busy threads were seen switching";
+}
+
+// The run-queue wait the sched program sums is the kernel's own: what each
+// thread's sched_info.run_delay grew by between two of its switch-outs. Four
+// threads that spin without a syscall on two cores are only ever running or
+// preempted, so the same wait is measured a second way, by the program's own
+// clock from each preemption to the next switch-in (off-CPU "runnable").
+// The two differ only at the window's edges - a wait is counted when its run
+// ends in one, when it ends in the other: one wait of a few ms per thread
+// per edge, about 1% of the 2 s a second four spinners wait on two cores -
+// so 10% is far more than the edges make and far less than a wait missed or
+// counted twice.
+TEST(ProbeBpf, RunQueueWaitIsTheKernelsOwn) {
+    REQUIRE_BPF();
+    Background hog(target({"hog", "4", "20"}));
+    ASSERT_TRUE(hog.ok());
+    auto p = probe(hog.pid(), "bpf");
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    const auto& sched = p.doc["sched"];
+    double runq = sched["runq_wait_ns"].get<double>();
+    double preempted = sched["off_cpu_ns"]["runnable"].get<double>();
+    std::printf("run-queue wait: %.0f ms (run_delay), %.0f ms (preempted to running)\n", runq / 1e6,
+                preempted / 1e6);
+    ASSERT_GT(preempted, 0.5e9) << "the spinners waited for a CPU: " << sched.dump();
+    EXPECT_NEAR(runq, preempted, 0.1 * preempted) << sched.dump();
+    EXPECT_GT(p.doc["histograms"]["runq"]["count"].get<double>(), 0);
 }
 
 TEST(ProbeBpf, CpuSaturated) {

@@ -123,12 +123,15 @@ BtfBuilder kernel_like() {
     uint32_t sock = b.add_struct("sock", 32, {{"__sk_common", common, 0}, {"sk_x", u64, 128}});
     uint32_t inet = b.add_struct("inet_sock", 48, {{"sk", sock, 0}, {"inet_sport", u16, 320}});
     b.add_struct("tcp_sock", 64, {{"inet", inet, 0}, {"rcv_wnd", u32, 448}});
+    uint32_t sched_info =
+        b.add_struct("sched_info", 16, {{"pcount", u64, 0}, {"run_delay", u64, 64}});
     b.add_struct("task_struct", 64,
                  {{"flag_a", u32, 0, 1},
                   {"__state", u32, 32},
                   {"exit_state", u32, 64},
                   {"pid", pid_t_, 96},
-                  {"tgid", pid_t_, 128}});
+                  {"tgid", pid_t_, 128},
+                  {"sched_info", sched_info, 192}});
     b.add_struct(
         "pt_regs", 168,
         {{"si", u64, 13 * 64}, {"di", u64, 14 * 64}, {"orig_x0", u64, 0}, {"regs", u64, 64}});
@@ -167,6 +170,7 @@ TEST(KernelLayout, GivesEveryOffsetTheProgramsRead) {
     EXPECT_EQ(k->task_pid, 12u);
     EXPECT_EQ(k->task_state, 4u);
     EXPECT_EQ(k->task_exit_state, 8u);
+    EXPECT_EQ(k->task_run_delay, 32u);  // sched_info at 24, run_delay 8 into it
     EXPECT_EQ(k->sk_num, 14u);
     EXPECT_EQ(k->sk_dport, 12u);
     EXPECT_EQ(k->inet_sport, 40u);
@@ -197,6 +201,9 @@ TEST(KernelLayout, FallsBackToTheOldNameOfTaskState) {
     auto k = kernel_offsets(*btf);
     ASSERT_TRUE(k) << k.error().message();
     EXPECT_EQ(k->task_state, 0u);
+    // No sched_info (a kernel without CONFIG_SCHED_INFO): everything else is
+    // found, and the run-queue wait is left unmeasured.
+    EXPECT_EQ(k->task_run_delay, 0u);
 }
 
 TEST(KernelLayout, NamesEveryFieldTheKernelLacks) {

@@ -229,7 +229,8 @@ Result<std::unique_ptr<BpfSession>> BpfSession::start(pid_t tgid, bool verbose,
                                  .inet_sport = k.inet_sport,
                                  .tcp_rcv_wnd = k.tcp_rcv_wnd,
                                  .regs_arg1 = k.regs_arg1,
-                                 .regs_arg2 = k.regs_arg2};
+                                 .regs_arg2 = k.regs_arg2,
+                                 .task_run_delay = k.task_run_delay};
     if (int err = c10k_probe__load(impl->skel); err != 0) {
         return make_error("cannot load the BPF programs: " + err_text(err) +
                           (err == -EPERM || err == -EACCES
@@ -249,8 +250,6 @@ Result<std::unique_ptr<BpfSession>> BpfSession::start(pid_t tgid, bool verbose,
     auto& p = impl->skel->progs;
     Want cheap[] = {
         {ProbeGroup::sched, p.raw_sched_switch, "sched_switch"},
-        {ProbeGroup::sched, p.raw_sched_wakeup, "sched_wakeup"},
-        {ProbeGroup::sched, p.raw_sched_wakeup_new, "sched_wakeup_new"},
         {ProbeGroup::tcp, p.raw_set_state, "inet_sock_set_state"},
         {ProbeGroup::tcp, p.raw_retransmit, "tcp_retransmit_skb"},
         {ProbeGroup::tcp, p.raw_send_reset, "tcp_send_reset"},
@@ -429,7 +428,6 @@ BpfEvidence BpfSession::read() const {
             s.off_cpu_ns[i] += c.off_cpu_ns[i];
         s.voluntary += c.switches_voluntary;
         s.involuntary += c.switches_involuntary;
-        s.wakeups += c.wakeups;
         s.runq_count += c.runq_count;
         s.runq_total_ns += c.runq_total_ns;
         s.threads_exited += c.threads_exited;

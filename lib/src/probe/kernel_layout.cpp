@@ -227,6 +227,8 @@ Result<KernelOffsets> kernel_offsets(const BtfTypes& btf) {
     need(task, {"pid"}, k.task_pid);
     need(task, {"__state", "state"}, k.task_state);  // renamed in 5.14
     need(task, {"exit_state"}, k.task_exit_state);
+    if (task.id)
+        if (auto o = btf.member_offset(*task.id, "sched_info.run_delay")) k.task_run_delay = *o;
     need(sock, {"__sk_common.skc_num"}, k.sk_num);
     need(sock, {"__sk_common.skc_dport"}, k.sk_dport);
     need(in("inet_sock"), {"inet_sport"}, k.inet_sport);

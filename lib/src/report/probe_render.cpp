@@ -197,6 +197,7 @@ json sampled_json(const SampledEvidence& s) {
             {"threads_max", s.threads_max},
             {"connections_max", s.connections_max},
             {"switches_per_second", s.switches_per_s},
+            {"runq_wait_share", s.runq_wait_share},
             {"involuntary_per_second", s.involuntary_per_s},
             {"thread_states",
              {{"samples", s.thread_samples},
@@ -436,7 +437,7 @@ std::string render_probe_json(const ProbeEvidence& e, const Verdict& v) {
                           {"other", sc.off_cpu_ns[off_other]}}},
                         {"voluntary_switches", sc.voluntary},
                         {"involuntary_switches", sc.involuntary},
-                        {"wakeups", sc.wakeups},
+                        {"runq_wait_ns", sc.runq_total_ns},
                         {"threads_seen", sc.threads_seen},
                         {"busiest_threads", threads}};
         const auto& t = b.tcp;

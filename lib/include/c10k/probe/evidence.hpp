@@ -55,8 +55,7 @@ struct SchedStat {
     std::array<uint64_t, off_states> off_cpu_ns{};  // by OffCpu
     uint64_t voluntary = 0;
     uint64_t involuntary = 0;
-    uint64_t wakeups = 0;
-    uint64_t runq_count = 0;
+    uint64_t runq_count = 0;  // runs whose wait before them was measured
     uint64_t runq_total_ns = 0;
     Log2Hist runq;
     uint32_t threads_seen = 0;  // alive at the end plus exited during the window

@@ -54,6 +54,9 @@ struct KernelOffsets {
     uint32_t task_tgid = 0, task_pid = 0, task_state = 0, task_exit_state = 0;
     uint32_t sk_num = 0, sk_dport = 0, inet_sport = 0, tcp_rcv_wnd = 0;
     uint32_t regs_arg1 = 0, regs_arg2 = 0;
+    // task_struct.sched_info.run_delay; 0 without CONFIG_SCHED_INFO (the
+    // run-queue wait is then not measured, everything else is).
+    uint32_t task_run_delay = 0;
 };
 
 // Pure: the offsets in `btf`, or which one is missing.
