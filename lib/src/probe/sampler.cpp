@@ -323,9 +323,9 @@ void Sampler::sample_conns(Clock::time_point at) {
     // asks for each of them instead of walking the established table - as
     // long as that costs less than the walk did, and the filter knows nothing
     // the last walk's did not: no new destination (other processes' sockets to
-    // it were not kept), no new listening port, and at a snapshot's look no
-    // socket in the fresh fd table that the walk did not see (one passed over
-    // a unix socket opens nothing). Every look at a target that opens
+    // it were not kept), no new listening port, and no socket in an fd table
+    // read since that the walk's did not hold (one passed over a unix socket,
+    // or inherited, opens nothing). Every look at a target that opens
     // connections per request walks (ActiveOpens moves anyway).
     std::optional<uint64_t> opened;
     if (conns_.outbound_opened() == 0)
