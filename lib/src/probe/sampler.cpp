@@ -137,6 +137,7 @@ void Sampler::sample_threads(Clock::time_point at) {
                 if (sched) {
                     tr.first_ns = sched->on_cpu_ns;
                     tr.first_wait_ns = sched->wait_ns;
+                    tr.window_wait_base_ns = threads_looked_ ? 0 : sched->wait_ns;
                     tr.first_runs = sched->runs;
                 }
             }
@@ -152,6 +153,7 @@ void Sampler::sample_threads(Clock::time_point at) {
         look_at_thread(tid, track, state, futex_waits, futex_waiters, any_running);
     }
     files_.keep_only(alive);
+    threads_looked_ = threads_looked_ || walked < kMaxThreadsToWalk;
     // Between the snapshots that sum the threads' totals, the count comes from here.
     acc_.threads_max = std::max(acc_.threads_max, static_cast<uint32_t>(alive.size()));
     auto contended = contended_waits(futex_waits, any_running);
@@ -535,7 +537,7 @@ double Sampler::runq_wait_share_of_looks() const {
     std::optional<Clock::time_point> from, to;
     for (const auto& [tid, t] : thread_cpu_) {
         if (!t.schedstat) continue;
-        waited += t.last_wait_ns - std::min(t.last_wait_ns, t.first_wait_ns);
+        waited += t.last_wait_ns - std::min(t.last_wait_ns, t.window_wait_base_ns);
         from = from ? std::min(*from, t.first_at) : t.first_at;
         to = to ? std::max(*to, t.last_at) : t.last_at;
     }

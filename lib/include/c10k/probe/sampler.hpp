@@ -95,6 +95,10 @@ class Sampler {
         // finer than ticks (a thread that runs 50 us a request shows in them).
         uint64_t first_ns = 0, last_ns = 0, first_runs = 0, last_runs = 0;
         uint64_t first_wait_ns = 0, last_wait_ns = 0;
+        // What its run-queue wait in the window is counted from: first_wait_ns,
+        // or 0 for a thread born after the first look (each look reads every
+        // thread), whose every wait - its first run's too - was in the window.
+        uint64_t window_wait_base_ns = 0;
         bool schedstat = false;
         uint64_t futex_samples = 0;
         uint64_t futex_contended_samples = 0;  // of those, waiting on a contended lock
@@ -114,6 +118,7 @@ class Sampler {
         std::vector<uint64_t> seen_read_blocked;  // the sockets it waited to read
     };
     void sample_threads(Clock::time_point at);
+    bool threads_looked_ = false;  // a look has read every thread once
     void look_at_thread(uint32_t tid, ThreadTrack* track, char state,
                         std::vector<FutexWait>& futex_waits,
                         std::vector<ThreadTrack*>& futex_waiters, bool& any_running);
