@@ -614,6 +614,22 @@ TEST(ProbeBudget, SyscallTracingStopsWhenTheHostHasPaidItsShare) {
     EXPECT_TRUE(syscall_budget_spent(10'000'000, 0.02, 1.0));
     // A quiet host traces the whole interval.
     EXPECT_FALSE(syscall_budget_spent(2'000, 0.99, 1.0));
+    // What attaching cost comes out of the budget: 3 ms of patching leaves
+    // 2 ms of tracing (5,000 syscalls) in a 1 s cycle, 7 ms in a 2 s one.
+    EXPECT_FALSE(syscall_budget_spent(4'900, 0.5, 1.0, 0.003));
+    EXPECT_TRUE(syscall_budget_spent(5'000, 0.5, 1.0, 0.003));
+    EXPECT_FALSE(syscall_budget_spent(17'400, 0.5, 2.0, 0.003));
+    EXPECT_TRUE(syscall_budget_spent(17'500, 0.5, 2.0, 0.003));
+}
+
+TEST(ProbeBudget, TracingCyclesAreSpacedSoAttachingIsAThirdOfTheBudget) {
+    // A 1 s interval's budget is 5 ms: attaching may take 1.67 ms of it.
+    EXPECT_EQ(syscall_cycle_intervals(0, 1.0), 1u);       // not measured yet
+    EXPECT_EQ(syscall_cycle_intervals(0.0003, 1.0), 1u);  // bare metal: every interval
+    EXPECT_EQ(syscall_cycle_intervals(0.0016, 1.0), 1u);
+    EXPECT_EQ(syscall_cycle_intervals(0.0032, 1.0), 2u);  // measured on the project's VMs
+    EXPECT_EQ(syscall_cycle_intervals(0.0032, 2.0), 1u);  // a 2 s interval has twice the budget
+    EXPECT_EQ(syscall_cycle_intervals(0.5, 1.0), kMaxCycleIntervals);  // never rarer
 }
 
 TEST(ProbeBudget, LooksFollowTheirCostBetweenTheFloorAndTwiceTheBudget) {

@@ -87,9 +87,10 @@ int run(const ProbeCliOptions& o, std::chrono::steady_clock::time_point started)
         if (r.bpf)
             fmt::print(stderr,
                        "{:5.1f}s  accepts/s {:8.0f}  syscalls/s {:9.0f}  errors/s {:7.0f}  "
-                       "ctxsw/s {:>8}  runq p99 {:7.0f} us  cpu {:4.2f}\n",
+                       "ctxsw/s {:>8}  runq p99 {:7.0f} us  cpu {:4.2f}{}\n",
                        r.elapsed_s, r.accepts_per_s, r.syscalls_per_s, r.errors_per_s, ctxsw,
-                       r.runq_p99_us, r.cpu_cores);
+                       r.runq_p99_us, r.cpu_cores,
+                       r.syscall_rates_carried ? "  (syscalls: last traced interval's)" : "");
         else
             fmt::print(stderr, "{:5.1f}s  ctxsw/s {:>8}  cpu {:4.2f}\n", r.elapsed_s, ctxsw,
                        r.cpu_cores);
@@ -166,7 +167,8 @@ Runner setup_probe(CLI::App& app) {
     sub->add_option("-o,--output", o->output,
                     "Write to FILE atomically (a temp file beside it, fsync, rename; mode 0644)")
         ->type_name("FILE");
-    sub->add_flag("-v,--verbose", o->verbose, "Show libbpf's log (verifier output on failure)");
+    sub->add_flag("-v,--verbose", o->verbose,
+                  "Show libbpf's log (verifier output on failure) and each syscall tracing cycle");
     sub->footer(
         "Exit status: 0 a verdict was printed (whatever it says), 1 the probe could not run, "
         "3 bad command line.");

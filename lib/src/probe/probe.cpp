@@ -3,9 +3,11 @@
 
 #include <signal.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <memory>
 #include <thread>
@@ -55,10 +57,18 @@ IntervalRates rates_between(const BpfEvidence* a, const BpfEvidence& b, double d
 
 }  // namespace
 
-bool syscall_budget_spent(uint64_t host_syscalls, double traced_s, double interval_s) {
-    if (traced_s < kMinDuty * interval_s) return false;
+bool syscall_budget_spent(uint64_t host_syscalls, double traced_s, double cycle_s,
+                          double attach_cost_s) {
+    if (traced_s < kMinDuty * cycle_s) return false;
     double cost_s = static_cast<double>(host_syscalls) * kSyscallTraceCostNs * 1e-9;
-    return cost_s >= kSyscallBudget * interval_s;
+    return cost_s + attach_cost_s >= kSyscallBudget * cycle_s;
+}
+
+uint32_t syscall_cycle_intervals(double attach_cost_s, double interval_s) {
+    double per_interval = kAttachShareOfBudget * kSyscallBudget * interval_s;
+    if (attach_cost_s <= 0 || per_interval <= 0) return 1;
+    double k = std::ceil(attach_cost_s / per_interval);
+    return static_cast<uint32_t>(std::clamp(k, 1.0, static_cast<double>(kMaxCycleIntervals)));
 }
 
 double fast_sample_period(double cost_s, double budget, double min_period, double max_period) {
@@ -68,6 +78,13 @@ double fast_sample_period(double cost_s, double budget, double min_period, doubl
 }
 
 namespace {
+// This thread's CPU time to the nanosecond, for what one step costs.
+double thread_cpu_now() {
+    timespec ts{};
+    if (::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
 // This thread's user + sys time: what probing one target costs here (a
 // --follow probe runs on a thread of its own and is counted there).
 double thread_cpu_seconds() {
@@ -220,29 +237,76 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
             [fo, &follow_stop, r = follow_result] { *r = run_probe(fo, nullptr, follow_stop); });
     };
 
+    // Auto duty: a tracing cycle attaches at the start of an interval, traces
+    // until its budget is spent (into later intervals of the cycle if the host
+    // is quiet) and then waits out the cycle's other intervals.
+    struct {
+        bool on = false;
+        Clock::time_point began, ends;
+        uint64_t host_at_attach = 0;
+        double attach_s = 0;     // this cycle's attach, measured
+        double last_cost_s = 0;  // the last cycle's attach + detach, measured
+    } cycle;
+    auto end_cycle = [&] {
+        double t0 = thread_cpu_now();
+        bpf->detach_syscalls();
+        cycle.last_cost_s = cycle.attach_s + (thread_cpu_now() - t0);
+        cycle.on = false;
+        if (o.verbose)
+            fmt::print(stderr,
+                       "c10k-doctor probe: syscalls traced {:.3f} s of a {:.0f} s cycle; "
+                       "attaching and detaching cost {:.2f} ms\n",
+                       std::chrono::duration<double>(Clock::now() - cycle.began).count(),
+                       std::chrono::duration<double>(cycle.ends - cycle.began).count(),
+                       cycle.last_cost_s * 1e3);
+    };
+    std::optional<IntervalRates> last_traced;
+
     while (!stop.load() && Clock::now() < end) {
         auto next = std::min(tick + interval, end);
-        if (bpf && duty > 0) {
+        if (bpf && duty > 0 && auto_duty) {
+            if (!cycle.on && Clock::now() >= cycle.ends) {
+                uint32_t k = syscall_cycle_intervals(cycle.last_cost_s, o.interval_s);
+                double t0 = thread_cpu_now();
+                if (auto st = bpf->attach_syscalls(); !st) {
+                    e.notes.push_back(st.error().message());
+                    duty = 0;
+                } else {
+                    cycle = {true,
+                             tick,
+                             tick + interval * k,
+                             bpf->host_syscalls(),
+                             thread_cpu_now() - t0,
+                             cycle.last_cost_s};
+                }
+            }
+            if (cycle.on) {
+                // Trace in 10 ms steps until the host's syscall count says the
+                // cycle's budget is spent (or the cycle ends). Detaching costs
+                // what attaching did: the same text patches undone.
+                double span = std::chrono::duration<double>(cycle.ends - cycle.began).count();
+                auto until = std::min(next, cycle.ends);
+                while (!stop.load() && Clock::now() < until) {
+                    idle_until(std::min(until, Clock::now() + std::chrono::milliseconds(10)));
+                    double traced =
+                        std::chrono::duration<double>(Clock::now() - cycle.began).count();
+                    if (syscall_budget_spent(bpf->host_syscalls() - cycle.host_at_attach, traced,
+                                             span, 2 * cycle.attach_s)) {
+                        end_cycle();
+                        break;
+                    }
+                }
+                if (cycle.on && Clock::now() >= cycle.ends) end_cycle();
+            }
+        } else if (bpf && duty > 0) {
             if (auto st = bpf->attach_syscalls(); !st) {
                 e.notes.push_back(st.error().message());
                 duty = 0;
-                auto_duty = false;
-            }
-            if (auto_duty) {
-                // Trace in 10 ms steps until the host's syscall count says the
-                // interval's budget is spent (or the interval ends).
-                uint64_t at_attach = bpf->host_syscalls();
-                double span = std::chrono::duration<double>(next - tick).count();
-                while (!stop.load() && Clock::now() < next) {
-                    idle_until(std::min(next, Clock::now() + std::chrono::milliseconds(10)));
-                    double traced = std::chrono::duration<double>(Clock::now() - tick).count();
-                    if (syscall_budget_spent(bpf->host_syscalls() - at_attach, traced, span)) break;
-                }
             } else {
                 idle_until(tick +
                            std::chrono::duration_cast<Clock::duration>((next - tick) * duty));
+                bpf->detach_syscalls();
             }
-            bpf->detach_syscalls();
         }
         idle_until(next);
         double dt = std::chrono::duration<double>(Clock::now() - tick).count();
@@ -275,6 +339,15 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
         if (bpf) {
             auto now = bpf->read();
             r = rates_between(prev_bpf ? &*prev_bpf : nullptr, now, dt);
+            bool traced = !prev_bpf || now.syscall_seconds > prev_bpf->syscall_seconds;
+            if (traced) {
+                last_traced = r;
+            } else if (last_traced) {
+                r.accepts_per_s = last_traced->accepts_per_s;
+                r.syscalls_per_s = last_traced->syscalls_per_s;
+                r.errors_per_s = last_traced->errors_per_s;
+                r.syscall_rates_carried = true;
+            }
 
             prev_bpf = std::move(now);
         }

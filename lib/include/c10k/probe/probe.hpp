@@ -85,9 +85,26 @@ inline constexpr double kLookFloorOverspend = 2.0;
 // kLookFloorOverspend times the budget.
 double fast_sample_period(double cost_s, double budget, double min_period, double max_period);
 
+// Attaching and detaching the syscall tracepoints patches kernel text on every
+// CPU (static keys and static calls: text_poke, with IPIs) - on the project's
+// VMs ~1.5 ms of the prober's CPU each way for the three tracepoints, as much
+// as the tracing itself was allowed in a second. So the budget pays for it:
+// a cycle's attach cost comes out of its budget, and cycles span as many
+// intervals as keep attaching to this share of the budget (bare metal, where a
+// patch is cheap, still traces every interval).
+inline constexpr double kAttachShareOfBudget = 1.0 / 3;
+// ... but never so few cycles that a default 10 s window traces fewer than two.
+inline constexpr uint32_t kMaxCycleIntervals = 5;
+
 // Pure: whether tracing should stop now. `host_syscalls` since attaching,
-// `traced_s` of `interval_s` so far.
-bool syscall_budget_spent(uint64_t host_syscalls, double traced_s, double interval_s);
+// `traced_s` of the cycle's `cycle_s` so far, `attach_cost_s` what attaching
+// and detaching cost the prober for this cycle.
+bool syscall_budget_spent(uint64_t host_syscalls, double traced_s, double cycle_s,
+                          double attach_cost_s = 0);
+
+// Pure: how many intervals the next tracing cycle spans, given what the last
+// cycle's attach and detach cost (0: not measured yet, every interval).
+uint32_t syscall_cycle_intervals(double attach_cost_s, double interval_s);
 
 // Rates over the last interval, for the live line.
 struct IntervalRates {
@@ -95,6 +112,9 @@ struct IntervalRates {
     double accepts_per_s = 0;
     double syscalls_per_s = 0;
     double errors_per_s = 0;
+    // The interval traced no syscall (its cycle's tracing was in an earlier
+    // interval): the three rates above are the last traced interval's.
+    bool syscall_rates_carried = false;
     std::optional<double> switches_per_s;  // unknown in an interval that did not sum them
     double runq_p99_us = 0;
     double cpu_cores = 0;
