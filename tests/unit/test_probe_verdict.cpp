@@ -633,20 +633,24 @@ TEST(ProbeBudget, TracingCyclesAreSpacedSoAttachingIsAThirdOfTheBudget) {
 }
 
 TEST(ProbeBudget, LooksFollowTheirCostBetweenTheFloorAndTwiceTheBudget) {
-    // BPF mode's budget (1% of a core), 0.1 s at the fastest, the floor 5 a second.
+    // BPF mode's budget (1% of a core), 0.2 s at the fastest, the floor 5 a second.
     auto period = [](double cost) {
         return fast_sample_period(cost, kFastSampleBudgetBpf, kFastSampleMinPeriodBpf, 0.2);
     };
-    EXPECT_DOUBLE_EQ(period(0.24e-3), 0.1);  // cheap: as often as allowed
-    EXPECT_DOUBLE_EQ(period(1.5e-3), 0.15);  // the budget decides
+    EXPECT_DOUBLE_EQ(period(0.24e-3), 0.2);  // cheap: as often as allowed
     EXPECT_DOUBLE_EQ(period(2.2e-3), 0.2);   // over the budget: held at the floor...
     EXPECT_DOUBLE_EQ(period(4e-3), 0.2);     // ... up to twice the budget
     EXPECT_DOUBLE_EQ(period(15e-3), 0.75);   // past it, twice the budget decides
+    // Without a floor of its own (a target of many threads), the budget decides.
+    EXPECT_DOUBLE_EQ(fast_sample_period(3e-3, kFastSampleBudgetBpf, kFastSampleMinPeriodBpf, 1.0),
+                     0.3);
     // Whatever the cost, the looks spend at most the larger of twice the
     // budget and what the floor's rate costs.
     for (double cost : {0.1e-3, 1e-3, 3e-3, 10e-3, 50e-3}) {
         double spend = cost / period(cost);
-        EXPECT_LE(spend, std::max(kLookFloorOverspend * kFastSampleBudgetBpf, cost / 0.1) + 1e-12)
+        EXPECT_LE(spend, std::max(kLookFloorOverspend * kFastSampleBudgetBpf,
+                                  cost / kFastSampleMinPeriodBpf) +
+                             1e-12)
             << cost;
     }
     // A huge target's floor is one look an interval, which each snapshot

@@ -57,11 +57,15 @@ inline constexpr double kFastSampleBudgetBpf = 0.01;
 // keeps the whole sampling probe of a 1,000-thread target near 3% of a core.
 inline constexpr double kFastSampleBudgetManyThreads = 0.015;
 // Floors: 50 samples a second catch a state that lasts 20 ms (a delayed ACK is
-// 40 ms); with BPF, 10 a second give the connection views 100 looks in the
-// default 10 s window. bench/probe_overhead.py: at 2% of one CPU with BPF the
-// saturated echo server lost 6.2% (median), at 1% 2.9%.
+// 40 ms). With BPF the sched program times every thread's every switch, so the
+// looks are for what it cannot see - the sockets' queues and states, which
+// thread waits in which syscall - and those are levels held for the window,
+// estimated as shares of looks: 5 a second give 50 in the default window, 15 in
+// a 3 s one (3x kMinSamples), and a share near a rule's threshold (1/2 or more)
+// within +-0.07 (one standard error at 50). 10 a second were ~4 ms/s of the
+// probe's CPU on the saturated echo server, against a goal of 10 for all of it.
 inline constexpr double kFastSampleMinPeriod = 0.02;
-inline constexpr double kFastSampleMinPeriodBpf = 0.1;
+inline constexpr double kFastSampleMinPeriodBpf = 0.2;
 
 // Up to this many threads a fast sample is a few file reads: never fewer than 5
 // samples a second for such a target.
