@@ -148,8 +148,12 @@ Result<Collected> collect(const CollectOptions& opts) {
 
     Snapshot& s = out.now;
     s.sample = take_sample(opts.root, *scope, opts.pid, opts.thread_stats);
-    s.sysctls = read_sysctls(opts.root, checked_sysctl_keys());
-    if (opts.root.is_live()) {
+    if (opts.sysctls) {
+        s.sysctls = *opts.sysctls;
+    } else {
+        s.sysctls = read_sysctls(opts.root, checked_sysctl_keys());
+    }
+    if (opts.root.is_live() && !opts.sysctls) {
         // In any namespace but the initial one (a --pid target's, or our own
         // inside a container), host-wide net.* keys are missing: read them from
         // the host's, where they live and from where they apply here too.

@@ -438,6 +438,7 @@ Result<bool> Sampler::sample(bool thread_totals) {
     o.interval_s = 0;
     auto group = group_switches();
     o.thread_stats = !group && (thread_totals || !first_totals_);
+    if (last_) o.sysctls = last_->sysctls;  // read once a window
     auto c = collect(o);
     if (!c) {
         if (process_gone(pid_)) return false;
