@@ -629,7 +629,11 @@ TEST(ProbeBudget, TracingCyclesAreSpacedSoAttachingIsAThirdOfTheBudget) {
     EXPECT_EQ(syscall_cycle_intervals(0.0016, 1.0), 1u);
     EXPECT_EQ(syscall_cycle_intervals(0.0032, 1.0), 2u);  // measured on the project's VMs
     EXPECT_EQ(syscall_cycle_intervals(0.0032, 2.0), 1u);  // a 2 s interval has twice the budget
-    EXPECT_EQ(syscall_cycle_intervals(0.5, 1.0), kMaxCycleIntervals);  // never rarer
+    EXPECT_EQ(syscall_cycle_intervals(0.5, 1.0), 5u);     // never longer than 5 s
+    EXPECT_EQ(syscall_cycle_intervals(0.5, 2.0), 2u);
+    EXPECT_EQ(syscall_cycle_intervals(0.5, 10.0), 1u);
+    // --interval 100ms: the same 3.2 ms of patching spans 2 s of them.
+    EXPECT_EQ(syscall_cycle_intervals(0.0032, 0.1), 20u);
 }
 
 TEST(ProbeBudget, LooksFollowTheirCostBetweenTheFloorAndTwiceTheBudget) {

@@ -67,8 +67,8 @@ bool syscall_budget_spent(uint64_t host_syscalls, double traced_s, double cycle_
 uint32_t syscall_cycle_intervals(double attach_cost_s, double interval_s) {
     double per_interval = kAttachShareOfBudget * kSyscallBudget * interval_s;
     if (attach_cost_s <= 0 || per_interval <= 0) return 1;
-    double k = std::ceil(attach_cost_s / per_interval);
-    return static_cast<uint32_t>(std::clamp(k, 1.0, static_cast<double>(kMaxCycleIntervals)));
+    double most = std::max(1.0, std::floor(kMaxCycleSeconds / interval_s));
+    return static_cast<uint32_t>(std::clamp(std::ceil(attach_cost_s / per_interval), 1.0, most));
 }
 
 double fast_sample_period(double cost_s, double budget, double min_period, double max_period) {
@@ -254,7 +254,7 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
         cycle.on = false;
         if (o.verbose)
             fmt::print(stderr,
-                       "c10k-doctor probe: syscalls traced {:.3f} s of a {:.0f} s cycle; "
+                       "c10k-doctor probe: syscalls traced {:.3f} s of a {:.3g} s cycle; "
                        "attaching and detaching cost {:.2f} ms\n",
                        std::chrono::duration<double>(Clock::now() - cycle.began).count(),
                        std::chrono::duration<double>(cycle.ends - cycle.began).count(),

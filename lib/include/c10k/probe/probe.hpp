@@ -97,8 +97,9 @@ double fast_sample_period(double cost_s, double budget, double min_period, doubl
 // intervals as keep attaching to this share of the budget (bare metal, where a
 // patch is cheap, still traces every interval).
 inline constexpr double kAttachShareOfBudget = 1.0 / 3;
-// ... but never so few cycles that a default 10 s window traces fewer than two.
-inline constexpr uint32_t kMaxCycleIntervals = 5;
+// ... but a cycle is never longer than this, so a default 10 s window traces at
+// least twice (with a short --interval, a cycle spans more of them).
+inline constexpr double kMaxCycleSeconds = 5.0;
 
 // Pure: whether tracing should stop now. `host_syscalls` since attaching,
 // `traced_s` of the cycle's `cycle_s` so far, `attach_cost_s` what attaching
