@@ -34,7 +34,11 @@ answering after 1 ms): what --follow adds, by default none,probe,probe-follow.
 With --ehash N the namespace gets an established-connection hash of its own
 with N buckets: what a look costs on a host with a bigger or smaller one.
 
-usage: sudo bench/probe_overhead.py [--build build] [--runs 5] [--seconds 5] [--conns 64]
+The probe's window is SECONDS + 2 (attached a second before the load starts,
+ended after it): 10 s by default, the probe's own default, so `probe CPU`
+spreads starting over the window a default run has.
+
+usage: sudo bench/probe_overhead.py [--build build] [--runs 5] [--seconds 8] [--conns 64]
                                     [--chain] [--ehash N]
 """
 import argparse
@@ -219,7 +223,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--seconds", type=int, default=5)
+    ap.add_argument("--seconds", type=int, default=8)
     ap.add_argument("--conns", type=int, default=64)
     ap.add_argument("--chain", action="store_true",
                     help="an application in front of a local dependency (for probe-follow)")
