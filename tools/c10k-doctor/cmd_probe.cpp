@@ -145,7 +145,8 @@ Runner setup_probe(CLI::App& app) {
         ->type_name("auto|bpf|sample");
     sub->add_option("--syscall-duty", o->syscall_duty,
                     "Percent of each interval with syscall tracing attached (it slows every "
-                    "syscall on the host); auto keeps its cost near 1% of the CPUs")
+                    "syscall on the host); auto traces in cycles that cost, attaching "
+                    "included, about 0.5% of one CPU")
         ->capture_default_str()
         ->type_name("auto|PERCENT");
     sub->add_option("--syscall-attach", o->syscall_attach,
