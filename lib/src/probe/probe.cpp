@@ -3,7 +3,6 @@
 
 #include <signal.h>
 #include <sys/resource.h>
-#include <time.h>
 
 #include <cerrno>
 #include <chrono>
@@ -16,6 +15,7 @@
 
 #include "c10k/probe/bpf_session.hpp"
 #include "c10k/probe/sampler.hpp"
+#include "c10k/probe/thread_clock.hpp"
 #include "c10k/sources/sys_root.hpp"
 #include "c10k/text.hpp"
 
@@ -78,13 +78,6 @@ double fast_sample_period(double cost_s, double budget, double min_period, doubl
 }
 
 namespace {
-// This thread's CPU time to the nanosecond, for what one step costs.
-double thread_cpu_now() {
-    timespec ts{};
-    if (::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
-    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
 // This thread's user + sys time: what probing one target costs here (a
 // --follow probe runs on a thread of its own and is counted there).
 double thread_cpu_seconds() {
@@ -241,7 +234,6 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
     // until its budget is spent (into later intervals of the cycle if the host
     // is quiet) and then waits out the cycle's other intervals.
     struct {
-        bool on = false;
         Clock::time_point began, ends;
         uint64_t host_at_attach = 0;
         double attach_s = 0;     // this cycle's attach, measured
@@ -251,7 +243,6 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
         double t0 = thread_cpu_now();
         bpf->detach_syscalls();
         cycle.last_cost_s = cycle.attach_s + (thread_cpu_now() - t0);
-        cycle.on = false;
         if (o.verbose)
             fmt::print(stderr,
                        "c10k-doctor probe: syscalls traced {:.3f} s of a {:.3g} s cycle; "
@@ -265,22 +256,20 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
     while (!stop.load() && Clock::now() < end) {
         auto next = std::min(tick + interval, end);
         if (bpf && duty > 0 && auto_duty) {
-            if (!cycle.on && Clock::now() >= cycle.ends) {
+            if (!bpf->syscalls_attached() && Clock::now() >= cycle.ends) {
                 uint32_t k = syscall_cycle_intervals(cycle.last_cost_s, o.interval_s);
                 double t0 = thread_cpu_now();
                 if (auto st = bpf->attach_syscalls(); !st) {
                     e.notes.push_back(st.error().message());
                     duty = 0;
                 } else {
-                    cycle = {true,
-                             tick,
-                             tick + interval * k,
-                             bpf->host_syscalls(),
-                             thread_cpu_now() - t0,
-                             cycle.last_cost_s};
+                    cycle.began = tick;
+                    cycle.ends = tick + interval * k;
+                    cycle.host_at_attach = bpf->host_syscalls();
+                    cycle.attach_s = thread_cpu_now() - t0;
                 }
             }
-            if (cycle.on) {
+            if (bpf->syscalls_attached()) {
                 // Trace in 10 ms steps until the host's syscall count says the
                 // cycle's budget is spent (or the cycle ends). Detaching costs
                 // what attaching did: the same text patches undone.
@@ -296,7 +285,7 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
                         break;
                     }
                 }
-                if (cycle.on && Clock::now() >= cycle.ends) end_cycle();
+                if (bpf->syscalls_attached() && Clock::now() >= cycle.ends) end_cycle();
             }
         } else if (bpf && duty > 0) {
             if (auto st = bpf->attach_syscalls(); !st) {

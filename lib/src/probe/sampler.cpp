@@ -15,6 +15,7 @@
 #include <map>
 
 #include "c10k/collect.hpp"
+#include "c10k/probe/thread_clock.hpp"
 #include "c10k/sources/cpu_users.hpp"
 #include "c10k/sources/proc_net.hpp"
 #include "c10k/sources/socket_owner.hpp"
@@ -35,12 +36,6 @@ bool read_target_memory(pid_t pid, uint64_t addr, void* buf, size_t len) {
 }
 
 const double kTick = static_cast<double>(::sysconf(_SC_CLK_TCK));
-
-double thread_cpu_now() {
-    timespec ts{};
-    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
 
 constexpr const char* kRateCounters[] = {
     "TcpExt.ListenOverflows",
