@@ -305,6 +305,8 @@ TEST(ConnTracker, ConnectionsBetweenLooksAreCountedFromTheirTimeWaitSockets) {
 TEST(ConnPredicates, ARequestInTheTickOfOurReplyOwesOneWhenItAcknowledgedTheReply) {
     auto waiting = conn(8080, 40000, 1);
     waiting.last_data_sent_ms = waiting.last_data_recv_ms = waiting.last_ack_recv_ms = 14;
+    waiting.data_segs_in = 6;  // its sixth request, after five replies
+    waiting.data_segs_out = 5;
     EXPECT_TRUE(owes_reply(waiting));
     auto in_flight = waiting;  // our reply answered it and is not yet acknowledged
     in_flight.unacked = 1;
@@ -315,6 +317,24 @@ TEST(ConnPredicates, ARequestInTheTickOfOurReplyOwesOneWhenItAcknowledgedTheRepl
     auto later = waiting;  // a request after our reply, ticks apart: the plain case
     later.last_data_recv_ms = 3;
     EXPECT_TRUE(owes_reply(later));
+}
+
+// A connection's first request answered inside its tick: the client
+// acknowledges a connection's first data at once (quick ACK), so the reply is
+// acknowledged in that tick too. Nothing is owed.
+TEST(ConnPredicates, AFirstRequestAnsweredAndQuicklyAcknowledgedInOneTickOwesNothing) {
+    auto first = conn(8080, 40000, 1);
+    first.last_data_sent_ms = first.last_data_recv_ms = first.last_ack_recv_ms = 14;
+    first.data_segs_in = 1;
+    first.data_segs_out = 1;
+    EXPECT_FALSE(owes_reply(first));
+    auto unanswered = first;  // not answered yet: we have sent nothing
+    unanswered.data_segs_out = 0;
+    unanswered.last_data_sent_ms = 60'000;
+    EXPECT_TRUE(owes_reply(unanswered));
+    auto second = first;  // a second request in the tick of the first reply
+    second.data_segs_in = 2;
+    EXPECT_TRUE(owes_reply(second));
 }
 
 // A request the process leaves in the receive queue: the same bytes, nothing
