@@ -305,8 +305,9 @@ TEST(ConnTracker, ConnectionsBetweenLooksAreCountedFromTheirTimeWaitSockets) {
 TEST(ConnPredicates, ARequestInTheTickOfOurReplyOwesOneWhenItAcknowledgedTheReply) {
     auto waiting = conn(8080, 40000, 1);
     waiting.last_data_sent_ms = waiting.last_data_recv_ms = waiting.last_ack_recv_ms = 14;
-    waiting.data_segs_in = 6;  // its sixth request, after five replies
+    waiting.data_segs_in = 6;  // its sixth request, after five replies ...
     waiting.data_segs_out = 5;
+    waiting.segs_in = 2 + 6 + 1;  // ... of which only the first was ACKed on its own
     EXPECT_TRUE(owes_reply(waiting));
     auto in_flight = waiting;  // our reply answered it and is not yet acknowledged
     in_flight.unacked = 1;
@@ -319,22 +320,35 @@ TEST(ConnPredicates, ARequestInTheTickOfOurReplyOwesOneWhenItAcknowledgedTheRepl
     EXPECT_TRUE(owes_reply(later));
 }
 
-// A connection's first request answered inside its tick: the client
-// acknowledges a connection's first data at once (quick ACK), so the reply is
-// acknowledged in that tick too. Nothing is owed.
-TEST(ConnPredicates, AFirstRequestAnsweredAndQuicklyAcknowledgedInOneTickOwesNothing) {
+// A request answered inside its tick, its reply acknowledged at once (the
+// client's quick ACK: a connection's first data, or after a pause longer than
+// its RTO) - the tie again, with nothing owed. The pure ACKs since the
+// handshake tell it from a request that rode the ACK of our last reply.
+TEST(ConnPredicates, ARequestAnsweredAndAcknowledgedOnItsOwnInOneTickOwesNothing) {
     auto first = conn(8080, 40000, 1);
     first.last_data_sent_ms = first.last_data_recv_ms = first.last_ack_recv_ms = 14;
-    first.data_segs_in = 1;
-    first.data_segs_out = 1;
+    first.data_segs_in = first.data_segs_out = 1;
+    first.segs_in = 4;  // SYN, ACK, the request, the ACK of our reply
     EXPECT_FALSE(owes_reply(first));
-    auto unanswered = first;  // not answered yet: we have sent nothing
-    unanswered.data_segs_out = 0;
-    unanswered.last_data_sent_ms = 60'000;
-    EXPECT_TRUE(owes_reply(unanswered));
-    auto second = first;  // a second request in the tick of the first reply
-    second.data_segs_in = 2;
-    EXPECT_TRUE(owes_reply(second));
+    auto paused = first;  // the sixth exchange of a client pausing 300 ms, each reply quick-ACKed
+    paused.data_segs_in = paused.data_segs_out = 6;
+    paused.segs_in = 2 + 6 + 6;
+    EXPECT_FALSE(owes_reply(paused));
+    auto rode = first;  // the second request, sent right after the first reply's quick ACK
+    rode.data_segs_in = 2;
+    rode.segs_in = 5;
+    EXPECT_TRUE(owes_reply(rode));
+    auto greeted = first;  // the server spoke first; the client's first request acknowledged it
+    greeted.segs_in = 3;
+    EXPECT_TRUE(owes_reply(greeted));
+    auto big = first;  // replies of four segments, the client ACKing every other one
+    big.data_segs_in = 3;
+    big.data_segs_out = 8;
+    big.segs_in = 2 + 3 + 4;
+    EXPECT_TRUE(owes_reply(big));
+    auto no_counts = first;  // an old kernel's short tcp_info: the tie leans to owing
+    no_counts.segs_in = no_counts.data_segs_in = no_counts.data_segs_out = 0;
+    EXPECT_TRUE(owes_reply(no_counts));
 }
 
 // A request the process leaves in the receive queue: the same bytes, nothing

@@ -52,6 +52,7 @@ void fill_info(TcpConn& c, const uint8_t* data, size_t len) {
     c.sndbuf_limited_us = i.tcpi_sndbuf_limited;
     c.data_segs_out = i.tcpi_data_segs_out;
     c.data_segs_in = i.tcpi_data_segs_in;
+    c.segs_in = i.tcpi_segs_in;
 }
 
 void fill_mem(TcpConn& c, const uint8_t* data, size_t len) {

@@ -46,6 +46,7 @@ struct TcpConn {
     uint64_t sndbuf_limited_us = 0;
     uint32_t data_segs_out = 0;
     uint32_t data_segs_in = 0;
+    uint32_t segs_in = 0;  // every segment from the peer, data or not (the SYN too)
     bool has_mem = false;
     uint32_t rmem_alloc = 0;
     uint32_t rcvbuf = 0;
