@@ -1199,6 +1199,25 @@ TEST(ProbeWaits, OneClientOfASerialisedServerIsNotContentionWithoutBpf) {
     expect_one_client_is_not_serialised(serialised("1", "sample"));
 }
 
+// Keep-alive clients pausing 300 ms, longer than their RTO (200 ms at least):
+// each re-enters quick-ACK mode and acknowledges every reply at once, so a
+// request answered inside its clock tick leaves request, reply and ACK in one
+// tick for the whole pause - the tie a request that rode our reply's ACK also
+// leaves. The pure ACKs tell them apart: none of these idle connections owes a
+// reply (197 of 200 read as owed before). At ~330 requests a second each
+// answered in microseconds, a look catches under one in progress; 5 of 100
+// leaves room for a loaded machine stretching the replies.
+TEST(ProbeWaits, IdleConnectionsOfClientsPausingPastTheirRtoOweNoReply) {
+    REQUIRE_PRIVATE_NETNS();
+    Scenario s(target({"healthy", "20"}), driver({"pingpong", "PORT", "100", "20", "300"}));
+    ASSERT_TRUE(s.ok());
+    auto p = probe(s.pid(), "sample");
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    const auto& c = p.doc["sampled"]["connections"];
+    EXPECT_GE(c["inbound_mean"].get<double>(), 95) << "the clients' 100 held";
+    EXPECT_LT(c["inbound_pending_mean"].get<double>(), 5) << c.dump();
+}
+
 // A fixed pool behind a dispatcher (a JDK HttpServer's executor, Tomcat at
 // maxThreads): 4 workers, each request 100 ms parked on a condvar, 20
 // keep-alive clients. The dispatcher takes every connection, so no queue of
