@@ -1204,7 +1204,7 @@ TEST(ProbeWaits, OneClientOfASerialisedServerIsNotContentionWithoutBpf) {
 // request answered inside its clock tick leaves request, reply and ACK in one
 // tick for the whole pause - the tie a request that rode our reply's ACK also
 // leaves. The pure ACKs tell them apart: none of these idle connections owes a
-// reply (197 of 200 read as owed before). At ~330 requests a second each
+// reply (88.7 of the 100 read as owed before). At ~330 requests a second each
 // answered in microseconds, a look catches under one in progress; 5 of 100
 // leaves room for a loaded machine stretching the replies.
 TEST(ProbeWaits, IdleConnectionsOfClientsPausingPastTheirRtoOweNoReply) {
