@@ -76,6 +76,8 @@
 //   c10k-target loop-futex MS SECONDS   epoll echo waiting MS in a futex per request (Node's
 //                                       Atomics.wait), beside parked helper threads and an
 //                                       idle epoll thread of their own; MS 0: never waits
+//   c10k-target loop-sleep MS SECONDS   the same, sleeping MS per request (clock_nanosleep, as
+//                                       Redis's DEBUG SLEEP)
 //   c10k-target proxy-per-request UPSTREAM_PORT SECONDS   an epoll proxy opening a new
 //                                       connection to UPSTREAM_PORT per client request
 //                                       (nginx to FastCGI)
@@ -438,8 +440,9 @@ int main(int argc, char** argv) {
         run_refusing(arg(argv, 2, argc), arg(argv, 3, argc));
     } else if (mode == "close-after-reply") {
         run_evicting(0, arg(argv, 2, argc));
-    } else if (mode == "loop-futex") {
-        run_loop_futex(arg(argv, 2, argc), arg(argv, 3, argc));
+    } else if (mode == "loop-futex" || mode == "loop-sleep") {
+        run_loop_wait(mode == "loop-futex" ? LoopWait::futex : LoopWait::sleep, arg(argv, 2, argc),
+                      arg(argv, 3, argc));
     } else if (mode == "dispatch-pool") {
         run_dispatch_pool(arg(argv, 2, argc), arg(argv, 3, argc), arg(argv, 4, argc));
     } else if (mode == "capped") {

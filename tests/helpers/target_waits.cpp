@@ -984,12 +984,13 @@ void run_dispatch_pool(long workers, long ms, long secs) {
     ::close(ep);
 }
 
-// An event loop that waits MS in a futex per request, as Node's Atomics.wait
-// does (FUTEX_WAIT on a word nobody changes, with a timeout), beside a
-// runtime's helpers: four threads parked on a condvar each and one in an epoll
-// loop of its own that never sees a request (Node's platform workers and its
-// delayed-task scheduler). MS 0: the same process whose loop never waits.
-void run_loop_futex(long ms, long secs) {
+// An event loop that waits MS per request, in a futex as Node's Atomics.wait
+// does (FUTEX_WAIT on a word nobody changes, with a timeout) or in a sleep as
+// Redis's DEBUG SLEEP does (clock_nanosleep), beside a runtime's helpers:
+// four threads parked on a condvar each and one in an epoll loop of its own
+// that never sees a request (Node's platform workers and its delayed-task
+// scheduler; Redis's bio threads). MS 0: the same process whose loop never waits.
+void run_loop_wait(LoopWait wait, long ms, long secs) {
     int l = make_listener(0, 128);
     ready(port_of(l));
     auto end = deadline_after(secs);
@@ -1012,7 +1013,10 @@ void run_loop_futex(long ms, long secs) {
     epoll_echo_until(l, end, [&] {
         if (ms <= 0) return;
         timespec ts{ms / 1000, (ms % 1000) * 1'000'000};
-        ::syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 0, &ts, nullptr, 0);
+        if (wait == LoopWait::futex)
+            ::syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 0, &ts, nullptr, 0);
+        else
+            ::clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, nullptr);
     });
     for (auto& t : helpers)
         t.join();

@@ -25,6 +25,8 @@ void run_flock_workers(long workers, bool shared, long secs);
 void run_worker_pool(long workers, long ms, long secs);
 void run_proxy_per_request(long upstream_port, long secs);
 void run_dispatch_pool(long workers, long ms, long secs);
-void run_loop_futex(long ms, long secs);
+// What an event loop waits in per request (see run_loop_wait).
+enum class LoopWait { futex, sleep };
+void run_loop_wait(LoopWait wait, long ms, long secs);
 
 }  // namespace c10k::helpers

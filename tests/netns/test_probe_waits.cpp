@@ -753,6 +753,37 @@ TEST(ProbeWaits, AnEventLoopBesideParkedHelpersIsNotBlockedWithoutBpf) {
     expect_loop_not_blocked(loop_futex("0", "sample"));
 }
 
+// The same loop sleeping 10 ms a request (Redis's DEBUG SLEEP): nearly always
+// asleep, it is almost never caught in its epoll_wait, while the helper's
+// idle epoll loop is; /proc read Redis so as a pool at its cap, with the
+// sleeps taken for a timer's. Its share of the process's CPU marks it as the
+// loop. The lookalikes are those of the futex loop above.
+Probe loop_sleep(const std::string& mode) {
+    Scenario s(target({"loop-sleep", "10", "20"}), driver({"pingpong", "PORT", "20", "20", "0"}));
+    EXPECT_TRUE(s.ok());
+    return probe_expecting("off-cpu-blocking", s.pid(), mode);
+}
+
+TEST(ProbeWaits, AnEventLoopAsleepPerRequestIsBlocked) {
+    REQUIRE_BPF();
+    auto p = loop_sleep("bpf");
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_EQ(p.id, "off-cpu-blocking") << p.doc.dump(2);
+    EXPECT_FALSE(has_finding(p, "app-connection-limit")) << p.doc.dump(2);
+}
+
+TEST(ProbeWaits, AnEventLoopAsleepPerRequestIsBlockedWithoutBpf) {
+    REQUIRE_PRIVATE_NETNS();
+    auto p = loop_sleep("sample");
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_EQ(p.id, "off-cpu-blocking") << p.doc.dump(2);
+    const auto& top = p.doc["findings"][0];
+    EXPECT_EQ(top["subject"], "event loop");
+    EXPECT_NE(top["title"].get<std::string>().find("clock_nanosleep()"), std::string::npos)
+        << top["title"];
+    EXPECT_FALSE(has_finding(p, "app-connection-limit")) << p.doc.dump(2);
+}
+
 void expect_loop_not_blocked(const Probe& p) {
     ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
     EXPECT_FALSE(has_finding(p, "off-cpu-blocking")) << p.doc.dump(2);

@@ -1484,6 +1484,55 @@ TEST(Verdict, ALoopParkedInFutexWithRequestsUnreadIsBlocked) {
     EXPECT_EQ(judge(nothing_waits).findings[0].id.name(), "healthy");
 }
 
+// A loop blocked in a sleep nearly all the time is never caught in its
+// epoll_wait, so only its share of the CPU marks it as the loop: Redis's main
+// thread in DEBUG SLEEP, beside four helpers parked on condvars, was asleep in
+// clock_nanosleep in 244 of 247 looks with 7 requests unread, and /proc read
+// it as a pool at its cap. Lookalikes: the same sleeps spread over a pool's
+// workers (the cap), and the loop asleep with nothing unread (a timer's
+// sleep holds up no request).
+TEST(Verdict, ALoopAsleepInAnotherCallWithRequestsUnreadIsBlocked) {
+    auto e = base(false);
+    e.sampled.sample_period_s = 0.02;
+    e.sampled.cpu_cores = 0.012;
+    e.sampled.threads_cores = 0.0113;
+    e.sampled.threads_max = 5;
+    auto& c = e.sampled.conns;
+    c.samples = 247;
+    c.inbound_min = c.inbound_max = 20;
+    c.inbound_unread_sum = 203 * 7;
+    c.samples_inbound_unread = 203;
+    // tid, comm, cores, busy, looks, running, readiness, futex, blocked, where
+    ThreadCpu loop{101, "redis-server", 0.0113, 0.013, 247, 2, 0, 0, 244, "clock_nanosleep"};
+    e.sampled.busiest_threads = {loop};
+    for (uint32_t tid = 102; tid < 106; ++tid)
+        e.sampled.busiest_threads.push_back({tid, "bio", 0, 0, 247, 0, 0, 247});
+    auto v = judge(e);
+    ASSERT_FALSE(v.findings.empty());
+    const auto& f = v.findings[0];
+    EXPECT_EQ(f.id.name(), "off-cpu-blocking") << ids(v).front();
+    EXPECT_EQ(f.severity, Severity::crit);
+    EXPECT_EQ(f.subject, "event loop");
+    EXPECT_NE(f.title.find("clock_nanosleep() 99%"), std::string::npos) << f.title;
+    EXPECT_DOUBLE_EQ(value_of(f, "loop_in_clock_nanosleep"), 244);
+    ASSERT_FALSE(f.fix.empty());
+    EXPECT_EQ(f.fix[0].find("Atomics.wait"), std::string::npos) << f.fix[0];
+    auto all = ids(v);
+    EXPECT_EQ(std::count(all.begin(), all.end(), "app-connection-limit"), 0);
+
+    auto pool = e;  // four workers share the work, each asleep in the same call
+    pool.sampled.busiest_threads.clear();
+    for (uint32_t tid = 101; tid < 105; ++tid)
+        pool.sampled.busiest_threads.push_back(
+            {tid, "w", 0.003, 0.004, 247, 1, 0, 0, 240, "clock_nanosleep"});
+    EXPECT_EQ(judge(pool).findings[0].id.name(), "app-connection-limit");
+
+    auto nothing_waits = e;  // the same sleeps, no request left unread
+    nothing_waits.sampled.conns.inbound_unread_sum = 0;
+    nothing_waits.sampled.conns.samples_inbound_unread = 0;
+    EXPECT_NE(judge(nothing_waits).findings[0].id.name(), "off-cpu-blocking");
+}
+
 // The same evidence over more looks earns more confidence, and the same verdict:
 // a 3 s window is judged as a 10 s one, only less surely.
 TEST(Verdict, ConfidenceGrowsWithTheLooksBehindIt) {

@@ -79,7 +79,7 @@ Judge::Judge(const ProbeEvidence& evidence)
     if (s.on_cpu.sampled && s.on_cpu.samples >= kMinCpuSamples) profile = &s.on_cpu;
     find_pool();
     find_poll_scan();
-    find_parked_loop();
+    find_stalled_loop();
     find_starving_dependency();
 }
 

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <initializer_list>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -92,7 +93,7 @@ constexpr uint32_t kPoolSizeSlack = 1;
 constexpr uint64_t kMinNagleLooks = 3;
 // "Most of the time": a majority of the window's instants.
 // (An event loop parked in futex most of its looks, with requests unread, is
-// blocked there: see Judge::find_parked_loop.)
+// blocked there: see Judge::find_stalled_loop.)
 constexpr double kMostOfTheTime = 0.5;
 // A dependency holds the host's CPU when its processes use at least half of
 // the CPU the host's guests are busy with: more than everyone else together,
@@ -315,7 +316,7 @@ class Judge {
     // Requests sit unread in most looks, at least one at every instant.
     bool requests_wait_unread() const;
     void find_pool();
-    void find_parked_loop();
+    void find_stalled_loop();
     void find_poll_scan();
     void note_where_cpu_goes(Finding& f) const;
     void find_starving_dependency();
@@ -349,9 +350,17 @@ class Judge {
     double demand;
     bool cpu_busy;
     const ThreadCpu* pegged = nullptr;  // one thread near a whole core
-    // The thread that does the process's work, parked in futex while its
-    // requests wait unread (an event loop in Atomics.wait or a sync lock).
-    const ThreadCpu* parked_loop = nullptr;
+    // The thread that does the process's work, asleep in one call most of the
+    // time while its requests wait unread: parked in futex (an event loop in
+    // Atomics.wait or a sync lock), or blocked in another call (a sleep, a
+    // disk or pipe wait) - see find_stalled_loop.
+    struct StalledLoop {
+        const ThreadCpu* thread = nullptr;
+        std::string call;    // the call it sat in
+        uint64_t looks = 0;  // its looks there
+        bool futex = false;
+    };
+    std::optional<StalledLoop> stalled_loop;
     bool throttled = false;                 // by its cgroup's CPU quota, most periods
     bool quota_bound = false;               // the cgroup's CPU limit is what binds
     bool starved = false;                   // runnable, waiting for CPUs others fill

@@ -641,9 +641,14 @@ SampledEvidence Sampler::evidence() const {
         // Busy: on the CPU or runnable, as a share of the time the CPUs were ours
         // (what a hypervisor steals is neither run time nor run-queue wait).
         double ours = std::max(0.25, 1.0 - e.steal_share);
-        e.busiest_threads.push_back({tid, t.comm, cpu_s / span,
-                                     std::min(1.0, (cpu_s + wait_s) / span / ours), t.looks,
-                                     t.running, t.in_readiness, t.futex_samples});
+        auto most_blocked_in =
+            std::max_element(t.blocked_by_nr.begin(), t.blocked_by_nr.end(),
+                             [](const auto& x, const auto& y) { return x.second < y.second; });
+        e.busiest_threads.push_back(
+            {tid, t.comm, cpu_s / span, std::min(1.0, (cpu_s + wait_s) / span / ours), t.looks,
+             t.running, t.in_readiness, t.futex_samples, t.blocked,
+             most_blocked_in == t.blocked_by_nr.end() ? std::string()
+                                                      : syscall_name(most_blocked_in->first)});
     }
     e.threads_cores = threads_cpu_s / dt;
     std::sort(e.busiest_threads.begin(), e.busiest_threads.end(),

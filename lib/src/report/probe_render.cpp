@@ -159,7 +159,9 @@ json sampled_json(const SampledEvidence& s) {
                            {"looks", t.looks},
                            {"running_looks", t.running_looks},
                            {"readiness_looks", t.readiness_looks},
-                           {"futex_looks", t.futex_looks}});
+                           {"futex_looks", t.futex_looks},
+                           {"blocked_looks", t.blocked_looks},
+                           {"blocked_in", t.blocked_in}});
     json cpu_users = json::array();
     for (const auto& u : s.host_cpu_users)
         cpu_users.push_back({{"comm", u.comm}, {"processes", u.processes}, {"cores", u.cores}});

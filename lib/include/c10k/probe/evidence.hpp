@@ -182,6 +182,11 @@ struct ThreadCpu {
     uint64_t running_looks = 0;
     uint64_t readiness_looks = 0;
     uint64_t futex_looks = 0;
+    // ... or asleep in any other call, where a thread that should be waiting
+    // for work is blocked (a sleep, a pipe or disk write, a pread in D state):
+    // those looks, and the call it was found in most.
+    uint64_t blocked_looks = 0;
+    std::string blocked_in;
 };
 
 // One interval's rates of the namespace's connections accepted (Tcp.PassiveOpens)
