@@ -64,11 +64,14 @@ void Judge::cpu_saturated() {
         quota_bound ? fmt::format("the cgroup's CPU limit of {:.2f} cores is used up: throttled in "
                                   "{:.0f}% of its periods, {:.2f} s of waiting per second",
                                   s.cpu_limit_cores, s.throttled_share * 100, s.throttled_s_per_s)
-        : one_thread ? fmt::format("thread {} ({}) always has work: on the CPU {:.0f}% and "
-                                   "waiting for it {:.0f}% of the time, while the "
-                                   "process uses {:.2f} of {} cores",
-                                   pegged->tid, pegged->comm, pegged->cores * 100,
-                                   (pegged->busy - pegged->cores) * 100, s.cpu_cores, s.cpus)
+        // busy is capped at a whole thread while cores is measured as it is, so
+        // a pegged thread can read a hair over 100% on: never a negative wait.
+        : one_thread
+            ? fmt::format("thread {} ({}) always has work: on the CPU {:.0f}% and "
+                          "waiting for it {:.0f}% of the time, while the "
+                          "process uses {:.2f} of {} cores",
+                          pegged->tid, pegged->comm, pegged->cores * 100,
+                          std::max(0.0, pegged->busy - pegged->cores) * 100, s.cpu_cores, s.cpus)
         : starved ? fmt::format("the host's {} cores are {:.0f}% busy: the process's threads wait "
                                 "{:.2f} s per second for a CPU and run {:.2f} s",
                                 s.cpus, guest_busy * 100, runq_wait, s.cpu_cores / ours)
