@@ -141,6 +141,15 @@ TEST(Verdict, FullQueueBehindAFlatPlateauIsTheApplicationsOwnLimit) {
         e.sampled.conns.inbound_max = 64;
         auto v = judge(e);
         EXPECT_EQ(v.findings.front().id, "app-connection-limit") << backlog;
+        // A server we know gets its own setting first: HAProxy at maxconn 64
+        // (its backlog defaults to maxconn), at twice what it holds or 100 more.
+        EXPECT_EQ(v.findings.front().fix.front().find("haproxy"), std::string::npos);
+        auto haproxy = e;
+        haproxy.comm = "haproxy";
+        auto hv = judge(haproxy);
+        ASSERT_EQ(hv.findings.front().id, "app-connection-limit") << backlog;
+        EXPECT_EQ(hv.findings.front().fix.front(),
+                  "haproxy: maxconn 164 in the global and frontend sections");
         // The same queue in front of a process whose connections come and go is overflow.
         e.sampled.conns.inbound_min = 3;
         EXPECT_EQ(judge(e).findings.front().id, "accept-queue-overflow") << backlog;

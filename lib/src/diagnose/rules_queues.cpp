@@ -8,23 +8,30 @@ namespace c10k::verdict {
 
 namespace {
 
-std::vector<std::string> cap_fixes() {
-    return {
+// The fixes for a cap of `held` connections: the server's own setting first
+// where the process is one we know (nginx worker_connections, HAProxy maxconn,
+// Redis maxclients, ...), at twice what it holds or 100 more.
+std::vector<std::string> cap_fixes(std::string_view comm, double held) {
+    std::vector<std::string> fixes = {
         "raise the application's worker/connection limit (thread pool size, max clients, "
         "nginx worker_connections, HAProxy maxconn, Apache MaxRequestWorkers, gunicorn "
         "--workers/--threads)",
         "or free workers sooner: shorter keep-alive timeouts, an event loop instead of a "
         "worker per connection"};
+    auto want = static_cast<uint64_t>(std::max(2 * std::ceil(held), std::ceil(held) + 100));
+    if (auto own = max_clients_setting(comm, want)) fixes.insert(fixes.begin(), *own);
+    return fixes;
 }
 
 // A cap held by the application itself: why, with what the queue shows of it, and the fixes.
-void explain_cap(Finding& f, uint32_t held, const SampledEvidence& s, std::string_view queue) {
+void explain_cap(Finding& f, uint32_t held, const SampledEvidence& s, std::string_view comm,
+                 std::string_view queue) {
     f.why = fmt::format(
         "The process holds a flat {} connections and takes a new one only when one leaves, "
         "while it uses {:.2f} of {} cores and no call fails: its own concurrency cap (worker "
         "pool, max clients, threads) is full. {}",
         held, s.cpu_cores, s.cpus, queue);
-    f.fix = cap_fixes();
+    f.fix = cap_fixes(comm, held);
 }
 
 }  // namespace
@@ -123,7 +130,7 @@ void Judge::accept_queue() {
         ev(f, key::connections_min, c.inbound_min);
         ev(f, key::connections_max, c.inbound_max);
         ev(f, key::cpu_cores, s.cpu_cores);
-        explain_cap(f, c.inbound_max, s,
+        explain_cap(f, c.inbound_max, s, e.comm,
                     "New connections wait in the kernel's accept queue, unanswered; the deep "
                     "backlog hides it (no overflow yet) and only makes them wait longer.");
         out.push_back(std::move(f));
@@ -160,7 +167,7 @@ void Judge::accept_queue() {
             "(EMFILE) wait in the queue until it overflows.";
         f.fix = {"fix the fd limit first"};
     } else if (at_cap) {
-        explain_cap(f, c.inbound_max, s,
+        explain_cap(f, c.inbound_max, s, e.comm,
                     "The kernel queue fills as a consequence; a deeper backlog would only make "
                     "clients wait longer.");
     } else {
@@ -438,9 +445,7 @@ void Judge::refusing_cap() {
                           "{:.2f} of the host's {} cores",
                           s.reaped_children_cores, s.cpus)
             : fmt::format(", and it uses {:.2f} of {} cores", s.cpu_cores, s.cpus));
-    auto want = static_cast<uint64_t>(std::max(2 * std::ceil(kept), kept + 100));
-    f.fix = cap_fixes();
-    if (auto own = max_clients_setting(e.comm, want)) f.fix.insert(f.fix.begin(), *own);
+    f.fix = cap_fixes(e.comm, kept);
     // memcached sets its fd limit to its cap, Redis fits its cap to the limit:
     // then the limit must rise with the cap.
     if (s.nofile_soft > 0 &&
