@@ -186,7 +186,8 @@ void Judge::nagle() {
         "stalls for the delayed-ACK timer while the CPU idles.";
     f.fix = {
         "setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, 1) on accepted sockets (nginx: tcp_nodelay "
-        "on; Node.js: socket.setNoDelay(); Go sets it by default)",
+        "on; Node.js: socket.setNoDelay(); Python's socketserver and http.server: "
+        "disable_nagle_algorithm = True on the handler class; Go sets it by default)",
         "or write each response at once: one write()/writev(), or TCP_CORK around the "
         "pieces then uncork"};
     out.push_back(std::move(f));
