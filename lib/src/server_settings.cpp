@@ -16,6 +16,9 @@ struct ServerSettings {
     const char* backlog;
     const char* upstream_reuse;
     const char* max_clients;  // the connections it serves at once before it refuses more
+    // A server that lowers its cap at start to fit the fd limit it finds,
+    // keeping this many fds for itself; 0: its cap is its own.
+    uint32_t cap_fd_reserve = 0;
 };
 
 constexpr ServerSettings kServers[] = {
@@ -39,13 +42,15 @@ constexpr ServerSettings kServers[] = {
      "haproxy: http-reuse safe (or always) on the backend, and no option httpclose / "
      "http-server-close",
      "haproxy: maxconn {0} in the global and frontend sections"},
-    // Redis shrinks maxclients to fit the fd limit it finds at start, and logs it.
+    // Redis shrinks maxclients to fit the fd limit it finds at start, less the
+    // 32 fds it keeps for itself (CONFIG_MIN_RESERVED_FDS), and logs it.
     {"redis-server", false,
      "redis: LimitNOFILE={0} in its unit, then restart (it lowers maxclients to fit a small "
      "limit at start)",
      "redis: tcp-backlog {0} in redis.conf (default 511), then restart", "",
      "redis: maxclients {0} in redis.conf, or CONFIG SET maxclients {0} (default 10000, "
-     "lowered at start to fit the fd limit)"},
+     "lowered at start to fit the fd limit)",
+     32},
     {"mysqld", false,
      "{1}: open_files_limit = {0} under [mysqld], and LimitNOFILE in its unit, then restart", "",
      "",
@@ -78,16 +83,19 @@ constexpr ServerSettings kServers[] = {
      "memcached: -c {0} on its command line, /etc/memcached.conf (default 1024)"},
 };
 
+const ServerSettings* row_of(std::string_view comm) {
+    for (const auto& row : kServers)
+        if (row.prefix ? comm.rfind(row.comm, 0) == 0 : comm == row.comm) return &row;
+    return nullptr;
+}
+
 std::optional<std::string> setting(std::string_view comm, const char* ServerSettings::*which,
                                    uint64_t want) {
-    for (const auto& row : kServers) {
-        bool match = row.prefix ? comm.rfind(row.comm, 0) == 0 : comm == row.comm;
-        if (!match) continue;
-        std::string_view text = row.*which;
-        if (text.empty()) return std::nullopt;
-        return fmt::format(fmt::runtime(text), want, comm);
-    }
-    return std::nullopt;
+    const auto* row = row_of(comm);
+    if (!row) return std::nullopt;
+    std::string_view text = row->*which;
+    if (text.empty()) return std::nullopt;
+    return fmt::format(fmt::runtime(text), want, comm);
 }
 
 }  // namespace
@@ -106,6 +114,12 @@ std::optional<std::string> upstream_reuse_setting(std::string_view comm) {
 
 std::optional<std::string> max_clients_setting(std::string_view comm, uint64_t want) {
     return setting(comm, &ServerSettings::max_clients, want);
+}
+
+std::optional<uint32_t> cap_fd_reserve(std::string_view comm) {
+    const auto* row = row_of(comm);
+    if (!row || row->cap_fd_reserve == 0) return std::nullopt;
+    return row->cap_fd_reserve;
 }
 
 }  // namespace c10k

@@ -1088,6 +1088,56 @@ TEST(Verdict, KeepingASteadySetAndEndingEveryFurtherConnectionAtOnceIsACap) {
     EXPECT_EQ(judge(slow).findings.front().id, "healthy");
 }
 
+// Redis sizes maxclients at start to its fd limit less the 32 fds it keeps
+// for itself, and logs it: started under a limit of 128 it keeps 96 and
+// refuses the rest without an accept failing. That cap is the fd limit's,
+// in both modes. Lookalikes: the same 96 kept by a Redis with room in its
+// limit (maxclients 96: its own cap), and by a server whose cap is its own
+// (memcached -c sets its fd limit from its cap, not the other way round).
+TEST(Verdict, ARefusingCapARedisSizedFromItsFdLimitIsTheFdLimit) {
+    auto e = base();
+    e.comm = "redis-server";
+    e.sampled.seconds = 3;
+    e.sampled.nofile_soft = 128;
+    e.sampled.fds_max = 106;
+    auto& c = e.sampled.conns;
+    c.samples = 40;
+    c.inbound_min = 96;
+    c.inbound_max = 96;
+    c.inbound_sum = 40 * 96;
+    c.inbound_kept_sum = 39 * 96;
+    c.inbound_kept_max = 96;
+    e.bpf->syscall_seconds = 3;
+    e.bpf->syscalls = {call("accept4", 6000, 10'000'000)};
+    e.bpf->tcp.closed_first_local = 600;
+    e.bpf->tcp.aborted_established = 5400;
+    e.bpf->tcp.resets_sent = 5400;
+    auto v = judge(e);
+    const auto& f = v.findings.front();
+    ASSERT_EQ(f.id, "fd-limit") << f.title;
+    EXPECT_EQ(f.subject, "fd limit (soft 128)");
+    EXPECT_NE(f.title.find("the limit less the 32 fds"), std::string::npos) << f.title;
+    ASSERT_FALSE(f.fix.empty());
+    EXPECT_EQ(f.fix.front().rfind("redis: LimitNOFILE=", 0), 0u) << f.fix.front();
+    EXPECT_EQ(ids(v), std::vector<std::string>{"fd-limit"}) << "no cap or eviction besides";
+    EXPECT_TRUE(std::none_of(f.explains.begin(), f.explains.end(),
+                             [](const std::string& x) { return x == "emfile"; }))
+        << "no accept failed";
+
+    auto sampled = e;  // the namespace's passive opens
+    sampled.bpf.reset();
+    sampled.mode = "sample";
+    sampled.sampled.counter_rates["Tcp.PassiveOpens"] = 2000;
+    EXPECT_EQ(judge(sampled).findings.front().id, "fd-limit");
+
+    auto room = e;
+    room.sampled.nofile_soft = 20000;
+    EXPECT_EQ(judge(room).findings.front().id, "app-connection-limit");
+    auto own_cap = e;
+    own_cap.comm = "memcached";
+    EXPECT_EQ(judge(own_cap).findings.front().id, "app-connection-limit");
+}
+
 // Handlers serialised on a lock that parks in user space: 8 requests in
 // progress, the process at one core of the two it could use, the other idle,
 // no futex contention to see.

@@ -26,4 +26,9 @@ std::optional<std::string> upstream_reuse_setting(std::string_view comm);
 // in; nullopt for a process we do not know.
 std::optional<std::string> max_clients_setting(std::string_view comm, uint64_t want);
 
+// For a server that lowers its cap at start to fit the fd limit it finds
+// (Redis's maxclients), the fds it keeps for itself: its cap is then the
+// limit less these. nullopt for a server whose cap is its own.
+std::optional<uint32_t> cap_fd_reserve(std::string_view comm);
+
 }  // namespace c10k

@@ -230,7 +230,8 @@ void Judge::syn_backlog() {
 // overflow. Those are the time-wait-overflow finding's; only the aborts beyond
 // them can be the process's own.
 void Judge::evicting_cap() {
-    if (fd_limited || named(Bottleneck::app_connection_limit)) return;  // refused, not evicted
+    // Refused, not evicted.
+    if (fd_limited || limit_sized_cap || named(Bottleneck::app_connection_limit)) return;
     const auto& c = s.conns;
     double window = std::max(s.seconds, 1e-3);
     double ns_aborted =
@@ -410,13 +411,30 @@ void Judge::refusing_cap() {
         ended_per_s = static_cast<double>(b->tcp.ended_by_target()) / window;
         if (ended_per_s < kEndsItself * refused_per_s) return;
     }
-    auto f = make(Bottleneck::app_connection_limit, b ? Support::counted : Support::indirect,
-                  fmt::format("keeps {:.0f} connections and ends {:.0f} more a second within "
-                              "{} of accepting them: refused past its cap",
-                              kept, refused_per_s,
-                              lifetime_s < 1e-4 ? std::string("0.1 ms")
-                                                : fmt::format("{:.1f} ms", lifetime_s * 1e3)));
-    f.subject = fmt::format("connection cap (about {:.0f} held)", kept);
+    // Redis lowers maxclients at start to the fd limit it finds less the fds
+    // it keeps for itself (a limit of 128: 96 clients), then refuses past it
+    // without an accept ever failing: a cap at exactly that is the fd limit's,
+    // and raising maxclients alone changes nothing while the limit stays.
+    auto reserve = cap_fd_reserve(e.comm);
+    bool cap_is_fd_limit =
+        reserve && s.nofile_soft > *reserve &&
+        std::abs(static_cast<double>(c.inbound_kept_max) -
+                 static_cast<double>(s.nofile_soft - *reserve)) <= kPoolSizeSlack;
+    auto within =
+        lifetime_s < 1e-4 ? std::string("0.1 ms") : fmt::format("{:.1f} ms", lifetime_s * 1e3);
+    auto f = make(
+        cap_is_fd_limit ? Bottleneck::fd_limit : Bottleneck::app_connection_limit,
+        b ? Support::counted : Support::indirect,
+        cap_is_fd_limit
+            ? fmt::format("its fd limit of {} sets its cap: keeps {:.0f} connections (the limit "
+                          "less the {} fds it keeps for itself) and ends {:.0f} more a second "
+                          "within {} of accepting them",
+                          s.nofile_soft, kept, reserve.value_or(0), refused_per_s, within)
+            : fmt::format("keeps {:.0f} connections and ends {:.0f} more a second within "
+                          "{} of accepting them: refused past its cap",
+                          kept, refused_per_s, within));
+    f.subject = cap_is_fd_limit ? fmt::format("fd limit (soft {})", s.nofile_soft)
+                                : fmt::format("connection cap (about {:.0f} held)", kept);
     ev(f, key::kept_connections_mean, kept);
     ev(f, key::connections_max, c.inbound_max, "connections held at once (most seen)");
     ev(f, key::accepts_per_second, accepts_per_s,
@@ -446,9 +464,28 @@ void Judge::refusing_cap() {
                           s.reaped_children_cores, s.cpus)
             : fmt::format(", and it uses {:.2f} of {} cores", s.cpu_cores, s.cpus));
     f.fix = cap_fixes(e.comm, kept);
+    if (cap_is_fd_limit) {
+        limit_sized_cap = true;
+        auto want = static_cast<uint64_t>(std::max(2 * std::ceil(kept), std::ceil(kept) + 100));
+        ev(f, key::nofile_soft, static_cast<double>(s.nofile_soft));
+        f.why = fmt::format(
+            "{} sizes its client cap at start to the fd limit it finds, less {} fds it keeps for "
+            "itself, and logs that it lowered it: here it keeps {:.0f} connections against a "
+            "soft limit of {} and ends every further one as soon as it has accepted it (an "
+            "error such as \"max number of clients reached\", then close). No accept fails, so "
+            "no EMFILE shows; the limit is the cap, and raising the cap alone changes nothing "
+            "while the limit stays.",
+            e.comm, reserve.value_or(0), kept, s.nofile_soft);
+        f.fix = {nofile_setting(e.comm, want + reserve.value_or(0))
+                     .value_or(fmt::format("LimitNOFILE={} in the service's unit (or ulimit -n in "
+                                           "its start script), then restart",
+                                           want + reserve.value_or(0))),
+                 "a limit raised on the running process (prlimit) is not enough: the cap was "
+                 "sized from it at start, so restart it"};
+    }
     // memcached sets its fd limit to its cap, Redis fits its cap to the limit:
     // then the limit must rise with the cap.
-    if (s.nofile_soft > 0 &&
+    if (!cap_is_fd_limit && s.nofile_soft > 0 &&
         static_cast<double>(s.fds_max) >= kFdPinned * static_cast<double>(s.nofile_soft)) {
         ev(f, key::fds_open_max, static_cast<double>(s.fds_max));
         ev(f, key::nofile_soft, static_cast<double>(s.nofile_soft));

@@ -361,6 +361,9 @@ class Judge {
         bool futex = false;
     };
     std::optional<StalledLoop> stalled_loop;
+    // A cap kept by refusing that the server sized from its fd limit at start
+    // (Redis's maxclients): named as the fd limit, with no EMFILE to show.
+    bool limit_sized_cap = false;
     bool throttled = false;                 // by its cgroup's CPU quota, most periods
     bool quota_bound = false;               // the cgroup's CPU limit is what binds
     bool starved = false;                   // runnable, waiting for CPUs others fill
