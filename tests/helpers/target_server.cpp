@@ -57,9 +57,11 @@
 //   c10k-target idle-timeout TIMEOUT_MS SECONDS   epoll echo with room, closing each
 //                                       keep-alive connection TIMEOUT_MS after its last reply
 //                                       (nginx's keepalive_timeout)
-//   c10k-target fork-cap CAP STARTUP_MS SECONDS   a child per connection (PostgreSQL's
-//                                       postmaster): each starts up (STARTUP_MS of CPU), then
-//                                       refuses with an error when CAP children already serve
+//   c10k-target fork-cap CAP STARTUP_MS SECONDS [WORK_MS]   a child per connection
+//                                       (PostgreSQL's postmaster): each starts up (STARTUP_MS of
+//                                       CPU), then refuses with an error when CAP children
+//                                       already serve; a serving child computes WORK_MS of CPU
+//                                       per request (a backend's query; 0 unless given)
 //   c10k-target refuse-cap CAP SECONDS  epoll echo keeping CAP connections; each one past
 //                                       them gets an error line and is closed at once (Redis
 //                                       at maxclients)
@@ -435,7 +437,8 @@ int main(int argc, char** argv) {
     } else if (mode == "idle-timeout") {
         run_idle_timeout(arg(argv, 2, argc), arg(argv, 3, argc));
     } else if (mode == "fork-cap") {
-        run_fork_cap(arg(argv, 2, argc), arg(argv, 3, argc), arg(argv, 4, argc));
+        run_fork_cap(arg(argv, 2, argc), arg(argv, 3, argc), arg(argv, 4, argc),
+                     arg(argv, 5, argc, 0));
     } else if (mode == "refuse-cap") {
         run_refusing(arg(argv, 2, argc), arg(argv, 3, argc));
     } else if (mode == "close-after-reply") {

@@ -810,7 +810,7 @@ void run_refusing(long cap, long secs) {
 // children already serve - writes an error and exits ("sorry, too many
 // clients already"); otherwise it echoes until its client leaves. The parent
 // holds no connection past the fork. With a CAP above the load: the lookalike.
-void run_fork_cap(long cap, long startup_ms, long secs) {
+void run_fork_cap(long cap, long startup_ms, long secs, long work_ms) {
     int l = make_listener(0, 1024);
     ready(port_of(l));
     auto end = deadline_after(secs);
@@ -842,6 +842,7 @@ void run_fork_cap(long cap, long startup_ms, long secs) {
                 if (::poll(&q, 1, 100) <= 0) continue;
                 ssize_t r = ::read(c, buf, sizeof buf);
                 if (r <= 0) break;
+                if (work_ms > 0) burn_cpu(std::chrono::milliseconds(work_ms));
                 (void)!::write(c, buf, static_cast<size_t>(r));
             }
             ::_exit(0);

@@ -17,7 +17,7 @@ void run_pegged_loop(long helpers, long secs);
 void run_spread_cpu(long threads, long secs);
 void run_two_writes(bool nodelay, long secs);
 void run_poll_server(long secs, long timeout_ms);
-void run_fork_cap(long cap, long startup_ms, long secs);
+void run_fork_cap(long cap, long startup_ms, long secs, long work_ms);
 void run_draining(long cap, long secs);
 void run_idle_timeout(long timeout_ms, long secs);
 void run_pipe_log(long drain_delay_ms, long secs);

@@ -1176,6 +1176,44 @@ TEST(ProbeWaits, AForkingServerWithRoomForEveryClientIsNotACapWithoutBpf) {
     expect_forks_without_refusals(fork_cap("1000", "sample"));
 }
 
+// The same forking server with room for all, each child computing 5 ms a
+// request (PostgreSQL's backends on slow queries): under 8 clients without
+// pauses its 8 children fill both cores while the listener sleeps. The
+// service is CPU-bound in its workers, in both modes. The lookalike is one
+// client: one child on one core, the other core free.
+Probe forked_work(const char* clients, const std::string& mode) {
+    Scenario s(target({"fork-cap", "1000", "0", "20", "5"}),
+               driver({"pingpong", "PORT", clients, "20"}));
+    EXPECT_TRUE(s.ok());
+    return std::string(clients) == "8" ? probe_expecting("cpu-saturated", s.pid(), mode)
+                                       : probe(s.pid(), mode);
+}
+
+void expect_workers_saturated(const Probe& p) {
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_EQ(p.id, "cpu-saturated") << p.doc.dump(2);
+    auto subject = p.doc["findings"][0]["subject"].get<std::string>();
+    EXPECT_EQ(subject.rfind("its workers (c10k-target x", 0), 0u) << subject;
+    expect_children_hold_the_connections(p);
+}
+
+TEST(ProbeWaits, AForkingServerWhoseWorkersFillTheCoresIsCpuSaturated) {
+    REQUIRE_BPF();
+    expect_workers_saturated(forked_work("8", "bpf"));
+}
+
+TEST(ProbeWaits, AForkingServerWhoseWorkersFillTheCoresIsCpuSaturatedWithoutBpf) {
+    REQUIRE_PRIVATE_NETNS();
+    expect_workers_saturated(forked_work("8", "sample"));
+}
+
+TEST(ProbeWaits, AForkingServerWithOneBusyWorkerIsNotCpuSaturated) {
+    REQUIRE_PRIVATE_NETNS();
+    auto p = forked_work("1", "sample");
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_FALSE(has_finding(p, "cpu-saturated")) << p.doc.dump(2);
+}
+
 // Handlers serialised on one lock held across 2 ms of CPU, its waiters parked
 // each on a condition of its own (Go's sync.Mutex as the kernel sees it): 8
 // clients without pause keep 8 requests in progress while the process runs

@@ -1120,9 +1120,9 @@ TEST(Verdict, ARefusingCapARedisSizedFromItsFdLimitIsTheFdLimit) {
     ASSERT_FALSE(f.fix.empty());
     EXPECT_EQ(f.fix.front().rfind("redis: LimitNOFILE=", 0), 0u) << f.fix.front();
     EXPECT_EQ(ids(v), std::vector<std::string>{"fd-limit"}) << "no cap or eviction besides";
-    EXPECT_TRUE(std::none_of(f.explains.begin(), f.explains.end(),
-                             [](const std::string& x) { return x == "emfile"; }))
-        << "no accept failed";
+    EXPECT_TRUE(std::none_of(f.explains.begin(), f.explains.end(), [](const std::string& x) {
+        return x == "emfile";
+    })) << "no accept failed";
 
     auto sampled = e;  // the namespace's passive opens
     sampled.bpf.reset();
@@ -1476,6 +1476,47 @@ TEST(Verdict, AMasterWhoseWorkersHoldTheConnectionsIsNotIdle) {
     EXPECT_TRUE(std::none_of(ov.unobserved.begin(), ov.unobserved.end(), [](const std::string& u) {
         return u.find("its workers") != std::string::npos;
     }));
+}
+
+// PostgreSQL's postmaster under 8 clients running CPU-heavy queries: it
+// holds none of the connections and uses no CPU, while its 8 backends fill
+// both cores. The service is CPU-bound in its workers, in both modes.
+// Lookalikes: one busy worker beside an idle core; workers sharing a host
+// that another load fills; a process holding its own connections.
+TEST(Verdict, AMasterWhoseWorkersFillTheCoresIsCpuSaturated) {
+    for (bool with_bpf : {true, false}) {
+        auto e = base(with_bpf);
+        e.comm = "postgres";
+        e.sampled.cpus = 2;
+        e.sampled.cpu_cores = 0;
+        e.sampled.threads_max = 1;
+        e.sampled.host_busy = 1.0;
+        e.sampled.inbound_at_snapshots = 80;  // eight clients over ten snapshots
+        e.sampled.inbound_own_at_snapshots = 0;
+        e.sampled.workers_cores = 1.97;
+        e.sampled.workers_running = 8;
+        e.sampled.busiest_worker_pid = 4242;
+        auto v = judge(e);
+        const auto& f = v.findings.front();
+        ASSERT_EQ(f.id.name(), "cpu-saturated") << f.title;
+        EXPECT_EQ(f.severity, Severity::crit);
+        EXPECT_EQ(f.subject, "its workers (postgres x8)");
+        EXPECT_DOUBLE_EQ(value_of(f, "workers_cores"), 1.97);
+        ASSERT_FALSE(f.fix.empty());
+        EXPECT_NE(f.fix.front().find("--pid 4242"), std::string::npos) << f.fix.front();
+
+        auto one = e;  // one busy worker, the other core idle
+        one.sampled.workers_cores = 1.0;
+        one.sampled.workers_running = 1;
+        one.sampled.host_busy = 0.55;
+        EXPECT_NE(judge(one).findings.front().id.name(), "cpu-saturated");
+        auto crowded = one;  // ... and another load filling the other core
+        crowded.sampled.host_busy = 1.0;
+        EXPECT_NE(judge(crowded).findings.front().id.name(), "cpu-saturated");
+        auto own = e;  // its own connections: the children are no workers of its
+        own.sampled.inbound_own_at_snapshots = 80;
+        EXPECT_NE(judge(own).findings.front().id.name(), "cpu-saturated");
+    }
 }
 
 // The same unread requests behind the one thread that does the process's

@@ -70,6 +70,7 @@ inline constexpr Measure events = count("events");
 inline constexpr Measure entries = count("entries");
 inline constexpr Measure files = count("files");
 inline constexpr Measure tasks = count("tasks");
+inline constexpr Measure processes = count("processes");
 inline constexpr Measure cpus = count("CPUs");
 }  // namespace units
 

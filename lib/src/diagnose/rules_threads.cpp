@@ -59,6 +59,8 @@ void Judge::cpu_saturated() {
     // can use" by its own count, but its fix is the thread's (work off the loop,
     // a loop per core): on one core only, it is simply the machine's.
     bool one_thread = !quota_bound && pegged && (!cpu_busy || threads > 1 || s.cpus > 1);
+    // Only its workers' CPU: the master itself neither runs nor waits.
+    bool by_workers = workers_hold_cpu && !(cpu_busy || pegged || throttled || starved);
     auto f = make(
         Bottleneck::cpu_saturated, Support::counted,
         quota_bound ? fmt::format("the cgroup's CPU limit of {:.2f} cores is used up: throttled in "
@@ -72,6 +74,10 @@ void Judge::cpu_saturated() {
                           "process uses {:.2f} of {} cores",
                           pegged->tid, pegged->comm, pegged->cores * 100,
                           std::max(0.0, pegged->busy - pegged->cores) * 100, s.cpu_cores, s.cpus)
+        : by_workers
+            ? fmt::format("its {} worker processes use {:.2f} of the host's {} cores ({:.0f}% "
+                          "busy) while it holds none of its connections itself",
+                          s.workers_running, s.workers_cores, s.cpus, s.host_busy * 100)
         : starved ? fmt::format("the host's {} cores are {:.0f}% busy: the process's threads wait "
                                 "{:.2f} s per second for a CPU and run {:.2f} s",
                                 s.cpus, guest_busy * 100, runq_wait, s.cpu_cores / ours)
@@ -92,9 +98,16 @@ void Judge::cpu_saturated() {
         if (s.busiest_threads.size() > 1)
             ev(f, key::next_thread_cpu_percent, s.busiest_threads[1].cores * 100);
     }
-    if (starved) {
-        f.subject = fmt::format("host CPU ({} cores)", s.cpus);
-        ev(f, key::runq_wait_seconds_per_second, runq_wait);
+    if (by_workers) {
+        f.subject = fmt::format("its workers ({} x{})", e.comm, s.workers_running);
+        ev(f, key::workers_cores, s.workers_cores);
+        ev(f, key::workers_running, s.workers_running);
+    }
+    if (starved || by_workers) {
+        if (starved) {
+            f.subject = fmt::format("host CPU ({} cores)", s.cpus);
+            ev(f, key::runq_wait_seconds_per_second, runq_wait);
+        }
         int rank = 0;
         for (const auto& u : s.host_cpu_users)
             ev_at(f, key::host_cpu_user_cores, std::to_string(++rank), u.cores,
@@ -151,6 +164,22 @@ void Judge::cpu_saturated() {
             "or cut the CPU each request costs: perf top -p " + std::to_string(e.pid),
             "threads beyond the limit's cores only spend the quota faster: size pools "
             "and GOMAXPROCS-like settings to the limit, not to the host's cores"};
+    } else if (by_workers) {
+        f.why = fmt::format(
+            "The process hands its connections to worker processes (a backend or worker for "
+            "each, as PostgreSQL, Apache prefork, PHP-FPM or uWSGI do) and sleeps while they "
+            "work: together they hold the host's {} cores, so each request's computation waits "
+            "its turn behind the others'. The limit is the CPU the workers run on, not this "
+            "process or its connection settings.",
+            s.cpus);
+        f.fix = {fmt::format("see where the workers' CPU goes: c10k-doctor probe --pid {0} (the "
+                             "busiest of them), perf top -p {0}",
+                             s.busiest_worker_pid),
+                 "make each request cheaper (for a database: its slowest queries, their plans and "
+                 "indexes)",
+                 "run fewer at once so they queue instead of sharing the cores (a pool in front: "
+                 "pgbouncer for PostgreSQL; pm.max_children, MaxRequestWorkers, --processes), or "
+                 "give the host more cores"};
     } else if (starved) {
         std::string users;
         bool own = false;

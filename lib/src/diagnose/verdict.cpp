@@ -74,6 +74,19 @@ Judge::Judge(const ProbeEvidence& evidence)
                                kForkedOwnShare * static_cast<double>(s.inbound_at_snapshots);
     // Half the host's busy time: then no other user can hold more of it.
     churn_holds_cpu = s.reaped_children_cores >= 0.5 * guest_busy * s.cpus;
+    // A master that hands its connections to worker processes sleeps while
+    // they work, so its own CPU says nothing of the service's: PostgreSQL's
+    // postmaster used 0 cores while 8 backends on slow queries filled both.
+    // When its live workers fill the cores themselves (kCpuBusy of the CPU
+    // time that was ours, as for one process), the service is limited by the
+    // CPU its workers run on. One busy worker beside an idle core, or workers
+    // sharing a host that others fill, do not: a request waits for the CPU
+    // only when the workers' demand exceeds the cores.
+    double host_cores = s.cpu_limit_cores > 0 ? std::min<double>(s.cpus, s.cpu_limit_cores)
+                                              : static_cast<double>(s.cpus);
+    workers_hold_cpu = forks_per_connection && guest_busy >= kCpuBusy &&
+                       s.workers_cores / ours >= kCpuBusy * host_cores;
+    cpu_limited = cpu_limited || workers_hold_cpu;
     futex_waiters = s.samples > 0 ? static_cast<double>(s.futex_active) / s.samples : 0;
     contended_waiters = s.samples > 0 ? static_cast<double>(s.futex_contended) / s.samples : 0;
     if (s.on_cpu.sampled && s.on_cpu.samples >= kMinCpuSamples) profile = &s.on_cpu;

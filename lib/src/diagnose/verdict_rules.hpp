@@ -364,12 +364,15 @@ class Judge {
     // A cap kept by refusing that the server sized from its fd limit at start
     // (Redis's maxclients): named as the fd limit, with no EMFILE to show.
     bool limit_sized_cap = false;
-    bool throttled = false;                 // by its cgroup's CPU quota, most periods
-    bool quota_bound = false;               // the cgroup's CPU limit is what binds
-    bool starved = false;                   // runnable, waiting for CPUs others fill
-    double guest_busy = 0;                  // host CPUs busy with our guest's work, 0..1
-    double runq_wait = 0;                   // threads' run-queue wait, s/s of our CPU time
-    bool cpu_limited;                       // the process or one of its threads
+    bool throttled = false;    // by its cgroup's CPU quota, most periods
+    bool quota_bound = false;  // the cgroup's CPU limit is what binds
+    bool starved = false;      // runnable, waiting for CPUs others fill
+    double guest_busy = 0;     // host CPUs busy with our guest's work, 0..1
+    double runq_wait = 0;      // threads' run-queue wait, s/s of our CPU time
+    bool cpu_limited;          // the process or one of its threads
+    // A master that serves through worker processes, whose workers fill the
+    // host's cores (PostgreSQL's backends on slow queries): see the constructor.
+    bool workers_hold_cpu = false;
     const DestinationWait* pool = nullptr;  // an exhausted connection pool
     // The destination the target waits on whose own processes hold most of the
     // host's busy CPU: the target's starvation is that dependency's doing.

@@ -774,6 +774,30 @@ std::vector<CpuUser> Sampler::host_cpu_users(ConnEvidence& c, size_t n) const {
     return top_cpu_users(host_ticks_before_, now, wall, kTick, n);
 }
 
+void Sampler::count_workers(SampledEvidence& e) const {
+    if (!first_times_) return;
+    double wall = std::chrono::duration<double>(Clock::now() - first_times_->at).count();
+    if (wall <= 0) return;
+    auto now = read_process_ticks();
+    double busiest = 0;
+    for (const auto& p : now) {
+        if (p.ppid != pid_) continue;
+        // Both reads are sorted by PID; a child born in the window counts from zero.
+        auto b = std::lower_bound(host_ticks_before_.begin(), host_ticks_before_.end(), p.pid,
+                                  [](const ProcessTicks& x, pid_t pid) { return x.pid < pid; });
+        uint64_t start =
+            b != host_ticks_before_.end() && b->pid == p.pid && b->ticks <= p.ticks ? b->ticks : 0;
+        double cores = static_cast<double>(p.ticks - start) / kTick / wall;
+        if (cores <= 0) continue;
+        e.workers_cores += cores;
+        ++e.workers_running;
+        if (cores > busiest) {
+            busiest = cores;
+            e.busiest_worker_pid = static_cast<uint32_t>(p.pid);
+        }
+    }
+}
+
 TargetPorts Sampler::ports() const {
     TargetPorts out;
     for (const auto& l : acc_.listeners)

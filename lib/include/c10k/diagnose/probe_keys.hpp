@@ -125,6 +125,8 @@
     X(wait_percent, "wait_percent", "samples with a request out at the destination", units::percent) \
     X(waiting_max, "waiting_max", "requests out at once (most)", units::requests) \
     X(waiting_mean, "waiting_mean", "requests out at once (mean)", units::requests) \
+    X(workers_cores, "workers_cores", "CPU of its worker processes (live children)", units::cores) \
+    X(workers_running, "workers_running", "worker processes that ran", units::processes) \
     X(working_threads, "working_threads", "threads with work (on CPU or runnable 5% of the time)", units::threads)
 // clang-format on
 

@@ -232,6 +232,13 @@ struct SampledEvidence {
     // (a forking server's short-lived workers): no /proc entry is left to
     // count it by at the end, so host_cpu_users misses it.
     double reaped_children_cores = 0;
+    // CPU of the process's live children over the window: a master's workers
+    // (PostgreSQL's backends, nginx's, Apache's or PHP-FPM's workers), which
+    // hold its connections and do its work while it sleeps. Those that ran,
+    // and the busiest of them (0: none).
+    double workers_cores = 0;
+    uint32_t workers_running = 0;
+    uint32_t busiest_worker_pid = 0;
     std::vector<ThreadCpu> busiest_threads;  // busiest first, at most 5
     double host_busy = 0;                    // all CPUs, 0..1
     std::vector<CpuUser> host_cpu_users;     // biggest first, by command, over the window

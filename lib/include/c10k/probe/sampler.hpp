@@ -76,6 +76,9 @@ class Sampler {
     // each named destination's serving processes' CPU (server_cores): reads
     // every /proc/PID/stat, so call it once, at the end.
     std::vector<CpuUser> host_cpu_users(ConnEvidence& c, size_t n = 3) const;
+    // The CPU of the target's live children over the window (workers_cores,
+    // workers_running, busiest_worker_pid), from the same reads.
+    void count_workers(SampledEvidence& e) const;
     // The target's listening ports and the remote ports of its own outbound connections.
     TargetPorts ports() const;
     const std::optional<Snapshot>& last() const { return last_; }
