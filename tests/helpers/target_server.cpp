@@ -80,6 +80,9 @@
 //                                       idle epoll thread of their own; MS 0: never waits
 //   c10k-target loop-sleep MS SECONDS   the same, sleeping MS per request (clock_nanosleep, as
 //                                       Redis's DEBUG SLEEP)
+//   c10k-target proxy-pool UPSTREAM_PORT POOL SECONDS   an epoll proxy keeping POOL
+//                                       connections to UPSTREAM_PORT, one request on each at a
+//                                       time; the rest wait inside it (HAProxy's server maxconn)
 //   c10k-target proxy-per-request UPSTREAM_PORT SECONDS   an epoll proxy opening a new
 //                                       connection to UPSTREAM_PORT per client request
 //                                       (nginx to FastCGI)
@@ -446,6 +449,8 @@ int main(int argc, char** argv) {
     } else if (mode == "loop-futex" || mode == "loop-sleep") {
         run_loop_wait(mode == "loop-futex" ? LoopWait::futex : LoopWait::sleep, arg(argv, 2, argc),
                       arg(argv, 3, argc));
+    } else if (mode == "proxy-pool") {
+        run_proxy_pool(arg(argv, 2, argc), arg(argv, 3, argc), arg(argv, 4, argc));
     } else if (mode == "dispatch-pool") {
         run_dispatch_pool(arg(argv, 2, argc), arg(argv, 3, argc), arg(argv, 4, argc));
     } else if (mode == "capped") {

@@ -763,6 +763,88 @@ void run_proxy_per_request(long upstream_port, long secs) {
     ::close(ep);
 }
 
+// An event-loop proxy with a cap on its upstream connections, as HAProxy's
+// maxconn on a server line: POOL persistent connections to UPSTREAM_PORT,
+// each carrying one request at a time; a client's request that finds none
+// free waits inside the proxy, in a queue, until a reply frees one.
+void run_proxy_pool(long upstream_port, long pool, long secs) {
+    int l = make_listener(0, 1024);
+    ::fcntl(l, F_SETFL, O_NONBLOCK);
+    auto end = deadline_after(secs);
+    int ep = ::epoll_create1(0);
+    auto watch = [&](int fd) {
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.fd = fd;
+        ::epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+    };
+    watch(l);
+    std::unordered_map<int, int> client_of;  // upstream fd -> the client it serves (-1: free)
+    std::vector<int> free_upstreams;
+    for (long i = 0; i < pool; ++i) {
+        int up = connect_to(static_cast<uint16_t>(upstream_port), false);
+        ::fcntl(up, F_SETFL, O_NONBLOCK);
+        client_of[up] = -1;
+        free_upstreams.push_back(up);
+        watch(up);
+    }
+    ready(port_of(l));
+    std::unordered_map<int, bool> is_client;
+    std::deque<std::pair<int, std::string>> queued;  // requests waiting for a connection
+    auto send_on = [&](int up, int client, const std::string& request) {
+        client_of[up] = client;
+        write_all(up, request.data(), request.size());
+    };
+    std::vector<epoll_event> events(256);
+    char buf[4096];
+    while (Clock::now() < end) {
+        int n = ::epoll_wait(ep, events.data(), static_cast<int>(events.size()), 100);
+        for (int i = 0; i < n; ++i) {
+            int fd = events[static_cast<size_t>(i)].data.fd;
+            if (fd == l) {
+                for (int c; (c = ::accept4(l, nullptr, nullptr, SOCK_NONBLOCK)) >= 0;) {
+                    is_client[c] = true;
+                    watch(c);
+                }
+                continue;
+            }
+            ssize_t r = ::read(fd, buf, sizeof buf);
+            if (r < 0 && errno == EAGAIN) continue;
+            if (is_client.count(fd)) {
+                if (r <= 0) {
+                    is_client.erase(fd);
+                    ::close(fd);  // a reply still out for it finds no client
+                    continue;
+                }
+                std::string request(buf, static_cast<size_t>(r));
+                if (free_upstreams.empty()) {
+                    queued.emplace_back(fd, std::move(request));
+                } else {
+                    int up = free_upstreams.back();
+                    free_upstreams.pop_back();
+                    send_on(up, fd, request);
+                }
+                continue;
+            }
+            auto it = client_of.find(fd);
+            if (it == client_of.end() || r <= 0) continue;
+            if (it->second >= 0 && is_client.count(it->second))
+                (void)!::write(it->second, buf, static_cast<size_t>(r));
+            // The connection is free: the oldest request waiting takes it.
+            while (!queued.empty() && !is_client.count(queued.front().first))
+                queued.pop_front();
+            if (queued.empty()) {
+                it->second = -1;
+                free_upstreams.push_back(fd);
+            } else {
+                send_on(fd, queued.front().first, queued.front().second);
+                queued.pop_front();
+            }
+        }
+    }
+    ::close(ep);
+}
+
 // A cap kept by refusing, as Redis does at maxclients: it accepts every
 // connection, keeps the first CAP and serves them (echo), and answers each
 // further one with an error line and closes it at once, without reading it.

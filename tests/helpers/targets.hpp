@@ -24,6 +24,7 @@ void run_pipe_log(long drain_delay_ms, long secs);
 void run_flock_workers(long workers, bool shared, long secs);
 void run_worker_pool(long workers, long ms, long secs);
 void run_proxy_per_request(long upstream_port, long secs);
+void run_proxy_pool(long upstream_port, long pool, long secs);
 void run_dispatch_pool(long workers, long ms, long secs);
 // What an event loop waits in per request (see run_loop_wait).
 enum class LoopWait { futex, sleep };

@@ -868,6 +868,63 @@ TEST(ProbeWaits, ADependencyBurningTheHostsCpuIsDownstreamBoundWithoutBpf) {
     expect_dependency_holds_cpu("sample");
 }
 
+// An event-loop proxy with a cap of 4 connections to its upstream (HAProxy's
+// maxconn on a server line) in front of a dependency that answers each
+// request in 20 ms on a thread of its own, 32 clients without pause: the 4
+// connections are always out, and 28 requests wait inside the proxy for one.
+// No thread parks for a slot; the requests in progress beyond the pool's
+// connections show it. The lookalike: the same proxy with a connection for
+// every client, each request out at once - downstream-bound, no pool.
+Probe proxy_pool(const std::string& pool, const std::string& mode,
+                 std::string* upstream = nullptr) {
+    Background db(target({"db", "20", "20"}));
+    EXPECT_TRUE(db.ok());
+    if (upstream) *upstream = "127.0.0.1:" + std::to_string(db.ready_port());
+    Scenario s(target({"proxy-pool", std::to_string(db.ready_port()), pool, "20"}),
+               driver({"pingpong", "PORT", "32", "20"}));
+    EXPECT_TRUE(s.ok());
+    return probe_expecting(pool == "4" ? "app-connection-limit" : "downstream-bound", s.pid(),
+                           mode);
+}
+
+void expect_proxy_pool_exhausted(const std::string& mode) {
+    std::string upstream;
+    auto p = proxy_pool("4", mode, &upstream);
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_EQ(p.id, "app-connection-limit") << p.doc.dump(2);
+    EXPECT_EQ(subject(p), "pool of 4 to " + upstream);
+    const auto& f = p.doc["findings"][0];
+    EXPECT_NE(f["title"].get<std::string>().find("requests waiting for a slot"), std::string::npos)
+        << f["title"];
+}
+
+void expect_proxy_without_cap_is_downstream(const std::string& mode) {
+    auto p = proxy_pool("32", mode);
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_EQ(p.id, "downstream-bound") << p.doc.dump(2);
+    EXPECT_FALSE(has_finding(p, "app-connection-limit")) << p.doc.dump(2);
+}
+
+TEST(ProbeWaits, AnEventLoopProxyAtItsUpstreamConnectionCap) {
+    REQUIRE_BPF();
+    expect_proxy_pool_exhausted("bpf");
+}
+
+TEST(ProbeWaits, AnEventLoopProxyAtItsUpstreamConnectionCapWithoutBpf) {
+    REQUIRE_PRIVATE_NETNS();
+    expect_proxy_pool_exhausted("sample");
+}
+
+TEST(ProbeWaits, AnEventLoopProxyWithAConnectionPerRequestInFlightIsDownstream) {
+    REQUIRE_BPF();
+    expect_proxy_without_cap_is_downstream("bpf");
+}
+
+TEST(ProbeWaits, AnEventLoopProxyWithAConnectionPerRequestInFlightIsDownstreamWithoutBpf) {
+    REQUIRE_PRIVATE_NETNS();
+    expect_proxy_without_cap_is_downstream("sample");
+}
+
 // An event-loop proxy in front of a slow pool of 4 workers (each request 20 ms),
 // opening a connection to it per request, 16 clients without pause: the loop
 // idles in epoll_wait while up to 16 requests are out upstream, 12 of them in

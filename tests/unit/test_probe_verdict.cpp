@@ -265,6 +265,40 @@ TEST(Verdict, AllPoolConnectionsBusyWithThreadsWaitingIsAnExhaustedPool) {
     EXPECT_TRUE(has_share);
 }
 
+// An event-loop proxy parks no thread for a slot: HAProxy with maxconn 10 on
+// its server line, 100 clients, keeps 100 requests in progress and 10 out at
+// the upstream; the other 90 wait inside it. The lookalikes are the same
+// proxy without the cap (each request out at once: as many out as in
+// progress) and one whose clients are no more than its connections.
+TEST(Verdict, AnEventLoopHoldingRequestsBeyondABusyFixedPoolIsAnExhaustedPool) {
+    auto e = base();
+    e.comm = "haproxy";
+    e.sampled.threads_max = 2;
+    auto& c = e.sampled.conns;
+    c.samples = 40;
+    c.inbound_min = c.inbound_max = 100;
+    c.inbound_pending_sum = 40 * 100;
+    c.samples_inbound_pending = 40;
+    c.destinations = {dest(10, 40, 40, 30, 0.98)};
+    auto v = judge(e);
+    const auto& f = v.findings.front();
+    ASSERT_EQ(f.id, "app-connection-limit") << f.title;
+    EXPECT_EQ(f.subject, "pool of 10 to 127.0.0.1:5432");
+    EXPECT_NE(f.title.find("90 requests waiting for a slot"), std::string::npos) << f.title;
+    ASSERT_FALSE(f.fix.empty());
+    EXPECT_NE(f.fix.front().find("maxconn on the server line"), std::string::npos);
+    EXPECT_EQ(ids(v)[1], "downstream-bound");
+    EXPECT_EQ(v.findings[1].severity, Severity::warn);
+
+    auto uncapped = e;  // every request out at once
+    uncapped.sampled.conns.destinations = {dest(100, 40, 40, 30, 0.98)};
+    EXPECT_EQ(judge(uncapped).findings.front().id, "downstream-bound");
+    auto matched = e;  // ten clients on ten connections
+    matched.sampled.conns.inbound_min = matched.sampled.conns.inbound_max = 10;
+    matched.sampled.conns.inbound_pending_sum = 40 * 10;
+    EXPECT_EQ(judge(matched).findings.front().id, "downstream-bound");
+}
+
 TEST(Verdict, OnePeggedThreadIsCpuSaturatedWhileTheProcessLooksIdle) {
     auto e = base();
     e.sampled.cpus = 2;

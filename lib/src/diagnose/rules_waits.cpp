@@ -40,17 +40,30 @@ std::vector<std::string> next_probe(const DestinationWait& d) {
 }  // namespace
 
 // A connection pool is exhausted when every one of a fixed set of connections to
-// one destination is busy with a request nearly all the time while threads
-// that do run sleep on a futex (a condvar or a semaphore) for a slot. Idle
-// workers parked on a condvar never run and do not count (futex_active).
+// one destination is busy with a request nearly all the time while work waits
+// for a slot: threads that do run sleep on a futex (a condvar or a semaphore)
+// for one - idle workers parked on a condvar never run and do not count
+// (futex_active) - or, in an event loop, which parks no thread, its clients'
+// requests are in progress beyond those out at the destination (HAProxy's
+// server maxconn queues them inside; a proxy without a cap sends each on at
+// once, so its requests in progress and out match).
 void Judge::find_pool() {
     const auto& c = s.conns;
-    if (c.samples < kMinSamples || futex_waiters < 1) return;
+    if (c.samples < kMinSamples) return;
     for (const auto& d : c.destinations) {
         if (d.samples_seen < kMinSamples || d.conns_max == 0 || d.conns_sum == 0) continue;
         bool fixed = d.conns_max - d.conns_min <= kPoolSizeSlack;
-        if (fixed && pool_busy(d) >= kPoolBusy) {
+        if (!fixed || pool_busy(d) < kPoolBusy) continue;
+        // More requests in progress than the pool has connections: at every
+        // instant some have none. (Against the pool's size, not the requests
+        // out: a proxy without a cap holds each request in its own hands for
+        // a moment between the connections' turns, as many as are idle.)
+        double in_progress = c.mean_inbound_pending();
+        bool queued_inside = in_progress - d.conns_max >= kPoolQueued;
+        if (futex_waiters >= 1 || queued_inside) {
             pool = &d;
+            pool_queued =
+                futex_waiters >= 1 ? 0 : in_progress - per_sample(d.waiting_sum, c.samples);
             return;
         }
     }
@@ -71,25 +84,41 @@ void Judge::connection_pool() {
     auto f = make_from_looks(
         Bottleneck::app_connection_limit, Support::measured,
         fmt::format("connection pool to {} exhausted: {:.0f}% of its {} connections "
-                    "busy, {:.0f} threads waiting for a slot",
-                    d.remote.to_string(), pool_busy(d) * 100, d.conns_max, futex_waiters),
+                    "busy, {:.0f} {} waiting for a slot",
+                    d.remote.to_string(), pool_busy(d) * 100, d.conns_max,
+                    pool_queued > 0 ? pool_queued : futex_waiters,
+                    pool_queued > 0 ? "requests" : "threads"),
         s.conns.samples);
     f.subject = fmt::format("pool of {} to {}", d.conns_max, d.remote.to_string());
     ev(f, key::pool_connections, d.conns_max);
     ev(f, key::pool_busy_percent, pool_busy(d) * 100);
     ev(f, key::pool_all_busy_percent, per_sample(d.samples_all_busy, d.samples_seen) * 100);
-    ev(f, key::futex_waiters, futex_waiters);
-    ev(f, key::threads, s.threads_max);
+    if (pool_queued > 0) {
+        ev(f, key::requests_in_progress, s.conns.mean_inbound_pending());
+        ev(f, key::waiting_mean, per_sample(d.waiting_sum, s.conns.samples));
+    } else {
+        ev(f, key::futex_waiters, futex_waiters);
+        ev(f, key::threads, s.threads_max);
+    }
     reply_evidence(f, d);
     ev(f, key::cpu_cores, s.cpu_cores);
     f.why = fmt::format(
         "Every request needs one of {} connections to {}; all are in use nearly all the time and "
-        "the other requests' threads sleep until one comes back. The machine is idle: the pool's "
-        "size, not the CPU or the kernel, sets the throughput.",
-        d.conns_max, dest_name(d));
-    f.fix = {fmt::format("raise the pool size toward the {} threads that want it (and what {} "
-                         "accepts: its max connections)",
-                         s.threads_max, d.remote.to_string()),
+        "the other requests {}. The machine is idle: the pool's size, not the CPU or the kernel, "
+        "sets the throughput.",
+        d.conns_max, dest_name(d),
+        pool_queued > 0 ? fmt::format("({:.0f} of the {:.0f} in progress) wait inside the process "
+                                      "until one comes back",
+                                      pool_queued, s.conns.mean_inbound_pending())
+                        : "' threads sleep until one comes back");
+    f.fix = {pool_queued > 0
+                 ? fmt::format("raise the cap on connections to {} toward the {:.0f} requests "
+                               "that want one (HAProxy: maxconn on the server line; nginx: "
+                               "max_conns on the upstream server), within what it accepts",
+                               d.remote.to_string(), s.conns.mean_inbound_pending())
+                 : fmt::format("raise the pool size toward the {} threads that want it (and what "
+                               "{} accepts: its max connections)",
+                               s.threads_max, d.remote.to_string()),
              "or hold connections for less time: no slow work while a connection is checked out"};
     for (auto& cmd : next_probe(d))
         f.fix.push_back(cmd);

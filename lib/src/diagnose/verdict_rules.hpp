@@ -174,6 +174,10 @@ constexpr double kForkedOwnShare = 0.1;
 // connection back and finds no taker, so its share sits well below this; one
 // at its cap is re-lent at once and only the hand-back gap shows as idle.
 constexpr double kPoolBusy = 0.8;
+// ... and work waiting for a slot at every instant, on average (Little's law,
+// as kUnreadWaiting): threads parked for one, or in an event loop, requests
+// its clients sent in progress beyond the pool's connections.
+constexpr double kPoolQueued = 1.0;
 // Nagle-held connections seen in this share of the samples: without Nagle the
 // held state lasts microseconds, so seeing it in a fifth of all instants means
 // tens-of-milliseconds stalls are routine.
@@ -374,6 +378,9 @@ class Judge {
     // host's cores (PostgreSQL's backends on slow queries): see the constructor.
     bool workers_hold_cpu = false;
     const DestinationWait* pool = nullptr;  // an exhausted connection pool
+    // Inbound requests in progress beyond those out at the pool's destination:
+    // what an event loop holds while it waits for a slot (0 when threads wait).
+    double pool_queued = 0;
     // The destination the target waits on whose own processes hold most of the
     // host's busy CPU: the target's starvation is that dependency's doing.
     const DestinationWait* starving_dependency = nullptr;
