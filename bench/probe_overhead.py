@@ -241,6 +241,10 @@ def main():
         args.conditions = ("none,probe,probe-follow" if args.chain else
                            "none,probe,probe-full,probe-sample,bpftrace")
     conds = args.conditions.split(",")
+    if "none" not in conds:
+        # Every loss is read against the unprobed server in the same invocation.
+        args.conditions = ",".join(["none"] + conds)
+        conds = args.conditions.split(",")
     if "bpftrace" in conds and shutil.which("bpftrace") is None:
         # The peer is what the numbers are read against: say so before an hour of runs.
         sys.exit("the bpftrace condition needs bpftrace: apt-get install bpftrace "
