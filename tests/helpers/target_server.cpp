@@ -89,9 +89,10 @@
 //   c10k-target thread-spawn N SECONDS  epoll echo; on SIGUSR1 starts and joins N short-lived
 //                                       threads (100 at a time), then names itself
 //                                       "c10k-spawned" (tests watch /proc/PID/comm)
-//   c10k-target prefork WORKERS SECONDS  a master that listens and forks WORKERS children,
-//                                       each an epoll echo on the inherited listener; the
-//                                       master only waits for them (nginx, gunicorn, apache)
+//   c10k-target prefork WORKERS SECONDS [WORK_MS]  a master that listens and forks WORKERS
+//                                       children, each an epoll echo on the inherited listener
+//                                       computing WORK_MS per request (0 unless given); the
+//                                       master only waits for signals (nginx, gunicorn, apache)
 //   c10k-target exec-on-usr1 SECONDS    epoll echo and 4 idle threads; on SIGUSR1 execs
 //                                       itself as "healthy SECONDS" (same PID, new image)
 //
@@ -343,19 +344,36 @@ void exec_on_usr1(const char* self, long secs) {
 }
 
 // A master that never accepts and workers that do, all holding the listener.
-void prefork(long workers, long secs) {
+void prefork(long workers, long secs, long work_ms) {
     raise_nofile();
     int l = make_listener(0, 4096);
+    // The master waits for signals in sigsuspend, as nginx's does: SIGCHLD
+    // blocked but for that call, and handled, so each child's exit wakes it.
+    sigset_t chld, none;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigemptyset(&none);
+    ::sigprocmask(SIG_BLOCK, &chld, nullptr);
+    struct sigaction sa {};
+    sa.sa_handler = [](int) {};
+    ::sigaction(SIGCHLD, &sa, nullptr);
+    long alive = 0;
     for (long i = 0; i < workers; ++i) {
         pid_t child = ::fork();
         if (child == 0) {
             ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // a killed master takes its workers along
-            serve_epoll(l, secs, [] {});
+            serve_epoll(l, secs, [work_ms] {
+                if (work_ms > 0) burn_cpu(std::chrono::milliseconds(work_ms));
+            });
             std::_Exit(0);
         }
+        if (child > 0) ++alive;
     }
     ready(port_of(l));
-    while (::wait(nullptr) > 0) {
+    while (alive > 0) {
+        ::sigsuspend(&none);
+        while (::waitpid(-1, nullptr, WNOHANG) > 0)
+            --alive;
     }
     std::_Exit(0);
 }
@@ -474,7 +492,7 @@ int main(int argc, char** argv) {
     } else if (mode == "poll-server") {
         run_poll_server(arg(argv, 2, argc), argc > 3 ? arg(argv, 3, argc) : 100);
     } else if (mode == "prefork") {
-        prefork(arg(argv, 2, argc), arg(argv, 3, argc));
+        prefork(arg(argv, 2, argc), arg(argv, 3, argc), arg(argv, 4, argc, 0));
     } else if (mode == "exec-on-usr1") {
         exec_on_usr1("/proc/self/exe", arg(argv, 2, argc));
     } else if (mode == "thread-spawn") {

@@ -1271,6 +1271,47 @@ TEST(ProbeWaits, AForkingServerWithOneBusyWorkerIsNotCpuSaturated) {
     EXPECT_FALSE(has_finding(p, "cpu-saturated")) << p.doc.dump(2);
 }
 
+// nginx with worker_processes 1, probed by its master's PID (nginx.pid): the
+// master waits for signals in rt_sigsuspend while its one worker, a single
+// thread computing 1 ms a request for 16 clients without pause, is on the CPU
+// all the time. The service is CPU-bound in that worker, in both modes, and
+// the master's wait is no blocked loop. The lookalike: two clients pausing
+// 20 ms - the same worker mostly idle, nothing to name.
+Probe prefork_work(const char* clients, const char* pause_ms, const std::string& mode) {
+    Scenario s(target({"prefork", "1", "20", "1"}),
+               driver({"pingpong", "PORT", clients, "20", pause_ms}));
+    EXPECT_TRUE(s.ok());
+    return std::string(clients) == "16" ? probe_expecting("cpu-saturated", s.pid(), mode)
+                                        : probe(s.pid(), mode);
+}
+
+void expect_pegged_worker(const Probe& p) {
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_EQ(p.id, "cpu-saturated") << p.doc.dump(2);
+    auto subject = p.doc["findings"][0]["subject"].get<std::string>();
+    EXPECT_EQ(subject.rfind("worker PID ", 0), 0u) << subject;
+    EXPECT_EQ(p.doc["sampled"]["busiest_worker_threads"], 1);
+    EXPECT_FALSE(has_finding(p, "off-cpu-blocking")) << "the master's sigsuspend is no block";
+}
+
+TEST(ProbeWaits, AMasterWhoseOneWorkerIsPeggedIsCpuSaturated) {
+    REQUIRE_BPF();
+    expect_pegged_worker(prefork_work("16", "0", "bpf"));
+}
+
+TEST(ProbeWaits, AMasterWhoseOneWorkerIsPeggedIsCpuSaturatedWithoutBpf) {
+    REQUIRE_PRIVATE_NETNS();
+    expect_pegged_worker(prefork_work("16", "0", "sample"));
+}
+
+TEST(ProbeWaits, AMasterWaitingForSignalsBesideAnIdleWorkerIsNotBlocked) {
+    REQUIRE_PRIVATE_NETNS();
+    auto p = prefork_work("2", "20", "sample");
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_FALSE(has_finding(p, "cpu-saturated")) << p.doc.dump(2);
+    EXPECT_FALSE(has_finding(p, "off-cpu-blocking")) << p.doc.dump(2);
+}
+
 // Handlers serialised on one lock held across 2 ms of CPU, its waiters parked
 // each on a condition of its own (Go's sync.Mutex as the kernel sees it): 8
 // clients without pause keep 8 requests in progress while the process runs

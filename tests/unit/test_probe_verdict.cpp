@@ -1550,6 +1550,23 @@ TEST(Verdict, AMasterWhoseWorkersFillTheCoresIsCpuSaturated) {
         auto own = e;  // its own connections: the children are no workers of its
         own.sampled.inbound_own_at_snapshots = 80;
         EXPECT_NE(judge(own).findings.front().id.name(), "cpu-saturated");
+
+        // nginx with worker_processes 1: its one worker, a single thread, on
+        // the CPU 97% of the time while the other core idles.
+        auto pegged = one;
+        pegged.comm = "nginx";
+        pegged.sampled.busiest_worker_cores = 0.97;
+        pegged.sampled.busiest_worker_threads = 1;
+        auto pv = judge(pegged);
+        ASSERT_EQ(pv.findings.front().id.name(), "cpu-saturated") << pv.findings.front().title;
+        EXPECT_EQ(pv.findings.front().subject, "worker PID 4242 (nginx)");
+        EXPECT_NE(pv.findings.front().fix.back().find("worker_processes auto"), std::string::npos);
+        auto threaded = pegged;  // the same CPU over a worker's four threads: none pegged
+        threaded.sampled.busiest_worker_threads = 4;
+        EXPECT_NE(judge(threaded).findings.front().id.name(), "cpu-saturated");
+        auto half = pegged;  // a worker with half its time free
+        half.sampled.busiest_worker_cores = 0.5;
+        EXPECT_NE(judge(half).findings.front().id.name(), "cpu-saturated");
     }
 }
 

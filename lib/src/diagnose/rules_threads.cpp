@@ -74,10 +74,13 @@ void Judge::cpu_saturated() {
                           "process uses {:.2f} of {} cores",
                           pegged->tid, pegged->comm, pegged->cores * 100,
                           std::max(0.0, pegged->busy - pegged->cores) * 100, s.cpu_cores, s.cpus)
-        : by_workers
+        : by_workers && workers_fill_cores
             ? fmt::format("its {} worker processes use {:.2f} of the host's {} cores ({:.0f}% "
                           "busy) while it holds none of its connections itself",
                           s.workers_running, s.workers_cores, s.cpus, s.host_busy * 100)
+        : by_workers ? fmt::format("its worker PID {} ({}, one thread) is on the CPU {:.0f}% of "
+                                   "the time while it holds none of its connections itself",
+                                   s.busiest_worker_pid, e.comm, s.busiest_worker_cores * 100)
         : starved ? fmt::format("the host's {} cores are {:.0f}% busy: the process's threads wait "
                                 "{:.2f} s per second for a CPU and run {:.2f} s",
                                 s.cpus, guest_busy * 100, runq_wait, s.cpu_cores / ours)
@@ -99,9 +102,12 @@ void Judge::cpu_saturated() {
             ev(f, key::next_thread_cpu_percent, s.busiest_threads[1].cores * 100);
     }
     if (by_workers) {
-        f.subject = fmt::format("its workers ({} x{})", e.comm, s.workers_running);
+        f.subject = workers_fill_cores
+                        ? fmt::format("its workers ({} x{})", e.comm, s.workers_running)
+                        : fmt::format("worker PID {} ({})", s.busiest_worker_pid, e.comm);
         ev(f, key::workers_cores, s.workers_cores);
         ev(f, key::workers_running, s.workers_running);
+        if (!workers_fill_cores) ev(f, key::busiest_worker_cores, s.busiest_worker_cores);
     }
     if (starved || by_workers) {
         if (starved) {
@@ -164,6 +170,18 @@ void Judge::cpu_saturated() {
             "or cut the CPU each request costs: perf top -p " + std::to_string(e.pid),
             "threads beyond the limit's cores only spend the quota faster: size pools "
             "and GOMAXPROCS-like settings to the limit, not to the host's cores"};
+    } else if (by_workers && !workers_fill_cores) {
+        f.why = fmt::format(
+            "The process hands its connections to worker processes and sleeps while they work; "
+            "one of them, a single thread, is on the CPU nearly all the time: the connections "
+            "it serves queue behind its computation while {} of the {} cores stay free. More "
+            "cores do not help it; more workers, or cheaper requests, do.",
+            std::max(0.0, s.cpus - s.workers_cores) >= 0.5 ? "most" : "some", s.cpus);
+        f.fix = {
+            fmt::format("see where its CPU goes: c10k-doctor probe --pid {0}, perf top -p {0}",
+                        s.busiest_worker_pid),
+            "run a worker per core (nginx: worker_processes auto; more PHP-FPM, uWSGI or Apache "
+            "workers), or make each request cheaper"};
     } else if (by_workers) {
         f.why = fmt::format(
             "The process hands its connections to worker processes (a backend or worker for "

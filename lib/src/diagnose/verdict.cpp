@@ -84,8 +84,14 @@ Judge::Judge(const ProbeEvidence& evidence)
     // only when the workers' demand exceeds the cores.
     double host_cores = s.cpu_limit_cores > 0 ? std::min<double>(s.cpus, s.cpu_limit_cores)
                                               : static_cast<double>(s.cpus);
-    workers_hold_cpu = forks_per_connection && guest_busy >= kCpuBusy &&
-                       s.workers_cores / ours >= kCpuBusy * host_cores;
+    workers_fill_cores = forks_per_connection && guest_busy >= kCpuBusy &&
+                         s.workers_cores / ours >= kCpuBusy * host_cores;
+    // ... or one of them is pegged: a single-threaded worker (nginx's with
+    // worker_processes 1, a PostgreSQL backend) on the CPU kPeggedThread of
+    // the time serves its connections no faster, however idle the other cores.
+    pegged_worker = forks_per_connection && s.busiest_worker_threads == 1 &&
+                    s.busiest_worker_cores / ours >= kPeggedThread;
+    workers_hold_cpu = workers_fill_cores || pegged_worker;
     cpu_limited = cpu_limited || workers_hold_cpu;
     futex_waiters = s.samples > 0 ? static_cast<double>(s.futex_active) / s.samples : 0;
     contended_waiters = s.samples > 0 ? static_cast<double>(s.futex_contended) / s.samples : 0;

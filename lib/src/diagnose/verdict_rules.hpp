@@ -377,6 +377,8 @@ class Judge {
     // A master that serves through worker processes, whose workers fill the
     // host's cores (PostgreSQL's backends on slow queries): see the constructor.
     bool workers_hold_cpu = false;
+    bool workers_fill_cores = false;        // together, the host's cores
+    bool pegged_worker = false;             // one single-threaded worker, a whole core
     const DestinationWait* pool = nullptr;  // an exhausted connection pool
     // Inbound requests in progress beyond those out at the pool's destination:
     // what an event loop holds while it waits for a slot (0 when threads wait).

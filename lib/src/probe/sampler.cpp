@@ -796,6 +796,16 @@ void Sampler::count_workers(SampledEvidence& e) const {
             e.busiest_worker_pid = static_cast<uint32_t>(p.pid);
         }
     }
+    e.busiest_worker_cores = busiest;
+    if (e.busiest_worker_pid == 0) return;
+    std::error_code ec;
+    uint32_t threads = 0;
+    for (std::filesystem::directory_iterator
+             it("/proc/" + std::to_string(e.busiest_worker_pid) + "/task", ec),
+         end;
+         !ec && it != end; it.increment(ec))
+        ++threads;
+    e.busiest_worker_threads = threads;
 }
 
 TargetPorts Sampler::ports() const {

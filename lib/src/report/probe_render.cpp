@@ -175,6 +175,8 @@ json sampled_json(const SampledEvidence& s) {
             {"workers_cores", s.workers_cores},
             {"workers_running", s.workers_running},
             {"busiest_worker_pid", s.busiest_worker_pid},
+            {"busiest_worker_cores", s.busiest_worker_cores},
+            {"busiest_worker_threads", s.busiest_worker_threads},
             {"inbound_at_snapshots", s.inbound_at_snapshots},
             {"inbound_own_at_snapshots", s.inbound_own_at_snapshots},
             {"busiest_threads", threads},

@@ -18,6 +18,7 @@
     X(backlog, "backlog", "listen backlog (after the somaxconn clamp)", units::connections) \
     X(blocking_percent, "blocking_percent", "time blocked in sleep/fsync/disk", units::percent) \
     X(buffer_limit_events, "buffer_limit_events", "buffer-limit events", units::events) \
+    X(busiest_worker_cores, "busiest_worker_cores", "CPU of its busiest worker process", units::cores) \
     X(bytes_per_read, "bytes_per_read", "bytes per read/recv", units::bytes) \
     X(calls_per_second, "{}_per_second", "{} per second", units::per_second) \
     X(connect_avg_us, "connect_avg_us", "connect() average latency", units::us) \

@@ -239,6 +239,8 @@ struct SampledEvidence {
     double workers_cores = 0;
     uint32_t workers_running = 0;
     uint32_t busiest_worker_pid = 0;
+    double busiest_worker_cores = 0;
+    uint32_t busiest_worker_threads = 0;     // at the end of the window (0: unread)
     std::vector<ThreadCpu> busiest_threads;  // busiest first, at most 5
     double host_busy = 0;                    // all CPUs, 0..1
     std::vector<CpuUser> host_cpu_users;     // biggest first, by command, over the window

@@ -23,9 +23,11 @@ inline constexpr std::array<std::string_view, 7> kReadinessWaits = {
     "epoll_wait", "epoll_pwait", "epoll_pwait2", "poll", "ppoll", "select", "pselect6"};
 // Readiness found by scanning each fd given (the kernel walks all of them per call).
 inline constexpr std::array<std::string_view, 4> kFdScans = {"poll", "ppoll", "select", "pselect6"};
-// Other waits for work: a new connection, a signal, a child.
-inline constexpr std::array<std::string_view, 5> kWorkWaits = {"accept", "accept4",
-                                                               "rt_sigtimedwait", "wait4", "pause"};
+// Other waits for work: a new connection, a signal, a child. (A master such as
+// nginx's waits for signals in rt_sigsuspend while its workers serve: read as
+// a blocked loop, it was off-cpu-blocking "in rt_sigsuspend() 100% of the time".)
+inline constexpr std::array<std::string_view, 7> kWorkWaits = {
+    "accept", "accept4", "rt_sigtimedwait", "rt_sigsuspend", "wait4", "waitid", "pause"};
 // Calls that block a thread that should be serving: sleeps and waits for the
 // disk to make data durable.
 inline constexpr std::array<std::string_view, 5> kBlocking = {
