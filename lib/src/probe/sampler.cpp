@@ -364,7 +364,12 @@ void Sampler::sample_conns(Clock::time_point at) {
     }
     std::vector<TcpConn> conns;
     conns.reserve(scratch_.size());
+    if (fresh) port_inodes_.clear();
     for (const auto& c : scratch_) {
+        if (fresh && listening_.count(c.local.port) > 0 &&
+            (c.state == static_cast<uint8_t>(TcpState::listen) ||
+             c.state == static_cast<uint8_t>(TcpState::established)))
+            port_inodes_.insert(c.inode);
         if (c.state == static_cast<uint8_t>(TcpState::listen)) {
             note_listener(c.local, c.wqueue, c.rqueue);
             continue;
@@ -774,6 +779,13 @@ std::vector<CpuUser> Sampler::host_cpu_users(ConnEvidence& c, size_t n) const {
     return top_cpu_users(host_ticks_before_, now, wall, kTick, n);
 }
 
+bool Sampler::serves_ports(pid_t child) const {
+    auto fds = read_fd_table(SysRoot{}, child);
+    if (!fds) return false;
+    return std::any_of(fds->socket_inodes.begin(), fds->socket_inodes.end(),
+                       [&](uint64_t inode) { return port_inodes_.count(inode) > 0; });
+}
+
 void Sampler::count_workers(SampledEvidence& e) const {
     if (!first_times_) return;
     double wall = std::chrono::duration<double>(Clock::now() - first_times_->at).count();
@@ -782,6 +794,7 @@ void Sampler::count_workers(SampledEvidence& e) const {
     double busiest = 0;
     for (const auto& p : now) {
         if (p.ppid != pid_) continue;
+        if (!serves_ports(p.pid)) continue;
         // Both reads are sorted by PID; a child born in the window counts from zero.
         auto b = std::lower_bound(host_ticks_before_.begin(), host_ticks_before_.end(), p.pid,
                                   [](const ProcessTicks& x, pid_t pid) { return x.pid < pid; });

@@ -79,6 +79,8 @@ class Sampler {
     // The CPU of the target's live children over the window (workers_cores,
     // workers_running, busiest_worker_pid), from the same reads.
     void count_workers(SampledEvidence& e) const;
+    // A child of the target holding a socket on its listening ports.
+    bool serves_ports(pid_t child) const;
     // The target's listening ports and the remote ports of its own outbound connections.
     TargetPorts ports() const;
     const std::optional<Snapshot>& last() const { return last_; }
@@ -157,6 +159,11 @@ class Sampler {
     std::unique_ptr<CpuProfiler> profiler_;
     std::optional<TcpConnReader> reader_;
     std::unordered_set<uint64_t> owned_inodes_;
+    // The sockets on the target's listening ports at the last full sample -
+    // its listeners and the connections accepted on them - whoever holds them:
+    // a child holding one serves those ports (a worker), where a child holding
+    // none is some helper (PostgreSQL's autovacuum, a log compressor).
+    std::unordered_set<uint64_t> port_inodes_;
     bool fds_fresh_ = false;  // owned_inodes_ read by this full sample
     std::unordered_set<uint16_t> listening_;
     std::unordered_set<uint64_t> read_blocked_;  // this sample's, see ConnTracker::add
