@@ -794,14 +794,15 @@ void Sampler::count_workers(SampledEvidence& e) const {
     double busiest = 0;
     for (const auto& p : now) {
         if (p.ppid != pid_) continue;
-        if (!serves_ports(p.pid)) continue;
         // Both reads are sorted by PID; a child born in the window counts from zero.
         auto b = std::lower_bound(host_ticks_before_.begin(), host_ticks_before_.end(), p.pid,
                                   [](const ProcessTicks& x, pid_t pid) { return x.pid < pid; });
         uint64_t start =
             b != host_ticks_before_.end() && b->pid == p.pid && b->ticks <= p.ticks ? b->ticks : 0;
         double cores = static_cast<double>(p.ticks - start) / kTick / wall;
-        if (cores <= 0) continue;
+        // Idle children first: a master of hundreds (PostgreSQL's backends, a
+        // prefork Apache) has its fd tables read only for those that ran.
+        if (cores <= 0 || !serves_ports(p.pid)) continue;
         e.workers_cores += cores;
         ++e.workers_running;
         if (cores > busiest) {
