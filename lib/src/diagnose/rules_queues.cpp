@@ -8,9 +8,15 @@ namespace c10k::verdict {
 
 namespace {
 
+// What a cap holding `held` connections should be raised to: twice that, or
+// 100 more.
+uint64_t raised_cap(double held) {
+    return static_cast<uint64_t>(std::max(2 * std::ceil(held), std::ceil(held) + 100));
+}
+
 // The fixes for a cap of `held` connections: the server's own setting first
 // where the process is one we know (nginx worker_connections, HAProxy maxconn,
-// Redis maxclients, ...), at twice what it holds or 100 more.
+// Redis maxclients, ...), at raised_cap.
 std::vector<std::string> cap_fixes(std::string_view comm, double held) {
     std::vector<std::string> fixes = {
         "raise the application's worker/connection limit (thread pool size, max clients, "
@@ -18,8 +24,7 @@ std::vector<std::string> cap_fixes(std::string_view comm, double held) {
         "--workers/--threads)",
         "or free workers sooner: shorter keep-alive timeouts, an event loop instead of a "
         "worker per connection"};
-    auto want = static_cast<uint64_t>(std::max(2 * std::ceil(held), std::ceil(held) + 100));
-    if (auto own = max_clients_setting(comm, want)) fixes.insert(fixes.begin(), *own);
+    if (auto own = max_clients_setting(comm, raised_cap(held))) fixes.insert(fixes.begin(), *own);
     return fixes;
 }
 
@@ -466,7 +471,7 @@ void Judge::refusing_cap() {
     f.fix = cap_fixes(e.comm, kept);
     if (cap_is_fd_limit) {
         limit_sized_cap = true;
-        auto want = static_cast<uint64_t>(std::max(2 * std::ceil(kept), std::ceil(kept) + 100));
+        auto want = raised_cap(kept);
         ev(f, key::nofile_soft, static_cast<double>(s.nofile_soft));
         f.why = fmt::format(
             "{} sizes its client cap at start to the fd limit it finds, less {} fds it keeps for "

@@ -44,9 +44,8 @@ std::vector<std::string> next_probe(const DestinationWait& d) {
 // for a slot: threads that do run sleep on a futex (a condvar or a semaphore)
 // for one - idle workers parked on a condvar never run and do not count
 // (futex_active) - or, in an event loop, which parks no thread, its clients'
-// requests are in progress beyond those out at the destination (HAProxy's
-// server maxconn queues them inside; a proxy without a cap sends each on at
-// once, so its requests in progress and out match).
+// requests in progress outnumber the pool's connections (HAProxy's server
+// maxconn queues them inside; a proxy without a cap has a connection for each).
 void Judge::find_pool() {
     const auto& c = s.conns;
     if (c.samples < kMinSamples) return;

@@ -389,8 +389,7 @@ Result<ProbeEvidence> run_probe_on(const ProbeOptions& o, ProbeEvidence e,
     }
     sampler.name_servers(e.sampled.conns);
     sampler.count_closed(e.sampled.conns);
-    e.sampled.host_cpu_users = sampler.host_cpu_users(e.sampled.conns);
-    sampler.count_workers(e.sampled);
+    sampler.count_host_cpu(e.sampled);
     e.comm = sampler.comm();
     if (e.sampled.samples > 0)
         e.sampled.sample_period_s =

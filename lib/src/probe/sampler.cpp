@@ -765,10 +765,16 @@ void Sampler::count_closed(ConnEvidence& c) {
     }
 }
 
-std::vector<CpuUser> Sampler::host_cpu_users(ConnEvidence& c, size_t n) const {
-    if (!first_times_) return {};
+void Sampler::count_host_cpu(SampledEvidence& e) const {
+    if (!first_times_) return;
     double wall = std::chrono::duration<double>(Clock::now() - first_times_->at).count();
     auto now = read_process_ticks();
+    e.host_cpu_users = host_cpu_users(e.conns, now, wall);
+    count_workers(e, now, wall);
+}
+
+std::vector<CpuUser> Sampler::host_cpu_users(ConnEvidence& c, const std::vector<ProcessTicks>& now,
+                                             double wall, size_t n) const {
     for (auto& d : c.destinations) {
         if (!d.server_pid) continue;
         d.server_cores = cores_of(host_ticks_before_, now, wall, kTick, [&](const ProcessTicks& p) {
@@ -786,11 +792,9 @@ bool Sampler::serves_ports(pid_t child) const {
                        [&](uint64_t inode) { return port_inodes_.count(inode) > 0; });
 }
 
-void Sampler::count_workers(SampledEvidence& e) const {
-    if (!first_times_) return;
-    double wall = std::chrono::duration<double>(Clock::now() - first_times_->at).count();
+void Sampler::count_workers(SampledEvidence& e, const std::vector<ProcessTicks>& now,
+                            double wall) const {
     if (wall <= 0) return;
-    auto now = read_process_ticks();
     double busiest = 0;
     for (const auto& p : now) {
         if (p.ppid != pid_) continue;

@@ -72,15 +72,11 @@ class Sampler {
     // the TIME_WAIT sockets (one dump of them, at the end), and their reply
     // times again with them.
     void count_closed(ConnEvidence& c);
-    // The host's biggest CPU users since the first sample, by command, and
-    // each named destination's serving processes' CPU (server_cores): reads
-    // every /proc/PID/stat, so call it once, at the end.
-    std::vector<CpuUser> host_cpu_users(ConnEvidence& c, size_t n = 3) const;
-    // The CPU of the target's live children over the window (workers_cores,
-    // workers_running, busiest_worker_pid), from the same reads.
-    void count_workers(SampledEvidence& e) const;
-    // A child of the target holding a socket on its listening ports.
-    bool serves_ports(pid_t child) const;
+    // Who used the host's CPU since the first sample, from one read of every
+    // /proc/PID/stat, so call it once, at the end: the biggest users by
+    // command (host_cpu_users), each named destination's serving processes
+    // (server_cores) and the target's workers (workers_cores and the rest).
+    void count_host_cpu(SampledEvidence& e) const;
     // The target's listening ports and the remote ports of its own outbound connections.
     TargetPorts ports() const;
     const std::optional<Snapshot>& last() const { return last_; }
@@ -158,6 +154,13 @@ class Sampler {
     TaskFiles files_;
     std::unique_ptr<CpuProfiler> profiler_;
     std::optional<TcpConnReader> reader_;
+    std::vector<CpuUser> host_cpu_users(ConnEvidence& c, const std::vector<ProcessTicks>& now,
+                                        double wall, size_t n = 3) const;
+    // The CPU of the target's live children that serve its ports.
+    void count_workers(SampledEvidence& e, const std::vector<ProcessTicks>& now, double wall) const;
+    // A child of the target holding a socket on its listening ports.
+    bool serves_ports(pid_t child) const;
+
     std::unordered_set<uint64_t> owned_inodes_;
     // The sockets on the target's listening ports at the last full sample -
     // its listeners and the connections accepted on them - whoever holds them:
