@@ -28,6 +28,7 @@ const volatile struct c10k_kernel_offsets off = {};
 /* Opaque: only ever read through bpf_probe_read_kernel at an offset above. */
 struct task_struct;
 struct sock;
+struct sk_buff;
 
 static __always_inline __u32 read_u32(const void* base, __u32 offset) {
     __u32 v = 0;
@@ -459,14 +460,31 @@ int BPF_PROG(raw_exceed_buf, struct sock* sk) {
     return 0;
 }
 
-/* Every segment arriving on an established socket: how wide a window we advertise. */
+/* Every segment arriving on an established socket (before it is queued): does
+ * it close a small window? A small window alone limits nothing - requests that
+ * fit in it leave most of it open; a sender that has more than the window holds
+ * sends all that is left of it, and waits. */
 SEC("raw_tp/tcp_probe")
-int BPF_PROG(raw_tcp_probe, struct sock* sk) {
+int BPF_PROG(raw_tcp_probe, struct sock* sk, struct sk_buff* skb) {
     if (!watched(sk)) return 0;
     struct c10k_tcp_stats* st = tcp();
     if (!st) return 0;
     st->segments_in++;
     __u32 wnd = read_u32(sk, off.tcp_rcv_wnd);
-    if (wnd < small_window) st->segments_small_window++;
+    if (wnd >= small_window || !off.tcp_rcv_nxt || !off.skb_len) return 0;
+    /* skb->data is at the TCP header here; its data offset is the header length. */
+    const __u8* th = (const __u8*)read_u64(skb, off.skb_data);
+    __u8 doff = 0;
+    bpf_probe_read_kernel(&doff, sizeof(doff), th + 12);
+    __u32 len = read_u32(skb, off.skb_len), hdr = (__u32)(doff >> 4) * 4;
+    if (len <= hdr) return 0; /* a bare ACK */
+    __u32 payload = len - hdr;
+    /* tcp_receive_window(): rcv_wup + rcv_wnd - rcv_nxt; signed, as a shrunk
+     * window can leave it below zero. Room for less than another segment like
+     * this one: the sender was paced by the window (a window scale rounds it
+     * down by under one scale unit, far below a segment). */
+    __s32 left =
+        (__s32)(read_u32(sk, off.tcp_rcv_wup) + wnd - read_u32(sk, off.tcp_rcv_nxt) - payload);
+    if (left < (__s32)payload) st->segments_closing_window++;
     return 0;
 }

@@ -75,6 +75,13 @@ struct c10k_kernel_offsets {
      * /proc/PID/task/TID/schedstat's second field; 0 when the kernel has no
      * CONFIG_SCHED_INFO (nothing at offset 0 is it). */
     __u32 task_run_delay;
+    /* tcp_sock.rcv_nxt and .rcv_wup, sk_buff.len and .data: what a segment
+     * leaves of the window. 0 when the BTF lacks one: then no segment is
+     * counted as closing it. */
+    __u32 tcp_rcv_nxt;
+    __u32 tcp_rcv_wup;
+    __u32 skb_len;
+    __u32 skb_data;
 };
 
 struct c10k_tcp_stats {
@@ -89,7 +96,9 @@ struct c10k_tcp_stats {
     __u64 rcvqueue_full;
     __u64 exceed_buf_limit;
     __u64 segments_in;
-    __u64 segments_small_window; /* our advertised window under small_window bytes */
+    /* data segments arriving in a window under small_window bytes that leave
+     * less of it than they carried: the sender waits on our window */
+    __u64 segments_closing_window;
     /* ESTABLISHED -> CLOSE: ended by a reset, sent (close() with data unread,
      * SO_LINGER 0 - no tcp_send_reset event for these) or received. */
     __u64 aborted_established;
@@ -124,6 +133,6 @@ C10K_STATIC_ASSERT(sizeof(struct c10k_tcp_stats) == 8 * 13, "layout");
 C10K_STATIC_ASSERT(sizeof(struct c10k_poll_stats) == 8 * 2, "layout");
 C10K_STATIC_ASSERT(sizeof(struct c10k_thread_sched) == 8 * 6, "layout");
 C10K_STATIC_ASSERT(sizeof(struct c10k_port_marks) == 65536, "layout");
-C10K_STATIC_ASSERT(sizeof(struct c10k_kernel_offsets) == 4 * 11, "layout");
+C10K_STATIC_ASSERT(sizeof(struct c10k_kernel_offsets) == 4 * 15, "layout");
 
 #endif

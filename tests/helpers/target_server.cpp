@@ -17,6 +17,8 @@
 //                                       no lock held)
 //   c10k-target slow-reader SECONDS     SO_RCVBUF 1024; reads 512 bytes at a time
 //   c10k-target healthy SECONDS         epoll echo, nothing else
+//   c10k-target small-buffers SECONDS   epoll echo on SO_RCVBUF 1024 (a lookalike of slow-reader:
+//                                       requests that fit in the window never close it)
 //   c10k-target accept-close SECONDS    accepts and closes at once (a peer for churn)
 //   c10k-target hog THREADS SECONDS     THREADS threads spinning, named c10k-hog (a neighbour)
 //   c10k-target churn PORT SECONDS      a client: connect to PORT, close, repeat
@@ -391,9 +393,15 @@ int main(int argc, char** argv) {
         slow_accept(arg(argv, 2, argc), arg(argv, 3, argc));
     } else if (mode == "thread-per-conn") {
         thread_per_conn(arg(argv, 2, argc));
-    } else if (mode == "cpu-burn" || mode == "sleepy" || mode == "healthy") {
+    } else if (mode == "cpu-burn" || mode == "sleepy" || mode == "healthy" ||
+               mode == "small-buffers") {
         raise_nofile();
         int l = make_listener(0, 4096);
+        if (mode == "small-buffers") {
+            // Connections accepted from now on are cloned from the listener's buffer size.
+            int small = 1024;
+            ::setsockopt(l, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+        }
         ready(port_of(l));
         long secs = arg(argv, 2, argc);
         if (mode == "cpu-burn") {

@@ -140,6 +140,32 @@ TEST(ProbeBpf, SocketBufferLimited) {
     EXPECT_EQ(p.id, "socket-buffer-limited") << p.doc.dump(2);
 }
 
+// Lookalike, both modes: the same 2 KiB buffers under requests that fit in the
+// window. Every segment arrives to a small window, none closes it, and no
+// look finds a queue at half the buffer: the buffer limits nothing.
+void expect_small_buffers_not_limiting(const std::string& mode) {
+    Scenario s(target({"small-buffers", "20"}), driver({"pingpong", "PORT", "20", "20", "20"}));
+    ASSERT_TRUE(s.ok());
+    auto p = probe_expecting("healthy", s.pid(), mode);
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    for (const auto& f : p.doc["findings"])
+        EXPECT_NE(f["id"], "socket-buffer-limited") << p.doc.dump(2);
+    const auto& c = p.doc["sampled"]["connections"];
+    EXPECT_LT(c["rcvbuf_min"].get<uint64_t>(), 65536u) << "the small buffers were seen";
+    EXPECT_GT(c["receive_observations_small_buffer"].get<uint64_t>(), 0u) << "and looked at";
+    if (mode == "bpf") EXPECT_GT(p.doc["tcp"]["segments_in"].get<uint64_t>(), 0u);
+}
+
+TEST(ProbeBpf, SmallBuffersThatRequestsFitInAreNotTheLimit) {
+    REQUIRE_BPF();
+    expect_small_buffers_not_limiting("bpf");
+}
+
+TEST(ProbeSample, SmallBuffersThatRequestsFitInAreNotTheLimit) {
+    REQUIRE_PRIVATE_NETNS();
+    expect_small_buffers_not_limiting("sample");
+}
+
 TEST(ProbeBpf, HealthyEpollServerUnderLightLoad) {
     REQUIRE_BPF();
     Scenario s(target({"healthy", "20"}), driver({"pingpong", "PORT", "10", "20", "100"}));

@@ -376,3 +376,35 @@ TEST(ConnTracker, ARequestUnreadAcrossLooksIsCountedAndTimed) {
     EXPECT_GE(e.inbound_unread_wait.percentile_ns(0.5), 400'000'000u / 2);
     EXPECT_LE(e.inbound_unread_wait.percentile_ns(0.5), 400'000'000u * 2);
 }
+
+// The closed-window counts take only looks at a connection that took data since
+// the look before: a full queue nobody reads is a stalled reader, and a full
+// queue on a big buffer is a slow reader, neither a buffer too small.
+TEST(ConnTracker, ClosedWindowsAreCountedOnFlowingConnectionsBySize) {
+    ConnTracker t;
+    auto at = std::chrono::steady_clock::now();
+    for (uint32_t i = 0; i < 10; ++i) {
+        auto flowing = conn(8080, 40000, 1);  // a 2 KiB buffer, full, taking data
+        flowing.has_mem = true;
+        flowing.rcvbuf = 2304;
+        flowing.rmem_alloc = 1280;
+        flowing.data_segs_in = 100 * i;
+        auto stalled = flowing;  // the same, but nothing arrives: the reader stopped
+        stalled.inode = 2;
+        stalled.remote.port = 40001;
+        stalled.data_segs_in = 7;
+        auto big = flowing;  // full and taking data on a default-sized buffer
+        big.inode = 3;
+        big.remote.port = 40002;
+        big.rcvbuf = 131072;
+        big.rmem_alloc = 70000;
+        t.add({flowing, stalled, big}, {8080}, {}, at + std::chrono::milliseconds(100 * i));
+    }
+    auto e = t.evidence();
+    // The first look has no look before it: 9 flowing looks at each of two.
+    EXPECT_EQ(e.rcv_observations, 18u);
+    EXPECT_EQ(e.rcv_full_observations, 18u);
+    EXPECT_EQ(e.rcv_small_observations, 9u);
+    EXPECT_EQ(e.rcv_small_full_observations, 9u);
+    EXPECT_EQ(e.rcvbuf_min, 2304u);
+}

@@ -122,7 +122,10 @@ BtfBuilder kernel_like() {
     uint32_t common = b.add_struct("sock_common", 16, {{"skc_hash", u32, 0}, {"", portpair, 96}});
     uint32_t sock = b.add_struct("sock", 32, {{"__sk_common", common, 0}, {"sk_x", u64, 128}});
     uint32_t inet = b.add_struct("inet_sock", 48, {{"sk", sock, 0}, {"inet_sport", u16, 320}});
-    b.add_struct("tcp_sock", 64, {{"inet", inet, 0}, {"rcv_wnd", u32, 448}});
+    b.add_struct(
+        "tcp_sock", 72,
+        {{"inet", inet, 0}, {"rcv_nxt", u32, 416}, {"rcv_wnd", u32, 448}, {"rcv_wup", u32, 544}});
+    b.add_struct("sk_buff", 24, {{"next", u64, 0}, {"len", u32, 64}, {"data", u64, 128}});
     uint32_t sched_info =
         b.add_struct("sched_info", 16, {{"pcount", u64, 0}, {"run_delay", u64, 64}});
     b.add_struct("task_struct", 64,
@@ -175,6 +178,10 @@ TEST(KernelLayout, GivesEveryOffsetTheProgramsRead) {
     EXPECT_EQ(k->sk_dport, 12u);
     EXPECT_EQ(k->inet_sport, 40u);
     EXPECT_EQ(k->tcp_rcv_wnd, 56u);
+    EXPECT_EQ(k->tcp_rcv_nxt, 52u);
+    EXPECT_EQ(k->tcp_rcv_wup, 68u);
+    EXPECT_EQ(k->skb_len, 8u);
+    EXPECT_EQ(k->skb_data, 16u);
 #if defined(__x86_64__)
     EXPECT_EQ(k->regs_arg1, 112u);
     EXPECT_EQ(k->regs_arg2, 104u);
@@ -204,6 +211,10 @@ TEST(KernelLayout, FallsBackToTheOldNameOfTaskState) {
     // No sched_info (a kernel without CONFIG_SCHED_INFO): everything else is
     // found, and the run-queue wait is left unmeasured.
     EXPECT_EQ(k->task_run_delay, 0u);
+    // No sk_buff: no segment is seen closing the window; nothing else is lost.
+    EXPECT_EQ(k->skb_len, 0u);
+    EXPECT_EQ(k->tcp_rcv_nxt, 0u);
+    EXPECT_NE(k->tcp_rcv_wnd, 0u);
 }
 
 TEST(KernelLayout, NamesEveryFieldTheKernelLacks) {

@@ -547,7 +547,7 @@ TEST(Verdict, PortsNearTheRangeToOneDestinationAreExhaustion) {
 TEST(Verdict, TinyWindowsAndTinyReadsAreSocketBufferLimited) {
     auto e = base();
     e.bpf->tcp.segments_in = 10'000;
-    e.bpf->tcp.segments_small_window = 6'000;
+    e.bpf->tcp.segments_closing_window = 6'000;
     e.bpf->syscalls = {call("read", 20'000, 100'000'000)};
     e.bpf->syscalls[0].bytes = 20'000 * 300;
     EXPECT_EQ(judge(e).findings.front().id, "socket-buffer-limited");
@@ -1422,7 +1422,7 @@ TEST(Verdict, ATimerThreadsSleepsBesideIdleLoopsAreNotBlocking) {
 TEST(Verdict, ACauseAccountsForTheSymptomsItsMechanismBrings) {
     auto e = base();
     e.bpf->tcp.segments_in = 10'000;
-    e.bpf->tcp.segments_small_window = 6'000;
+    e.bpf->tcp.segments_closing_window = 6'000;
     e.bpf->syscalls = {call("read", 20'000, 100'000'000)};
     e.bpf->syscalls[0].bytes = 20'000 * 300;
     e.sampled.counter_rates["TcpExt.TCPMemoryPressures"] = 2;

@@ -54,20 +54,22 @@ void Judge::ephemeral_ports() {
     }
 }
 
-// Socket buffers: our advertised window tiny, reads tiny (BPF); or, from the
-// target's own sockets in either mode, receive queues filling buffers set small.
+// Socket buffers: segments closing a small window, reads tiny (BPF); or, from
+// the target's own sockets in either mode, receive queues filling buffers set
+// small on connections taking data.
 void Judge::socket_buffers() {
     const auto& c = s.conns;
-    double small_full = c.rcv_observations ? static_cast<double>(c.rcv_small_full_observations) /
-                                                 static_cast<double>(c.rcv_observations)
-                                           : 0;
-    bool sampled = c.rcv_small_full_observations >= kMinSamples && small_full >= kSmallWindowShare;
+    double small_full = c.rcv_small_observations
+                            ? static_cast<double>(c.rcv_small_full_observations) /
+                                  static_cast<double>(c.rcv_small_observations)
+                            : 0;
+    bool sampled = c.rcv_small_full_observations >= kMinSamples && small_full >= kClosedWindowShare;
     bool tiny_window = false, buf_events = false;
     double small = 0, bytes_per_read = 0;
     uint64_t reads = 0;
     if (b) {
         const auto& t = b->tcp;
-        small = t.segments_in ? static_cast<double>(t.segments_small_window) /
+        small = t.segments_in ? static_cast<double>(t.segments_closing_window) /
                                     static_cast<double>(t.segments_in)
                               : 0;
         reads = b->calls_of({"read", "recvfrom", "recvmsg", "readv"});
@@ -82,16 +84,17 @@ void Judge::socket_buffers() {
     auto f = make(Bottleneck::socket_buffer_limited,
                   tiny_window ? Support::measured : (sampled ? Support::sampled : Support::weak),
                   tiny_window || !sampled
-                      ? fmt::format("{:.0f}% of incoming segments met a receive window under "
+                      ? fmt::format("{:.0f}% of incoming segments closed a receive window under "
                                     "{} KiB; {:.0f} bytes per read",
                                     small * 100, kSmallWindowBytes / 1024, bytes_per_read)
-                      : fmt::format("receive queues at half of a {} byte buffer in {:.0f}% of "
-                                    "looks at the target's connections",
+                      : fmt::format("receive queues at half of a {} byte buffer (the window "
+                                    "closed) in {:.0f}% of looks at connections taking data",
                                     c.rcvbuf_min, small_full * 100));
     if (b) {
         const auto& t = b->tcp;
-        ev(f, key::small_window_percent, small * 100,
-           fmt::format("segments arriving with our window < {} KiB", kSmallWindowBytes / 1024));
+        ev(f, key::closing_window_percent, small * 100,
+           fmt::format("segments filling what was left of our window < {} KiB",
+                       kSmallWindowBytes / 1024));
         ev(f, key::segments_in, static_cast<double>(t.segments_in));
         ev(f, key::bytes_per_read, bytes_per_read);
         ev(f, key::reads_per_second, static_cast<double>(reads) / sys_s);

@@ -254,7 +254,11 @@ Result<std::unique_ptr<BpfSession>> BpfSession::start(pid_t tgid, bool verbose,
                                  .tcp_rcv_wnd = k.tcp_rcv_wnd,
                                  .regs_arg1 = k.regs_arg1,
                                  .regs_arg2 = k.regs_arg2,
-                                 .task_run_delay = k.task_run_delay};
+                                 .task_run_delay = k.task_run_delay,
+                                 .tcp_rcv_nxt = k.tcp_rcv_nxt,
+                                 .tcp_rcv_wup = k.tcp_rcv_wup,
+                                 .skb_len = k.skb_len,
+                                 .skb_data = k.skb_data};
     if (int err = c10k_probe__load(impl->skel); err != 0) {
         return make_error("cannot load the BPF programs: " + err_text(err) +
                           (err == -EPERM || err == -EACCES
@@ -470,7 +474,7 @@ BpfEvidence BpfSession::read() const {
         t.rcvqueue_full += c.rcvqueue_full;
         t.exceed_buf_limit += c.exceed_buf_limit;
         t.segments_in += c.segments_in;
-        t.segments_small_window += c.segments_small_window;
+        t.segments_closing_window += c.segments_closing_window;
         t.aborted_established += c.aborted_established;
     }
     for (auto v : read_percpu<uint64_t>(bpf_map__fd(maps.lost), 0, im.ncpu))

@@ -124,6 +124,9 @@ void ConnTracker::add(const std::vector<TcpConn>& conns,
         auto [seen_it, seen_fresh] = seen_.try_emplace(c.inode);
         auto& seen = seen_it->second;
         if (seen_fresh) seen.first_segs_in = c.data_segs_in;
+        // Took data since the previous look: a queue that sits full while the
+        // reader takes nothing is a stalled reader, not a buffer too small.
+        bool flowing = !seen_fresh && c.has_info && c.data_segs_in != seen.last_segs_in;
         seen.last_segs_in = c.data_segs_in;
         bool in_last_look = !seen_fresh && seen.last_sample + 1 == acc_.samples;
         seen.last_sample = acc_.samples;
@@ -136,12 +139,16 @@ void ConnTracker::add(const std::vector<TcpConn>& conns,
             seen.last_rwnd_us = c.rwnd_limited_us;
         }
         if (c.has_mem && c.state == static_cast<uint8_t>(TcpState::established)) {
-            ++acc_.rcv_observations;
-            // At half its buffer the receive queue has eaten the window it can
-            // advertise (the other half is overhead allowance, tcp_adv_win_scale).
-            if (c.rcvbuf > 0 && uint64_t{c.rmem_alloc} * 2 >= c.rcvbuf) {
-                ++acc_.rcv_full_observations;
-                if (c.rcvbuf < kSmallRcvbuf) ++acc_.rcv_small_full_observations;
+            bool small = c.rcvbuf > 0 && c.rcvbuf < kSmallRcvbuf;
+            if (flowing) {
+                ++acc_.rcv_observations;
+                if (small) ++acc_.rcv_small_observations;
+                // At half its buffer the receive queue has eaten the window it
+                // can advertise (the rest is the skbs' overhead allowance).
+                if (c.rcvbuf > 0 && uint64_t{c.rmem_alloc} * 2 >= c.rcvbuf) {
+                    ++acc_.rcv_full_observations;
+                    if (small) ++acc_.rcv_small_full_observations;
+                }
             }
             if (c.rcvbuf > 0 && (acc_.rcvbuf_min == 0 || c.rcvbuf < acc_.rcvbuf_min))
                 acc_.rcvbuf_min = c.rcvbuf;

@@ -232,7 +232,20 @@ Result<KernelOffsets> kernel_offsets(const BtfTypes& btf) {
     need(sock, {"__sk_common.skc_num"}, k.sk_num);
     need(sock, {"__sk_common.skc_dport"}, k.sk_dport);
     need(in("inet_sock"), {"inet_sport"}, k.inet_sport);
-    need(in("tcp_sock"), {"rcv_wnd"}, k.tcp_rcv_wnd);
+    auto tcp = in("tcp_sock");
+    need(tcp, {"rcv_wnd"}, k.tcp_rcv_wnd);
+    // Optional: without them only the closing of the window goes unmeasured.
+    auto skb = in("sk_buff");
+    auto rcv_nxt = tcp.id ? btf.member_offset(*tcp.id, "rcv_nxt") : std::nullopt;
+    auto rcv_wup = tcp.id ? btf.member_offset(*tcp.id, "rcv_wup") : std::nullopt;
+    auto len = skb.id ? btf.member_offset(*skb.id, "len") : std::nullopt;
+    auto data = skb.id ? btf.member_offset(*skb.id, "data") : std::nullopt;
+    if (rcv_nxt && rcv_wup && len && data) {
+        k.tcp_rcv_nxt = *rcv_nxt;
+        k.tcp_rcv_wup = *rcv_wup;
+        k.skb_len = *len;
+        k.skb_data = *data;
+    }
     // A syscall's arguments as the raw sys_enter tracepoint's pt_regs holds them.
 #if defined(__x86_64__)
     need(regs, {"di"}, k.regs_arg1);

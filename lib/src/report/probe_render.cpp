@@ -113,6 +113,7 @@ json conns_json(const ConnEvidence& c) {
             {"receive_queue_half_full", c.rcv_full_observations},
             {"receive_queue_half_small_buffer", c.rcv_small_full_observations},
             {"receive_observations", c.rcv_observations},
+            {"receive_observations_small_buffer", c.rcv_small_observations},
             {"rcvbuf_min", c.rcvbuf_min},
             {"rwnd_limited_us", c.rwnd_limited_us},
             {"busy_us", c.busy_us}};
@@ -460,7 +461,7 @@ std::string render_probe_json(const ProbeEvidence& e, const Verdict& v) {
                       {"rcvqueue_full", t.rcvqueue_full},
                       {"exceed_buf_limit", t.exceed_buf_limit},
                       {"segments_in", t.segments_in},
-                      {"segments_small_window", t.segments_small_window}};
+                      {"segments_closing_window", t.segments_closing_window}};
         for (const auto& s : b.syscalls) {
             json errnos = json::object();
             for (const auto& [err, n] : s.errnos)

@@ -104,7 +104,7 @@
     X(segments_in, "segments_in", "segments received", units::segments) \
     X(serial_share_percent, "serial_share_percent", "share of each request's work that runs one at a time (1 / cores)", units::percent) \
     X(server_pid, "server_pid", "local process serving it", units::none) \
-    X(small_window_percent, "small_window_percent", "segments arriving while our receive window is tiny", units::percent) \
+    X(closing_window_percent, "closing_window_percent", "segments closing our small receive window", units::percent) \
     X(somaxconn, "somaxconn", "net.core.somaxconn", units::connections) \
     X(stall_p50_ms, "stall_p50_ms", "unacknowledged small segment's wait (p50)", units::ms) \
     X(switches_per_second, "switches_per_second", "context switches per second", units::per_second) \

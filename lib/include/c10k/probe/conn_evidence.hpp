@@ -119,11 +119,13 @@ struct ConnEvidence {
     Log2Hist nagle_stall;  // how long the unacknowledged segment had waited (ns)
     std::map<uint16_t, uint64_t> nagle_ports;  // local port -> held observations
     uint32_t rtt_us_min = 0;                   // smallest RTT among held connections
-    // Receive side: connections whose receive queue was at least half their buffer.
+    // Receive side, in looks at connections that took data since the look
+    // before: all of them, and those whose receive queue was at least half
+    // their buffer (the window closed).
     uint64_t rcv_observations = 0, rcv_full_observations = 0;
-    // ... of them, on a receive buffer under kSmallRcvbuf: the buffer, not the
+    // The same on receive buffers under kSmallRcvbuf: there the buffer, not the
     // reader, is what closes the window.
-    uint64_t rcv_small_full_observations = 0;
+    uint64_t rcv_small_observations = 0, rcv_small_full_observations = 0;
     uint32_t rcvbuf_min = 0;
     uint64_t rwnd_limited_us = 0, busy_us = 0;  // growth over the window, all connections
 

@@ -68,7 +68,7 @@ struct TcpStat {
     uint64_t time_wait_entered = 0;
     uint64_t retransmits = 0, resets_sent = 0, resets_received = 0;
     uint64_t rcvqueue_full = 0, exceed_buf_limit = 0;
-    uint64_t segments_in = 0, segments_small_window = 0;
+    uint64_t segments_in = 0, segments_closing_window = 0;
     // ESTABLISHED -> CLOSE: a reset sent (close() with data unread, SO_LINGER 0)
     // or received; resets_sent does not see the first kind.
     uint64_t aborted_established = 0;

@@ -57,6 +57,9 @@ struct KernelOffsets {
     // task_struct.sched_info.run_delay; 0 without CONFIG_SCHED_INFO (the
     // run-queue wait is then not measured, everything else is).
     uint32_t task_run_delay = 0;
+    // tcp_sock.rcv_nxt, .rcv_wup, sk_buff.len, .data: all four or all 0 (then
+    // no segment is seen closing the window; none of them can sit at 0).
+    uint32_t tcp_rcv_nxt = 0, tcp_rcv_wup = 0, skb_len = 0, skb_data = 0;
 };
 
 // Pure: the offsets in `btf`, or which one is missing.
