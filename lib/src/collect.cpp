@@ -189,7 +189,9 @@ Result<Collected> collect(const CollectOptions& opts) {
     s.netns_label = scope->label;
     s.notes = scope->notes;
 
-    if (!opts.read_sockets) {
+    if (opts.sockets) {
+        s.sockets = *opts.sockets;
+    } else if (!opts.read_sockets) {
         s.sockets = Error{"sockets are not read from a fixture root"};
     } else if (!scope->sockets_visible) {
         s.sockets = Error{"cannot see the sockets of the target's network namespace"};

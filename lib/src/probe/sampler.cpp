@@ -395,9 +395,12 @@ void Sampler::sample_conns(Clock::time_point at) {
 }
 
 void Sampler::own_sockets(std::unordered_set<uint64_t> inodes) {
-    if (!new_inodes_since_walk_)
-        new_inodes_since_walk_ = std::any_of(
-            inodes.begin(), inodes.end(), [&](uint64_t i) { return owned_inodes_.count(i) == 0; });
+    if (!new_inodes_since_walk_ || !new_inodes_since_summary_) {
+        bool fresh = std::any_of(inodes.begin(), inodes.end(),
+                                 [&](uint64_t i) { return owned_inodes_.count(i) == 0; });
+        new_inodes_since_walk_ = new_inodes_since_walk_ || fresh;
+        new_inodes_since_summary_ = new_inodes_since_summary_ || fresh;
+    }
     owned_inodes_ = std::move(inodes);
 }
 
@@ -439,6 +442,16 @@ Result<bool> Sampler::sample(bool thread_totals) {
     auto group = group_switches();
     o.thread_stats = !group && (thread_totals || !first_totals_);
     if (last_) o.sysctls = last_->sysctls;  // read once a window
+    // The last summary of the namespace's sockets serves again while nothing
+    // connected since it was read: closes only shrink what it counts, and the
+    // probe keeps maxima of it. Read first: one opened meanwhile makes the
+    // next snapshot read them.
+    std::optional<uint64_t> opened;
+    if (auto snmp = read_text("/proc/" + std::to_string(pid_) + "/net/snmp"))
+        opened = parse_tcp_opens(*snmp);
+    bool summary_holds = last_ && last_->sockets && opened && opened == opened_at_summary_ &&
+                         !new_inodes_since_summary_;
+    if (summary_holds) o.sockets = *last_->sockets;
     auto c = collect(o);
     if (!c) {
         if (process_gone(pid_)) return false;
@@ -464,8 +477,15 @@ Result<bool> Sampler::sample(bool thread_totals) {
             own_sockets(snap.process->fds->socket_inodes);
             fds_fresh_ = true;
         }
+
         if (snap.process->nofile) acc_.nofile_soft = snap.process->nofile->soft;
         if (snap.process->fds) acc_.fds_max = std::max(acc_.fds_max, snap.process->fds->open);
+    }
+    if (summary_holds) {
+        ++acc_.summaries_reused;
+    } else if (snap.sockets) {  // its fd table was read before its dump: both are current
+        opened_at_summary_ = opened;
+        new_inodes_since_summary_ = false;
     }
     thread_totals_current_ = group || (snap.sample.threads && *snap.sample.threads);
     if (thread_totals_current_) {

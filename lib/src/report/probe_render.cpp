@@ -171,6 +171,7 @@ json sampled_json(const SampledEvidence& s) {
             {"sample_period_s", s.sample_period_s},
             {"sampler_cpu_s", s.sampler_cpu_s},
             {"samples_by_lookup", s.samples_by_lookup},
+            {"summaries_reused", s.summaries_reused},
             {"sys_cores", s.sys_cores},
             {"reaped_children_cores", s.reaped_children_cores},
             {"workers_cores", s.workers_cores},

@@ -207,6 +207,8 @@ struct SampledEvidence {
     // instead of walking the kernel's whole established table: no connection
     // had been opened in the namespace since the look before.
     int samples_by_lookup = 0;
+    // Snapshots that used the one before's socket summary (nothing connected since).
+    int summaries_reused = 0;
     // Looks at a sleeping thread answered from its last look: it had not been
     // scheduled in since, so its call was not read again.
     uint64_t reused_looks = 0;

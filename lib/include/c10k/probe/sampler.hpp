@@ -186,6 +186,10 @@ class Sampler {
         size_t destination_ports = 0, listening_ports = 0;
     } walk_knew_;
     bool new_inodes_since_walk_ = false;
+    // The same for the snapshots' socket summaries: the namespace's opens when
+    // the last one was read, and whether a socket came into the fd table since.
+    std::optional<uint64_t> opened_at_summary_;
+    bool new_inodes_since_summary_ = false;
     // Takes a freshly read fd table as the target's, noting whether it holds
     // a socket the one before did not.
     void own_sockets(std::unordered_set<uint64_t> inodes);
