@@ -646,37 +646,38 @@ TEST(ProbeReport, JsonCarriesVerdictFindingsAndHistograms) {
 }
 
 TEST(ProbeBudget, SyscallTracingStopsWhenTheHostHasPaidItsShare) {
-    // A 1 s interval: the budget is 0.5% of one CPU-second = 5 ms of tracing
-    // cost, i.e. 12,500 host syscalls at 400 ns each, however many CPUs.
-    EXPECT_FALSE(syscall_budget_spent(12'000, 0.5, 1.0));
-    EXPECT_TRUE(syscall_budget_spent(12'500, 0.5, 1.0));
-    EXPECT_TRUE(syscall_budget_spent(25'000, 1.0, 2.0));  // a 2 s interval: twice
-    EXPECT_FALSE(syscall_budget_spent(24'000, 1.0, 2.0));
+    // A 1 s interval: the budget is 0.25% of one CPU-second = 2.5 ms of tracing
+    // cost, i.e. 6,250 host syscalls at 400 ns each, however many CPUs.
+    EXPECT_FALSE(syscall_budget_spent(6'200, 0.5, 1.0));
+    EXPECT_TRUE(syscall_budget_spent(6'260, 0.5, 1.0));
+    EXPECT_TRUE(syscall_budget_spent(12'510, 1.0, 2.0));  // a 2 s interval: twice
+    EXPECT_FALSE(syscall_budget_spent(12'400, 1.0, 2.0));
     // Never less than the minimum share of the interval, however busy the host.
     EXPECT_FALSE(syscall_budget_spent(10'000'000, 0.01, 1.0));
     EXPECT_TRUE(syscall_budget_spent(10'000'000, 0.02, 1.0));
     // A quiet host traces the whole interval.
     EXPECT_FALSE(syscall_budget_spent(2'000, 0.99, 1.0));
-    // What attaching cost comes out of the budget: 3 ms of patching leaves
-    // 2 ms of tracing (5,000 syscalls) in a 1 s cycle, 7 ms in a 2 s one.
-    EXPECT_FALSE(syscall_budget_spent(4'900, 0.5, 1.0, 0.003));
-    EXPECT_TRUE(syscall_budget_spent(5'000, 0.5, 1.0, 0.003));
-    EXPECT_FALSE(syscall_budget_spent(17'400, 0.5, 2.0, 0.003));
-    EXPECT_TRUE(syscall_budget_spent(17'500, 0.5, 2.0, 0.003));
+    // What attaching cost comes out of the budget: 1 ms of patching leaves
+    // 1.5 ms of tracing (3,750 syscalls) in a 1 s cycle, 4 ms in a 2 s one.
+    EXPECT_FALSE(syscall_budget_spent(3'700, 0.5, 1.0, 0.001));
+    EXPECT_TRUE(syscall_budget_spent(3'760, 0.5, 1.0, 0.001));
+    EXPECT_FALSE(syscall_budget_spent(9'900, 0.5, 2.0, 0.001));
+    EXPECT_TRUE(syscall_budget_spent(10'010, 0.5, 2.0, 0.001));
 }
 
 TEST(ProbeBudget, TracingCyclesAreSpacedSoAttachingIsAThirdOfTheBudget) {
-    // A 1 s interval's budget is 5 ms: attaching may take 1.67 ms of it.
+    // A 1 s interval's budget is 2.5 ms: attaching may take 0.83 ms of it.
     EXPECT_EQ(syscall_cycle_intervals(0, 1.0), 1u);       // not measured yet
     EXPECT_EQ(syscall_cycle_intervals(0.0003, 1.0), 1u);  // bare metal: every interval
-    EXPECT_EQ(syscall_cycle_intervals(0.0016, 1.0), 1u);
-    EXPECT_EQ(syscall_cycle_intervals(0.0032, 1.0), 2u);  // measured on the project's VMs
-    EXPECT_EQ(syscall_cycle_intervals(0.0032, 2.0), 1u);  // a 2 s interval has twice the budget
+    EXPECT_EQ(syscall_cycle_intervals(0.0008, 1.0), 1u);
+    EXPECT_EQ(syscall_cycle_intervals(0.0016, 1.0), 2u);
+    EXPECT_EQ(syscall_cycle_intervals(0.0032, 1.0), 4u);  // measured on the project's VMs
+    EXPECT_EQ(syscall_cycle_intervals(0.0016, 2.0), 1u);  // a 2 s interval has twice the budget
     EXPECT_EQ(syscall_cycle_intervals(0.5, 1.0), 5u);     // never longer than 5 s
     EXPECT_EQ(syscall_cycle_intervals(0.5, 2.0), 2u);
     EXPECT_EQ(syscall_cycle_intervals(0.5, 10.0), 1u);
-    // --interval 100ms: the same 3.2 ms of patching spans 2 s of them.
-    EXPECT_EQ(syscall_cycle_intervals(0.0032, 0.1), 20u);
+    // --interval 100ms: the same 3.2 ms of patching spans 3.9 s of them.
+    EXPECT_EQ(syscall_cycle_intervals(0.0032, 0.1), 39u);
 }
 
 TEST(ProbeBudget, LooksFollowTheirCostBetweenTheFloorAndTwiceTheBudget) {

@@ -146,7 +146,7 @@ Runner setup_probe(CLI::App& app) {
     sub->add_option("--syscall-duty", o->syscall_duty,
                     "Percent of each interval with syscall tracing attached (it slows every "
                     "syscall on the host); auto traces in cycles that cost, attaching "
-                    "included, about 0.5% of one CPU")
+                    "included, about 0.25% of one CPU")
         ->capture_default_str()
         ->type_name("auto|PERCENT");
     sub->add_option("--syscall-attach", o->syscall_attach,
