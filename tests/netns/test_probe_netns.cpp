@@ -197,8 +197,9 @@ TEST(ProbeBpf, HealthyEpollServerUnderLightLoad) {
 // sockets it knows up one by one. Persistent connections: most looks between
 // snapshots by lookup, every client still seen. A new connection every 5 ms:
 // (nearly) every look walks, or it would miss them. A snapshot's look always
-// walks.
-TEST(ProbeBpf, LooksWalkTheTableOnlyWhenConnectionsWereOpened) {
+// walks. So does a snapshot's summary of every socket: kept from the snapshot
+// before while nothing connected, read again at every snapshot under churn.
+TEST(ProbeBpf, LooksAndSnapshotsWalkTheTableOnlyWhenConnectionsWereOpened) {
     REQUIRE_BPF();
     for (const char* mode : {"bpf", "sample"}) {
         Scenario steady(target({"healthy", "20"}), driver({"pingpong", "PORT", "10", "20", "20"}));
@@ -213,6 +214,11 @@ TEST(ProbeBpf, LooksWalkTheTableOnlyWhenConnectionsWereOpened) {
         EXPECT_GT(by_lookup, between) << mode << ": " << sm.dump();
         EXPECT_LT(by_lookup, sm["samples"].get<int>()) << mode << ": the first look walks";
         EXPECT_GE(sm["connections"]["inbound_max"].get<double>(), 10) << mode << ": the clients";
+        // The clients connected before the window: only the first snapshot walks,
+        // and the summary it read still counts them at the end.
+        EXPECT_EQ(sm["summaries_reused"].get<int>(), sm["full_samples"].get<int>() - 1)
+            << mode << ": " << sm.dump();
+        EXPECT_GE(sm["connections_max"].get<int>(), 10) << mode;
     }
     for (const char* mode : {"bpf", "sample"}) {
         Scenario churn(target({"healthy", "20"}), driver({"connect-rate", "PORT", "200", "20"}));
@@ -225,6 +231,8 @@ TEST(ProbeBpf, LooksWalkTheTableOnlyWhenConnectionsWereOpened) {
         // before (>= 20 ms) with a chance of e^-4 at most.
         EXPECT_LT(sm["samples_by_lookup"].get<int>() * 2, std::max(between, 1))
             << mode << ": " << sm.dump();
+        // A snapshot a second: 200 connections opened since the one before.
+        EXPECT_EQ(sm["summaries_reused"].get<int>(), 0) << mode << ": " << sm.dump();
     }
 }
 
