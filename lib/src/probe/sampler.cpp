@@ -477,7 +477,6 @@ Result<bool> Sampler::sample(bool thread_totals) {
             own_sockets(snap.process->fds->socket_inodes);
             fds_fresh_ = true;
         }
-
         if (snap.process->nofile) acc_.nofile_soft = snap.process->nofile->soft;
         if (snap.process->fds) acc_.fds_max = std::max(acc_.fds_max, snap.process->fds->open);
     }
