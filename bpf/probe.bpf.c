@@ -119,14 +119,14 @@ struct {
     __type(value, struct c10k_poll_stats);
 } poll_stats SEC(".maps");
 
-/* Syscalls of every process while syscall tracing is attached: what tracing
- * costs the host is proportional to this, so user space sizes the duty cycle by it. */
+/* Syscalls while syscall tracing is attached, the host's and the target's:
+ * user space sizes the duty cycle by the first and its floor by the second. */
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
     __uint(max_entries, 1);
     __type(key, __u32);
-    __type(value, __u64);
-} host_syscalls SEC(".maps");
+    __type(value, struct c10k_syscall_counts);
+} syscall_counts SEC(".maps");
 
 /* Events dropped because a map was full: reported, never silent. */
 struct {
@@ -159,10 +159,15 @@ static __always_inline bool is_target(void) {
     return (bpf_get_current_pid_tgid() >> 32) == target_tgid;
 }
 
-static __always_inline void count_host_syscall(void) {
+/* Counts the syscall as the host's, and as the target's when it is; returns
+ * whether it is the target's. */
+static __always_inline bool count_syscall(void) {
     __u32 zero = 0;
-    __u64* n = bpf_map_lookup_elem(&host_syscalls, &zero);
-    if (n) (*n)++;
+    struct c10k_syscall_counts* n = bpf_map_lookup_elem(&syscall_counts, &zero);
+    if (n) n->host++;
+    if (!is_target()) return false;
+    if (n) n->target++;
+    return true;
 }
 
 /* x86-64 numbers: poll 7, select 23, pselect6 270, ppoll 271. poll and ppoll
@@ -223,8 +228,7 @@ static __always_inline void syscall_exit(long ret) {
 
 SEC("raw_tp/sys_enter")
 int BPF_PROG(raw_sys_enter, const void* regs, long id) {
-    count_host_syscall();
-    if (!is_target()) return 0;
+    if (!count_syscall()) return 0;
     syscall_enter(id);
     int arg = poll_nfds_arg(id);
     if (arg == 1) count_poll(read_u64(regs, off.regs_arg1));
@@ -255,8 +259,7 @@ struct sys_exit_record {
 
 SEC("tracepoint/raw_syscalls/sys_enter")
 int tp_sys_enter(struct sys_enter_record* ctx) {
-    count_host_syscall();
-    if (!is_target()) return 0;
+    if (!count_syscall()) return 0;
     syscall_enter(ctx->id);
     int arg = poll_nfds_arg(ctx->id);
     /* Constant offsets only: the verifier refuses a ctx access at a variable one. */

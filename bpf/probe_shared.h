@@ -111,6 +111,14 @@ struct c10k_poll_stats {
     __u64 nfds_sum;
 };
 
+/* Syscalls counted while syscall tracing is attached: every process's (what
+ * tracing costs the host is proportional to them) and the target's own (the
+ * evidence a tracing cycle has gathered). */
+struct c10k_syscall_counts {
+    __u64 host;
+    __u64 target;
+};
+
 /* Per thread, in the `threads` map: timestamps for the next switch, and totals. */
 struct c10k_thread_sched {
     __u64 on_ts;
@@ -131,6 +139,7 @@ C10K_STATIC_ASSERT(sizeof(struct c10k_sched_stats) ==
                    "layout");
 C10K_STATIC_ASSERT(sizeof(struct c10k_tcp_stats) == 8 * 13, "layout");
 C10K_STATIC_ASSERT(sizeof(struct c10k_poll_stats) == 8 * 2, "layout");
+C10K_STATIC_ASSERT(sizeof(struct c10k_syscall_counts) == 8 * 2, "layout");
 C10K_STATIC_ASSERT(sizeof(struct c10k_thread_sched) == 8 * 6, "layout");
 C10K_STATIC_ASSERT(sizeof(struct c10k_port_marks) == 65536, "layout");
 C10K_STATIC_ASSERT(sizeof(struct c10k_kernel_offsets) == 4 * 15, "layout");

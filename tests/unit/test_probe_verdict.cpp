@@ -648,21 +648,27 @@ TEST(ProbeReport, JsonCarriesVerdictFindingsAndHistograms) {
 TEST(ProbeBudget, SyscallTracingStopsWhenTheHostHasPaidItsShare) {
     // A 1 s interval: the budget is 0.25% of one CPU-second = 2.5 ms of tracing
     // cost, i.e. 6,250 host syscalls at 400 ns each, however many CPUs.
-    EXPECT_FALSE(syscall_budget_spent(6'200, 0.5, 1.0));
-    EXPECT_TRUE(syscall_budget_spent(6'260, 0.5, 1.0));
-    EXPECT_TRUE(syscall_budget_spent(12'510, 1.0, 2.0));  // a 2 s interval: twice
-    EXPECT_FALSE(syscall_budget_spent(12'400, 1.0, 2.0));
-    // Never less than the minimum share of the interval, however busy the host.
-    EXPECT_FALSE(syscall_budget_spent(10'000'000, 0.01, 1.0));
-    EXPECT_TRUE(syscall_budget_spent(10'000'000, 0.02, 1.0));
+    EXPECT_FALSE(syscall_budget_spent({6'200, 0}, 0.5, 1.0));
+    EXPECT_TRUE(syscall_budget_spent({6'260, 0}, 0.5, 1.0));
+    EXPECT_TRUE(syscall_budget_spent({12'510, 0}, 1.0, 2.0));  // a 2 s interval: twice
+    EXPECT_FALSE(syscall_budget_spent({12'400, 0}, 1.0, 2.0));
+    // Never less than the minimum share of the interval, however busy the host,
+    // while the target's own calls traced are few ...
+    EXPECT_FALSE(syscall_budget_spent({10'000'000, 0}, 0.01, 1.0));
+    EXPECT_FALSE(syscall_budget_spent({10'000'000, kEnoughTargetSyscalls - 1}, 0.01, 1.0));
+    EXPECT_TRUE(syscall_budget_spent({10'000'000, 0}, 0.02, 1.0));
+    // ... but a target that gave enough evidence is traced no longer than the
+    // budget pays for, however short that is.
+    EXPECT_TRUE(syscall_budget_spent({10'000'000, kEnoughTargetSyscalls}, 0.001, 1.0));
+    EXPECT_FALSE(syscall_budget_spent({6'200, kEnoughTargetSyscalls}, 0.001, 1.0));
     // A quiet host traces the whole interval.
-    EXPECT_FALSE(syscall_budget_spent(2'000, 0.99, 1.0));
+    EXPECT_FALSE(syscall_budget_spent({2'000, 0}, 0.99, 1.0));
     // What attaching cost comes out of the budget: 1 ms of patching leaves
     // 1.5 ms of tracing (3,750 syscalls) in a 1 s cycle, 4 ms in a 2 s one.
-    EXPECT_FALSE(syscall_budget_spent(3'700, 0.5, 1.0, 0.001));
-    EXPECT_TRUE(syscall_budget_spent(3'760, 0.5, 1.0, 0.001));
-    EXPECT_FALSE(syscall_budget_spent(9'900, 0.5, 2.0, 0.001));
-    EXPECT_TRUE(syscall_budget_spent(10'010, 0.5, 2.0, 0.001));
+    EXPECT_FALSE(syscall_budget_spent({3'700, 0}, 0.5, 1.0, 0.001));
+    EXPECT_TRUE(syscall_budget_spent({3'760, 0}, 0.5, 1.0, 0.001));
+    EXPECT_FALSE(syscall_budget_spent({9'900, 0}, 0.5, 2.0, 0.001));
+    EXPECT_TRUE(syscall_budget_spent({10'010, 0}, 0.5, 2.0, 0.001));
 }
 
 TEST(ProbeBudget, TracingCyclesAreSpacedSoAttachingIsAThirdOfTheBudget) {

@@ -63,8 +63,8 @@ bool BpfSession::syscalls_attached() const {
     return false;
 }
 void BpfSession::set_ports(const TargetPorts&) {}
-uint64_t BpfSession::host_syscalls() const {
-    return 0;
+SyscallCounts BpfSession::syscall_counts() const {
+    return {};
 }
 BpfEvidence BpfSession::read() const {
     return {};
@@ -308,9 +308,9 @@ Result<std::unique_ptr<BpfSession>> BpfSession::start(pid_t tgid, bool verbose,
         return make_error("no BPF program could attach: " + impl->attach.front().error);
     // Map memory is fixed once the maps exist (preallocated), so it is read once.
     auto& maps = impl->skel->maps;
-    for (auto* m :
-         {maps.syscall_stats, maps.syscall_errors, maps.syscall_starts, maps.sched_stats,
-          maps.threads, maps.tcp_stats, maps.ports, maps.lost, maps.host_syscalls, maps.poll_stats})
+    for (auto* m : {maps.syscall_stats, maps.syscall_errors, maps.syscall_starts, maps.sched_stats,
+                    maps.threads, maps.tcp_stats, maps.ports, maps.lost, maps.syscall_counts,
+                    maps.poll_stats})
         impl->map_bytes += map_memlock(bpf_map__fd(m));
     impl->attach_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -388,11 +388,13 @@ bool BpfSession::syscalls_attached() const {
     return !impl_->syscall_links.empty();
 }
 
-uint64_t BpfSession::host_syscalls() const {
-    uint64_t n = 0;
-    for (auto v :
-         read_percpu<uint64_t>(bpf_map__fd(impl_->skel->maps.host_syscalls), 0, impl_->ncpu))
-        n += v;
+SyscallCounts BpfSession::syscall_counts() const {
+    SyscallCounts n;
+    for (const auto& v : read_percpu<c10k_syscall_counts>(
+             bpf_map__fd(impl_->skel->maps.syscall_counts), 0, impl_->ncpu)) {
+        n.host += v.host;
+        n.target += v.target;
+    }
     return n;
 }
 
@@ -483,6 +485,7 @@ BpfEvidence BpfSession::read() const {
         e.poll_calls += p.calls;
         e.poll_nfds_sum += p.nfds_sum;
     }
+    e.host_syscalls = syscall_counts().host;
     e.map_bytes = im.map_bytes;
     if (im.stats_fd >= 0) {
         bpf_program* prog = nullptr;

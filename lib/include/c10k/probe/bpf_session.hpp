@@ -31,9 +31,9 @@ class BpfSession {
     void detach_syscalls();
     bool syscalls_attached() const;
 
-    // Every process's syscalls counted while syscall tracing was attached: what
-    // tracing has cost the host so far is proportional to it. One map read.
-    uint64_t host_syscalls() const;
+    // Syscalls counted while syscall tracing was attached, every process's and
+    // the target's, since the session started. One map read.
+    SyscallCounts syscall_counts() const;
 
     // Which sockets' TCP events count as the target's: those with a local port
     // it listens on, and those with a remote port it connects to.

@@ -112,6 +112,12 @@ std::string describe(const GroupAttach& a);
 // between attempts is partial.
 void merge_attach(GroupAttach& into, const GroupAttach& again);
 
+// Syscalls counted while syscall tracing was attached.
+struct SyscallCounts {
+    uint64_t host = 0;    // every process's: what tracing cost the host is proportional to them
+    uint64_t target = 0;  // the target's own: the evidence tracing gathered
+};
+
 struct BpfEvidence {
     std::vector<GroupAttach> attach;
     double syscall_seconds = 0;  // how long syscall probes were attached
