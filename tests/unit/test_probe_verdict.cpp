@@ -1574,6 +1574,50 @@ TEST(Verdict, AMasterWhoseWorkersFillTheCoresIsCpuSaturated) {
         auto half = pegged;  // a worker with half its time free
         half.sampled.busiest_worker_cores = 0.5;
         EXPECT_NE(judge(half).findings.front().id.name(), "cpu-saturated");
+
+        // Others keep the workers off the cores: what they get is less than
+        // the cores, what they want (CPU + run-queue wait) is more.
+        auto kept_off = e;
+        kept_off.sampled.workers_cores = 1.1;
+        kept_off.sampled.workers_runq_wait = 2.4;
+        auto kv = judge(kept_off);
+        ASSERT_EQ(kv.findings.front().id.name(), "cpu-saturated") << kv.findings.front().title;
+        EXPECT_EQ(kv.findings.front().subject, "its workers (postgres x8)");
+        EXPECT_DOUBLE_EQ(value_of(kv.findings.front(), "workers_runq_wait"), 2.4);
+        // Workers that barely run: the host's load keeps them waiting, not
+        // their own demand - the service is starved of the host's CPU.
+        auto barely = kept_off;
+        barely.sampled.workers_cores = 0.3;
+        barely.sampled.workers_runq_wait = 3.0;
+        auto bv = judge(barely);
+        ASSERT_EQ(bv.findings.front().id.name(), "cpu-saturated") << bv.findings.front().title;
+        EXPECT_EQ(bv.findings.front().subject, "host CPU (2 cores)");
+        EXPECT_NE(bv.findings.front().title.find("workers wait 3.00 s per second"),
+                  std::string::npos)
+            << bv.findings.front().title;
+        // The pegged worker, kept off the CPU now and then: on it 60% and
+        // runnable the rest of the time; one on it a third of the time, on a
+        // host others fill, is starved instead.
+        auto pegged_crowded = pegged;
+        pegged_crowded.sampled.busiest_worker_cores = 0.6;
+        pegged_crowded.sampled.busiest_worker_runq_wait = 0.38;
+        auto pcv = judge(pegged_crowded);
+        ASSERT_EQ(pcv.findings.front().id.name(), "cpu-saturated") << pcv.findings.front().title;
+        EXPECT_EQ(pcv.findings.front().subject, "worker PID 4242 (nginx)");
+        auto starved_worker = pegged_crowded;  // the host full: others' load
+        starved_worker.sampled.host_busy = 1.0;
+        starved_worker.sampled.workers_cores = 0.33;
+        starved_worker.sampled.workers_runq_wait = 0.65;
+        starved_worker.sampled.busiest_worker_cores = 0.33;
+        starved_worker.sampled.busiest_worker_runq_wait = 0.65;
+        EXPECT_EQ(judge(starved_worker).findings.front().subject, "host CPU (2 cores)");
+        auto idle_workers = starved_worker;  // the same host, the worker with little to do
+        idle_workers.sampled.workers_runq_wait = 0.1;
+        idle_workers.sampled.busiest_worker_runq_wait = 0.1;
+        EXPECT_NE(judge(idle_workers).findings.front().id.name(), "cpu-saturated");
+        auto idle_half = pegged_crowded;  // half its time free, as above, and no wait
+        idle_half.sampled.busiest_worker_runq_wait = 0.02;
+        EXPECT_NE(judge(idle_half).findings.front().id.name(), "cpu-saturated");
     }
 }
 

@@ -76,14 +76,20 @@ void Judge::cpu_saturated() {
                           std::max(0.0, pegged->busy - pegged->cores) * 100, s.cpu_cores, s.cpus)
         : by_workers && workers_fill_cores
             ? fmt::format("its {} worker processes use {:.2f} of the host's {} cores ({:.0f}% "
-                          "busy) while it holds none of its connections itself",
-                          s.workers_running, s.workers_cores, s.cpus, s.host_busy * 100)
-        : by_workers ? fmt::format("its worker PID {} ({}, one thread) is on the CPU {:.0f}% of "
-                                   "the time while it holds none of its connections itself",
-                                   s.busiest_worker_pid, e.comm, s.busiest_worker_cores * 100)
-        : starved ? fmt::format("the host's {} cores are {:.0f}% busy: the process's threads wait "
-                                "{:.2f} s per second for a CPU and run {:.2f} s",
-                                s.cpus, guest_busy * 100, runq_wait, s.cpu_cores / ours)
+                          "busy) and wait {:.2f} s per second for one, while it holds none of "
+                          "its connections itself",
+                          s.workers_running, s.workers_cores, s.cpus, s.host_busy * 100,
+                          s.workers_runq_wait)
+        : by_workers ? fmt::format("its worker PID {} ({}, one thread) always has work: on the "
+                                   "CPU {:.0f}% and waiting for it {:.0f}% of the time, while "
+                                   "it holds none of its connections itself",
+                                   s.busiest_worker_pid, e.comm, s.busiest_worker_cores * 100,
+                                   s.busiest_worker_runq_wait * 100)
+        : starved    ? fmt::format("the host's {} cores are {:.0f}% busy: {} wait "
+                                      "{:.2f} s per second for a CPU and run {:.2f} s",
+                                   s.cpus, guest_busy * 100,
+                                workers_starved ? "the process's workers" : "the process's threads",
+                                   runq_wait, starved_run)
                   : fmt::format("process uses {:.2f} of the {:.0f} cores it can use", s.cpu_cores,
                                 usable_cores));
     lower_to_warn(f, symptom);
@@ -106,8 +112,12 @@ void Judge::cpu_saturated() {
                         ? fmt::format("its workers ({} x{})", e.comm, s.workers_running)
                         : fmt::format("worker PID {} ({})", s.busiest_worker_pid, e.comm);
         ev(f, key::workers_cores, s.workers_cores);
+        ev(f, key::workers_runq_wait, s.workers_runq_wait);
         ev(f, key::workers_running, s.workers_running);
-        if (!workers_fill_cores) ev(f, key::busiest_worker_cores, s.busiest_worker_cores);
+        if (!workers_fill_cores) {
+            ev(f, key::busiest_worker_cores, s.busiest_worker_cores);
+            ev(f, key::busiest_worker_runq_wait, s.busiest_worker_runq_wait);
+        }
     }
     if (starved || by_workers) {
         if (starved) {
@@ -208,10 +218,11 @@ void Judge::cpu_saturated() {
         }
         bool own_first = !s.host_cpu_users.empty() && s.host_cpu_users.front().comm == e.comm;
         f.why = fmt::format(
-            "Every core is taken: the process's threads are runnable but wait their turn, so "
+            "Every core is taken: the process's {} runnable but wait their turn, so "
             "each request's computation takes {:.1f}x its CPU time. The limit is the host's "
             "CPU{}{}.",
-            s.cpu_cores > 0 ? (s.cpu_cores / ours + runq_wait) / (s.cpu_cores / ours) : 0.0,
+            workers_starved ? "workers are" : "threads are",
+            starved_run > 0 ? (starved_run + runq_wait) / starved_run : 0.0,
             users.empty() ? "" : ", held by ", users);
         if (own_first)
             f.fix = {

@@ -58,17 +58,9 @@ Judge::Judge(const ProbeEvidence& evidence)
     quota_bound =
         s.cpu_limit_cores > 0 &&
         (throttled || (cpu_busy && s.cpu_limit_cores < std::min<double>(s.cpus, threads)));
-    // Starved: not the process's own demand but the host's CPUs full (with the
-    // guest's work: steal is another guest's) and its threads runnable, waiting
-    // their turn at least as long as they run.
     guest_busy = s.steal_share < 1
                      ? std::clamp((s.host_busy - s.steal_share) / (1.0 - s.steal_share), 0.0, 1.0)
                      : 0;
-    runq_wait = s.runq_wait_share / ours;
-    starved = !cpu_busy && !pegged && !throttled && guest_busy >= kCpuBusy &&
-              runq_wait >= s.cpu_cores / ours &&
-              runq_wait >= kStarvedWait * std::min(1.0, usable_cores);
-    cpu_limited = cpu_busy || pegged || throttled || starved;
     forks_per_connection = s.inbound_at_snapshots > 0 &&
                            static_cast<double>(s.inbound_own_at_snapshots) <
                                kForkedOwnShare * static_cast<double>(s.inbound_at_snapshots);
@@ -77,22 +69,50 @@ Judge::Judge(const ProbeEvidence& evidence)
     // A master that hands its connections to worker processes sleeps while
     // they work, so its own CPU says nothing of the service's: PostgreSQL's
     // postmaster used 0 cores while 8 backends on slow queries filled both.
-    // When its live workers fill the cores themselves (kCpuBusy of the CPU
-    // time that was ours, as for one process), the service is limited by the
-    // CPU its workers run on. One busy worker beside an idle core, or workers
-    // sharing a host that others fill, do not: a request waits for the CPU
-    // only when the workers' demand exceeds the cores.
+    // When its live workers' demand fills the cores (their CPU plus their
+    // run-queue wait, kCpuBusy of the CPU time that was ours, as for one
+    // process), the service is limited by the CPU its workers run on, whether
+    // they got it all or others kept them waiting for it. One busy worker
+    // beside an idle core does not: a request waits for the CPU only when the
+    // workers' demand exceeds the cores. (Using at least half a core, as for
+    // one process: workers that barely run are not saturated by others' load.)
     double host_cores = s.cpu_limit_cores > 0 ? std::min<double>(s.cpus, s.cpu_limit_cores)
                                               : static_cast<double>(s.cpus);
     workers_fill_cores = forks_per_connection && guest_busy >= kCpuBusy &&
-                         s.workers_cores / ours >= kCpuBusy * host_cores;
+                         (s.workers_cores + s.workers_runq_wait) / ours >= kCpuBusy * host_cores &&
+                         s.workers_cores / ours >= 0.5 * std::min(1.0, host_cores);
     // ... or one of them is pegged: a single-threaded worker (nginx's with
-    // worker_processes 1, a PostgreSQL backend) on the CPU kPeggedThread of
-    // the time serves its connections no faster, however idle the other cores.
+    // worker_processes 1, a PostgreSQL backend) that always has work (on the
+    // CPU or runnable kPeggedThread of the time) and runs most of it (half a
+    // core, as a pegged thread) serves its connections no faster, however idle
+    // the other cores.
     pegged_worker = forks_per_connection && s.busiest_worker_threads == 1 &&
-                    s.busiest_worker_cores / ours >= kPeggedThread;
+                    (s.busiest_worker_cores + s.busiest_worker_runq_wait) / ours >= kPeggedThread &&
+                    s.busiest_worker_cores / ours >= 0.5;
     workers_hold_cpu = workers_fill_cores || pegged_worker;
-    cpu_limited = cpu_limited || workers_hold_cpu;
+    // A master's workers do its work while it sleeps: their run and wait are
+    // the service's, and a worker kept off the cores is the service starved.
+    double own_wait = s.runq_wait_share / ours, own_run = s.cpu_cores / ours;
+    double workers_wait = s.workers_runq_wait / ours, workers_run = s.workers_cores / ours;
+    // Starved: not the process's own demand but the host's CPUs full (with the
+    // guest's work: steal is another guest's) and its threads runnable, waiting
+    // their turn at least as long as they run.
+    auto starves = [&](double wait, double run) {
+        return guest_busy >= kCpuBusy && wait >= run &&
+               wait >= kStarvedWait * std::min(1.0, usable_cores);
+    };
+    runq_wait = own_wait;
+    starved_run = own_run;
+    // (Their own demand first, as a process's: workers that fill the cores or a
+    // pegged one are the service's CPU, not others'.)
+    workers_starved = forks_per_connection && !workers_hold_cpu && !starves(own_wait, own_run) &&
+                      starves(own_wait + workers_wait, own_run + workers_run);
+    if (workers_starved) {
+        runq_wait = own_wait + workers_wait;
+        starved_run = own_run + workers_run;
+    }
+    starved = !cpu_busy && !pegged && !throttled && starves(runq_wait, starved_run);
+    cpu_limited = cpu_busy || pegged || throttled || starved || workers_hold_cpu;
     futex_waiters = s.samples > 0 ? static_cast<double>(s.futex_active) / s.samples : 0;
     contended_waiters = s.samples > 0 ? static_cast<double>(s.futex_contended) / s.samples : 0;
     if (s.on_cpu.sampled && s.on_cpu.samples >= kMinCpuSamples) profile = &s.on_cpu;

@@ -383,7 +383,11 @@ class Judge {
     bool starved = false;      // runnable, waiting for CPUs others fill
     double guest_busy = 0;     // host CPUs busy with our guest's work, 0..1
     double runq_wait = 0;      // threads' run-queue wait, s/s of our CPU time
-    bool cpu_limited;          // the process or one of its threads
+    double starved_run = 0;    // ... and their run time, s/s of our CPU time
+    // Its threads, and a forking master's workers, who do its work: starved
+    // counts theirs as its own.
+    bool workers_starved = false;
+    bool cpu_limited;  // the process or one of its threads
     // A master that serves through worker processes, whose workers fill the
     // host's cores (PostgreSQL's backends on slow queries): see the constructor.
     bool workers_hold_cpu = false;

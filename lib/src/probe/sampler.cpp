@@ -37,6 +37,18 @@ bool read_target_memory(pid_t pid, uint64_t addr, void* buf, size_t len) {
 
 const double kTick = static_cast<double>(::sysconf(_SC_CLK_TCK));
 
+// A process's run-queue wait so far, in ns: its main thread's schedstat. A
+// worker of a forking server (nginx, PostgreSQL, Apache prefork, PHP-FPM) is
+// one thread; the other threads of a threaded worker go uncounted, so its
+// wait can only read low, never high.
+std::optional<uint64_t> runq_wait_ns(pid_t pid) {
+    auto text = read_text("/proc/" + std::to_string(pid) + "/schedstat");
+    if (!text) return std::nullopt;
+    auto s = parse_schedstat(*text);
+    if (!s) return std::nullopt;
+    return s->wait_ns;
+}
+
 constexpr const char* kRateCounters[] = {
     "TcpExt.ListenOverflows",
     "TcpExt.ListenDrops",
@@ -468,6 +480,9 @@ Result<bool> Sampler::sample(bool thread_totals) {
                 first_times_ = t;
                 // Who else uses the CPUs, for a target starved of them: once, at the start.
                 host_ticks_before_ = read_process_ticks();
+                for (const auto& p : host_ticks_before_)
+                    if (p.ppid == pid_)
+                        if (auto w = runq_wait_ns(p.pid)) worker_waits_before_[p.pid] = *w;
             }
             last_times_ = t;
         }
@@ -826,11 +841,20 @@ void Sampler::count_workers(SampledEvidence& e, const std::vector<ProcessTicks>&
         // Idle children first: a master of hundreds (PostgreSQL's backends, a
         // prefork Apache) has its fd tables read only for those that ran.
         if (cores <= 0 || !serves_ports(p.pid)) continue;
+        double wait = 0;
+        if (auto w = runq_wait_ns(p.pid)) {
+            auto before = worker_waits_before_.find(p.pid);
+            uint64_t from =
+                before != worker_waits_before_.end() && before->second <= *w ? before->second : 0;
+            wait = static_cast<double>(*w - from) * 1e-9 / wall;
+        }
         e.workers_cores += cores;
+        e.workers_runq_wait += wait;
         ++e.workers_running;
         if (cores > busiest) {
             busiest = cores;
             e.busiest_worker_pid = static_cast<uint32_t>(p.pid);
+            e.busiest_worker_runq_wait = wait;
         }
     }
     e.busiest_worker_cores = busiest;

@@ -19,6 +19,7 @@
     X(blocking_percent, "blocking_percent", "time blocked in sleep/fsync/disk", units::percent) \
     X(buffer_limit_events, "buffer_limit_events", "buffer-limit events", units::events) \
     X(busiest_worker_cores, "busiest_worker_cores", "CPU of its busiest worker process", units::cores) \
+    X(busiest_worker_runq_wait, "busiest_worker_runq_wait", "its busiest worker's run-queue wait per second", units::seconds_per_second) \
     X(bytes_per_read, "bytes_per_read", "bytes per read/recv", units::bytes) \
     X(calls_per_second, "{}_per_second", "{} per second", units::per_second) \
     X(connect_avg_us, "connect_avg_us", "connect() average latency", units::us) \
@@ -128,6 +129,7 @@
     X(waiting_mean, "waiting_mean", "requests out at once (mean)", units::requests) \
     X(workers_cores, "workers_cores", "CPU of its worker processes (live children)", units::cores) \
     X(workers_running, "workers_running", "worker processes that ran", units::processes) \
+    X(workers_runq_wait, "workers_runq_wait", "its worker processes' run-queue wait per second", units::seconds_per_second) \
     X(working_threads, "working_threads", "threads with work (on CPU or runnable 5% of the time)", units::threads)
 // clang-format on
 

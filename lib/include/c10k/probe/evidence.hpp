@@ -244,10 +244,15 @@ struct SampledEvidence {
     // (PostgreSQL's backends, nginx's, Apache's or PHP-FPM's workers), which
     // hold its connections and do its work while it sleeps. Those that ran,
     // and the busiest of them (0: none).
+    // Their run-queue wait too (s per second, from each one's main thread's
+    // schedstat at both ends): workers that others keep off the cores want
+    // more CPU than their use shows.
     double workers_cores = 0;
+    double workers_runq_wait = 0;
     uint32_t workers_running = 0;
     uint32_t busiest_worker_pid = 0;
     double busiest_worker_cores = 0;
+    double busiest_worker_runq_wait = 0;
     uint32_t busiest_worker_threads = 0;     // at the end of the window (0: unread)
     std::vector<ThreadCpu> busiest_threads;  // busiest first, at most 5
     double host_busy = 0;                    // all CPUs, 0..1

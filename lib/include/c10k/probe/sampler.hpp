@@ -147,6 +147,8 @@ class Sampler {
     double last_fast_cost_ = 0;
     std::optional<ProcTimes> first_times_, last_times_;
     std::vector<ProcessTicks> host_ticks_before_;
+    // The target's children's run-queue wait (ns) at the first sample, by PID.
+    std::unordered_map<pid_t, uint64_t> worker_waits_before_;
     std::optional<CgroupCpuLimit> cpu_limit_;  // read once, at the first sample
     std::optional<std::pair<Clock::time_point, CpuThrottling>> first_throttle_, last_throttle_;
     SampledEvidence acc_;
