@@ -95,6 +95,8 @@
 //                                       children, each an epoll echo on the inherited listener
 //                                       computing WORK_MS per request (0 unless given); the
 //                                       master only waits for signals (nginx, gunicorn, apache)
+//   c10k-target prefork-sleepy WORKERS SECONDS   the same, each worker blocking per request
+//                                       as sleepy does (fdatasync, then a 3 ms sleep)
 //   c10k-target exec-on-usr1 SECONDS    epoll echo and 4 idle threads; on SIGUSR1 execs
 //                                       itself as "healthy SECONDS" (same PID, new image)
 //
@@ -345,8 +347,25 @@ void exec_on_usr1(const char* self, long secs) {
     std::_Exit(0);
 }
 
+// What a request costs the sleepy servers' thread: a write made durable and a
+// short sleep, both off the CPU (a handler that logs with fsync, then waits).
+void block_per_request(int file) {
+    (void)!::write(file, "x", 1);
+    ::fdatasync(file);
+    timespec ts{0, 3'000'000};
+    ::nanosleep(&ts, nullptr);
+}
+
+int unlinked_temp_file() {
+    char path[] = "/tmp/c10k-target-XXXXXX";
+    int f = ::mkstemp(path);
+    ::unlink(path);
+    return f;
+}
+
 // A master that never accepts and workers that do, all holding the listener.
-void prefork(long workers, long secs, long work_ms) {
+// A worker computes WORK_MS per request, or with `sleepy` blocks instead.
+void prefork(long workers, long secs, long work_ms, bool sleepy) {
     raise_nofile();
     int l = make_listener(0, 4096);
     // The master waits for signals in sigsuspend, as nginx's does: SIGCHLD
@@ -364,7 +383,9 @@ void prefork(long workers, long secs, long work_ms) {
         pid_t child = ::fork();
         if (child == 0) {
             ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // a killed master takes its workers along
-            serve_epoll(l, secs, [work_ms] {
+            int file = sleepy ? unlinked_temp_file() : -1;
+            serve_epoll(l, secs, [work_ms, file] {
+                if (file >= 0) block_per_request(file);
                 if (work_ms > 0) burn_cpu(std::chrono::milliseconds(work_ms));
             });
             std::_Exit(0);
@@ -407,15 +428,8 @@ int main(int argc, char** argv) {
         if (mode == "cpu-burn") {
             serve_epoll(l, secs, [] { burn_cpu(std::chrono::milliseconds(1)); });
         } else if (mode == "sleepy") {
-            char path[] = "/tmp/c10k-target-XXXXXX";
-            int f = ::mkstemp(path);
-            ::unlink(path);
-            serve_epoll(l, secs, [f] {
-                (void)!::write(f, "x", 1);
-                ::fdatasync(f);
-                timespec ts{0, 3'000'000};
-                ::nanosleep(&ts, nullptr);
-            });
+            int f = unlinked_temp_file();
+            serve_epoll(l, secs, [f] { block_per_request(f); });
         } else {
             serve_epoll(l, secs, [] {});
         }
@@ -499,8 +513,9 @@ int main(int argc, char** argv) {
         run_proxy_per_request(arg(argv, 2, argc), arg(argv, 3, argc));
     } else if (mode == "poll-server") {
         run_poll_server(arg(argv, 2, argc), argc > 3 ? arg(argv, 3, argc) : 100);
-    } else if (mode == "prefork") {
-        prefork(arg(argv, 2, argc), arg(argv, 3, argc), arg(argv, 4, argc, 0));
+    } else if (mode == "prefork" || mode == "prefork-sleepy") {
+        prefork(arg(argv, 2, argc), arg(argv, 3, argc), arg(argv, 4, argc, 0),
+                mode == "prefork-sleepy");
     } else if (mode == "exec-on-usr1") {
         exec_on_usr1("/proc/self/exe", arg(argv, 2, argc));
     } else if (mode == "thread-spawn") {

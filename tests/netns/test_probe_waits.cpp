@@ -1331,6 +1331,61 @@ TEST(ProbeWaits, AMasterWaitingForSignalsBesideAnIdleWorkerIsNotBlocked) {
     EXPECT_FALSE(has_finding(p, "off-cpu-blocking")) << p.doc.dump(2);
 }
 
+// A master whose four workers each block per request (an fdatasync and a
+// 3 ms sleep: PostgreSQL's backends reading from disk, PHP workers in
+// sleep()), probed by the master's PID. Under 16 clients without pause the
+// workers have requests behind their blocked calls nearly all the time, while
+// the master sleeps in sigsuspend and the CPU is idle: the workers' own looks
+// show it, in both modes - all of them blocked, or, where the shared listener
+// gave the connections to some of them, those (named by the busiest's PID).
+// On a host whose CPU others hold, a woken worker may wait for a CPU longer
+// than it slept: runnable more than blocked, it waits for the host's CPU,
+// which is then the verdict. The lookalike: one client pausing 20 ms, three
+// workers idle and the fourth blocked 3 ms in each 23.
+Probe prefork_sleepy(const char* clients, const char* pause_ms, const std::string& mode) {
+    Scenario s(target({"prefork-sleepy", "4", "20"}),
+               driver({"pingpong", "PORT", clients, "20", pause_ms}));
+    EXPECT_TRUE(s.ok());
+    return std::string(clients) == "16" ? probe_expecting("off-cpu-blocking", s.pid(), mode)
+                                        : probe(s.pid(), mode);
+}
+
+void expect_blocked_workers(const Probe& p) {
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    const auto& w = p.doc["sampled"]["worker_states"];
+    EXPECT_EQ(w["workers"], 4) << w.dump();
+    const auto& most = w["most_blocked"];
+    if (most["running"].get<double>() > most["blocked"].get<double>()) {
+        EXPECT_EQ(p.id, "cpu-saturated") << "runnable more than blocked: " << p.doc.dump(2);
+        return;
+    }
+    EXPECT_EQ(p.id, "off-cpu-blocking") << p.doc.dump(2);
+    auto subject = p.doc["findings"][0]["subject"].get<std::string>();
+    EXPECT_TRUE(subject == "its workers" || subject.rfind("worker PID ", 0) == 0) << subject;
+    const auto& in = w["all"]["blocked_in"];
+    EXPECT_GT(in.value("clock_nanosleep", 0) + in.value("nanosleep", 0), 0) << w.dump();
+    expect_children_hold_the_connections(p);
+}
+
+TEST(ProbeWaits, AMasterWhoseWorkersBlockPerRequestIsOffCpuBlocking) {
+    REQUIRE_BPF();
+    expect_blocked_workers(prefork_sleepy("16", "0", "bpf"));
+}
+
+TEST(ProbeWaits, AMasterWhoseWorkersBlockPerRequestIsOffCpuBlockingWithoutBpf) {
+    REQUIRE_PRIVATE_NETNS();
+    expect_blocked_workers(prefork_sleepy("16", "0", "sample"));
+}
+
+TEST(ProbeWaits, WorkersBlockingNowAndThenAreNotOffCpuBlocking) {
+    REQUIRE_PRIVATE_NETNS();
+    auto p = prefork_sleepy("1", "20", "sample");
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    const auto& w = p.doc["sampled"]["worker_states"]["all"];
+    EXPECT_GT(w["idle"].get<double>(), w["blocked"].get<double>()) << w.dump();
+    EXPECT_FALSE(has_finding(p, "off-cpu-blocking")) << p.doc.dump(2);
+}
+
 // Handlers serialised on one lock held across 2 ms of CPU, its waiters parked
 // each on a condition of its own (Go's sync.Mutex as the kernel sees it): 8
 // clients without pause keep 8 requests in progress while the process runs

@@ -1048,6 +1048,88 @@ TEST(Verdict, AnEventLoopBlockedMoreThanItWaitsOrRunsIsOffCpuBlocking) {
     }
 }
 
+// A forking master's workers, looked at one by one: the same account as an
+// event loop's. Blocked more than they wait for work, wait on a peer or run
+// is off-cpu-blocking with the workers as its subject, in both modes; the
+// lookalikes are workers idle most of the time, workers running more than
+// they block, and workers waiting on their peers (a client, a dependency).
+// Workers queued on a file lock make the lock the cause.
+TEST(Verdict, AMastersWorkersBlockedMoreThanTheyWaitOrRunAreOffCpuBlocking) {
+    for (bool with_bpf : {false, true}) {
+        auto e = base(with_bpf);
+        e.sampled.cpu_cores = 0.0;
+        e.sampled.workers_cores = 0.08;
+        auto& w = e.sampled.worker_states;
+        w.workers = 4;
+        w.all = {984, 34, 248, 0, 0, 0, 702, {{"clock_nanosleep", 688}, {"fdatasync", 14}}};
+        auto v = judge(e);
+        ASSERT_EQ(v.findings.front().id, "off-cpu-blocking") << with_bpf;
+        EXPECT_EQ(v.findings.front().subject, "its workers");
+        EXPECT_NE(v.findings.front().title.find("clock_nanosleep() 71%"), std::string::npos)
+            << v.findings.front().title;
+        auto idle = e;
+        idle.sampled.worker_states.all.idle = 800;
+        EXPECT_EQ(judge(idle).findings.front().id, "healthy") << with_bpf;
+        auto peers = e;
+        peers.sampled.worker_states.all.peer = 750;
+        EXPECT_EQ(judge(peers).findings.front().id, "healthy") << with_bpf;
+        auto busy = e;
+        busy.sampled.worker_states.all.running = 710;
+        EXPECT_NE(judge(busy).findings.front().id, "off-cpu-blocking") << with_bpf;
+        // PHP's file sessions: the workers queue on one flock, the holder sleeps.
+        auto locked = e;
+        locked.sampled.worker_states.all.file_lock = 600;
+        locked.sampled.worker_states.all.blocked = 250;
+        locked.sampled.worker_states.all.idle = 100;
+        auto lv = judge(locked);
+        ASSERT_EQ(lv.findings.front().id, "lock-contention") << with_bpf;
+        EXPECT_EQ(lv.findings.front().subject, "file lock");
+        auto blocking = std::find_if(lv.findings.begin(), lv.findings.end(),
+                                     [](const Finding& f) { return f.id == "off-cpu-blocking"; });
+        ASSERT_NE(blocking, lv.findings.end());
+        EXPECT_EQ(blocking->severity, Severity::warn);
+    }
+}
+
+// Workers sharing a listener unevenly: one of four holds the connections and
+// is blocked in most of its looks while the other three wait for work. Over
+// all of them the workers look idle; the requests unread in most looks are
+// that worker's, so it is the one named. Without unread requests (its
+// connections' requests read as they come) the same looks are no verdict.
+TEST(Verdict, OneBlockedWorkerWithRequestsUnreadIsOffCpuBlocking) {
+    auto e = base(false);
+    e.sampled.sample_period_s = 0.1;
+    auto& c = e.sampled.conns;
+    c.samples = 41;
+    c.inbound_min = c.inbound_max = 16;
+    c.inbound_unread_sum = 40 * 9;
+    c.samples_inbound_unread = 40;
+    auto& w = e.sampled.worker_states;
+    w.workers = 4;
+    w.all = {1000, 40, 720, 0, 0, 0, 240, {{"clock_nanosleep", 240}}};
+    w.most_blocked_pid = 4242;
+    w.most_blocked = {250, 10, 0, 0, 0, 0, 240, {{"clock_nanosleep", 240}}};
+    auto v = judge(e);
+    ASSERT_EQ(v.findings.front().id, "off-cpu-blocking");
+    EXPECT_EQ(v.findings.front().subject, "worker PID 4242");
+    // Looks too far apart to see a request unread: 16 in progress behind the
+    // one blocked worker say the same.
+    auto sparse = e;
+    sparse.sampled.conns.inbound_unread_sum = 4;
+    sparse.sampled.conns.samples_inbound_unread = 1;
+    sparse.sampled.conns.inbound_pending_sum = 40 * 16;
+    sparse.sampled.conns.samples_inbound_pending = 40;
+    EXPECT_EQ(judge(sparse).findings.front().subject, "worker PID 4242");
+    // Lookalike: one client's long query in the blocked worker, the others
+    // idle - one request in progress, read at once.
+    auto one_query = e;
+    one_query.sampled.conns.inbound_unread_sum = 0;
+    one_query.sampled.conns.samples_inbound_unread = 0;
+    one_query.sampled.conns.inbound_pending_sum = 40;
+    one_query.sampled.conns.samples_inbound_pending = 40;
+    EXPECT_EQ(judge(one_query).findings.front().id, "healthy");
+}
+
 // Workers that hold a file lock across a slow call: most threads wait for the
 // lock, the one holding it sleeps. The sleeping is the lock's consequence, so
 // lock-contention on the file lock leads and off-cpu-blocking is a WARN below.
@@ -1508,6 +1590,19 @@ TEST(Verdict, AMasterWhoseWorkersHoldTheConnectionsIsNotIdle) {
     EXPECT_DOUBLE_EQ(value_of(f, "own_connections_percent"), 0);
     EXPECT_TRUE(std::any_of(v.unobserved.begin(), v.unobserved.end(), [](const std::string& u) {
         return u.find("its workers") != std::string::npos;
+    }));
+
+    // Its workers looked at, each beside it: what their looks found is said.
+    auto looked = e;
+    looked.sampled.worker_states.workers = 3;
+    looked.sampled.worker_states.all = {300, 6, 290, 0, 0, 0, 4, {{"clock_nanosleep", 4}}};
+    auto lv = judge(looked);
+    ASSERT_EQ(lv.findings.size(), 1u);
+    EXPECT_EQ(lv.findings[0].title,
+              "nothing stands out: its 3 workers waited for work in 97% of their looks, ran in "
+              "2%, were blocked in 1%");
+    EXPECT_TRUE(std::any_of(lv.unobserved.begin(), lv.unobserved.end(), [](const std::string& u) {
+        return u.find("its workers beyond where the looks found") != std::string::npos;
     }));
 
     auto own = e;  // the same quiet process holding its own connections: idle is its word

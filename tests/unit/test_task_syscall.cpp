@@ -146,3 +146,28 @@ TEST(TaskSyscall, FileLockWaitsAreFlockAndFcntlSetLkWait) {
     EXPECT_FALSE(waits_for_file_lock(call("fcntl", 6)));      // F_SETLK
     EXPECT_FALSE(waits_for_file_lock(call("read", 7)));
 }
+
+// Where a sleeping thread waits decides whose the wait is: its own work's,
+// a peer's, a lock's, or a blocking call's that holds its connections up.
+TEST(TaskSyscall, SleepKindsTellWaitsForWorkFromBlockingCalls) {
+    auto call = [](std::string_view name, uint64_t arg1 = 0) {
+        TaskSyscall sc;
+        sc.nr = syscall_number(name);
+        sc.args = {3, arg1, 0, 0, 0, 0};
+        return sc;
+    };
+    auto kind = [&](std::string_view name, char state, uint64_t arg1 = 0) {
+        return sleep_kind(call(name, arg1), name, state);
+    };
+    EXPECT_EQ(kind("epoll_wait", 'S'), SleepKind::readiness);
+    EXPECT_EQ(kind("accept4", 'S'), SleepKind::work);
+    EXPECT_EQ(kind("rt_sigsuspend", 'S'), SleepKind::work);
+    EXPECT_EQ(kind("futex", 'S'), SleepKind::futex);
+    EXPECT_EQ(kind("flock", 'S', 2), SleepKind::file_lock);
+    EXPECT_EQ(kind("read", 'S'), SleepKind::peer);
+    EXPECT_EQ(kind("read", 'D'), SleepKind::blocked);  // a file read waits for the disk
+    EXPECT_EQ(kind("pread64", 'D'), SleepKind::blocked);
+    EXPECT_EQ(kind("write", 'S'), SleepKind::blocked);  // a pipe, unless the caller knows better
+    EXPECT_EQ(kind("clock_nanosleep", 'S'), SleepKind::blocked);
+    EXPECT_EQ(kind("fdatasync", 'D'), SleepKind::blocked);
+}

@@ -295,4 +295,138 @@ void Judge::blocking_and_locks() {
     }
 }
 
+namespace {
+
+// A worker's looks where blocking took more of its time than waiting for
+// work, waiting on a peer or running: requests queue behind its calls.
+bool blocked_most(const WorkerAccount& a) {
+    return a.blocked >= kMinSamples && a.blocked >= a.idle && a.blocked >= a.peer &&
+           a.blocked >= a.running;
+}
+
+std::vector<std::pair<uint64_t, std::string>> by_looks(const WorkerAccount& a) {
+    std::vector<std::pair<uint64_t, std::string>> where;
+    for (const auto& [name, n] : a.blocked_in)
+        where.emplace_back(n, name);
+    std::sort(where.rbegin(), where.rend());
+    return where;
+}
+
+double percent(uint64_t n, uint64_t of) {
+    return of ? static_cast<double>(n) * 100 / static_cast<double>(of) : 0;
+}
+
+}  // namespace
+
+// A forking server's workers (PostgreSQL's backends, PHP-FPM's or Apache's
+// children) each serve their connections on one thread, as an event loop
+// does: while a worker sleeps in a call other than a wait for work or for a
+// peer (a disk read or fsync, a sleep, a pipe write; S or D), the connections
+// it holds wait too, and its master's own threads show nothing of it. The same
+// account as a loop's (blocked_most), over all the workers' looks: requests
+// queue behind the blocked calls - workers idle more often have room for
+// more, workers running more are CPU-bound (judged by their CPU), workers in
+// socket calls wait on a client or a dependency (judged by the connections).
+// Workers may share the connections unevenly (a listener shared without
+// SO_REUSEPORT wakes whichever worker the kernel picks): one worker blocked
+// most of its looks is where requests wait, however idle the rest, when they
+// do wait - unread in most looks (a worker idle in epoll_wait would have read
+// its own), or more of them in progress than the blocked workers serve (each
+// serves one at a time; an idle worker answers its own at once). A worker
+// blocked on one client's long query, the others idle, has one request in
+// progress: that client waits, the server does not.
+// Waits for a file lock are a lock's queue: the lock is the cause, and the one
+// worker blocking in a call is its holder.
+void Judge::blocked_workers() {
+    const auto& w = s.worker_states;
+    if (w.all.looks == 0 || cpu_limited || fd_limited) return;
+    double lock_share = percent(w.all.file_lock, w.all.looks) / 100;
+    bool locked = w.all.file_lock >= kMinSamples && lock_share >= kFileLockShare;
+    bool all_blocked = blocked_most(w.all);
+    bool queued = requests_wait_unread() ||
+                  s.conns.mean_inbound_pending() > std::max<uint32_t>(1, w.blocked_most);
+    bool one_blocked =
+        !all_blocked && w.most_blocked_pid != 0 && blocked_most(w.most_blocked) && queued;
+    auto has = [&](Bottleneck id) {
+        return std::any_of(out.begin(), out.end(), [&](const Finding& f) { return f.id == id; });
+    };
+    const WorkerAccount& a = all_blocked ? w.all : w.most_blocked;
+    auto where = by_looks(a);
+    auto add_shares = [&](Finding& f, const WorkerAccount& acc) {
+        ev(f, key::workers_blocked_percent, percent(acc.blocked, acc.looks));
+        ev(f, key::workers_idle_percent, percent(acc.idle, acc.looks));
+        ev(f, key::workers_peer_percent, percent(acc.peer, acc.looks));
+        ev(f, key::workers_running_percent, percent(acc.running, acc.looks));
+        ev(f, key::workers_running, w.workers);
+    };
+    if ((all_blocked || one_blocked) && !where.empty() && !has(Bottleneck::off_cpu_blocking)) {
+        auto f =
+            make(Bottleneck::off_cpu_blocking, Support::sampled,
+                 all_blocked ? fmt::format("its workers are blocked in {}() {:.0f}% of the time, "
+                                           "waiting for work {:.0f}%, running {:.0f}%",
+                                           where.front().second, percent(a.blocked, a.looks),
+                                           percent(a.idle, a.looks), percent(a.running, a.looks))
+                             : fmt::format("{} of its {} workers blocked most of the time while "
+                                           "requests wait for them: worker PID {} in {}() {:.0f}% "
+                                           "of its looks",
+                                           std::max<uint32_t>(1, w.blocked_most), w.workers,
+                                           w.most_blocked_pid, where.front().second,
+                                           percent(a.blocked, a.looks)));
+        f.subject = all_blocked ? "its workers" : fmt::format("worker PID {}", w.most_blocked_pid);
+        lower_to_warn(f, locked);
+        add_shares(f, a);
+        for (size_t i = 0; i < std::min<size_t>(3, where.size()); ++i)
+            ev_at(f, key::workers_in, where[i].second, static_cast<double>(where[i].first));
+        ev(f, key::workers_cores, s.workers_cores);
+        f.why = locked ? "A consequence of the file lock below: the workers wait for the lock "
+                         "more than they do anything else, so the worker blocking in these "
+                         "calls is the one holding it - shorten what is done under the lock."
+                : all_blocked
+                    ? "Each worker process serves its connections on one thread, and the "
+                      "workers sleep inside calls that block them (a disk read or fsync, a "
+                      "sleep, a write to a slow pipe) more than they run or wait for work: "
+                      "every connection a worker holds waits behind its call while the CPU is "
+                      "idle. More workers only queue more of them on the same disk or sleep."
+                    : "Each worker process serves its connections on one thread, and this "
+                      "worker holds connections whose requests wait while it sleeps inside "
+                      "calls that block it (a disk read or fsync, a sleep, a write to a slow "
+                      "pipe): its connections wait behind its calls however idle the other "
+                      "workers are.";
+        f.fix = {
+            "find what the workers wait for: the calls above (strace -p WORKER_PID -T); "
+            "for a database, the queries reading from disk (a bigger cache, an index, "
+            "faster storage)",
+            "make writes durable in batches (group commit, a log writer) rather than "
+            "with an fsync per request",
+            "remove sleeps from request handling; send logs to a file or a non-blocking "
+            "buffer, not a slow pipe"};
+        if (one_blocked)
+            f.fix.push_back(
+                "spread the connections over the workers (SO_REUSEPORT: nginx's "
+                "listen ... reuseport)");
+        out.push_back(std::move(f));
+    }
+    if (locked && !has(Bottleneck::lock_contention)) {
+        auto f = make(Bottleneck::lock_contention, Support::sampled,
+                      fmt::format("its workers wait for a file lock in {:.0f}% of the looks at "
+                                  "them (flock or fcntl F_SETLKW)",
+                                  lock_share * 100));
+        f.subject = "file lock";
+        add_shares(f, w.all);
+        ev(f, key::file_lock_percent, lock_share * 100);
+        ev(f, key::workers_cores, s.workers_cores);
+        f.why =
+            "The worker processes take turns on one file lock (flock, or fcntl record "
+            "locks; PHP's file sessions hold one per session for the whole request): "
+            "while one holds it the others sleep in the kernel, so the work goes one at a "
+            "time however many workers there are.";
+        f.fix = {
+            "hold the lock only around what must be serialised, never across I/O or a "
+            "remote call (PHP: session_write_close() once the session is read)",
+            "shard the locked resource or use a store that serialises itself",
+            "find the holder: lslocks, or cat /proc/locks"};
+        out.push_back(std::move(f));
+    }
+}
+
 }  // namespace c10k::verdict

@@ -273,9 +273,9 @@ Verdict Judge::run() {
     for (auto rule :
          {&Judge::fd_limit, &Judge::accept_queue, &Judge::refusing_cap, &Judge::evicting_cap,
           &Judge::syn_backlog, &Judge::thread_storm, &Judge::cpu_saturated, &Judge::ephemeral_ports,
-          &Judge::socket_buffers, &Judge::blocking_and_locks, &Judge::tcp_counters,
-          &Judge::downstream, &Judge::connection_pool, &Judge::nagle, &Judge::poll_scaling,
-          &Judge::serialised, &Judge::unread_requests})
+          &Judge::socket_buffers, &Judge::blocking_and_locks, &Judge::blocked_workers,
+          &Judge::tcp_counters, &Judge::downstream, &Judge::connection_pool, &Judge::nagle,
+          &Judge::poll_scaling, &Judge::serialised, &Judge::unread_requests})
         (this->*rule)();
 
     explain_symptoms();
@@ -300,14 +300,28 @@ Verdict Judge::run() {
         // A prefork master (Apache, uWSGI, gunicorn) or a server that forks
         // per connection: the connections on its ports are in other
         // processes' fd tables, and so is the work. Its own quiet threads say
-        // nothing about theirs, which were not looked at.
+        // nothing about theirs: the workers' own looks do, where the workers
+        // lived long enough to be looked at (children forked per connection
+        // and gone within a second may not be).
         bool work_elsewhere = forks_per_connection;
+        const auto& wl = s.worker_states.all;
+        bool workers_seen = work_elsewhere && wl.looks >= kMinSamples;
         bool idle = !work_elsewhere && s.cpu_cores < 0.01 && (!b || b->total_syscalls() == 0) &&
                     s.switches_per_s < 1;
         auto f =
             make(Bottleneck::healthy,
-                 idle ? Support::idle : (work_elsewhere ? Support::weak : Support::counted),
-                 idle             ? "nothing stands out - but the target was idle during the window"
+                 idle ? Support::idle
+                      : (work_elsewhere && !workers_seen ? Support::weak : Support::counted),
+                 idle ? "nothing stands out - but the target was idle during the window"
+                 : workers_seen
+                     ? fmt::format(
+                           "nothing stands out: its {} workers waited for work in {:.0f}% "
+                           "of their looks, ran in {:.0f}%, were blocked in {:.0f}%",
+                           s.worker_states.workers,
+                           100.0 * static_cast<double>(wl.idle + wl.peer) /
+                               static_cast<double>(wl.looks),
+                           100.0 * static_cast<double>(wl.running) / static_cast<double>(wl.looks),
+                           100.0 * static_cast<double>(wl.blocked) / static_cast<double>(wl.looks))
                  : work_elsewhere ? "nothing stands out in its queues - but its connections are "
                                     "served by other processes (its workers), not looked at"
                                   : "nothing stands out: no errors, short queues, headroom");
@@ -325,6 +339,12 @@ Verdict Judge::run() {
                    static_cast<double>(s.inbound_at_snapshots),
                "connections on its ports held in its own fd table");
         f.why = idle ? "Put the server under its usual load during the window to judge it."
+                : workers_seen
+                    ? "Its listeners' queues, its connection counts and the namespace's TCP "
+                      "counters show no limit, and its workers - the processes holding the "
+                      "connections on its ports, each looked at beside it - wait for work or "
+                      "run more than they block. (Only each worker's main thread is looked at: "
+                      "for a threaded worker, probe it with --pid WORKER.)"
                 : work_elsewhere
                     ? "Its listeners' queues, its connection counts and the namespace's TCP "
                       "counters show no limit, but the connections on its ports are held by "
@@ -368,7 +388,12 @@ Verdict Judge::run() {
                     probe_group_name(a.group),
                     a.status == AttachStatus::failed ? "it" : "part of it", a.error));
     if (e.target_exited) v.unobserved.push_back("the target exited before the window ended");
-    if (forks_per_connection)
+    if (forks_per_connection && s.worker_states.all.looks >= kMinSamples)
+        v.unobserved.push_back(
+            "its workers beyond where the looks found their main threads: their syscalls' "
+            "times and errors, their threads' locks and CPU profile, their other threads "
+            "(tracing and the profile follow the target's own threads)");
+    else if (forks_per_connection)
         v.unobserved.push_back(
             "the threads of the processes holding the connections on its ports (its workers "
             "or per-connection children): what they wait in, lock on or burn the CPU with");

@@ -315,6 +315,7 @@ class Judge {
     void thread_storm();
     void cpu_saturated();
     void blocking_and_locks();
+    void blocked_workers();
     void serialised();
     // rules_network.cpp: ports, buffers and the namespace's TCP counters.
     void ephemeral_ports();

@@ -76,17 +76,6 @@ constexpr size_t kMaxThreadsToWalk = 8192;
 
 }  // namespace
 
-// The socket inode behind fd `fd` of `pid`, from its /proc/PID/fd link.
-std::optional<uint64_t> socket_inode_of(pid_t pid, uint64_t fd) {
-    char link[64];
-    auto path = "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd);
-    ssize_t n = ::readlink(path.c_str(), link, sizeof link - 1);
-    if (n <= 0) return std::nullopt;
-    std::string_view text(link, static_cast<size_t>(n));
-    if (!starts_with(text, "socket:[") || text.back() != ']') return std::nullopt;
-    return parse_uint(text.substr(8, text.size() - 9));
-}
-
 void Sampler::sample_threads(Clock::time_point at) {
     read_blocked_.clear();
     std::vector<FutexWait> futex_waits;
@@ -159,6 +148,7 @@ void Sampler::sample_threads(Clock::time_point at) {
         }
         look_at_thread(tid, track, state, futex_waits, futex_waiters, any_running);
     }
+    workers_.look(files_, alive);
     files_.keep_only(alive);
     threads_looked_ = threads_looked_ || walked < kMaxThreadsToWalk;
     // Between the snapshots that sum the threads' totals, the count comes from here.
@@ -243,20 +233,22 @@ void Sampler::note_sleeping_call(ThreadTrack* track, const TaskSyscall& sc, char
 // Where a sleeping thread is, for an event loop's account: waiting for work,
 // or blocked in a call an event loop should never block in.
 void Sampler::note_wait(ThreadTrack& t, const TaskSyscall& sc, std::string_view name, char state) {
-    using namespace syscalls;
-    if (is_one_of(name, kReadinessWaits)) {
-        ++t.in_readiness;
-        return;
+    switch (sleep_kind(sc, name, state)) {
+        case SleepKind::readiness:
+            ++t.in_readiness;
+            return;
+        case SleepKind::file_lock:  // a lock wait, judged with the others
+            ++t.file_lock;
+            return;
+        case SleepKind::blocked:
+            ++t.blocked;
+            ++t.blocked_by_nr[sc.nr];
+            return;
+        case SleepKind::work:  // parked, or waiting on a peer: judged elsewhere
+        case SleepKind::futex:
+        case SleepKind::peer:
+            return;
     }
-    if (waits_for_file_lock(sc)) {  // a lock wait, judged with the others
-        ++t.file_lock;
-        return;
-    }
-    bool parked = is_one_of(name, kWorkWaits) || name == kFutex;
-    bool peer_wait = is_one_of(name, kSocketReads) && state != 'D';
-    if (parked || peer_wait) return;
-    ++t.blocked;
-    ++t.blocked_by_nr[sc.nr];
 }
 
 void Sampler::note_listener(const Endpoint& local, uint32_t backlog, uint32_t queued) {
@@ -534,6 +526,8 @@ Result<bool> Sampler::sample(bool thread_totals) {
     ++acc_.full_samples;
     want_v4_ = want_v6_ = true;  // new sockets may be of either family
     sample_fast();
+    // Its ports' sockets were read in that look: who of its children hold them.
+    workers_.refresh(pid_, [this](pid_t child) { return serves_ports(child); });
     if (last_ && last_->sample.net && snap.sample.net) {
         const auto& x = *last_->sample.net;
         const auto& y = *snap.sample.net;
@@ -690,6 +684,7 @@ SampledEvidence Sampler::evidence() const {
                                                       : syscall_name(most_blocked_in->first)});
     }
     e.threads_cores = threads_cpu_s / dt;
+    e.worker_states = workers_.states();
     std::sort(e.busiest_threads.begin(), e.busiest_threads.end(),
               [](const ThreadCpu& x, const ThreadCpu& y) { return x.busy > y.busy; });
     if (e.busiest_threads.size() > 5) e.busiest_threads.resize(5);

@@ -8,6 +8,8 @@
 
 #include <string>
 
+#include "c10k/text.hpp"
+
 namespace c10k {
 
 namespace {
@@ -74,6 +76,17 @@ size_t spare_fds(size_t reserve) {
     }
     size_t limit = r.rlim_cur == RLIM_INFINITY ? 1u << 20 : static_cast<size_t>(r.rlim_cur);
     return limit > open + reserve ? limit - open - reserve : 0;
+}
+
+// The socket inode behind fd `fd` of `pid`, from its /proc/PID/fd link.
+std::optional<uint64_t> socket_inode_of(pid_t pid, uint64_t fd) {
+    char link[64];
+    auto path = "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd);
+    ssize_t n = ::readlink(path.c_str(), link, sizeof link - 1);
+    if (n <= 0) return std::nullopt;
+    std::string_view text(link, static_cast<size_t>(n));
+    if (!starts_with(text, "socket:[") || text.back() != ']') return std::nullopt;
+    return parse_uint(text.substr(8, text.size() - 9));
 }
 
 }  // namespace c10k

@@ -132,4 +132,14 @@ bool waits_for_file_lock(const TaskSyscall& sc) {
     return sc.nr == fcntl && (sc.args[1] == kSetLkWait || sc.args[1] == kOfdSetLkWait);
 }
 
+SleepKind sleep_kind(const TaskSyscall& sc, std::string_view name, char state) {
+    using namespace syscalls;
+    if (is_one_of(name, kReadinessWaits)) return SleepKind::readiness;
+    if (waits_for_file_lock(sc)) return SleepKind::file_lock;
+    if (is_one_of(name, kWorkWaits)) return SleepKind::work;
+    if (name == kFutex) return SleepKind::futex;
+    if (is_one_of(name, kSocketReads) && state != 'D') return SleepKind::peer;
+    return SleepKind::blocked;
+}
+
 }  // namespace c10k

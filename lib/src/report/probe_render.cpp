@@ -136,6 +136,12 @@ json on_cpu_json(const OnCpuProfile& p) {
               {"nfds_max", p.fd_scan_nfds_max}}}};
 }
 
+json worker_account_json(const WorkerAccount& a) {
+    return {{"looks", a.looks},     {"running", a.running},      {"idle", a.idle},
+            {"peer", a.peer},       {"futex", a.futex},          {"file_lock", a.file_lock},
+            {"blocked", a.blocked}, {"blocked_in", a.blocked_in}};
+}
+
 json sampled_json(const SampledEvidence& s) {
     json listeners = json::array();
     for (const auto& l : s.listeners)
@@ -222,6 +228,12 @@ json sampled_json(const SampledEvidence& s) {
               {"loop_running", s.loop_running},
               {"loop_blocked", s.loop_blocked}}},
             {"blocked_in", s.blocked_in},
+            {"worker_states",
+             {{"workers", s.worker_states.workers},
+              {"all", worker_account_json(s.worker_states.all)},
+              {"most_blocked_pid", s.worker_states.most_blocked_pid},
+              {"most_blocked", worker_account_json(s.worker_states.most_blocked)},
+              {"blocked_most", s.worker_states.blocked_most}}},
             {"listeners", listeners},
             {"somaxconn", s.somaxconn},
             {"counter_rates", s.counter_rates},

@@ -127,8 +127,13 @@
     X(wait_percent, "wait_percent", "samples with a request out at the destination", units::percent) \
     X(waiting_max, "waiting_max", "requests out at once (most)", units::requests) \
     X(waiting_mean, "waiting_mean", "requests out at once (mean)", units::requests) \
+    X(workers_blocked_percent, "workers_blocked_percent", "worker processes' looks blocked in a call", units::percent) \
     X(workers_cores, "workers_cores", "CPU of its worker processes (live children)", units::cores) \
+    X(workers_idle_percent, "workers_idle_percent", "worker processes' looks waiting for work", units::percent) \
+    X(workers_in, "workers_in_{}", "worker processes' looks blocked in {}()", units::looks) \
+    X(workers_peer_percent, "workers_peer_percent", "worker processes' looks in a socket read or write", units::percent) \
     X(workers_running, "workers_running", "worker processes that ran", units::processes) \
+    X(workers_running_percent, "workers_running_percent", "worker processes' looks running", units::percent) \
     X(workers_runq_wait, "workers_runq_wait", "its worker processes' run-queue wait per second", units::seconds_per_second) \
     X(working_threads, "working_threads", "threads with work (on CPU or runnable 5% of the time)", units::threads)
 // clang-format on

@@ -204,6 +204,34 @@ struct IntervalThroughput {
     double segments_out_per_s = 0;
 };
 
+// Where looks at a forking server's workers found their main threads.
+struct WorkerAccount {
+    uint64_t looks = 0;
+    uint64_t running = 0;
+    uint64_t idle = 0;  // waiting for work: a readiness wait, accept, a signal
+    uint64_t peer = 0;  // in a socket read or write: its client's bytes, a dependency's reply
+    uint64_t futex = 0;
+    uint64_t file_lock = 0;  // flock, fcntl F_SETLKW
+    uint64_t blocked = 0;    // in any other call, S or D: a disk or pipe write, a pread, a sleep
+    std::map<std::string, uint64_t, std::less<>> blocked_in;
+};
+
+// A forking server's workers (the target's children that hold its ports'
+// sockets), each looked at beside the target's threads. A worker serves its
+// connections on its main thread, so whatever it waits in, its connections
+// wait too - unless it waits for work or for its client. All of them, and the
+// one blocked in the most looks: a master's workers may share the connections
+// unevenly (one holding most), and a connection waits on its own worker alone.
+struct WorkerStates {
+    uint32_t workers = 0;  // the most looked at in one look
+    WorkerAccount all;
+    uint32_t most_blocked_pid = 0;
+    WorkerAccount most_blocked;
+    // Workers (alive at the end) blocked in more of their looks than idle, on
+    // a peer or running.
+    uint32_t blocked_most = 0;
+};
+
 struct SampledEvidence {
     int samples = 0;             // fast samples: threads and the target's own sockets
     int full_samples = 0;        // snapshots of /proc, sysctls and every socket, one per interval
@@ -294,6 +322,7 @@ struct SampledEvidence {
     // when requests wait.
     uint64_t timer_sleeps = 0;
     std::map<std::string, uint64_t, std::less<>> loop_blocked_in;
+    WorkerStates worker_states;
     // Thread-samples inside poll/ppoll/select/pselect6, and the fd counts they passed.
     uint64_t poll_samples = 0, poll_nfds_sum = 0;
     uint32_t poll_nfds_max = 0;

@@ -27,6 +27,7 @@
 #include "c10k/probe/evidence.hpp"
 #include "c10k/probe/task_files.hpp"
 #include "c10k/probe/task_syscall.hpp"
+#include "c10k/probe/worker_looks.hpp"
 #include "c10k/result.hpp"
 #include "c10k/snapshot.hpp"
 #include "c10k/sources/cgroup_cpu.hpp"
@@ -154,6 +155,7 @@ class Sampler {
     SampledEvidence acc_;
     std::unordered_map<uint32_t, ThreadTrack> thread_cpu_;
     TaskFiles files_;
+    WorkerLooks workers_;  // a forking master's children, looked at with its threads
     std::unique_ptr<CpuProfiler> profiler_;
     std::optional<TcpConnReader> reader_;
     std::vector<CpuUser> host_cpu_users(ConnEvidence& c, const std::vector<ProcessTicks>& now,

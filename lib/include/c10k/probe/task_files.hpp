@@ -39,6 +39,10 @@ class TaskFiles {
     std::string buf_;
 };
 
+// The socket inode behind fd `fd` of `pid`, from its /proc/PID/fd link;
+// nothing when that fd is not a socket (or is gone).
+std::optional<uint64_t> socket_inode_of(pid_t pid, uint64_t fd);
+
 // The file descriptors this process may still open: its soft RLIMIT_NOFILE,
 // raised to the hard one first (nothing here uses select(), which breaks past
 // 1024), less those open and a reserve for everything else the probe opens.

@@ -53,6 +53,14 @@ std::vector<bool> contended_waits(const std::vector<FutexWait>& waits, bool any_
 // flock(), or fcntl() with F_SETLKW / F_OFD_SETLKW.
 bool waits_for_file_lock(const TaskSyscall& sc);
 
+// Where a sleeping thread waits, for an account of its time: for work (a
+// readiness wait, or another wait for a connection, a signal, a child), for a
+// peer's bytes (a socket read in S), on a futex, on a file lock - or blocked in
+// any other call (a disk or pipe write, a pread, a sleep, fsync; any call in D
+// state), where a thread that serves connections holds them up.
+enum class SleepKind { readiness, work, peer, futex, file_lock, blocked };
+SleepKind sleep_kind(const TaskSyscall& sc, std::string_view name, char state);
+
 // The fds a thread asleep in read()/recv*() or in a small poll()/select() waits
 // to read from. A client library waiting for its server's reply sits in one of
 // these: libpq, libmysqlclient and JDBC poll() the one socket (to honour a
