@@ -49,6 +49,11 @@
 //   c10k-target flock-workers N SECONDS N threads taking turns on one lock file with
 //                                       flock(), each holding it 5 ms per job
 //   c10k-target flock-apart N SECONDS   the same, each on a lock file of its own (lookalike)
+//   c10k-target latch-workers N SECONDS  a master forking N epoll-echo workers that take
+//                                       one lock in shared memory per request and hold it
+//                                       5 ms, waiters sleeping on latches of their own (an
+//                                       eventfd in epoll, no timeout): PostgreSQL on a hot row
+//   c10k-target latch-apart N SECONDS   the same, a lock each (lookalike)
 //   c10k-target pipe-log DELAY_MS SECONDS   epoll echo writing a log line per request to a
 //                                       pipe that a child drains 512 bytes every DELAY_MS
 //                                       (0: as fast as it can, the lookalike)
@@ -503,6 +508,8 @@ int main(int argc, char** argv) {
         run_spread_cpu(arg(argv, 2, argc), arg(argv, 3, argc));
     } else if (mode == "two-writes" || mode == "two-writes-nodelay") {
         run_two_writes(mode == "two-writes-nodelay", arg(argv, 2, argc));
+    } else if (mode == "latch-workers" || mode == "latch-apart") {
+        run_latch_workers(arg(argv, 2, argc), mode == "latch-workers", arg(argv, 3, argc));
     } else if (mode == "flock-workers" || mode == "flock-apart") {
         run_flock_workers(arg(argv, 2, argc), mode == "flock-workers", arg(argv, 3, argc));
     } else if (mode == "pipe-log") {

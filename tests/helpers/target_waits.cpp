@@ -9,7 +9,9 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -1103,6 +1105,101 @@ void run_loop_wait(LoopWait wait, long ms, long secs) {
     });
     for (auto& t : helpers)
         t.join();
+}
+
+namespace {
+
+// A lock in shared memory whose waiters sleep on latches of their own, as
+// PostgreSQL's backends wait for a row lock: each worker's latch is an
+// eventfd in an epoll set of its own (no socket in it), waited on with no
+// timeout until the holder hands the lock over by writing to it.
+struct LatchLock {
+    pthread_mutex_t m;
+    bool held;
+    int queue[64];
+    int head, tail;
+};
+
+LatchLock* new_shared_lock() {
+    void* p = ::mmap(nullptr, sizeof(LatchLock), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                     -1, 0);
+    if (p == MAP_FAILED) die("mmap");
+    auto* l = static_cast<LatchLock*>(p);
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+    pthread_mutex_init(&l->m, &a);
+    l->held = false;
+    l->head = l->tail = 0;
+    return l;
+}
+
+void wait_latch(int ep, int latch, int timeout_ms) {
+    epoll_event ev{};
+    while (::epoll_wait(ep, &ev, 1, timeout_ms) < 0 && errno == EINTR) {
+    }
+    if (timeout_ms < 0) {
+        uint64_t n;
+        (void)!::read(latch, &n, sizeof n);
+    }
+}
+
+void take(LatchLock* l, int me, int ep, int latch) {
+    pthread_mutex_lock(&l->m);
+    if (!l->held) {
+        l->held = true;
+        pthread_mutex_unlock(&l->m);
+        return;
+    }
+    l->queue[l->tail++ % 64] = me;
+    pthread_mutex_unlock(&l->m);
+    wait_latch(ep, latch, -1);  // handed over: still held, now by us
+}
+
+void hand_over(LatchLock* l, const std::vector<int>& latches) {
+    pthread_mutex_lock(&l->m);
+    if (l->head == l->tail) {
+        l->held = false;
+    } else {
+        uint64_t one = 1;
+        (void)!::write(latches[static_cast<size_t>(l->queue[l->head++ % 64])], &one, sizeof one);
+    }
+    pthread_mutex_unlock(&l->m);
+}
+
+}  // namespace
+
+// A master forking WORKERS children on its listener, each an epoll echo that
+// per request takes a lock and holds it 5 ms - waiting on its own latch with
+// a timeout, as pg_sleep does - before replying. `shared`: one lock for all
+// (a hot row); otherwise one each (the lookalike: the same waits, no queue).
+void run_latch_workers(long workers, bool shared, long secs) {
+    int l = make_listener(0, 1024);
+    std::vector<int> latches;
+    std::vector<LatchLock*> locks;
+    for (long i = 0; i < workers && i < 64; ++i) {
+        latches.push_back(::eventfd(0, EFD_CLOEXEC));
+        if (!shared || locks.empty()) locks.push_back(new_shared_lock());
+    }
+    auto end = deadline_after(secs);
+    for (size_t i = 0; i < latches.size(); ++i) {
+        if (::fork() != 0) continue;
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        int ep = ::epoll_create1(EPOLL_CLOEXEC);
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ::epoll_ctl(ep, EPOLL_CTL_ADD, latches[i], &ev);
+        LatchLock* lock = locks[shared ? 0 : i];
+        epoll_echo_until(l, end, [&] {
+            take(lock, static_cast<int>(i), ep, latches[i]);
+            wait_latch(ep, latches[i], 5);
+            hand_over(lock, latches);
+        });
+        ::_exit(0);
+    }
+    ready(port_of(l));
+    while (::wait(nullptr) > 0) {
+    }
 }
 
 }  // namespace c10k::helpers

@@ -1061,7 +1061,7 @@ TEST(Verdict, AMastersWorkersBlockedMoreThanTheyWaitOrRunAreOffCpuBlocking) {
         e.sampled.workers_cores = 0.08;
         auto& w = e.sampled.worker_states;
         w.workers = 4;
-        w.all = {984, 34, 248, 0, 0, 0, 702, {{"clock_nanosleep", 688}, {"fdatasync", 14}}};
+        w.all = {984, 34, 248, 0, 0, 0, 702, 0, {{"clock_nanosleep", 688}, {"fdatasync", 14}}};
         auto v = judge(e);
         ASSERT_EQ(v.findings.front().id, "off-cpu-blocking") << with_bpf;
         EXPECT_EQ(v.findings.front().subject, "its workers");
@@ -1091,6 +1091,39 @@ TEST(Verdict, AMastersWorkersBlockedMoreThanTheyWaitOrRunAreOffCpuBlocking) {
     }
 }
 
+// PostgreSQL's backends on one hot row: the holder sleeps (pg_sleep, timed:
+// blocked), the others wait on their latches with no timeout on no socket.
+// The lock is the cause and the holder's wait its consequence. Lookalike:
+// the same backends each on a row of their own - only the timed waits.
+TEST(Verdict, WorkersWaitingToBeWokenMostOfTheTimeAreALock) {
+    for (bool with_bpf : {false, true}) {
+        auto e = base(with_bpf);
+        e.sampled.cpu_cores = 0.0;
+        e.sampled.workers_cores = 0.05;
+        auto& w = e.sampled.worker_states;
+        w.workers = 4;
+        w.all = {1000, 30, 0, 0, 0, 0, 240, 730, {{"epoll_wait", 240}}};
+        auto v = judge(e);
+        ASSERT_EQ(v.findings.front().id, "lock-contention") << with_bpf;
+        EXPECT_EQ(v.findings.front().subject, "its workers");
+        EXPECT_NE(v.findings.front().title.find("woken by another process in 73%"),
+                  std::string::npos)
+            << v.findings.front().title;
+        auto blocking = std::find_if(v.findings.begin(), v.findings.end(),
+                                     [](const Finding& f) { return f.id == "off-cpu-blocking"; });
+        ASSERT_NE(blocking, v.findings.end());
+        EXPECT_EQ(blocking->severity, Severity::warn);
+        auto apart = e;
+        apart.sampled.worker_states.all.wakeup = 0;
+        apart.sampled.worker_states.all.blocked = 970;
+        apart.sampled.worker_states.all.blocked_in = {{"epoll_wait", 970}};
+        auto av = judge(apart);
+        EXPECT_EQ(av.findings.front().id, "off-cpu-blocking") << with_bpf;
+        auto apart_ids = ids(av);
+        EXPECT_EQ(std::count(apart_ids.begin(), apart_ids.end(), "lock-contention"), 0);
+    }
+}
+
 // Workers sharing a listener unevenly: one of four holds the connections and
 // is blocked in most of its looks while the other three wait for work. Over
 // all of them the workers look idle; the requests unread in most looks are
@@ -1106,9 +1139,9 @@ TEST(Verdict, OneBlockedWorkerWithRequestsUnreadIsOffCpuBlocking) {
     c.samples_inbound_unread = 40;
     auto& w = e.sampled.worker_states;
     w.workers = 4;
-    w.all = {1000, 40, 720, 0, 0, 0, 240, {{"clock_nanosleep", 240}}};
+    w.all = {1000, 40, 720, 0, 0, 0, 240, 0, {{"clock_nanosleep", 240}}};
     w.most_blocked_pid = 4242;
-    w.most_blocked = {250, 10, 0, 0, 0, 0, 240, {{"clock_nanosleep", 240}}};
+    w.most_blocked = {250, 10, 0, 0, 0, 0, 240, 0, {{"clock_nanosleep", 240}}};
     auto v = judge(e);
     ASSERT_EQ(v.findings.front().id, "off-cpu-blocking");
     EXPECT_EQ(v.findings.front().subject, "worker PID 4242");
@@ -1595,7 +1628,7 @@ TEST(Verdict, AMasterWhoseWorkersHoldTheConnectionsIsNotIdle) {
     // Its workers looked at, each beside it: what their looks found is said.
     auto looked = e;
     looked.sampled.worker_states.workers = 3;
-    looked.sampled.worker_states.all = {300, 6, 290, 0, 0, 0, 4, {{"clock_nanosleep", 4}}};
+    looked.sampled.worker_states.all = {300, 6, 290, 0, 0, 0, 4, 0, {{"clock_nanosleep", 4}}};
     auto lv = judge(looked);
     ASSERT_EQ(lv.findings.size(), 1u);
     EXPECT_EQ(lv.findings[0].title,

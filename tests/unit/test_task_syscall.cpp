@@ -171,3 +171,31 @@ TEST(TaskSyscall, SleepKindsTellWaitsForWorkFromBlockingCalls) {
     EXPECT_EQ(kind("clock_nanosleep", 'S'), SleepKind::blocked);
     EXPECT_EQ(kind("fdatasync", 'D'), SleepKind::blocked);
 }
+
+// An epoll instance's set, from its fdinfo, and whether a wait on it has a
+// timeout: a worker waiting with none on a set with no socket in it can only
+// be woken by another process (PostgreSQL's latch waits).
+TEST(TaskSyscall, EpollWaitsTellTheirSetAndTimeout) {
+    constexpr std::string_view fdinfo =
+        "pos:\t0\nflags:\t02000002\nmnt_id:\t15\nino:\t1057\n"
+        "tfd:        5 events:       19 data:                5  pos:0 ino:5b2 sdev:c\n"
+        "tfd:       12 events: 80000019 data:     7f3a00000000  pos:0 ino:9f31 sdev:8\n";
+    EXPECT_EQ(epoll_watched_fds(fdinfo), (std::vector<int>{5, 12}));
+    EXPECT_TRUE(epoll_watched_fds("pos:\t0\nflags:\t02\n").empty());
+
+    auto call = [](std::string_view name, uint64_t timeout) {
+        TaskSyscall sc;
+        sc.nr = syscall_number(name);
+        sc.args = {7, 0x7ffd0000, 1, timeout, 0, 8};
+        return sc;
+    };
+    auto untimed = epoll_wait_of(call("epoll_wait", 0xffffffffffffffffULL));
+    ASSERT_TRUE(untimed);
+    EXPECT_EQ(untimed->epfd, 7);
+    EXPECT_FALSE(untimed->timed);
+    EXPECT_TRUE(epoll_wait_of(call("epoll_pwait", 5))->timed);
+    EXPECT_TRUE(epoll_wait_of(call("epoll_wait", 0))->timed);     // a poll that returns at once
+    EXPECT_FALSE(epoll_wait_of(call("epoll_pwait2", 0))->timed);  // NULL timespec
+    EXPECT_TRUE(epoll_wait_of(call("epoll_pwait2", 0x7ffd1000))->timed);
+    EXPECT_FALSE(epoll_wait_of(call("poll", 5)));
+}

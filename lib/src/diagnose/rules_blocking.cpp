@@ -312,6 +312,14 @@ std::vector<std::pair<uint64_t, std::string>> by_looks(const WorkerAccount& a) {
     return where;
 }
 
+// "pread64()"; a worker blocked in a readiness call waited with a timeout on
+// a set with no socket in it (see WorkerLooks): a sleep.
+std::string as_call(const std::string& name) {
+    return syscalls::is_one_of(name, syscalls::kReadinessWaits)
+               ? name + "() with a timeout, on no socket"
+               : name + "()";
+}
+
 double percent(uint64_t n, uint64_t of) {
     return of ? static_cast<double>(n) * 100 / static_cast<double>(of) : 0;
 }
@@ -336,12 +344,21 @@ double percent(uint64_t n, uint64_t of) {
 // blocked on one client's long query, the others idle, has one request in
 // progress: that client waits, the server does not.
 // Waits for a file lock are a lock's queue: the lock is the cause, and the one
-// worker blocking in a call is its holder.
+// worker blocking in a call is its holder. So are waits that only another
+// process can end - an epoll wait on no socket and with no timeout, how
+// PostgreSQL's backends wait on their latch for a row lock - when the workers
+// spend more of their looks there than anywhere else: they go one holder at a
+// time, and the holder's own wait (a slow statement, pg_sleep) is blocking
+// under the lock.
 void Judge::blocked_workers() {
     const auto& w = s.worker_states;
     if (w.all.looks == 0 || cpu_limited || fd_limited) return;
     double lock_share = percent(w.all.file_lock, w.all.looks) / 100;
-    bool locked = w.all.file_lock >= kMinSamples && lock_share >= kFileLockShare;
+    bool file_locked = w.all.file_lock >= kMinSamples && lock_share >= kFileLockShare;
+    const auto& al = w.all;
+    bool woken = al.wakeup >= kMinSamples &&
+                 al.wakeup >= std::max({al.idle, al.peer, al.running, al.blocked, al.file_lock});
+    bool locked = file_locked || woken;
     bool all_blocked = blocked_most(w.all);
     bool queued = requests_wait_unread() ||
                   s.conns.mean_inbound_pending() > std::max<uint32_t>(1, w.blocked_most);
@@ -360,27 +377,27 @@ void Judge::blocked_workers() {
         ev(f, key::workers_running, w.workers);
     };
     if ((all_blocked || one_blocked) && !where.empty() && !has(Bottleneck::off_cpu_blocking)) {
-        auto f =
-            make(Bottleneck::off_cpu_blocking, Support::sampled,
-                 all_blocked ? fmt::format("its workers are blocked in {}() {:.0f}% of the time, "
-                                           "waiting for work {:.0f}%, running {:.0f}%",
-                                           where.front().second, percent(a.blocked, a.looks),
-                                           percent(a.idle, a.looks), percent(a.running, a.looks))
-                             : fmt::format("{} of its {} workers blocked most of the time while "
-                                           "requests wait for them: worker PID {} in {}() {:.0f}% "
-                                           "of its looks",
-                                           std::max<uint32_t>(1, w.blocked_most), w.workers,
-                                           w.most_blocked_pid, where.front().second,
-                                           percent(a.blocked, a.looks)));
+        auto f = make(
+            Bottleneck::off_cpu_blocking, Support::sampled,
+            all_blocked
+                ? fmt::format("its workers are blocked in {} {:.0f}% of the time, "
+                              "waiting for work {:.0f}%, running {:.0f}%",
+                              as_call(where.front().second), percent(a.blocked, a.looks),
+                              percent(a.idle, a.looks), percent(a.running, a.looks))
+                : fmt::format("{} of its {} workers blocked most of the time while "
+                              "requests wait for them: worker PID {} in {} {:.0f}% "
+                              "of its looks",
+                              std::max<uint32_t>(1, w.blocked_most), w.workers, w.most_blocked_pid,
+                              as_call(where.front().second), percent(a.blocked, a.looks)));
         f.subject = all_blocked ? "its workers" : fmt::format("worker PID {}", w.most_blocked_pid);
         lower_to_warn(f, locked);
         add_shares(f, a);
         for (size_t i = 0; i < std::min<size_t>(3, where.size()); ++i)
             ev_at(f, key::workers_in, where[i].second, static_cast<double>(where[i].first));
         ev(f, key::workers_cores, s.workers_cores);
-        f.why = locked ? "A consequence of the file lock below: the workers wait for the lock "
-                         "more than they do anything else, so the worker blocking in these "
-                         "calls is the one holding it - shorten what is done under the lock."
+        f.why = locked ? "A consequence of the lock below: the workers wait for the lock more "
+                         "than they do anything else, so the worker blocking in these calls is "
+                         "the one holding it - shorten what is done under the lock."
                 : all_blocked
                     ? "Each worker process serves its connections on one thread, and the "
                       "workers sleep inside calls that block them (a disk read or fsync, a "
@@ -406,7 +423,33 @@ void Judge::blocked_workers() {
                 "listen ... reuseport)");
         out.push_back(std::move(f));
     }
-    if (locked && !has(Bottleneck::lock_contention)) {
+    if (woken && !has(Bottleneck::lock_contention)) {
+        auto f = make(Bottleneck::lock_contention, Support::sampled,
+                      fmt::format("its workers wait to be woken by another process in {:.0f}% "
+                                  "of their looks: in epoll on no socket, with no timeout",
+                                  percent(al.wakeup, al.looks)));
+        f.subject = "its workers";
+        add_shares(f, al);
+        ev(f, key::workers_wakeup_percent, percent(al.wakeup, al.looks));
+        ev(f, key::workers_cores, s.workers_cores);
+        f.why =
+            "The workers wait in epoll on a set with no socket in it and no timeout: no "
+            "client and no dependency can end that wait, only another process waking "
+            "them - PostgreSQL's backends wait so on their latch for a row or table lock "
+            "another backend holds. They spend more of their time there than running, "
+            "blocked or serving, so the work goes one holder at a time however many "
+            "workers there are.";
+        f.fix = {
+            "find the holder and what it does while holding: PostgreSQL's pg_locks "
+            "joined with pg_stat_activity (wait_event_type 'Lock'), or "
+            "pg_blocking_pids()",
+            "keep transactions that update a hot row short, and take the row lock as "
+            "late as the transaction allows",
+            "spread the updates (a counter per shard, summed on read) instead of one row "
+            "everyone updates"};
+        out.push_back(std::move(f));
+    }
+    if (file_locked && !has(Bottleneck::lock_contention)) {
         auto f = make(Bottleneck::lock_contention, Support::sampled,
                       fmt::format("its workers wait for a file lock in {:.0f}% of the looks at "
                                   "them (flock or fcntl F_SETLKW)",

@@ -247,6 +247,7 @@ void Sampler::note_wait(ThreadTrack& t, const TaskSyscall& sc, std::string_view 
         case SleepKind::work:  // parked, or waiting on a peer: judged elsewhere
         case SleepKind::futex:
         case SleepKind::peer:
+        case SleepKind::wakeup:  // never from sleep_kind
             return;
     }
 }

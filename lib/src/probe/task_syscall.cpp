@@ -142,4 +142,28 @@ SleepKind sleep_kind(const TaskSyscall& sc, std::string_view name, char state) {
     return SleepKind::blocked;
 }
 
+std::vector<int> epoll_watched_fds(std::string_view fdinfo_text) {
+    std::vector<int> fds;
+    for (auto line : split_lines(fdinfo_text)) {
+        if (!starts_with(line, "tfd:")) continue;
+        auto fields = split_ws(line.substr(4));
+        if (fields.empty()) continue;
+        if (auto fd = parse_uint(fields[0]); fd && *fd <= static_cast<uint64_t>(INT32_MAX))
+            fds.push_back(static_cast<int>(*fd));
+    }
+    return fds;
+}
+
+std::optional<EpollWait> epoll_wait_of(const TaskSyscall& sc) {
+    static const int wait = syscall_number("epoll_wait"), pwait = syscall_number("epoll_pwait"),
+                     pwait2 = syscall_number("epoll_pwait2");
+    if (sc.nr < 0 || (sc.nr != wait && sc.nr != pwait && sc.nr != pwait2)) return std::nullopt;
+    EpollWait w;
+    w.epfd = static_cast<int>(static_cast<int32_t>(sc.args[0]));
+    // epoll_wait and epoll_pwait take an int of milliseconds (negative: none);
+    // epoll_pwait2 a timespec pointer (NULL: none).
+    w.timed = sc.nr == pwait2 ? sc.args[3] != 0 : static_cast<int32_t>(sc.args[3]) >= 0;
+    return w;
+}
+
 }  // namespace c10k

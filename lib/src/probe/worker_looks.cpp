@@ -26,6 +26,20 @@ std::vector<pid_t> children_of(pid_t master) {
     return out;
 }
 
+// A worker's epoll wait that watches no socket waits for no client and no
+// dependency. With no timeout only another process can end it: PostgreSQL's
+// backends wait so on their latch (a pipe or signalfd) for a lock another
+// backend holds. With a timeout it is a sleep (pg_sleep waits on the same
+// latch, timed). Its set is read from the worker's fdinfo, its fds' kinds
+// from their links, up to the first socket.
+SleepKind epoll_kind(pid_t pid, const EpollWait& w) {
+    auto text = read_text("/proc/" + std::to_string(pid) + "/fdinfo/" + std::to_string(w.epfd));
+    if (!text) return SleepKind::readiness;
+    for (int fd : epoll_watched_fds(*text))
+        if (socket_inode_of(pid, static_cast<uint64_t>(fd))) return SleepKind::readiness;
+    return w.timed ? SleepKind::blocked : SleepKind::wakeup;
+}
+
 }  // namespace
 
 void WorkerLooks::refresh(pid_t master, const std::function<bool(pid_t)>& serves) {
@@ -108,6 +122,8 @@ void WorkerLooks::read_state(pid_t pid, Track& t, TaskFiles& files, char state) 
     if (!sc) return;  // woken between the two reads: running
     auto name = syscall_name(sc->nr);
     auto kind = sleep_kind(*sc, name, state);
+    if (auto ew = kind == SleepKind::readiness ? epoll_wait_of(*sc) : std::nullopt)
+        kind = epoll_kind(pid, *ew);
     if (kind == SleepKind::blocked && state != 'D' && syscalls::is_one_of(name, kWrites) &&
         socket_inode_of(pid, sc->args[0]))
         kind = SleepKind::peer;
@@ -138,6 +154,9 @@ void WorkerLooks::count(const Track& t, WorkerAccount& into) {
         case SleepKind::blocked:
             ++into.blocked;
             ++into.blocked_in[t.call];
+            return;
+        case SleepKind::wakeup:
+            ++into.wakeup;
             return;
     }
 }

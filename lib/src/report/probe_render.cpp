@@ -137,9 +137,9 @@ json on_cpu_json(const OnCpuProfile& p) {
 }
 
 json worker_account_json(const WorkerAccount& a) {
-    return {{"looks", a.looks},     {"running", a.running},      {"idle", a.idle},
-            {"peer", a.peer},       {"futex", a.futex},          {"file_lock", a.file_lock},
-            {"blocked", a.blocked}, {"blocked_in", a.blocked_in}};
+    return {{"looks", a.looks},     {"running", a.running}, {"idle", a.idle},
+            {"peer", a.peer},       {"futex", a.futex},     {"file_lock", a.file_lock},
+            {"blocked", a.blocked}, {"wakeup", a.wakeup},   {"blocked_in", a.blocked_in}};
 }
 
 json sampled_json(const SampledEvidence& s) {

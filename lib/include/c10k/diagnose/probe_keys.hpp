@@ -135,6 +135,7 @@
     X(workers_running, "workers_running", "worker processes that ran", units::processes) \
     X(workers_running_percent, "workers_running_percent", "worker processes' looks running", units::percent) \
     X(workers_runq_wait, "workers_runq_wait", "its worker processes' run-queue wait per second", units::seconds_per_second) \
+    X(workers_wakeup_percent, "workers_wakeup_percent", "worker processes' looks waiting to be woken (epoll on no socket, no timeout)", units::percent) \
     X(working_threads, "working_threads", "threads with work (on CPU or runnable 5% of the time)", units::threads)
 // clang-format on
 

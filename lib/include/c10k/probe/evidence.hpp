@@ -213,6 +213,10 @@ struct WorkerAccount {
     uint64_t futex = 0;
     uint64_t file_lock = 0;  // flock, fcntl F_SETLKW
     uint64_t blocked = 0;    // in any other call, S or D: a disk or pipe write, a pread, a sleep
+    // In an epoll wait on no socket and with no timeout: no client and no
+    // dependency can end it, only another process (PostgreSQL's backends
+    // wait so on their latch for a lock another backend holds).
+    uint64_t wakeup = 0;
     std::map<std::string, uint64_t, std::less<>> blocked_in;
 };
 

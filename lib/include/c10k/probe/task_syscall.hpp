@@ -57,9 +57,22 @@ bool waits_for_file_lock(const TaskSyscall& sc);
 // readiness wait, or another wait for a connection, a signal, a child), for a
 // peer's bytes (a socket read in S), on a futex, on a file lock - or blocked in
 // any other call (a disk or pipe write, a pread, a sleep, fsync; any call in D
-// state), where a thread that serves connections holds them up.
-enum class SleepKind { readiness, work, peer, futex, file_lock, blocked };
+// state), where a thread that serves connections holds them up. `wakeup` is
+// never returned here: it is a readiness wait that watches no socket and has
+// no timeout (see epoll_waits_for_wakeup), known only with the epoll set.
+enum class SleepKind { readiness, work, peer, futex, file_lock, blocked, wakeup };
 SleepKind sleep_kind(const TaskSyscall& sc, std::string_view name, char state);
+
+// The fds an epoll instance watches, from its /proc/PID/fdinfo/EPFD text
+// (a "tfd: N events: ..." line each).
+std::vector<int> epoll_watched_fds(std::string_view fdinfo_text);
+// An epoll wait (epoll_wait, epoll_pwait, epoll_pwait2) and whether it has a
+// timeout: its epoll fd, and false for one that waits until an fd is ready.
+struct EpollWait {
+    int epfd = -1;
+    bool timed = false;
+};
+std::optional<EpollWait> epoll_wait_of(const TaskSyscall& sc);
 
 // The fds a thread asleep in read()/recv*() or in a small poll()/select() waits
 // to read from. A client library waiting for its server's reply sits in one of
