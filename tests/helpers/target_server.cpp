@@ -49,11 +49,12 @@
 //   c10k-target flock-workers N SECONDS N threads taking turns on one lock file with
 //                                       flock(), each holding it 5 ms per job
 //   c10k-target flock-apart N SECONDS   the same, each on a lock file of its own (lookalike)
-//   c10k-target latch-workers N SECONDS  a master forking N epoll-echo workers that take
-//                                       one lock in shared memory per request and hold it
-//                                       5 ms, waiters sleeping on latches of their own (an
-//                                       eventfd in epoll, no timeout): PostgreSQL on a hot row
-//   c10k-target latch-apart N SECONDS   the same, a lock each (lookalike)
+//   c10k-target latch-workers N SECONDS  a master forking a child per connection (up to 64)
+//                                       that takes one lock in shared memory per request and
+//                                       holds it 5 ms, waiters sleeping on latches of their
+//                                       own (an eventfd in epoll, no timeout): PostgreSQL's
+//                                       backends on a hot row
+//   c10k-target latch-apart N SECONDS   the same, N locks, a child on each (lookalike)
 //   c10k-target pipe-log DELAY_MS SECONDS   epoll echo writing a log line per request to a
 //                                       pipe that a child drains 512 bytes every DELAY_MS
 //                                       (0: as fast as it can, the lookalike)

@@ -1390,14 +1390,14 @@ TEST(ProbeWaits, WorkersBlockingNowAndThenAreNotOffCpuBlocking) {
 }
 
 // PostgreSQL's backends on one hot row, as the kernel sees them: a master
-// forking four workers that each take one lock in shared memory per request
-// and hold it 5 ms, the holder waiting on its latch with a timeout (pg_sleep)
-// and the others on theirs without one - an eventfd in an epoll set with no
-// socket in it - until the holder hands the lock over. 16 clients keep a
-// queue on it. The lookalike: a lock each, the same timed waits and no queue,
-// which is blocking and never a lock.
+// forking a child per connection, each taking one lock in shared memory per
+// request and holding it 5 ms, the holder waiting on its latch with a timeout
+// (pg_sleep) and the others on theirs without one - an eventfd in an epoll
+// set with no socket in it - until the holder hands the lock over. 16 clients
+// keep a queue on it. The lookalike: a lock for each of the 16 children, the
+// same timed waits and no queue, which is blocking and never a lock.
 Probe latch_workers(const std::string& mode_name, const std::string& mode) {
-    Scenario s(target({mode_name, "4", "20"}), driver({"pingpong", "PORT", "16", "20", "0"}));
+    Scenario s(target({mode_name, "16", "20"}), driver({"pingpong", "PORT", "16", "20", "0"}));
     EXPECT_TRUE(s.ok());
     return mode_name == "latch-workers" ? probe_expecting("lock-contention", s.pid(), mode)
                                         : probe(s.pid(), mode);
