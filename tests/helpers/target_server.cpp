@@ -55,6 +55,8 @@
 //                                       own (an eventfd in epoll, no timeout): PostgreSQL's
 //                                       backends on a hot row
 //   c10k-target latch-apart N SECONDS   the same, N locks, a child on each (lookalike)
+//   c10k-target flock-children N SECONDS   the same children taking turns on one lock file
+//                                       with flock(), each holding it across a 5 ms sleep
 //   c10k-target pipe-log DELAY_MS SECONDS   epoll echo writing a log line per request to a
 //                                       pipe that a child drains 512 bytes every DELAY_MS
 //                                       (0: as fast as it can, the lookalike)
@@ -509,8 +511,9 @@ int main(int argc, char** argv) {
         run_spread_cpu(arg(argv, 2, argc), arg(argv, 3, argc));
     } else if (mode == "two-writes" || mode == "two-writes-nodelay") {
         run_two_writes(mode == "two-writes-nodelay", arg(argv, 2, argc));
-    } else if (mode == "latch-workers" || mode == "latch-apart") {
-        run_latch_workers(arg(argv, 2, argc), mode == "latch-workers", arg(argv, 3, argc));
+    } else if (mode == "latch-workers" || mode == "latch-apart" || mode == "flock-children") {
+        run_latch_workers(arg(argv, 2, argc), mode != "latch-apart", arg(argv, 3, argc),
+                          mode == "flock-children");
     } else if (mode == "flock-workers" || mode == "flock-apart") {
         run_flock_workers(arg(argv, 2, argc), mode == "flock-workers", arg(argv, 3, argc));
     } else if (mode == "pipe-log") {

@@ -1176,9 +1176,14 @@ void hand_over(LatchLock* l, const std::vector<int>& latches) {
 // all (a hot row); otherwise one each (the lookalike: the same waits, no
 // queue). A child per connection, not a shared listener: the kernel may give
 // one worker of a shared listener every connection, and one worker queues on
-// no lock.
-void run_latch_workers(long workers, bool shared, long secs) {
+// no lock. `flock`: the children take turns on one lock file instead, each
+// with an open file description of its own, holding it across a 5 ms sleep
+// (PHP's file sessions under concurrent requests of one session).
+void run_latch_workers(long workers, bool shared, long secs, bool flock) {
     int l = make_listener(0, 1024);
+    char path[] = "/tmp/c10k-flock-XXXXXX";
+    int lock_file = flock ? ::mkstemp(path) : -1;
+    if (flock) ::unlink(path);  // the children reopen it through /proc/MASTER/fd
     std::vector<int> latches;
     std::vector<LatchLock*> locks;
     for (long i = 0; i < 64; ++i) {
@@ -1207,15 +1212,27 @@ void run_latch_workers(long workers, bool shared, long secs) {
         ev.events = EPOLLIN;
         ::epoll_ctl(ep, EPOLL_CTL_ADD, latches[next], &ev);
         LatchLock* lock = locks[shared ? 0 : next % locks.size()];
+        int own_lock = -1;
+        if (flock) {
+            auto reopen =
+                "/proc/" + std::to_string(::getppid()) + "/fd/" + std::to_string(lock_file);
+            own_lock = ::open(reopen.c_str(), O_RDWR | O_CLOEXEC);
+        }
         char buf[4096];
         while (Clock::now() < end) {
             pollfd q{c, POLLIN, 0};
             if (::poll(&q, 1, 100) <= 0) continue;
             ssize_t r = ::read(c, buf, sizeof buf);
             if (r <= 0) break;
-            take(lock, static_cast<int>(next), ep, latches[next]);
-            wait_latch(ep, latches[next], 5);
-            hand_over(lock, latches);
+            if (own_lock >= 0) {
+                ::flock(own_lock, LOCK_EX);
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+                ::flock(own_lock, LOCK_UN);
+            } else {
+                take(lock, static_cast<int>(next), ep, latches[next]);
+                wait_latch(ep, latches[next], 5);
+                hand_over(lock, latches);
+            }
             (void)!::write(c, buf, static_cast<size_t>(r));
         }
         ::_exit(0);

@@ -22,7 +22,7 @@ void run_draining(long cap, long secs);
 void run_idle_timeout(long timeout_ms, long secs);
 void run_pipe_log(long drain_delay_ms, long secs);
 void run_flock_workers(long workers, bool shared, long secs);
-void run_latch_workers(long workers, bool shared, long secs);
+void run_latch_workers(long workers, bool shared, long secs, bool flock);
 void run_worker_pool(long workers, long ms, long secs);
 void run_proxy_per_request(long upstream_port, long secs);
 void run_proxy_pool(long upstream_port, long pool, long secs);

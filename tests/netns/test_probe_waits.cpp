@@ -1399,8 +1399,8 @@ TEST(ProbeWaits, WorkersBlockingNowAndThenAreNotOffCpuBlocking) {
 Probe latch_workers(const std::string& mode_name, const std::string& mode) {
     Scenario s(target({mode_name, "16", "20"}), driver({"pingpong", "PORT", "16", "20", "0"}));
     EXPECT_TRUE(s.ok());
-    return mode_name == "latch-workers" ? probe_expecting("lock-contention", s.pid(), mode)
-                                        : probe(s.pid(), mode);
+    return mode_name != "latch-apart" ? probe_expecting("lock-contention", s.pid(), mode)
+                                      : probe(s.pid(), mode);
 }
 
 void expect_latch_lock(const Probe& p) {
@@ -1419,6 +1419,28 @@ TEST(ProbeWaits, WorkersQueuedOnALatchLockAreLockContention) {
 TEST(ProbeWaits, WorkersQueuedOnALatchLockAreLockContentionWithoutBpf) {
     REQUIRE_PRIVATE_NETNS();
     expect_latch_lock(latch_workers("latch-workers", "sample"));
+}
+
+// The same children taking turns on one lock file (flock), as PHP's file
+// sessions make concurrent requests of one session do: the lock is the
+// verdict, its holder's sleep a WARN below it, in both modes.
+void expect_flocked_children(const Probe& p) {
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_EQ(p.id, "lock-contention") << p.doc.dump(2);
+    EXPECT_EQ(p.doc["findings"][0]["subject"], "file lock") << p.doc.dump(2);
+    const auto& w = p.doc["sampled"]["worker_states"]["all"];
+    EXPECT_GT(w["file_lock"].get<double>(), w["blocked"].get<double>()) << w.dump();
+    expect_children_hold_the_connections(p);
+}
+
+TEST(ProbeWaits, ChildrenTakingTurnsOnALockFileAreLockContention) {
+    REQUIRE_BPF();
+    expect_flocked_children(latch_workers("flock-children", "bpf"));
+}
+
+TEST(ProbeWaits, ChildrenTakingTurnsOnALockFileAreLockContentionWithoutBpf) {
+    REQUIRE_PRIVATE_NETNS();
+    expect_flocked_children(latch_workers("flock-children", "sample"));
 }
 
 TEST(ProbeWaits, WorkersEachOnALockOfTheirOwnAreNotLockContention) {
