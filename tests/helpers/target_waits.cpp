@@ -888,6 +888,26 @@ void run_refusing(long cap, long secs) {
     }
 }
 
+namespace {
+
+// A child forked for connection `c`: echoes each request after
+// `on_request()` until its client leaves or `end`, as a backend serves its
+// one client.
+template <class F>
+void serve_connection(int c, Clock::time_point end, F on_request) {
+    char buf[4096];
+    while (Clock::now() < end) {
+        pollfd q{c, POLLIN, 0};
+        if (::poll(&q, 1, 100) <= 0) continue;
+        ssize_t r = ::read(c, buf, sizeof buf);
+        if (r <= 0) break;
+        on_request();
+        (void)!::write(c, buf, static_cast<size_t>(r));
+    }
+}
+
+}  // namespace
+
 // A cap kept by refusing in a server that forks per connection, as the
 // PostgreSQL postmaster does: each accepted connection gets a child that first
 // starts up (STARTUP_MS of CPU, a backend's initialisation), then - when CAP
@@ -920,15 +940,9 @@ void run_fork_cap(long cap, long startup_ms, long secs, long work_ms) {
                 (void)!::write(c, kRefusal, sizeof kRefusal - 1);
                 ::_exit(0);
             }
-            char buf[4096];
-            while (Clock::now() < end) {
-                pollfd q{c, POLLIN, 0};
-                if (::poll(&q, 1, 100) <= 0) continue;
-                ssize_t r = ::read(c, buf, sizeof buf);
-                if (r <= 0) break;
+            serve_connection(c, end, [work_ms] {
                 if (work_ms > 0) burn_cpu(std::chrono::milliseconds(work_ms));
-                (void)!::write(c, buf, static_cast<size_t>(r));
-            }
+            });
             ::_exit(0);
         }
         ::close(c);
@@ -1218,12 +1232,7 @@ void run_latch_workers(long workers, bool shared, long secs, bool flock) {
                 "/proc/" + std::to_string(::getppid()) + "/fd/" + std::to_string(lock_file);
             own_lock = ::open(reopen.c_str(), O_RDWR | O_CLOEXEC);
         }
-        char buf[4096];
-        while (Clock::now() < end) {
-            pollfd q{c, POLLIN, 0};
-            if (::poll(&q, 1, 100) <= 0) continue;
-            ssize_t r = ::read(c, buf, sizeof buf);
-            if (r <= 0) break;
+        serve_connection(c, end, [&] {
             if (own_lock >= 0) {
                 ::flock(own_lock, LOCK_EX);
                 std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -1233,8 +1242,7 @@ void run_latch_workers(long workers, bool shared, long secs, bool flock) {
                 wait_latch(ep, latches[next], 5);
                 hand_over(lock, latches);
             }
-            (void)!::write(c, buf, static_cast<size_t>(r));
-        }
+        });
         ::_exit(0);
     }
 }
