@@ -2,6 +2,9 @@
 #include "c10k/probe/worker_looks.hpp"
 
 #include <algorithm>
+#include <array>
+#include <string_view>
+#include <vector>
 
 #include "c10k/probe/syscalls.hpp"
 #include "c10k/sources/process.hpp"
