@@ -102,9 +102,7 @@ void Judge::blocking_and_locks() {
             loop = {t.looks, stalled_loop->looks, t.readiness_looks, t.running_looks};
             loop_where.emplace_back(stalled_loop->looks, stalled_loop->call);
         } else {
-            for (const auto& [name, n] : s.loop_blocked_in)
-                loop_where.emplace_back(n, name);
-            std::sort(loop_where.rbegin(), loop_where.rend());
+            loop_where = by_count(s.loop_blocked_in);
         }
         bool parked_in_futex = stalled_loop && stalled_loop->futex;
         bool loop_blocked =
@@ -304,24 +302,12 @@ bool blocked_most(const WorkerAccount& a) {
            a.blocked >= a.running;
 }
 
-std::vector<std::pair<uint64_t, std::string>> by_looks(const WorkerAccount& a) {
-    std::vector<std::pair<uint64_t, std::string>> where;
-    for (const auto& [name, n] : a.blocked_in)
-        where.emplace_back(n, name);
-    std::sort(where.rbegin(), where.rend());
-    return where;
-}
-
 // "pread64()"; a worker blocked in a readiness call waited with a timeout on
 // a set with no socket in it (see WorkerLooks): a sleep.
 std::string as_call(const std::string& name) {
     return syscalls::is_one_of(name, syscalls::kReadinessWaits)
                ? name + "() with a timeout, on no socket"
                : name + "()";
-}
-
-double percent(uint64_t n, uint64_t of) {
-    return of ? static_cast<double>(n) * 100 / static_cast<double>(of) : 0;
 }
 
 }  // namespace
@@ -352,14 +338,14 @@ double percent(uint64_t n, uint64_t of) {
 // under the lock.
 void Judge::blocked_workers() {
     const auto& w = s.worker_states;
-    if (w.all.looks == 0 || cpu_limited || fd_limited) return;
-    double lock_share = percent(w.all.file_lock, w.all.looks) / 100;
-    bool file_locked = w.all.file_lock >= kMinSamples && lock_share >= kFileLockShare;
     const auto& al = w.all;
+    if (al.looks == 0 || cpu_limited || fd_limited) return;
+    double lock_percent = percent(al.file_lock, al.looks);
+    bool file_locked = al.file_lock >= kMinSamples && lock_percent >= kFileLockShare * 100;
     bool woken = al.wakeup >= kMinSamples &&
                  al.wakeup >= std::max({al.idle, al.peer, al.running, al.blocked, al.file_lock});
     bool locked = file_locked || woken;
-    bool all_blocked = blocked_most(w.all);
+    bool all_blocked = blocked_most(al);
     bool queued = requests_wait_unread() ||
                   s.conns.mean_inbound_pending() > std::max<uint32_t>(1, w.blocked_most);
     bool one_blocked =
@@ -367,8 +353,8 @@ void Judge::blocked_workers() {
     auto has = [&](Bottleneck id) {
         return std::any_of(out.begin(), out.end(), [&](const Finding& f) { return f.id == id; });
     };
-    const WorkerAccount& a = all_blocked ? w.all : w.most_blocked;
-    auto where = by_looks(a);
+    const WorkerAccount& a = all_blocked ? al : w.most_blocked;
+    auto where = by_count(a.blocked_in);
     auto add_shares = [&](Finding& f, const WorkerAccount& acc) {
         ev(f, key::workers_blocked_percent, percent(acc.blocked, acc.looks));
         ev(f, key::workers_idle_percent, percent(acc.idle, acc.looks));
@@ -453,10 +439,10 @@ void Judge::blocked_workers() {
         auto f = make(Bottleneck::lock_contention, Support::sampled,
                       fmt::format("its workers wait for a file lock in {:.0f}% of the looks at "
                                   "them (flock or fcntl F_SETLKW)",
-                                  lock_share * 100));
+                                  lock_percent));
         f.subject = "file lock";
-        add_shares(f, w.all);
-        ev(f, key::file_lock_percent, lock_share * 100);
+        add_shares(f, al);
+        ev(f, key::file_lock_percent, lock_percent);
         ev(f, key::workers_cores, s.workers_cores);
         f.why =
             "The worker processes take turns on one file lock (flock, or fcntl record "

@@ -64,6 +64,7 @@ Judge::Judge(const ProbeEvidence& evidence)
     forks_per_connection = s.inbound_at_snapshots > 0 &&
                            static_cast<double>(s.inbound_own_at_snapshots) <
                                kForkedOwnShare * static_cast<double>(s.inbound_at_snapshots);
+    workers_looked_at = forks_per_connection && s.worker_states.all.looks >= kMinSamples;
     // Half the host's busy time: then no other user can hold more of it.
     churn_holds_cpu = s.reaped_children_cores >= 0.5 * guest_busy * s.cpus;
     // A master that hands its connections to worker processes sleeps while
@@ -305,23 +306,18 @@ Verdict Judge::run() {
         // and gone within a second may not be).
         bool work_elsewhere = forks_per_connection;
         const auto& wl = s.worker_states.all;
-        bool workers_seen = work_elsewhere && wl.looks >= kMinSamples;
         bool idle = !work_elsewhere && s.cpu_cores < 0.01 && (!b || b->total_syscalls() == 0) &&
                     s.switches_per_s < 1;
         auto f =
             make(Bottleneck::healthy,
                  idle ? Support::idle
-                      : (work_elsewhere && !workers_seen ? Support::weak : Support::counted),
+                      : (work_elsewhere && !workers_looked_at ? Support::weak : Support::counted),
                  idle ? "nothing stands out - but the target was idle during the window"
-                 : workers_seen
-                     ? fmt::format(
-                           "nothing stands out: its {} workers waited for work in {:.0f}% "
-                           "of their looks, ran in {:.0f}%, were blocked in {:.0f}%",
-                           s.worker_states.workers,
-                           100.0 * static_cast<double>(wl.idle + wl.peer) /
-                               static_cast<double>(wl.looks),
-                           100.0 * static_cast<double>(wl.running) / static_cast<double>(wl.looks),
-                           100.0 * static_cast<double>(wl.blocked) / static_cast<double>(wl.looks))
+                 : workers_looked_at
+                     ? fmt::format("nothing stands out: its {} workers waited for work in {:.0f}% "
+                                   "of their looks, ran in {:.0f}%, were blocked in {:.0f}%",
+                                   s.worker_states.workers, percent(wl.idle + wl.peer, wl.looks),
+                                   percent(wl.running, wl.looks), percent(wl.blocked, wl.looks))
                  : work_elsewhere ? "nothing stands out in its queues - but its connections are "
                                     "served by other processes (its workers), not looked at"
                                   : "nothing stands out: no errors, short queues, headroom");
@@ -339,7 +335,7 @@ Verdict Judge::run() {
                    static_cast<double>(s.inbound_at_snapshots),
                "connections on its ports held in its own fd table");
         f.why = idle ? "Put the server under its usual load during the window to judge it."
-                : workers_seen
+                : workers_looked_at
                     ? "Its listeners' queues, its connection counts and the namespace's TCP "
                       "counters show no limit, and its workers - the processes holding the "
                       "connections on its ports, each looked at beside it - wait for work or "
@@ -388,7 +384,7 @@ Verdict Judge::run() {
                     probe_group_name(a.group),
                     a.status == AttachStatus::failed ? "it" : "part of it", a.error));
     if (e.target_exited) v.unobserved.push_back("the target exited before the window ended");
-    if (forks_per_connection && s.worker_states.all.looks >= kMinSamples)
+    if (workers_looked_at)
         v.unobserved.push_back(
             "its workers beyond where the looks found their main threads: their syscalls' "
             "times and errors, their threads' locks and CPU profile, their other threads "

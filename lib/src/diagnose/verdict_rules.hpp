@@ -279,6 +279,20 @@ inline double rate(const SampledEvidence& s, const char* key) {
     return it == s.counter_rates.end() ? 0 : it->second;
 }
 
+inline double percent(uint64_t n, uint64_t of) {
+    return of ? static_cast<double>(n) * 100 / static_cast<double>(of) : 0;
+}
+
+// Looks by call ("pread64" -> 109), most first: (count, call) pairs.
+inline std::vector<std::pair<uint64_t, std::string>> by_count(
+    const std::map<std::string, uint64_t, std::less<>>& looks_in) {
+    std::vector<std::pair<uint64_t, std::string>> out;
+    for (const auto& [name, n] : looks_in)
+        out.emplace_back(n, name);
+    std::sort(out.rbegin(), out.rend());
+    return out;
+}
+
 inline uint64_t count_of(const std::map<std::string, uint64_t, std::less<>>& m,
                          std::span<const std::string_view> keys) {
     uint64_t n = 0;
@@ -407,6 +421,8 @@ class Judge {
     bool poll_scan = false;
     // The target's connections are held by its children (process per connection).
     bool forks_per_connection = false;
+    // ... and those children were looked at, each beside it (worker_states).
+    bool workers_looked_at = false;
     // The host's CPU goes mostly to the target's children that came and went
     // in the window: its own process-per-connection churn, not a neighbour.
     bool churn_holds_cpu = false;

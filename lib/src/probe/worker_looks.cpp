@@ -68,12 +68,9 @@ void WorkerLooks::refresh(pid_t master, const std::function<bool(pid_t)>& serves
             gone_blocked_ = std::move(t.account);
         }
     tracks_ = std::move(kept);
-    serving_ = static_cast<size_t>(std::count_if(tracks_.begin(), tracks_.end(),
-                                                 [](const auto& kv) { return kv.second.serves; }));
 }
 
 void WorkerLooks::look(TaskFiles& files, std::unordered_set<uint32_t>& alive) {
-    if (serving_ == 0) return;
     uint32_t looked = 0;
     for (auto& [pid, t] : tracks_) {
         if (!t.serves || looked >= kMaxWorkers) continue;

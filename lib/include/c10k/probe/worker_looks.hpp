@@ -50,7 +50,6 @@ class WorkerLooks {
     static void count(const Track& t, WorkerAccount& into);
 
     std::unordered_map<pid_t, Track> tracks_;
-    size_t serving_ = 0;
     uint32_t workers_max_ = 0;
     WorkerAccount all_;
     // The worker blocked most, of those the last refresh dropped (exited).
