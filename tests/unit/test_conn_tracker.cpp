@@ -377,6 +377,37 @@ TEST(ConnTracker, ARequestUnreadAcrossLooksIsCountedAndTimed) {
     EXPECT_LE(e.inbound_unread_wait.percentile_ns(0.5), 400'000'000u * 2);
 }
 
+// A stale request is told by one look: bytes in the receive queue whose newest
+// arrived kStaleRequestMs or more ago (tcp_info's time since data was received).
+// How far apart the looks are plays no part; a request that just arrived, or
+// an empty queue, is not stale.
+TEST(ConnTracker, ARequestIsStaleByItsOwnAgeInOneLook) {
+    ConnTracker t;
+    auto at = std::chrono::steady_clock::now();
+    std::unordered_set<uint16_t> listening = {8080};
+    for (int i = 0; i < 4; ++i) {
+        auto waited = conn(8080, 60001, 31);  // in the queue 150 ms: stale in every look
+        waited.rqueue = 32;
+        waited.last_data_recv_ms = 150;
+        waited.bytes_received = 100 + 32 * static_cast<uint64_t>(i);  // a new one each look
+        auto fresh = conn(8080, 60002, 32);  // arrived 4 ms ago: a loop's turn, not a wait
+        fresh.rqueue = 32;
+        fresh.last_data_recv_ms = 4;
+        fresh.bytes_received = waited.bytes_received;
+        auto read = conn(8080, 60003, 33);  // old data, all of it read
+        read.rqueue = 0;
+        read.last_data_recv_ms = 900;
+        std::vector<TcpConn> look = {fresh, read};
+        if (i % 2 == 0) look.push_back(waited);  // only in looks 0 and 2
+        t.add(look, listening, {}, at + std::chrono::milliseconds(400 * i));
+    }
+    auto e = t.evidence();
+    EXPECT_EQ(e.inbound_stale_sum, 2u);
+    EXPECT_EQ(e.samples_inbound_stale, 2u);
+    EXPECT_NEAR(e.mean_inbound_stale(), 2.0 / 4, 1e-9) << "over every look, the first too";
+    EXPECT_EQ(e.inbound_unread_sum, 0u) << "never the same bytes in two looks in a row";
+}
+
 // The closed-window counts take only looks at a connection that took data since
 // the look before: a full queue nobody reads is a stalled reader, and a full
 // queue on a big buffer is a slow reader, neither a buffer too small.

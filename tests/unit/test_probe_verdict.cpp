@@ -1605,6 +1605,46 @@ TEST(Verdict, RequestsUnreadWithTheMachineIdleAreTheApplicationsCap) {
     EXPECT_EQ(judge(quick_looks).findings[0].id.name(), "healthy");
 }
 
+// An event loop parked in futex per request (Node's Atomics.wait), its
+// requests told waiting by their age alone: the looks came too far apart for
+// any request to stay unread from one to the next. The loop does most of the
+// process's CPU and is parked in most of its looks: blocked. Lookalikes: the
+// same loop caught in epoll_wait (it reads on readiness; the requests' age is
+// someone else's doing), and requests stale now and then only.
+TEST(Verdict, ALoopParkedWhileItsRequestsGrowStaleIsBlocked) {
+    auto e = base(false);
+    e.sampled.sample_period_s = 0.19;
+    auto& c = e.sampled.conns;
+    c.samples = 50;
+    c.inbound_min = c.inbound_max = 20;
+    c.inbound_stale_sum = 50 * 6;  // six requests over 20 ms old in every look
+    c.samples_inbound_stale = 50;
+    e.sampled.cpu_cores = e.sampled.threads_cores = 0.05;
+    ThreadCpu loop{101, "loop", 0.045, 0.05};
+    loop.looks = 50;
+    loop.futex_looks = 49;
+    loop.running_looks = 1;
+    e.sampled.busiest_threads = {loop, {102, "helper", 0.005, 0.005}};
+    auto v = judge(e);
+    ASSERT_FALSE(v.findings.empty());
+    EXPECT_EQ(v.findings[0].id.name(), "off-cpu-blocking");
+    EXPECT_EQ(v.findings[0].subject, "event loop");
+    EXPECT_NE(v.findings[0].title.find("futex()"), std::string::npos) << v.findings[0].title;
+
+    auto reads_on_readiness = e;
+    auto& t = reads_on_readiness.sampled.busiest_threads[0];
+    t.futex_looks = 0;
+    t.readiness_looks = 49;
+    for (const auto& f : judge(reads_on_readiness).findings)
+        EXPECT_NE(f.id.name(), "off-cpu-blocking") << f.title;
+
+    auto now_and_then = e;  // stale in a fifth of the looks: no queue at every instant
+    now_and_then.sampled.conns.samples_inbound_stale = 10;
+    now_and_then.sampled.conns.inbound_stale_sum = 60;
+    for (const auto& f : judge(now_and_then).findings)
+        EXPECT_NE(f.id.name(), "off-cpu-blocking") << f.title;
+}
+
 // A prefork master probed by its PID: quiet itself, while its workers hold
 // the connections on its ports. Not "idle", and its healthy says whose
 // threads were not looked at. The lookalike holds its own connections.

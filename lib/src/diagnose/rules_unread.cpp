@@ -39,6 +39,19 @@ bool Judge::requests_wait_unread() const {
     return unread_look_share(c) >= kMostOfTheTime && c.mean_inbound_unread() >= kUnreadWaiting;
 }
 
+// The same wait told by one look: a request whose bytes have sat in the
+// receive queue for kStaleRequestMs (tcp_info's age of the newest byte), in
+// most looks, at least one at every instant. It needs no look interval longer
+// than the wait, so a starved prober's sparse looks see it as well as quick
+// ones. It says nothing of why nobody read them; see find_stalled_loop.
+bool Judge::requests_sit_stale() const {
+    const auto& c = s.conns;
+    if (c.samples < kMinSamples) return false;
+    return static_cast<double>(c.samples_inbound_stale) >=
+               kMostOfTheTime * static_cast<double>(c.samples) &&
+           c.mean_inbound_stale() >= kUnreadWaiting;
+}
+
 void Judge::unread_requests() {
     const auto& c = s.conns;
     if (cpu_limited || fd_limited || !requests_wait_unread()) return;

@@ -344,6 +344,7 @@ class Judge {
     void unread_requests();
     // Requests sit unread in most looks, at least one at every instant.
     bool requests_wait_unread() const;
+    bool requests_sit_stale() const;
     void find_pool();
     void find_stalled_loop();
     void find_poll_scan();

@@ -105,6 +105,8 @@ json conns_json(const ConnEvidence& c) {
             {"inbound_unread_mean", c.mean_inbound_unread()},
             {"inbound_unread_samples", c.samples_inbound_unread},
             {"inbound_unread_wait", hist_json(c.inbound_unread_wait)},
+            {"inbound_stale_mean", c.mean_inbound_stale()},
+            {"inbound_stale_samples", c.samples_inbound_stale},
             {"destinations", dests},
             {"nagle_held_samples", c.samples_nagle_held},
             {"nagle_held_sum", c.nagle_held_sum},
