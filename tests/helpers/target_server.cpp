@@ -16,6 +16,9 @@
 //                                       millisecond (a JVM or Go pool: many futex calls,
 //                                       no lock held)
 //   c10k-target slow-reader SECONDS     SO_RCVBUF 1024; reads 512 bytes at a time
+//   c10k-target busy-reader SECONDS     SO_RCVBUF 8192 (16 KiB); reads 8 KiB at a time and spends
+//                                       0.5 ms of CPU on each (a lookalike of slow-reader: the
+//                                       reader, not the buffer, is the limit)
 //   c10k-target healthy SECONDS         epoll echo, nothing else
 //   c10k-target small-buffers SECONDS   epoll echo on SO_RCVBUF 1024 (a lookalike of slow-reader:
 //                                       requests that fit in the window never close it)
@@ -248,9 +251,11 @@ void parked_pool(long threads, long secs) {
         w.join();
 }
 
-void slow_reader(long secs) {
+// A reader on small receive buffers: `rcvbuf` bytes, read `chunk` at a time,
+// with `work` of CPU spent on each chunk read.
+void small_buffer_reader(long secs, int rcvbuf, size_t chunk, std::chrono::microseconds work) {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    int small = 1024;  // set before listen(): accepted sockets inherit it
+    int small = rcvbuf;  // set before listen(): accepted sockets inherit it
     ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
     int one = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -260,7 +265,7 @@ void slow_reader(long secs) {
     ready(port_of(fd));
     auto end = deadline_after(secs);
     std::vector<pollfd> fds{{fd, POLLIN, 0}};
-    char buf[512];
+    std::vector<char> buf(chunk);
     while (Clock::now() < end) {
         if (::poll(fds.data(), fds.size(), 100) <= 0) continue;
         for (size_t i = 0; i < fds.size(); ++i) {
@@ -268,9 +273,11 @@ void slow_reader(long secs) {
             if (fds[i].fd == fd) {
                 int c = ::accept(fd, nullptr, nullptr);
                 if (c >= 0) fds.push_back({c, POLLIN, 0});
-            } else if (::read(fds[i].fd, buf, sizeof buf) <= 0) {
+            } else if (::read(fds[i].fd, buf.data(), buf.size()) <= 0) {
                 ::close(fds[i].fd);
                 fds[i].fd = -1;
+            } else if (work.count() > 0) {
+                burn_cpu(work);
             }
         }
     }
@@ -461,7 +468,9 @@ int main(int argc, char** argv) {
     } else if (mode == "parked-pool") {
         parked_pool(arg(argv, 2, argc), arg(argv, 3, argc));
     } else if (mode == "slow-reader") {
-        slow_reader(arg(argv, 2, argc));
+        small_buffer_reader(arg(argv, 2, argc), 1024, 512, {});
+    } else if (mode == "busy-reader") {
+        small_buffer_reader(arg(argv, 2, argc), 8192, 8192, std::chrono::microseconds(500));
     } else if (mode == "accept-close") {
         accept_close(arg(argv, 2, argc));
     } else if (mode == "churn") {

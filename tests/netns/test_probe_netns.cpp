@@ -410,6 +410,37 @@ TEST(ProbeSample, SocketBufferLimited) {
     EXPECT_EQ(p.id, "socket-buffer-limited") << p.doc.dump(2);
 }
 
+// Lookalike of slow-reader, both modes: small buffers (16 KiB) that fill
+// because the reader spends 0.5 ms of its own CPU on every 8 KiB it reads. The
+// window closes, but a bigger buffer would only hold more waiting: the reader
+// on the CPU all the time is the verdict, the closed windows its consequence.
+void expect_a_busy_reader_is_cpu_bound(const std::string& mode) {
+    Scenario s(target({"busy-reader", "20"}), driver({"blast", "PORT", "20"}));
+    ASSERT_TRUE(s.ok());
+    auto p = probe_expecting("cpu-saturated", s.pid(), mode);
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    EXPECT_EQ(p.id, "cpu-saturated") << p.doc.dump(2);
+    for (const auto& f : p.doc["findings"]) {
+        if (f["id"] != "socket-buffer-limited") continue;
+        EXPECT_EQ(f["severity"], "WARN") << f.dump(2);
+        EXPECT_NE(f["why"].get<std::string>().find("A consequence of cpu-saturated"),
+                  std::string::npos)
+            << f["why"];
+    }
+    EXPECT_LT(p.doc["sampled"]["connections"]["rcvbuf_min"].get<uint64_t>(), 65536u)
+        << "the small buffers were seen";
+}
+
+TEST(ProbeBpf, ABusyReaderOnSmallBuffersIsCpuBound) {
+    REQUIRE_BPF();
+    expect_a_busy_reader_is_cpu_bound("bpf");
+}
+
+TEST(ProbeSample, ABusyReaderOnSmallBuffersIsCpuBound) {
+    REQUIRE_PRIVATE_NETNS();
+    expect_a_busy_reader_is_cpu_bound("sample");
+}
+
 TEST(ProbeCli, TargetExitingMidWindowGivesAPartialVerdict) {
     REQUIRE_PRIVATE_NETNS();
     Background server(target({"cpu-burn", "30"}));

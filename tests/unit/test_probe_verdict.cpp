@@ -553,6 +553,39 @@ TEST(Verdict, TinyWindowsAndTinyReadsAreSocketBufferLimited) {
     EXPECT_EQ(judge(e).findings.front().id, "socket-buffer-limited");
 }
 
+// Closed windows on small buffers, with the reader's thread on the CPU all the
+// time: when its CPU goes into its own code and each read takes the buffer's
+// worth, the reader is slower than its senders on any buffer - cpu-saturated,
+// the windows its consequence. When the CPU goes into the kernel's tiny reads,
+// the small buffer is what costs it, and stays the verdict.
+TEST(Verdict, ClosedWindowsBehindAReaderBusyInItsOwnCodeAreTheCpus) {
+    auto e = base();
+    e.bpf->tcp.segments_in = 10'000;
+    e.bpf->tcp.segments_closing_window = 6'000;
+    e.bpf->syscalls = {call("read", 2'000, 20'000'000)};
+    e.bpf->syscalls[0].bytes = 2'000 * 8192;
+    e.sampled.cpu_cores = 0.99;
+    e.sampled.sys_cores = 0.1;
+    e.sampled.busiest_threads = {{101, "reader", 0.97, 0.99}};
+    auto v = judge(e);
+    ASSERT_EQ(v.findings.front().id, "cpu-saturated");
+    EXPECT_EQ(v.findings.front().accounts_for, std::vector<std::string>{"socket-buffer-limited"});
+    auto buffers = std::find_if(v.findings.begin(), v.findings.end(),
+                                [](const Finding& f) { return f.id == "socket-buffer-limited"; });
+    ASSERT_NE(buffers, v.findings.end());
+    EXPECT_EQ(buffers->severity, Severity::warn);
+    EXPECT_EQ(buffers->why.rfind("A consequence of cpu-saturated", 0), 0u) << buffers->why;
+
+    auto tiny_reads = e;  // 300 bytes a read: the buffer makes the reads
+    tiny_reads.bpf->syscalls = {call("read", 20'000, 100'000'000)};
+    tiny_reads.bpf->syscalls[0].bytes = 20'000 * 300;
+    EXPECT_EQ(judge(tiny_reads).findings.front().id, "socket-buffer-limited");
+
+    auto in_the_kernel = e;  // most of its CPU spent in the kernel
+    in_the_kernel.sampled.sys_cores = 0.7;
+    EXPECT_EQ(judge(in_the_kernel).findings.front().id, "socket-buffer-limited");
+}
+
 TEST(Verdict, HealthyWhenNothingStandsOutAndSaysWhenTheTargetWasIdle) {
     auto e = base();
     e.bpf->syscalls = {call("epoll_wait", 1000, 2'000'000'000), call("read", 1000, 1'000'000)};

@@ -107,6 +107,25 @@ void Judge::socket_buffers() {
         "The receive buffer is so small that the window closes after a few KiB: the "
         "sender waits for every window update and the process makes many tiny reads. "
         "More CPU will not help; a bigger buffer will.";
+    // A small buffer's cost is the kernel's: a read and a window update per few
+    // hundred bytes. A reader whose CPU goes mostly into its own code, taking
+    // the buffer's worth in each read (BPF counts the bytes), is slower than
+    // its senders by its own work: its queue fills whatever the buffer's size,
+    // and a bigger one would only hold more waiting. Then the CPU is the cause.
+    bool own_code = s.cpu_cores > 0 && s.sys_cores < kUserBound * s.cpu_cores &&
+                    (!b || reads == 0 || bytes_per_read >= kSmallRead);
+    if (cpu_limited && own_code && f.severity == Severity::crit) {
+        for (auto& cpu : out)
+            if (cpu.id == Bottleneck::cpu_saturated && cpu.severity == Severity::crit)
+                cpu.accounts_for.emplace_back(f.id.name());
+        lower_to_warn(f, true);
+        ev(f, key::sys_cores, s.sys_cores, "process CPU in the kernel");
+        f.why = fmt::format(
+            "A consequence of cpu-saturated: the reader spends {:.0f}% of its {:.2f} cores in "
+            "its own code, not in reads, so it takes data slower than it arrives and the "
+            "window would close on any buffer. {}",
+            (1 - s.sys_cores / s.cpu_cores) * 100, s.cpu_cores, f.why);
+    }
     f.fix = {"do not set a small SO_RCVBUF (let autotuning size it), or raise it",
              "sysctl -w net.ipv4.tcp_rmem=\"4096 131072 16777216\"   # or: c10k-doctor "
              "profile apply c100k",

@@ -68,6 +68,10 @@ constexpr double kSmallWindowShare = 0.3;
 // third of the lowest measured share as margin above the never-closing kind.
 constexpr double kClosedWindowShare = 0.1;
 constexpr double kSmallRead = 4096;  // bytes per read below which reads are "tiny"
+// A process whose kernel time is under this share of its CPU spends most of it
+// in its own code: its syscalls (a reader's tiny reads among them) are not
+// what holds the CPU.
+constexpr double kUserBound = 0.5;
 // A thread on the CPU this share of the time is saturated: at utilisation u a
 // queue in front of it waits u/(1-u) service times on average (M/M/1), 9x at
 // 0.9; and it is almost never back in epoll_wait to pick up new work.
