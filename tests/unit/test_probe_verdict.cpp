@@ -1109,6 +1109,19 @@ TEST(Verdict, AMastersWorkersBlockedMoreThanTheyWaitOrRunAreOffCpuBlocking) {
         auto busy = e;
         busy.sampled.worker_states.all.running = 710;
         EXPECT_NE(judge(busy).findings.front().id, "off-cpu-blocking") << with_bpf;
+        // Beside others' load that fills the host: the workers wait longer for
+        // a CPU than they run (starved), but are blocked far longer still.
+        auto crowded = e;
+        crowded.sampled.host_busy = 1.0;
+        crowded.sampled.inbound_at_snapshots = 16;
+        crowded.sampled.workers_runq_wait = 0.66;
+        crowded.sampled.worker_states.all.running = 160;  // runnable looks are R too
+        auto cv = judge(crowded);
+        ASSERT_EQ(cv.findings.front().id, "off-cpu-blocking") << with_bpf;
+        auto crowded_ids = ids(cv);
+        EXPECT_NE(std::find(crowded_ids.begin(), crowded_ids.end(), "cpu-saturated"),
+                  crowded_ids.end())
+            << "the starving is there, and said";
         // PHP's file sessions: the workers queue on one flock, the holder sleeps.
         auto locked = e;
         locked.sampled.worker_states.all.file_lock = 600;
