@@ -1282,7 +1282,16 @@ TEST(ProbeWaits, AForkingServerWithOneBusyWorkerIsNotCpuSaturated) {
     REQUIRE_PRIVATE_NETNS();
     auto p = forked_work("1", "sample", "10");
     ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
-    EXPECT_FALSE(has_finding(p, "cpu-saturated")) << p.doc.dump(2);
+    // Its own demand never fills the cores. On a host others fill (a loaded
+    // CI machine: kCpuBusy, 85%, of it busy) the one worker does wait for a
+    // CPU longer than it runs, and the host's CPU starving it is said - as
+    // the host's, not its workers'.
+    bool others_fill_host = p.doc["sampled"]["host_busy"].get<double>() >= 0.85;
+    for (const auto& f : p.doc["findings"]) {
+        if (f["id"] != "cpu-saturated") continue;
+        EXPECT_TRUE(others_fill_host) << p.doc.dump(2);
+        EXPECT_EQ(f["subject"].get<std::string>().rfind("host CPU", 0), 0u) << f.dump(2);
+    }
 }
 
 // nginx with worker_processes 1, probed by its master's PID (nginx.pid): the
