@@ -377,34 +377,35 @@ TEST(ConnTracker, ARequestUnreadAcrossLooksIsCountedAndTimed) {
     EXPECT_LE(e.inbound_unread_wait.percentile_ns(0.5), 400'000'000u * 2);
 }
 
-// A stale request is told by one look: bytes in the receive queue whose newest
-// arrived kStaleRequestMs or more ago (tcp_info's time since data was received).
-// How far apart the looks are plays no part; a request that just arrived, or
-// an empty queue, is not stale.
-TEST(ConnTracker, ARequestIsStaleByItsOwnAgeInOneLook) {
+// Requests queued in the kernel are told by one look: inbound connections
+// holding unread bytes, whatever their age, and however far apart the looks
+// (none of these stays the same from one look to the next). An empty queue,
+// or an outbound connection's reply, is not one.
+TEST(ConnTracker, RequestsQueuedAreCountedInEachLook) {
     ConnTracker t;
     auto at = std::chrono::steady_clock::now();
     std::unordered_set<uint16_t> listening = {8080};
     for (int i = 0; i < 4; ++i) {
-        auto waited = conn(8080, 60001, 31);  // in the queue 150 ms: stale in every look
-        waited.rqueue = 32;
-        waited.last_data_recv_ms = 150;
-        waited.bytes_received = 100 + 32 * static_cast<uint64_t>(i);  // a new one each look
-        auto fresh = conn(8080, 60002, 32);  // arrived 4 ms ago: a loop's turn, not a wait
-        fresh.rqueue = 32;
-        fresh.last_data_recv_ms = 4;
-        fresh.bytes_received = waited.bytes_received;
-        auto read = conn(8080, 60003, 33);  // old data, all of it read
+        auto bytes = 100 + 32 * static_cast<uint64_t>(i);  // a new request each look
+        auto waits = conn(8080, 60001, 31);
+        waits.rqueue = 32;
+        waits.bytes_received = bytes;
+        auto just_in = conn(8080, 60002, 32);  // arrived 1 ms ago: queued all the same
+        just_in.rqueue = 32;
+        just_in.last_data_recv_ms = 1;
+        just_in.bytes_received = bytes;
+        auto read = conn(8080, 60003, 33);  // all of it read
         read.rqueue = 0;
-        read.last_data_recv_ms = 900;
-        std::vector<TcpConn> look = {fresh, read};
-        if (i % 2 == 0) look.push_back(waited);  // only in looks 0 and 2
+        auto reply = conn(40000, 5432, 34);  // outbound: a reply, not a request
+        reply.rqueue = 64;
+        std::vector<TcpConn> look = {read, reply};
+        if (i % 2 == 0) look.insert(look.end(), {waits, just_in});  // looks 0 and 2
         t.add(look, listening, {}, at + std::chrono::milliseconds(400 * i));
     }
     auto e = t.evidence();
-    EXPECT_EQ(e.inbound_stale_sum, 2u);
-    EXPECT_EQ(e.samples_inbound_stale, 2u);
-    EXPECT_NEAR(e.mean_inbound_stale(), 2.0 / 4, 1e-9) << "over every look, the first too";
+    EXPECT_EQ(e.inbound_queued_sum, 4u);
+    EXPECT_EQ(e.samples_inbound_queued, 2u);
+    EXPECT_NEAR(e.mean_inbound_queued(), 4.0 / 4, 1e-9) << "over every look, the first too";
     EXPECT_EQ(e.inbound_unread_sum, 0u) << "never the same bytes in two looks in a row";
 }
 

@@ -1684,9 +1684,9 @@ TEST(Verdict, ALoopParkedWhileItsRequestsGrowStaleIsBlocked) {
     for (const auto& f : judge(reads_on_readiness).findings)
         EXPECT_NE(f.id.name(), "off-cpu-blocking") << f.title;
 
-    auto now_and_then = e;  // stale in a fifth of the looks: no queue at every instant
-    now_and_then.sampled.conns.samples_inbound_stale = 10;
-    now_and_then.sampled.conns.inbound_stale_sum = 60;
+    auto now_and_then = e;  // queued in a fifth of the looks: no queue at every instant
+    now_and_then.sampled.conns.samples_inbound_queued = 10;
+    now_and_then.sampled.conns.inbound_queued_sum = 60;
     for (const auto& f : judge(now_and_then).findings)
         EXPECT_NE(f.id.name(), "off-cpu-blocking") << f.title;
 }

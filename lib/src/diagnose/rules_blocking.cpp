@@ -22,14 +22,15 @@ namespace c10k::verdict {
 // thread in DEBUG SLEEP beside its four parked helpers (bio threads, jemalloc)
 // was asleep in clock_nanosleep in 244 of 247 looks, in epoll_wait in none.
 // Its requests are told waiting either way: unread from one look to the next,
-// or stale by their own age in one look. The first needs looks closer together
-// than a request's wait; a loop parked 10 ms per request before 20 clients
-// keeps each ~200 ms, and the prober's connection looks come 100-200 ms apart
-// (further on a loaded host), so there only the age tells it. The loop's own
-// looks (parked, not running) say why they sit: a loop reading on readiness
-// would have been woken by them.
+// or queued in the kernel in one look. The first needs looks closer together
+// than a request's wait: a loop parked 10 ms per request before 20 clients
+// keeps each ~200 ms while BPF mode's connection looks come ~190 ms apart
+// (further on a loaded host), and before 3 clients each waits 20 ms. The
+// loop's own looks (parked, not running, doing most of the CPU) say why they
+// sit: a loop reading on readiness would have been woken by them, and a pool
+// whose workers wait on a dependency has read its requests.
 void Judge::find_stalled_loop() {
-    if (s.cpu_cores <= 0 || !(requests_wait_unread() || requests_sit_stale())) return;
+    if (s.cpu_cores <= 0 || !(requests_wait_unread() || requests_sit_queued())) return;
     const ThreadCpu* top = nullptr;
     for (const auto& t : s.busiest_threads)
         if (!top || t.cores > top->cores) top = &t;

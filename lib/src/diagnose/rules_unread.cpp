@@ -39,17 +39,17 @@ bool Judge::requests_wait_unread() const {
     return unread_look_share(c) >= kMostOfTheTime && c.mean_inbound_unread() >= kUnreadWaiting;
 }
 
-// The same wait told by one look: a request whose bytes have sat in the
-// receive queue for kStaleRequestMs (tcp_info's age of the newest byte), in
-// most looks, at least one at every instant. It needs no look interval longer
-// than the wait, so a starved prober's sparse looks see it as well as quick
-// ones. It says nothing of why nobody read them; see find_stalled_loop.
-bool Judge::requests_sit_stale() const {
+// Requests in the receive queues in most looks, at least one at every instant
+// (Little's law, as kUnreadWaiting), whatever their age: one look tells it,
+// however far apart the looks. A reader busy elsewhere leaves requests there
+// as surely as a stalled one, so this says only that the kernel holds work
+// nobody has read; find_stalled_loop says who should have.
+bool Judge::requests_sit_queued() const {
     const auto& c = s.conns;
     if (c.samples < kMinSamples) return false;
-    return static_cast<double>(c.samples_inbound_stale) >=
+    return static_cast<double>(c.samples_inbound_queued) >=
                kMostOfTheTime * static_cast<double>(c.samples) &&
-           c.mean_inbound_stale() >= kUnreadWaiting;
+           c.mean_inbound_queued() >= kUnreadWaiting;
 }
 
 void Judge::unread_requests() {

@@ -348,7 +348,7 @@ class Judge {
     void unread_requests();
     // Requests sit unread in most looks, at least one at every instant.
     bool requests_wait_unread() const;
-    bool requests_sit_stale() const;
+    bool requests_sit_queued() const;
     void find_pool();
     void find_stalled_loop();
     void find_poll_scan();

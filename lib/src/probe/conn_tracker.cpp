@@ -102,8 +102,8 @@ double ConnEvidence::mean_inbound_unread() const {
                        : 0;
 }
 
-double ConnEvidence::mean_inbound_stale() const {
-    return samples ? static_cast<double>(inbound_stale_sum) / static_cast<double>(samples) : 0;
+double ConnEvidence::mean_inbound_queued() const {
+    return samples ? static_cast<double>(inbound_queued_sum) / static_cast<double>(samples) : 0;
 }
 
 const DestinationWait* ConnEvidence::top_destination() const {
@@ -118,7 +118,7 @@ void ConnTracker::add(const std::vector<TcpConn>& conns,
     auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(at - t0_).count();
     ++acc_.samples;
 
-    uint32_t inbound = 0, pending = 0, held = 0, kept = 0, unread = 0, stale = 0;
+    uint32_t inbound = 0, pending = 0, held = 0, kept = 0, unread = 0, queued = 0;
     struct PerDest {
         uint32_t conns = 0, waiting = 0, unanswered = 0;
     };
@@ -176,7 +176,7 @@ void ConnTracker::add(const std::vector<TcpConn>& conns,
             if (first_) inbound_seen_.insert(c.inode);
             if (seen_fresh) seen.inbound_new = !first_;
             if (c.has_info && track_unread(c, seen, in_last_look, now_ms)) ++unread;
-            if (c.has_info && c.rqueue > 0 && c.last_data_recv_ms >= kStaleRequestMs) ++stale;
+            if (c.rqueue > 0) ++queued;
             if (in_last_look) {
                 ++kept;
                 if (!seen.inbound_kept && seen.inbound_new) ++acc_.inbound_kept_new;
@@ -255,8 +255,8 @@ void ConnTracker::add(const std::vector<TcpConn>& conns,
         if (unread) ++acc_.samples_inbound_unread;
     }
     if (pending) ++acc_.samples_inbound_pending;
-    acc_.inbound_stale_sum += stale;
-    if (stale) ++acc_.samples_inbound_stale;
+    acc_.inbound_queued_sum += queued;
+    if (queued) ++acc_.samples_inbound_queued;
     acc_.nagle_held_sum += held;
     if (held) ++acc_.samples_nagle_held;
     first_ = false;

@@ -108,13 +108,12 @@ struct ConnEvidence {
     // bytes to the last (a lower bound, by up to a look interval).
     Log2Hist inbound_unread_wait;
     double mean_inbound_unread() const;
-    // Stale: inbound connections whose receive queue holds bytes that arrived
-    // at least kStaleRequestMs before the look (tcp_info's time since the last
-    // data received: the newest unread byte's age). One look tells it, however
-    // far apart the looks are; summed over every look, and the looks with one.
-    uint64_t inbound_stale_sum = 0;
-    uint64_t samples_inbound_stale = 0;
-    double mean_inbound_stale() const;
+    // Queued: inbound connections whose receive queue holds bytes at the look,
+    // however long they have been there. One look tells it, however far apart
+    // the looks are; summed over every look, and the looks with one.
+    uint64_t inbound_queued_sum = 0;
+    uint64_t samples_inbound_queued = 0;
+    double mean_inbound_queued() const;
     // Idle: inbound connections that have had a request and owe no reply (kept
     // alive between requests); how long since their last data, in each look.
     Log2Hist inbound_idle_age;
@@ -144,12 +143,6 @@ struct ConnEvidence {
 // it was set small on purpose (SO_RCVBUF turns autotuning off) and holds a
 // window of tens of microseconds of a LAN or loopback flow.
 inline constexpr uint32_t kSmallRcvbuf = 65536;
-
-// A request this old in a receive queue was left there: a process reading on
-// readiness takes it within a turn of its loop (a millisecond when busy, see
-// the rules' kUnreadLookS, 10 ms). tcp_info gives the age in whole jiffies -
-// 10 ms at HZ=100, the coarsest kernel - so 20 ms read is over 10 ms waited.
-inline constexpr uint32_t kStaleRequestMs = 20;
 
 // Feeds on one sample at a time; pure apart from the time it is given.
 class ConnTracker {
