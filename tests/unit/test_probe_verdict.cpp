@@ -1649,22 +1649,36 @@ TEST(Verdict, RequestsUnreadWithTheMachineIdleAreTheApplicationsCap) {
     auto quick_looks = e;  // looks 2 ms apart: a busy loop's turn, not a wait
     quick_looks.sampled.sample_period_s = 0.002;
     EXPECT_EQ(judge(quick_looks).findings[0].id.name(), "healthy");
+
+    // Replies Nagle holds for an ACK hold no worker (the write returned): the
+    // full pool is still the verdict, the held replies said beside it (a JDK
+    // HttpServer writes headers, then the body).
+    auto nagle_too = e;
+    auto& nc = nagle_too.sampled.conns;
+    nc.samples_nagle_held = 20;
+    nc.nagle_held_sum = 40;
+    nc.nagle_ports[8095] = 40;
+    nc.nagle_stall.record(34'000'000);
+    auto nv = judge(nagle_too);
+    EXPECT_EQ(nv.findings[0].id.name(), "app-connection-limit");
+    auto nagle_ids = ids(nv);
+    EXPECT_NE(std::find(nagle_ids.begin(), nagle_ids.end(), "nagle-delayed-ack"), nagle_ids.end());
 }
 
 // An event loop parked in futex per request (Node's Atomics.wait), its
-// requests told waiting by their age alone: the looks came too far apart for
-// any request to stay unread from one to the next. The loop does most of the
+// requests told waiting by the kernel's queues alone: the looks came too far
+// apart for any request to stay unread from one to the next. The loop does most of the
 // process's CPU and is parked in most of its looks: blocked. Lookalikes: the
 // same loop caught in epoll_wait (it reads on readiness; the requests' age is
-// someone else's doing), and requests stale now and then only.
-TEST(Verdict, ALoopParkedWhileItsRequestsGrowStaleIsBlocked) {
+// someone else's doing), and requests queued now and then only.
+TEST(Verdict, ALoopParkedWhileItsRequestsQueueIsBlocked) {
     auto e = base(false);
     e.sampled.sample_period_s = 0.19;
     auto& c = e.sampled.conns;
     c.samples = 50;
     c.inbound_min = c.inbound_max = 20;
-    c.inbound_stale_sum = 50 * 6;  // six requests over 20 ms old in every look
-    c.samples_inbound_stale = 50;
+    c.inbound_queued_sum = 50 * 6;  // six requests in the receive queues in every look
+    c.samples_inbound_queued = 50;
     e.sampled.cpu_cores = e.sampled.threads_cores = 0.05;
     ThreadCpu loop{101, "loop", 0.045, 0.05};
     loop.looks = 50;

@@ -55,8 +55,19 @@ bool Judge::requests_sit_queued() const {
 void Judge::unread_requests() {
     const auto& c = s.conns;
     if (cpu_limited || fd_limited || !requests_wait_unread()) return;
+    // Only a cause that holds a worker explains why none is free. The wire's
+    // own delays hold nothing of the process's: a reply tail Nagle keeps for
+    // an ACK was written (the worker moved on), a late SYN or a retransmit is
+    // the kernel's. (A JDK HttpServer with 4 workers sleeping 100 ms, 20
+    // clients: 14 requests queued in every look, and its header-then-body
+    // writes Nagle-held 34 ms - nagle-delayed-ack alone hid the full pool.)
+    auto holds_no_worker = [](const Finding& f) {
+        auto id = f.id.bottleneck();
+        return id == Bottleneck::nagle_delayed_ack || id == Bottleneck::time_wait_overflow ||
+               id == Bottleneck::network_loss || id == Bottleneck::syn_backlog_overflow;
+    };
     for (const auto& f : out)
-        if (f.severity == Severity::crit) return;
+        if (f.severity == Severity::crit && !holds_no_worker(f)) return;
     double share = unread_look_share(c);
     double waiting = c.mean_inbound_unread();
 
