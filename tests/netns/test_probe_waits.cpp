@@ -718,8 +718,9 @@ TEST(ProbeWaits, AnEventLoopBlockedWritingToASlowPipeWithoutBpf) {
 // parked workers at its cap (dispatch-pool, above) stays the pool's limit.
 void expect_loop_not_blocked(const Probe& p);
 
-Probe loop_futex(const std::string& ms, const std::string& mode) {
-    Scenario s(target({"loop-futex", ms, "20"}), driver({"pingpong", "PORT", "20", "20", "0"}));
+Probe loop_futex(const std::string& ms, const std::string& mode,
+                 const std::string& clients = "20") {
+    Scenario s(target({"loop-futex", ms, "20"}), driver({"pingpong", "PORT", clients, "20", "0"}));
     EXPECT_TRUE(s.ok());
     return ms != "0" ? probe_expecting("off-cpu-blocking", s.pid(), mode) : probe(s.pid(), mode);
 }
@@ -741,6 +742,20 @@ TEST(ProbeWaits, AnEventLoopParkedInFutexIsBlocked) {
 TEST(ProbeWaits, AnEventLoopParkedInFutexIsBlockedWithoutBpf) {
     REQUIRE_PRIVATE_NETNS();
     expect_loop_blocked_in_futex(loop_futex("10", "sample"));
+}
+
+// Three clients: each request waits ~20 ms behind the one in its 10 ms wait,
+// so none stays unread from one look to the next (BPF mode's looks come
+// ~190 ms apart) and none grows old; two sit in the kernel's queues at every
+// instant, and the loop is parked in futex all the while.
+TEST(ProbeWaits, AnEventLoopParkedInFutexBeforeAFewClientsIsBlocked) {
+    REQUIRE_BPF();
+    expect_loop_blocked_in_futex(loop_futex("10", "bpf", "3"));
+}
+
+TEST(ProbeWaits, AnEventLoopParkedInFutexBeforeAFewClientsIsBlockedWithoutBpf) {
+    REQUIRE_PRIVATE_NETNS();
+    expect_loop_blocked_in_futex(loop_futex("10", "sample", "3"));
 }
 
 TEST(ProbeWaits, AnEventLoopBesideParkedHelpersIsNotBlocked) {
