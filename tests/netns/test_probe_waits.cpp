@@ -746,8 +746,8 @@ TEST(ProbeWaits, AnEventLoopParkedInFutexIsBlockedWithoutBpf) {
 
 // Three clients: each request waits ~20 ms behind the one in its 10 ms wait,
 // so none stays unread from one look to the next (BPF mode's looks come
-// ~190 ms apart) and none grows old; two sit in the kernel's queues at every
-// instant, and the loop is parked in futex all the while.
+// ~190 ms apart); two sit in the kernel's queues at every instant, and the
+// loop is parked in futex all the while.
 TEST(ProbeWaits, AnEventLoopParkedInFutexBeforeAFewClientsIsBlocked) {
     REQUIRE_BPF();
     expect_loop_blocked_in_futex(loop_futex("10", "bpf", "3"));

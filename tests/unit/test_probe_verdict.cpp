@@ -544,12 +544,28 @@ TEST(Verdict, PortsNearTheRangeToOneDestinationAreExhaustion) {
     EXPECT_EQ(fixes[1].rfind("nginx: keepalive N in the upstream block", 0), 0u) << fixes[1];
 }
 
-TEST(Verdict, TinyWindowsAndTinyReadsAreSocketBufferLimited) {
-    auto e = base();
+// Segments closing a small window, and `reads` reads of `bytes_per_read` each.
+void close_windows(ProbeEvidence& e, uint64_t reads, uint64_t bytes_per_read) {
     e.bpf->tcp.segments_in = 10'000;
     e.bpf->tcp.segments_closing_window = 6'000;
-    e.bpf->syscalls = {call("read", 20'000, 100'000'000)};
-    e.bpf->syscalls[0].bytes = 20'000 * 300;
+    e.bpf->syscalls = {call("read", reads, reads * 5'000)};
+    e.bpf->syscalls[0].bytes = reads * bytes_per_read;
+}
+
+// `cause` first, accounting for `symptom`: a WARN whose why names the cause.
+void expect_consequence(const Verdict& v, const std::string& cause, const std::string& symptom) {
+    ASSERT_EQ(v.findings.front().id, cause);
+    EXPECT_EQ(v.findings.front().accounts_for, std::vector<std::string>{symptom});
+    auto it = std::find_if(v.findings.begin(), v.findings.end(),
+                           [&](const Finding& f) { return f.id == symptom; });
+    ASSERT_NE(it, v.findings.end());
+    EXPECT_EQ(it->severity, Severity::warn);
+    EXPECT_EQ(it->why.rfind("A consequence of " + cause, 0), 0u) << it->why;
+}
+
+TEST(Verdict, TinyWindowsAndTinyReadsAreSocketBufferLimited) {
+    auto e = base();
+    close_windows(e, 20'000, 300);
     EXPECT_EQ(judge(e).findings.front().id, "socket-buffer-limited");
 }
 
@@ -560,25 +576,14 @@ TEST(Verdict, TinyWindowsAndTinyReadsAreSocketBufferLimited) {
 // the small buffer is what costs it, and stays the verdict.
 TEST(Verdict, ClosedWindowsBehindAReaderBusyInItsOwnCodeAreTheCpus) {
     auto e = base();
-    e.bpf->tcp.segments_in = 10'000;
-    e.bpf->tcp.segments_closing_window = 6'000;
-    e.bpf->syscalls = {call("read", 2'000, 20'000'000)};
-    e.bpf->syscalls[0].bytes = 2'000 * 8192;
+    close_windows(e, 2'000, 8192);
     e.sampled.cpu_cores = 0.99;
     e.sampled.sys_cores = 0.1;
     e.sampled.busiest_threads = {{101, "reader", 0.97, 0.99}};
-    auto v = judge(e);
-    ASSERT_EQ(v.findings.front().id, "cpu-saturated");
-    EXPECT_EQ(v.findings.front().accounts_for, std::vector<std::string>{"socket-buffer-limited"});
-    auto buffers = std::find_if(v.findings.begin(), v.findings.end(),
-                                [](const Finding& f) { return f.id == "socket-buffer-limited"; });
-    ASSERT_NE(buffers, v.findings.end());
-    EXPECT_EQ(buffers->severity, Severity::warn);
-    EXPECT_EQ(buffers->why.rfind("A consequence of cpu-saturated", 0), 0u) << buffers->why;
+    expect_consequence(judge(e), "cpu-saturated", "socket-buffer-limited");
 
     auto tiny_reads = e;  // 300 bytes a read: the buffer makes the reads
-    tiny_reads.bpf->syscalls = {call("read", 20'000, 100'000'000)};
-    tiny_reads.bpf->syscalls[0].bytes = 20'000 * 300;
+    close_windows(tiny_reads, 20'000, 300);
     EXPECT_EQ(judge(tiny_reads).findings.front().id, "socket-buffer-limited");
 
     auto in_the_kernel = e;  // most of its CPU spent in the kernel
@@ -1589,19 +1594,9 @@ TEST(Verdict, ATimerThreadsSleepsBesideIdleLoopsAreNotBlocking) {
 // their own; the cause says which findings it accounts for.
 TEST(Verdict, ACauseAccountsForTheSymptomsItsMechanismBrings) {
     auto e = base();
-    e.bpf->tcp.segments_in = 10'000;
-    e.bpf->tcp.segments_closing_window = 6'000;
-    e.bpf->syscalls = {call("read", 20'000, 100'000'000)};
-    e.bpf->syscalls[0].bytes = 20'000 * 300;
+    close_windows(e, 20'000, 300);
     e.sampled.counter_rates["TcpExt.TCPMemoryPressures"] = 2;
-    auto v = judge(e);
-    ASSERT_EQ(v.findings.front().id, "tcp-memory-pressure");
-    EXPECT_EQ(v.findings.front().accounts_for, std::vector<std::string>{"socket-buffer-limited"});
-    auto buffers = std::find_if(v.findings.begin(), v.findings.end(),
-                                [](const Finding& f) { return f.id == "socket-buffer-limited"; });
-    ASSERT_NE(buffers, v.findings.end());
-    EXPECT_EQ(buffers->severity, Severity::warn);
-    EXPECT_EQ(buffers->why.rfind("A consequence of tcp-memory-pressure", 0), 0u) << buffers->why;
+    expect_consequence(judge(e), "tcp-memory-pressure", "socket-buffer-limited");
     // Alone, the tiny windows are the verdict, and account for nothing.
     auto alone = e;
     alone.sampled.counter_rates.erase("TcpExt.TCPMemoryPressures");
