@@ -1662,10 +1662,10 @@ TEST(Verdict, RequestsUnreadWithTheMachineIdleAreTheApplicationsCap) {
 
 // An event loop parked in futex per request (Node's Atomics.wait), its
 // requests told waiting by the kernel's queues alone: the looks came too far
-// apart for any request to stay unread from one to the next. The loop does most of the
-// process's CPU and is parked in most of its looks: blocked. Lookalikes: the
-// same loop caught in epoll_wait (it reads on readiness; the requests' age is
-// someone else's doing), and requests queued now and then only.
+// apart for any request to stay unread from one to the next. The loop does
+// most of the process's CPU and is parked in most of its looks: blocked.
+// Lookalikes: the same loop caught in epoll_wait (it reads on readiness: what
+// sits queued is not waiting for it), and requests queued now and then only.
 TEST(Verdict, ALoopParkedWhileItsRequestsQueueIsBlocked) {
     auto e = base(false);
     e.sampled.sample_period_s = 0.19;
