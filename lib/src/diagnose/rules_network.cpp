@@ -114,17 +114,16 @@ void Judge::socket_buffers() {
     // and a bigger one would only hold more waiting. Then the CPU is the cause.
     bool own_code = s.cpu_cores > 0 && s.sys_cores < kUserBound * s.cpu_cores &&
                     (!b || reads == 0 || bytes_per_read >= kSmallRead);
-    if (cpu_limited && own_code && f.severity == Severity::crit) {
-        for (auto& cpu : out)
-            if (cpu.id == Bottleneck::cpu_saturated && cpu.severity == Severity::crit)
-                cpu.accounts_for.emplace_back(f.id.name());
-        lower_to_warn(f, true);
+    auto cpu = std::find_if(out.begin(), out.end(), [](const Finding& o) {
+        return o.id == Bottleneck::cpu_saturated && o.severity == Severity::crit;
+    });
+    if (cpu_limited && own_code && cpu != out.end() && f.severity == Severity::crit) {
         ev(f, key::sys_cores, s.sys_cores, "process CPU in the kernel");
-        f.why = fmt::format(
-            "A consequence of cpu-saturated: the reader spends {:.0f}% of its {:.2f} cores in "
-            "its own code, not in reads, so it takes data slower than it arrives and the "
-            "window would close on any buffer. {}",
-            (1 - s.sys_cores / s.cpu_cores) * 100, s.cpu_cores, f.why);
+        account_for(*cpu, f,
+                    fmt::format("the reader spends {:.0f}% of its {:.2f} cores in its own code, "
+                                "not in reads, so it takes data slower than it arrives and the "
+                                "window would close on any buffer",
+                                (1 - s.sys_cores / s.cpu_cores) * 100, s.cpu_cores));
     }
     f.fix = {"do not set a small SO_RCVBUF (let autotuning size it), or raise it",
              "sysctl -w net.ipv4.tcp_rmem=\"4096 131072 16777216\"   # or: c10k-doctor "

@@ -214,11 +214,7 @@ void Judge::explain_symptoms() {
             if (&symptom == &cause || !sid || symptom.severity != Severity::crit) continue;
             const auto& brings = info(*id).accounts_for;
             if (std::find(brings.begin(), brings.end(), *sid) == brings.end()) continue;
-            symptom.severity = Severity::warn;
-            symptom.why =
-                fmt::format("A consequence of {}{}. {}", cause.id.name(),
-                            cause.subject.empty() ? "" : " (" + cause.subject + ")", symptom.why);
-            cause.accounts_for.emplace_back(symptom.id.name());
+            account_for(cause, symptom);
         }
     }
 }

@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "c10k/diagnose/bottleneck.hpp"
@@ -227,6 +228,17 @@ inline void ev(Finding& f, const EvidenceKey& k, double value, std::string label
 // cause found elsewhere); nothing raises a row's severity.
 inline void lower_to_warn(Finding& f, bool lesser) {
     if (lesser && f.severity == Severity::crit) f.severity = Severity::warn;
+}
+
+// `symptom` is `cause`'s consequence: a WARN whose why says so first (with
+// `how`, where the rule knows how the cause brings it), listed under what the
+// cause accounts for. One wording for the vocabulary's pairs and the rules'.
+inline void account_for(Finding& cause, Finding& symptom, std::string_view how = {}) {
+    symptom.severity = Severity::warn;
+    symptom.why = fmt::format("A consequence of {}{}{}. {}", cause.id.name(),
+                              cause.subject.empty() ? "" : " (" + cause.subject + ")",
+                              how.empty() ? "" : ": " + std::string(how), symptom.why);
+    cause.accounts_for.emplace_back(symptom.id.name());
 }
 
 // ... under a key that takes a qualifier (a syscall, a rank).
