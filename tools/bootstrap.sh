@@ -3,7 +3,7 @@
 # Install the Debian 12 packages c10k-doctor needs. Idempotent: does nothing
 # (and prints nothing) when everything is already there.
 #   tools/bootstrap.sh              to build (and run the unit tests)
-#   tools/bootstrap.sh --test       also what every test runs (promtool, ansible)
+#   tools/bootstrap.sh --test       also what every test runs (promtool, ansible, nft)
 #   tools/bootstrap.sh --package    also what tools/package.sh needs
 #   tools/bootstrap.sh --hardening  also what tools/hardening.sh needs (libFuzzer)
 set -euo pipefail
@@ -19,7 +19,7 @@ for mode in "$@"; do
   case $mode in
     # promtool lints the exposition and tests the alerting rules; the playbook
     # and the units are run as written.
-    --test) packages+=(prometheus ansible-core systemd) ;;
+    --test) packages+=(prometheus ansible-core systemd nftables) ;;
     --package) packages+=(debhelper dpkg-dev fakeroot lintian man-db git) ;;
     --hardening) packages+=(libclang-rt-14-dev) ;;
     *) echo "usage: tools/bootstrap.sh [--test] [--package] [--hardening]" >&2; exit 2 ;;

@@ -163,13 +163,17 @@ void Judge::tcp_counters() {
             "c100k"};
         out.push_back(std::move(f));
     }
-    double retrans = rate(s, "Tcp.RetransSegs"), outsegs = rate(s, "Tcp.OutSegs");
+    double retrans = data_retransmits(s), outsegs = rate(s, "Tcp.OutSegs");
     if (retrans >= 1 && outsegs > 0 && retrans / outsegs >= kLossShare) {
         auto f = make(Bottleneck::network_loss, Support::weak,
-                      fmt::format("{:.1f}% of segments retransmitted", retrans / outsegs * 100));
+                      fmt::format("{:.1f}% of segments sent again (handshakes aside)",
+                                  retrans / outsegs * 100));
         ev(f, key::retransmits_per_second, retrans);
         if (b) ev(f, key::target_retransmits, static_cast<double>(b->tcp.retransmits));
-        f.why = "Lost segments cost a retransmit timeout or a fast-retransmit round trip each.";
+        f.why =
+            "Each lost segment waits for its retransmission - a tail-loss probe or the 200 ms "
+            "minimum RTO, far above a round trip: at this share the slowest exchange in a "
+            "hundred is one of them, and a bulk flow's window shrinks.";
         f.fix = {"check the path (ethtool -S, nstat TcpExt.TCPLost*) for drops"};
         out.push_back(std::move(f));
     }

@@ -247,7 +247,7 @@ bool Judge::observed(Symptom symptom) const {
             return rate(s, "TcpExt.TCPTimeWaitOverflow") > 0;
         case Symptom::retransmits: {
             double out_segs = rate(s, "Tcp.OutSegs");
-            return out_segs > 0 && rate(s, "Tcp.RetransSegs") >= kLossShare * out_segs;
+            return out_segs > 0 && data_retransmits(s) >= kLossShare * out_segs;
         }
         case Symptom::requests_unread:
             return c.mean_inbound_unread() >= kUnreadWaiting;

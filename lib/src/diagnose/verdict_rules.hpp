@@ -92,9 +92,13 @@ constexpr uint64_t kMinSamples = 5;
 // The same for segments: a share of windows under a hundred segments is a
 // handful of packets, not a flow.
 constexpr uint64_t kMinSegments = 100;
-// Loss that costs throughput: at 1% of segments retransmitted, a Reno/CUBIC
-// flow's window already falls to about 1.2/sqrt(p) = 12 segments (Mathis).
-constexpr double kLossShare = 0.01;
+// Loss that users see: a request and its reply are two data segments, so with
+// 0.5% of segments lost one exchange in a hundred loses one and waits for its
+// retransmission (a tail-loss probe of 2 RTTs at best, the 200 ms minimum RTO
+// at worst) - the 99th percentile of latency is then the retransmit timer, not
+// the round trip. A bulk flow is hurt sooner: at 1%, a Reno/CUBIC window falls
+// to about 1.2/sqrt(p) = 12 segments (Mathis).
+constexpr double kLossShare = 0.005;
 // Run-queue latency p99 at which a thread storm is corroborated by the
 // scheduler itself: a millisecond is several timeslices of waiting.
 constexpr uint64_t kStormRunqP99Ns = 1'000'000;
@@ -293,6 +297,13 @@ inline bool holds_plateau(const ConnEvidence& c) {
 inline double rate(const SampledEvidence& s, const char* key) {
     auto it = s.counter_rates.find(key);
     return it == s.counter_rates.end() ? 0 : it->second;
+}
+
+// Data segments sent again, per second: what the path lost. SYN and SYN-ACK
+// retransmits are left out - a full accept or SYN queue drops handshakes
+// (their clients and the server send them again) on a path that loses nothing.
+inline double data_retransmits(const SampledEvidence& s) {
+    return std::max(0.0, rate(s, "Tcp.RetransSegs") - rate(s, "TcpExt.TCPSynRetrans"));
 }
 
 inline double percent(uint64_t n, uint64_t of) {

@@ -57,6 +57,9 @@ constexpr const char* kRateCounters[] = {
     "TcpExt.TCPTimeWaitOverflow",
     "TcpExt.TCPMemoryPressures",
     "Tcp.RetransSegs",
+    // The handshake's share of them: SYNs a full queue dropped, SYN-ACKs whose
+    // ACK it dropped - the queue's doing, not the path's.
+    "TcpExt.TCPSynRetrans",
     "Tcp.OutSegs",
     "Tcp.ActiveOpens",
     "Tcp.PassiveOpens",
