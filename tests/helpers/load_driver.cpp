@@ -10,8 +10,11 @@
 //                                  the same, opening a new connection (and sending again)
 //                                  whenever one is closed or reset by the server: at once,
 //                                  or BACKOFF_MS later (a client pool's retry delay)
-//   c10k-load connect-rate PORT PER_SECOND SECONDS    new connections at a steady rate,
-//                                  each closed after 2 s
+//   c10k-load connect-rate PORT PER_SECOND SECONDS [FROM_ADDR]   new connections at a steady
+//                                  rate, each closed after 2 s; from FROM_ADDR (a loopback
+//                                  address such as 127.0.0.3) when given, so that a test's
+//                                  nftables rule can drop their ACKs and leave them half-open
+//                                  at the server (a SYN flood)
 //   c10k-load blast PORT SECONDS   one connection, writing as fast as the peer lets it
 //   c10k-load bursts PORT N EVERY_MS SECONDS   N non-blocking connects at once every
 //                                  EVERY_MS, each burst closed when the next one starts
@@ -119,7 +122,20 @@ void pingpong(long port, long conns, long secs, long pause_ms, long response_byt
     std::fflush(stdout);
 }
 
-void connect_rate(long port, long per_second, long secs) {
+int connect_from(const char* from, uint16_t port) {
+    if (!from) return connect_to(port, true);
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (fd < 0) die("socket");
+    auto local = address(from, 0);
+    if (::bind(fd, reinterpret_cast<const sockaddr*>(&local), sizeof local) != 0) die("bind");
+    auto to = loopback(port);
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) != 0 &&
+        errno != EINPROGRESS)
+        die("connect");
+    return fd;
+}
+
+void connect_rate(long port, long per_second, long secs, const char* from) {
     raise_nofile();
     ready(0);
     auto end = Clock::now() + std::chrono::seconds(secs);
@@ -127,7 +143,7 @@ void connect_rate(long port, long per_second, long secs) {
     std::deque<std::pair<Clock::time_point, int>> open;
     auto next = Clock::now();
     while (Clock::now() < end) {
-        open.emplace_back(Clock::now(), connect_to(static_cast<uint16_t>(port), true));
+        open.emplace_back(Clock::now(), connect_from(from, static_cast<uint16_t>(port)));
         while (!open.empty() && Clock::now() - open.front().first > std::chrono::seconds(2)) {
             ::close(open.front().second);
             open.pop_front();
@@ -176,7 +192,8 @@ int main(int argc, char** argv) {
         pingpong(arg(argv, 2, argc), arg(argv, 3, argc), arg(argv, 4, argc), arg(argv, 5, argc, 0),
                  arg(argv, 6, argc, 0), mode == "pingpong-reconnect", arg(argv, 7, argc, 0));
     else if (mode == "connect-rate")
-        connect_rate(arg(argv, 2, argc), arg(argv, 3, argc), arg(argv, 4, argc));
+        connect_rate(arg(argv, 2, argc), arg(argv, 3, argc), arg(argv, 4, argc),
+                     argc > 5 ? argv[5] : nullptr);
     else if (mode == "bursts")
         bursts(arg(argv, 2, argc), arg(argv, 3, argc), arg(argv, 4, argc), arg(argv, 5, argc));
     else if (mode == "blast")

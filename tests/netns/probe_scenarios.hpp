@@ -187,39 +187,46 @@ class ScopedSysctl {
     std::string path_, old_;
 };
 
-// Drops PERMILLE of every thousand TCP segments leaving through this test's
-// namespace (nftables' random number, on the output hook: loopback's packets
-// pass it once each way), for one scope. `unavailable()` says why it could not:
-// a kernel without nf_tables is a missing capability; nft itself is installed
-// by tools/bootstrap.sh --test, so its absence fails the test instead.
-class ScopedPacketLoss {
+// One nftables rule on the output hook of this test's namespace (loopback's
+// packets pass it once each way), for one scope: `nft_rule("meta l4proto tcp
+// numgen random mod 1000 < 20 drop")` loses 2% of TCP segments. unavailable()
+// says why it could not be added: a kernel without nf_tables is a missing
+// capability; nft itself is installed by tools/bootstrap.sh --test, so its
+// absence is missing_tool() and fails the test instead.
+class ScopedNftRule {
   public:
-    explicit ScopedPacketLoss(int permille) {
+    explicit ScopedNftRule(const std::string& rule) {
         auto r = run_command(
             {"/bin/sh", "-c",
              "command -v nft >/dev/null || { echo 'nft not installed (tools/bootstrap.sh "
-             "--test)'; exit 3; }; nft add table inet c10k_loss && nft add chain inet c10k_loss "
-             "out '{ type filter hook output priority 0; }' && nft add rule inet c10k_loss out "
-             "meta l4proto tcp numgen random mod 1000 '<' " +
-                 std::to_string(permille) + " drop"},
+             "--test)'; exit 3; }; nft add table inet c10k_test && nft add chain inet c10k_test "
+             "out '{ type filter hook output priority 0; }' && nft add rule inet c10k_test out " +
+                 rule},
             20);
         installed_ = r.exit_code == 0;
         missing_tool_ = r.exit_code == 3;
         if (!installed_) why_ = r.out + r.err;
     }
-    ~ScopedPacketLoss() {
-        if (installed_) run_command({"/bin/sh", "-c", "nft delete table inet c10k_loss"}, 20);
+    ~ScopedNftRule() {
+        if (installed_) run_command({"/bin/sh", "-c", "nft delete table inet c10k_test"}, 20);
     }
-    ScopedPacketLoss(const ScopedPacketLoss&) = delete;
-    ScopedPacketLoss& operator=(const ScopedPacketLoss&) = delete;
+    ScopedNftRule(const ScopedNftRule&) = delete;
+    ScopedNftRule& operator=(const ScopedNftRule&) = delete;
     bool installed() const { return installed_; }
     bool missing_tool() const { return missing_tool_; }
-    const std::string& why() const { return why_; }
+    const std::string& unavailable() const { return why_; }
 
   private:
     bool installed_ = false, missing_tool_ = false;
     std::string why_;
 };
+
+#define REQUIRE_NFT_RULE(scoped)                                                       \
+    do {                                                                               \
+        ASSERT_FALSE((scoped).missing_tool()) << (scoped).unavailable();               \
+        if (!(scoped).installed())                                                     \
+            GTEST_SKIP() << "cannot add an nftables rule: " << (scoped).unavailable(); \
+    } while (0)
 
 // Moves what is left in a test's cgroup back to its parent, then removes it.
 inline void remove_cgroup(const std::string& dir) {

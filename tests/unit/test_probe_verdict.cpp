@@ -2013,3 +2013,58 @@ TEST(Verdict, HandshakesSentAgainAreNotNetworkLoss) {
     for (const auto& f : judge(faint).findings)
         EXPECT_NE(f.id, "network-loss") << f.title;
 }
+
+// Drops the accept queue's overflows do not account for are the SYN queue's;
+// a flood answered with cookies is a full queue that still serves.
+TEST(Verdict, SynQueueDropsAreTheDropsNoOverflowAccountsFor) {
+    auto e = base();
+    e.sampled.counter_rates["TcpExt.ListenDrops"] = 1000;
+    e.sampled.counter_rates["TcpExt.ListenOverflows"] = 0;
+    auto v = judge(e);
+    ASSERT_EQ(ids(v), (std::vector<std::string>{"syn-backlog-overflow"}));
+    EXPECT_EQ(v.findings[0].severity, Severity::crit);
+    EXPECT_EQ(value_of(v.findings[0], "syn_drops_per_second"), 1000);
+    EXPECT_EQ(v.findings[0].explains, (std::vector<std::string>{"syn-queue-full"}));
+
+    auto cookies = base();
+    cookies.sampled.counter_rates["TcpExt.TCPReqQFullDoCookies"] = 2000;
+    auto answered = judge(cookies);
+    ASSERT_EQ(ids(answered), (std::vector<std::string>{"syn-backlog-overflow"}));
+    EXPECT_EQ(answered.findings[0].severity, Severity::warn);
+    EXPECT_EQ(value_of(answered.findings[0], "syncookies_per_second"), 2000);
+}
+
+// Every drop a full accept queue makes counts in both counters: no SYN-queue
+// finding beside the overflow.
+TEST(Verdict, AcceptQueueDropsAreNotTheSynQueues) {
+    auto e = base();
+    e.sampled.listeners = {{{}, 8, 8}};
+    e.sampled.counter_rates["TcpExt.ListenOverflows"] = 600;
+    e.sampled.counter_rates["TcpExt.ListenDrops"] = 600;
+    auto named = ids(judge(e));
+    EXPECT_EQ(std::count(named.begin(), named.end(), "syn-backlog-overflow"), 0);
+    EXPECT_EQ(std::count(named.begin(), named.end(), "accept-queue-overflow"), 1);
+}
+
+// A queue left full by a process that stops accepting (its fd limit) keeps
+// handshakes half-open behind it, so the SYN queue fills too: a consequence.
+TEST(Verdict, ASynQueueFilledBehindAFullAcceptQueueIsItsConsequence) {
+    auto e = base();
+    e.sampled.nofile_soft = 1024;
+    e.sampled.fds_max = 1024;
+    e.sampled.listeners = {{{}, 511, 512}};
+    e.sampled.counter_rates["TcpExt.ListenOverflows"] = 40;
+    e.sampled.counter_rates["TcpExt.ListenDrops"] = 140;
+    e.bpf->syscalls = {call("accept4", 5000, 1'000'000, {{EMFILE, 4000}})};
+    auto v = judge(e);
+    ASSERT_FALSE(v.findings.empty());
+    EXPECT_EQ(v.findings[0].id, "fd-limit");
+    auto syn = std::find_if(v.findings.begin(), v.findings.end(),
+                            [](const Finding& f) { return f.id == "syn-backlog-overflow"; });
+    ASSERT_NE(syn, v.findings.end());
+    EXPECT_EQ(syn->severity, Severity::warn);
+    EXPECT_NE(syn->why.find("consequence"), std::string::npos) << syn->why;
+    EXPECT_NE(
+        std::find(v.findings[0].explains.begin(), v.findings[0].explains.end(), "syn-queue-full"),
+        v.findings[0].explains.end());
+}

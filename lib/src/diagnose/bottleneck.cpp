@@ -20,10 +20,15 @@ constexpr std::array<std::string_view, 3> kCapWaits = {"accept4", "accept", sc::
 // the accept queue fills; thread storms and fd scans burn the CPU they are
 // seen by; an application at its cap fills its accept queue and parks the
 // threads that wait for a slot; TCP memory pressure shrinks every socket's
-// buffer.
-constexpr std::array<Bottleneck, 1> kFdLimitBrings = {B::accept_queue_overflow};
+// buffer. A handshake whose final ACK meets a full accept queue is kept
+// half-open and its SYN-ACK sent again, so a queue left full fills the SYN
+// queue behind it.
+constexpr std::array<Bottleneck, 2> kFdLimitBrings = {B::accept_queue_overflow,
+                                                      B::syn_backlog_overflow};
 constexpr std::array<Bottleneck, 1> kBurnsCpu = {B::cpu_saturated};
-constexpr std::array<Bottleneck, 2> kCapBrings = {B::accept_queue_overflow, B::lock_contention};
+constexpr std::array<Bottleneck, 3> kCapBrings = {B::accept_queue_overflow, B::lock_contention,
+                                                  B::syn_backlog_overflow};
+constexpr std::array<Bottleneck, 1> kQueueBrings = {B::syn_backlog_overflow};
 constexpr std::array<Bottleneck, 1> kPressureBrings = {B::socket_buffer_limited};
 
 using S = Symptom;
@@ -31,8 +36,8 @@ using S = Symptom;
 constexpr std::array kSymptomNames = {"emfile",           "accept-queue-full", "connection-plateau",
                                       "requests-waiting", "run-queue-wait",    "cpu-busy",
                                       "futex-waits",      "resets-sent",       "time-wait-overflow",
-                                      "retransmits",      "requests-unread"};
-static_assert(names_every(kSymptomNames, S::requests_unread));
+                                      "retransmits",      "requests-unread",   "syn-queue-full"};
+static_assert(names_every(kSymptomNames, S::syn_queue_full));
 
 // What each mechanism produces. An fd limit fails accepts, leaves the queue
 // full and holds the connections flat at the limit; a cap holds a flat count
@@ -43,13 +48,14 @@ static_assert(names_every(kSymptomNames, S::requests_unread));
 // lock keeps requests in progress; a full TIME_WAIT table resets late FINs.
 // A cause explains at least what each finding it brings along explains (the
 // static_assert below): what a consequence shows, its cause produced.
-constexpr std::array kFdLimitExplains = {S::emfile, S::accept_queue_full, S::connection_plateau};
+constexpr std::array kFdLimitExplains = {S::emfile, S::accept_queue_full, S::connection_plateau,
+                                         S::syn_queue_full};
 constexpr std::array kScanExplains = {S::cpu_busy, S::run_queue_wait, S::requests_waiting,
                                       S::requests_unread};
 constexpr std::array kStormExplains = kScanExplains;
-constexpr std::array kCapExplains = {S::connection_plateau, S::accept_queue_full,
-                                     S::requests_waiting,   S::requests_unread,
-                                     S::futex_waits,        S::resets_sent};
+constexpr std::array kCapExplains = {
+    S::connection_plateau, S::accept_queue_full, S::requests_waiting, S::requests_unread,
+    S::futex_waits,        S::resets_sent,       S::syn_queue_full};
 constexpr std::array kDownstreamExplains = {S::requests_waiting, S::run_queue_wait};
 // A connect that stalls, a tail held for an ACK, a sender waiting for a window:
 // the request is in progress the whole time.
@@ -57,7 +63,8 @@ constexpr std::array kWaitExplains = {S::requests_waiting};
 // A blocked loop reads nothing meanwhile: its requests sit unread.
 constexpr std::array kBlockingExplains = {S::requests_waiting, S::requests_unread};
 constexpr std::array kLockExplains = {S::futex_waits, S::requests_waiting};
-constexpr std::array kQueueExplains = {S::accept_queue_full};
+constexpr std::array kQueueExplains = {S::accept_queue_full, S::syn_queue_full};
+constexpr std::array kSynQueueExplains = {S::syn_queue_full};
 constexpr std::array kCpuExplains = {S::cpu_busy, S::run_queue_wait, S::requests_waiting,
                                      S::requests_unread};
 constexpr std::array kTimeWaitExplains = {S::time_wait_overflow, S::resets_sent};
@@ -138,22 +145,18 @@ constexpr BottleneckInfo kTable[] = {
      ExtraHist::none,
      {},
      kLockExplains},
-    {B::accept_queue_overflow,
-     "accept-queue-overflow",
-     78,
-     Severity::crit,
+    {B::accept_queue_overflow, "accept-queue-overflow", 78, Severity::crit,
      "the accept queue overflows: the process accepts, but not fast enough for the bursts",
-     sc::kAccepts,
-     ExtraHist::none,
-     {},
-     kQueueExplains},
+     sc::kAccepts, ExtraHist::none, kQueueBrings, kQueueExplains},
     {B::syn_backlog_overflow,
      "syn-backlog-overflow",
      70,
      Severity::crit,
-     "the SYN queue is full: SYNs dropped",
+     "the SYN queue is full: SYNs dropped, or answered with cookies",
      {},
-     ExtraHist::none},
+     ExtraHist::none,
+     {},
+     kSynQueueExplains},
     {B::cpu_saturated,
      "cpu-saturated",
      68,

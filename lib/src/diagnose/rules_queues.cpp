@@ -197,19 +197,41 @@ void Judge::accept_queue() {
     out.push_back(std::move(f));
 }
 
-// SYN queue: handshakes dropped before they complete.
+// SYN queue: handshakes that never complete (a SYN flood, peers that vanish)
+// are kept half-open while their SYN-ACKs are sent again, up to the listen
+// backlog. Past it the kernel drops SYNs - each costs its client a SYN
+// retransmit timeout, 1 s and then doubling, so one a second is a client a
+// second stalled - or, with syncookies on, answers them with a cookie: the
+// handshakes complete without a queue, served, but a connection made by a
+// cookie keeps only the options the timestamp can carry (none without
+// timestamps). A queue full but answered is a warning, not a limit.
 void Judge::syn_backlog() {
+    double dropped = syn_queue_drops(s), cookies = rate(s, "TcpExt.TCPReqQFullDoCookies");
+    if (dropped < 1 && cookies < 1) return;
+    bool dropping = dropped >= 1;
+    auto f = make(Bottleneck::syn_backlog_overflow, Support::counted,
+                  dropping ? fmt::format("{:.1f} SYNs dropped per second: SYN queue full", dropped)
+                           : fmt::format("SYN queue full: {:.1f} SYNs answered with cookies a "
+                                         "second",
+                                         cookies));
+    if (dropping) ev(f, key::syn_drops_per_second, dropped);
     double reqq = rate(s, "TcpExt.TCPReqQFullDrop");
-    if (reqq > 0) {
-        auto f = make(Bottleneck::syn_backlog_overflow, Support::counted,
-                      fmt::format("{:.1f} SYNs dropped per second: SYN queue full", reqq));
-        ev(f, key::reqqfull_drops_per_second, reqq);
-        f.why = "Half-open connections fill the SYN queue and further SYNs are dropped.";
-        f.fix = {
-            "sysctl -w net.ipv4.tcp_syncookies=1",
-            "sysctl -w net.ipv4.tcp_max_syn_backlog=65535   # or: c10k-doctor profile apply c100k"};
-        out.push_back(std::move(f));
-    }
+    if (reqq > 0) ev(f, key::reqqfull_drops_per_second, reqq);
+    if (cookies > 0) ev(f, key::syncookies_per_second, cookies);
+    if (!dropping) f.severity = Severity::warn;
+    f.why = dropping
+                ? "Half-open handshakes fill the SYN queue (the listen backlog; with syncookies "
+                  "off, three quarters of tcp_max_syn_backlog for new peers) and further SYNs "
+                  "are dropped: each client waits a SYN retransmit timeout, 1 s and doubling."
+                : "Half-open handshakes fill the SYN queue; SYN cookies keep new handshakes "
+                  "going, but a cookie's connection keeps only the TCP options its timestamp "
+                  "carries.";
+    f.fix = {
+        "sysctl -w net.ipv4.tcp_syncookies=1",
+        "raise the listen backlog (listen(fd, 4096) or the server's backlog setting) and "
+        "net.core.somaxconn: the SYN queue holds as many half-open handshakes",
+        "sysctl -w net.ipv4.tcp_max_syn_backlog=65535   # or: c10k-doctor profile apply c100k"};
+    out.push_back(std::move(f));
 }
 
 // A connection cap kept by eviction: the process keeps accepting but, to stay

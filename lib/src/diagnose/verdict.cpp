@@ -251,6 +251,8 @@ bool Judge::observed(Symptom symptom) const {
         }
         case Symptom::requests_unread:
             return c.mean_inbound_unread() >= kUnreadWaiting;
+        case Symptom::syn_queue_full:
+            return syn_queue_drops(s) >= 1 || rate(s, "TcpExt.TCPReqQFullDoCookies") >= 1;
     }
     return false;
 }

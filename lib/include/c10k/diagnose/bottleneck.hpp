@@ -45,8 +45,9 @@ enum class Symptom {
     futex_waits,         // threads asleep in futex, one or more at a time
     resets_sent,         // connections ended by resets, one or more a second
     time_wait_overflow,  // TIME_WAIT sockets destroyed early (tcp_max_tw_buckets)
-    retransmits,         // 1% or more of the segments sent again
+    retransmits,         // 0.5% or more of the segments sent are data sent again
     requests_unread,     // requests left in the receive queues across looks
+    syn_queue_full,      // SYNs dropped, or answered with cookies, for a full SYN queue
 };
 
 std::string_view to_string(Symptom s);

@@ -109,7 +109,9 @@
     X(somaxconn, "somaxconn", "net.core.somaxconn", units::connections) \
     X(stall_p50_ms, "stall_p50_ms", "unacknowledged small segment's wait (p50)", units::ms) \
     X(switches_per_second, "switches_per_second", "context switches per second", units::per_second) \
+    X(syn_drops_per_second, "syn_drops_per_second", "SYNs the SYN queue dropped per second (ListenDrops less ListenOverflows)", units::per_second) \
     X(syn_stalled, "syn_stalled", "clients waiting on a SYN retransmit at once (overflows x 1 s)", units::connections) \
+    X(syncookies_per_second, "syncookies_per_second", "SYNs answered with cookies for a full SYN queue, per second", units::per_second) \
     X(sys_cores, "sys_cores", "of it in the kernel", units::cores) \
     X(syscalls_per_second, "syscalls_per_second", "syscalls per second", units::per_second) \
     X(target_retransmits, "target_retransmits", "retransmits on the target's ports", units::segments) \
