@@ -26,7 +26,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     fuzz::require(fuzz::is_printable_utf8(printable(status_text_field(text, "Name"))),
                   "status Name made printable");
     auto fields = stat_fields(text);
-    for (auto f : fields) fuzz::require(!f.empty(), "stat fields are never empty");
+    for (auto f : fields)
+        fuzz::require(!f.empty(), "stat fields are never empty");
     (void)parse_task_state(text);
     (void)user_sys_ticks(text);
     fuzz::require(fuzz::is_printable_utf8(stat_comm(text)), "stat comm is printable");
@@ -37,6 +38,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)parse_snmp_pairs(text);
     (void)parse_sockstat(text);
     (void)parse_softnet(text);
+    if (auto ct = parse_nf_conntrack_stat(text))
+        fuzz::require(ct->get("Conntrack.drop").value_or(0) >= 0,
+                      "summed drops never wrap negative");
     (void)parse_meminfo(text);
     (void)parse_loadavg(text);
     (void)parse_proc_stat(text);

@@ -11,8 +11,12 @@
 //   c10k-testkit connect ADDR PORT N SECONDS  N connections to ADDR:PORT, held
 //   c10k-testkit named NAME SECONDS           renames itself NAME (any bytes, \xNN
 //                                             escapes), listens, holds a connection
+//   c10k-testkit conntrack-fill N             adds N established, assured conntrack
+//                                             entries to this namespace's table, prints
+//                                             "filled K" (K: those the table took), exits
 //
 // Each mode prints "ready PORT" (or "ready 0") on stdout once its shape exists.
+#include "conntrack_fill.hpp"
 #include "net_util.hpp"
 
 #include <arpa/inet.h>
@@ -38,7 +42,8 @@ int main(int argc, char** argv) {
     if (argc < 2) {
         std::fprintf(
             stderr,
-            "usage: c10k-testkit hold-fds|listen|burst|pairs|time-wait|serve|connect|named ...\n");
+            "usage: c10k-testkit hold-fds|listen|burst|pairs|time-wait|serve|connect|named|"
+            "conntrack-fill ...\n");
         return 2;
     }
     std::string mode = argv[1];
@@ -111,6 +116,9 @@ int main(int argc, char** argv) {
             connect_to(to, false);
         ready(0);
         hold(secs);
+    } else if (mode == "conntrack-fill") {
+        long took = fill_conntrack(arg(argv, 2, argc));
+        std::printf("filled %ld\n", took);
     } else if (mode == "named") {
         // A name any local user can give their own process: bytes that are
         // not UTF-8, a newline, a terminal escape.

@@ -110,6 +110,56 @@ TEST(ProbeSample, AsManyHandshakesCompletingAreNotASynFlood) {
     expect_syn_flood("sample", false);
 }
 
+// A conntrack table at nf_conntrack_max, filled over ctnetlink with entries
+// that neither early drop nor the collector may evict: new connections' SYNs
+// are dropped while the echo clients' tracked connections go on. The
+// lookalike: the same server, load and tracking, the table far from full.
+void expect_conntrack_full(const std::string& mode, bool filled) {
+    ScopedNftRule tracked("ct state new counter");  // conntrack on in this namespace
+    REQUIRE_NFT_RULE(tracked);
+    Scenario s(target({"healthy", "20"}), driver({"pingpong", "PORT", "20", "20", "10"}),
+               driver({"connect-rate", "PORT", "200", "20"}));
+    ASSERT_TRUE(s.ok());
+    if (filled) {
+        std::ifstream in("/proc/sys/net/netfilter/nf_conntrack_max");
+        std::string max;
+        ASSERT_TRUE(std::getline(in, max)) << "nf_conntrack not loaded";
+        auto fill = run_command({C10K_TESTKIT_PATH, "conntrack-fill", max}, 60);
+        ASSERT_EQ(fill.exit_code, 0) << fill.err;
+        ASSERT_NE(fill.out.find("filled"), std::string::npos) << fill.out;
+    }
+    auto p = filled ? probe_expecting("conntrack-full", s.pid(), mode) : probe(s.pid(), mode);
+    ASSERT_EQ(p.raw.exit_code, 0) << p.raw.err;
+    const auto& ct = p.doc["sampled"]["conntrack"];
+    ASSERT_TRUE(ct.is_object()) << "the table was read: " << p.doc["sampled"].dump();
+    if (!filled) {
+        for (const auto& f : p.doc["findings"])
+            EXPECT_NE(f["id"], "conntrack-full") << p.doc.dump(2);
+        EXPECT_LT(ct["entries"].get<uint64_t>(), ct["max"].get<uint64_t>() / 10);
+        return;
+    }
+    ASSERT_EQ(p.id, "conntrack-full") << p.doc.dump(2);
+    EXPECT_EQ(p.doc["findings"][0]["severity"], "CRIT");
+    EXPECT_EQ(ct["entries"], ct["max"]);
+    // Two hundred new SYNs a second and their retransmits, all dropped.
+    EXPECT_GT(p.doc["sampled"]["counter_rates"]["Conntrack.drop"].get<double>(), 50);
+}
+
+TEST(ProbeBpf, AFullConntrackTableDropsNewConnections) {
+    REQUIRE_BPF();
+    expect_conntrack_full("bpf", true);
+}
+
+TEST(ProbeSample, AFullConntrackTableDropsNewConnections) {
+    REQUIRE_PRIVATE_NETNS();
+    expect_conntrack_full("sample", true);
+}
+
+TEST(ProbeSample, ATrackedServerWithRoomIsNotConntrackFull) {
+    REQUIRE_PRIVATE_NETNS();
+    expect_conntrack_full("sample", false);
+}
+
 TEST(ProbeBpf, ContextSwitchStorm) {
     REQUIRE_BPF();
     auto s = storm_scenario();

@@ -142,6 +142,34 @@ TEST(Tune, TimeWaitOverflowBehindCloseAfterReplyRaisesTheBuckets) {
     EXPECT_EQ(sysctl("net.ipv4.tcp_max_tw_buckets"), "32");
 }
 
+// A SYN flood (handshakes from 127.0.0.3 left half-open by the test's rule)
+// against syncookies off: SYNs are dropped past 96 half-open. Cookies answer
+// them instead, read on every SYN, so the drops stop within the round.
+TEST(Tune, ASynFloodWithCookiesOffTurnsCookiesOn) {
+    REQUIRE_PRIVATE_NETNS();
+    ScopedSysctl cookies("/proc/sys/net/ipv4/tcp_syncookies", "0");
+    ScopedSysctl backlog("/proc/sys/net/ipv4/tcp_max_syn_backlog", "128");
+    ScopedNftRule half_open("ip saddr 127.0.0.3 tcp flags '&' syn == 0 drop");
+    REQUIRE_NFT_RULE(half_open);
+    Scenario s(target({"healthy", "40"}), driver({"pingpong", "PORT", "20", "40", "10"}),
+               driver({"connect-rate", "PORT", "1000", "40", "127.0.0.3"}));
+    ASSERT_TRUE(s.ok());
+    StateDirectory state;
+    auto t = tune({"--pid", std::to_string(s.pid()), "--rounds", "1", "--mode", "sample"}, state);
+    ASSERT_EQ(t.raw.exit_code, 0) << t.raw.err;
+    const auto& r = t.doc["rounds"][0];
+    ASSERT_EQ(r["verdict"], "syn-backlog-overflow") << t.doc.dump(2);
+    EXPECT_EQ(r["changes"][0]["what"], "net.ipv4.tcp_syncookies");
+    EXPECT_EQ(r["outcome"], "kept") << t.doc.dump(2);
+    EXPECT_GT(r["before"]["value"].get<double>(), 100);
+    EXPECT_LE(r["after"]["value"].get<double>(), r["before"]["value"].get<double>() / 2);
+    EXPECT_EQ(sysctl("net.ipv4.tcp_syncookies"), "1");
+    auto back = run_doctor({"profile", "rollback", "--state-dir", state.path});
+    ASSERT_EQ(back.exit_code, 0) << back.err;
+    EXPECT_EQ(sysctl("net.ipv4.tcp_syncookies"), "0");
+    EXPECT_EQ(sysctl("net.ipv4.tcp_max_syn_backlog"), "128");
+}
+
 // somaxconn cuts the server's listen(4096) to 8; raising it acts only at the
 // next listen(), which this server never makes: the overflows go on, so the
 // change is undone at once and the journey says how to make it act.

@@ -66,6 +66,27 @@ TEST(Softnet, SumsHexColumnsAcrossCpus) {
     EXPECT_FALSE(parse_softnet("zz 1 2\n"));
 }
 
+// The table's count once (every CPU's row repeats it), its events summed.
+TEST(NfConntrackStat, CountOnceAndEventsSummedAcrossCpus) {
+    auto r = parse_nf_conntrack_stat(
+        "entries  clashres found new invalid ignore delete chainlength insert insert_failed drop "
+        "early_drop icmp_error  expect_new expect_create expect_delete search_restart\n"
+        "00040000  00000000 00000003 00000000 00000000 00000000 00000000 00000000 00000000 "
+        "00000001 0000000a 00000002 00000000  00000000 00000000 00000000 00000000\n"
+        "00040000  00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 "
+        "00000000 00000010 00000000 00000000  00000000 00000000 00000000 00000000\n");
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->get("Conntrack.entries"), 0x40000);
+    EXPECT_EQ(r->get("Conntrack.drop"), 0x1a);
+    EXPECT_EQ(r->get("Conntrack.early_drop"), 2);
+    EXPECT_EQ(r->get("Conntrack.insert_failed"), 1);
+    EXPECT_FALSE(r->get("Conntrack.found")) << "only the columns a rule reads";
+    auto short_row = parse_nf_conntrack_stat("entries drop\n00000001\n");
+    ASSERT_FALSE(short_row);
+    EXPECT_NE(short_row.error().message().find("line 2"), std::string::npos);
+    EXPECT_FALSE(parse_nf_conntrack_stat("entries drop\n0000000g 00000000\n"));
+}
+
 TEST(ProcStat, ReadsContextSwitchesCpusAndTicks) {
     auto r = parse_proc_stat(
         "cpu  100 0 50 800 10 5 5 0 0 0\ncpu0 50 0 25 400 5 2 3 0 0 0\ncpu1 50 0 25 400 5 3 2 0 0 "

@@ -2068,3 +2068,32 @@ TEST(Verdict, ASynQueueFilledBehindAFullAcceptQueueIsItsConsequence) {
         std::find(v.findings[0].explains.begin(), v.findings[0].explains.end(), "syn-queue-full"),
         v.findings[0].explains.end());
 }
+
+// A table at nf_conntrack_max with nothing unreplied to evict drops new
+// connections' SYNs: the cause, whatever else is quiet. Evictions alone are a
+// warning; a table well below its size is nothing.
+TEST(Verdict, ConntrackDropsAreAFullTable) {
+    auto e = base();
+    e.sampled.conntrack_entries = 262144;
+    e.sampled.conntrack_max = 262144;
+    e.sampled.counter_rates["Conntrack.drop"] = 800;
+    auto v = judge(e);
+    ASSERT_EQ(ids(v), (std::vector<std::string>{"conntrack-full"}));
+    EXPECT_EQ(v.findings[0].severity, Severity::crit);
+    EXPECT_EQ(value_of(v.findings[0], "conntrack_drops_per_second"), 800);
+    EXPECT_EQ(v.findings[0].explains, (std::vector<std::string>{"conntrack-full"}));
+    EXPECT_NE(v.findings[0].fix[0].find("nf_conntrack_max=524288"), std::string::npos);
+
+    auto evicting = base();
+    evicting.sampled.conntrack_entries = 1000;
+    evicting.sampled.conntrack_max = 1000;
+    evicting.sampled.counter_rates["Conntrack.early_drop"] = 50;
+    auto warned = judge(evicting);
+    ASSERT_EQ(ids(warned), (std::vector<std::string>{"conntrack-full"}));
+    EXPECT_EQ(warned.findings[0].severity, Severity::warn);
+
+    auto room = base();
+    room.sampled.conntrack_entries = 200000;
+    room.sampled.conntrack_max = 262144;
+    EXPECT_EQ(judge(room).findings.front().id, "healthy");
+}

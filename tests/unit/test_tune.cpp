@@ -88,6 +88,42 @@ TEST(TunePlan, SomaxconnOnlyWhenItCutTheBacklogAndSaidNotLive) {
     EXPECT_EQ(q.app_fix, std::vector<std::string>{"the application's fix"});
 }
 
+// A flood fills any SYN queue in seconds: with cookies off they come first,
+// beside a bigger queue; with cookies on, the queue is the listen backlog.
+TEST(TunePlan, SynDropsTurnCookiesOnAndAFullQueueWithCookiesIsTheApplications) {
+    CurrentLimits now;
+    now.sysctls["net.ipv4.tcp_syncookies"] = "0";
+    now.sysctls["net.ipv4.tcp_max_syn_backlog"] = "128";
+    auto p = plan_fix(top(Bottleneck::syn_backlog_overflow), ProbeEvidence{}, now);
+    ASSERT_TRUE(p.profile);
+    ASSERT_EQ(p.profile->entries.size(), 2u);
+    EXPECT_EQ(p.profile->entries[0].key, "net.ipv4.tcp_syncookies");
+    EXPECT_EQ(p.profile->entries[0].value, "1");
+    EXPECT_EQ(p.profile->entries[1].value, "4096");
+    EXPECT_TRUE(p.live);
+    now.sysctls["net.ipv4.tcp_syncookies"] = "1";
+    auto cookies = plan_fix(top(Bottleneck::syn_backlog_overflow), ProbeEvidence{}, now);
+    EXPECT_FALSE(cookies.profile);
+    EXPECT_FALSE(cookies.live);
+    EXPECT_NE(cookies.to_make_it_act.find("listen()"), std::string::npos);
+}
+
+// The table's size doubles, live; without nf_conntrack there is nothing to size.
+TEST(TunePlan, AFullConntrackTableDoublesAndSaysWhenItCannotBeRead) {
+    CurrentLimits now;
+    now.sysctls["net.netfilter.nf_conntrack_max"] = "65536";
+    ProbeEvidence e;
+    e.sampled.conntrack_entries = 65536;
+    auto p = plan_fix(top(Bottleneck::conntrack_full), e, now);
+    ASSERT_TRUE(p.profile);
+    EXPECT_EQ(p.profile->entries[0].key, "net.netfilter.nf_conntrack_max");
+    EXPECT_EQ(p.profile->entries[0].value, "131072");
+    EXPECT_TRUE(p.live);
+    auto absent = plan_fix(top(Bottleneck::conntrack_full), e, CurrentLimits{});
+    EXPECT_FALSE(absent.profile);
+    EXPECT_NE(absent.why.find("nf_conntrack_max"), std::string::npos);
+}
+
 TEST(TunePlan, ApplicationBottlenecksGetNoKernelChange) {
     for (auto b :
          {Bottleneck::cpu_saturated, Bottleneck::lock_contention, Bottleneck::off_cpu_blocking,

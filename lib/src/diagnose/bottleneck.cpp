@@ -36,8 +36,9 @@ using S = Symptom;
 constexpr std::array kSymptomNames = {"emfile",           "accept-queue-full", "connection-plateau",
                                       "requests-waiting", "run-queue-wait",    "cpu-busy",
                                       "futex-waits",      "resets-sent",       "time-wait-overflow",
-                                      "retransmits",      "requests-unread",   "syn-queue-full"};
-static_assert(names_every(kSymptomNames, S::syn_queue_full));
+                                      "retransmits",      "requests-unread",   "syn-queue-full",
+                                      "conntrack-full"};
+static_assert(names_every(kSymptomNames, S::conntrack_full));
 
 // What each mechanism produces. An fd limit fails accepts, leaves the queue
 // full and holds the connections flat at the limit; a cap holds a flat count
@@ -65,6 +66,7 @@ constexpr std::array kBlockingExplains = {S::requests_waiting, S::requests_unrea
 constexpr std::array kLockExplains = {S::futex_waits, S::requests_waiting};
 constexpr std::array kQueueExplains = {S::accept_queue_full, S::syn_queue_full};
 constexpr std::array kSynQueueExplains = {S::syn_queue_full};
+constexpr std::array kConntrackExplains = {S::conntrack_full};
 constexpr std::array kCpuExplains = {S::cpu_busy, S::run_queue_wait, S::requests_waiting,
                                      S::requests_unread};
 constexpr std::array kTimeWaitExplains = {S::time_wait_overflow, S::resets_sent};
@@ -157,6 +159,15 @@ constexpr BottleneckInfo kTable[] = {
      ExtraHist::none,
      {},
      kSynQueueExplains},
+    {B::conntrack_full,
+     "conntrack-full",
+     74,
+     Severity::crit,
+     "the conntrack table is full: new connections' packets dropped",
+     {},
+     ExtraHist::none,
+     {},
+     kConntrackExplains},
     {B::cpu_saturated,
      "cpu-saturated",
      68,

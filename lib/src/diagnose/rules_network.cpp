@@ -179,4 +179,41 @@ void Judge::tcp_counters() {
     }
 }
 
+// Connection tracking (a NAT, a firewall's ct state rule, Docker): every new
+// connection needs a table entry before its first packet goes on. With the
+// namespace's count at nf_conntrack_max the kernel evicts an unreplied entry
+// (early_drop); with none to evict, it drops the packet - a client's SYN, so
+// the client waits a SYN retransmit timeout, 1 s and then doubling, while
+// connections already tracked go on. One drop a second is a client a second
+// stalled; evictions alone say the table is full and the next connection may
+// be one.
+void Judge::conntrack_table() {
+    double dropped = rate(s, "Conntrack.drop"), evicted = rate(s, "Conntrack.early_drop");
+    bool full_at_look = s.conntrack_entries && s.conntrack_max && *s.conntrack_max > 0 &&
+                        *s.conntrack_entries >= *s.conntrack_max;
+    bool dropping = dropped >= 1;
+    if (!dropping && evicted < 1 && !full_at_look) return;
+    auto f = make(Bottleneck::conntrack_full, Support::counted,
+                  dropping ? fmt::format("{:.1f} packets of new connections dropped per second: "
+                                         "conntrack table full",
+                                         dropped)
+                           : std::string("conntrack table full: entries evicted to make room"));
+    if (dropping) ev(f, key::conntrack_drops_per_second, dropped);
+    if (evicted > 0) ev(f, key::conntrack_evictions_per_second, evicted);
+    if (s.conntrack_entries)
+        ev(f, key::conntrack_entries, static_cast<double>(*s.conntrack_entries));
+    if (s.conntrack_max) ev(f, key::conntrack_max, static_cast<double>(*s.conntrack_max));
+    if (!dropping) f.severity = Severity::warn;
+    f.why = dropping ? "Every new connection needs a conntrack entry; with the table at "
+                       "nf_conntrack_max and nothing unreplied to evict, its SYN is dropped and "
+                       "the client waits a SYN retransmit timeout (1 s, then doubling)."
+                     : "The table is at nf_conntrack_max: each new connection evicts an "
+                       "unreplied one, and drops begin when none is left.";
+    uint64_t wanted = std::max<uint64_t>(2 * s.conntrack_max.value_or(0), 262144);
+    f.fix = {fmt::format("sysctl -w net.netfilter.nf_conntrack_max={}", wanted),
+             "or leave the service's port untracked: an nftables notrack rule for its TCP port "
+             "in prerouting and output"};
+    out.push_back(std::move(f));
+}
+
 }  // namespace c10k::verdict

@@ -251,6 +251,8 @@ bool Judge::observed(Symptom symptom) const {
         }
         case Symptom::requests_unread:
             return c.mean_inbound_unread() >= kUnreadWaiting;
+        case Symptom::conntrack_full:
+            return rate(s, "Conntrack.drop") >= 1 || rate(s, "Conntrack.early_drop") >= 1;
         case Symptom::syn_queue_full:
             return syn_queue_drops(s) >= 1 || rate(s, "TcpExt.TCPReqQFullDoCookies") >= 1;
     }
@@ -273,8 +275,9 @@ Verdict Judge::run() {
          {&Judge::fd_limit, &Judge::accept_queue, &Judge::refusing_cap, &Judge::evicting_cap,
           &Judge::syn_backlog, &Judge::thread_storm, &Judge::cpu_saturated, &Judge::ephemeral_ports,
           &Judge::socket_buffers, &Judge::blocking_and_locks, &Judge::blocked_workers,
-          &Judge::tcp_counters, &Judge::downstream, &Judge::connection_pool, &Judge::nagle,
-          &Judge::poll_scaling, &Judge::serialised, &Judge::unread_requests})
+          &Judge::tcp_counters, &Judge::conntrack_table, &Judge::downstream,
+          &Judge::connection_pool, &Judge::nagle, &Judge::poll_scaling, &Judge::serialised,
+          &Judge::unread_requests})
         (this->*rule)();
 
     explain_symptoms();

@@ -372,6 +372,7 @@ class Judge {
     void ephemeral_ports();
     void socket_buffers();
     void tcp_counters();
+    void conntrack_table();
     // rules_waits.cpp: what the process waits on: peers, a pool, Nagle, fd scans.
     void downstream();
     void connection_pool();

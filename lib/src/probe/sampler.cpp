@@ -65,6 +65,10 @@ constexpr const char* kRateCounters[] = {
     "Tcp.PassiveOpens",
     "Tcp.AttemptFails",
     "TcpExt.TCPAbortOnMemory",
+    // A full conntrack table: packets of new connections dropped when no
+    // unreplied entry could be evicted, and the evictions that made room.
+    "Conntrack.drop",
+    "Conntrack.early_drop",
     // Connections reset because data came after the application closed them, or
     // because it closed them with data unread: a peer that still had requests.
     "TcpExt.TCPAbortOnData",
@@ -605,6 +609,11 @@ SampledEvidence Sampler::evidence() const {
     if (auto v = last_->sysctls.integer("net.core.somaxconn")) e.somaxconn = *v;
     if (auto r = last_->sysctls.integers("net.ipv4.ip_local_port_range"); r && r->size() == 2)
         e.port_range = static_cast<uint32_t>((*r)[1] - (*r)[0] + 1);
+    if (auto v = last_->sysctls.integer("net.netfilter.nf_conntrack_max"); v && *v >= 0)
+        e.conntrack_max = static_cast<uint64_t>(*v);
+    if (b.net)
+        if (auto n = b.net->get("Conntrack.entries"); n && *n >= 0)
+            e.conntrack_entries = static_cast<uint64_t>(*n);
     if (dt <= 0) return e;
     if (first_times_ && last_times_) {
         double wall = std::chrono::duration<double>(last_times_->at - first_times_->at).count();

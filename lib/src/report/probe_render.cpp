@@ -242,6 +242,9 @@ json sampled_json(const SampledEvidence& s) {
             {"foreign_listeners", s.foreign_listeners},
             {"timer_sleeps", s.timer_sleeps},
             {"port_range", s.port_range},
+            {"conntrack", s.conntrack_entries ? json{{"entries", *s.conntrack_entries},
+                                                     {"max", s.conntrack_max.value_or(0)}}
+                                              : json(nullptr)},
             {"busiest_destination", dest}};
 }
 

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "c10k/sources/proc_net.hpp"
 
+#include <algorithm>
+#include <iterator>
+
 #include "c10k/text.hpp"
 
 namespace c10k {
@@ -108,6 +111,38 @@ Result<Counters> parse_softnet(std::string_view text) {
     return out;
 }
 
+Result<Counters> parse_nf_conntrack_stat(std::string_view text) {
+    auto lines = split_lines(text);
+    if (lines.empty()) return make_error("empty");
+    auto names = split_ws(lines[0]);
+    if (names.empty() || names[0] != "entries") return make_error("line 1: no 'entries' header");
+    Counters out;
+    const std::string_view kSummed[] = {"drop", "early_drop", "insert_failed"};
+    for (size_t i = 1; i < lines.size(); ++i) {
+        auto f = split_ws(lines[i]);
+        if (f.empty()) continue;
+        if (f.size() != names.size())
+            return make_error("line " + std::to_string(i + 1) + ": " + std::to_string(f.size()) +
+                              " columns under a header of " + std::to_string(names.size()));
+        for (size_t k = 0; k < f.size(); ++k) {
+            bool summed =
+                std::find(std::begin(kSummed), std::end(kSummed), names[k]) != std::end(kSummed);
+            if (k != 0 && !summed) continue;
+            // The kernel prints each as %08x of an unsigned int.
+            auto v = parse_uint(f[k], 16);
+            if (!v || *v > UINT32_MAX)
+                return make_error("line " + std::to_string(i + 1) + ": '" + std::string(f[k]) +
+                                  "' is not a 32-bit hex count");
+            std::string key = "Conntrack." + std::string(names[k]);
+            if (k == 0)
+                out.values.try_emplace(key, static_cast<int64_t>(*v));
+            else
+                out.values[key] += static_cast<int64_t>(*v);
+        }
+    }
+    return out;
+}
+
 namespace {
 Status merge_file(Counters& into, const std::filesystem::path& path,
                   Result<Counters> (*parse)(std::string_view)) {
@@ -130,6 +165,8 @@ Result<Counters> read_net_counters(const std::filesystem::path& net_dir) {
     }
     // softnet_stat is per host, not per namespace, and absent in some containers.
     (void)merge_file(out, net_dir / "softnet_stat", &parse_softnet);
+    // Only while nf_conntrack is loaded.
+    (void)merge_file(out, net_dir / "stat" / "nf_conntrack", &parse_nf_conntrack_stat);
     return out;
 }
 

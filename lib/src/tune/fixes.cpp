@@ -20,6 +20,8 @@ constexpr const char* kTwBuckets = "net.ipv4.tcp_max_tw_buckets";
 constexpr const char* kPortRange = "net.ipv4.ip_local_port_range";
 constexpr const char* kSomaxconn = "net.core.somaxconn";
 constexpr const char* kSynBacklog = "net.ipv4.tcp_max_syn_backlog";
+constexpr const char* kSyncookies = "net.ipv4.tcp_syncookies";
+constexpr const char* kConntrackMax = "net.netfilter.nf_conntrack_max";
 constexpr const char* kRmem = "net.ipv4.tcp_rmem";
 constexpr const char* kTcpMem = "net.ipv4.tcp_mem";
 
@@ -193,17 +195,47 @@ void fix_accept_queue(FixPlan& p, const ProbeEvidence& e, const CurrentLimits& n
         *cur, wanted);
 }
 
+// Both keys are read on every SYN (tcp_conn_request), so the running listener
+// feels them at once. With syncookies off a SYN is dropped once the half-open
+// queue passes 3/4 of tcp_max_syn_backlog for a peer not seen before, or the
+// listen backlog for any: handshakes that never complete (a flood) fill any
+// size in seconds and hold it for the minute their SYN-ACKs are sent again, so
+// only cookies stop the drops - a SYN past a full queue is then answered
+// without keeping state. With cookies on already, the queue that fills is the
+// listen backlog itself, sized at listen(): the application's setting.
 void fix_syn_backlog(FixPlan& p, const CurrentLimits& now) {
+    auto cookies = integer(now, kSyncookies);
     auto cur = integer(now, kSynBacklog);
-    if (!cur) {
-        p.why = std::string(kSynBacklog) + " could not be read";
+    if (!cur || !cookies) {
+        p.why = std::string(cur ? kSyncookies : kSynBacklog) + " could not be read";
         return;
     }
-    // Without syncookies a SYN is dropped once the half-open queue passes 3/4
-    // of tcp_max_syn_backlog; it is read on every SYN.
+    if (*cookies != 0) {
+        p.live = false;
+        p.to_make_it_act = "the listener's backlog is set at listen(): restart or reload it";
+        p.why = "syncookies are on: the SYN queue is the listen backlog, the application's";
+        return;
+    }
+    add_sysctl(p, now, kSyncookies, "1",
+               "a SYN past a full SYN queue answered with a cookie instead of dropped");
     int64_t wanted = std::max<int64_t>(*cur * 4, 4096);
     add_sysctl(p, now, kSynBacklog, std::to_string(wanted), "half-open connections kept");
-    p.why = fmt::format("{} -> {} half-open connections", *cur, wanted);
+    p.why = fmt::format("syncookies on; {} -> {} half-open connections", *cur, wanted);
+}
+
+// Read for every new entry, so the running server's next connection gets
+// one. Twice the entries the window saw at the limit (a burst of the same
+// load fits), and never less than twice the current size.
+void fix_conntrack(FixPlan& p, const ProbeEvidence& e, const CurrentLimits& now) {
+    auto cur = integer(now, kConntrackMax);
+    if (!cur) {
+        p.why = std::string(kConntrackMax) + " could not be read (nf_conntrack not loaded?)";
+        return;
+    }
+    auto seen = static_cast<double>(e.sampled.conntrack_entries.value_or(0));
+    auto wanted = std::max<int64_t>(*cur * 2, static_cast<int64_t>(seen * kHeadroom));
+    add_sysctl(p, now, kConntrackMax, std::to_string(wanted), "connections tracked at once");
+    p.why = fmt::format("{} -> {} tracked connections (one size for the host)", *cur, wanted);
 }
 
 void fix_rmem(FixPlan& p, const CurrentLimits& now) {
@@ -238,8 +270,9 @@ void fix_tcp_mem(FixPlan& p, const CurrentLimits& now) {
 }  // namespace
 
 const std::vector<std::string>& tunable_keys() {
-    static const std::vector<std::string> keys = {kTwBuckets,  kPortRange, kSomaxconn,
-                                                  kSynBacklog, kRmem,      kTcpMem};
+    static const std::vector<std::string> keys = {kTwBuckets,  kPortRange,   kSomaxconn,
+                                                  kSynBacklog, kSyncookies,  kRmem,
+                                                  kTcpMem,     kConntrackMax};
     return keys;
 }
 
@@ -267,6 +300,9 @@ FixPlan plan_fix(const Finding& top, const ProbeEvidence& e, const CurrentLimits
             break;
         case Bottleneck::syn_backlog_overflow:
             fix_syn_backlog(p, now);
+            break;
+        case Bottleneck::conntrack_full:
+            fix_conntrack(p, e, now);
             break;
         case Bottleneck::socket_buffer_limited:
             fix_rmem(p, now);
@@ -309,6 +345,9 @@ std::optional<Symptom> symptom_of(Bottleneck b, const ProbeEvidence& e) {
                 "SYNs dropped (ListenDrops beyond overflows)",
                 std::max(0.0, rate(e, "TcpExt.ListenDrops") - rate(e, "TcpExt.ListenOverflows")),
                 units::per_second};
+        case Bottleneck::conntrack_full:
+            return Symptom{"new connections' packets dropped (conntrack drop)",
+                           rate(e, "Conntrack.drop"), units::per_second};
         case Bottleneck::time_wait_overflow:
             return Symptom{"TIME_WAIT refused (TCPTimeWaitOverflow)",
                            rate(e, "TcpExt.TCPTimeWaitOverflow"), units::per_second};

@@ -26,6 +26,7 @@ enum class Bottleneck {
     lock_contention,
     accept_queue_overflow,
     syn_backlog_overflow,
+    conntrack_full,
     cpu_saturated,
     tcp_memory_pressure,
     time_wait_overflow,
@@ -48,6 +49,7 @@ enum class Symptom {
     retransmits,         // 0.5% or more of the segments sent are data sent again
     requests_unread,     // requests left in the receive queues across looks
     syn_queue_full,      // SYNs dropped, or answered with cookies, for a full SYN queue
+    conntrack_full,      // new connections' packets dropped, or entries evicted, for a full table
 };
 
 std::string_view to_string(Symptom s);

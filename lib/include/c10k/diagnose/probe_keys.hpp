@@ -28,6 +28,10 @@
     X(connections_max, "connections_max", "connections held (most seen)", units::connections) \
     X(connections_mean, "connections_mean", "connections held at once (mean)", units::connections) \
     X(connections_min, "connections_min", "connections held (fewest seen)", units::connections) \
+    X(conntrack_drops_per_second, "conntrack_drops_per_second", "new connections' packets dropped (table full) per second", units::per_second) \
+    X(conntrack_entries, "conntrack_entries", "conntrack entries (last look)", units::entries) \
+    X(conntrack_evictions_per_second, "conntrack_evictions_per_second", "unreplied entries evicted for room per second", units::per_second) \
+    X(conntrack_max, "conntrack_max", "nf_conntrack_max", units::entries) \
     X(contended_waiters, "contended_waiters", "threads seen waiting on a held lock at once (mean)", units::threads) \
     X(cpu_cores, "cpu_cores", "process CPU", units::cores) \
     X(cpu_limit_cores, "cpu_limit_cores", "cgroup CPU limit (quota / period)", units::cores) \

@@ -345,6 +345,10 @@ struct SampledEvidence {
     // PostgreSQL postmaster, inetd, Apache prefork's parent) holds none of them.
     uint64_t inbound_at_snapshots = 0, inbound_own_at_snapshots = 0;
     uint32_t port_range = 0;
+    // The namespace's conntrack table at the last look, and its size
+    // (nf_conntrack_max, one for the host): absent while nf_conntrack is not
+    // loaded.
+    std::optional<uint64_t> conntrack_entries, conntrack_max;
     std::optional<DestinationUse> busiest_destination;
     std::vector<IntervalThroughput> throughput;  // one per interval
 };
