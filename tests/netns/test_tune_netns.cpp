@@ -92,6 +92,11 @@ Tune tune(const std::vector<std::string>& extra, const StateDirectory& state,
     return t;
 }
 
+// One round on `pid` in sampling mode: what most journeys here check.
+Tune one_sampled_round(pid_t pid, const StateDirectory& state) {
+    return tune({"--pid", std::to_string(pid), "--rounds", "1", "--mode", "sample"}, state);
+}
+
 // A server that never raises its own soft limit of 128 (hard 4096) and keeps
 // every connection, under 500 held connects: accept() fails with EMFILE.
 Scenario fd_limited(int seconds) {
@@ -129,7 +134,7 @@ TEST(Tune, TimeWaitOverflowBehindCloseAfterReplyRaisesTheBuckets) {
                driver({"pingpong-reconnect", "PORT", "20", "40", "50", "0", "50"}));
     ASSERT_TRUE(s.ok());
     StateDirectory state;
-    auto t = tune({"--pid", std::to_string(s.pid()), "--rounds", "1", "--mode", "sample"}, state);
+    auto t = one_sampled_round(s.pid(), state);
     ASSERT_EQ(t.raw.exit_code, 0) << t.raw.err;
     const auto& r = t.doc["rounds"][0];
     ASSERT_EQ(r["verdict"], "time-wait-overflow") << t.doc.dump(2);
@@ -155,7 +160,7 @@ TEST(Tune, ASynFloodWithCookiesOffTurnsCookiesOn) {
                driver({"connect-rate", "PORT", "1000", "40", "127.0.0.3"}));
     ASSERT_TRUE(s.ok());
     StateDirectory state;
-    auto t = tune({"--pid", std::to_string(s.pid()), "--rounds", "1", "--mode", "sample"}, state);
+    auto t = one_sampled_round(s.pid(), state);
     ASSERT_EQ(t.raw.exit_code, 0) << t.raw.err;
     const auto& r = t.doc["rounds"][0];
     ASSERT_EQ(r["verdict"], "syn-backlog-overflow") << t.doc.dump(2);
@@ -180,7 +185,7 @@ TEST(Tune, AFixThatDoesNotHelpIsRolledBack) {
                driver({"bursts", "PORT", "200", "300", "40"}));
     ASSERT_TRUE(s.ok());
     StateDirectory state;
-    auto t = tune({"--pid", std::to_string(s.pid()), "--rounds", "1", "--mode", "sample"}, state);
+    auto t = one_sampled_round(s.pid(), state);
     ASSERT_EQ(t.raw.exit_code, 0) << t.raw.err;
     const auto& r = t.doc["rounds"][0];
     ASSERT_EQ(r["verdict"], "accept-queue-overflow") << t.doc.dump(2);

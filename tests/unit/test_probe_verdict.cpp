@@ -1981,15 +1981,22 @@ TEST(Verdict, ConfidenceGrowsWithTheLooksBehindIt) {
     EXPECT_EQ(doc["findings"][0]["basis"]["unit"], "looks");
 }
 
+namespace {
+// A window's segment counts: sent, sent again, and of those the handshakes.
+ProbeEvidence with_segments(double out, double retrans, double syn_retrans) {
+    auto e = base();
+    e.sampled.counter_rates["Tcp.OutSegs"] = out;
+    e.sampled.counter_rates["Tcp.RetransSegs"] = retrans;
+    e.sampled.counter_rates["TcpExt.TCPSynRetrans"] = syn_retrans;
+    return e;
+}
+}  // namespace
+
 // A path losing 1% of its packets: about 0.75% of the segments sent are sent
 // again (a lost pure ACK is not; measured over loopback with nftables dropping
 // 1% and 3%), enough that one exchange in a hundred waits for a retransmission.
 TEST(Verdict, DataSegmentsSentAgainAreNetworkLoss) {
-    auto e = base();
-    e.sampled.counter_rates["Tcp.OutSegs"] = 5000;
-    e.sampled.counter_rates["Tcp.RetransSegs"] = 40;
-    e.sampled.counter_rates["TcpExt.TCPSynRetrans"] = 2;
-    auto v = judge(e);
+    auto v = judge(with_segments(5000, 40, 2));
     ASSERT_FALSE(v.findings.empty());
     EXPECT_EQ(v.findings.front().id, "network-loss") << v.findings.front().title;
     EXPECT_EQ(value_of(v.findings.front(), "retransmits_per_second"), 38);
@@ -1999,18 +2006,11 @@ TEST(Verdict, DataSegmentsSentAgainAreNetworkLoss) {
 // dropped and the clients (or the server, its SYN-ACK) sent again: the path
 // lost nothing.
 TEST(Verdict, HandshakesSentAgainAreNotNetworkLoss) {
-    auto e = base();
-    e.sampled.counter_rates["Tcp.OutSegs"] = 5000;
-    e.sampled.counter_rates["Tcp.RetransSegs"] = 40;
-    e.sampled.counter_rates["TcpExt.TCPSynRetrans"] = 40;
-    auto v = judge(e);
+    auto v = judge(with_segments(5000, 40, 40));
     for (const auto& f : v.findings)
         EXPECT_NE(f.id, "network-loss") << f.title;
     // Below the share where one exchange in a hundred waits: a path's noise.
-    auto faint = base();
-    faint.sampled.counter_rates["Tcp.OutSegs"] = 5000;
-    faint.sampled.counter_rates["Tcp.RetransSegs"] = 10;
-    for (const auto& f : judge(faint).findings)
+    for (const auto& f : judge(with_segments(5000, 10, 0)).findings)
         EXPECT_NE(f.id, "network-loss") << f.title;
 }
 
@@ -2069,14 +2069,24 @@ TEST(Verdict, ASynQueueFilledBehindAFullAcceptQueueIsItsConsequence) {
         v.findings[0].explains.end());
 }
 
+namespace {
+// Evidence of a conntrack table of `max` holding `entries`, with one of its
+// counters' rates.
+ProbeEvidence with_conntrack(uint64_t entries, uint64_t max, const char* counter = nullptr,
+                             double per_second = 0) {
+    auto e = base();
+    e.sampled.conntrack_entries = entries;
+    e.sampled.conntrack_max = max;
+    if (counter) e.sampled.counter_rates[counter] = per_second;
+    return e;
+}
+}  // namespace
+
 // A table at nf_conntrack_max with nothing unreplied to evict drops new
 // connections' SYNs: the cause, whatever else is quiet. Evictions alone are a
 // warning; a table well below its size is nothing.
 TEST(Verdict, ConntrackDropsAreAFullTable) {
-    auto e = base();
-    e.sampled.conntrack_entries = 262144;
-    e.sampled.conntrack_max = 262144;
-    e.sampled.counter_rates["Conntrack.drop"] = 800;
+    auto e = with_conntrack(262144, 262144, "Conntrack.drop", 800);
     auto v = judge(e);
     ASSERT_EQ(ids(v), (std::vector<std::string>{"conntrack-full"}));
     EXPECT_EQ(v.findings[0].severity, Severity::crit);
@@ -2084,16 +2094,9 @@ TEST(Verdict, ConntrackDropsAreAFullTable) {
     EXPECT_EQ(v.findings[0].explains, (std::vector<std::string>{"conntrack-full"}));
     EXPECT_NE(v.findings[0].fix[0].find("nf_conntrack_max=524288"), std::string::npos);
 
-    auto evicting = base();
-    evicting.sampled.conntrack_entries = 1000;
-    evicting.sampled.conntrack_max = 1000;
-    evicting.sampled.counter_rates["Conntrack.early_drop"] = 50;
-    auto warned = judge(evicting);
+    auto warned = judge(with_conntrack(1000, 1000, "Conntrack.early_drop", 50));
     ASSERT_EQ(ids(warned), (std::vector<std::string>{"conntrack-full"}));
     EXPECT_EQ(warned.findings[0].severity, Severity::warn);
 
-    auto room = base();
-    room.sampled.conntrack_entries = 200000;
-    room.sampled.conntrack_max = 262144;
-    EXPECT_EQ(judge(room).findings.front().id, "healthy");
+    EXPECT_EQ(judge(with_conntrack(200000, 262144)).findings.front().id, "healthy");
 }
