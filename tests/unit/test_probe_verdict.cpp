@@ -657,6 +657,12 @@ TEST(ProbeReport, Log2HistogramPercentilesAndBars) {
     EXPECT_NE(text.find("1.0us -> 2.0us"), std::string::npos) << text;
     EXPECT_NE(text.find("|****************************************|"), std::string::npos);
     EXPECT_EQ(render_log2_hist(Log2Hist{}, "empty"), "");
+    // The first slot holds waits of 0 as well: it starts at 0, not 1 ns.
+    Log2Hist zeros;
+    zeros.slots[0] = 5;
+    EXPECT_NE(render_log2_hist(zeros, "run-queue latency").find("       0 -> 2ns"),
+              std::string::npos)
+        << render_log2_hist(zeros, "run-queue latency");
 }
 
 TEST(ProbeReport, JsonCarriesVerdictFindingsAndHistograms) {

@@ -266,7 +266,10 @@ std::string render_log2_hist(const Log2Hist& h, const std::string& title) {
     out += fmt::format("  {:>21} : {:<9} {}\n", "latency", "count", "distribution");
     for (size_t i = lo; i <= hi; ++i) {
         int bar = static_cast<int>(40 * h.slots[i] / max);
-        out += fmt::format("  {:>8} -> {:<8} : {:<9} |{:<40}|\n", duration_text(uint64_t{1} << i),
+        // Slot 0 holds 0 and 1: a run-queue wait of 0 is the kernel's own
+        // (run_delay did not grow: a thread put back without waiting).
+        out += fmt::format("  {:>8} -> {:<8} : {:<9} |{:<40}|\n",
+                           i == 0 ? std::string("0") : duration_text(uint64_t{1} << i),
                            duration_text(uint64_t{1} << (i + 1)), h.slots[i],
                            std::string(static_cast<size_t>(bar), '*'));
     }
