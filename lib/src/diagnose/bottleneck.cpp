@@ -161,7 +161,7 @@ constexpr BottleneckInfo kTable[] = {
      kSynQueueExplains},
     {B::conntrack_full,
      "conntrack-full",
-     74,
+     69,
      Severity::crit,
      "the conntrack table is full: new connections' packets dropped",
      {},
