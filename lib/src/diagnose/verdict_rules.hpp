@@ -306,16 +306,6 @@ inline double data_retransmits(const SampledEvidence& s) {
     return std::max(0.0, rate(s, "Tcp.RetransSegs") - rate(s, "TcpExt.TCPSynRetrans"));
 }
 
-// SYNs the SYN queue dropped, per second. Every drop of a listener counts in
-// ListenDrops; those of a full accept queue count in ListenOverflows as well
-// (a SYN refused, or a final ACK that found no room), so the rest are the SYN
-// queue's: full at the listen backlog with syncookies off (TCPReqQFullDrop),
-// or, with syncookies off, past three quarters of tcp_max_syn_backlog for
-// peers not seen before, which no other counter shows.
-inline double syn_queue_drops(const SampledEvidence& s) {
-    return std::max(0.0, rate(s, "TcpExt.ListenDrops") - rate(s, "TcpExt.ListenOverflows"));
-}
-
 inline double percent(uint64_t n, uint64_t of) {
     return of ? static_cast<double>(n) * 100 / static_cast<double>(of) : 0;
 }

@@ -138,4 +138,12 @@ uint64_t BpfEvidence::total_syscalls() const {
     return n;
 }
 
+double syn_queue_drops(const SampledEvidence& s) {
+    auto rate = [&](const char* key) {
+        auto it = s.counter_rates.find(key);
+        return it == s.counter_rates.end() ? 0.0 : it->second;
+    };
+    return std::max(0.0, rate("TcpExt.ListenDrops") - rate("TcpExt.ListenOverflows"));
+}
+
 }  // namespace c10k

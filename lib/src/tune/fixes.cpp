@@ -341,10 +341,8 @@ std::optional<Symptom> symptom_of(Bottleneck b, const ProbeEvidence& e) {
             return Symptom{"accept queue overflows (ListenOverflows)",
                            rate(e, "TcpExt.ListenOverflows"), units::per_second};
         case Bottleneck::syn_backlog_overflow:
-            return Symptom{
-                "SYNs dropped (ListenDrops beyond overflows)",
-                std::max(0.0, rate(e, "TcpExt.ListenDrops") - rate(e, "TcpExt.ListenOverflows")),
-                units::per_second};
+            return Symptom{"SYNs dropped (ListenDrops beyond overflows)",
+                           syn_queue_drops(e.sampled), units::per_second};
         case Bottleneck::conntrack_full:
             return Symptom{"new connections' packets dropped (conntrack drop)",
                            rate(e, "Conntrack.drop"), units::per_second};
